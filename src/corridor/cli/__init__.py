@@ -1,0 +1,1 @@
+"""The command-line adapter. Thin: parses flags, calls the domain, prints."""

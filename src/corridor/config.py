@@ -1,0 +1,168 @@
+"""Settings: defaults < workspace file (corridor.toml) < environment (CORRIDOR_*) < CLI flags.
+
+Each setting has a name, a default and help text, and is validated at start-up with an error
+that names where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corridor.errors import ConfigError
+
+SETTINGS_FILE = "corridor.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any]
+
+
+def _int_at_least(minimum: int) -> Callable[[Any], int]:
+    def parse(v: Any) -> int:
+        try:
+            n = int(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a whole number, got {v!r}") from None
+        if n < minimum:
+            raise ValueError(f"must be at least {minimum}, got {n}")
+        return n
+
+    return parse
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected text, got {v!r}")
+    return v
+
+
+def _bands(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        items = [b.strip() for b in v.split(",") if b.strip()]
+    elif isinstance(v, list) and all(isinstance(b, str) for b in v):
+        items = [b.strip() for b in v]
+    else:
+        raise ValueError(f"expected a list of age bands, got {v!r}")
+    return tuple(b.lower() for b in items)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "db", "", "Database URL: empty for the workspace's DuckDB file, or postgresql://...", _text
+    ),
+    Setting(
+        "suppression_threshold",
+        10,
+        "Counts from 1 up to this number minus one are shown as '<N' in every output.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "extra_age_bands",
+        (),
+        "Age bands accepted on intake besides <15, 15-24, 25-34, 35-49, 50+ (e.g. 15-19,20-24).",
+        _bands,
+    ),
+    Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    values: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def db(self) -> str:
+        return str(self.values["db"])
+
+    @property
+    def suppression_threshold(self) -> int:
+        return int(self.values["suppression_threshold"])
+
+    @property
+    def extra_age_bands(self) -> tuple[str, ...]:
+        return tuple(self.values["extra_age_bands"])
+
+    @property
+    def user(self) -> str:
+        return str(self.values["user"]) or os.environ.get("USER", "") or "unknown"
+
+
+def load_settings(
+    workspace: Path | None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve every setting through the four layers, validating each value."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    sources: dict[str, str] = {s.name: "default" for s in SETTINGS}
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if workspace is not None:
+        path = workspace / SETTINGS_FILE
+        if path.exists():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            section = data.get("settings", {})
+            unknown = sorted(set(section) - set(_BY_NAME))
+            if unknown:
+                raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+            layers.append((str(path), section))
+    layers.append(
+        (
+            "environment",
+            {
+                s.name: env[f"CORRIDOR_{s.name.upper()}"]
+                for s in SETTINGS
+                if f"CORRIDOR_{s.name.upper()}" in env
+            },
+        )
+    )
+    if overrides:
+        layers.append(("command line", {k: v for k, v in overrides.items() if v is not None}))
+    for source, layer in layers:
+        for name, raw in layer.items():
+            setting = _BY_NAME[name]
+            try:
+                values[name] = setting.parse(raw)
+            except ValueError as exc:
+                where = f"CORRIDOR_{name.upper()}" if source == "environment" else source
+                raise ConfigError(f"setting {name!r} from {where}: {exc}") from None
+            sources[name] = source
+    return Settings(values, sources)
+
+
+def settings_template() -> str:
+    """The commented settings file written by ``corridor init``."""
+    lines = [
+        "# Corridor workspace settings. Environment (CORRIDOR_*) and flags override these.",
+        "",
+    ]
+    lines.append("[settings]")
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        default = s.default
+        if isinstance(default, tuple):
+            shown = "[" + ", ".join(f'"{b}"' for b in default) + "]"
+        elif isinstance(default, str):
+            shown = f'"{default}"'
+        else:
+            shown = str(default)
+        lines.append(f"# {s.name} = {shown}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The data contract: dimensions, code lists, data dictionary, table schemas, periods."""

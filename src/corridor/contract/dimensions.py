@@ -1,0 +1,99 @@
+"""Dimensions and code lists of the data contract (DESIGN.md, "The data contract")."""
+
+from __future__ import annotations
+
+from typing import Final
+
+TOTAL: Final = "total"
+
+SEXES: Final = ("f", "m", "x", TOTAL)
+AGE_BANDS: Final = ("<15", "15-24", "25-34", "35-49", "50+", TOTAL)
+POPULATION_GROUPS: Final = (
+    TOTAL,
+    "host",
+    "migrant",
+    "mobile_worker",
+    "truck_driver",
+    "sex_worker",
+    "fisherfolk",
+    "miner",
+    "cross_border_trader",
+    "seasonal_worker",
+    "refugee",
+    "idp",
+    "other",
+)
+#: groups counted as mobile or migrant for the "migrant vs host" comparisons
+MOBILE_GROUPS: Final = (
+    "migrant",
+    "mobile_worker",
+    "truck_driver",
+    "fisherfolk",
+    "miner",
+    "cross_border_trader",
+    "seasonal_worker",
+    "refugee",
+    "idp",
+)
+PLACE_TYPES: Final = (
+    "country",
+    "admin1",
+    "admin2",
+    "border_crossing",
+    "seaport",
+    "airport",
+    "truck_stop",
+    "mine",
+    "fishing_site",
+    "construction_site",
+    "farm_compound",
+    "market",
+    "urban_hotspot",
+    "displacement_site",
+    "health_facility",
+    "other",
+)
+#: place types that are sites (ranked as spaces of vulnerability), not administrative areas
+SITE_TYPES: Final = tuple(t for t in PLACE_TYPES if t not in ("country", "admin1", "admin2"))
+DIRECTIONS: Final = ("incoming", "outgoing", "transit")
+MODES: Final = ("truck", "bus", "car", "foot", "boat", "rail", "air", "other")
+CLASSIFICATIONS: Final = ("suspected", "probable", "confirmed")
+
+#: data dictionary: element -> aggregation type ("sum" over time, or "stock": last value)
+DATA_ELEMENTS: Final[dict[str, str]] = {
+    "hiv_tests": "sum",
+    "hiv_positive": "sum",
+    "art_initiated": "sum",
+    "art_current": "stock",
+    "vl_tested": "sum",
+    "vl_suppressed": "sum",
+    "plhiv_estimated": "stock",
+    "plhiv_diagnosed": "stock",
+    "pop_estimated": "stock",
+    "prep_initiated": "sum",
+    "condoms_distributed": "sum",
+    "poe_crossings": "sum",
+    "poe_screened": "sum",
+    "mpox_suspected": "sum",
+    "mpox_tested": "sum",
+    "mpox_confirmed": "sum",
+}
+
+DATA_ELEMENT_MEANINGS: Final[dict[str, str]] = {
+    "hiv_tests": "HIV tests with a result returned (HTS_TST)",
+    "hiv_positive": "positive results returned (HTS_TST_POS)",
+    "art_initiated": "people newly started on ART (TX_NEW)",
+    "art_current": "people currently on ART (TX_CURR)",
+    "vl_tested": "viral-load results among people on ART >= 6 months (TX_PVLS D)",
+    "vl_suppressed": "of which < 1000 copies/mL (TX_PVLS N)",
+    "plhiv_estimated": "estimated people living with HIV",
+    "plhiv_diagnosed": "people living with HIV who know their status",
+    "pop_estimated": "estimated size of the population (group)",
+    "prep_initiated": "people newly started on PrEP (PrEP_NEW)",
+    "condoms_distributed": "condoms distributed",
+    "poe_crossings": "crossings recorded at a point of entry",
+    "poe_screened": "travellers screened at a point of entry",
+    "mpox_suspected": "suspected mpox cases",
+    "mpox_tested": "mpox tests",
+    "mpox_confirmed": "confirmed mpox cases",
+}

@@ -1,0 +1,1 @@
+"""Intake: one reader per source format -> canonical rows; validation; quarantine; loading."""

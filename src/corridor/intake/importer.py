@@ -1,0 +1,348 @@
+"""Atomic, idempotent imports: read, validate, then load every file in one transaction.
+
+A re-import of the same file changes nothing; a corrected file for the same keys replaces those
+values and records which earlier import it replaced. By default any invalid row rejects the whole
+command and leaves the warehouse unchanged; with ``quarantine`` the valid rows are imported and the
+invalid ones kept, with their reasons, in the quarantine table.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from corridor.contract.periods import parse_period
+from corridor.contract.schema import TableSchema, schema_for
+from corridor.errors import InputError, Problem, file_error
+from corridor.intake.formats import detect_format, reader_for
+from corridor.intake.mapping import load_mapping
+from corridor.intake.rawtable import ROW, ReadContext
+from corridor.intake.validate import Validated, validate
+from corridor.storage.engine import Engine
+
+Progress = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class ImportResult:
+    file: str
+    kind: str
+    format: str
+    sha256: str
+    rows_read: int
+    rows_valid: int
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rows_new: int = 0
+    rows_replaced: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+    import_id: int | None = None
+    replaced_imports: list[int] = field(default_factory=list)
+    #: validated | imported | unchanged (already imported, nothing changed) | rejected
+    status: str = "validated"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "format": self.format,
+            "sha256": self.sha256,
+            "status": self.status,
+            "import_id": self.import_id,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_new": self.rows_new,
+            "rows_replaced": self.rows_replaced,
+            "rows_unchanged": self.rows_unchanged,
+            "rows_quarantined": self.rows_quarantined,
+            "replaced_imports": self.replaced_imports,
+            "problems": len(self.problems),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(slots=True)
+class _Prepared:
+    result: ImportResult
+    validated: Validated
+    mapping: dict[str, Any] | None
+
+
+def ingest(
+    engine: Engine,
+    paths: Sequence[Path],
+    kind: str,
+    *,
+    fmt: str = "auto",
+    mapping_path: Path | None = None,
+    quarantine: bool = False,
+    dry_run: bool = False,
+    user: str = "",
+    extra_age_bands: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> list[ImportResult]:
+    """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input."""
+    schema_for(kind)  # KeyError is caught by callers that accept user input
+    say = progress or (lambda _msg: None)
+    mapping = load_mapping(mapping_path) if mapping_path is not None else None
+    places, dhis2, fmp = _crosswalk(engine)
+    prepared: list[_Prepared] = []
+    for path in paths:
+        say(f"reading {path}")
+        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands)
+        prepared.append(p)
+        if kind == "places":  # later files of the same command may name these places
+            valid = p.validated.valid
+            places |= set(valid["place_code"].to_list())
+            dhis2.update(_pairs(valid, "dhis2_uid"))
+            fmp.update(_pairs(valid, "fmp_code"))
+    problems = [pr for p in prepared for pr in p.result.problems]
+    if problems and not quarantine:
+        for p in prepared:
+            p.result.status = "rejected"
+        files = sum(1 for p in prepared if p.result.problems)
+        raise InputError(
+            problems,
+            summary=f"{len(problems)} problem(s) in {files} file(s); nothing was imported"
+            + (" (dry run)" if dry_run else "")
+            + ". Fix the file(s), or use --quarantine to import the valid rows.",
+        )
+    if dry_run:
+        return [p.result for p in prepared]
+    who = user or getpass.getuser()
+    with engine.transaction():
+        for p in prepared:
+            say(f"loading {p.result.file}")
+            _load(engine, p, who)
+    return [p.result for p in prepared]
+
+
+def _pairs(frame: pl.DataFrame, column: str) -> dict[str, str]:
+    sub = frame.filter(pl.col(column) != "").select(column, "place_code")
+    if column == "dhis2_uid":
+        return dict(sub.iter_rows())
+    return {k.lower(): v for k, v in sub.iter_rows()}
+
+
+def _crosswalk(engine: Engine) -> tuple[set[str], dict[str, str], dict[str, str]]:
+    rows = engine.query_rows(
+        "SELECT place_code, dhis2_uid, fmp_code FROM places", step="load place crosswalk"
+    )
+    places = {r[0] for r in rows}
+    dhis2 = {r[1]: r[0] for r in rows if r[1]}
+    fmp = {r[2].lower(): r[0] for r in rows if r[2]}
+    return places, dhis2, fmp
+
+
+def _prepare(
+    path: Path,
+    kind: str,
+    fmt: str,
+    mapping: dict[str, Any] | None,
+    places: set[str],
+    dhis2: dict[str, str],
+    fmp: dict[str, str],
+    extra_age_bands: Sequence[str],
+) -> _Prepared:
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise file_error(name, "file not found") from None
+    except IsADirectoryError:
+        raise file_error(name, "is a folder, not a file") from None
+    except OSError as exc:
+        raise file_error(name, f"cannot read file: {exc.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise file_error(name, "empty file")
+    chosen = detect_format(path, data) if fmt == "auto" else fmt
+    reader = reader_for(chosen, name)
+    ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
+    raw = reader(path, data, kind, ctx)
+    validated = validate(raw, places, extra_age_bands)
+    result = ImportResult(
+        file=name,
+        kind=kind,
+        format=raw.format,
+        sha256=digest,
+        rows_read=validated.rows_read,
+        rows_valid=validated.valid.height,
+        problems=validated.problems,
+        warnings=list(raw.warnings),
+    )
+    used = dict(raw.mapping) if raw.mapping else (mapping if chosen in _MAPPED else None)
+    return _Prepared(result, validated, used)
+
+
+_MAPPED = ("dhis2-json", "dhis2-csv", "adx", "dtm-fmr")
+
+
+def _load(engine: Engine, p: _Prepared, user: str) -> None:
+    r, v = p.result, p.validated
+    schema = schema_for(r.kind)
+    import_id = int(engine.scalar("SELECT nextval('import_id_seq')", step="next import id"))
+    stage = f"stage_{r.kind}"
+    engine.execute(f"DROP TABLE IF EXISTS {stage}", step="drop stage")
+    engine.execute(
+        f"CREATE TEMPORARY TABLE {stage} AS SELECT * FROM {r.kind} WHERE 1 = 0",
+        step=f"stage {r.kind}",
+    )
+    engine.insert_arrow(stage, _arrow(v.valid, r.kind, import_id), step=f"stage {r.kind} rows")
+    counts = _diff(engine, schema, stage)
+    r.rows_new, r.rows_replaced, r.rows_unchanged = counts
+    seen = engine.scalar(
+        "SELECT MIN(import_id) FROM imports WHERE sha256 = ? AND kind = ? AND status = 'imported'",
+        (r.sha256, r.kind),
+        step="find earlier import",
+    )
+    if seen is not None and r.rows_new == 0 and r.rows_replaced == 0:
+        r.status, r.import_id = "unchanged", int(seen)
+        engine.execute(f"DROP TABLE {stage}", step="drop stage")
+        return
+    r.import_id = import_id
+    replaced = _replace(engine, schema, stage, import_id, r.kind)
+    r.replaced_imports = [i for i, _n in replaced]
+    if v.problems:
+        r.rows_quarantined = _quarantine(engine, p, import_id)
+    engine.execute(f"DROP TABLE {stage}", step="drop stage")
+    engine.execute(
+        "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, "
+        "imported_at, rows_read, rows_imported, rows_new, rows_replaced, rows_unchanged, "
+        "rows_quarantined, status, mapping) VALUES (" + ", ".join(["?"] * 16) + ")",
+        (
+            import_id,
+            Path(r.file).name,
+            r.sha256,
+            r.kind,
+            r.format,
+            str(Path(r.file).resolve()),
+            user,
+            datetime.now(UTC).replace(tzinfo=None),
+            r.rows_read,
+            r.rows_new + r.rows_replaced + r.rows_unchanged,
+            r.rows_new,
+            r.rows_replaced,
+            r.rows_unchanged,
+            r.rows_quarantined,
+            "imported",
+            json.dumps(p.mapping, sort_keys=True) if p.mapping else None,
+        ),
+        step="record import",
+    )
+    r.status = "imported"
+
+
+def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
+    out = frame.drop(ROW)
+    if kind == "services":
+        periods = {t: parse_period(t) for t in out["period"].unique().to_list()}
+        out = out.with_columns(
+            pl.col("period")
+            .replace_strict({k: p.kind for k, p in periods.items()})
+            .alias("period_type"),
+            pl.col("period")
+            .replace_strict({k: p.start for k, p in periods.items()}, return_dtype=pl.Date)
+            .alias("period_start"),
+            pl.col("period")
+            .replace_strict({k: p.end for k, p in periods.items()}, return_dtype=pl.Date)
+            .alias("period_end"),
+        )
+    out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
+    return out.to_arrow()
+
+
+def _join(schema: TableSchema) -> str:
+    return " AND ".join(f"t.{k} = s.{k}" for k in schema.key)
+
+
+def _differs(schema: TableSchema) -> str:
+    return "(" + " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in schema.values) + ")"
+
+
+def _diff(engine: Engine, schema: TableSchema, stage: str) -> tuple[int, int, int]:
+    row = engine.query_rows(
+        f"""SELECT
+              COUNT(*) FILTER (WHERE t.{schema.key[0]} IS NULL),
+              COUNT(*) FILTER (WHERE t.{schema.key[0]} IS NOT NULL AND {_differs(schema)}),
+              COUNT(*) FILTER (WHERE t.{schema.key[0]} IS NOT NULL AND NOT {_differs(schema)})
+            FROM {stage} s LEFT JOIN {schema.kind} t ON {_join(schema)}""",
+        step=f"compare {schema.kind}",
+    )[0]
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def _replace(
+    engine: Engine, schema: TableSchema, stage: str, import_id: int, kind: str
+) -> list[tuple[int, int]]:
+    """Delete rows whose values the new file changes, then insert what is new or changed."""
+    replaced = engine.query_rows(
+        f"SELECT t.import_id, COUNT(*) FROM {kind} t JOIN {stage} s ON {_join(schema)} "
+        f"WHERE {_differs(schema)} GROUP BY t.import_id ORDER BY t.import_id",
+        step=f"find replaced {kind}",
+    )
+    for old, n in replaced:
+        engine.execute(
+            "INSERT INTO replacements (import_id, kind, replaced_import_id, rows_replaced) "
+            "VALUES (?, ?, ?, ?)",
+            (import_id, kind, int(old), int(n)),
+            step="record replacement",
+        )
+    if replaced:
+        engine.execute(
+            f"DELETE FROM {kind} t USING {stage} s WHERE {_join(schema)} AND {_differs(schema)}",
+            step=f"replace {kind}",
+        )
+    engine.execute(
+        f"INSERT INTO {kind} SELECT s.* FROM {stage} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})",
+        step=f"insert {kind}",
+    )
+    return [(int(a), int(b)) for a, b in replaced]
+
+
+def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
+    """Keep every problem of the rejected rows, with the raw row as JSON."""
+    raw = p.validated.raw
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("row_number", "column_name", "value", "reason", "record")
+    }
+    by_row = {
+        int(r[ROW]): r
+        for r in raw.filter(pl.col(ROW).is_in(list(p.validated.invalid_rows))).to_dicts()
+    }
+    file_level = 0
+    for pr in p.result.problems:
+        record = by_row.get(pr.row or -1)
+        rows["row_number"].append(pr.row)
+        rows["column_name"].append(pr.column)
+        rows["value"].append(pr.value)
+        rows["reason"].append(pr.reason)
+        rows["record"].append(
+            json.dumps({k: v for k, v in record.items() if k != ROW}, sort_keys=True)
+            if record
+            else None
+        )
+        file_level += pr.row is None
+    table = pa.table(
+        {
+            "import_id": pa.array([import_id] * len(rows["reason"]), pa.int64()),
+            "row_number": pa.array(rows["row_number"], pa.int64()),
+            "column_name": pa.array(rows["column_name"], pa.string()),
+            "value": pa.array(rows["value"], pa.string()),
+            "reason": pa.array(rows["reason"], pa.string()),
+            "record": pa.array(rows["record"], pa.string()),
+        }
+    )
+    engine.insert_arrow("quarantine", table, step="quarantine rows")
+    return len(p.validated.invalid_rows)

@@ -1,0 +1,156 @@
+"""The tidy contract as delimited text: header names, an HXL tag row after them, or tags only."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from corridor.contract.schema import TableSchema, schema_for
+from corridor.errors import InputError, Problem, file_error
+from corridor.intake.rawtable import ROW, RawTable, ReadContext
+from corridor.intake.text import decode, read_rows, sniff_delimiter
+
+
+def is_tag_row(cells: list[str | None]) -> bool:
+    """An HXL hashtag row: every non-empty cell starts with '#', and at least one does."""
+    filled = [c.strip() for c in cells if c is not None and c.strip()]
+    return bool(filled) and all(c.startswith("#") for c in filled)
+
+
+def _tag_key(tag: str) -> tuple[str, frozenset[str]]:
+    parts = [p.strip().lower() for p in tag.replace(" ", "").split("+")]
+    return parts[0], frozenset(p for p in parts[1:] if p)
+
+
+def match_tag(tag: str, schema: TableSchema) -> str | None:
+    """The contract column for an HXL tag: exact attributes, else the most specific subset."""
+    name, attrs = _tag_key(tag)
+    best: tuple[int, str] | None = None
+    for col in schema.columns:
+        cname, cattrs = _tag_key(col.hxl)
+        if cname != name:
+            continue
+        if cattrs == attrs:
+            return col.name
+        if cattrs <= attrs and (best is None or len(cattrs) > best[0]):
+            best = (len(cattrs), col.name)
+    return best[1] if best else None
+
+
+def resolve_header(
+    header: list[str | None], tags: list[str | None] | None, schema: TableSchema, file: str
+) -> tuple[dict[int, str], list[str]]:
+    """Map column positions to contract names. Returns (positions, ignored column labels)."""
+    known = set(schema.names)
+    positions: dict[int, str] = {}
+    ignored: list[str] = []
+    problems: list[Problem] = []
+    for i, raw in enumerate(header):
+        label = (raw or "").strip()
+        tag = (tags[i] or "").strip() if tags is not None and i < len(tags) else ""
+        name: str | None = None
+        if tag:
+            name = match_tag(tag, schema)
+        if name is None and label.lower() in known:
+            name = label.lower()
+        if name is None:
+            if label or tag:
+                ignored.append(label or tag)
+            continue
+        if name in positions.values():
+            problems.append(
+                Problem(file, None, label or tag, None, f"duplicate column for {name!r}")
+            )
+            continue
+        positions[i] = name
+    missing = [c.name for c in schema.columns if c.required and c.name not in positions.values()]
+    for name in missing:
+        hxl = schema.column(name).hxl
+        problems.append(
+            Problem(
+                file, None, name, None, f"required column missing (header {name!r} or tag {hxl})"
+            )
+        )
+    if problems:
+        raise InputError(
+            problems, summary=f"{file}: the header does not match the {schema.kind} contract"
+        )
+    return positions, ignored
+
+
+def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTable:
+    """A grid of text cells (first row the header, maybe a tag row) -> RawTable.
+
+    Fully empty rows are skipped; row numbers count data rows from 1 after the header rows.
+    """
+    schema = schema_for(kind)
+    grid = grid.select(pl.all().cast(pl.Utf8))
+    if grid.height == 0:
+        raise file_error(file, "empty file: no header row")
+    header: list[str | None] = list(grid.row(0))
+    if not any((c or "").strip() for c in header):
+        raise file_error(file, "empty file: the first row (the header) is blank")
+    tags: list[str | None] | None = None
+    start = 1
+    if is_tag_row(header):
+        tags, header = header, [None] * len(header)
+    elif grid.height > 1 and is_tag_row(list(grid.row(1))):
+        tags, start = list(grid.row(1)), 2
+    positions, ignored = resolve_header(header, tags, schema, file)
+    names = grid.columns
+    body = grid.slice(start).with_columns(
+        pl.int_range(1, grid.height - start + 1, dtype=pl.Int64).alias(ROW)
+    )
+    cells = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
+    body = body.filter(pl.any_horizontal(cells)) if cells else body
+    frame = body.select(
+        *[pl.col(names[i]).alias(name) for i, name in positions.items()], pl.col(ROW)
+    )
+    table = RawTable(file, "hxl" if tags is not None else fmt, kind, frame)
+    if ignored:
+        table.warnings.append(f"ignored column(s) not in the {kind} contract: {', '.join(ignored)}")
+    return table
+
+
+def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
+    """Rows of cells (ragged allowed when the extra cells are empty) -> a text grid."""
+    if not rows:
+        return pl.DataFrame()
+    width = len(rows[0])
+    for n, row in enumerate(rows[1:], start=1):
+        if len(row) > width and any(c.strip() for c in row[width:]):
+            raise InputError(
+                [Problem(file, n, None, None, f"{len(row)} cells but the header has {width}")]
+            )
+    columns = {f"column_{i + 1}": [r[i] if i < len(r) else "" for r in rows] for i in range(width)}
+    return pl.DataFrame(columns, schema={k: pl.Utf8 for k in columns})
+
+
+def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    """CSV/TSV in the tidy contract (header names, HXL tag row, or tags only)."""
+    text = decode(data, ctx.display_name)
+    if not text.strip():
+        raise file_error(ctx.display_name, "empty file")
+    delim = sniff_delimiter(text)
+    try:
+        grid = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            has_header=False,
+            separator=delim,
+            infer_schema=False,
+        )
+    except pl.exceptions.PolarsError:
+        # polars refuses ragged or oddly quoted files: the csv module reads them or says where
+        try:
+            rows = read_rows(text, delim)
+        except Exception as exc:
+            raise file_error(
+                ctx.display_name, f"not a readable delimited text file: {exc}"
+            ) from None
+        grid = grid_from_rows(rows, ctx.display_name)
+    return frame_from_grid(grid, kind, ctx.display_name, "csv")
+
+
+__all__ = ["frame_from_grid", "grid_from_rows", "is_tag_row", "match_tag", "read_delimited"]

@@ -1,0 +1,255 @@
+"""Validation of every row against the contract, vectorised with polars.
+
+Input: a RawTable (text cells). Output: the typed valid rows and every problem found, each naming
+file, 1-based data-row number, column, value and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import polars as pl
+
+from corridor.contract.periods import parse_period
+from corridor.contract.schema import Column, TableSchema, schema_for
+from corridor.errors import Problem
+from corridor.intake.rawtable import ROW, RawTable
+
+_ERR = "_err_"  # prefix of the per-column reason columns
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+@dataclass(slots=True)
+class Validated:
+    """The outcome of validation: typed valid rows, and the problems of the invalid ones."""
+
+    kind: str
+    valid: pl.DataFrame  # contract columns, typed, plus _row
+    problems: list[Problem]
+    rows_read: int
+    invalid_rows: set[int]
+    raw: pl.DataFrame  # the raw text (for quarantine records)
+
+
+def validate(
+    raw: RawTable,
+    known_places: Collection[str],
+    extra_age_bands: Collection[str] = (),
+) -> Validated:
+    """Check every row of ``raw``; ``known_places`` are the place codes values may name."""
+    schema = schema_for(raw.kind)
+    frame = _normalise(raw.frame, schema)
+    places = set(known_places)
+    if raw.kind == "places":
+        places |= set(frame["place_code"].drop_nulls().to_list())
+    checks: list[pl.Expr] = []
+    for col in schema.columns:
+        checks.append(_check(col, places, extra_age_bands).alias(_ERR + col.name))
+    checked = frame.with_columns(checks)
+    checked = _row_checks(checked, raw.kind)
+    problems = _collect(checked, schema, raw.file)
+    problems.extend(raw.problems)
+    problems.extend(_conflicts(checked, schema, raw.file, {p.row for p in problems}))
+    problems.sort(
+        key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
+    )
+    invalid = {p.row for p in problems if p.row is not None}
+    valid_raw = checked.filter(~pl.col(ROW).is_in(list(invalid)))
+    typed = _typed(valid_raw, schema)
+    # identical duplicates within the file collapse to one row (first occurrence)
+    typed = typed.unique(subset=list(schema.key), keep="first", maintain_order=True)
+    return Validated(raw.kind, typed, problems, raw.frame.height, invalid, raw.frame)
+
+
+def _normalise(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
+    """Strip cells, turn empty cells into null, add absent optional columns, lower-case codes."""
+    exprs: list[pl.Expr] = []
+    for col in schema.columns:
+        if col.name in frame.columns:
+            e = pl.col(col.name).cast(pl.Utf8).str.strip_chars()
+            e = pl.when(e == "").then(None).otherwise(e)
+        else:
+            e = pl.lit(None, dtype=pl.Utf8)
+        if col.type in ("code", "codes"):
+            e = e.str.to_lowercase()
+        exprs.append(e.alias(col.name))
+    return frame.select(*exprs, pl.col(ROW))
+
+
+def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> pl.Expr:
+    """An expression giving the reason a cell is invalid, or null when it is fine."""
+    c = pl.col(col.name)
+    reason: pl.Expr = pl.lit(None, dtype=pl.Utf8)
+
+    def add(cond: pl.Expr, why: str) -> None:
+        nonlocal reason
+        reason = pl.when(reason.is_null() & cond).then(pl.lit(why)).otherwise(reason)
+
+    if col.required and col.default is None:
+        add(c.is_null(), "missing required value")
+    if col.codes is not None:
+        allowed = [v for v in col.codes if v]
+        if col.name == "age_band":
+            allowed += [b for b in extra_age_bands if b not in allowed]
+        add(c.is_not_null() & ~c.is_in(allowed), f"not one of: {', '.join(allowed)}")
+    if col.type == "date":
+        parsed = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        add(
+            c.is_not_null() & (~c.str.contains(_DATE_RE) | parsed.is_null()),
+            "not a valid ISO date (YYYY-MM-DD)",
+        )
+    elif col.type in ("float", "int", "lat", "lon"):
+        num = _number(c)
+        add(c.is_not_null() & ~_number_text(c).str.contains(_NUM_RE), "not a number")
+        if col.type == "lat":
+            add(num.is_not_null() & ((num < -90) | (num > 90)), "latitude outside -90..90")
+        elif col.type == "lon":
+            add(num.is_not_null() & ((num < -180) | (num > 180)), "longitude outside -180..180")
+        else:
+            add(num.is_not_null() & (num < 0), "negative; must be >= 0")
+            if col.type == "int":
+                add(num.is_not_null() & (num != num.floor()), "not a whole number")
+    elif col.type == "period":
+        add(
+            c.is_not_null() & _period_kind(c).is_null(),
+            "not an ISO period (2024, 2024Q1, 2024-03, 2024W05)",
+        )
+    if col.place_ref:
+        add(
+            c.is_not_null() & (c != "") & ~c.is_in(list(places)),
+            "unknown place code (import places first)",
+        )
+    return reason
+
+
+def _row_checks(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Checks across columns of one row."""
+    if kind == "flows":
+        start = pl.col("period_start").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        end = pl.col("period_end").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        bad = start.is_not_null() & end.is_not_null() & (end < start)
+        err = pl.col(_ERR + "period_end")
+        return frame.with_columns(
+            pl.when(err.is_null() & bad)
+            .then(pl.lit("period_end is before period_start"))
+            .otherwise(err)
+            .alias(_ERR + "period_end")
+        )
+    if kind == "places":
+        parent, ptype = pl.col("parent_code"), pl.col("place_type")
+        err = pl.col(_ERR + "parent_code")
+        need = parent.is_null() & ptype.is_not_null() & (ptype != "country")
+        selfref = parent.is_not_null() & (parent == pl.col("place_code"))
+        iso = pl.col("country_code")
+        cerr = pl.col(_ERR + "country_code")
+        return frame.with_columns(
+            pl.when(err.is_null() & need)
+            .then(pl.lit("missing: only countries may have no parent"))
+            .when(err.is_null() & selfref)
+            .then(pl.lit("a place cannot be its own parent"))
+            .otherwise(err)
+            .alias(_ERR + "parent_code"),
+            pl.when(cerr.is_null() & iso.is_not_null() & ~iso.str.contains(r"^[a-z]{3}$"))
+            .then(pl.lit("not an ISO 3166-1 alpha-3 country code"))
+            .otherwise(cerr)
+            .alias(_ERR + "country_code"),
+        )
+    return frame
+
+
+def _number_text(c: pl.Expr) -> pl.Expr:
+    """Numbers as text, with a French-locale decimal comma accepted (``12,5``)."""
+    return pl.when(c.str.contains(r"^[+-]?\d+,\d+$")).then(c.str.replace(",", ".")).otherwise(c)
+
+
+def _number(c: pl.Expr) -> pl.Expr:
+    return _number_text(c).cast(pl.Float64, strict=False)
+
+
+def _period_kind(c: pl.Expr) -> pl.Expr:
+    def one(v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            return parse_period(v).text
+        except ValueError:
+            return None
+
+    return c.map_elements(one, return_dtype=pl.Utf8, skip_nulls=True)
+
+
+def _collect(checked: pl.DataFrame, schema: TableSchema, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for col in schema.columns:
+        errs = checked.filter(pl.col(_ERR + col.name).is_not_null()).select(
+            ROW, col.name, _ERR + col.name
+        )
+        for row, value, why in errs.iter_rows():
+            problems.append(
+                Problem(file, int(row), col.name, value if value is not None else "", why)
+            )
+    return problems
+
+
+def _conflicts(
+    checked: pl.DataFrame, schema: TableSchema, file: str, already: set[int | None]
+) -> list[Problem]:
+    """Rows with the same key but different values within one file."""
+    ok = checked.filter(~pl.col(ROW).is_in([r for r in already if r is not None]))
+    if ok.height == 0 or not schema.values:
+        return []
+    keys = list(schema.key)
+    filled = ok.with_columns([_keyed(schema.column(k)) for k in keys])
+    vals = [pl.col(v).fill_null("") for v in schema.values]
+    first = filled.with_columns(
+        pl.col(ROW).min().over(keys).alias("_first"),
+        pl.concat_str(vals, separator="\x1f").alias("_vals"),
+    )
+    first = first.with_columns(pl.col("_vals").n_unique().over(keys).alias("_nvals"))
+    bad = first.filter((pl.col("_nvals") > 1) & (pl.col(ROW) != pl.col("_first")))
+    out: list[Problem] = []
+    shown = schema.values[0]
+    for row, first_row, value in bad.select(ROW, "_first", shown).iter_rows():
+        out.append(
+            Problem(
+                file,
+                int(row),
+                shown,
+                value or "",
+                f"conflicts with row {first_row} (same key, different values)",
+            )
+        )
+    return out
+
+
+def _keyed(col: Column) -> pl.Expr:
+    """A key column with its default applied (so an empty sex cell equals 'total')."""
+    e = pl.col(col.name)
+    if col.default is not None:
+        e = e.fill_null(col.default)
+    if col.type == "period":
+        e = _period_kind(e)
+    return e
+
+
+def _typed(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
+    """Valid text rows -> typed contract columns (defaults applied, canonical periods)."""
+    exprs: list[pl.Expr] = []
+    for col in schema.columns:
+        c = pl.col(col.name)
+        if col.default is not None:
+            c = c.fill_null(col.default)
+        if col.type == "date":
+            c = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        elif col.type in ("float", "lat", "lon"):
+            c = _number(c)
+        elif col.type == "int":
+            c = _number(c).cast(pl.Int64)
+        elif col.type == "period":
+            c = _period_kind(c)
+        elif col.type == "codes":
+            c = c.str.replace_all(r"\s*;\s*", ";")
+        exprs.append(c.alias(col.name))
+    return frame.select(*exprs, pl.col(ROW))

@@ -1,0 +1,1 @@
+"""Reports: rendering indicator results for people (tables, maps, documents)."""

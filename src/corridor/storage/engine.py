@@ -1,0 +1,149 @@
+"""The Engine base class: logging, error wrapping and transactions over a few primitives.
+
+Domain code builds named SQL steps and hands them to an Engine; it never imports a driver.
+SQL is written once in a portable subset (``?`` placeholders, standard types); a backend
+translates what it must (PostgreSQL: ``?`` -> ``%s``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+
+log = logging.getLogger("corridor.storage")
+
+Params = Sequence[Any] | None
+
+
+class StorageError(RuntimeError):
+    """A database step failed. Not a user error: names the step and its SQL."""
+
+    def __init__(self, step: str, sql: str, cause: BaseException) -> None:
+        self.step = step
+        self.sql = sql
+        super().__init__(f"step {step!r} failed: {cause}\n--- SQL ---\n{sql.strip()}")
+
+
+class Engine(ABC):
+    """A connection to a warehouse. Subclasses implement the underscored primitives."""
+
+    name: str = "engine"
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    # ---- primitives -------------------------------------------------------------------------
+    @abstractmethod
+    def _execute(self, sql: str, params: Params) -> None: ...
+
+    @abstractmethod
+    def _query(self, sql: str, params: Params) -> pa.Table: ...
+
+    @abstractmethod
+    def _insert_arrow(self, table: str, data: pa.Table) -> None: ...
+
+    @abstractmethod
+    def _begin(self) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def table_names(self) -> set[str]: ...
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """Where the data lives (a file path or a URL with the password removed)."""
+
+    # ---- the public API, with logging and error wrapping ------------------------------------
+    def execute(self, sql: str, params: Params = None, *, step: str = "sql") -> None:
+        self._run(step, sql, lambda: self._execute(sql, params))
+
+    def execute_script(self, statements: Sequence[str], *, step: str = "script") -> None:
+        for i, sql in enumerate(statements):
+            self.execute(sql, step=f"{step}[{i}]")
+
+    def query(self, sql: str, params: Params = None, *, step: str = "query") -> pa.Table:
+        result: pa.Table = self._run(step, sql, lambda: self._query(sql, params))
+        return result
+
+    def query_rows(self, sql: str, params: Params = None, *, step: str = "query") -> list[tuple]:
+        table = self.query(sql, params, step=step)
+        cols = [c.to_pylist() for c in table.columns]
+        return list(zip(*cols, strict=True)) if cols else []
+
+    def scalar(self, sql: str, params: Params = None, *, step: str = "scalar") -> Any:
+        rows = self.query_rows(sql, params, step=step)
+        return rows[0][0] if rows else None
+
+    def insert_arrow(self, table: str, data: pa.Table, *, step: str = "insert") -> None:
+        if data.num_rows == 0:
+            return
+        self._run(
+            step,
+            f"INSERT INTO {table} <{data.num_rows} rows>",
+            lambda: self._insert_arrow(table, data),
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Engine]:
+        """A transaction; nested calls join the outer one. Rolls back on any exception."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self._commit()
+
+    def _run(self, step: str, sql: str, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            result = fn()
+        except StorageError:
+            raise
+        except Exception as exc:  # driver errors are wrapped with the step and its SQL
+            raise StorageError(step, sql, exc) from exc
+        log.debug("%s: %s (%.3fs)", self.name, step, time.perf_counter() - t0)
+        return result
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(url: str) -> Engine:
+    """Open an engine from a URL: ``postgresql://...`` or a DuckDB file path (or ``:memory:``)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from corridor.storage.postgres import PostgresEngine
+
+        return PostgresEngine(url)
+    from corridor.storage.duckdb import DuckDBEngine
+
+    path = url.removeprefix("duckdb://")
+    return DuckDBEngine(path)

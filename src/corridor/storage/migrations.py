@@ -1,0 +1,151 @@
+"""Versioned schema migrations. Append new migrations; never edit one that has shipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corridor.storage.engine import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_DIMS = """
+    sex TEXT NOT NULL,
+    age_band TEXT NOT NULL,
+    population_group TEXT NOT NULL"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "canonical tables, provenance and quarantine",
+        (
+            "CREATE SEQUENCE import_id_seq START 1",
+            """CREATE TABLE imports (
+                import_id BIGINT PRIMARY KEY,
+                file_name TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                format TEXT NOT NULL,
+                source TEXT NOT NULL,
+                user_name TEXT NOT NULL,
+                imported_at TIMESTAMP NOT NULL,
+                rows_read BIGINT NOT NULL,
+                rows_imported BIGINT NOT NULL,
+                rows_new BIGINT NOT NULL,
+                rows_replaced BIGINT NOT NULL,
+                rows_unchanged BIGINT NOT NULL,
+                rows_quarantined BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                mapping TEXT
+            )""",
+            """CREATE TABLE places (
+                place_code TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                place_type TEXT NOT NULL,
+                parent_code TEXT NOT NULL,
+                country_code TEXT NOT NULL,
+                lat DOUBLE PRECISION,
+                lon DOUBLE PRECISION,
+                corridor TEXT NOT NULL,
+                population BIGINT,
+                dhis2_uid TEXT NOT NULL,
+                fmp_code TEXT NOT NULL,
+                import_id BIGINT NOT NULL
+            )""",
+            f"""CREATE TABLE flows (
+                period_start DATE NOT NULL,
+                period_end DATE NOT NULL,
+                observation_code TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                origin_code TEXT NOT NULL,
+                destination_code TEXT NOT NULL,{_DIMS},
+                mode TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                import_id BIGINT NOT NULL
+            )""",
+            f"""CREATE TABLE services (
+                period TEXT NOT NULL,
+                period_type TEXT NOT NULL,
+                period_start DATE NOT NULL,
+                period_end DATE NOT NULL,
+                place_code TEXT NOT NULL,
+                data_element TEXT NOT NULL,{_DIMS},
+                value DOUBLE PRECISION NOT NULL,
+                import_id BIGINT NOT NULL
+            )""",
+            """CREATE TABLE cases (
+                case_id TEXT PRIMARY KEY,
+                disease TEXT NOT NULL,
+                classification TEXT NOT NULL,
+                onset_date DATE,
+                report_date DATE NOT NULL,
+                place_code TEXT NOT NULL,
+                sex TEXT NOT NULL,
+                age_years DOUBLE PRECISION,
+                population_group TEXT NOT NULL,
+                origin_code TEXT NOT NULL,
+                poe_code TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                import_id BIGINT NOT NULL
+            )""",
+            """CREATE TABLE quarantine (
+                import_id BIGINT NOT NULL,
+                row_number BIGINT,
+                column_name TEXT,
+                value TEXT,
+                reason TEXT NOT NULL,
+                record TEXT
+            )""",
+            """CREATE TABLE replacements (
+                import_id BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                replaced_import_id BIGINT NOT NULL,
+                rows_replaced BIGINT NOT NULL
+            )""",
+            """CREATE TABLE audit_log (
+                logged_at TIMESTAMP NOT NULL,
+                user_name TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "CREATE INDEX services_key ON services (place_code, data_element, period)",
+            "CREATE INDEX flows_obs ON flows (observation_code, period_start)",
+        ),
+    ),
+)
+
+
+def current_version(engine: Engine) -> int:
+    if "schema_migrations" not in engine.table_names():
+        return 0
+    version = engine.scalar("SELECT MAX(version) FROM schema_migrations")
+    return int(version or 0)
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply pending migrations, each in its own transaction. Returns the versions applied."""
+    if "schema_migrations" not in engine.table_names():
+        engine.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            step="create schema_migrations",
+        )
+    done = current_version(engine)
+    applied: list[int] = []
+    for m in MIGRATIONS:
+        if m.version <= done:
+            continue
+        with engine.transaction():
+            engine.execute_script(m.statements, step=f"migration {m.version}")
+            engine.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                (m.version, m.name),
+                step=f"record migration {m.version}",
+            )
+        applied.append(m.version)
+    return applied

@@ -1,0 +1,124 @@
+"""PostgreSQL backend (psycopg 3): the multi-user server engine. Bulk loads use COPY."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from corridor.errors import DatabaseConnectionError
+from corridor.storage.engine import Engine, Params
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """Portable SQL -> PostgreSQL: ``?`` placeholders become ``%s`` and ``%`` is escaped."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class PostgresEngine(Engine):
+    name = "postgres"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+        try:
+            self._con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise DatabaseConnectionError(
+                f"cannot connect to PostgreSQL at {_redact(url)}: {exc}".strip()
+            ) from exc
+
+    @property
+    def url(self) -> str:
+        return _redact(self._url)
+
+    def _execute(self, sql: str, params: Params) -> None:
+        if params is None:
+            self._con.execute(sql.encode())  # no placeholders to translate
+        else:
+            self._con.execute(translate(sql).encode(), list(params))
+
+    def _query(self, sql: str, params: Params) -> pa.Table:
+        with self._con.cursor() as cur:
+            if params is None:
+                cur.execute(sql.encode())
+            else:
+                cur.execute(translate(sql).encode(), list(params))
+            if cur.description is None:
+                return pa.table({})
+            names = [d.name for d in cur.description]
+            types = [_OID_TYPES.get(d.type_code) for d in cur.description]
+            rows = cur.fetchall()
+        arrays = [_to_arrow([r[i] for r in rows], types[i]) for i in range(len(names))]
+        return pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
+
+    def _insert_arrow(self, table: str, data: pa.Table) -> None:
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            data,
+            buf,
+            # all_valid: "" is an empty string, an unquoted empty field is NULL
+            pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
+        cols = ", ".join(data.column_names)
+        with (
+            self._con.cursor() as cur,
+            cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)".encode()) as copy,
+        ):
+            view = buf.getbuffer()
+            for i in range(0, len(view), 1 << 20):
+                copy.write(view[i : i + (1 << 20)])
+
+    def _begin(self) -> None:
+        self._con.execute(b"BEGIN")
+
+    def _commit(self) -> None:
+        self._con.execute(b"COMMIT")
+
+    def _rollback(self) -> None:
+        self._con.execute(b"ROLLBACK")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def table_names(self) -> set[str]:
+        rows = self._con.execute(
+            b"SELECT table_name FROM information_schema.tables "
+            b"WHERE table_schema = current_schema()"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+
+# PostgreSQL type OIDs -> Arrow types, so that empty results keep their column types
+_OID_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    25: pa.string(),
+    1043: pa.string(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+}
+
+
+def _to_arrow(values: list[Any], type_: pa.DataType | None) -> pa.Array:
+    if any(isinstance(v, Decimal) for v in values):
+        values = [float(v) if isinstance(v, Decimal) else v for v in values]
+    return pa.array(values, type=type_)
