@@ -194,10 +194,7 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
     import_id = int(engine.scalar("SELECT nextval('import_id_seq')", step="next import id"))
     stage = f"stage_{r.kind}"
     engine.execute(f"DROP TABLE IF EXISTS {stage}", step="drop stage")
-    engine.execute(
-        f"CREATE TEMPORARY TABLE {stage} AS SELECT * FROM {r.kind} WHERE 1 = 0",
-        step=f"stage {r.kind}",
-    )
+    engine.execute(_stage_ddl(engine, r.kind, stage), step=f"stage {r.kind}")
     engine.insert_arrow(stage, _arrow(v.valid, r.kind, import_id), step=f"stage {r.kind} rows")
     counts = _diff(engine, schema, stage)
     r.rows_new, r.rows_replaced, r.rows_unchanged = counts
@@ -241,6 +238,22 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
         step="record import",
     )
     r.status = "imported"
+
+
+def _stage_ddl(engine: Engine, kind: str, stage: str) -> str:
+    """CREATE TEMPORARY TABLE with the target's columns, spelled out.
+
+    Not ``CREATE TABLE AS SELECT ... WHERE 1 = 0``: in DuckDB 1.5/2.0 a table made that way inside
+    a transaction silently loses a large insert that follows (tests/intake/test_bulk_import.py).
+    """
+    cols = engine.query_rows(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? ORDER BY ordinal_position",
+        (kind,),
+        step=f"columns of {kind}",
+    )
+    body = ", ".join(f"{name} {dtype}" for name, dtype in cols)
+    return f"CREATE TEMPORARY TABLE {stage} ({body})"
 
 
 def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
