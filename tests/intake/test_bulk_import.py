@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers import PLACES_CSV, write
+
 from corridor.intake.importer import ingest
 from corridor.storage.engine import Engine
-from helpers import PLACES_CSV, write
 
 
 def test_large_file_is_imported_whole(engine: Engine, tmp_path: Path) -> None:
