@@ -174,6 +174,10 @@ def _hiv_quarter(
 _STOCK_ESTIMATES: Final = ("plhiv_estimated", "pop_estimated")
 
 
+#: numerators drawn as a binomial share of their denominator, so a rate never exceeds 100 %
+_PARTS: Final = {"hiv_positive": "hiv_tests", "vl_suppressed": "vl_tested"}
+
+
 def _emit(
     code: str,
     q: str,
@@ -183,6 +187,7 @@ def _emit(
     rng: np.random.Generator,
 ) -> list[ServiceValue]:
     out: list[ServiceValue] = []
+    drawn: dict[tuple[str, int, int, int], tuple[int, float]] = {}
     for element in HIV_ELEMENTS:
         x = cells[element]
         if element == "condoms_distributed":
@@ -191,43 +196,55 @@ def _emit(
                 out.append(ServiceValue(code, q, element, "", "", "", v))
             continue
         if reporting == "full" and element in BY_AGE:
-            for g in range(x.shape[0]):
-                for sx in range(2):
-                    for a in range(1, 5):
-                        out += _value(code, q, element, sx, a, g, float(x[g, sx, a]), False, rng)
+            cellwise = [
+                ((sx, a, g), float(x[g, sx, a]))
+                for g in range(x.shape[0])
+                for sx in range(2)
+                for a in range(1, 5)
+            ]
+            rounding = False
         elif reporting == "full":
             agg = x.sum(axis=2)
-            for g in range(agg.shape[0]):
-                for sx in range(2):
-                    out += _value(code, q, element, sx, -1, g, float(agg[g, sx]), False, rng)
+            cellwise = [
+                ((sx, -1, g), float(agg[g, sx])) for g in range(agg.shape[0]) for sx in range(2)
+            ]
+            rounding = False
         elif reporting == "sex":
             agg = x.sum(axis=(0, 2))
-            for sx in range(2):
-                out += _value(code, q, element, sx, -1, -1, float(agg[sx]), rounds, rng)
+            cellwise = [((sx, -1, -1), float(agg[sx])) for sx in range(2)]
+            rounding = rounds
         else:
-            out += _value(code, q, element, -1, -1, -1, float(x.sum()), rounds, rng)
+            cellwise = [((-1, -1, -1), float(x.sum()))]
+            rounding = rounds
+        for (sx, a, g), expected in cellwise:
+            whole = drawn.get((_PARTS[element], sx, a, g)) if element in _PARTS else None
+            v = _draw(element, expected, whole, rng)
+            drawn[(element, sx, a, g)] = (v, expected)
+            out += _value(code, q, element, sx, a, g, v, rounding)
     return out
 
 
-def _value(
-    code: str,
-    q: str,
-    element: str,
-    sx: int,
-    a: int,
-    g: int,
-    expected: float,
-    rounds: bool,
-    rng: np.random.Generator,
-) -> list[ServiceValue]:
+def _draw(
+    element: str, expected: float, whole: tuple[int, float] | None, rng: np.random.Generator
+) -> int:
+    """The observed count: estimates as they are, parts of a whole binomial, others Poisson."""
     if element in _STOCK_ESTIMATES:
         v = round(expected)  # estimates: error already applied, no sampling noise
         if v >= 1000:
             v = round(v, -2) if element == "pop_estimated" else round(v, -1)
-    else:
-        v = int(rng.poisson(max(expected, 0.0)))
-        if rounds and v >= 50:
-            v = int(round(v, -1))
+        return int(v)
+    if whole is not None:
+        n, mean = whole
+        share = min(1.0, expected / mean) if mean > 0 else 0.0
+        return int(rng.binomial(n, share))
+    return int(rng.poisson(max(expected, 0.0)))
+
+
+def _value(
+    code: str, q: str, element: str, sx: int, a: int, g: int, v: int, rounds: bool
+) -> list[ServiceValue]:
+    if rounds and v >= 50 and element not in _STOCK_ESTIMATES:
+        v = round(v, -1)  # rounding is monotone, so a part stays within its whole
     if v <= 0:
         return []  # DHIS2 does not store zero values by default
     sex = st.SEXES[sx] if sx >= 0 else ""
