@@ -164,3 +164,26 @@ def test_other_seed_differs(world_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["flows.csv", "cases.csv", "places.csv"])
 def test_csv_files_use_plain_newlines(world_dir: Path, name: str) -> None:
     assert b"\r\n" not in (world_dir / "sources" / name).read_bytes()
+
+
+def test_parts_never_exceed_their_whole(world_dir: Path) -> None:
+    """Positives within tests and suppressed within tested, cell by cell (no rate above 100%)."""
+    src = world_dir / "sources"
+    mapping = yaml.safe_load((src / "services-mapping.yaml").read_text(encoding="utf-8"))
+    elements = mapping["data_elements"]
+    cells: dict[tuple[str, str, str, str], dict[str, float]] = {}
+    for v in read_json(src / "services.json")["dataValues"]:
+        element = elements.get(v["dataElement"])
+        key = (v["orgUnit"], v["period"], v["categoryOptionCombo"], v["attributeOptionCombo"])
+        if element in ("hiv_tests", "hiv_positive", "vl_tested", "vl_suppressed"):
+            cells.setdefault(key, {})[element] = float(v["value"])
+    checked = orphans = 0
+    for values in cells.values():
+        for part, whole in (("hiv_positive", "hiv_tests"), ("vl_suppressed", "vl_tested")):
+            if part in values and whole in values:
+                assert values[part] <= values[whole], values
+                checked += 1
+            elif part in values:
+                orphans += 1  # its whole is one of the planted invalid rows
+    assert checked > 1000
+    assert orphans <= 3
