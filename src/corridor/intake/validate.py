@@ -169,15 +169,18 @@ def _number(c: pl.Expr) -> pl.Expr:
 
 
 def _period_kind(c: pl.Expr) -> pl.Expr:
-    def one(v: str | None) -> str | None:
-        if v is None:
-            return None
-        try:
-            return parse_period(v).text
-        except ValueError:
-            return None
+    """The canonical period text (``2024q1`` -> ``2024Q1``), or null when not a period."""
 
-    return c.map_elements(one, return_dtype=pl.Utf8, skip_nulls=True)
+    def canonical(values: pl.Series) -> pl.Series:
+        lookup: dict[str, str | None] = {}
+        for v in values.drop_nulls().unique().to_list():
+            try:
+                lookup[v] = parse_period(v).text
+            except ValueError:
+                lookup[v] = None
+        return values.replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+
+    return c.map_batches(canonical, return_dtype=pl.Utf8)
 
 
 def _collect(checked: pl.DataFrame, schema: TableSchema, file: str) -> list[Problem]:
