@@ -2,47 +2,151 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from corridor.errors import file_error
+from corridor.intake.adx import read_adx, read_dhis2_xml
+from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
+from corridor.intake.dtm import read_dtm
+from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
-from corridor.intake.tidy import read_delimited
+from corridor.intake.text import sniff_delimiter
+from corridor.intake.tidy import is_tag_row, read_delimited
+from corridor.intake.xlsx import read_xlsx
 
-FORMATS = ("auto", "csv", "xlsx", "hxl", "dhis2-json", "dhis2-csv", "adx", "dtm-fmr", "geojson")
+FORMATS = (
+    "auto",
+    "csv",
+    "xlsx",
+    "hxl",
+    "dhis2-json",
+    "dhis2-csv",
+    "dhis2-xml",
+    "adx",
+    "dtm-fmr",
+    "geojson",
+)
 
 READERS: dict[str, Reader] = {
     "csv": read_delimited,
     "hxl": read_delimited,
+    "xlsx": read_xlsx,
+    "dhis2-json": read_dhis2_json,
+    "dhis2-csv": read_dhis2_csv,
+    "dhis2-xml": read_dhis2_xml,
+    "adx": read_adx,
+    "dtm-fmr": read_dtm,
+    "geojson": read_geojson,
 }
+
+_HEAD = 65536
+_MAGIC = {
+    b"\x1f\x8b": "a gzip-compressed file: decompress it first",
+    b"%PDF": "a PDF document, not a data file",
+    b"\x89PNG": "a PNG image, not a data file",
+    b"\xff\xd8\xff": "a JPEG image, not a data file",
+    b"7z\xbc\xaf": "a 7-Zip archive: extract it first",
+    b"Rar!": "a RAR archive: extract it first",
+    b"SQLite format 3": "an SQLite database, not a data file",
+}
+_XML_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
+_HTML = re.compile(rb"^(<\?xml[^>]*>\s*)?(<!doctype\s+html|<html)", re.I)
+_UID = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
+_DHIS2_PERIOD = re.compile(r"^\d{4}([01]\d|Q[1-4]|W\d{1,2}|\d{4}|S[12]|[01]\dB)?$")
+_XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
 def detect_format(path: Path, data: bytes) -> str:
-    """Guess the format from the content (and, for spreadsheets, the magic bytes)."""
+    """Guess the format from the content (magic bytes, JSON members, XML root, CSV header)."""
     name = str(path)
     if not data.strip():
         raise file_error(name, "empty file")
-    if data[:4] == b"PK\x03\x04":
-        return "xlsx"
-    head = data[:4096].lstrip(b"\xef\xbb\xbf").lstrip()
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xlsx"  # the XLSX reader explains a zip that is not a workbook, or an old .xls
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise file_error(name, what)
+    if path.suffix.lower() in _XLSX_SUFFIXES:
+        return "xlsx"  # named like a workbook but not one: the reader says so
+    head = data[:_HEAD].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if looks_binary(head):
+        raise file_error(name, "binary content that is not a known format (not text, not XLSX)")
     if head[:1] in (b"{", b"["):
-        text = head.decode("utf-8", errors="replace")
-        if '"dataValues"' in text or '"dataElement"' in text:
-            return "dhis2-json"
-        if '"FeatureCollection"' in text or '"Feature"' in text or '"features"' in text:
-            return "geojson"
-        if '"dataValues"' not in text and head[:1] == b"{":
-            raise file_error(name, "JSON that is neither DHIS2 dataValueSets nor GeoJSON")
-        return "dhis2-json"
+        return _json_format(name, head)
     if head[:1] == b"<":
+        return _xml_format(name, head)
+    return _text_format(head)
+
+
+def looks_binary(head: bytes) -> bool:
+    """NUL bytes, many control characters, or neither UTF-8 nor mostly-ASCII text."""
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 0x20 and b not in b"\t\n\r\f\v")
+    if controls > len(head) // 100:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut at the end of the head
+            high = sum(1 for b in head if b >= 0x80)
+            return high > len(head) * 0.3
+    return False
+
+
+def _json_format(name: str, head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace")
+    if '"dataValues"' in text or '"dataElement"' in text:
+        return "dhis2-json"
+    if re.search(r'"type"\s*:\s*"(FeatureCollection|Feature)"', text) or '"features"' in text:
+        return "geojson"
+    raise file_error(
+        name,
+        "JSON that is neither a DHIS2 dataValueSet (dataValues) nor GeoJSON (FeatureCollection); "
+        "name the format with --format",
+    )
+
+
+def _xml_format(name: str, head: bytes) -> str:
+    if _HTML.search(head[:1024]):
+        raise file_error(name, "an HTML page, not a data file (a login or error page saved?)")
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        return "adx"  # the XML reader refuses DTDs and entities with a clear message
+    body = re.sub(rb"<\?.*?\?>|<!--.*?-->", b"", head, flags=re.S)
+    m = _XML_ROOT.search(body)
+    root = m.group(2).decode("ascii", errors="replace") if m else ""
+    if root == "adx":
         return "adx"
-    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lower()
-    cells = {c.strip().strip('"') for c in first.replace(";", ",").replace("\t", ",").split(",")}
+    if root == "dataValueSet":
+        return "dhis2-xml"
+    raise file_error(
+        name, f"XML with root element <{root}>: expected ADX (<adx>) or DHIS2 (<dataValueSet>)"
+    )
+
+
+def _text_format(head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace")
+    lines = text.replace("\r\n", "\n").split("\n")[:3]
+    delim = sniff_delimiter(text)
+    first = [c.strip().strip('"').strip() for c in lines[0].split(delim)]
+    cells = {c.lower().replace(" ", "").replace("_", "") for c in first}
     if {"dataelement", "period", "orgunit"} <= cells:
         return "dhis2-csv"
     if {"t", "fmp", "movement", "n"} <= cells:
         return "dtm-fmr"
-    if b"\x00" in data[:4096]:
-        raise file_error(name, "binary content that is not a known format")
+    if (
+        len(first) >= 6
+        and _UID.match(first[0])
+        and _DHIS2_PERIOD.match(first[1])
+        and _UID.match(first[2])
+    ):
+        return "dhis2-csv"  # the headerless DHIS2 export
+    second = lines[1].split(delim) if len(lines) > 1 else []
+    if is_tag_row(list(first)) or is_tag_row([c.strip().strip('"') for c in second]):
+        return "hxl"
     return "csv"
 
 
@@ -50,4 +154,4 @@ def reader_for(fmt: str, file: str) -> Reader:
     try:
         return READERS[fmt]
     except KeyError:
-        raise file_error(file, f"format {fmt!r} is not supported yet") from None
+        raise file_error(file, f"format {fmt!r} is not supported") from None

@@ -50,6 +50,9 @@ def validate(
     checked = frame.with_columns(checks)
     checked = _row_checks(checked, raw.kind)
     problems = _collect(checked, schema, raw.file)
+    # a value the reader could not translate is reported once, under the source's own field
+    translated = {(p.row, (p.value or "").lower()) for p in raw.problems}
+    problems = [p for p in problems if (p.row, (p.value or "").lower()) not in translated]
     problems.extend(raw.problems)
     problems.extend(_conflicts(checked, schema, raw.file, {p.row for p in problems}))
     problems.sort(

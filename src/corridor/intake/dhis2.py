@@ -1,0 +1,306 @@
+"""DHIS2 dataValueSets as JSON or CSV (and XML, via adx.py) -> services rows.
+
+Identifiers are translated with the mapping file (docs/data-contract.md): data elements by UID or
+code (or already a Corridor element name), org units by the mapping then places.dhis2_uid, and
+category/attribute option combos to sex, age band and population group. Values marked
+``deleted`` are skipped (a warning says how many). Row numbers are the 1-based position of the
+data value in the file (for CSV: the data line after the header).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from corridor.errors import InputError, Problem, file_error
+from corridor.intake import codes
+from corridor.intake.rawtable import ROW, RawTable, ReadContext
+from corridor.intake.text import decode, read_rows, sniff_delimiter
+from corridor.intake.tidy import grid_from_rows
+
+#: the raw columns every DHIS2 reader produces before translation (DHIS2's own field names)
+FIELDS = (
+    "dataElement",
+    "period",
+    "orgUnit",
+    "categoryOptionCombo",
+    "attributeOptionCombo",
+    "value",
+    "deleted",
+)
+#: fields a dataValueSet may give once, at the top level, for all of its values
+SET_DEFAULTS = ("period", "orgUnit", "attributeOptionCombo")
+CSV_ALIASES = {
+    "dataelement": "dataElement",
+    "period": "period",
+    "orgunit": "orgUnit",
+    "categoryoptioncombo": "categoryOptionCombo",
+    "catoptcombo": "categoryOptionCombo",
+    "attributeoptioncombo": "attributeOptionCombo",
+    "attroptcombo": "attributeOptionCombo",
+    "value": "value",
+    "deleted": "deleted",
+}
+CSV_ORDER = FIELDS[:6]  # the headerless export: dataelement,period,orgunit,coc,aoc,value,...
+_SCHEMA = {f: pl.Utf8 for f in FIELDS}
+
+
+def require_services(kind: str, file: str, fmt: str) -> None:
+    if kind != "services":
+        raise file_error(file, f"{fmt} holds data values: import it with --kind services")
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+
+
+def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values."""
+    file = ctx.display_name
+    require_services(kind, file, "DHIS2 JSON")
+    doc = load_json(data, file)
+    sets = _value_sets(doc, file)
+    frames: list[pl.DataFrame] = []
+    problems: list[Problem] = []
+    offset = 0
+    for defaults, values in sets:
+        frame, bad = _values_frame(values, offset, file)
+        for name in SET_DEFAULTS:
+            if isinstance(defaults.get(name), str):
+                frame = frame.with_columns(pl.col(name).fill_null(defaults[name]))
+        frames.append(frame)
+        problems.extend(bad)
+        offset += len(values)
+    frame = pl.concat(frames) if frames else _values_frame([], 0, file)[0]
+    return translate(frame, kind, ctx, "dhis2-json", problems)
+
+
+def load_json(data: bytes, file: str) -> Any:
+    """Parse JSON; a file error names the line, column and character where it breaks."""
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise file_error(file, f"not UTF-8 text (byte {exc.start}): not a JSON file") from None
+    except json.JSONDecodeError as exc:
+        tail = exc.doc.rstrip()[-1:] if exc.doc.strip() else ""
+        hint = "; the file looks truncated" if tail not in ("}", "]") else ""
+        raise file_error(
+            file,
+            f"not valid JSON ({exc.msg}) at line {exc.lineno}, column {exc.colno} "
+            f"(character {exc.pos + 1}){hint}",
+        ) from None
+    except RecursionError:
+        raise file_error(file, "not valid JSON: nested too deeply") from None
+
+
+def _value_sets(doc: Any, file: str) -> list[tuple[dict[str, Any], list[Any]]]:
+    if isinstance(doc, dict):
+        if "dataValues" not in doc:
+            raise file_error(file, 'not a DHIS2 dataValueSet: no "dataValues" member')
+        values = doc["dataValues"]
+        if not isinstance(values, list):
+            raise file_error(file, '"dataValues" must be a list of data values')
+        return [(doc, values)]
+    if isinstance(doc, list):
+        if doc and all(isinstance(v, dict) and "dataValues" in v for v in doc):
+            return [s for one in doc for s in _value_sets(one, file)]
+        return [({}, doc)]
+    raise file_error(file, "not a DHIS2 dataValueSet: expected a JSON object or list")
+
+
+def _values_frame(values: list[Any], offset: int, file: str) -> tuple[pl.DataFrame, list[Problem]]:
+    """Data values -> a frame of text columns (fast path: polars builds it from the dicts)."""
+    problems: list[Problem] = []
+    frame: pl.DataFrame | None = None
+    if values and all(type(v) is dict for v in values):
+        try:
+            frame = pl.from_dicts(values, schema=_SCHEMA, strict=False)
+        except (pl.exceptions.PolarsError, TypeError, ValueError, AttributeError):
+            frame = None  # nested values: the slow path below writes them as JSON text
+    if frame is None or frame.height != len(values):
+        columns: dict[str, list[str | None]] = {f: [] for f in FIELDS}
+        for i, v in enumerate(values, start=offset + 1):
+            if not isinstance(v, dict):
+                problems.append(
+                    Problem(file, i, None, _short(v), "data value is not a JSON object")
+                )
+                # reported once: no second problem about its (absent) option combos
+                v = {
+                    "categoryOptionCombo": codes.DEFAULT_COC,
+                    "attributeOptionCombo": codes.DEFAULT_COC,
+                }
+            for f in FIELDS:
+                columns[f].append(_text(v.get(f)))
+        frame = pl.DataFrame(columns, schema=_SCHEMA)
+    return frame.with_columns(
+        pl.int_range(offset + 1, offset + len(values) + 1, dtype=pl.Int64).alias(ROW)
+    ), problems
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return str(v)
+    return json.dumps(v)
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+
+
+def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    """The dataValueSet CSV export, with a header (any case) or without one (DHIS2's order)."""
+    file = ctx.display_name
+    require_services(kind, file, "DHIS2 CSV")
+    text = decode(data, file)
+    if not text.strip():
+        raise file_error(file, "empty file")
+    delim = sniff_delimiter(text)
+    try:
+        grid = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
+        )
+    except pl.exceptions.PolarsError:
+        try:
+            grid = grid_from_rows(read_rows(text, delim), file)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise file_error(file, f"not a readable CSV file: {exc}") from None
+    first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(0)]
+    if first and first[0] in CSV_ALIASES:
+        names = {i: CSV_ALIASES[c] for i, c in enumerate(first) if c in CSV_ALIASES}
+        missing = [f for f in CSV_ORDER if f not in names.values()]
+        if missing:
+            raise file_error(
+                file,
+                "DHIS2 CSV header lacks column(s) "
+                + ", ".join(m.lower() for m in missing)
+                + " (expected dataelement,period,orgunit,categoryoptioncombo,"
+                "attributeoptioncombo,value,...)",
+            )
+        body = grid.slice(1)
+    else:
+        if grid.width < len(CSV_ORDER):
+            raise file_error(
+                file,
+                f"a headerless DHIS2 CSV needs at least {len(CSV_ORDER)} columns "
+                "(dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value); "
+                f"found {grid.width}",
+            )
+        order = (*CSV_ORDER, "storedBy", "lastUpdated", "comment", "followup", "deleted")
+        names = {i: f for i, f in enumerate(order) if i < grid.width and f in FIELDS}
+        body = grid
+    cols = grid.columns
+    frame = body.select(
+        *[pl.col(cols[i]).alias(f) for i, f in names.items()],
+        *[pl.lit(None, dtype=pl.Utf8).alias(f) for f in FIELDS if f not in names.values()],
+    ).with_columns(pl.int_range(1, body.height + 1, dtype=pl.Int64).alias(ROW))
+    filled = [pl.col(f).fill_null("").str.strip_chars() != "" for f in FIELDS]
+    frame = frame.filter(pl.any_horizontal(filled)).select(*FIELDS, ROW)
+    return translate(frame, kind, ctx, "dhis2-csv", [])
+
+
+# ---- translation (shared by JSON, CSV and XML) ------------------------------------------------
+
+
+def translate(
+    frame: pl.DataFrame, kind: str, ctx: ReadContext, fmt: str, problems: list[Problem]
+) -> RawTable:
+    """Raw DHIS2 columns (FIELDS + _row) -> contract columns, with translation problems."""
+    file, mapping = ctx.display_name, ctx.mapping
+    warnings: list[str] = []
+    # identifiers are stripped when translated (on unique values), values by validation
+    deleted = (pl.col("deleted").str.strip_chars().str.to_lowercase() == "true").fill_null(False)
+    n_deleted = int(frame.select(deleted.sum()).item() or 0)
+    if n_deleted:
+        frame = frame.filter(~deleted)
+        warnings.append(f"skipped {n_deleted} value(s) marked deleted")
+    out = list(problems)
+    frame, bad = codes.translate(
+        frame,
+        "dataElement",
+        "data_element",
+        codes.data_element_resolver(mapping),
+        file=file,
+        label="dataElement",
+        reason="unknown data element: not in the mapping's data_elements, nor a Corridor element",
+    )
+    out += bad
+    frame, bad = codes.translate(
+        frame,
+        "orgUnit",
+        "place_code",
+        codes.org_unit_resolver(mapping, ctx.dhis2_places),
+        file=file,
+        label="orgUnit",
+        reason="unknown org unit: not in the mapping's org_units nor any place's dhis2_uid",
+    )
+    out += bad
+    periods = {
+        p: codes.dhis2_period(p) or p for p in frame["period"].drop_nulls().unique().to_list()
+    }
+    frame = frame.with_columns(pl.col("period").replace(periods))
+    frame, bad = combos(frame, mapping, file)
+    out += bad
+    columns = ("period", "place_code", "data_element", "sex", "age_band", "population_group")
+    table = RawTable(
+        file,
+        fmt,
+        kind,
+        frame.select(*columns, "value", ROW),
+        problems=out,
+        mapping=dict(mapping) if mapping else None,
+        warnings=warnings,
+    )
+    return table
+
+
+def combos(
+    frame: pl.DataFrame, mapping: Mapping[str, Any] | None, file: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Category and attribute option combos -> sex, age_band, population_group."""
+    cocs = codes.section(mapping, "category_option_combos")
+    aocs = codes.section(mapping, "attribute_option_combos")
+    keys = ["categoryOptionCombo", "attributeOptionCombo"]
+    pairs = frame.select(keys).unique()
+    dims: dict[str, list[str | None]] = {k: [] for k in ("sex", "age_band", "population_group")}
+    reasons: list[list[tuple[str, str, str | None]]] = []
+    for coc, aoc in pairs.iter_rows():
+        c_dims, c_bad = codes.combo_dims(coc, cocs, "categoryOptionCombo")
+        a_dims, a_bad = codes.combo_dims(aoc, aocs, "attributeOptionCombo")
+        found: list[tuple[str, str, str | None]] = []
+        if c_bad is not None:
+            found.append((*c_bad, coc))
+        if a_bad is not None:
+            found.append((*a_bad, aoc))
+        for k in sorted(set(c_dims) & set(a_dims)):
+            if c_dims[k] != a_dims[k]:
+                found.append((keys[1], f"disagrees with the categoryOptionCombo on {k}", aoc))
+        merged = {**c_dims, **a_dims}
+        for k, values in dims.items():
+            values.append(merged.get(k))
+        reasons.append(found)
+    pairs = pairs.with_columns(
+        *[pl.Series(k, v, dtype=pl.Utf8) for k, v in dims.items()],
+        pl.Series("_bad", [bool(r) for r in reasons], dtype=pl.Boolean),
+        pl.int_range(0, pairs.height).alias("_pair"),
+    )
+    joined = frame.join(pairs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    problems: list[Problem] = []
+    if any(reasons):
+        for row, pair in joined.filter(pl.col("_bad")).select(ROW, "_pair").iter_rows():
+            for col, why, value in reasons[pair]:
+                problems.append(Problem(file, int(row), col, value, why))
+    return joined.drop("_bad", "_pair"), problems

@@ -1,0 +1,165 @@
+"""XLSX workbooks in the tidy contract, read with openpyxl (no Excel, no network).
+
+The sheet named like the kind (``services``, any case) is read, else the first sheet. Formulas are
+never evaluated: the value Excel stored with the formula is taken, and a formula cell without a
+stored value (a file written by a program that does not calculate) is a problem for its row.
+Cells become text faithfully: whole numbers without ``.0``, other numbers as Python writes them,
+dates as ``YYYY-MM-DD``. Then the grid is read like a tidy CSV (header names or HXL tags).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from corridor.contract.schema import schema_for
+from corridor.errors import InputError, Problem, file_error
+from corridor.intake.rawtable import RawTable, ReadContext
+from corridor.intake.tidy import frame_from_grid, is_tag_row, resolve_header
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    file = ctx.display_name
+    rows, formulas = _sheet_rows(data, kind, file)
+    width = max((len(r) for r in rows), default=0)
+    grid = pl.DataFrame(
+        {f"column_{i + 1}": [r[i] if i < len(r) else None for r in rows] for i in range(width)},
+        schema={f"column_{i + 1}": pl.Utf8 for i in range(width)},
+    )
+    table = frame_from_grid(grid, kind, file, "xlsx")
+    table.format = "xlsx"
+    if formulas:
+        table.problems.extend(_formula_problems(rows, formulas, kind, file))
+    return table
+
+
+def _sheet_rows(
+    data: bytes, kind: str, file: str
+) -> tuple[list[list[str | None]], dict[tuple[int, int], str]]:
+    """The cells of the chosen sheet as text, and the formulas that have no stored value."""
+    if data[:8] == _OLE:
+        raise file_error(file, "an old Excel 97-2003 (.xls) file: save it as .xlsx and retry")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise file_error(file, "not an XLSX file (not a zip archive); save it as .xlsx or CSV")
+    from openpyxl import load_workbook  # imported late: openpyxl is slow to import
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                sheet = _choose(book, kind, file)
+                rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+                title = sheet.title
+            finally:
+                book.close()
+            missing: dict[tuple[int, int], str] = {}
+            if _has_formulas(data):
+                missing = _formulas_without_value(data, title, rows)
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile, KeyError, XML errors...: a corrupt or foreign file
+        raise file_error(
+            file, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})"
+        ) from None
+    while rows and all(c is None or not c.strip() for c in rows[-1]):
+        rows.pop()
+    return rows, missing
+
+
+def _choose(book: Any, kind: str, file: str) -> Any:
+    sheets = list(book.worksheets)
+    if not sheets:
+        raise file_error(file, "the workbook has no worksheet")
+    for sheet in sheets:
+        if sheet.title.strip().lower() == kind:
+            return sheet
+    return sheets[0]
+
+
+def _has_formulas(data: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    if _FORMULA.search(f.read()):
+                        return True
+    return False
+
+
+def _formulas_without_value(
+    data: bytes, title: str, rows: list[list[str | None]]
+) -> dict[tuple[int, int], str]:
+    """Cells (0-based row, column) holding a formula whose stored value is empty."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        out: dict[tuple[int, int], str] = {}
+        for r, row in enumerate(book[title].iter_rows(values_only=True)):
+            for c, value in enumerate(row):
+                if isinstance(value, str) and value.startswith("="):
+                    cached = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
+                    if cached is None:
+                        out[(r, c)] = value
+        return out
+    finally:
+        book.close()
+
+
+def _formula_problems(
+    rows: list[list[str | None]], formulas: dict[tuple[int, int], str], kind: str, file: str
+) -> list[Problem]:
+    """Problems for formula cells in the columns the contract reads (data rows only)."""
+    header = list(rows[0])
+    tags: list[str | None] | None = None
+    start = 1
+    if is_tag_row(header):
+        tags, header = header, [None] * len(header)
+    elif len(rows) > 1 and is_tag_row(rows[1]):
+        tags, start = rows[1], 2
+    positions, _ = resolve_header(header, tags, schema_for(kind), file)
+    problems = []
+    for (r, c), formula in sorted(formulas.items()):
+        if r >= start and c in positions:
+            problems.append(
+                Problem(
+                    file, r - start + 1, positions[c], formula, "formula without a stored value"
+                )
+            )
+    return problems
+
+
+def _text(value: Any) -> str | None:
+    """A cell value as text, faithfully."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)

@@ -1,0 +1,135 @@
+"""XLSX workbooks in the tidy contract (openpyxl, cached formula values)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from corridor.errors import InputError
+from corridor.intake.rawtable import RawTable, ReadContext
+from corridor.intake.xlsx import read_xlsx
+
+HEADER = ["period", "place_code", "data_element", "sex", "age_band", "population_group", "value"]
+
+
+def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def read(data: bytes, kind: str = "services") -> RawTable:
+    return read_xlsx(Path("f.xlsx"), data, kind, ReadContext("f.xlsx"))
+
+
+def test_cells_become_faithful_text() -> None:
+    data = workbook(
+        {
+            "cases": [
+                ["case_id", "disease", "classification", "onset_date", "report_date",
+                 "place_code", "age_years"],
+                [101, "mpox", "confirmed", datetime(2024, 7, 2), date(2024, 7, 6), "ke", 29.0],
+                ["A-2", "mpox", "suspected", None, datetime(2024, 7, 9, 13, 30), "ke", 0.5],
+            ]
+        }
+    )  # fmt: skip
+    t = read(data, "cases")
+    assert t.format == "xlsx"
+    first, second = t.frame.to_dicts()
+    assert (first["case_id"], first["onset_date"], first["report_date"]) == (
+        "101",
+        "2024-07-02",
+        "2024-07-06",
+    )
+    assert first["age_years"] == "29"
+    assert second["onset_date"] is None and second["age_years"] == "0.5"
+    assert second["report_date"] == "2024-07-09 13:30:00"  # validation rejects a timestamp
+
+
+def test_sheet_named_like_the_kind_else_the_first() -> None:
+    rows = [HEADER, ["2024Q1", "ke", "hiv_tests", "f", "", "", 4]]
+    data = workbook({"README": [["notes"]], "Services": rows})
+    assert read(data).frame["value"].to_list() == ["4"]
+    data = workbook({"data": rows, "other": [["x"]]})
+    assert read(data).frame["place_code"].to_list() == ["ke"]
+
+
+def test_hxl_tag_row() -> None:
+    tags = ["#date+period", "#loc+code", "#indicator+code", "", "", "", "#x_value+num"]
+    data = workbook({"s": [["Période", "Site", "Élément", "", "", "", "Valeur"], tags,
+                            ["2024Q1", "ke", "hiv_tests", None, None, None, 1.25]]})  # fmt: skip
+    t = read(data)
+    assert t.frame.to_dicts() == [
+        {"period": "2024Q1", "place_code": "ke", "data_element": "hiv_tests", "value": "1.25",
+         "_row": 1}
+    ]  # fmt: skip
+
+
+def with_cached_value(data: bytes, value: str) -> bytes:
+    """Give every formula of the workbook a stored value, as Excel does when it saves."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                body = re.sub(
+                    rb"(<f>[^<]*</f>)(<v\s*/>|<v></v>)?", rb"\1<v>" + value.encode() + b"</v>", body
+                )
+            dst.writestr(item, body)
+    return out.getvalue()
+
+
+def test_formulas_use_the_stored_value_or_are_problems() -> None:
+    rows = [
+        HEADER,
+        ["2024Q1", "ke", "hiv_tests", "", "", "", "=2+3"],
+        ["2024Q1", "ke", "hiv_positive", "", "", "", 1],
+    ]
+    data = workbook({"services": rows})
+    t = read(data)
+    (p,) = t.problems
+    assert (p.row, p.column, p.value, p.reason) == (
+        1,
+        "value",
+        "=2+3",
+        "formula without a stored value",
+    )
+    cached = read(with_cached_value(data, "5"))
+    assert cached.problems == []
+    assert cached.frame["value"].to_list() == ["5", "1"]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"not,a,zip\n", "not a zip archive"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "Excel 97-2003"),
+        (b"PK\x03\x04" + b"\x00" * 50, "not"),
+    ],
+)
+def test_not_a_workbook(data: bytes, reason: str) -> None:
+    with pytest.raises(InputError, match=reason) as err:
+        read(data)
+    assert err.value.problems[0].file == "f.xlsx"
+
+
+def test_zip_that_is_not_a_workbook() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(InputError, match="not a readable XLSX workbook"):
+        read(buf.getvalue())
