@@ -9,7 +9,6 @@ data value in the file (for CSV: the data line after the header).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,11 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from corridor.errors import InputError, Problem, file_error
+from corridor.errors import Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.text import decode, read_rows, sniff_delimiter
-from corridor.intake.tidy import grid_from_rows
+from corridor.intake.tidy import read_grid
 
 #: the raw columns every DHIS2 reader produces before translation (DHIS2's own field names)
 FIELDS = (
@@ -163,21 +161,7 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
     """The dataValueSet CSV export, with a header (any case) or without one (DHIS2's order)."""
     file = ctx.display_name
     require_services(kind, file, "DHIS2 CSV")
-    text = decode(data, file)
-    if not text.strip():
-        raise file_error(file, "empty file")
-    delim = sniff_delimiter(text)
-    try:
-        grid = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
-        )
-    except pl.exceptions.PolarsError:
-        try:
-            grid = grid_from_rows(read_rows(text, delim), file)
-        except InputError:
-            raise
-        except Exception as exc:
-            raise file_error(file, f"not a readable CSV file: {exc}") from None
+    grid = read_grid(data, file)
     first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(0)]
     if first and first[0] in CSV_ALIASES:
         names = {i: CSV_ALIASES[c] for i, c in enumerate(first) if c in CSV_ALIASES}

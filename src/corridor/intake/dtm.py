@@ -10,7 +10,6 @@ is informative only. Row numbers count data lines after the header from 1.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import polars as pl
@@ -18,8 +17,7 @@ import polars as pl
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.text import decode, read_rows, sniff_delimiter
-from corridor.intake.tidy import grid_from_rows
+from corridor.intake.tidy import read_grid
 
 REQUIRED = ("t", "fmp", "movement", "n")
 OPTIONAL = ("fmp_country", "origin", "next", "final", "sex", "age", "group", "mode")
@@ -30,21 +28,7 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
     if kind != "flows":
         raise file_error(file, "a DTM flow-monitoring registry holds flows: use --kind flows")
-    text = decode(data, file)
-    if not text.strip():
-        raise file_error(file, "empty file")
-    delim = sniff_delimiter(text)
-    try:
-        grid = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
-        )
-    except pl.exceptions.PolarsError:
-        try:
-            grid = grid_from_rows(read_rows(text, delim), file)
-        except InputError:
-            raise
-        except Exception as exc:
-            raise file_error(file, f"not a readable delimited text file: {exc}") from None
+    grid = read_grid(data, file)
     header = [(c or "").strip().lower() for c in grid.row(0)]
     names: dict[str, str] = {}
     for col, label in zip(grid.columns, header, strict=True):

@@ -128,29 +128,37 @@ def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
     return pl.DataFrame(columns, schema={k: pl.Utf8 for k in columns})
 
 
-def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
-    """CSV/TSV in the tidy contract (header names, HXL tag row, or tags only)."""
-    text = decode(data, ctx.display_name)
+def read_grid(data: bytes, file: str) -> pl.DataFrame:
+    """Delimited text (encoding and delimiter detected) -> a grid of text cells, header included."""
+    text = decode(data, file)
     if not text.strip():
-        raise file_error(ctx.display_name, "empty file")
+        raise file_error(file, "empty file")
     delim = sniff_delimiter(text)
     try:
-        grid = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            has_header=False,
-            separator=delim,
-            infer_schema=False,
+        return pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
         )
     except pl.exceptions.PolarsError:
-        # polars refuses ragged or oddly quoted files: the csv module reads them or says where
-        try:
-            rows = read_rows(text, delim)
-        except Exception as exc:
-            raise file_error(
-                ctx.display_name, f"not a readable delimited text file: {exc}"
-            ) from None
-        grid = grid_from_rows(rows, ctx.display_name)
+        pass
+    # polars refuses ragged or oddly quoted files: the csv module reads them or says where
+    try:
+        rows = read_rows(text, delim)
+    except Exception as exc:
+        raise file_error(file, f"not a readable delimited text file: {exc}") from None
+    return grid_from_rows(rows, file)
+
+
+def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    """CSV/TSV in the tidy contract (header names, HXL tag row, or tags only)."""
+    grid = read_grid(data, ctx.display_name)
     return frame_from_grid(grid, kind, ctx.display_name, "csv")
 
 
-__all__ = ["frame_from_grid", "grid_from_rows", "is_tag_row", "match_tag", "read_delimited"]
+__all__ = [
+    "frame_from_grid",
+    "grid_from_rows",
+    "is_tag_row",
+    "match_tag",
+    "read_delimited",
+    "read_grid",
+]
