@@ -10,7 +10,11 @@ import click
 
 from corridor import __version__
 from corridor.cli.common import State, err_console
+from corridor.cli.demo import demo_command
+from corridor.cli.hotspots import hotspots_command
+from corridor.cli.indicators import indicators_command
 from corridor.cli.intake import ingest_command, init_command, status_command
+from corridor.cli.report import report_command
 from corridor.errors import CorridorError, InputError
 from corridor.storage.engine import StorageError
 
@@ -43,6 +47,10 @@ def cli(ctx: click.Context, workspace: Path | None, db: str | None, verbose: int
 cli.add_command(init_command)
 cli.add_command(ingest_command)
 cli.add_command(status_command)
+cli.add_command(demo_command)
+cli.add_command(report_command)
+cli.add_command(indicators_command)
+cli.add_command(hotspots_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,300 @@
+"""Indicator benchmark: the HIV cascade by site x sex x age band x population group x quarter.
+
+Generates service rows with numpy (default 10 million: monthly counts, monthly ART stock,
+quarterly diagnosed and annual estimates, fully disaggregated), loads them into DuckDB (and into
+PostgreSQL where a server can be had: CORRIDOR_TEST_PG_URL or a throw-away local one, as in the
+tests), and times ``compute_indicators`` against a straightforward pandas group-by that computes
+the same table in the same run (sum elements summed per quarter, stocks the last value of the
+quarter, annual estimates standing for each quarter). The two tables are compared value by value.
+Goal: DuckDB under 2 s and at least 5x faster than pandas.
+
+    .venv/bin/python benchmarks/indicators.py [--rows 10000000] [--no-postgres] [--repeat 3]
+        [--pg-rows 2000000]
+
+The pandas baseline starts from a DataFrame already in memory (strings as Python objects, as
+read_csv gives them); DuckDB from its warehouse file. compute_indicators returns rows in
+reading order; the time without the final sort (ordered=False) is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corridor.contract.periods import parse_period
+from corridor.indicators import CASCADE, INDICATORS, compute_indicators
+from corridor.storage.engine import Engine, connect
+from corridor.storage.migrations import migrate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+SEXES = ("f", "m")
+AGES = ("<15", "15-24", "25-34", "35-49", "50+")
+GROUPS = ("host", "migrant", "truck_driver", "sex_worker", "fisherfolk", "miner")
+MONTHS = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)]
+QUARTERS = [f"{y}Q{q}" for y in (2023, 2024) for q in range(1, 5)]
+YEARS = ["2023", "2024"]
+#: element -> the periods it is reported for
+ELEMENTS: dict[str, list[str]] = {
+    "hiv_tests": MONTHS,
+    "hiv_positive": MONTHS,
+    "art_initiated": MONTHS,
+    "vl_tested": MONTHS,
+    "vl_suppressed": MONTHS,
+    "prep_initiated": MONTHS,
+    "art_current": MONTHS,
+    "plhiv_diagnosed": QUARTERS,
+    "plhiv_estimated": YEARS,
+    "pop_estimated": YEARS,
+}
+BY = ["place", "sex", "age_band", "population_group", "period"]
+KEY = ["place_code", "sex", "age_band", "population_group", "period"]
+
+
+def _strings(codes: np.ndarray, values: list[str]) -> pa.Array:
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values))
+    return dictionary.cast(pa.string())
+
+
+def generate(rows: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
+    """(places, services): about ``rows`` service rows (whole sites)."""
+    rng = np.random.default_rng(seed)
+    combos = len(SEXES) * len(AGES) * len(GROUPS)
+    per_site = combos * sum(len(p) for p in ELEMENTS.values())
+    n_sites = max(1, round(rows / per_site))
+    sites = [f"site-{i:05d}" for i in range(n_sites)]
+    info = {t: parse_period(t) for t in {*MONTHS, *QUARTERS, *YEARS}}
+    parts: list[pa.Table] = []
+    for element, periods in ELEMENTS.items():
+        n = n_sites * len(periods) * combos
+        idx = np.arange(n)
+        site = idx % n_sites
+        rest = idx // n_sites
+        combo = rest % combos
+        period = rest // combos
+        g = combo % len(GROUPS)
+        a = (combo // len(GROUPS)) % len(AGES)
+        s = combo // (len(GROUPS) * len(AGES))
+        scale = {"pop_estimated": 5000, "plhiv_estimated": 400, "plhiv_diagnosed": 350}.get(
+            element, 60
+        )
+        p = [info[t] for t in periods]
+        parts.append(
+            pa.table(
+                {
+                    "period": _strings(period, periods),
+                    "period_type": _strings(period, [x.kind for x in p]),
+                    "period_start": pa.array([x.start for x in p], pa.date32()).take(period),
+                    "period_end": pa.array([x.end for x in p], pa.date32()).take(period),
+                    "place_code": _strings(site, sites),
+                    "data_element": _strings(np.zeros(n, np.int32), [element]),
+                    "sex": _strings(s, list(SEXES)),
+                    "age_band": _strings(a, list(AGES)),
+                    "population_group": _strings(g, list(GROUPS)),
+                    "value": pa.array(rng.integers(0, scale, n).astype(float)),
+                    "import_id": pa.array(np.ones(n, dtype=np.int64)),
+                }
+            )
+        )
+    services = pa.concat_tables(parts).combine_chunks()
+    n = len(sites) + 1
+    places = pa.table(
+        {
+            "place_code": ["ken", *sites],
+            "name": ["Kenya", *(f"Site {i}" for i in range(len(sites)))],
+            "place_type": ["country", *(["truck_stop"] * len(sites))],
+            "parent_code": ["", *(["ken"] * len(sites))],
+            "country_code": ["ken"] * n,
+            "lat": pa.nulls(n, pa.float64()),
+            "lon": pa.nulls(n, pa.float64()),
+            "corridor": ["", *(["northern"] * len(sites))],
+            "population": pa.nulls(n, pa.int64()),
+            "dhis2_uid": [""] * n,
+            "fmp_code": [""] * n,
+            "import_id": pa.array(np.ones(n, dtype=np.int64)),
+        }
+    )
+    return places, services
+
+
+def pandas_cascade(df: pd.DataFrame) -> pd.DataFrame:
+    """The same table with a plain pandas group-by (data fully disaggregated, no overlaps)."""
+    month_q = {m: f"{m[:4]}Q{(int(m[5:]) - 1) // 3 + 1}" for m in MONTHS}
+    sums = [e for e, p in ELEMENTS.items() if p is MONTHS and e != "art_current"]
+    dims = ["place_code", "sex", "age_band", "population_group"]
+    monthly = df[df["data_element"].isin([*sums, "art_current"])].copy()
+    monthly["quarter"] = monthly["period"].map(month_q)
+    s = monthly[monthly["data_element"].isin(sums)]
+    summed = s.groupby([*dims, "quarter", "data_element"], observed=True)["value"].sum()
+    stock = monthly[monthly["data_element"] == "art_current"].sort_values("period")
+    art = stock.groupby([*dims, "quarter"], observed=True)["value"].last()
+    wide = summed.unstack("data_element")
+    wide["art_current"] = art
+    diag = df[df["data_element"] == "plhiv_diagnosed"].set_index([*dims, "period"])["value"]
+    diag.index = diag.index.set_names("quarter", level="period")
+    wide["plhiv_diagnosed"] = diag
+    annual = df[df["data_element"].isin(["plhiv_estimated", "pop_estimated"])]
+    annual = annual.pivot_table(
+        index=[*dims, "period"], columns="data_element", values="value", observed=True
+    )
+    wide = wide.reset_index()
+    wide["year"] = wide["quarter"].str[:4]
+    wide = wide.merge(
+        annual.reset_index().rename(columns={"period": "year"}), on=[*dims, "year"], how="left"
+    )
+    out = []
+    for ind in INDICATORS:
+        if ind.id not in CASCADE:
+            continue
+        part = wide[[*dims, "quarter"]].copy()
+        part["indicator"] = ind.id
+        part["numerator"] = wide[ind.numerator]
+        part["denominator"] = wide[ind.denominator]
+        part["value"] = (
+            100.0 * part["numerator"] / part["denominator"].where(part["denominator"] > 0)
+        )
+        out.append(part)
+    return pd.concat(out, ignore_index=True).rename(columns={"quarter": "period"})
+
+
+def compare(ours: pa.Table, theirs: pd.DataFrame) -> None:
+    a = ours.select(["indicator", *KEY, "numerator", "denominator"]).to_pandas()
+    b = theirs[["indicator", *KEY, "numerator", "denominator"]]
+    m = a.merge(b, on=["indicator", *KEY], how="outer", suffixes=("", "_pd"), indicator=True)
+    missing = int((m["_merge"] != "both").sum())
+    bad = int(
+        (~np.isclose(m["numerator"], m["numerator_pd"], equal_nan=True)).sum()
+        + (~np.isclose(m["denominator"], m["denominator_pd"], equal_nan=True)).sum()
+    )
+    if missing or bad:
+        raise SystemExit(f"MISMATCH: {missing} rows in one table only, {bad} values differ")
+    print(f"  checked: {len(a):,} rows identical to the pandas table")
+
+
+def subset(
+    places: pa.Table, services: pa.Table, df: pd.DataFrame, rows: int, repeat: int
+) -> tuple[pa.Table, pd.DataFrame, float]:
+    """The rows of the first sites (up to ``rows``) and the pandas baseline on them."""
+    per_site = services.num_rows // (places.num_rows - 1)
+    keep = set(places.column("place_code").to_pylist()[1 : 1 + max(1, rows // per_site)])
+    mask = pc.is_in(services.column("place_code"), value_set=pa.array(sorted(keep)))
+    part = services.filter(mask)
+    part_df = df[df["place_code"].isin(keep)]
+    secs, expected = timed(lambda: pandas_cascade(part_df), repeat)
+    assert isinstance(expected, pd.DataFrame)
+    print(f"pandas   baseline on {part.num_rows:,} rows      {secs:7.2f} s")
+    return part, expected, secs
+
+
+def timed(fn: object, repeat: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def load(url: str, places: pa.Table, services: pa.Table) -> tuple[Engine, float]:
+    eng = connect(url)
+    migrate(eng)
+    t0 = time.perf_counter()
+    eng.insert_arrow("places", places)
+    step = 2_000_000
+    for i in range(0, services.num_rows, step):
+        eng.insert_arrow("services", services.slice(i, step))
+    return eng, time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument(
+        "--pg-rows",
+        type=int,
+        default=2_000_000,
+        help="PostgreSQL gets the first sites up to this many rows (it is much slower).",
+    )
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    places, services = generate(args.rows)
+    print(
+        f"rows: {services.num_rows:,} services rows, {places.num_rows - 1:,} sites "
+        f"(generated in {time.perf_counter() - t0:.1f} s); cores: {os.cpu_count()}"
+    )
+    df = services.select(["period", *KEY[:-1], "data_element", "value"]).to_pandas()
+    secs_pd, expected = timed(lambda: pandas_cascade(df), args.repeat)
+    assert isinstance(expected, pd.DataFrame)
+    print(f"pandas   group-by baseline            {secs_pd:7.2f} s  ({len(expected):,} rows)")
+
+    def run(eng: Engine, ordered: bool = True) -> pa.Table:
+        return compute_indicators(eng, list(CASCADE), by=BY, ordered=ordered)
+
+    targets: list[tuple[str, str]] = []
+    tmp = tempfile.TemporaryDirectory()
+    targets.append(("duckdb", str(Path(tmp.name) / "bench.duckdb")))
+    server = None
+    if not args.no_postgres:
+        url = os.environ.get("CORRIDOR_TEST_PG_URL")
+        if not url:
+            from pgserver import PgServer, find_bindir
+
+            bindir = find_bindir()
+            if bindir is not None:
+                server = PgServer(bindir)
+                server.start()
+                url = server.url
+        if url:
+            targets.append(("postgres", url))
+        else:
+            print("postgres: no server available, skipped")
+    try:
+        for name, url in targets:
+            if name == "postgres":
+                import psycopg
+
+                with psycopg.connect(url, autocommit=True) as con:
+                    con.execute(b"DROP SCHEMA public CASCADE")
+                    con.execute(b"CREATE SCHEMA public")
+            data, expect, secs_base = services, expected, secs_pd
+            if name == "postgres" and services.num_rows > args.pg_rows:
+                data, expect, secs_base = subset(places, services, df, args.pg_rows, args.repeat)
+            eng, secs_load = load(url, places, data)
+            if name == "postgres":
+                eng.execute("ANALYZE services")
+            repeat = args.repeat if name == "duckdb" else 1
+            secs, table = timed(lambda eng=eng: run(eng), repeat)  # type: ignore[misc]
+            assert isinstance(table, pa.Table)
+            print(
+                f"{name:8s} compute_indicators           {secs:7.2f} s  ({table.num_rows:,} rows "
+                f"from {data.num_rows:,}; load {secs_load:.1f} s)  "
+                f"{secs_base / secs:5.1f}x faster than pandas"
+            )
+            compare(table, expect)
+            if name == "duckdb":
+                secs_u, _ = timed(lambda eng=eng: run(eng, False), repeat)  # type: ignore[misc]
+                print(
+                    f"{name:8s}   the same, ordered=False    {secs_u:7.2f} s  "
+                    f"{secs_base / secs_u:5.1f}x faster than pandas"
+                )
+            eng.close()
+    finally:
+        if server is not None:
+            server.stop()
+        tmp.cleanup()
+    print(f"goal: duckdb under 2 s and >= 5x pandas (measured on {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""``corridor demo``: generate the demonstration world, ingest it, run every analysis, report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from corridor.errors import WorkspaceError
+from corridor.workspace import Workspace, init_workspace
+
+MARKER = ".corridor-demo"
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the world's sources, its truth, the workspace and the report.",
+)
+@click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the world.")
+def demo_command(out: Path, seed: int) -> None:
+    """Build the demonstration world and run the whole job on it."""
+    from corridor.demo.world import generate_world
+
+    console = Console(highlight=False, soft_wrap=True)
+    started = time.perf_counter()
+    _prepare(out)
+    with console.status("generating the demonstration world…"):
+        generate_world(out, seed=seed)
+    manifest = json.loads((out / "sources" / "manifest.json").read_text(encoding="utf-8"))
+    console.print(
+        f"[bold]1. world[/] generated with seed {seed} in {out}/sources (truth in {out}/truth)"
+    )
+    ws = init_workspace(out)
+    try:
+        _ingest(console, ws, out, manifest)
+        _analyses(console, ws, out)
+    finally:
+        ws.close()
+    console.print(f"done in {time.perf_counter() - started:.0f} s. Next:")
+    console.print(f"  open {out / 'report.html'}")
+    console.print(f"  corridor -w {out} status")
+    console.print(
+        f"  corridor -w {out} indicators --indicator first_95,second_95,third_95 "
+        "--by country,population_group"
+    )
+    console.print(f"  corridor -w {out} hotspots --top 10 --explain <place_code>")
+
+
+def _prepare(out: Path) -> None:
+    """Start from a clean folder; never clobber a folder the demo did not make."""
+    if out.exists():
+        if not out.is_dir():
+            raise WorkspaceError(f"{out} exists and is not a folder")
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise WorkspaceError(
+                f"{out} is not empty and was not made by `corridor demo`; choose another --out"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("made by corridor demo; deleted and rebuilt on the next run\n")
+
+
+def _ingest(console: Console, ws: Workspace, out: Path, manifest: dict[str, Any]) -> None:
+    planted = manifest.get("invalid_rows", [])
+    quarantined: list[tuple[str, int | None, str | None, str]] = []
+    for entry in manifest["files"]:
+        path = out / "sources" / entry["path"]
+        mapping = out / "sources" / entry["mapping"] if entry.get("mapping") else None
+        with console.status(f"ingesting {entry['path']}…"):
+            [r] = ws.ingest(
+                [path], entry["kind"], format=entry["format"], mapping=mapping, quarantine=True
+            )
+        imported = r.rows_new + r.rows_replaced + r.rows_unchanged
+        console.print(
+            f"[bold]2. ingest[/] {entry['path']} ({r.format}) → {r.kind}: "
+            f"{r.rows_read:,} rows read, {imported:,} imported, {r.rows_quarantined} quarantined"
+        )
+        quarantined += [(entry["path"], p.row, p.column, p.reason) for p in r.problems]
+    rows = {(q[0], q[1]) for q in quarantined}
+    expected = {(p["file"], p["row"]) for p in planted}
+    verdict = "as planted" if rows == expected else f"planted: {len(expected)}"
+    console.print(
+        f"   {len(rows)} invalid row(s) caught by validation and quarantined ({verdict}):"
+    )
+    for file, row, column, reason in quarantined:
+        console.print(f"     {file}, row {row}, column {column!r}: {reason}")
+
+
+def _analyses(console: Console, ws: Workspace, out: Path) -> None:
+    threshold = ws.settings.suppression_threshold
+    try:
+        from corridor.indicators import compute_indicators, suppress
+    except ImportError:  # pragma: no cover - indicators not built yet
+        compute_indicators = None  # type: ignore[assignment]
+    if compute_indicators is not None:
+        with console.status("computing indicators…"):
+            table = suppress(
+                compute_indicators(
+                    ws.engine, ["first_95", "second_95", "third_95"], by=["population_group"]
+                ),
+                threshold,
+            )
+        console.print(
+            "[bold]3. indicators[/] 95-95-95 cascade by population group (all sites, all periods):"
+        )
+        for row in table.to_pylist():
+            console.print(
+                f"     {row['indicator']:<10} {row['population_group']:<20} "
+                f"{_num(row['value'], 1)}% ({_num(row['numerator'])}/{_num(row['denominator'])})"
+            )
+    try:
+        from corridor.hotspots import rank_sites
+    except ImportError:  # pragma: no cover
+        rank_sites = None  # type: ignore[assignment]
+    if rank_sites is not None:
+        with console.status("ranking spaces of vulnerability…"):
+            result = rank_sites(ws.engine)
+        top = result.table.slice(0, 10).to_pylist()
+        console.print(
+            "[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):"
+        )
+        for row in top:
+            console.print(
+                f"     {row['rank']:>2}. {row['name']:<32} {row['score']:.2f} "
+                f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
+                f"driver: {row['main_driver']}"
+            )
+    try:
+        from corridor.reports.html import write_report
+    except ImportError:  # pragma: no cover
+        write_report = None  # type: ignore[assignment]
+    if write_report is not None:
+        with console.status("writing the report…"):
+            path = write_report(ws, out / "report.html")
+        console.print(f"[bold]5. report[/] {path}")
+
+
+def _num(value: object, digits: int = 0) -> str:
+    """A number as shown (suppressed values arrive as text such as '<10')."""
+    if isinstance(value, int | float):
+        return f"{float(value):,.{digits}f}"
+    return "-" if value is None else str(value)

@@ -1,0 +1,191 @@
+"""What the ranking reads from the warehouse: sites, service totals, flows and recent cases.
+
+Places, flows and cases are plain reads through ``Engine.query`` with portable SQL; service values
+come from the indicator layer (``compute_indicators``), so that the ranking counts what the
+indicator outputs count. The rest of the package works on the pandas frames returned.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import pyarrow as pa
+
+from corridor.contract.dimensions import SITE_TYPES
+from corridor.contract.periods import parse_period_range
+from corridor.errors import QueryError
+from corridor.indicators import UNALLOCATED, compute_indicators
+from corridor.storage.engine import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The analysis window: services and flows inside it; cases in its last 12 months."""
+
+    start: date
+    end: date
+    text: str
+
+    @property
+    def years(self) -> float:
+        return ((self.end - self.start).days + 1) / 365.25
+
+    @property
+    def recent_start(self) -> date:
+        """First day of the last 12 months of the window (the outbreak look-back)."""
+        return max(self.start, _months_back(self.end, 12))
+
+
+def _months_back(end: date, months: int) -> date:
+    """The day after ``end`` moved back ``months`` months: [result, end] spans ``months``."""
+    nxt = end + timedelta(days=1)
+    y, m = divmod(nxt.year * 12 + nxt.month - 1 - months, 12)
+    return date(y, m + 1, min(nxt.day, calendar.monthrange(y, m + 1)[1]))
+
+
+def resolve_window(engine: Engine, period: str | None) -> Window:
+    """The window named by ``period`` (``2024``, ``2023Q1:2024Q4``), else the latest 12 months.
+
+    Without a period the window is the 12 calendar months ending with the month of the last day
+    any service report (else flow record, else case) covers, e.g. ``2024-01:2024-12``.
+    """
+    if period is not None:
+        try:
+            rng = parse_period_range(period)
+        except ValueError as exc:
+            raise QueryError(f"--period {period!r}: {exc}") from None
+        return Window(rng.start, rng.end, rng.text)
+    end: date | None = None
+    for sql in (
+        "SELECT MAX(period_end) FROM services",
+        "SELECT MAX(period_end) FROM flows",
+        "SELECT MAX(COALESCE(onset_date, report_date)) FROM cases",
+    ):
+        value = engine.scalar(sql, step="hotspots: latest date")
+        if value is not None:
+            end = value
+            break
+    if end is None:
+        end = date.today()
+    # the 12 calendar months ending with the month of the latest data
+    first = _months_back(date(end.year, end.month, calendar.monthrange(end.year, end.month)[1]), 12)
+    text = f"{first.year}-{first.month:02d}:{end.year}-{end.month:02d}"
+    rng = parse_period_range(text)
+    return Window(rng.start, rng.end, rng.text)
+
+
+def read_places(engine: Engine) -> pd.DataFrame:
+    """Every place (sites and areas): code, name, type, parent, country, lat, lon, population."""
+    table = engine.query(
+        "SELECT place_code, name, place_type, parent_code, country_code, lat, lon, corridor, "
+        "population FROM places ORDER BY place_code",
+        step="hotspots: places",
+    )
+    df = table.to_pandas()
+    df["population"] = pd.to_numeric(df["population"], errors="coerce").astype(float)
+    df["is_site"] = df["place_type"].isin(SITE_TYPES)
+    return df
+
+
+#: indicators whose numerators and denominators give the elements above (by place)
+_TOTAL_IDS: tuple[str, ...] = (
+    "positivity",
+    "linkage_proxy",
+    "third_95",
+    "first_95",
+    "art_coverage",
+    "testing_coverage",
+)
+#: the one giving hiv_tests and pop_estimated by population group
+_GROUP_IDS: tuple[str, ...] = ("testing_coverage",)
+
+
+def _element_values(table: pa.Table) -> pd.DataFrame:
+    """Long (place_code, data_element, population_group, value) from an indicator table."""
+    df = table.to_pandas()
+    parts = []
+    for role in ("numerator", "denominator"):
+        part = df[["place_code", "population_group", role, f"{role}_element"]]
+        parts.append(part.rename(columns={role: "value", f"{role}_element": "data_element"}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["value"].notna() & (out["population_group"] != UNALLOCATED)]
+    return out.drop_duplicates(["place_code", "data_element", "population_group"])
+
+
+def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
+    """One value per (place_code, data_element, population_group) over the window.
+
+    Read through the indicator layer (``corridor.indicators.compute_indicators``), so that the
+    ranking counts exactly what the indicator outputs count: sums added over the window, stocks
+    the latest value, each count taken once whatever the levels of disaggregation reported.
+    ``population_group`` is ``total`` for the place's total, else a group (the ``unallocated``
+    remainder is left out).
+    """
+    totals = compute_indicators(engine, _TOTAL_IDS, by=["place"], period=window.text)
+    groups = compute_indicators(
+        engine, _GROUP_IDS, by=["place", "population_group"], period=window.text
+    )
+    out = pd.concat([_element_values(totals), _element_values(groups)], ignore_index=True)
+    out = out.drop_duplicates(["place_code", "data_element", "population_group"])
+    out["value"] = out["value"].astype(float)
+    cols = ["place_code", "data_element", "population_group", "value"]
+    return out[cols].reset_index(drop=True)
+
+
+def read_flows(engine: Engine, window: Window) -> pd.DataFrame:
+    """Flow records overlapping the window, summed over sex, age, group and mode.
+
+    Columns: observation_code, origin_code, destination_code, count, share (the part of the
+    record's period inside the window, to pro-rate records that straddle its edges).
+    """
+    table = engine.query(
+        "SELECT observation_code, origin_code, destination_code, period_start, period_end, "
+        "SUM(count) AS count FROM flows WHERE period_start <= ? AND period_end >= ? "
+        "GROUP BY observation_code, origin_code, destination_code, period_start, period_end",
+        (window.end, window.start),
+        step="hotspots: flows",
+    )
+    df = table.to_pandas()
+    if df.empty:
+        return pd.DataFrame(
+            {
+                "observation_code": pd.Series(dtype=object),
+                "origin_code": pd.Series(dtype=object),
+                "destination_code": pd.Series(dtype=object),
+                "count": pd.Series(dtype=float),
+            }
+        )
+    start = pd.to_datetime(df["period_start"])
+    end = pd.to_datetime(df["period_end"])
+    w0, w1 = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    inside = (end.clip(upper=w1) - start.clip(lower=w0)).dt.days + 1
+    share = inside / ((end - start).dt.days + 1)
+    df["count"] = df["count"].astype(float) * share.clip(0, 1)
+    return (
+        df.groupby(["observation_code", "origin_code", "destination_code"], as_index=False)["count"]
+        .sum()
+        .reset_index(drop=True)
+    )
+
+
+def read_recent_cases(engine: Engine, window: Window) -> tuple[pd.DataFrame, bool]:
+    """Confirmed and probable cases by place in the last 12 months of the window.
+
+    Returns (frame with place_code, cases; whether the warehouse holds any case at all).
+    Dates are onset dates, else report dates.
+    """
+    any_cases = bool(engine.scalar("SELECT COUNT(*) FROM cases", step="hotspots: any cases"))
+    table = engine.query(
+        "SELECT place_code, COUNT(*) AS cases FROM cases "
+        "WHERE classification IN ('confirmed', 'probable') "
+        "AND COALESCE(onset_date, report_date) >= ? AND COALESCE(onset_date, report_date) <= ? "
+        "GROUP BY place_code",
+        (window.recent_start, window.end),
+        step="hotspots: recent cases",
+    )
+    df = table.to_pandas()
+    df["cases"] = df["cases"].astype(float)
+    return df, any_cases

@@ -1,0 +1,224 @@
+"""The cascade for migrants and mobile groups versus host communities by country, and trends.
+
+Numbers come from ``corridor.indicators.compute_indicators`` and pass through
+``corridor.indicators.suppress`` (via ``protect``) before anything is formatted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from corridor.contract.dimensions import MOBILE_GROUPS, POPULATION_GROUPS, TOTAL
+from corridor.indicators import compute_indicators
+from corridor.indicators.registry import get_indicator
+from corridor.reports.charts import LineChart, line_chart
+from corridor.reports.protect import Cell, indicator_cells, suppress_table
+from corridor.storage.engine import Engine
+
+CASCADE_IDS: tuple[str, ...] = (
+    "first_95",
+    "second_95",
+    "third_95",
+    "positivity",
+    "testing_coverage",
+)
+TREND_IDS: tuple[str, ...] = ("positivity", "testing_coverage", "linkage_proxy", "third_95")
+#: the groups of the cascade table, in this order (``total``: all groups of the country)
+GROUP_ORDER: tuple[str, ...] = (TOTAL, "host", *MOBILE_GROUPS, "sex_worker", "other")
+#: trends: at most this many quarters, else years
+MAX_QUARTERS = 16
+
+
+def group_label(group: str) -> str:
+    if group == TOTAL:
+        return "All groups"
+    if group == "host":
+        return "Host community"
+    return group.replace("_", " ").capitalize()
+
+
+def is_mobile(group: str) -> bool:
+    return group in MOBILE_GROUPS
+
+
+@dataclass(slots=True)
+class CascadeCell:
+    numerator: Cell
+    denominator: Cell
+    value: Cell
+    target: float | None
+
+
+@dataclass(slots=True)
+class CascadeRow:
+    group: str
+    label: str
+    mobile: bool
+    cells: dict[str, CascadeCell]
+
+
+@dataclass(slots=True)
+class CountryCascade:
+    code: str
+    name: str
+    rows: list[CascadeRow]
+
+
+@dataclass(slots=True)
+class Cascade:
+    indicators: list[tuple[str, str, float | None]]  # id, name, target
+    countries: list[CountryCascade]
+    period: str
+
+
+def _protected(
+    engine: Engine, ids: Sequence[str], by: Sequence[str], period: str | None, threshold: int
+) -> tuple[pa.Table, list[tuple[Cell, Cell, Cell]]]:
+    raw = compute_indicators(engine, ids, by=by, period=period, totals=True)
+    if raw.num_rows == 0:
+        return raw, []
+    return raw, indicator_cells(raw, suppress_table(raw, threshold), threshold)
+
+
+def cascade(
+    engine: Engine, period: str, threshold: int, country_names: Mapping[str, str]
+) -> Cascade:
+    """Cascade indicators by country x population group (with country totals) over ``period``."""
+    raw, cells = _protected(engine, CASCADE_IDS, ("country", "population_group"), period, threshold)
+    found: dict[str, dict[str, dict[str, CascadeCell]]] = {}
+    targets: dict[str, float | None] = {}
+    for i, rec in enumerate(
+        raw.select(["indicator", "country", "population_group", "target"]).to_pylist()
+        if raw.num_rows
+        else []
+    ):
+        country, group = str(rec["country"]), str(rec["population_group"])
+        if country in ("all", "none") or group not in GROUP_ORDER:
+            continue  # the region-wide margin and unallocated remainders are not shown
+        num, den, val = cells[i]
+        targets[rec["indicator"]] = rec["target"]
+        found.setdefault(country, {}).setdefault(group, {})[rec["indicator"]] = CascadeCell(
+            num, den, val, rec["target"]
+        )
+    countries: list[CountryCascade] = []
+    for code in sorted(found, key=lambda c: country_names.get(c, c.upper())):
+        groups = found[code]
+        rows = [
+            CascadeRow(g, group_label(g), is_mobile(g), groups[g])
+            for g in GROUP_ORDER
+            if g in groups
+            and any(
+                c.value.state != "missing" or c.numerator.state != "missing"
+                for c in groups[g].values()
+            )
+        ]
+        if len(rows) > 0:
+            countries.append(CountryCascade(code, country_names.get(code, code.upper()), rows))
+    indicators = [(i, get_indicator(i).name, get_indicator(i).target) for i in CASCADE_IDS]
+    return Cascade(indicators, countries, period)
+
+
+def trend_request(first: date, last: date) -> tuple[str, str]:
+    """The trend's period range and granularity: quarters over at most 4 years, else years."""
+    quarters = (last.year - first.year) * 4 + (last.month - 1) // 3 - (first.month - 1) // 3 + 1
+    if quarters <= MAX_QUARTERS:
+        q0 = f"{first.year}Q{(first.month - 1) // 3 + 1}"
+        q1 = f"{last.year}Q{(last.month - 1) // 3 + 1}"
+        return f"{q0}:{q1}", "quarter"
+    return f"{first.year}:{last.year}", "year"
+
+
+def trends(engine: Engine, threshold: int) -> tuple[list[LineChart], str]:
+    """One chart per trend indicator: host, each mobile group, and all groups (dashed)."""
+    span = engine.query_rows(
+        "SELECT MIN(period_start), MAX(period_end) FROM services", step="report: service span"
+    )
+    if not span or span[0][0] is None:
+        return [], ""
+    request, granularity = trend_request(span[0][0], span[0][1])
+    raw, cells = _protected(engine, TREND_IDS, ("period", "population_group"), request, threshold)
+    if raw.num_rows == 0:
+        return [], granularity
+    periods = sorted({str(p) for p in raw.column("period").to_pylist()})
+    series: dict[str, dict[str, dict[str, float | None]]] = {}
+    for i, rec in enumerate(raw.select(["indicator", "period", "population_group"]).to_pylist()):
+        group = str(rec["population_group"])
+        if group not in POPULATION_GROUPS:
+            continue
+        value = cells[i][2]
+        by_group = series.setdefault(rec["indicator"], {}).setdefault(group, {})
+        by_group[str(rec["period"])] = value.value if value.shown else None
+    charts: list[LineChart] = []
+    for ind in TREND_IDS:
+        groups = series.get(ind, {})
+        ordered = [
+            g for g in GROUP_ORDER if g in groups and any(v is not None for v in groups[g].values())
+        ]
+        if not ordered:
+            continue
+        ordered = [g for g in ordered if g != TOTAL] + ([TOTAL] if TOTAL in ordered else [])
+        data = {group_label(g): [groups[g].get(p) for p in periods] for g in ordered}
+        charts.append(
+            line_chart(
+                get_indicator(ind).name,
+                periods,
+                data,
+                unit="%",
+                dashed=[group_label(TOTAL)],
+                bold=[group_label("host")],
+                colours={group_label(TOTAL): "#555555"},
+            )
+        )
+    return charts, granularity
+
+
+@dataclass(slots=True)
+class Gap:
+    country: str
+    indicator: str
+    group: str
+    group_value: str
+    host_value: str
+    points: float
+
+
+def largest_gaps(c: Cascade, *, limit: int = 6) -> list[Gap]:
+    """Where a migrant or mobile group is furthest below the host community on the 95s.
+
+    Only values shown after disclosure control are compared; the gap is in percentage points.
+    """
+    names = {i: name for i, name, _t in c.indicators}
+    found: list[Gap] = []
+    for country in c.countries:
+        host = next((r for r in country.rows if r.group == "host"), None)
+        if host is None:
+            continue
+        for ind in ("first_95", "second_95", "third_95"):
+            h = host.cells.get(ind)
+            if h is None or not h.value.shown or h.value.value is None:
+                continue
+            worst: tuple[float, CascadeRow, Cell] | None = None
+            for row in country.rows:
+                cell = row.cells.get(ind)
+                if not row.mobile or cell is None or cell.value.value is None:
+                    continue
+                diff = h.value.value - cell.value.value
+                if worst is None or diff > worst[0]:
+                    worst = (diff, row, cell.value)
+            if worst is not None and worst[0] >= 1.0:
+                found.append(
+                    Gap(
+                        country.name,
+                        names.get(ind, ind),
+                        worst[1].label,
+                        worst[2].text,
+                        h.value.text,
+                        round(worst[0], 1),
+                    )
+                )
+    found.sort(key=lambda g: -g.points)
+    return found[:limit]

@@ -1,0 +1,178 @@
+"""The hotspot table of the report: the disclosed ranking with a short explanation per site.
+
+Only ``HotspotResult.disclosed(threshold)`` and ``HotspotResult.explain(..., threshold=...)`` are
+read: scores, ranks and probabilities are percentile-based and shown as they are; no raw measure
+value is printed (the explanation names where a site stands among sites, not its counts).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from corridor.hotspots import HotspotResult
+
+COMPONENT_LABELS: dict[str, str] = {
+    "mobility": "mobility",
+    "burden": "burden",
+    "service_gap": "service gap",
+    "bridging": "bridging",
+}
+COMPONENT_COLOURS: dict[str, str] = {
+    "mobility": "#0072b2",
+    "burden": "#d55e00",
+    "service_gap": "#cc79a7",
+    "bridging": "#009e73",
+}
+#: short names of the measures for the explanations
+MEASURE_LABELS: dict[str, str] = {
+    "travellers_per_head": "travellers per resident",
+    "mobile_share": "share of tests among mobile groups",
+    "positivity": "HIV positivity",
+    "prevalence": "HIV prevalence",
+    "outbreak_cases_per_10k": "outbreak cases per resident",
+    "testing_coverage_mobile": "testing gap among mobile groups",
+    "linkage_proxy": "linkage-to-ART gap",
+    "art_coverage": "ART coverage gap",
+    "vl_suppression": "viral-suppression gap",
+    "bridging_flow": "bridging flow",
+    "betweenness": "bridging position in the flow network",
+}
+STANDS_OUT = 75.0
+
+
+@dataclass(slots=True)
+class Segment:
+    component: str
+    colour: str
+    x: float
+    width: float
+    title: str
+
+
+@dataclass(slots=True)
+class HotspotRow:
+    rank: int
+    place_code: str
+    name: str
+    place_type: str
+    country: str
+    score: str
+    score_interval: str
+    rank_interval: str
+    p_top: str
+    main_driver: str
+    explanation: str
+    bar: list[Segment]
+    top: bool
+
+
+def _f(v: Any) -> float:
+    x = float(v) if v is not None else math.nan
+    return x if math.isfinite(x) else 0.0
+
+
+def _standing(percentile: float) -> str:
+    if percentile >= 99.95:
+        return "highest of all sites"
+    return f"above {percentile:.0f}% of sites"
+
+
+def explanation(exp: dict[str, Any]) -> str:
+    """A few sentences from ``HotspotResult.explain``: driver, standing, stand-out measures."""
+    parts: list[str] = []
+    comps = exp.get("components") or []
+    if comps and exp.get("main_driver") not in (None, "none"):
+        top = comps[0]
+        share = top.get("share_of_score")
+        label = COMPONENT_LABELS.get(top["component"], top["component"])
+        if share is not None:
+            parts.append(f"{label.capitalize()} makes {100 * float(share):.0f}% of the score.")
+    above = [
+        COMPONENT_LABELS.get(c["component"], c["component"])
+        for c in comps
+        if (c.get("vs_median_site") or 0) > 0.5
+    ]
+    below = [
+        COMPONENT_LABELS.get(c["component"], c["component"])
+        for c in comps
+        if (c.get("vs_median_site") or 0) < -0.5
+    ]
+    if above:
+        text = "Above the median site on " + ", ".join(above)
+        parts.append(text + (f"; below on {', '.join(below)}." if below else "."))
+    elif below:
+        parts.append(f"Below the median site on {', '.join(below)}.")
+    notable = sorted(
+        (
+            (float(m["percentile"]), m["measure"])
+            for c in comps
+            for m in c.get("measures") or []
+            if not m.get("imputed") and float(m.get("percentile") or 0) >= STANDS_OUT
+        ),
+        reverse=True,
+    )[:3]
+    if notable:
+        parts.append(
+            "Stands out on "
+            + ", ".join(
+                f"{MEASURE_LABELS.get(name, name.replace('_', ' '))} ({_standing(pct)})"
+                for pct, name in notable
+            )
+            + "."
+        )
+    flags = [f for f in exp.get("flags") or [] if f != "suppressed"]
+    if flags:
+        parts.append(
+            "Imputed from similar sites: " + ", ".join(f.replace("_", " ") for f in flags) + "."
+        )
+    return " ".join(parts)
+
+
+def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]:
+    """Stacked contributions of the components to the score (0-100 on ``width`` units)."""
+    out: list[Segment] = []
+    x = 0.0
+    by_name = {c["component"]: c for c in exp.get("components") or []}
+    for name in COMPONENT_LABELS:
+        c = by_name.get(name)
+        if c is None:
+            continue
+        w = max(0.0, _f(c.get("contribution"))) * width / 100.0
+        if w <= 0:
+            continue
+        title = f"{COMPONENT_LABELS[name]}: {_f(c.get('contribution')):.1f} points"
+        out.append(Segment(name, COMPONENT_COLOURS[name], round(x, 2), round(w, 2), title))
+        x += w
+    return out
+
+
+def hotspot_rows(result: HotspotResult, threshold: int) -> list[HotspotRow]:
+    """One row per ranked site, in rank order, from the disclosed table."""
+    rows: list[HotspotRow] = []
+    for rec in result.disclosed(threshold).to_pylist():
+        exp = result.explain(str(rec["place_code"]), threshold=threshold)
+        driver = str(rec["main_driver"])
+        rows.append(
+            HotspotRow(
+                rank=int(rec["rank"]),
+                place_code=str(rec["place_code"]),
+                name=str(rec["name"]),
+                place_type=str(rec["place_type"]).replace("_", " "),
+                country=str(rec["country_code"]).upper(),
+                score=f"{_f(rec['score']):.1f}",
+                score_interval=f"{_f(rec['score_low']):.1f}–{_f(rec['score_high']):.1f}",
+                rank_interval=(
+                    f"{rec['rank_low']}–{rec['rank_high']}"
+                    if rec["rank_low"] != rec["rank_high"]
+                    else str(rec["rank_low"])
+                ),
+                p_top=f"{100 * _f(rec['p_top10']):.0f}%",
+                main_driver=COMPONENT_LABELS.get(driver, driver.replace("_", " ")),
+                explanation=explanation(exp),
+                bar=contribution_bar(exp),
+                top=int(rec["rank"]) <= result.top,
+            )
+        )
+    return rows

@@ -1,0 +1,454 @@
+"""The report's map: country outlines, corridors, main flows and ranked sites as plain SVG data.
+
+Everything here is geometry in SVG user units, ready for the template (``map.html.j2``) to draw;
+no numbers of people are placed on the map. Flow volumes appear only as line widths, and a flow
+segment carrying fewer travellers than the disclosure threshold is not drawn at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from corridor.reports import basemap
+
+WIDTH = 760.0
+MIN_HEIGHT = 420.0
+MAX_HEIGHT = 980.0
+PADDING = 14.0
+#: degrees added around the sites so that they do not touch the frame
+MARGIN_DEG = 1.5
+MIN_SPAN_DEG = 6.0
+MAX_FLOWS = 45
+TOP_LABELS = 10
+
+#: score classes (lower bound, fill colour): ColorBrewer YlOrRd, colour-blind safe in order
+SCORE_CLASSES: tuple[tuple[float, str], ...] = (
+    (0.0, "#ffffb2"),
+    (20.0, "#fecc5c"),
+    (40.0, "#fd8d3c"),
+    (60.0, "#f03b20"),
+    (80.0, "#bd0026"),
+)
+#: corridor colours (Okabe-Ito, without yellow and orange, which the sites use)
+CORRIDOR_COLOURS = (
+    "#0072b2",
+    "#009e73",
+    "#cc79a7",
+    "#56b4e9",
+    "#6a3d9a",
+    "#8c564b",
+    "#2f4f4f",
+    "#b15928",
+)
+
+
+@dataclass(slots=True)
+class Country:
+    iso3: str
+    name: str
+    d: str
+    focus: bool
+    label_x: float | None = None
+    label_y: float | None = None
+
+
+@dataclass(slots=True)
+class Corridor:
+    code: str
+    label: str
+    colour: str
+    segments: list[tuple[float, float, float, float]]
+
+
+@dataclass(slots=True)
+class FlowLine:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    width: float
+    title: str
+
+
+@dataclass(slots=True)
+class SiteMark:
+    x: float
+    y: float
+    r: float
+    fill: str
+    title: str
+    rank: int
+    label: str | None = None
+    label_x: float = 0.0
+    label_y: float = 0.0
+    anchor: str = "start"
+
+
+@dataclass(slots=True)
+class MapView:
+    width: float
+    height: float
+    countries: list[Country]
+    corridors: list[Corridor]
+    flows: list[FlowLine]
+    sites: list[SiteMark]
+    unplaced: list[str]
+    score_legend: list[tuple[str, str]] = field(default_factory=list)
+    size_legend: list[tuple[float, str]] = field(default_factory=list)
+    flow_threshold: int = 10
+
+
+def score_colour(score: float) -> str:
+    colour = SCORE_CLASSES[0][1]
+    for lower, fill in SCORE_CLASSES:
+        if score >= lower:
+            colour = fill
+    return colour
+
+
+def score_radius(score: float) -> float:
+    return 3.0 + 9.0 * max(0.0, min(score, 100.0)) / 100.0
+
+
+def corridor_label(code: str) -> str:
+    text = code.replace("_", " ").replace("-", " ").strip()
+    return (text[:1].upper() + text[1:]) if text else code
+
+
+def _finite(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+
+
+def view_bounds(points: Iterable[tuple[float, float]]) -> basemap.Bounds:
+    """A lon/lat box around the points, padded, at least ``MIN_SPAN_DEG`` wide and tall."""
+    pts = list(points)
+    if not pts:
+        return basemap.geojson_bounds(basemap.load_boundaries(), focus_only=True)
+    lons = [p[0] for p in pts]
+    lats = [p[1] for p in pts]
+    lo_x, hi_x = min(lons) - MARGIN_DEG, max(lons) + MARGIN_DEG
+    lo_y, hi_y = min(lats) - MARGIN_DEG, max(lats) + MARGIN_DEG
+    if hi_x - lo_x < MIN_SPAN_DEG:
+        mid = (hi_x + lo_x) / 2
+        lo_x, hi_x = mid - MIN_SPAN_DEG / 2, mid + MIN_SPAN_DEG / 2
+    if hi_y - lo_y < MIN_SPAN_DEG:
+        mid = (hi_y + lo_y) / 2
+        lo_y, hi_y = mid - MIN_SPAN_DEG / 2, mid + MIN_SPAN_DEG / 2
+    return lo_x, max(lo_y, -89.0), hi_x, min(hi_y, 89.0)
+
+
+def map_height(bounds: basemap.Bounds) -> float:
+    min_lon, min_lat, max_lon, max_lat = bounds
+    kx = math.cos(math.radians((min_lat + max_lat) / 2))
+    aspect = (max_lat - min_lat) / ((max_lon - min_lon) * kx)
+    inner = WIDTH - 2 * PADDING
+    return max(MIN_HEIGHT, min(MAX_HEIGHT, inner * aspect + 2 * PADDING))
+
+
+# ---- countries -------------------------------------------------------------------------------
+def _inside(x: float, y: float, ring: Sequence[tuple[float, float]]) -> bool:
+    hit = False
+    n = len(ring)
+    for i in range(n):
+        x1, y1 = ring[i]
+        x2, y2 = ring[(i + 1) % n]
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            hit = not hit
+    return hit
+
+
+def label_point(
+    geometry: Mapping[str, Any], project: basemap.Projection
+) -> tuple[float, float] | None:
+    """A point well inside the largest polygon (a coarse pole of inaccessibility)."""
+    polys = geometry.get("coordinates") or []
+    if geometry.get("type") == "Polygon":
+        polys = [polys]
+    best: list[tuple[float, float]] = []
+    best_area = 0.0
+    for poly in polys:
+        if not poly:
+            continue
+        ring = [project(float(p[0]), float(p[1])) for p in poly[0]]
+        area = abs(
+            sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:] + ring[:1], strict=True))
+        )
+        if area > best_area:
+            best, best_area = ring, area
+    if len(best) < 3:
+        return None
+    xs = [p[0] for p in best]
+    ys = [p[1] for p in best]
+    found: tuple[float, float] | None = None
+    far = -1.0
+    steps = 12
+    for i in range(1, steps):
+        for j in range(1, steps):
+            x = min(xs) + (max(xs) - min(xs)) * i / steps
+            y = min(ys) + (max(ys) - min(ys)) * j / steps
+            if not _inside(x, y, best):
+                continue
+            d = min((x - px) ** 2 + (y - py) ** 2 for px, py in best)
+            if d > far:
+                found, far = (x, y), d
+    return found
+
+
+def _meets(geometry: Mapping[str, Any], bounds: basemap.Bounds) -> bool:
+    """Whether the geometry's box overlaps the view (others get no label)."""
+    try:
+        b = basemap.geojson_bounds({"type": "Feature", "geometry": geometry})
+    except ValueError:
+        return False
+    return not (b[2] < bounds[0] or b[0] > bounds[2] or b[3] < bounds[1] or b[1] > bounds[3])
+
+
+def countries(
+    project: basemap.Projection, width: float, height: float, bounds: basemap.Bounds
+) -> list[Country]:
+    gj = basemap.load_boundaries()
+    names = {
+        f["properties"]["iso_a3"]: (f["properties"].get("name") or "", f.get("geometry"))
+        for f in gj["features"]
+    }
+    out: list[Country] = []
+    for iso3, d, focus in basemap.to_svg_paths(gj, project):
+        name, geometry = names.get(iso3, ("", None))
+        c = Country(iso3, name, d, focus)
+        if geometry is not None and _meets(geometry, bounds):
+            pt = label_point(geometry, project)
+            if pt is not None and 20 < pt[0] < width - 20 and 10 < pt[1] < height - 10:
+                c.label_x, c.label_y = round(pt[0], 1), round(pt[1], 1)
+        out.append(c)
+    return out
+
+
+# ---- corridors -------------------------------------------------------------------------------
+def spanning_tree(points: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
+    """Edges of the minimum spanning tree of the points (Prim; the corridor's shortest network).
+
+    A corridor with branches (Mombasa-Kampala with a branch to Kigali) is drawn as it runs,
+    which a single nearest-neighbour chain would not do.
+    """
+    n = len(points)
+    if n < 2:
+        return []
+    inf = float("inf")
+    dist = [inf] * n
+    parent = [-1] * n
+    done = [False] * n
+    dist[0] = 0.0
+    edges: list[tuple[int, int]] = []
+    for _ in range(n):
+        u = min((i for i in range(n) if not done[i]), key=lambda i: dist[i])
+        done[u] = True
+        if parent[u] >= 0:
+            edges.append((parent[u], u))
+        ux, uy = points[u]
+        for v in range(n):
+            if not done[v]:
+                d = math.hypot(points[v][0] - ux, points[v][1] - uy)
+                if d < dist[v]:
+                    dist[v], parent[v] = d, u
+    return edges
+
+
+def corridors(places: Sequence[Mapping[str, Any]], project: basemap.Projection) -> list[Corridor]:
+    """One line network per corridor named in ``places.corridor`` (``;``-separated)."""
+    members: dict[str, dict[tuple[float, float], None]] = {}
+    for p in places:
+        if not _finite(p.get("lat"), p.get("lon")):
+            continue
+        xy = project(float(p["lon"]), float(p["lat"]))
+        for name in str(p.get("corridor") or "").split(";"):
+            code = name.strip()
+            if code:
+                members.setdefault(code, {})[(round(xy[0], 1), round(xy[1], 1))] = None
+    out: list[Corridor] = []
+    for i, code in enumerate(sorted(members)):
+        pts = list(members[code])
+        segs = [(*pts[a], *pts[b]) for a, b in spanning_tree(pts)]
+        colour = CORRIDOR_COLOURS[i % len(CORRIDOR_COLOURS)]
+        out.append(Corridor(code, corridor_label(code), colour, segs))
+    return out
+
+
+# ---- flows -----------------------------------------------------------------------------------
+def flow_lines(
+    flows: Sequence[Mapping[str, Any]],
+    coords: Mapping[str, tuple[float, float]],
+    names: Mapping[str, str],
+    project: basemap.Projection,
+    threshold: int,
+) -> list[FlowLine]:
+    """The main flow segments (origin -> observation point -> destination), widths by volume.
+
+    ``flows``: rows with origin_code, observation_code, destination_code, count. Each record adds
+    its count to the segments origin-observation and observation-destination (undirected). Only
+    segments carrying at least ``threshold`` travellers are drawn; no volume is written out.
+    """
+    volume: dict[tuple[str, str], float] = {}
+    for f in flows:
+        obs = str(f.get("observation_code") or "")
+        count = float(f.get("count") or 0.0)
+        for end in (f.get("origin_code"), f.get("destination_code")):
+            other = str(end or "")
+            if not other or other == obs or obs not in coords or other not in coords:
+                continue
+            key = (obs, other) if obs < other else (other, obs)
+            volume[key] = volume.get(key, 0.0) + count
+    kept = sorted(
+        ((k, v) for k, v in volume.items() if v >= threshold), key=lambda kv: (-kv[1], kv[0])
+    )[:MAX_FLOWS]
+    if not kept:
+        return []
+    vmax = kept[0][1]
+    out: list[FlowLine] = []
+    for (a, b), v in reversed(kept):  # the widest on top
+        x1, y1 = project(*coords[a])
+        x2, y2 = project(*coords[b])
+        width = 0.8 + 6.0 * math.sqrt(v / vmax)
+        title = f"{names.get(a, a)} – {names.get(b, b)}: travellers recorded (width: volume)"
+        out.append(
+            FlowLine(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), round(width, 2), title)
+        )
+    return out
+
+
+# ---- sites -----------------------------------------------------------------------------------
+_LABEL_H = 11.0
+_CHAR_W = 5.6
+
+
+def _overlaps(box: tuple[float, float, float, float], boxes: Sequence[tuple]) -> bool:
+    x0, y0, x1, y1 = box
+    return any(not (x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1) for a0, b0, a1, b1 in boxes)
+
+
+def place_labels(marks: list[SiteMark], width: float, height: float) -> None:
+    """Put each label beside its circle where it overlaps no earlier label or top circle."""
+    taken: list[tuple[float, float, float, float]] = [
+        (m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r) for m in marks if m.label
+    ]
+    placed: list[tuple[float, float, float, float]] = []
+    for m in sorted((m for m in marks if m.label), key=lambda m: m.rank):
+        text_w = _CHAR_W * len(m.label or "")
+        gap = m.r + 3
+        options = (
+            ("start", m.x + gap, m.y + 4),
+            ("end", m.x - gap, m.y + 4),
+            ("middle", m.x, m.y - gap - 2),
+            ("middle", m.x, m.y + gap + _LABEL_H - 1),
+            ("start", m.x + gap, m.y - gap),
+            ("start", m.x + gap, m.y + gap + 6),
+            ("end", m.x - gap, m.y - gap),
+            ("end", m.x - gap, m.y + gap + 6),
+        )
+        choice = options[0]
+        for anchor, x, y in options:
+            left = x if anchor == "start" else x - text_w if anchor == "end" else x - text_w / 2
+            box = (left, y - _LABEL_H + 2, left + text_w, y + 2)
+            own = (m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r)
+            others = [t for t in taken if t != own]
+            if left < 2 or left + text_w > width - 2 or box[1] < 2 or box[3] > height - 2:
+                continue
+            if not _overlaps(box, placed) and not _overlaps(box, others):
+                choice = (anchor, x, y)
+                placed.append(box)
+                break
+        else:
+            anchor, x, y = choice
+            left = x if anchor == "start" else x - text_w
+            placed.append((left, y - _LABEL_H + 2, left + text_w, y + 2))
+        m.anchor, m.label_x, m.label_y = choice[0], round(choice[1], 1), round(choice[2], 1)
+
+
+def site_marks(
+    ranked: Sequence[Mapping[str, Any]],
+    project: basemap.Projection,
+    width: float,
+    height: float,
+    level: float,
+) -> tuple[list[SiteMark], list[str]]:
+    """Circles for the ranked sites (largest score on top), the top ten labelled."""
+    marks: list[SiteMark] = []
+    unplaced: list[str] = []
+    pct = round(100 * level)
+    for row in ranked:
+        if not _finite(row.get("lat"), row.get("lon")):
+            unplaced.append(str(row["name"]))
+            continue
+        x, y = project(float(row["lon"]), float(row["lat"]))
+        score = float(row["score"])
+        title = (
+            f"#{row['rank']} {row['name']} ({str(row['place_type']).replace('_', ' ')}, "
+            f"{str(row['country_code']).upper()}): score {score:.1f} "
+            f"({pct}% interval {float(row['score_low']):.1f}–{float(row['score_high']):.1f}), "
+            f"rank {row['rank_low']}–{row['rank_high']}"
+        )
+        rank = int(row["rank"])
+        marks.append(
+            SiteMark(
+                round(x, 1),
+                round(y, 1),
+                round(score_radius(score), 2),
+                score_colour(score),
+                title,
+                rank,
+                label=f"{rank} {row['name']}" if rank <= TOP_LABELS else None,
+            )
+        )
+    place_labels(marks, width, height)
+    marks.sort(key=lambda m: -m.rank)  # the best ranked drawn last, on top
+    return marks, unplaced
+
+
+def build_map(
+    ranked: Sequence[Mapping[str, Any]],
+    places: Sequence[Mapping[str, Any]],
+    flows: Sequence[Mapping[str, Any]],
+    *,
+    threshold: int,
+    level: float = 0.95,
+) -> MapView:
+    """The whole map: ``ranked`` sites (rank, name, lat, lon, score...), every place with its
+    corridor(s), and flow records aggregated by origin, observation point and destination."""
+    site_points = [
+        (float(r["lon"]), float(r["lat"])) for r in ranked if _finite(r.get("lat"), r.get("lon"))
+    ]
+    corridor_points = [
+        (float(p["lon"]), float(p["lat"]))
+        for p in places
+        if str(p.get("corridor") or "").strip() and _finite(p.get("lat"), p.get("lon"))
+    ]
+    bounds = view_bounds(site_points + corridor_points)
+    height = map_height(bounds)
+    project = basemap.equirectangular(bounds, WIDTH, height, padding=PADDING)
+    # flows are drawn between places below country level: a line to a country's centre
+    # would suggest a route that nobody recorded
+    coords = {
+        str(p["place_code"]): (float(p["lon"]), float(p["lat"]))
+        for p in places
+        if _finite(p.get("lat"), p.get("lon")) and p.get("place_type") != "country"
+    }
+    names = {str(p["place_code"]): str(p["name"]) for p in places}
+    marks, unplaced = site_marks(ranked, project, WIDTH, height, level)
+    bins = [*(lo for lo, _ in SCORE_CLASSES[1:]), 100.0]
+    score_legend = [
+        (f"{lo:.0f}–{hi:.0f}", fill) for (lo, fill), hi in zip(SCORE_CLASSES, bins, strict=True)
+    ]
+    return MapView(
+        width=WIDTH,
+        height=round(height, 1),
+        countries=countries(project, WIDTH, height, bounds),
+        corridors=corridors(places, project),
+        flows=flow_lines(flows, coords, names, project, threshold),
+        sites=marks,
+        unplaced=unplaced,
+        score_legend=score_legend,
+        size_legend=[(score_radius(s), f"{s:.0f}") for s in (10.0, 50.0, 90.0)],
+        flow_threshold=threshold,
+    )

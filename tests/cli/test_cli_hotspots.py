@@ -1,0 +1,125 @@
+"""``corridor hotspots`` as a user sees it: formats, explanation, sensitivity, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from clihelp import run
+
+from corridor.hotspots import COMPONENTS
+from hotspots.hotspot_world import write_small_world_csv
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    files = write_small_world_csv(tmp_path / "src")
+    for kind in ("places", "services", "flows", "cases"):
+        r = run(capsys, "-w", str(folder), "ingest", str(files[kind]), "--kind", kind)
+        assert r.code == 0, r.err
+    return folder
+
+
+def hot(capsys: pytest.CaptureFixture[str], ws: Path, *args: str):  # type: ignore[no-untyped-def]
+    return run(capsys, "-w", str(ws), "hotspots", "--draws", "100", *args)
+
+
+def test_table(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = hot(capsys, ws)
+    assert r.code == 0, r.err
+    assert "s-mine" in r.out and "spaces of vulnerability" in r.out
+
+
+def test_csv_rows(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = hot(capsys, ws, "--format", "csv")
+    assert r.code == 0, r.err
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    assert len(rows) == 5
+    for col in ("rank", "place_code", "name", "place_type", "country_code", "score",
+                "score_low", "score_high", "p_top10", *COMPONENTS, "main_driver"):  # fmt: skip
+        assert col in rows[0]
+    assert rows[0]["rank"] == "1" and rows[0]["place_code"] == "s-mine"
+    market = next(r for r in rows if r["place_code"] == "s-market")
+    assert market["positivity"] == ""  # 8 positives: withheld by disclosure control
+    assert "suppressed" in market["flags"]
+    fish = next(r for r in rows if r["place_code"] == "s-fish")
+    assert "no_flow_data" in fish["flags"]
+    r = hot(capsys, ws, "--format", "csv", "--top", "2")
+    assert len(list(csv.DictReader(io.StringIO(r.out)))) == 2
+
+
+def test_json_hxl_and_out(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = hot(capsys, ws, "--format", "json", "--period", "2024")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["period"] == "2024" and doc["draws"] == 100
+    assert doc["sites"][0]["place_code"] == "s-mine"
+    assert 0 <= doc["sites"][0]["p_top10"] <= 1
+    r = hot(capsys, ws, "--format", "hxl")
+    lines = r.out.splitlines()
+    assert lines[1].startswith("#x_rank,#loc+code,#loc+name")
+    out = tmp_path / "o" / "hot.csv"
+    r = hot(capsys, ws, "--format", "csv", "--out", str(out))
+    assert r.code == 0 and out.read_text().startswith("rank,place_code")
+
+
+def test_explain(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = hot(capsys, ws, "--explain", "s-mine")
+    assert r.code == 0, r.err
+    assert "ranks 1 of 5" in r.out and "burden" in r.out
+    r = hot(capsys, ws, "--explain", "s-market", "--format", "json")
+    info = json.loads(r.out)
+    measures = {m["measure"]: m for c in info["components"] for m in c["measures"]}
+    assert measures["positivity"]["value"] is None and measures["positivity"]["suppressed"]
+    r = hot(capsys, ws, "--explain", "nowhere")
+    assert r.code == 2 and "not a ranked site" in r.err
+
+
+def test_sensitivity(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = hot(capsys, ws, "--sensitivity", "--format", "json")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)
+    assert {row["component"] for row in rows} == set(COMPONENTS)
+    assert hot(capsys, ws, "--sensitivity").code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mobility: 1\nburden: -2\n", ">= 0"),
+        ("mobility: 1\ntraffic: 2\n", "unknown component(s) traffic"),
+        ("mobility: [1, 2]\n", "must be a number"),
+        ("- 1\n- 2\n", "expected a mapping"),
+        ("measures:\n  betweeness: 1\n", "unknown measure(s) betweeness"),
+        ("mobility: 1\n  burden: : 2\n", "not valid YAML"),
+    ],
+)
+def test_bad_weights_file_exits_2(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    path = tmp_path / "weights.yaml"
+    path.write_text(text)
+    r = hot(capsys, ws, "--weights", str(path))
+    assert r.code == 2
+    assert message in r.err and "weights file" in r.err
+
+
+def test_weights_file_and_other_errors(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"mobility": 0, "burden": 0, "service_gap": 0, "bridging": 1}))
+    r = hot(capsys, ws, "--weights", str(path), "--format", "json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["weights"]["bridging"] == 1.0 and doc["sites"][0]["place_code"] == "s-border"
+    assert hot(capsys, ws, "--weights", str(tmp_path / "missing.yaml")).code == 2
+    r = hot(capsys, ws, "--period", "2024Q9")
+    assert r.code == 2 and "period" in r.err
+    r = hot(capsys, ws, "--explain", "s-mine", "--sensitivity")
+    assert r.code == 2

@@ -1,0 +1,155 @@
+"""``corridor indicators`` as a user sees it: list, formats, disclosure control, errors, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from clihelp import run
+
+from corridor import open_workspace
+
+PLACES = """place_code,name,place_type,parent_code,country_code,lat,lon,corridor
+ken,Kenya,country,,ken,0.1,37.9,
+ke-malaba,Malaba,border_crossing,ken,ken,0.636,34.275,northern
+ke-busia,Busia,truck_stop,ken,ken,0.46,34.1,northern;lake
+"""
+SERVICES = """period,place_code,data_element,sex,age_band,population_group,value
+2024Q1,ke-malaba,hiv_tests,,,migrant,150
+2024Q1,ke-malaba,hiv_tests,,,host,200
+2024Q1,ke-malaba,hiv_positive,,,migrant,6
+2024Q1,ke-malaba,hiv_positive,,,host,30
+2024Q1,ke-busia,hiv_tests,,,migrant,120
+2024Q1,ke-busia,hiv_tests,,,host,90
+2024Q1,ke-busia,hiv_positive,,,migrant,25
+2024Q1,ke-busia,hiv_positive,,,host,18
+2024Q2,ke-busia,hiv_tests,,,,300
+2024Q2,ke-busia,hiv_positive,,,,40
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    (tmp_path / "places.csv").write_text(PLACES)
+    (tmp_path / "services.csv").write_text(SERVICES)
+    r = run(capsys, "-w", str(folder), "ingest", str(tmp_path / "places.csv"), "--kind", "places")
+    assert r.code == 0, r.err
+    r = run(
+        capsys, "-w", str(folder), "ingest", str(tmp_path / "services.csv"), "--kind", "services"
+    )
+    assert r.code == 0, r.err
+    return folder
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_list_prints_the_definitions(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(capsys, "indicators", "--list")
+    assert r.code == 0, r.err
+    for ind in ("positivity", "first_95", "third_95", "screening_coverage", "mpox_positivity"):
+        assert f"{ind}:" in r.out
+    assert "= plhiv_diagnosed / plhiv_estimated" in r.out
+    assert "UNAIDS Global AIDS Monitoring" in r.out
+    r = run(capsys, "indicators", "--list", "--format", "json")
+    listed = json.loads(r.out)
+    assert {"id", "numerator", "denominator", "source", "target"} <= set(listed[0])
+
+
+def test_migrants_and_hosts_side_by_side_with_suppression(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        capsys, "-w", str(ws), "indicators", "--indicator", "positivity",
+        "--by", "place,population_group", "--period", "2024Q1", "--format", "csv",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    rows = rows_of(r.out)
+    got = {(x["place_code"], x["population_group"]): x for x in rows}
+    assert got[("ke-malaba", "migrant")]["numerator"] == "<10"
+    assert got[("ke-malaba", "migrant")]["value"] == "suppressed"
+    assert got[("ke-malaba", "host")]["numerator"] == "suppressed"
+    assert got[("all", "total")]["numerator"] == "79"
+    assert got[("all", "total")]["denominator"] == "560"
+    assert "6" not in {x["numerator"] for x in rows}
+    assert {x["sex"] for x in rows} == {"total"} and {x["period"] for x in rows} == {"2024Q1"}
+
+
+def test_table_trend_and_out_file(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "period")
+    assert r.code == 0, r.err
+    assert "2024Q1" in r.out and "2024Q2" in r.out
+    assert "shown as <10" in r.err
+    out = tmp_path / "out" / "p.hxl.csv"
+    r = run(
+        capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "place",
+        "--format", "hxl", "--out", str(out),
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    lines = out.read_text().splitlines()
+    assert lines[1].startswith("#indicator+code,#date+period,#loc+code")
+
+
+def test_threshold_comes_from_the_settings(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORRIDOR_SUPPRESSION_THRESHOLD", "5")
+    r = run(
+        capsys, "-w", str(ws), "indicators", "-i", "positivity",
+        "--by", "place,population_group", "--period", "2024Q1", "--format", "json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    body = json.loads(r.out)
+    assert body["disclosure_control"]["threshold"] == 5
+    malaba = [x for x in body["rows"] if x["place_code"] == "ke-malaba"]
+    assert {x["population_group"]: x["numerator"] for x in malaba} == {
+        "host": 30,
+        "migrant": 6,
+        "total": 36,
+    }
+
+
+def test_unsuppressed_warns_and_is_audited(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(
+        capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "place,population_group",
+        "--period", "2024Q1", "--format", "csv", "--unsuppressed",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert "UNSUPPRESSED" in r.err
+    got = {(x["place_code"], x["population_group"]): x["numerator"] for x in rows_of(r.out)}
+    assert got[("ke-malaba", "migrant")] == "6"
+    with open_workspace(ws) as w:
+        audit = w.table("audit_log").to_pylist()
+    assert [a["action"] for a in audit] == ["unsuppressed_output"]
+    detail = json.loads(audit[0]["detail"])
+    assert detail["indicators"] == ["positivity"]
+    assert detail["by"] == ["place", "population_group"]
+    assert detail["out"] == "stdout" and detail["format"] == "csv"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-i", "nope"], "unknown indicator 'nope'"),
+        (["-i", "positivity", "--by", "district"], "unknown dimension 'district'"),
+        (["-i", "positivity", "--period", "2024Q7"], "bad --period '2024Q7'"),
+        ([], "name the indicators with --indicator"),
+        (["-i", "positivity", "--target", "positivity"], "bad --target 'positivity'"),
+        (["-i", "positivity", "--format", "dhis2-json"], "add place"),
+    ],
+)
+def test_user_errors_exit_2(
+    ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    r = run(capsys, "-w", str(ws), "indicators", *args)
+    assert r.code == 2
+    assert message in r.err
+    assert "Traceback" not in r.err

@@ -1,0 +1,179 @@
+"""rank_sites end to end: result shape, intervals, determinism, explanation, sensitivity,
+disclosure control, speed, and a synthetic world with a known truth."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hotspot_world import load_small_world, load_synthetic_world
+
+from corridor.errors import QueryError
+from corridor.hotspots import COMPONENTS, SPECS, HotspotResult, rank_sites, sensitivity
+from corridor.storage.engine import Engine, connect
+from corridor.storage.migrations import migrate
+
+REQUIRED = (
+    "rank",
+    "place_code",
+    "name",
+    "place_type",
+    "country_code",
+    "lat",
+    "lon",
+    "score",
+    "score_low",
+    "score_high",
+    "rank_low",
+    "rank_high",
+    "p_top10",
+    *COMPONENTS,
+    *(s.name for s in SPECS),
+    "main_driver",
+    "flags",
+)
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Iterator[Engine]:
+    eng = connect(str(tmp_path / "w.duckdb"))
+    migrate(eng)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def small(duck: Engine) -> Engine:
+    load_small_world(duck)
+    return duck
+
+
+def test_result_table(engine: Engine) -> None:
+    load_small_world(engine)
+    result = rank_sites(engine, draws=300, seed=1)
+    t = result.table
+    assert set(REQUIRED) <= set(t.column_names)
+    df = t.to_pandas()
+    assert list(df["rank"]) == list(range(1, 6))
+    assert (df["score"].diff().dropna() <= 0).all()
+    assert (df["score_low"] <= df["score"]).all() and (df["score"] <= df["score_high"]).all()
+    assert (df["rank_low"] <= df["rank"]).all() and (df["rank"] <= df["rank_high"]).all()
+    assert df["p_top10"].between(0, 1).all()
+    assert (df["p_top10"] == 1).all()  # five sites: all in the top 10
+    assert set(df["main_driver"]) <= {*COMPONENTS, "none"}
+    assert df.iloc[0]["place_code"] == "s-mine"  # highest burden, worst services
+    assert sum(result.weights.values()) == pytest.approx(1.0)
+
+
+def test_same_seed_same_result(small: Engine) -> None:
+    a = rank_sites(small, draws=200, seed=5)
+    b = rank_sites(small, draws=200, seed=5)
+    c = rank_sites(small, draws=200, seed=6)
+    assert a.table.equals(b.table)
+    assert not a.table.column("score_low").equals(c.table.column("score_low"))
+    assert a.table.column("score").equals(c.table.column("score"))  # point scores: no chance
+
+
+def test_no_draws_gives_point_intervals(small: Engine) -> None:
+    r = rank_sites(small, draws=0)
+    df = r.table.to_pandas()
+    assert (df["score_low"] == df["score"]).all() and (df["rank_high"] == df["rank"]).all()
+
+
+def test_bad_arguments(small: Engine) -> None:
+    for kw in ({"draws": -1}, {"level": 1.5}, {"top": 0}, {"normalization": "zscore"}):
+        with pytest.raises(QueryError):
+            rank_sites(small, **kw)  # type: ignore[arg-type]
+    with pytest.raises(QueryError, match="unknown component"):
+        rank_sites(small, weights={"burden": 1, "traffic": 2})
+
+
+def test_weights_change_the_ranking(small: Engine) -> None:
+    bridging_only = rank_sites(small, weights=dict.fromkeys(COMPONENTS, 0) | {"bridging": 1})
+    assert bridging_only.table.column("place_code")[0].as_py() == "s-border"
+    assert bridging_only.weights["bridging"] == 1.0
+
+
+def test_explain(small: Engine) -> None:
+    result = rank_sites(small, draws=100)
+    info = result.explain("S-MINE")
+    assert info["place_code"] == "s-mine" and info["rank"] == 1
+    total = sum(c["contribution"] for c in info["components"])
+    assert total == pytest.approx(info["score"], abs=0.05)
+    assert info["components"][0]["component"] == info["main_driver"]
+    assert info["components"][0]["contribution"] >= info["components"][-1]["contribution"]
+    assert "ranks 1 of 5" in info["summary"]
+    measures = {m["measure"]: m for c in info["components"] for m in c["measures"]}
+    assert measures["positivity"]["value"] == pytest.approx(0.15)
+    assert measures["linkage_proxy"]["target"] == 0.95
+    fish = result.explain("s-fish")
+    assert "no_flow_data" in fish["flags"] and "imputed" in fish["summary"]
+    with pytest.raises(QueryError, match="not a ranked site"):
+        result.explain("aaa-n")
+
+
+def test_disclosure_control_of_raw_measures(small: Engine) -> None:
+    result = rank_sites(small, draws=0)
+    raw = {r["place_code"]: r for r in result.table.to_pylist()}
+    shown = {r["place_code"]: r for r in result.disclosed(10).to_pylist()}
+    # the market: 8 positives of 800 tests -> positivity withheld; 2 cases -> rate withheld
+    assert raw["s-market"]["positivity"] == pytest.approx(0.01)
+    assert shown["s-market"]["positivity"] is None
+    assert shown["s-market"]["outbreak_cases_per_10k"] is None
+    assert "suppressed" in shown["s-market"]["flags"]
+    # the mine: 5 cases -> withheld; 30 positives of 200 -> shown
+    assert shown["s-mine"]["outbreak_cases_per_10k"] is None
+    assert shown["s-mine"]["positivity"] == pytest.approx(0.15)
+    # zero counts are not disclosive; per-site totals (bridging) are not denominators
+    assert shown["s-truck"]["outbreak_cases_per_10k"] == 0.0
+    assert shown["s-border"]["bridging_flow"] is not None
+    # scores and components are the same
+    for c in ("score", "score_low", "p_top10", *COMPONENTS):
+        assert shown["s-market"][c] == raw["s-market"][c]
+    info = result.explain("s-market", threshold=10)
+    measures = {m["measure"]: m for c in info["components"] for m in c["measures"]}
+    assert measures["positivity"]["suppressed"] and measures["positivity"]["value"] is None
+
+
+def test_sensitivity(small: Engine) -> None:
+    result = rank_sites(small, draws=0)
+    sens = sensitivity(result, top=2).to_pandas()
+    assert len(sens) == 2 * len(COMPONENTS)
+    assert sens["jaccard"].between(0, 1).all()
+    assert (sens["entered"] == sens["left"]).all()
+    up = sens[sens["direction"] == "+50%"]
+    assert (up["new_weight"] > up["weight"]).all()
+    from_engine = sensitivity(small, top=2).to_pandas()
+    pd.testing.assert_frame_equal(sens, from_engine)
+    with pytest.raises(QueryError):
+        sensitivity(result, change=1.5)
+
+
+def test_fifty_sites_five_hundred_draws_is_fast(duck: Engine) -> None:
+    load_synthetic_world(duck, n_sites=50)
+    rank_sites(duck, draws=10)  # warm-up (imports, first queries)
+    t0 = time.perf_counter()
+    result = rank_sites(duck, draws=500, seed=1)
+    assert time.perf_counter() - t0 < 3.0
+    assert result.table.num_rows == 50
+
+
+def test_synthetic_truth_is_recovered(duck: Engine) -> None:
+    """The ranking follows a truth it can see, far better than chance (10/40 = 0.25)."""
+    truth = load_synthetic_world(duck, n_sites=40, seed=7)
+    result: HotspotResult = rank_sites(duck, draws=100, seed=1)
+    df = result.table.to_pandas()
+    true = df["place_code"].map(truth)
+    rho = df["score"].rank().corr(true.rank())
+    top_true = set(pd.Series(truth).sort_values(ascending=False).index[:10])
+    precision = len(set(df["place_code"][:10]) & top_true) / 10
+    assert rho > 0.6
+    assert precision >= 0.5
+    no_flow = df[df["flags"].str.contains("no_flow_data")]
+    assert len(no_flow) == sum(1 for i in range(40) if i % 7 == 3)
+    assert (no_flow["score_high"] - no_flow["score_low"]).mean() > 0
+    assert np.isfinite(df["score"]).all()

@@ -1,0 +1,348 @@
+"""``corridor report``: one self-contained HTML file, with every number disclosure-controlled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from corridor.cli.main import main
+from corridor.intake.importer import ingest
+from corridor.reports.html import ReportError, render_report, write_report
+from corridor.reports.mapview import spanning_tree
+from corridor.reports.protect import counts, rates
+from corridor.reports.quality import generic_reason
+from corridor.storage.engine import Engine
+from corridor.workspace import Workspace, init_workspace
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """The CLI in-process: exit code, stdout and stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = info.value.code if isinstance(info.value.code, int) else 1
+    return Result(code, captured.out, captured.err)
+
+
+# ---- a small world: two countries, eight sites on two corridors ------------------------------
+PLACES = """place_code,name,place_type,parent_code,country_code,lat,lon,corridor,population
+ken,Kenya,country,,ken,0.2,37.9,,
+uga,Uganda,country,,uga,1.3,32.3,,
+tza,Tanzania,country,,tza,-6.3,34.8,,
+ke-mombasa,Mombasa Port,seaport,ken,ken,-4.04,39.67,northern,1200000
+ke-mariakani,Mariakani,truck_stop,ken,ken,-3.86,39.47,northern,40000
+ke-nakuru,Nakuru,truck_stop,ken,ken,-0.30,36.07,northern,500000
+ke-malaba,Malaba KE,border_crossing,ken,ken,0.64,34.28,northern;western,30000
+ke-busia,Busia KE,border_crossing,ken,ken,0.46,34.11,western,50000
+ug-malaba,Malaba UG,border_crossing,uga,uga,0.64,34.26,northern,20000
+ug-kampala,Kampala Hub,truck_stop,uga,uga,0.31,32.58,northern;western,1500000
+ug-migori,Lake Site,fishing_site,uga,uga,-0.10,33.20,,8000
+tz-namanga,Namanga TZ,border_crossing,tza,tza,-2.55,36.79,,20000
+"""
+
+SITES = [
+    "ke-mombasa",
+    "ke-mariakani",
+    "ke-nakuru",
+    "ke-malaba",
+    "ke-busia",
+    "ug-malaba",
+    "ug-kampala",
+    "ug-migori",
+    "tz-namanga",
+]
+GROUPS = ("host", "truck_driver")
+QUARTERS = ("2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2", "2024Q3", "2024Q4")
+#: a count between 1 and 9 that must never appear as a number in the cascade
+SMALL = 7
+
+
+def services_csv() -> str:
+    lines = ["period,place_code,data_element,sex,age_band,population_group,value"]
+    for s_i, site in enumerate(SITES):
+        for g_i, group in enumerate(GROUPS):
+            base = 400 + 90 * s_i + 150 * g_i
+            for q_i, q in enumerate(QUARTERS):
+                if site == "ug-migori" and q in ("2024Q2", "2024Q3"):
+                    continue  # missing reports
+                tests = base + 13 * q_i
+                pos = tests // (12 + s_i + 3 * g_i)
+                lines += [
+                    f"{q},{site},hiv_tests,,,{group},{tests}",
+                    f"{q},{site},hiv_positive,,,{group},{pos}",
+                    f"{q},{site},art_initiated,,,{group},{pos - 3}",
+                    f"{q},{site},vl_tested,,,{group},{2 * pos + 5}",
+                    f"{q},{site},vl_suppressed,,,{group},{2 * pos - 4}",
+                ]
+        for g_i, group in enumerate(GROUPS):
+            plhiv = 300 + 40 * s_i + 60 * g_i
+            diagnosed = SMALL if (site == "tz-namanga" and group == "truck_driver") else plhiv - 50
+            lines += [
+                f"2024,{site},plhiv_estimated,,,{group},{plhiv}",
+                f"2024,{site},plhiv_diagnosed,,,{group},{diagnosed}",
+                f"2024,{site},art_current,,,{group},{max(diagnosed - 30, 3)}",
+                f"2024,{site},pop_estimated,,,{group},{5000 + 700 * s_i + 900 * g_i}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+FLOWS = """period_start,period_end,observation_code,direction,origin_code,destination_code,sex,age_band,population_group,mode,count
+2024-01-01,2024-06-30,ke-malaba,outgoing,ke-mombasa,ug-kampala,,,truck_driver,truck,5400
+2024-07-01,2024-12-31,ke-malaba,outgoing,ke-mombasa,ug-kampala,,,truck_driver,truck,5100
+2024-01-01,2024-12-31,ke-busia,incoming,ug-kampala,ke-nakuru,,,migrant,bus,2300
+2024-01-01,2024-12-31,ug-malaba,transit,ke-nakuru,ug-kampala,,,truck_driver,truck,3
+"""
+
+CASES = """case_id,disease,classification,onset_date,report_date,place_code,sex,age_years,population_group,origin_code,poe_code,outcome
+c1,mpox,confirmed,2024-03-02,2024-03-05,ke-malaba,m,31,truck_driver,ug-kampala,ke-malaba,
+c2,mpox,probable,2024-04-10,2024-04-12,ke-busia,f,24,host,,,
+"""
+
+BAD_SERVICES = """period,place_code,data_element,sex,age_band,population_group,value
+2024Q1,ke-nakuru,hiv_tests,,,host,12
+2024Q5,ke-nakuru,hiv_tests,,,host,12
+2024Q1,nowhere,hiv_tests,,,host,12
+"""
+
+
+def write_sources(tmp: Path) -> None:
+    files = {
+        "places.csv": PLACES,
+        "services.csv": services_csv(),
+        "flows.csv": FLOWS,
+        "cases.csv": CASES,
+        "services_bad.csv": BAD_SERVICES,
+    }
+    for name, text in files.items():
+        (tmp / name).write_text(text, encoding="utf-8")
+
+
+def build_workspace(folder: Path, tmp: Path) -> Workspace:
+    write_sources(tmp)
+    ws = init_workspace(folder)
+    ws.ingest([tmp / "places.csv"], "places")
+    ws.ingest([tmp / "services.csv"], "services")
+    ws.ingest([tmp / "flows.csv"], "flows")
+    ws.ingest([tmp / "cases.csv"], "cases")
+    ws.ingest([tmp / "services_bad.csv"], "services", quarantine=True)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    tmp = tmp_path_factory.mktemp("report")
+    ws = build_workspace(tmp / "ws", tmp)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def html(world: Workspace) -> str:
+    return render_report(world, threshold=10, draws=40)
+
+
+def _section(html: str, name: str) -> str:
+    m = re.search(rf'<section id="{name}">(.*?)</section>', html, re.S)
+    assert m, f"no section {name}"
+    return m.group(1)
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", " ", fragment)
+
+
+# ---- the file -----------------------------------------------------------------------------
+def test_report_has_every_section(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>")
+    for name in ("summary", "map", "hotspots", "cascade", "trends", "quality", "methods"):
+        _section(html, name)
+    assert "<svg" in _section(html, "map")
+    assert 'fill-rule="evenodd"' in html
+    assert "Mombasa Port" in _section(html, "hotspots")
+    assert "@media print" in html
+
+
+def test_report_is_self_contained(html: str) -> None:
+    assert "http://" not in html and "https://" not in html
+    targets = re.findall(r"""\b(?:src|href)\s*=\s*["']?([^"'\s>]*)""", html, re.I)
+    assert targets and all(t.startswith("#") for t in targets), "only links within the file"
+    assert "@import" not in html
+    assert "url(" not in html
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+
+
+def test_map_draws_sites_corridors_and_only_large_flows(html: str) -> None:
+    svg = _section(html, "map")
+    assert svg.count('class="site"') == len(SITES)
+    assert 'class="corridor"' in svg
+    # Nakuru - Malaba UG carries 3 travellers: below the threshold, not drawn
+    flows = re.findall(r'<line class="flow"[^>]*><title>([^<]*)</title>', svg)
+    assert flows and not any("Malaba UG" in t for t in flows)
+    assert not re.search(r"\d", " ".join(flows)), "flow tooltips carry no numbers"
+    # the top 10 are labelled (all eight here)
+    assert len(re.findall(r'class="site-label"', svg)) == len(SITES)
+
+
+def test_hotspot_table_ranks_and_explains(html: str) -> None:
+    body = _section(html, "hotspots")
+    ranks = [int(r) for r in re.findall(r'<tr[^>]*>\s*<td class="num">(\d+)</td>', body)]
+    assert ranks == list(range(1, len(SITES) + 1))
+    assert body.count('class="why"') == len(SITES) + 0
+    assert "of the score" in body and "median site" in body
+
+
+def test_cascade_never_shows_a_small_count(html: str) -> None:
+    body = _section(html, "cascade")
+    assert "Kenya" in body and "Uganda" in body and "Tanzania" in body
+    assert "Host community" in body and "Truck driver" in body
+    assert "&lt;10" in body  # Tanzania's truck drivers: 7 diagnosed
+    numbers = re.findall(r"(?<![\w.,<;])(\d[\d,]*)(?![\w.,%])", _text(body))
+    small = [n for n in numbers if n.isdigit() and 1 <= int(n) <= 9]
+    assert not small, f"small counts shown: {small}"
+
+
+def test_every_count_in_the_report_is_protected(html: str) -> None:
+    for name in ("cascade", "quality"):
+        cells = re.findall(r'<td class="num">(.*?)</td>', _section(html, name), re.S)
+        for c in cells:
+            for n in re.findall(r"(?<![\w.,<;])(\d[\d,]*)(?![\w.%])", _text(c)):
+                assert not (n.isdigit() and 1 <= int(n) <= 9), f"{name}: {c!r}"
+
+
+def test_data_quality_section(html: str) -> None:
+    body = _section(html, "quality")
+    assert "services_bad.csv" in body
+    assert "not an ISO period" in body and "unknown place code" in body
+    assert "2024Q5" not in body and "nowhere" not in body, "no quarantined values"
+    uganda = re.search(r"<tr><td>Uganda</td>(.*?)</tr>", body, re.S)
+    assert uganda and re.findall(r'class="num"><span class="shown">([^<]*)<', uganda.group(1)) == [
+        "12",  # expected: 3 sites x 4 quarters
+        "10",  # received: Lake Site missed two quarters (its yearly estimates are no report)
+        "83.3%",
+    ]
+    missing = re.search(r'<ul class="tight note missing-sites">(.*?)</ul>', body, re.S)
+    assert missing and "Lake Site (Uganda): 2024Q2, 2024Q3" in missing.group(1)
+
+
+def test_trends_skip_withheld_points(html: str) -> None:
+    body = _section(html, "trends")
+    assert body.count('class="chart"') >= 2
+    assert "Host community" in body and "Truck driver" in body
+
+
+def test_report_on_each_engine(engine: Engine, tmp_path: Path) -> None:
+    """The same report from DuckDB and PostgreSQL (portable SQL only)."""
+    write_sources(tmp_path)
+    for name, kind in (
+        ("places.csv", "places"),
+        ("services.csv", "services"),
+        ("flows.csv", "flows"),
+        ("cases.csv", "cases"),
+    ):
+        ingest(engine, [tmp_path / name], kind)
+    ingest(engine, [tmp_path / "services_bad.csv"], "services", quarantine=True)
+    html = render_report(engine, threshold=10, period="2024", draws=0)
+    assert "Mombasa Port" in _section(html, "hotspots")
+    assert "&lt;10" in _section(html, "cascade")
+    assert "services_bad.csv" in _section(html, "quality")
+
+
+# ---- errors and the Python API -------------------------------------------------------------
+def test_bad_period_is_a_user_error(world: Workspace) -> None:
+    with pytest.raises(ReportError, match="bad --period"):
+        render_report(world, threshold=10, period="2024Q7", draws=0)
+    with pytest.raises(ReportError, match="nothing to report for period 2019"):
+        render_report(world, threshold=10, period="2019", draws=0)
+
+
+def test_empty_warehouse_is_a_user_error(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "empty")
+    try:
+        with pytest.raises(ReportError, match="empty"):
+            render_report(ws, threshold=10)
+    finally:
+        ws.close()
+
+
+def test_write_report_defaults_to_the_workspace(world: Workspace) -> None:
+    path = write_report(world, period="2024", draws=0, title="Malaba <b>& Busia</b>")
+    assert path == world.path / "report.html"
+    text = path.read_text(encoding="utf-8")
+    assert "Period 2024" in text
+    assert "Malaba &lt;b&gt;&amp; Busia&lt;/b&gt;" in text and "<b>" not in text
+
+
+# ---- pieces --------------------------------------------------------------------------------
+def test_spanning_tree_joins_every_point_once() -> None:
+    pts = [(0.0, 0.0), (10.0, 0.0), (20.0, 0.0), (10.0, 10.0)]
+    edges = spanning_tree(pts)
+    assert len(edges) == 3
+    assert {frozenset(e) for e in edges} == {
+        frozenset((0, 1)),
+        frozenset((1, 2)),
+        frozenset((1, 3)),
+    }
+
+
+def test_reasons_lose_their_values() -> None:
+    assert generic_reason("conflicts with row 12 (same key, different values)") == (
+        "conflicts with row N (same key, different values)"
+    )
+    assert generic_reason("unknown sex 'U': not in the mapping's sex section", "U") == (
+        "unknown sex '…': not in the mapping's sex section"
+    )
+    assert generic_reason("unknown org unit j61Z9wNpkIo", "j61Z9wNpkIo") == "unknown org unit …"
+
+
+def test_protected_cells() -> None:
+    cells = counts([0, 3, 12, None, 9, 10], threshold=10)
+    assert [c.text for c in cells] == ["0", "<10", "12", "–", "<10", "10"]
+    (num, den, val), (num2, den2, val2) = rates([5, 40], [100, 80], threshold=10)
+    assert (num.text, den.text, val.text) == ("<10", "100", "x")
+    assert (num2.text, den2.text, val2.text) == ("40", "80", "50.0%")
+
+
+# ---- the command line ----------------------------------------------------------------------
+def test_cli_writes_the_report(
+    world: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out" / "r.html"
+    r = run(capsys, "-w", str(world.path), "report", "--out", str(out), "--draws", "20")
+    assert r.code == 0, r.err
+    assert out.is_file() and str(out) in r.out
+    assert '<section id="cascade">' in out.read_text(encoding="utf-8")
+
+
+def test_cli_empty_warehouse_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init", str(tmp_path / "e")).code == 0
+    r = run(capsys, "-w", str(tmp_path / "e"), "report")
+    assert r.code == 2
+    assert "nothing to report" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "e" / "report.html").exists()
+
+
+def test_cli_bad_period_exits_2(
+    world: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        capsys,
+        "-w",
+        str(world.path),
+        "report",
+        "--period",
+        "24Q1",
+        "--out",
+        str(tmp_path / "x.html"),
+    )
+    assert r.code == 2 and "bad --period" in r.err
