@@ -166,6 +166,13 @@ def test_csv_files_use_plain_newlines(world_dir: Path, name: str) -> None:
     assert b"\r\n" not in (world_dir / "sources" / name).read_bytes()
 
 
+PARTS = {
+    "hiv_positive": "hiv_tests",
+    "art_current": "plhiv_diagnosed",
+    "vl_suppressed": "vl_tested",
+}
+
+
 def test_parts_never_exceed_their_whole(world_dir: Path) -> None:
     """Positives within tests and suppressed within tested, cell by cell (no rate above 100%)."""
     src = world_dir / "sources"
@@ -175,11 +182,11 @@ def test_parts_never_exceed_their_whole(world_dir: Path) -> None:
     for v in read_json(src / "services.json")["dataValues"]:
         element = elements.get(v["dataElement"])
         key = (v["orgUnit"], v["period"], v["categoryOptionCombo"], v["attributeOptionCombo"])
-        if element in ("hiv_tests", "hiv_positive", "vl_tested", "vl_suppressed"):
+        if element in PARTS or element in PARTS.values():
             cells.setdefault(key, {})[element] = float(v["value"])
     checked = orphans = 0
     for values in cells.values():
-        for part, whole in (("hiv_positive", "hiv_tests"), ("vl_suppressed", "vl_tested")):
+        for part, whole in PARTS.items():
             if part in values and whole in values:
                 assert values[part] <= values[whole], values
                 checked += 1

@@ -11,10 +11,15 @@ from typing import Any
 import click
 from rich.console import Console
 
+from corridor.demo import generate_world
 from corridor.errors import WorkspaceError
+from corridor.hotspots import rank_sites
+from corridor.indicators import compute_indicators, suppress
+from corridor.reports.html import write_report
 from corridor.workspace import Workspace, init_workspace
 
 MARKER = ".corridor-demo"
+NINETY_FIVES = ["first_95", "second_95", "third_95"]
 
 
 @click.command("demo")
@@ -29,8 +34,6 @@ MARKER = ".corridor-demo"
 @click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the world.")
 def demo_command(out: Path, seed: int) -> None:
     """Build the demonstration world and run the whole job on it."""
-    from corridor.demo.world import generate_world
-
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     _prepare(out)
@@ -97,56 +100,46 @@ def _ingest(console: Console, ws: Workspace, out: Path, manifest: dict[str, Any]
 
 
 def _analyses(console: Console, ws: Workspace, out: Path) -> None:
-    threshold = ws.settings.suppression_threshold
-    try:
-        from corridor.indicators import compute_indicators, suppress
-    except ImportError:  # pragma: no cover - indicators not built yet
-        compute_indicators = None  # type: ignore[assignment]
-    if compute_indicators is not None:
-        with console.status("computing indicators…"):
-            table = suppress(
-                compute_indicators(
-                    ws.engine, ["first_95", "second_95", "third_95"], by=["population_group"]
-                ),
-                threshold,
-            )
-        console.print(
-            "[bold]3. indicators[/] 95-95-95 cascade by population group (all sites, all periods):"
-        )
-        for row in table.to_pylist():
-            console.print(
-                f"     {row['indicator']:<10} {row['population_group']:<20} "
-                f"{_num(row['value'], 1)}% ({_num(row['numerator'])}/{_num(row['denominator'])})"
-            )
-    try:
-        from corridor.hotspots import rank_sites
-    except ImportError:  # pragma: no cover
-        rank_sites = None  # type: ignore[assignment]
-    if rank_sites is not None:
-        with console.status("ranking spaces of vulnerability…"):
-            result = rank_sites(ws.engine)
-        top = result.table.slice(0, 10).to_pylist()
-        console.print(
-            "[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):"
-        )
-        for row in top:
-            console.print(
-                f"     {row['rank']:>2}. {row['name']:<32} {row['score']:.2f} "
-                f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
-                f"driver: {row['main_driver']}"
-            )
-    try:
-        from corridor.reports.html import write_report
-    except ImportError:  # pragma: no cover
-        write_report = None  # type: ignore[assignment]
-    if write_report is not None:
-        with console.status("writing the report…"):
-            path = write_report(ws, out / "report.html")
-        console.print(f"[bold]5. report[/] {path}")
+    _cascade(console, ws)
+    _hotspots(console, ws)
+    with console.status("writing the report…"):
+        path = write_report(ws, out / "report.html")
+    console.print(f"[bold]5. report[/] {path}")
 
 
-def _num(value: object, digits: int = 0) -> str:
-    """A number as shown (suppressed values arrive as text such as '<10')."""
+def _cascade(console: Console, ws: Workspace) -> None:
+    """The 95-95-95 cascade of the latest year, migrants and mobile groups beside host people."""
+    latest = ws.engine.scalar("SELECT MAX(period_end) FROM services", step="latest period")
+    year = str(latest.year)
+    with console.status("computing indicators…"):
+        raw = compute_indicators(ws.engine, NINETY_FIVES, by=["population_group"], period=year)
+        table = suppress(raw, ws.settings.suppression_threshold)
+    console.print(
+        f"[bold]3. indicators[/] 95-95-95 cascade by population group, all sites, {year}:"
+    )
+    for row in table.to_pylist():
+        value = _num(row["value"], 1, row.get("value_flag"))
+        num = _num(row["numerator"], 0, row.get("numerator_flag"))
+        den = _num(row["denominator"], 0, row.get("denominator_flag"))
+        console.print(
+            f"     {row['indicator']:<10} {row['population_group']:<20} {value:>6}% ({num}/{den})"
+        )
+
+
+def _hotspots(console: Console, ws: Workspace) -> None:
+    with console.status("ranking spaces of vulnerability…"):
+        result = rank_sites(ws.engine)
+    console.print("[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):")
+    for row in result.table.slice(0, 10).to_pylist():
+        console.print(
+            f"     {row['rank']:>2}. {row['name']:<32} {row['score']:.2f} "
+            f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
+            f"driver: {row['main_driver']}"
+        )
+
+
+def _num(value: object, digits: int = 0, flag: object = None) -> str:
+    """A number as shown: a withheld value shows its flag ('<10' or 'suppressed')."""
     if isinstance(value, int | float):
         return f"{float(value):,.{digits}f}"
-    return "-" if value is None else str(value)
+    return str(flag) if flag else "-"

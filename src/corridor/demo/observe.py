@@ -27,11 +27,11 @@ HIV_ELEMENTS: Final = (
     "hiv_tests",
     "hiv_positive",
     "art_initiated",
+    "plhiv_diagnosed",
     "art_current",
     "vl_tested",
     "vl_suppressed",
     "plhiv_estimated",
-    "plhiv_diagnosed",
     "pop_estimated",
     "prep_initiated",
     "condoms_distributed",
@@ -175,7 +175,11 @@ _STOCK_ESTIMATES: Final = ("plhiv_estimated", "pop_estimated")
 
 
 #: numerators drawn as a binomial share of their denominator, so a rate never exceeds 100 %
-_PARTS: Final = {"hiv_positive": "hiv_tests", "vl_suppressed": "vl_tested"}
+_PARTS: Final = {
+    "hiv_positive": "hiv_tests",
+    "art_current": "plhiv_diagnosed",
+    "vl_suppressed": "vl_tested",
+}
 
 
 def _emit(

@@ -11,7 +11,6 @@ be worked out from the sum over sites).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import pyarrow as pa
 
 from corridor.contract.dimensions import TOTAL
 from corridor.hotspots.components import SPEC_BY_NAME
+from corridor.indicators import suppress
 
 if TYPE_CHECKING:
     from corridor.hotspots.ranking import HotspotResult
@@ -39,16 +39,6 @@ ELEMENTS: dict[str, tuple[str, str]] = {
     "bridging_flow": ("travellers_touching", "population"),
     "betweenness": ("betweenness", "per_site"),
 }
-
-
-def _suppress_function() -> Any:
-    """``corridor.indicators.suppress`` (looked up at run time: the indicator layer is optional
-    for this module's tests)."""
-    try:
-        module = importlib.import_module("corridor.indicators")
-    except ImportError:  # pragma: no cover - the indicator layer ships with the package
-        return None
-    return getattr(module, "suppress", None)
 
 
 def measure_rows(result: HotspotResult) -> pa.Table:
@@ -103,32 +93,12 @@ def measure_rows(result: HotspotResult) -> pa.Table:
     return pa.table({k: pa.array(v, type=types.get(k, pa.string())) for k, v in rows.items()})
 
 
-def _local_rule(table: pa.Table, threshold: int) -> pa.Table:
-    """Primary suppression only: counts 1..threshold-1 hide the rate built on them."""
-    num = np.array(table.column("numerator").to_pylist(), dtype=float)
-    den = np.array(
-        [np.nan if v is None else v for v in table.column("denominator").to_pylist()], dtype=float
-    )
-    small = ((num > 0) & (num < threshold)) | ((den > 0) & (den < threshold))
-    values = [
-        None if s else v for s, v in zip(small, table.column("value").to_pylist(), strict=True)
-    ]
-    return table.set_column(
-        table.schema.get_field_index("value"), "value", pa.array(values, type=pa.float64())
-    )
-
-
 def suppressed_cells(result: HotspotResult, threshold: int) -> set[tuple[str, str]]:
     """(place_code, measure) pairs whose raw value must not be shown."""
     rows = measure_rows(result)
     if rows.num_rows == 0:
         return set()
-    suppress = _suppress_function()
-    out = (
-        suppress(rows, threshold=threshold)
-        if suppress is not None
-        else _local_rule(rows, threshold)
-    )
+    out = suppress(rows, threshold=threshold)
     hidden: set[tuple[str, str]] = set()
     for rec in out.select(["indicator", "place_code", "value"]).to_pylist():
         value = rec["value"]
