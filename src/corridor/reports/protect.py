@@ -13,6 +13,7 @@ function's output into display cells:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,7 +111,9 @@ def _frame(numerators: Sequence[Any], denominators: Sequence[Any], tag: str) -> 
             "value": pa.array(value, pa.float64()),
             "target": pa.array([None] * n, pa.float64()),
             "gap": pa.array([None] * n, pa.float64()),
-        }
+        },
+        # stand-alone cells: no grouping, so none of them is a total of the others
+        metadata={"corridor.by": json.dumps([])},
     )
 
 
