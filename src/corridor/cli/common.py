@@ -58,7 +58,10 @@ def print_table(
         table.add_column(c)
     for r in rows:
         table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:  # piped or redirected: do not squeeze columns to 80 characters
+        console = Console(soft_wrap=True, width=240)
+    console.print(table)
 
 
 def write_output(text: str, out: Path | None) -> None:
