@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -46,17 +47,29 @@ def demo_command(out: Path, seed: int) -> None:
     ws = init_workspace(out)
     try:
         _ingest(console, ws, out, manifest)
-        _analyses(console, ws, out)
+        top = _analyses(console, ws, out)
     finally:
         ws.close()
     console.print(f"done in {time.perf_counter() - started:.0f} s. Next:")
+    prog = _program()
     console.print(f"  open {out / 'report.html'}")
-    console.print(f"  corridor -w {out} status")
+    console.print(f"  {prog} -w {out} status")
     console.print(
-        f"  corridor -w {out} indicators --indicator first_95,second_95,third_95 "
+        f"  {prog} -w {out} indicators --indicator first_95,second_95,third_95 "
         "--by country,population_group"
     )
-    console.print(f"  corridor -w {out} hotspots --top 10 --explain <place_code>")
+    console.print(f"  {prog} -w {out} hotspots --top 10 --explain {top}")
+
+
+def _program() -> str:
+    """How to call corridor again: by name when it is on PATH, else by its path (.venv/bin)."""
+    if shutil.which("corridor"):
+        return "corridor"
+    here = Path(sys.argv[0])
+    try:
+        return str(here.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(here)
 
 
 def _prepare(out: Path) -> None:
@@ -99,12 +112,14 @@ def _ingest(console: Console, ws: Workspace, out: Path, manifest: dict[str, Any]
         console.print(f"     {file}, row {row}, column {column!r}: {reason}")
 
 
-def _analyses(console: Console, ws: Workspace, out: Path) -> None:
+def _analyses(console: Console, ws: Workspace, out: Path) -> str:
+    """Indicators, ranking and report; returns the top-ranked site's code."""
     _cascade(console, ws)
-    _hotspots(console, ws)
+    top = _hotspots(console, ws)
     with console.status("writing the report…"):
         path = write_report(ws, out / "report.html")
     console.print(f"[bold]5. report[/] {path}")
+    return top
 
 
 def _cascade(console: Console, ws: Workspace) -> None:
@@ -118,15 +133,15 @@ def _cascade(console: Console, ws: Workspace) -> None:
         f"[bold]3. indicators[/] 95-95-95 cascade by population group, all sites, {year}:"
     )
     for row in table.to_pylist():
-        value = _num(row["value"], 1, row.get("value_flag"))
+        value = _num(row["value"], 1, row.get("value_flag"), "%")
         num = _num(row["numerator"], 0, row.get("numerator_flag"))
         den = _num(row["denominator"], 0, row.get("denominator_flag"))
         console.print(
-            f"     {row['indicator']:<10} {row['population_group']:<20} {value:>6}% ({num}/{den})"
+            f"     {row['indicator']:<10} {row['population_group']:<20} {value:>7} ({num}/{den})"
         )
 
 
-def _hotspots(console: Console, ws: Workspace) -> None:
+def _hotspots(console: Console, ws: Workspace) -> str:
     with console.status("ranking spaces of vulnerability…"):
         result = rank_sites(ws.engine)
     console.print("[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):")
@@ -136,10 +151,11 @@ def _hotspots(console: Console, ws: Workspace) -> None:
             f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
             f"driver: {row['main_driver']}"
         )
+    return str(result.table.column("place_code")[0].as_py())
 
 
-def _num(value: object, digits: int = 0, flag: object = None) -> str:
+def _num(value: object, digits: int = 0, flag: object = None, unit: str = "") -> str:
     """A number as shown: a withheld value shows its flag ('<10' or 'suppressed')."""
     if isinstance(value, int | float):
-        return f"{float(value):,.{digits}f}"
+        return f"{float(value):,.{digits}f}{unit}"
     return str(flag) if flag else "-"
