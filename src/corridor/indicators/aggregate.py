@@ -1,39 +1,46 @@
 """Aggregation of service values into indicator numerators and denominators (docs/indicators.md).
 
 The work is one SQL statement, written once in portable SQL (DuckDB and PostgreSQL), built from
-named steps:
+named steps, and one pass in Arrow:
 
 1. **units** - each reported value joins the output period it feeds. Sum elements keep each
    reported period as its own unit; stock elements keep, per place x element x sex x age band x
    population group, only the latest value feeding the output period, and that snapshot is the unit.
+   Where an element has a single reported period feeding an output period, each of its rows is
+   already the latest of its disaggregation and no ranking is needed.
 2. **choice** - within a unit (place x element x reported period), rows may repeat the same count
    at several levels of disaggregation: a total row, rows by sex, rows by sex x age band x
    population group... Each level is a *pattern* (which of sex / age band / population group are
    given). The unit's total is the largest pattern sum (the total row when it is complete). The
    output by dimensions D uses the one pattern that gives every dimension of D with the largest
    sum; what it leaves of the total is an ``unallocated`` remainder. Nothing is counted twice and
-   the cells of a unit always add up to its total.
+   the cells of a unit always add up to its total. Where no row feeding the output has a
+   ``total`` disaggregation (fully disaggregated data), every unit has one pattern and there is
+   nothing to choose: this step is left out.
 3. **cells** - the chosen rows summed per place x output period x D, one column per element,
-   plus the remainders.
-4. **grouped** - cells summed over the places of each place group (and, with totals, the margins).
-5. **pivot** - numerator, denominator, value, target and gap of each indicator, in reading order.
+   plus the remainders. The rows are read once.
+4. **grouped** - cells summed over the places of each place group (and, with totals, the margins),
+   returned in reading order (period, places, code lists).
+5. **pivot** (Arrow) - numerator, denominator, value, target and gap of each indicator, laid out
+   from the sorted cells in registry order, sharing the cells' columns rather than copying them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import combinations
 from typing import Any, Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
-from corridor.indicators.buckets import PeriodPlan, parse_request, plan_periods
+from corridor.indicators.buckets import Feed, PeriodPlan, parse_request, plan_periods
 from corridor.indicators.order import code_rank, lookup, text_order
 from corridor.indicators.places import (
     ALL,
@@ -122,41 +129,99 @@ def _pattern_rank(allowed: Sequence[int]) -> str:
     return f"CASE pattern {whens} ELSE 99 END"
 
 
-def units_sql(sum_elements: Sequence[str], stock_elements: Sequence[str]) -> list[str]:
-    """Steps ``units`` (one row per reported value and output period) with its ``pattern``."""
-    parts: list[str] = []
-    dims = "s.sex, s.age_band, s.population_group"
-    if sum_elements:
-        parts.append(
-            f"SELECT s.place_code, s.data_element, f.bucket, s.period AS unit, f.ptype, {dims}, "
-            f"s.value FROM services s JOIN feeds f ON f.period = s.period AND f.inside = 1 "
-            f"WHERE s.data_element IN {_in_list(sum_elements)}"
-        )
+def stock_feeds(
+    plan: PeriodPlan, reported: Iterable[tuple[str, str]], stock_elements: Sequence[str]
+) -> list[tuple[str, Feed, bool]]:
+    """(element, feed, several): the feeds of the periods each stock element is reported for.
+
+    ``several`` says whether the element has more than one reported period feeding the bucket:
+    only then can a place have two candidate values and the latest must be chosen row by row.
+    Where one period feeds the bucket, each of its rows is the latest of its own disaggregation
+    (services has one row per period, place, element, sex, age band and population group).
+    """
+    periods: dict[str, set[str]] = {e: set() for e in stock_elements}
+    for element, period in reported:
+        if element in periods:
+            periods[element].add(period)
+    out: list[tuple[str, Feed, bool]] = []
+    for element in stock_elements:
+        by_bucket: dict[str, list[Feed]] = {}
+        for f in plan.feeds:
+            if f.period in periods[element]:
+                by_bucket.setdefault(f.bucket, []).append(f)
+        for feeds in by_bucket.values():
+            out += [(element, f, len(feeds) > 1) for f in feeds]
+    return out
+
+
+def units_sql(
+    sum_elements: Sequence[str],
+    stock_elements: Sequence[str],
+    stock_feed_rows: Sequence[tuple[str, Feed, bool]],
+) -> list[str]:
+    """Steps ``sum_units`` (sum elements), ``stock_units`` (stock elements) and ``units`` (both):
+    one row per reported value and output period (for stocks, per latest value)."""
+    dims = "sex, age_band, population_group"
+    sdims = "s.sex, s.age_band, s.population_group"
     steps: list[str] = []
-    if stock_elements:
+    kinds: list[str] = []
+    if sum_elements:
         steps.append(
-            "stock_ranked AS (SELECT s.place_code, s.data_element, f.bucket, "
-            f"{dims}, s.value, ROW_NUMBER() OVER (PARTITION BY s.place_code, s.data_element, "
-            f"f.bucket, {dims} ORDER BY f.rnk) AS rn "
-            "FROM services s JOIN feeds f ON f.period = s.period "
-            f"WHERE s.data_element IN {_in_list(stock_elements)})"
+            "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, s.period AS unit, "
+            f"f.ptype, {sdims}, s.value FROM services s "
+            "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
+            f"WHERE s.data_element IN {_in_list(sum_elements)})"
         )
+        kinds.append("sum_units")
+    parts: list[str] = []
+    unit = f"place_code, data_element, bucket, bucket AS unit, 'stock' AS ptype, {dims}, value"
+    for several in (False, True):
+        feeds = [(e, f) for e, f, n in stock_feed_rows if n == several and e in stock_elements]
+        if not feeds:
+            continue
+        name = "smany" if several else "sone"
+        rows = ", ".join(
+            f"({lit(e)}, {lit(f.period)}, {lit(f.bucket)}, {f.rank})" for e, f in feeds
+        )
+        steps.append(f"{name} (data_element, period, bucket, rnk) AS (VALUES {rows})")
+        source = (
+            f"SELECT s.place_code, s.data_element, f.bucket, {sdims}, s.value, f.rnk "
+            f"FROM services s JOIN {name} f "
+            "ON f.data_element = s.data_element AND f.period = s.period "
+            f"WHERE s.data_element IN {_in_list(sorted({e for e, _f in feeds}))}"
+        )
+        if not several:
+            parts.append(f"SELECT {unit} FROM ({source}) r")
+            continue
+        steps.append(
+            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, "
+            f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket, {dims} "
+            f"ORDER BY rnk) AS rn FROM ({source}) r)"
+        )
+        parts.append(f"SELECT {unit} FROM stock_ranked WHERE rn = 1")
+    if stock_elements and not parts:  # none reported for a period that feeds the output
         parts.append(
-            "SELECT place_code, data_element, bucket, bucket AS unit, 'stock' AS ptype, "
-            "sex, age_band, population_group, value FROM stock_ranked WHERE rn = 1"
+            "SELECT s.place_code, s.data_element, s.period AS bucket, s.period AS unit, "
+            f"'stock' AS ptype, {sdims}, s.value FROM services s WHERE 1 = 0"
         )
-    steps.append(f"units AS ({' UNION ALL '.join(parts)})")
-    steps.append(f"pu AS (SELECT u.*, {_pattern_expr('u')} AS pattern FROM units u)")
+    if parts:
+        steps.append(f"stock_units AS ({' UNION ALL '.join(parts)})")
+        kinds.append("stock_units")
+    steps.append(f"units AS ({' UNION ALL '.join(f'SELECT * FROM {k}' for k in kinds)})")
     return steps
 
 
-def choice_sql(dims: Sequence[str], select_period_type: bool) -> list[str]:
-    """Steps ``pat``, ``ranked`` and ``choice``: the total and chosen pattern of each unit."""
+def choice_sql(dims: Sequence[str], select_period_type: bool, source: str = "pu") -> list[str]:
+    """Steps ``pat``, ``ranked`` and ``choice``: the total and chosen pattern of each unit.
+
+    ``source``: the rows whose pattern sums are taken (``pu``, or ``pre`` where the rows are
+    already added up per unit, pattern and output cell).
+    """
     allowed = allowed_patterns(dims)
     ok = f"pattern IN ({', '.join(map(str, allowed))})"
     key = ", ".join(_UNIT_KEY)
     steps = [
-        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum FROM pu "
+        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum FROM {source} "
         f"GROUP BY {key}, ptype, pattern)",
         f"ranked AS (SELECT {key}, ptype, pattern, psum, "
         f"MAX(psum) OVER (PARTITION BY {key}) AS total, "
@@ -196,14 +261,26 @@ def _col(element: str) -> str:
     return f"e_{element}"
 
 
-def cells_sql(dims: Sequence[str], elements: Sequence[str], mixed: bool) -> list[str]:
-    """Steps ``chosen``, ``rest`` and ``cells``: one row per place x output period x ``dims``
-    with one column per element (``e_hiv_tests`` ...; null where the element has no value).
+def cells_sql(
+    dims: Sequence[str], elements: Sequence[str], mixed: bool, uniform: bool = False
+) -> list[str]:
+    """Steps ``pat`` ... ``choice`` (:func:`choice_sql`), ``chosen``, ``rest`` and ``cells``: one
+    row per place x output period x ``dims`` with one column per element (``e_hiv_tests`` ...;
+    null where the element has no value).
 
     ``chosen`` adds the rows of each unit's chosen pattern; ``rest`` is the ``unallocated``
-    remainder of each unit (its total minus the chosen pattern's sum). Two common cases need no
-    join of the rows with the choices: no dimension (each unit counts its total) and all three
-    dimensions (one pattern gives them all: it is the choice wherever it is reported).
+    remainder of each unit (its total minus the chosen pattern's sum). The rows are read once:
+
+    * no dimension: each unit counts its total (the pattern sums are taken from the rows);
+    * some dimensions: the rows are first added up per unit, pattern and output cell (``pre``);
+      the pattern sums and the chosen cells both come from ``pre``;
+    * all three dimensions: one pattern gives them all, so it is the choice wherever it is
+      reported and its rows are added up without the choices.
+
+    ``uniform``: every row that feeds the output gives all three dimensions (no ``total`` in
+    sex, age band or population group). Then each unit has one pattern, its total is the sum of
+    its rows and that pattern is chosen for any ``dims``: the cells are the rows added up, with
+    no remainder, and no pattern sums are needed (unless the period types are mixed).
     """
     allowed = allowed_patterns(dims)
     cols = [f"u.{d}" if d in dims else f"'{TOTAL}'" for d in DISAGGREGATIONS]
@@ -219,14 +296,19 @@ def cells_sql(dims: Sequence[str], elements: Sequence[str], mixed: bool) -> list
             for e in elements
         )
 
+    if uniform and not mixed:
+        return _uniform_cells_sql(dims, elements, select, group)
+    pu = f"pu AS (SELECT u.*, {_pattern_expr('u')} AS pattern FROM units u)"
     rest_step = (
         f"rest AS (SELECT place_code, bucket, {select_rest}, {sums('total - chosen')} "
         "FROM choice WHERE total - chosen > 1e-9 OR pattern < 0 GROUP BY place_code, bucket)"
     )
     if not dims:
         return [
+            pu,
+            *choice_sql(dims, mixed),
             f"cells AS (SELECT place_code, bucket, {select_rest}, {sums('total')} "
-            "FROM choice GROUP BY place_code, bucket)"
+            "FROM choice GROUP BY place_code, bucket)",
         ]
     if len(allowed) == 1:
         join = f" JOIN best t ON {_same('t', 'u', _TYPE_KEY)}" if mixed else ""
@@ -234,19 +316,65 @@ def cells_sql(dims: Sequence[str], elements: Sequence[str], mixed: bool) -> list
             f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u')} "
             f"FROM pu u{join} WHERE u.pattern = {allowed[0]} GROUP BY {group})"
         )
-        return [chosen, rest_step, "cells AS (SELECT * FROM chosen UNION ALL SELECT * FROM rest)"]
+        return [
+            pu,
+            *choice_sql(dims, mixed),
+            chosen,
+            rest_step,
+            "cells AS (SELECT * FROM chosen UNION ALL SELECT * FROM rest)",
+        ]
     # first add up the rows within each unit, pattern and output cell, then join the choices
-    pre_keys = [*_UNIT_KEY, "pattern", *dims]
-    ok = ", ".join(map(str, allowed))
+    pre_keys = [*_UNIT_KEY, "ptype", "pattern", *dims]
     return [
+        pu,
         f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value FROM pu "
-        f"WHERE pattern IN ({ok}) GROUP BY {', '.join(pre_keys)})",
+        f"GROUP BY {', '.join(pre_keys)})",
+        *choice_sql(dims, mixed, "pre"),
         f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u')} "
         f"FROM pre u JOIN choice c ON {_same('c', 'u', (*_UNIT_KEY, 'pattern'))} "
         f"GROUP BY {group})",
         rest_step,
         "cells AS (SELECT * FROM chosen UNION ALL SELECT * FROM rest)",
     ]
+
+
+def _uniform_cells_sql(
+    dims: Sequence[str], elements: Sequence[str], select: str, group: str
+) -> list[str]:
+    """``cells`` when every row gives all three dimensions: the rows added up. Sum and stock
+    elements are added up apart (each row updates only the sums of its own kind) and the two
+    are joined on the output cell."""
+    kinds = [
+        (k, [e for e in elements if DATA_ELEMENTS[e] == kind])
+        for k, kind in (("sum_units", "sum"), ("stock_units", "stock"))
+    ]
+    kinds = [(k, els) for k, els in kinds if els]
+
+    def sums(els: Sequence[str]) -> str:
+        return ", ".join(
+            f"SUM(CASE WHEN u.data_element = {lit(e)} THEN u.value END) AS {_col(e)}" for e in els
+        )
+
+    if len(kinds) < 2:
+        return [
+            f"cells AS (SELECT u.place_code, u.bucket, {select}, {sums(elements)} "
+            f"FROM units u GROUP BY {group})"
+        ]
+    steps = [
+        f"c_{k} AS (SELECT u.place_code, u.bucket, {select}, {sums(els)} "
+        f"FROM {k} u GROUP BY {group})"
+        for k, els in kinds
+    ]
+    keys = ["place_code", "bucket", *DISAGGREGATIONS]
+    on = ["place_code", "bucket", *dims]
+    own = {e: "a" if DATA_ELEMENTS[e] == "sum" else "b" for e in elements}
+    cols = [f"COALESCE(a.{k}, b.{k}) AS {k}" for k in keys]
+    cols += [f"{own[e]}.{_col(e)}" for e in elements]
+    steps.append(
+        f"cells AS (SELECT {', '.join(cols)} FROM c_sum_units a FULL JOIN c_stock_units b "
+        f"ON {_same('a', 'b', on)})"
+    )
+    return steps
 
 
 def grouped_sql(
@@ -314,56 +442,32 @@ def grouped_sql(
     ]
 
 
-def _num(v: float | None) -> str:
-    return (
-        "CAST(NULL AS DOUBLE PRECISION)" if v is None else f"CAST({float(v)!r} AS DOUBLE PRECISION)"
-    )
-
-
-def pivot_sql(
-    indicators: Sequence[Indicator],
+def cells_out_sql(
     place_cols: Sequence[str],
-    targets: Mapping[str, float | None],
+    elements: Sequence[str],
     buckets: Sequence[str],
     dialect: str,
     ordered: bool = True,
 ) -> str:
-    """The final SELECT: numerator, denominator, value, target and gap of each indicator, in
-    reading order (registry order, period, places with ``all`` last, code-list order)."""
+    """The final SELECT: one row per output cell (period x places x disaggregations) with one
+    column per element, in reading order (period, places with ``all`` last, code-list order).
+
+    The indicators are laid out from these rows in Arrow (:func:`pivot`): each indicator takes
+    the cells where its numerator or denominator has a value, in this order, so sorting the cells
+    once sorts every indicator.
+    """
     keys = ["place_code", *place_cols]
     select = ", ".join(
-        [f"COALESCE({c}, '{ALL}') AS {c}" for c in keys]
+        ["bucket AS period"]
+        + [f"COALESCE({c}, '{ALL}') AS {c}" for c in keys]
         + [f"COALESCE({d}, '{TOTAL}') AS {d}" for d in DISAGGREGATIONS]
+        + [_col(e) for e in elements]
     )
-    parts = []
-    for rank, i in enumerate(indicators):
-        n, d = _col(i.numerator), _col(i.denominator)
-        value = f"CASE WHEN {n} IS NOT NULL AND {d} > 0 THEN {i.scale!r} * {n} / {d} END"
-        target = targets.get(i.id, i.target)
-        gap = f"{_num(target)} - ({value})" if target is not None else _num(None)
-        parts.append(
-            f"SELECT {rank} AS ind_rank, {lit(i.id)} AS indicator, bucket AS period, {select}, "
-            f"{n} AS numerator, {d} AS denominator, {value} AS value, {lit(i.unit)} AS unit, "
-            f"{_num(target)} AS target, {gap} AS gap, {lit(i.numerator)} AS numerator_element, "
-            f"{lit(i.denominator)} AS denominator_element FROM grouped "
-            f"WHERE {n} IS NOT NULL OR {d} IS NOT NULL"
-        )
-    out = [
-        "indicator",
-        "period",
-        *keys,
-        *DISAGGREGATIONS,
-        "numerator",
-        "denominator",
-        "value",
-        "unit",
-        "target",
-        "gap",
-        "numerator_element",
-        "denominator_element",
-    ]
+    sql = f"SELECT {select} FROM grouped"
+    if not ordered:
+        return sql
     period_rank = " ".join(f"WHEN {lit(b)} THEN {k}" for k, b in enumerate(buckets))
-    order = ["r.ind_rank", f"CASE r.period {period_rank} ELSE {len(buckets)} END"]
+    order = [f"CASE r.period {period_rank} ELSE {len(buckets)} END"]
     for c in ("corridor", "country", "admin1", "place_type", "place_code"):
         if c in keys:
             order += [f"CASE WHEN r.{c} = '{ALL}' THEN 1 ELSE 0 END", text_order(f"r.{c}", dialect)]
@@ -371,8 +475,116 @@ def pivot_sql(
         order.append(code_rank(f"r.{d}", d))
         if d == "age_band":  # a workspace may declare more bands; sex and groups are closed
             order.append(text_order(f"r.{d}", dialect))
-    union = "\nUNION ALL ".join(parts)
-    return f"SELECT {', '.join(f'r.{c}' for c in out)} FROM ({union}) r ORDER BY {', '.join(order)}"
+    return f"SELECT r.* FROM ({sql}) r ORDER BY {', '.join(order)}"
+
+
+def _constant(text: str, n: int) -> pa.Array | pa.ChunkedArray:
+    """A string array of ``n`` times ``text``, built from its buffers (pa.repeat is slow);
+    chunked where it would pass the 2 GiB of one string array."""
+    data = text.encode()
+    per_chunk = (2**31 - 1) // max(1, len(data))
+    if n > per_chunk:
+        sizes = [min(per_chunk, n - i) for i in range(0, n, per_chunk)]
+        return pa.chunked_array([_constant(text, k) for k in sizes], pa.string())
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+
+
+_MAX_RUNS: Final = 64
+
+
+def _runs(keep: Any, n: int) -> list[tuple[int, int]] | None:
+    """(offset, length) of the runs of kept rows, when there are few (None: many)."""
+    drop = pc.indices_nonzero(pc.invert(keep))
+    if len(drop) >= _MAX_RUNS:
+        return None
+    runs, start = [], 0
+    for d in drop.to_pylist():
+        if d > start:
+            runs.append((start, d - start))
+        start = d + 1
+    if start < n:
+        runs.append((start, n - start))
+    return runs
+
+
+def pivot(
+    cells: pa.Table,
+    indicators: Sequence[Indicator],
+    targets: Mapping[str, float | None],
+    schema: pa.Schema,
+    names: Mapping[str, str],
+) -> pa.Table:
+    """Numerator, denominator, value, target and gap of each indicator from the cells, in
+    registry order: each indicator has the cells (in their order) where its numerator or
+    denominator has a value. ``value = scale * numerator / denominator`` where the denominator is
+    above zero; ``gap = target - value``; ``place_name`` from ``names``.
+
+    The columns of the cells are shared, not copied, wherever an indicator keeps every cell or
+    all but a few (then it takes slices of them)."""
+    n = cells.num_rows
+    cols: dict[str, list[Any]] = {f.name: [] for f in schema}
+    made: dict[object, pa.Array | pa.ChunkedArray] = {}
+
+    def constant(v: str | float | None) -> pa.Array | pa.ChunkedArray:
+        """The same value for every cell (each array is made once and shared)."""
+        if v not in made:
+            if isinstance(v, str):
+                made[v] = _constant(v, n)
+            elif v is None:
+                made[v] = pa.nulls(n, pa.float64())
+            else:
+                made[v] = pa.repeat(pa.scalar(float(v), pa.float64()), n)
+        return made[v]
+
+    shared = [f.name for f in schema if f.name in cells.column_names]
+    base: dict[str, Any] = {c: pc.cast(cells.column(c), pa.string()) for c in shared}
+    base["place_name"] = lookup(cells.column("place_code"), names, pa.string())
+    for ind in indicators:
+        num = pc.cast(cells.column(_col(ind.numerator)), pa.float64())
+        den = pc.cast(cells.column(_col(ind.denominator)), pa.float64())
+        value = pc.if_else(
+            pc.greater(den, 0.0),
+            pc.divide(pc.multiply(num, ind.scale), den),
+            pa.scalar(None, pa.float64()),
+        )
+        target = targets.get(ind.id, ind.target)
+        gap = (
+            constant(None)
+            if target is None
+            else pc.subtract(pa.scalar(float(target), pa.float64()), value)
+        )
+        row = dict(base)
+        row.update(
+            indicator=constant(ind.id),
+            numerator=num,
+            denominator=den,
+            value=value,
+            unit=constant(ind.unit),
+            target=constant(target),
+            gap=gap,
+            numerator_element=constant(ind.numerator),
+            denominator_element=constant(ind.denominator),
+        )
+        keep = pc.or_(pc.is_valid(num), pc.is_valid(den))
+        m = pc.sum(keep).as_py() or 0
+        if m == 0:
+            continue
+        runs = [(0, n)] if m == n else _runs(keep, n)
+        for c, v in row.items():
+            if runs is None:
+                cols[c].append(pc.filter(v, keep))
+            else:
+                cols[c] += [v.slice(offset, length) for offset, length in runs]
+    arrays = []
+    for f in schema:
+        chunks = [c for v in cols[f.name] for c in _chunks(v)]
+        arrays.append(pa.chunked_array(chunks, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _chunks(v: Any) -> list[pa.Array]:
+    return [c for c in v.chunks if len(c)] if isinstance(v, pa.ChunkedArray) else [v]
 
 
 def mixed_period_types(plan: PeriodPlan, sum_periods: set[str]) -> bool:
@@ -384,23 +596,44 @@ def mixed_period_types(plan: PeriodPlan, sum_periods: set[str]) -> bool:
     return any(len(t) > 1 for t in types.values())
 
 
+def partial_units(plan: PeriodPlan, partial: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (element, unit) pairs whose units may have a row that does not give all three
+    dimensions, from the (element, period) pairs that have such rows: a sum element's unit is
+    its reported period (when inside an output period), a stock element's unit is the output
+    period its periods feed. Rows of periods that feed no output period do not count."""
+    elements: dict[str, list[str]] = {}
+    for element, period in partial:
+        elements.setdefault(period, []).append(element)
+    out: set[tuple[str, str]] = set()
+    for f in plan.feeds:
+        for element in elements.get(f.period, ()):
+            if DATA_ELEMENTS[element] == "stock":
+                out.add((element, f.bucket))
+            elif f.inside:
+                out.add((element, f.period))
+    return sorted(out)
+
+
 def indicators_sql(
     indicators: Sequence[Indicator],
     plan: PeriodPlan,
+    reported: Iterable[tuple[str, str]],
     dims: Sequence[str],
     place_cols: Sequence[str],
     by_place: bool,
     map_table: str | None,
     totals: bool,
     mixed: bool = True,
-    targets: Mapping[str, float | None] | None = None,
     dialect: str = "duckdb",
     ordered: bool = True,
+    uniform: bool = False,
 ) -> str:
     """The whole computation as one statement (see the module docstring).
 
-    ``mixed``: some place may report a sum element for periods of two types (months and
-    quarters) feeding one output period; then only the type with the largest total counts.
+    ``reported``: the (data element, period) pairs present in services. ``mixed``: some place
+    may report a sum element for periods of two types (months and quarters) feeding one output
+    period; then only the type with the largest total counts. ``uniform``: no row that feeds
+    the output has ``total`` in a disaggregation (see :func:`cells_sql`).
     """
     elements = sorted({e for i in indicators for e in i.elements})
     sums = [e for e in elements if DATA_ELEMENTS[e] == "sum"]
@@ -408,14 +641,11 @@ def indicators_sql(
     mixed = mixed and bool(sums)
     steps = [
         feeds_sql(plan),
-        *units_sql(sums, stocks),
-        *choice_sql(dims, mixed),
-        *cells_sql(dims, elements, mixed),
+        *units_sql(sums, stocks, stock_feeds(plan, reported, stocks)),
+        *cells_sql(dims, elements, mixed, uniform),
         *grouped_sql(place_cols, by_place, dims, elements, map_table, totals),
     ]
-    final = pivot_sql(
-        indicators, place_cols, targets or {}, [b.label for b in plan.buckets], dialect, ordered
-    )
+    final = cells_out_sql(place_cols, elements, [b.label for b in plan.buckets], dialect, ordered)
     return "WITH " + ",\n".join(steps) + "\n" + final
 
 
@@ -479,17 +709,20 @@ def compute_indicators(
     place_cols = [PLACE_COLUMNS[d] for d in PLACE_DIMS if d in dims_all and d in PLACE_COLUMNS]
     trend = "period" in dims_all
     elements = sorted({e for i in indicators for e in i.elements})
-    reported = engine.query_rows(
-        "SELECT DISTINCT data_element, period FROM services "
-        f"WHERE data_element IN {_in_list(elements)}",
+    partial = " OR ".join(f"{d} = '{TOTAL}'" for d in DISAGGREGATIONS)
+    found = engine.query_rows(
+        f"SELECT data_element, period, MAX(CASE WHEN {partial} THEN 1 ELSE 0 END) "
+        f"FROM services WHERE data_element IN {_in_list(elements)} GROUP BY data_element, period",
         step="reported periods",
     )
+    reported = [(r[0], r[1]) for r in found]
+    partial_rows = {(r[0], r[1]) for r in found if r[2]}
     plan = plan_periods({r[1] for r in reported}, request, trend)
     sum_periods = {r[1] for r in reported if DATA_ELEMENTS[r[0]] == "sum"}
     mixed = mixed_period_types(plan, sum_periods)
     schema = output_schema(place_cols)
     if not plan.feeds:
-        return _finish(schema.empty_table(), schema, dims_all, totals, {})
+        return _finish(schema.empty_table(), dims_all, totals)
     code_dim = place_code_dim(place_dims)
     by_place = code_dim is not None
 
@@ -497,42 +730,31 @@ def compute_indicators(
         sql = indicators_sql(
             indicators,
             plan,
+            reported,
             dims,
             cols,
             by_place,
             map_table,
             totals,
             mixed,
-            overrides,
             engine.name,
             ordered,
+            not partial_units(plan, partial_rows),
         )
         return engine.query(sql, step="compute indicators")
 
     if any(d != "place" for d in place_dims):
         with _temp_table(engine, place_map(engine, place_dims)) as name:
-            raw = run(name, place_cols)
+            cells = run(name, place_cols)
     else:
-        raw = run(None, [])
+        cells = run(None, [])
     names = place_names(engine) if by_place else {}
-    return _finish(raw, schema, dims_all, totals, names)
+    table = pivot(cells, indicators, overrides, schema, names)
+    return _finish(table, dims_all, totals)
 
 
-def _finish(
-    raw: pa.Table,
-    schema: pa.Schema,
-    by: Sequence[str],
-    totals: bool,
-    names: Mapping[str, str],
-) -> pa.Table:
-    """Add place names, fix the column types and attach the metadata."""
-    cols: dict[str, Any] = {}
-    for f in schema:
-        if f.name == "place_name":
-            cols[f.name] = lookup(raw.column("place_code"), names, pa.string())
-        else:
-            cols[f.name] = pc.cast(raw.column(f.name), f.type)
-    table = pa.Table.from_pydict(cols, schema=schema)
+def _finish(table: pa.Table, by: Sequence[str], totals: bool) -> pa.Table:
+    """Attach the metadata."""
     meta = {
         "corridor.by": json.dumps(list(by)),
         "corridor.totals": json.dumps(totals),
