@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from clihelp import run
 from corridor.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -314,13 +315,6 @@ CASES = [
         ("row 1", "column 'value'", "'=1+2'", "formula without a stored value"),
     ),
 ]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(exit_.value.code or 0), out, err
 
 
 @pytest.fixture(scope="module")

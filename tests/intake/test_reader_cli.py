@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from corridor.cli.main import main
+from clihelp import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MAPPING = str(EXAMPLES / "dhis2-mapping.yaml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(exit_.value.code or 0), out, err
 
 
 @pytest.fixture

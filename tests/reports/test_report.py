@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from corridor.cli.main import main
+from clihelp import run
 from corridor.intake.importer import ingest
 from corridor.reports.html import ReportError, render_report, write_report
 from corridor.reports.mapview import spanning_tree
@@ -17,23 +16,6 @@ from corridor.reports.protect import counts, rates
 from corridor.reports.quality import generic_reason
 from corridor.storage.engine import Engine
 from corridor.workspace import Workspace, init_workspace
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """The CLI in-process: exit code, stdout and stderr."""
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = info.value.code if isinstance(info.value.code, int) else 1
-    return Result(code, captured.out, captured.err)
-
 
 # ---- a small world: two countries, eight sites on two corridors ------------------------------
 PLACES = """place_code,name,place_type,parent_code,country_code,lat,lon,corridor,population
