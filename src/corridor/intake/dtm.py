@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from corridor.contract.schema import FLOWS
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
@@ -118,19 +119,7 @@ def _translate(frame: pl.DataFrame, kind: str, ctx: ReadContext) -> RawTable:
         )
         problems += bad
     frame = frame.with_columns(pl.col("n").alias("count"))
-    columns = (
-        "period_start",
-        "period_end",
-        "observation_code",
-        "direction",
-        "origin_code",
-        "destination_code",
-        "sex",
-        "age_band",
-        "population_group",
-        "mode",
-        "count",
-    )
+    columns = FLOWS.names
     return RawTable(
         file,
         "dtm-fmr",

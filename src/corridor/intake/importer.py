@@ -185,7 +185,7 @@ def _prepare(
     return _Prepared(result, validated, used)
 
 
-_MAPPED = ("dhis2-json", "dhis2-csv", "adx", "dtm-fmr")
+_MAPPED = ("dhis2-json", "dhis2-csv", "dhis2-xml", "adx", "dtm-fmr")
 
 
 def _load(engine: Engine, p: _Prepared, user: str) -> None:
