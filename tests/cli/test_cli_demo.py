@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from clihelp import Result, run
 
+from clihelp import Result, run
 from corridor.cli.main import main
 from corridor.workspace import open_workspace
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from clihelp import run
 
+from clihelp import run
 from corridor.hotspots import COMPONENTS
 from hotspots.hotspot_world import write_small_world_csv
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from clihelp import run
 
+from clihelp import run
 from corridor import open_workspace
 
 PLACES = """place_code,name,place_type,parent_code,country_code,lat,lon,corridor

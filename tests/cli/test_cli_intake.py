@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from clihelp import run
 
 PLACES = "place_code,name,place_type,parent_code,country_code,lat,lon\nken,Kenya,country,,ken,0.1,37.9\nke-malaba,Malaba,border_crossing,ken,ken,0.636,34.275\n"
