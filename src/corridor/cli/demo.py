@@ -15,7 +15,7 @@ from rich.console import Console
 from corridor.demo import generate_world
 from corridor.errors import WorkspaceError
 from corridor.hotspots import rank_sites
-from corridor.indicators import compute_indicators, suppress
+from corridor.indicators import compute_indicators, publish
 from corridor.reports.html import write_report
 from corridor.workspace import Workspace, init_workspace
 
@@ -128,7 +128,7 @@ def _cascade(console: Console, ws: Workspace) -> None:
     year = str(latest.year)
     with console.status("computing indicators…"):
         raw = compute_indicators(ws.engine, NINETY_FIVES, by=["population_group"], period=year)
-        table = suppress(raw, ws.settings.suppression_threshold)
+        table = publish(raw, ws.settings)
     console.print(
         f"[bold]3. indicators[/] 95-95-95 cascade by population group, all sites, {year}:"
     )

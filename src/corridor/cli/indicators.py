@@ -9,7 +9,7 @@ import click
 
 from corridor.cli.common import err_console, print_table, to_csv, to_json, workspace, write_output
 from corridor.errors import QueryError
-from corridor.indicators import compute_indicators, suppress
+from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
 from corridor.indicators.export import FORMATS, columns_of, export, number, registry_rows, rows
 from corridor.indicators.registry import DIMENSIONS, resolve_ids
@@ -131,7 +131,7 @@ def indicators_command(
         )
         table = raw
     else:
-        table = suppress(raw, threshold)
+        table = publish(raw, ws.settings)
     if fmt == "table":
         _print(table, dims, unsuppressed, threshold)
         return

@@ -63,6 +63,8 @@ CLASSIFICATIONS: Final = ("suspected", "probable", "confirmed")
 DATA_ELEMENTS: Final[dict[str, str]] = {
     "hiv_tests": "sum",
     "hiv_positive": "sum",
+    "hiv_recent": "sum",
+    "hiv_recency_tested": "sum",
     "art_initiated": "sum",
     "art_current": "stock",
     "vl_tested": "sum",
@@ -82,6 +84,11 @@ DATA_ELEMENTS: Final[dict[str, str]] = {
 DATA_ELEMENT_MEANINGS: Final[dict[str, str]] = {
     "hiv_tests": "HIV tests with a result returned (HTS_TST)",
     "hiv_positive": "positive results returned (HTS_TST_POS)",
+    "hiv_recent": (
+        "newly diagnosed people classified as recent infections by a recent-infection "
+        "testing algorithm (HTS_RECENT, recent)"
+    ),
+    "hiv_recency_tested": "newly diagnosed people with a recency test result (HTS_RECENT, all)",
     "art_initiated": "people newly started on ART (TX_NEW)",
     "art_current": "people currently on ART (TX_CURR)",
     "vl_tested": "viral-load results among people on ART >= 6 months (TX_PVLS D)",

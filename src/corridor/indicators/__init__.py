@@ -1,14 +1,14 @@
 """Migrant-disaggregated HIV and outbreak indicators: registry, aggregation, targets, disclosure.
 
-    from corridor.indicators import compute_indicators, suppress
+    from corridor.indicators import compute_indicators, publish
     raw = compute_indicators(ws.engine, ["first_95", "second_95"], by=["place", "population_group"])
-    safe = suppress(raw, ws.settings.suppression_threshold)   # every output goes through it
+    safe = publish(raw, ws.settings)   # every output goes through it
 
 See docs/indicators.md (generated from the registry) for the definitions and the rules.
 """
 
 from corridor.indicators.aggregate import UNALLOCATED, compute_indicators
-from corridor.indicators.disclosure import is_suppressed, suppress
+from corridor.indicators.disclosure import is_suppressed, publish, suppress
 from corridor.indicators.registry import (
     CASCADE,
     DIMENSIONS,
@@ -27,6 +27,7 @@ __all__ = [
     "compute_indicators",
     "get_indicator",
     "is_suppressed",
+    "publish",
     "resolve_ids",
     "suppress",
 ]

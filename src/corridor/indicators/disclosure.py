@@ -29,13 +29,16 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 log = logging.getLogger("corridor.indicators")
 
@@ -561,3 +564,12 @@ def withheld(table: pa.Table) -> int:
 
 
 __all__: Sequence[str] = ("is_suppressed", "suppress", "threshold_of", "withheld")
+
+
+def publish(table: pa.Table, settings: Settings) -> pa.Table:
+    """The one disclosure function: every count that leaves the analyst's own access passes here.
+
+    The CLI (every format), the report, the demo and the HTTP API call this and nothing else, so
+    that one method, with one set of parameters from the settings, holds across all outputs.
+    """
+    return suppress(table, settings.suppression_threshold)

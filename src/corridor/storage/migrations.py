@@ -135,10 +135,13 @@ def migrate(engine: Engine) -> list[int]:
             "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
             step="create schema_migrations",
         )
-    done = current_version(engine)
+    # Every migration not yet recorded is applied, in order (not only those above the highest):
+    # branches developed side by side may land their numbered migrations in any order.
+    rows = engine.query_rows("SELECT version FROM schema_migrations", step="applied migrations")
+    done = {int(r[0]) for r in rows}
     applied: list[int] = []
     for m in MIGRATIONS:
-        if m.version <= done:
+        if m.version in done:
             continue
         with engine.transaction():
             engine.execute_script(m.statements, step=f"migration {m.version}")
