@@ -98,6 +98,7 @@ _TOTAL_IDS: tuple[str, ...] = (
     "first_95",
     "art_coverage",
     "testing_coverage",
+    "vl_coverage",
 )
 #: the one giving hiv_tests and pop_estimated by population group
 _GROUP_IDS: tuple[str, ...] = ("testing_coverage",)
