@@ -85,4 +85,3 @@ def observe_recency(hiv: HivTruth, values: list[ServiceValue], seed: int) -> lis
         if recent > 0:
             out.append(ServiceValue(code, q, "hiv_recent", "", "", "", recent))
     return out
-

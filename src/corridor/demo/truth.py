@@ -94,9 +94,7 @@ def _cascade(value: float, years: FloatArray, year0: int = st.BASE_YEAR) -> Floa
     return np.asarray(np.clip(1.0 - _gap(value, years, year0), 0.3, 0.99), dtype=np.float64)
 
 
-def site_gap_factors(
-    access: FloatArray, weights: FloatArray, exponent: float
-) -> FloatArray:
+def site_gap_factors(access: FloatArray, weights: FloatArray, exponent: float) -> FloatArray:
     """Per site, the factor on the national gap of a 95 for the host community [S].
 
     Better access, smaller gap: ``(access / mean access) ** -exponent``, rescaled so that the

@@ -1,7 +1,7 @@
 """The measures behind the four components, computed per site from the warehouse.
 
-Every measure is a ratio ``factor x numerator / denominator`` of counts read from the warehouse,
-so that the uncertainty step can resample the counts (see ``uncertainty.py``). A measure that
+Every measure is a ratio ``factor x numerator / denominator`` of counts read from the warehouse
+(its ``resample`` says how its numerator varies by chance). A measure that
 cannot be computed for a site is NaN there and the site gets the measure's flag (``no_flow_data``,
 ``no_population``, ...); ``scoring.py`` decides how such a site is scored.
 """

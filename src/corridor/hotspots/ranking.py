@@ -1,4 +1,4 @@
-"""``rank_sites``: the explained ranking of sites with uncertainty, and its result object."""
+"""``rank_sites``: sites ranked by expected new HIV infections per 1,000 residents, explained."""
 
 from __future__ import annotations
 
@@ -104,13 +104,17 @@ def rank_sites(
     level: float = 0.9,
     top: int = 10,
 ) -> HotspotResult:
-    """Rank every site (place types in ``SITE_TYPES``) by vulnerability, with uncertainty.
+    """Rank every site (place types in ``SITE_TYPES``) by expected new HIV infections per
+    1,000 residents a year (``incidence.estimate_incidence``), highest first; equal estimates
+    share a rank.
 
     ``period``: a period or range (``2024``, ``2023Q1:2024Q4``); default the latest 12 months.
-    ``weights``: component -> weight (unnamed components keep their defaults; rescaled to sum 1),
-    optionally ``measures``: measure -> weight within its component (default 1 each).
-    ``draws``: bootstrap x weight-perturbation draws (0: no intervals); ``level``: interval level;
+    ``weights``: component -> weight of the explanation's components (which are shown; they do
+    not change the estimate), optionally ``measures``: measure -> weight within its component.
+    ``draws``: uncertainty draws (0: no intervals); ``level``: interval level (default 90%);
     ``top``: the size of the top group for ``p_top10`` (the column keeps its name).
+    ``score`` is the site's position among the sites (100 = highest estimate, 0 = lowest), with
+    ``score_low``/``score_high`` from its rank interval.
     """
     if draws < 0:
         raise QueryError(f"draws must be >= 0, got {draws}")
@@ -165,6 +169,9 @@ def score_sites(
         for c in COMPONENTS
         if weights.components[c] > 0 and any(m.spec.component == c for m in measures)
     )
+    for c in COMPONENTS:
+        if weights.components[c] > 0 and c not in used:
+            notes.append(f"component {c}: no data at any site; left out of the explanation")
     w = np.array([weights.components[c] for c in used], dtype=float)
     w = w / w.sum() if used else w
 
