@@ -126,3 +126,34 @@ def test_weights_file_and_other_errors(
     assert r.code == 2 and "period" in r.err
     r = hot(capsys, ws, "--explain", "s-mine", "--sensitivity")
     assert r.code == 2
+
+
+def test_validate_against_a_truth(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--validate compares the estimate, each single measure and a random ranking with the
+    truth beside the workspace (here a hand-written one for the small world's 2024)."""
+    r = hot(capsys, ws, "--validate", "--period", "2024")
+    assert r.code == 2 and "truth" in r.err and "Traceback" not in r.err
+    truth = ws / "truth"
+    truth.mkdir()
+    sites = ["s-mine", "s-truck", "s-border", "s-fish", "s-market"]
+    infections = [40, 12, 9, 6, 3]
+    (truth / "population.csv").write_text(
+        "site,year,population\n" + "".join(f"{s},2024,1000\n" for s in sites)
+    )
+    (truth / "new_infections.csv").write_text(
+        "site,year,new_infections\n"
+        + "".join(f"{s},2024,{n}\n" for s, n in zip(sites, infections, strict=True))
+    )
+    (truth / "outbreak_cases.csv").write_text("site,year,cases\ns-mine,2024,1\n")
+    r = hot(capsys, ws, "--validate", "--period", "2024")
+    assert r.code == 0, r.err
+    assert "estimate" in r.out and "positivity" in r.out and "random" in r.out
+    assert "rank intervals holding the true rank" in r.out and "Brier skill" in r.out
+    r = hot(capsys, ws, "--validate", "--period", "2024", "--format", "json")
+    doc = json.loads(r.out)
+    rows = doc["summary"]["rows"]
+    assert rows["estimate"]["spearman"] == pytest.approx(
+        doc["reports"][0]["rows"]["estimate"]["spearman"]
+    )
+    assert -1 <= rows["random"]["spearman"] <= 1
+    assert hot(capsys, ws, "--validate", "--explain", "s-mine").code == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import date
 
-import numpy as np
 import pytest
 from hotspot_world import load_small_world
 

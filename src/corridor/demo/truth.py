@@ -53,8 +53,9 @@ PREVALENCE_DECLINE: Final = (0.02, 0.03)
 #: the unmet part of each 95 shrinks by this factor per year up to 2023 and after [assumed]
 CASCADE_GAP_GROWTH: Final = 1.12
 #: how strongly the gap of each 95 (know, on ART, suppressed) follows a site's service coverage
-#: relative to its country's other sites, and a group's access relative to hosts [assumed]
-CASCADE_EXPONENTS: Final = ((1.5, 3.0), (1.0, 2.0), (0.7, 1.5))
+#: relative to its country's other sites, and how strongly a group's 95 falls below the hosts'
+#: with its access relative to hosts (``host x relative access ** exponent``) [assumed]
+CASCADE_EXPONENTS: Final = ((1.5, 0.6), (1.0, 0.3), (0.7, 0.2))
 #: mobile and key populations reach services at most this well relative to hosts [assumed]
 GROUP_ACCESS_CAP: Final = 0.95
 BETA: Final = 0.04  # transmission scale, calibrated to national incidence of 0.1-0.6%/year
@@ -248,9 +249,9 @@ def build_hiv_truth(trucks: FloatArray, travellers: FloatArray, seed: int) -> Hi
         f_site = site_gap_factors(cov, host_plhiv, k_site)
         for i, s in enumerate(SITES):
             c = COUNTRY[s.country]
-            gap = _gap(getattr(c, attr), years, c.cascade_year)[None, :]  # [1, Y]
-            f_group = rel_group[i][:, None] ** -k_group  # [G, 1]
-            arr[i] = np.clip(1.0 - gap * f_site[i] * f_group, 0.3, 0.995)
+            gap = _gap(getattr(c, attr), years, c.cascade_year)  # [Y]
+            host_value = np.clip(1.0 - gap * f_site[i], 0.3, 0.995)
+            arr[i] = host_value[None, :] * rel_group[i][:, None] ** k_group
     rates = np.array([st.TEST_RATE[g] for g in GROUPS])
     test_rate = rates[None, :, None] * access[:, :, None] * np.array(TESTING_TREND)[None, None, :]
     prep_max = np.array([st.PREP_2025[g] for g in GROUPS])

@@ -76,7 +76,7 @@ PRIORS: Final[dict[str, Prior]] = {
 }
 #: model error (sd of log incidence) where too few sites report recency, and its floor
 TAU_PRIOR: Final = 0.5
-TAU_FLOOR: Final = 0.3
+TAU_FLOOR: Final = 0.2
 MIN_RECENCY_SITES: Final = 8
 RIDGE_ITERATIONS: Final = 8
 
