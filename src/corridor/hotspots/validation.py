@@ -317,7 +317,7 @@ def format_summary(summary: dict[str, Any], reports: Sequence[dict[str, Any]]) -
     for b in summary["calibration"]:
         if b["sites"]:
             lines.append(
-                f"  {b['low']:.1f}-{b['high']:.1f}: {b['sites']:>4} "
+                f"  {b['low']:.2f}-{b['high']:.2f}: {b['sites']:>4} "
                 f"{b['mean_p_top10']:.3f} {b['share_in_true_top10']:.3f}"
             )
     return "\n".join(lines)
