@@ -192,3 +192,25 @@ def test_a_worse_measure_never_lowers_a_sites_estimate(
         return next(r[comp] for r in rows if r["place_code"] == f"s{site:02d}")
 
     assert component_of(after) >= component_of(base) - 1e-9
+
+
+def test_a_fully_imputed_site_gets_an_honest_interval() -> None:
+    """A site with no data of its own is estimated from similar sites: flagged, with a wide rank
+    interval and a share of draws in the top 10 strictly between 0 and 1."""
+    n = 30
+    values = np.random.default_rng(11).uniform(0.01, 0.3, size=(n, len(SPECS)))
+    data = site_data(values)
+    blind = 7
+    for m in data.measures:
+        m.numerator[blind] = np.nan
+    assert data.inputs is not None
+    for name in ("positive", "tests", "plhiv", "art_current", "vl_tested", "vl_suppressed"):
+        getattr(data.inputs, name)[blind] = np.nan
+    kw = dict(draws=400, seed=3, normalization="rank", level=0.9, top=10)
+    result = score_sites(data, parse_weights(None), **kw)  # type: ignore[arg-type]
+    row = next(r for r in result.table.to_pylist() if r["place_code"] == f"s{blind:02d}")
+    assert "fully_imputed" in row["flags"]
+    assert row["rank_high"] - row["rank_low"] >= 10
+    assert 0.0 < row["p_top10"] < 1.0
+    info = result.explain(f"s{blind:02d}")
+    assert "no data the model uses" in info["summary"]
