@@ -57,8 +57,11 @@ from corridor.indicators.registry import (
     resolve_ids,
 )
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
 
 UNALLOCATED: Final = "unallocated"
+# record keys are whole numbers mod KEY_MODULUS; a cell's key is the sum of its rows' keys
+# (corridor.storage.recordkeys); every SUM of keys is reduced mod it so that none overflows
 _BIT: Final = {"sex": 1, "age_band": 2, "population_group": 4}
 _PTYPE_ORDER: Final = ("week", "month", "quarter", "year")
 _UNIT_KEY: Final = ("place_code", "data_element", "bucket", "unit")
@@ -75,6 +78,9 @@ OUTPUT_SCHEMA_TAIL: Final = (
     ("gap", pa.float64()),
     ("numerator_element", pa.string()),
     ("denominator_element", pa.string()),
+    # the cell keys of the counts (sum of their rows' record keys mod 2^32): read by publish()
+    ("numerator_key", pa.int64()),
+    ("denominator_key", pa.int64()),
 )
 
 
@@ -168,13 +174,15 @@ def units_sql(
     if sum_elements:
         steps.append(
             "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, s.period AS unit, "
-            f"f.ptype, {sdims}, s.value FROM services s "
+            f"f.ptype, {sdims}, s.value, s.record_key AS rkey FROM services s "
             "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
             f"WHERE s.data_element IN {_in_list(sum_elements)})"
         )
         kinds.append("sum_units")
     parts: list[str] = []
-    unit = f"place_code, data_element, bucket, bucket AS unit, 'stock' AS ptype, {dims}, value"
+    unit = (
+        f"place_code, data_element, bucket, bucket AS unit, 'stock' AS ptype, {dims}, value, rkey"
+    )
     for several in (False, True):
         feeds = [(e, f) for e, f, n in stock_feed_rows if n == several and e in stock_elements]
         if not feeds:
@@ -185,7 +193,8 @@ def units_sql(
         )
         steps.append(f"{name} (data_element, period, bucket, rnk) AS (VALUES {rows})")
         source = (
-            f"SELECT s.place_code, s.data_element, f.bucket, {sdims}, s.value, f.rnk "
+            f"SELECT s.place_code, s.data_element, f.bucket, {sdims}, s.value, "
+            "s.record_key AS rkey, f.rnk "
             f"FROM services s JOIN {name} f "
             "ON f.data_element = s.data_element AND f.period = s.period "
             f"WHERE s.data_element IN {_in_list(sorted({e for e, _f in feeds}))}"
@@ -194,7 +203,7 @@ def units_sql(
             parts.append(f"SELECT {unit} FROM ({source}) r")
             continue
         steps.append(
-            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, "
+            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, rkey, "
             f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket, {dims} "
             f"ORDER BY rnk) AS rn FROM ({source}) r)"
         )
@@ -202,7 +211,7 @@ def units_sql(
     if stock_elements and not parts:  # none reported for a period that feeds the output
         parts.append(
             "SELECT s.place_code, s.data_element, s.period AS bucket, s.period AS unit, "
-            f"'stock' AS ptype, {sdims}, s.value FROM services s WHERE 1 = 0"
+            f"'stock' AS ptype, {sdims}, s.value, s.record_key AS rkey FROM services s WHERE 1 = 0"
         )
     if parts:
         steps.append(f"stock_units AS ({' UNION ALL '.join(parts)})")
@@ -221,16 +230,21 @@ def choice_sql(dims: Sequence[str], select_period_type: bool, source: str = "pu"
     ok = f"pattern IN ({', '.join(map(str, allowed))})"
     key = ", ".join(_UNIT_KEY)
     steps = [
-        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum FROM {source} "
-        f"GROUP BY {key}, ptype, pattern)",
-        f"ranked AS (SELECT {key}, ptype, pattern, psum, "
+        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum, {_KSUM} AS ksum "
+        f"FROM {source} GROUP BY {key}, ptype, pattern)",
+        f"ranked AS (SELECT {key}, ptype, pattern, psum, ksum, "
         f"MAX(psum) OVER (PARTITION BY {key}) AS total, "
+        # the key of the unit's total: that of the pattern with the largest sum (of two
+        # with the same sum, the lower pattern: the same whatever the output asks for)
+        f"FIRST_VALUE(ksum) OVER (PARTITION BY {key} ORDER BY psum DESC, pattern) AS ktotal, "
         f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY CASE WHEN {ok} THEN 0 ELSE 1 END, "
         f"psum DESC, {_pattern_rank(allowed)}) AS rn FROM pat)",
     ]
     chosen = (
-        f"SELECT {key}, ptype, total, CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
-        f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen FROM ranked WHERE rn = 1"
+        f"SELECT {key}, ptype, total, ktotal, "
+        f"CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
+        f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen, "
+        f"CASE WHEN {ok} THEN ksum ELSE 0 END AS kchosen FROM ranked WHERE rn = 1"
     )
     if not select_period_type:
         steps.append(f"choice AS ({chosen})")
@@ -261,6 +275,14 @@ def _col(element: str) -> str:
     return f"e_{element}"
 
 
+def _kcol(element: str) -> str:
+    """The column of an element's cell key (beside its value column)."""
+    return f"k_{element}"
+
+
+_KSUM: Final = f"SUM(rkey) % {KEY_MODULUS}"
+
+
 def cells_sql(
     dims: Sequence[str], elements: Sequence[str], mixed: bool, uniform: bool = False
 ) -> list[str]:
@@ -289,31 +311,38 @@ def cells_sql(
     select_rest = ", ".join(f"{c} AS {d}" for c, d in zip(rest, DISAGGREGATIONS, strict=True))
     group = ", ".join(["u.place_code", "u.bucket", *(f"u.{d}" for d in dims)])
 
-    def sums(expr: str, alias: str = "") -> str:
+    def sums(expr: str, alias: str = "", kexpr: str = "") -> str:
         a = f"{alias}." if alias else ""
-        return ", ".join(
+        vals = [
             f"SUM(CASE WHEN {a}data_element = {lit(e)} THEN {expr} END) AS {_col(e)}"
             for e in elements
-        )
+        ]
+        keys = [
+            f"SUM(CASE WHEN {a}data_element = {lit(e)} THEN {kexpr} END) % {KEY_MODULUS} "
+            f"AS {_kcol(e)}"
+            for e in elements
+        ]
+        return ", ".join(vals + keys)
 
     if uniform and not mixed:
         return _uniform_cells_sql(dims, elements, select, group)
     pu = f"pu AS (SELECT u.*, {_pattern_expr('u')} AS pattern FROM units u)"
     rest_step = (
-        f"rest AS (SELECT place_code, bucket, {select_rest}, {sums('total - chosen')} "
+        f"rest AS (SELECT place_code, bucket, {select_rest}, "
+        f"{sums('total - chosen', '', 'ktotal - kchosen')} "
         "FROM choice WHERE total - chosen > 1e-9 OR pattern < 0 GROUP BY place_code, bucket)"
     )
     if not dims:
         return [
             pu,
             *choice_sql(dims, mixed),
-            f"cells AS (SELECT place_code, bucket, {select_rest}, {sums('total')} "
+            f"cells AS (SELECT place_code, bucket, {select_rest}, {sums('total', '', 'ktotal')} "
             "FROM choice GROUP BY place_code, bucket)",
         ]
     if len(allowed) == 1:
         join = f" JOIN best t ON {_same('t', 'u', _TYPE_KEY)}" if mixed else ""
         chosen = (
-            f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u')} "
+            f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u', 'u.rkey')} "
             f"FROM pu u{join} WHERE u.pattern = {allowed[0]} GROUP BY {group})"
         )
         return [
@@ -327,10 +356,10 @@ def cells_sql(
     pre_keys = [*_UNIT_KEY, "ptype", "pattern", *dims]
     return [
         pu,
-        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value FROM pu "
+        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value, {_KSUM} AS rkey FROM pu "
         f"GROUP BY {', '.join(pre_keys)})",
         *choice_sql(dims, mixed, "pre"),
-        f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u')} "
+        f"chosen AS (SELECT u.place_code, u.bucket, {select}, {sums('u.value', 'u', 'u.rkey')} "
         f"FROM pre u JOIN choice c ON {_same('c', 'u', (*_UNIT_KEY, 'pattern'))} "
         f"GROUP BY {group})",
         rest_step,
@@ -351,9 +380,15 @@ def _uniform_cells_sql(
     kinds = [(k, els) for k, els in kinds if els]
 
     def sums(els: Sequence[str]) -> str:
-        return ", ".join(
+        vals = [
             f"SUM(CASE WHEN u.data_element = {lit(e)} THEN u.value END) AS {_col(e)}" for e in els
-        )
+        ]
+        keys = [
+            f"SUM(CASE WHEN u.data_element = {lit(e)} THEN u.rkey END) % {KEY_MODULUS} "
+            f"AS {_kcol(e)}"
+            for e in els
+        ]
+        return ", ".join(vals + keys)
 
     if len(kinds) < 2:
         return [
@@ -370,6 +405,7 @@ def _uniform_cells_sql(
     own = {e: "a" if DATA_ELEMENTS[e] == "sum" else "b" for e in elements}
     cols = [f"COALESCE(a.{k}, b.{k}) AS {k}" for k in keys]
     cols += [f"{own[e]}.{_col(e)}" for e in elements]
+    cols += [f"{own[e]}.{_kcol(e)}" for e in elements]
     steps.append(
         f"cells AS (SELECT {', '.join(cols)} FROM c_sum_units a FULL JOIN c_stock_units b "
         f"ON {_same('a', 'b', on)})"
@@ -392,19 +428,20 @@ def grouped_sql(
     over places are taken over the additive groupings only: corridors overlap, so each corridor
     keeps its own rows and there is no margin across corridors.
     """
-    values = ", ".join(_col(e) for e in elements)
+    values = ", ".join([*(_col(e) for e in elements), *(_kcol(e) for e in elements)])
+    picked = ", ".join([*(f"c.{_col(e)}" for e in elements), *(f"c.{_kcol(e)}" for e in elements)])
     if map_table is None:
         code = "c.place_code" if by_place else f"'{ALL}'"
         source = (
             f"SELECT c.bucket, {code} AS place_code, c.sex, c.age_band, c.population_group, "
-            f"{', '.join(f'c.{_col(e)}' for e in elements)} FROM cells c"
+            f"{picked} FROM cells c"
         )
     else:
         extra = "".join(f"COALESCE(g.{c}, 'unknown') AS {c}, " for c in place_cols)
         source = (
             f"SELECT c.bucket, COALESCE(g.g_code, 'unknown') AS place_code, {extra}"
             f"c.sex, c.age_band, c.population_group, "
-            f"{', '.join(f'c.{_col(e)}' for e in elements)} "
+            f"{picked} "
             f"FROM cells c LEFT JOIN {map_table} g ON g.place_code = c.place_code"
         )
     fixed = ["bucket"]
@@ -413,7 +450,12 @@ def grouped_sql(
     place_set = ["place_code", *(c for c in place_cols if c != "corridor")]
     additive_places = by_place or any(c != "corridor" for c in place_cols)
     every = [*fixed, *place_set, *DISAGGREGATIONS]
-    sums = ", ".join(f"SUM({_col(e)}) AS {_col(e)}" for e in elements)
+    sums = ", ".join(
+        [
+            *(f"SUM({_col(e)}) AS {_col(e)}" for e in elements),
+            *(f"SUM({_kcol(e)}) % {KEY_MODULUS} AS {_kcol(e)}" for e in elements),
+        ]
+    )
     if not totals or (not additive_places and not dims):
         if map_table is None and by_place:  # cells are already one row per place
             return [
@@ -462,6 +504,7 @@ def cells_out_sql(
         + [f"COALESCE({c}, '{ALL}') AS {c}" for c in keys]
         + [f"COALESCE({d}, '{TOTAL}') AS {d}" for d in DISAGGREGATIONS]
         + [_col(e) for e in elements]
+        + [f"CAST({_kcol(e)} AS BIGINT) AS {_kcol(e)}" for e in elements]
     )
     sql = f"SELECT {select} FROM grouped"
     if not ordered:
@@ -565,6 +608,8 @@ def pivot(
             gap=gap,
             numerator_element=constant(ind.numerator),
             denominator_element=constant(ind.denominator),
+            numerator_key=_keys(cells, ind.numerator),
+            denominator_key=_keys(cells, ind.denominator),
         )
         keep = pc.or_(pc.is_valid(num), pc.is_valid(den))
         m = pc.sum(keep).as_py() or 0
@@ -581,6 +626,17 @@ def pivot(
         chunks = [c for v in cols[f.name] for c in _chunks(v)]
         arrays.append(pa.chunked_array(chunks, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _keys(cells: pa.Table, element: str) -> pa.Array:
+    """An element's cell keys in [0, KEY_MODULUS) (the SQL leaves differences unreduced)."""
+    name = _kcol(element)
+    if name not in cells.column_names:
+        return pa.nulls(cells.num_rows, pa.int64())
+    col = cells.column(name)
+    valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+    raw = pc.fill_null(pc.cast(col, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return pa.array(np.mod(raw, KEY_MODULUS), pa.int64(), mask=~valid)
 
 
 def _chunks(v: Any) -> list[pa.Array]:

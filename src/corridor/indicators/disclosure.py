@@ -39,6 +39,7 @@ from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 
 if TYPE_CHECKING:
     from corridor.config import Settings
+    from corridor.indicators.ptable import PerturbationTable
 
 log = logging.getLogger("corridor.indicators")
 
@@ -563,13 +564,72 @@ def withheld(table: pa.Table) -> int:
     return n
 
 
-__all__: Sequence[str] = ("is_suppressed", "suppress", "threshold_of", "withheld")
+__all__: Sequence[str] = (
+    "disclosure_note",
+    "is_suppressed",
+    "method_of",
+    "publish",
+    "suppress",
+    "threshold_of",
+    "withheld",
+)
 
 
 def publish(table: pa.Table, settings: Settings) -> pa.Table:
     """The one disclosure function: every count that leaves the analyst's own access passes here.
 
     The CLI (every format), the report, the demo and the HTTP API call this and nothing else, so
-    that one method, with one set of parameters from the settings, holds across all outputs.
+    that one method, with one set of parameters from the settings, holds across all outputs:
+
+    * ``disclosure_method = cellkey`` (the default): every count perturbed by the cell-key method
+      (:mod:`corridor.indicators.cellkey`), rates from the published counts. It needs the cell
+      keys that ``compute_indicators`` gives (``numerator_key`` / ``denominator_key``); a table
+      without them (a one-off table of counts that have no record keys) is suppressed instead;
+    * ``disclosure_method = suppression``: :func:`suppress` with the threshold.
+
+    Either way the key columns never leave.
     """
-    return suppress(table, settings.suppression_threshold)
+    from corridor.indicators.cellkey import KEY_COLUMNS, has_keys, perturb_table
+
+    threshold = settings.suppression_threshold
+    if settings.disclosure_method == "cellkey" and has_keys(table):
+        return perturb_table(table, perturbation_table(settings))
+    out = suppress(table, threshold)
+    return out.drop_columns([c for c in KEY_COLUMNS if c in out.column_names])
+
+
+def perturbation_table(settings: Settings) -> PerturbationTable:
+    """The perturbation table of the settings (ConfigError names a bad combination)."""
+    from corridor.errors import ConfigError
+    from corridor.indicators.ptable import build_ptable
+
+    try:
+        return build_ptable(
+            settings.disclosure_max_noise,
+            settings.disclosure_variance,
+            settings.suppression_threshold,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"settings disclosure_max_noise={settings.disclosure_max_noise}, "
+            f"disclosure_variance={settings.disclosure_variance}: {exc}"
+        ) from None
+
+
+def method_of(table: pa.Table) -> str:
+    """``cellkey`` or ``suppression`` (for a table that went through :func:`publish`)."""
+    meta = table.schema.metadata or {}
+    return (meta.get(b"corridor.method") or b"suppression").decode()
+
+
+def disclosure_note(table: pa.Table) -> str:
+    """The line every published output carries about its disclosure control."""
+    from corridor.indicators.cellkey import totals_note
+
+    t = threshold_of(table)
+    if method_of(table) == "cellkey":
+        return f"{totals_note()} No count from 1 to {t - 1} is published."
+    return (
+        f"counts 1-{t - 1} shown as <{t}; 'suppressed': withheld so that they cannot be worked "
+        "out from totals."
+    )
