@@ -84,9 +84,7 @@ def noise_pmf(ptable: PerturbationTable, count: float) -> dict[int, float]:
     return ptable.probabilities(max(0, round(count)))
 
 
-def cancel_probability(
-    ptable: PerturbationTable, margin: float, others: Iterable[float]
-) -> float:
+def cancel_probability(ptable: PerturbationTable, margin: float, others: Iterable[float]) -> float:
     """P(noise of the margin == sum of the noises of the others): the difference is exact."""
     dist: dict[int, float] = {0: 1.0}
     for v in others:

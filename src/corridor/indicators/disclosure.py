@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 
@@ -306,7 +307,7 @@ class _Protector:
         queue: deque[int] = deque(range(len(self.cells.relations)))
         self.rule(queue)
         for _ in range(2 * len(self.values) + 2):
-            exposed = self._exposed()
+            exposed = self._exposed(queue)
             if exposed is None:
                 break
             cell, group, candidates = exposed
@@ -357,7 +358,10 @@ class _Protector:
         return self._arrays_cache[block]
 
     def _determined(
-        self, blocks: list[tuple[Any, ...]], extra: set[int] | None = None
+        self,
+        blocks: list[tuple[Any, ...]],
+        extra: set[int] | None = None,
+        oversized: list[int] | None = None,
     ) -> list[int]:
         """Withheld small counts that the margins of ``blocks`` determine (``extra``: cells
         taken as withheld too)."""
@@ -414,7 +418,11 @@ class _Protector:
         for rows in comp_rows.values():
             local = sorted({v for row in rows for v, _ in row})
             if len(local) > EXACT_CHECK_LIMIT:
-                log.info("disclosure: %d withheld cells linked; exact check skipped", len(local))
+                # too large to check exactly: never weaker than documented, so every cell of
+                # it is treated as determined (the caller withholds more)
+                log.info("disclosure: %d withheld cells linked; too many to check", len(local))
+                if oversized is not None:
+                    oversized.extend(c for kind, c in (names[v] for v in local) if kind == "c")
                 continue
             index = {v: i for i, v in enumerate(local)}
             a = np.zeros((len(rows), len(local)))
@@ -422,7 +430,9 @@ class _Protector:
                 for v, coef in row:
                     a[j, index[v]] += coef
             # the unknowns' free directions: the null space of A, that of the Gram matrix A'A
-            eigval, eigvec = np.linalg.eigh(a.T @ a)
+            # (one BLAS thread: on a shared machine more threads make a small eigh far slower)
+            with threadpool_limits(limits=1, user_api="blas"):
+                eigval, eigvec = np.linalg.eigh(a.T @ a)
             tol = 1e-8 * max(1.0, float(eigval[-1]))
             null = eigvec[:, eigval <= tol]
             free = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(local))
@@ -432,7 +442,7 @@ class _Protector:
                     out.append(c)
         return out
 
-    def _exposed(self) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
+    def _exposed(self, queue: deque[int]) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
         for group in self._groups():
             key = tuple(group)
             versions = tuple(self.version[b] for b in group)
@@ -441,11 +451,30 @@ class _Protector:
             withheld = sum(
                 int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values()
             )
+            oversized: list[int] = []
             if withheld > 4 * EXACT_CHECK_LIMIT:
-                log.info("disclosure: %d withheld cells linked; exact check skipped", withheld)
-                self.checked[key] = versions
+                oversized = [c for b in group for c in self.cells.blocks[b].values()]
+                determined = []
+            else:
+                determined = [
+                    c
+                    for c in self._determined(group, oversized=oversized)
+                    if c not in self.given_up
+                ]
+            if oversized:
+                # too many linked cells to check exactly: withhold every non-zero count of the
+                # blocks involved (more than needed, never less)
+                log.info("disclosure: %d linked cells too many to check; all withheld", withheld)
+                before = int(self.hidden.sum())
+                blocks = {b for c in oversized for b in self.block_of[c]}
+                for b in blocks:
+                    for c in self.cells.blocks[b].values():
+                        if self.values[c] > 0:
+                            self.hide(c, queue)
+                self.rule(queue)
+                if int(self.hidden.sum()) == before:
+                    self.checked[key] = tuple(self.version[b] for b in group)
                 continue
-            determined = [c for c in self._determined(group) if c not in self.given_up]
             if not determined:
                 self.checked[key] = versions
                 continue

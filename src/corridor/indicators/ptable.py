@@ -61,14 +61,25 @@ class PerturbationTable:
         """Published counts from original whole counts (>= 0) and cell keys in [0, 1)."""
         i = np.asarray(counts, dtype=np.int64)
         u = np.asarray(keys, dtype=np.float64)
-        out = i.astype(np.float64)
+        cum, noise = self._padded()
         row = np.minimum(i, self.rows - 1)
-        for r in np.unique(row).tolist():
-            at = np.flatnonzero(row == r)
-            pick = np.searchsorted(self.cumulative[r], u[at], side="right")
-            pick = np.minimum(pick, len(self.noise[r]) - 1)
-            out[at] = i[at] + self.noise[r][pick]
+        # the noise interval of each key: how many cumulative bounds of its row it passes
+        pick = np.zeros(len(i), dtype=np.int64)
+        for j in range(cum.shape[1] - 1):
+            pick += cum[row, j] <= u
+        out: FloatArray = (i + noise[row, pick]).astype(np.float64)
         return out
+
+    def _padded(self) -> tuple[FloatArray, IntArray]:
+        """Rows x widest row: cumulative probabilities (padded with 1) and noise values."""
+        width = max(len(d) for d in self.noise)
+        cum = np.ones((self.rows, width))
+        noise = np.zeros((self.rows, width), dtype=np.int64)
+        for r, (d, c) in enumerate(zip(self.noise, self.cumulative, strict=True)):
+            cum[r, : len(c)] = c
+            noise[r, : len(d)] = d
+            noise[r, len(d) :] = d[-1]
+        return cum, noise
 
     def describe(self) -> list[dict[str, float]]:
         """Per row: count, mean and variance of the noise, probability of no change."""
