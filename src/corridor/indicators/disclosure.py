@@ -139,37 +139,49 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, list[list[int |
     cells = Cells()
     ids: dict[tuple[Any, ...], int] = {}
     row_cells: list[list[int | None]] = [[None, None] for _ in range(n)]
+    # (block, coordinates) of a cell is a function of (cell, corridor): each pair is placed once
+    placed: set[tuple[int, Any]] = set()
+    own_of: dict[str, tuple[str, ...]] = {}
+    order = ("sex", "age_band", "population_group", "place", "period")
+    periods = data["period"]
+    places = list(zip(*(data[c] for c in place_cols), strict=True)) if place_cols else [()] * n
+    dims = list(zip(*(data[d] for d in DISAGGREGATIONS), strict=True))
+    all_places = tuple(ALL for _ in place_cols)
     for r in range(n):
-        coord = {d: (MARGIN if data[d][r] == TOTAL else data[d][r]) for d in DISAGGREGATIONS}
-        place = tuple(data[c][r] for c in place_cols)
-        coord["place"] = MARGIN if all(v == ALL for v in place) else place
-        coord["period"] = data["period"][r]
-        fixed = {d: data[d][r] for d in DISAGGREGATIONS}
-        fixed.update(place=place, period=data["period"][r])
+        place = places[r]
+        period = periods[r]
+        sex, age, group = dims[r]
+        fixed = {"sex": sex, "age_band": age, "population_group": group}
+        fixed.update(place=place, period=period)
+        coord: dict[str, Any] = {
+            "sex": MARGIN if sex == TOTAL else sex,
+            "age_band": MARGIN if age == TOTAL else age,
+            "population_group": MARGIN if group == TOTAL else group,
+            "place": MARGIN if place == all_places else place,
+            "period": period,
+        }
+        corr = corridor[r]
         for k, role in enumerate(ROLES):
             v = values[role][r]
             if v is None:
                 continue
             e = elements[role][r]
-            key = (e, data["period"][r], corridor[r] if corridor_in_identity else None, *place)
-            key += tuple(data[d][r] for d in DISAGGREGATIONS)
+            key = (e, period, corr if corridor_in_identity else None, *place, sex, age, group)
             cid = ids.get(key)
             if cid is None:
                 cid = ids[key] = len(cells.values)
                 cells.values.append(float(v))
                 cells.keys.append(key)
             row_cells[r][k] = cid
-            own = [a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum"]
-            block = (
-                e,
-                corridor[r],
-                tuple(a for a in own),
-                *(
-                    fixed[a]
-                    for a in ("sex", "age_band", "population_group", "place", "period")
-                    if a not in own
-                ),
-            )
+            if (cid, corr) in placed:
+                continue
+            placed.add((cid, corr))
+            own = own_of.get(e)
+            if own is None:
+                own = own_of[e] = tuple(
+                    a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum"
+                )
+            block = (e, corr, own, *(fixed[a] for a in order if a not in own))
             cells.blocks.setdefault(block, {})[tuple(coord[a] for a in own)] = cid
     cells.relations = _relations(cells, threshold)
     return cells, row_cells
