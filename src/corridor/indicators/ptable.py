@@ -106,26 +106,25 @@ def _maxent(d: FloatArray, variance: float | None) -> FloatArray:
     feats = [d] if variance is None else [d, d * d - variance]
     f = np.vstack(feats)  # k x n
     lam = np.zeros(len(feats))
-    for _ in range(200):
+
+    def dual(x: FloatArray) -> float:  # log-sum-exp: convex, its gradient is E[f]
+        z = x @ f
+        return float(np.log(np.exp(z - z.max()).sum()) + z.max())
+
+    for _ in range(100):
         z = lam @ f
-        z -= z.max()
-        w = np.exp(z)
+        w = np.exp(z - z.max())
         p = w / w.sum()
-        g = f @ p  # gradient of the dual: E[f] (target 0)
+        g = f @ p  # the moments' errors (targets are 0)
         if np.max(np.abs(g)) < 1e-12:
             break
         h = (f * p) @ f.T - np.outer(g, g)
         step = np.linalg.solve(h + 1e-12 * np.eye(len(feats)), g)
-        # backtracking on the dual log-sum-exp
-        dual = float(np.log(np.exp(lam @ f - (lam @ f).max()).sum()) + (lam @ f).max())
-        t = 1.0
-        while t > 1e-8:
-            new = lam - t * step
-            z2 = new @ f
-            nd = float(np.log(np.exp(z2 - z2.max()).sum()) + z2.max())
-            if nd <= dual - 1e-4 * t * float(g @ step):
-                break
+        now, t = dual(lam), 1.0
+        while t > 1e-6 and dual(lam - t * step) > now + 1e-12:  # damped: never uphill
             t /= 2
+        if t <= 1e-6:  # no more progress at this precision
+            break
         lam = lam - t * step
     z = lam @ f
     w = np.exp(z - z.max())
