@@ -80,20 +80,35 @@ def outputs(demo_workspace: Any) -> dict[str, Output]:
     }
 
 
-def noise_pmf(ptable: PerturbationTable, count: float) -> dict[int, float]:
-    return ptable.probabilities(max(0, round(count)))
+_PMF: dict[int, tuple[int, np.ndarray]] = {}
+
+
+def noise_pmf(ptable: PerturbationTable, count: float) -> tuple[int, np.ndarray]:
+    """(lowest noise, probabilities of lowest .. highest noise) of a true count."""
+    c = max(0, round(count))
+    if c not in _PMF:
+        probs = ptable.probabilities(c)
+        lo, hi = min(probs), max(probs)
+        arr = np.zeros(hi - lo + 1)
+        for d, p in probs.items():
+            arr[d - lo] = p
+        _PMF[c] = (lo, arr)
+    return _PMF[c]
 
 
 def cancel_probability(ptable: PerturbationTable, margin: float, others: Iterable[float]) -> float:
     """P(noise of the margin == sum of the noises of the others): the difference is exact."""
-    dist: dict[int, float] = {0: 1.0}
+    lo, dist = 0, np.ones(1)
     for v in others:
-        nxt: dict[int, float] = defaultdict(float)
-        for a, p in dist.items():
-            for b, q in noise_pmf(ptable, v).items():
-                nxt[a + b] += p * q
-        dist = {k: p for k, p in nxt.items() if p > 1e-15}
-    return sum(p * dist.get(d, 0.0) for d, p in noise_pmf(ptable, margin).items())
+        vlo, pmf = noise_pmf(ptable, v)
+        lo, dist = lo + vlo, np.convolve(dist, pmf)
+    mlo, mpmf = noise_pmf(ptable, margin)
+    total = 0.0
+    for i, p in enumerate(mpmf):
+        j = mlo + i - lo
+        if 0 <= j < len(dist):
+            total += p * dist[j]
+    return total
 
 
 @dataclass
