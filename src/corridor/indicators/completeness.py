@@ -95,7 +95,8 @@ def group_keys(
     for i, place in enumerate(data["place_code"]):
         full = tuple(str(data[c][i]) for c in cols)
         margin = tuple(
-            v if c == "corridor" else ALL for c, v in zip(["place_code", *place_cols], full)
+            v if c == "corridor" else ALL
+            for c, v in zip(["place_code", *place_cols], full, strict=True)
         )
         keys.setdefault(place, set()).update((full, margin))
     return {p: sorted(k) for p, k in keys.items()}

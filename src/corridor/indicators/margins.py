@@ -65,7 +65,8 @@ def paired_sql(indicators: Sequence[Indicator], zeros: Mapping[str, object]) -> 
     for k, ind in enumerate(indicators):
         a, b = (col(s.key) for s in ind.series)
         if ind.pairs_by_slot:
-            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {_zero_flag(ind, zeros, 'z', False)})"
+            zero = _zero_flag(ind, zeros, "z", False)
+            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
             cols += [
                 f"SUM(CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END) AS {num(k)}",
                 f"SUM(CASE WHEN {ok} THEN c.{b} END) AS {den(k)}",
