@@ -58,7 +58,7 @@ from corridor.indicators.registry import (
 )
 from corridor.storage.engine import Engine
 
-__all__ = ("UNALLOCATED", "compute_indicators", "indicators_sql", "parse_by")
+__all__ = ("UNALLOCATED", "compute_indicators", "element_totals", "indicators_sql", "parse_by")
 
 _AGE_FLOOR: Final = re.compile(r"^(\d+)")
 
@@ -211,12 +211,53 @@ def compute_indicators(
     are ``total``; places not grouped ``all``.
     """
     indicators = resolve_ids(ids)
+    overrides = {resolve_ids([k])[0].id: float(v) for k, v in (targets or {}).items()}
+    return _compute(
+        engine, indicators, by, period, totals, overrides, ordered, completeness, testing_min_age
+    )
+
+
+def element_totals(
+    engine: Engine,
+    elements: Sequence[str],
+    by: Sequence[str] = (),
+    period: str | None = None,
+    *,
+    totals: bool = False,
+) -> pa.Table:
+    """Each data element's value by the ``by`` dimensions over ``period``, by the same rules as
+    the indicators (sums added over time, stocks and lookbacks the latest value, each count
+    once whatever the levels of disaggregation) but not paired with another element: UNPROTECTED.
+
+    The table has the columns of :func:`compute_indicators`; ``indicator``, ``numerator_element``
+    and ``denominator_element`` are the element, ``numerator`` and ``denominator`` its value.
+    """
+    unknown = [e for e in elements if e not in DATA_ELEMENTS]
+    if unknown:
+        raise QueryError(f"unknown data element(s): {', '.join(unknown)}")
+    own = [
+        Indicator(e, e, e, e, "data dictionary", "the element's value", unit="count")
+        for e in dict.fromkeys(elements)
+    ]
+    return _compute(engine, own, by, period, totals, {}, True, DEFAULT_COMPLETENESS, 0)
+
+
+def _compute(
+    engine: Engine,
+    indicators: Sequence[Indicator],
+    by: Sequence[str],
+    period: str | None,
+    totals: bool,
+    overrides: Mapping[str, float | None],
+    ordered: bool,
+    completeness: float,
+    testing_min_age: int,
+) -> pa.Table:
     dims_all = parse_by(by)
     for ind in indicators:
         bad = [d for d in dims_all if d not in ind.disaggregations]
         if bad:
             raise QueryError(f"indicator {ind.id} cannot be disaggregated by {', '.join(bad)}")
-    overrides = {resolve_ids([k])[0].id: float(v) for k, v in (targets or {}).items()}
     request = parse_request(period)
     dims = [d for d in DISAGGREGATIONS if d in dims_all]
     place_dims = [d for d in PLACE_DIMS if d in dims_all]
