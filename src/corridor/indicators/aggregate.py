@@ -156,8 +156,12 @@ def indicators_sql(
     ]
     if zeros:
         steps.append(zeros_sql(zeros))
+    # one slot per output period for every summed value: no slots to add up per cell
+    sum_feeds = {e for e, _p in reported if DATA_ELEMENTS[e] == "sum"} & set(sums)
+    sum_periods = {p for e, p in reported if e in sum_feeds}
+    unique = all(f.slot == f.bucket for f in plan.feeds if f.inside and f.period in sum_periods)
     steps += [
-        *paired_sql(indicators, zeros),
+        *paired_sql(indicators, zeros, unique),
         *grouped_sql(place_cols, by_place, dims, len(indicators), map_table, totals),
     ]
     final = cells_out_sql(

@@ -53,17 +53,32 @@ def _zero_flag(ind: Indicator, zeros: Mapping[str, object], alias: str, agg: boo
     return f"MAX({expr}) = 1" if agg else f"{expr} = 1"
 
 
-def paired_sql(indicators: Sequence[Indicator], zeros: Mapping[str, object]) -> list[str]:
+def paired_sql(
+    indicators: Sequence[Indicator], zeros: Mapping[str, object], unique: bool = False
+) -> list[str]:
     """Step ``paired``: one row per place x output period x disaggregation, with per indicator
     ``n_k`` / ``d_k`` (the numerator and denominator where the place reports both, else null)
     and ``x_k`` (1 where the place reports either).
 
     ``zeros``: the denominator elements for which some place's source drops zeros; the step
     ``dz`` (place_code, ``z_<element>`` ...) says which places (see :func:`zeros_sql`).
+    ``unique``: the cells have one slot per output period (a quarter's months, say), so each
+    cell is already one row per place, output period and disaggregation: the pairs are taken
+    row by row, without adding up slots.
     """
     cols: list[str] = []
     for k, ind in enumerate(indicators):
         a, b = (col(s.key) for s in ind.series)
+        if unique:
+            zero = _zero_flag(ind, zeros, "z", False)
+            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
+            cols += [
+                f"CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END AS {num(k)}",
+                f"CASE WHEN {ok} THEN c.{b} END AS {den(k)}",
+                f"CASE WHEN c.{a} IS NOT NULL OR c.{b} IS NOT NULL THEN 1 ELSE 0 END "
+                f"AS {present(k)}",
+            ]
+            continue
         if ind.pairs_by_slot:
             zero = _zero_flag(ind, zeros, "z", False)
             ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
@@ -84,10 +99,8 @@ def paired_sql(indicators: Sequence[Indicator], zeros: Mapping[str, object]) -> 
         )
     keys = ["c.place_code", "c.bucket", *(f"c.{d}" for d in DISAGGREGATIONS)]
     join = " LEFT JOIN dz z ON z.place_code = c.place_code" if zeros else ""
-    return [
-        f"paired AS (SELECT {', '.join(keys)}, {', '.join(cols)} FROM cells c{join} "
-        f"GROUP BY {', '.join(keys)})"
-    ]
+    group = "" if unique else f" GROUP BY {', '.join(keys)}"
+    return [f"paired AS (SELECT {', '.join(keys)}, {', '.join(cols)} FROM cells c{join}{group})"]
 
 
 def zeros_sql(places: Mapping[str, set[str]]) -> str:
