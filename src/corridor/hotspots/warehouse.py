@@ -123,8 +123,9 @@ def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
     """One value per (place_code, data_element, population_group) over the window.
 
     Read through the indicator layer (``corridor.indicators.aggregate.element_totals``), so
-    that the ranking counts exactly what the indicator outputs count: sums added over the window, stocks
-    the latest value, each count taken once whatever the levels of disaggregation reported.
+    that the ranking counts exactly what the indicator outputs count: sums added over the
+    window, stocks and lookbacks the latest value, each count taken once whatever the levels of
+    disaggregation reported.
     ``population_group`` is ``total`` for the place's total, else a group (the ``unallocated``
     remainder is left out).
     """
