@@ -243,7 +243,7 @@ def element_totals(
         Indicator(e, e, e, e, "data dictionary", "the element's value", unit="count")
         for e in dict.fromkeys(elements)
     ]
-    return _compute(engine, own, by, period, totals, {}, True, DEFAULT_COMPLETENESS, 0)
+    return _compute(engine, own, by, period, totals, {}, True, None, 0)
 
 
 def _compute(
@@ -254,9 +254,11 @@ def _compute(
     totals: bool,
     overrides: Mapping[str, float | None],
     ordered: bool,
-    completeness: float,
+    completeness: float | None,
     testing_min_age: int,
 ) -> pa.Table:
+    """``completeness`` None: element values, not ratios (no zeros to fill, nothing expected:
+    ``places_expected`` is ``places_reporting``)."""
     dims_all = parse_by(by)
     for ind in indicators:
         bad = [d for d in dims_all if d not in ind.disaggregations]
@@ -282,7 +284,7 @@ def _compute(
     plain = {s.element for i in indicators for s in i.series if not s.lag_quarters}
     plan = plan_periods({p for e, p in reported if e in plain or e not in lagged}, request, trend)
     if not plan.feeds:
-        return _finish(schema.empty_table(), dims_all, totals, completeness)
+        return _finish(schema.empty_table(), dims_all, totals, completeness or 0.0)
     plans = [plan]
     for e in sorted(lagged):
         quarters = max(s.lag_quarters for i in indicators for s in i.series if s.element == e)
@@ -295,10 +297,11 @@ def _compute(
             "SELECT DISTINCT age_band FROM services", step="age bands reported"
         )
         offered = offered_bands((r[0] for r in bands), testing_min_age)
-    zeros = zero_places(engine, sorted({i.denominator for i in indicators}))
+    measured = completeness is not None
+    zeros = zero_places(engine, sorted({i.denominator for i in indicators})) if measured else {}
     code_dim = place_code_dim(place_dims)
     by_place = code_dim is not None
-    first = first_reports(engine, elements)
+    first = first_reports(engine, elements) if measured else {}
 
     def run(map_table: str | None, cols: list[str]) -> pa.Table:
         sql = indicators_sql(
@@ -329,8 +332,9 @@ def _compute(
         keys = {}
     expected = expected_counts(indicators, plan, first, keys, by_place, place_cols)
     names = place_names(engine) if by_place else {}
-    table = pivot(cells, indicators, overrides, schema, names, expected, completeness)
-    return _finish(table, dims_all, totals, completeness)
+    threshold = completeness if completeness is not None else 0.0
+    table = pivot(cells, indicators, overrides, schema, names, expected, threshold)
+    return _finish(table, dims_all, totals, threshold)
 
 
 def _finish(table: pa.Table, by: Sequence[str], totals: bool, completeness: float) -> pa.Table:
