@@ -71,6 +71,9 @@ def kcol(series: str) -> str:
 #: the record-key expression beside each value expression (a unit's total and chosen sums)
 _KEY_OF: Final = {"u.value": "u.rkey", "total - chosen": "ktotal - kchosen", "total": "ktotal"}
 KSUM: Final = f"SUM(rkey) % {KEY_MODULUS}"
+#: a row's key in the sums: 0 for a row whose value is 0 (it adds nobody), so that a count has
+#: the same key whichever zero rows an output happens to include
+_RKEY: Final = "CASE WHEN s.value = 0 THEN 0 ELSE s.record_key END AS rkey"
 
 
 def value_sums(series: Sequence[str], expr: str, alias: str = "") -> str:
@@ -163,7 +166,7 @@ def units_sql(
     if sum_elements:
         steps.append(
             "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, f.slot, "
-            f"s.period AS unit, f.ptype, {sdims}, s.value, s.record_key AS rkey FROM services s "
+            f"s.period AS unit, f.ptype, {sdims}, s.value, {_RKEY} FROM services s "
             "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
             f"WHERE s.data_element IN {in_list(sum_elements)})"
         )
@@ -189,7 +192,7 @@ def units_sql(
         )
         source = (
             f"SELECT s.place_code, f.series AS data_element, f.bucket, {sdims}, s.value, "
-            "s.record_key AS rkey, f.rnk "
+            f"{_RKEY}, f.rnk "
             f"FROM services s JOIN {name} f "
             "ON f.data_element = s.data_element AND f.period = s.period "
             f"WHERE s.data_element IN {in_list(sorted({sf.series.element for sf in feeds}))} "
@@ -211,7 +214,7 @@ def units_sql(
         steps.append(
             "units AS (SELECT s.place_code, s.data_element, s.period AS bucket, "
             "s.period AS slot, s.period AS unit, 'stock' AS ptype, "
-            f"{sdims}, s.value, s.record_key AS rkey FROM services s WHERE 1 = 0)"
+            f"{sdims}, s.value, {_RKEY} FROM services s WHERE 1 = 0)"
         )
         return steps
     steps.append(f"units AS ({' UNION ALL '.join(f'SELECT * FROM {k}' for k in kinds)})")
