@@ -45,6 +45,36 @@ def _text(v: Any) -> str:
     return v
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        text = str(v).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {v!r}")
+        return text
+
+    return parse
+
+
+def _positive_number(v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {v!r}") from None
+    if not x > 0:
+        raise ValueError(f"must be above 0, got {x}")
+    return x
+
+
+def _percent(v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a percentage, got {v!r}") from None
+    if not 0 <= x <= 100:
+        raise ValueError(f"must be between 0 and 100, got {x:g}")
+    return x
+
+
 def _bands(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         items = [b.strip() for b in v.split(",") if b.strip()]
@@ -62,8 +92,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "suppression_threshold",
         10,
-        "Counts from 1 up to this number minus one are shown as '<N' in every output.",
+        "Counts from 1 up to this number minus one are never published: the cell-key method "
+        "moves them to 0 or to at least N, suppression shows them as '<N'.",
         _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_method",
+        "cellkey",
+        "Disclosure control of every published count: 'cellkey' (counts perturbed by the "
+        "cell-key method, the same cell the same everywhere) or 'suppression' (small counts "
+        "withheld as '<N', for one-off tables).",
+        _choice("cellkey", "suppression"),
+    ),
+    Setting(
+        "disclosure_max_noise",
+        4,
+        "Cell-key method: the largest change of a published count at or above the threshold.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_variance",
+        2.0,
+        "Cell-key method: the variance of the noise (above 0, below max noise squared).",
+        _positive_number,
     ),
     Setting(
         "extra_age_bands",
@@ -72,6 +123,20 @@ SETTINGS: tuple[Setting, ...] = (
         _bands,
     ),
     Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
+    Setting(
+        "completeness_threshold",
+        80.0,
+        "Indicator rows where fewer than this percentage of the expected places reported both "
+        "numerator and denominator are flagged incomplete.",
+        _percent,
+    ),
+    Setting(
+        "testing_min_age",
+        15,
+        "Youngest age offered HIV testing: testing_coverage divides by the population of the "
+        "age bands from this age up.",
+        _int_at_least(0),
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -93,8 +158,28 @@ class Settings:
         return int(self.values["suppression_threshold"])
 
     @property
+    def disclosure_method(self) -> str:
+        return str(self.values.get("disclosure_method", "cellkey"))
+
+    @property
+    def disclosure_max_noise(self) -> int:
+        return int(self.values.get("disclosure_max_noise", 4))
+
+    @property
+    def disclosure_variance(self) -> float:
+        return float(self.values.get("disclosure_variance", 2.0))
+
+    @property
     def extra_age_bands(self) -> tuple[str, ...]:
         return tuple(self.values["extra_age_bands"])
+
+    @property
+    def completeness_threshold(self) -> float:
+        return float(self.values["completeness_threshold"])
+
+    @property
+    def testing_min_age(self) -> int:
+        return int(self.values["testing_min_age"])
 
     @property
     def user(self) -> str:

@@ -63,8 +63,9 @@ def test_list_prints_the_definitions(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_migrants_and_hosts_side_by_side_with_suppression(
-    ws: Path, capsys: pytest.CaptureFixture[str]
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CORRIDOR_DISCLOSURE_METHOD", "suppression")
     r = run(
         capsys, "-w", str(ws), "indicators", "--indicator", "positivity",
         "--by", "place,population_group", "--period", "2024Q1", "--format", "csv",
@@ -81,13 +82,34 @@ def test_migrants_and_hosts_side_by_side_with_suppression(
     assert {x["sex"] for x in rows} == {"total"} and {x["period"] for x in rows} == {"2024Q1"}
 
 
+def test_migrants_and_hosts_side_by_side_with_cell_key(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default: every count published, none from 1 to 9, rates from published counts."""
+    r = run(
+        capsys, "-w", str(ws), "indicators", "--indicator", "positivity",
+        "--by", "place,population_group", "--period", "2024Q1", "--format", "csv",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    rows = rows_of(r.out)
+    got = {(x["place_code"], x["population_group"]): x for x in rows}
+    small = got[("ke-malaba", "migrant")]["numerator"]  # 6 in truth
+    assert small == "0" or int(small) >= 10
+    for x in rows:
+        num, den = float(x["numerator"]), float(x["denominator"])
+        assert not 0 < num < 10 and not 0 < den < 10
+        if den > 0:
+            assert float(x["value"]) == pytest.approx(100 * num / den, abs=0.01)
+    assert "totals need not equal the sum of their parts" in " ".join(r.err.split())
+
+
 def test_table_trend_and_out_file(
     ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     r = run(capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "period")
     assert r.code == 0, r.err
     assert "2024Q1" in r.out and "2024Q2" in r.out
-    assert "shown as <10" in r.err
+    assert "totals need not equal the sum of their parts" in " ".join(r.err.split())
     out = tmp_path / "out" / "p.hxl.csv"
     r = run(
         capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "place",
@@ -102,6 +124,7 @@ def test_threshold_comes_from_the_settings(
     ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CORRIDOR_SUPPRESSION_THRESHOLD", "5")
+    monkeypatch.setenv("CORRIDOR_DISCLOSURE_METHOD", "suppression")
     r = run(
         capsys, "-w", str(ws), "indicators", "-i", "positivity",
         "--by", "place,population_group", "--period", "2024Q1", "--format", "json",
@@ -153,3 +176,48 @@ def test_user_errors_exit_2(
     assert r.code == 2
     assert message in r.err
     assert "Traceback" not in r.err
+
+
+def test_completeness_in_every_format_and_its_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    (tmp_path / "places.csv").write_text(PLACES)
+    (tmp_path / "services.csv").write_text(
+        "period,place_code,data_element,sex,age_band,population_group,value\n"
+        "2024Q1,ke-malaba,hiv_tests,,,,150\n"
+        "2024Q1,ke-malaba,hiv_positive,,,,30\n"
+        "2024Q1,ke-busia,hiv_tests,,,,120\n"  # positives not reported: not reporting
+    )
+    for kind in ("places", "services"):
+        r = run(capsys, "-w", str(folder), "ingest", str(tmp_path / f"{kind}.csv"), "--kind", kind)
+        assert r.code == 0, r.err
+    args = ("-w", str(folder), "indicators", "-i", "positivity", "--unsuppressed")
+    r = run(capsys, *args, "--format", "csv")
+    assert r.code == 0, r.err
+    (row,) = rows_of(r.out)
+    assert (row["numerator"], row["denominator"], row["value"]) == ("30", "150", "20")
+    assert (row["places_reporting"], row["places_expected"], row["incomplete"]) == (
+        "1",
+        "2",
+        "True",
+    )
+    r = run(capsys, *args, "--format", "json")
+    assert json.loads(r.out)["rows"][0]["incomplete"] is True
+    r = run(capsys, *args, "--format", "hxl")
+    assert "#x_places+reporting+num" in r.out and "#x_incomplete" in r.out
+    r = run(capsys, *args, "--by", "country", "--format", "dhis2-json", "--period", "2024Q1")
+    comments = [v.get("comment", "") for v in json.loads(r.out)["dataValues"]]
+    assert "Corridor indicator value (percent); incomplete: 1 of 2 expected places reported" in (
+        comments
+    )
+    r = run(capsys, *args, "--by", "country", "--format", "adx", "--period", "2024Q1")
+    assert "<!-- incomplete: 1 of 2 expected places reported -->" in r.out
+    # the threshold is a workspace setting
+    (folder / "corridor.toml").write_text("[settings]\ncompleteness_threshold = 50\n")
+    r = run(capsys, *args, "--format", "csv")
+    assert rows_of(r.out)[0]["incomplete"] == "False"
+    (folder / "corridor.toml").write_text("[settings]\ncompleteness_threshold = 120\n")
+    r = run(capsys, *args, "--format", "csv")
+    assert r.code == 2 and "completeness_threshold" in r.err and "Traceback" not in r.err

@@ -75,6 +75,10 @@ class HotspotResult:
     #: component relative to the median site (what lifts the estimate above the median site)
     lift: np.ndarray = field(default_factory=lambda: np.zeros((0, len(COMPONENTS))))
     model: ModelSummary | None = None
+    #: hidden (place, measure) pairs by threshold: disclosure control runs once per result
+    disclosure_cache: dict[int, set[tuple[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def place_codes(self) -> list[str]:

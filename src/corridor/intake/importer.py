@@ -28,6 +28,7 @@ from corridor.intake.mapping import load_mapping
 from corridor.intake.rawtable import ROW, ReadContext
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
 
@@ -182,6 +183,8 @@ def _prepare(
         warnings=list(raw.warnings),
     )
     used = dict(raw.mapping) if raw.mapping else (mapping if chosen in _MAPPED else None)
+    if used is None and mapping and "drop_zeros" in mapping:  # a source setting, any format
+        used = {"drop_zeros": mapping["drop_zeros"]}
     return _Prepared(result, validated, used)
 
 
@@ -272,6 +275,8 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
             .alias("period_end"),
         )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
+    if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
+        out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
     return out.to_arrow()
 
 
