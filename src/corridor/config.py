@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         _bands,
     ),
     Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
+    Setting(
+        "max_file_mb",
+        4096,
+        "Largest input file ingest reads, in MiB; a larger file is refused before it is read.",
+        _int_at_least(1),
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -95,6 +101,10 @@ class Settings:
     @property
     def extra_age_bands(self) -> tuple[str, ...]:
         return tuple(self.values["extra_age_bands"])
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.values["max_file_mb"]) * 1024 * 1024
 
     @property
     def user(self) -> str:

@@ -26,6 +26,8 @@ from corridor.errors import InputError, Problem, file_error
 from corridor.intake.formats import detect_format, reader_for
 from corridor.intake.mapping import load_mapping
 from corridor.intake.rawtable import ROW, ReadContext
+from corridor.intake.source import DEFAULT_MAX_FILE_MB, read_source
+from corridor.intake.text import printable
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
 
@@ -90,8 +92,12 @@ def ingest(
     user: str = "",
     extra_age_bands: Sequence[str] = (),
     progress: Progress | None = None,
+    max_bytes: int | None = DEFAULT_MAX_FILE_MB * 1024 * 1024,
 ) -> list[ImportResult]:
-    """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input."""
+    """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input.
+
+    Files that are not regular files, or larger than ``max_bytes``, are refused before reading.
+    """
     schema_for(kind)  # KeyError is caught by callers that accept user input
     say = progress or (lambda _msg: None)
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
@@ -99,7 +105,7 @@ def ingest(
     prepared: list[_Prepared] = []
     for path in paths:
         say(f"reading {path}")
-        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands)
+        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands, max_bytes)
         prepared.append(p)
         if kind == "places":  # later files of the same command may name these places
             valid = p.validated.valid
@@ -153,16 +159,10 @@ def _prepare(
     dhis2: dict[str, str],
     fmp: dict[str, str],
     extra_age_bands: Sequence[str],
+    max_bytes: int | None,
 ) -> _Prepared:
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise file_error(name, "file not found") from None
-    except IsADirectoryError:
-        raise file_error(name, "is a folder, not a file") from None
-    except OSError as exc:
-        raise file_error(name, f"cannot read file: {exc.strerror}") from None
+    data = read_source(path, name, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise file_error(name, "empty file")
@@ -339,7 +339,7 @@ def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
         record = by_row.get(pr.row or -1)
         rows["row_number"].append(pr.row)
         rows["column_name"].append(pr.column)
-        rows["value"].append(pr.value)
+        rows["value"].append(printable(pr.value) if pr.value is not None else None)
         rows["reason"].append(pr.reason)
         rows["record"].append(
             json.dumps({k: v for k, v in record.items() if k != ROW}, sort_keys=True)

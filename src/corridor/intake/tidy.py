@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import polars as pl
 from corridor.contract.schema import TableSchema, schema_for
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.text import decode, read_rows, sniff_delimiter
+from corridor.intake.text import (
+    UnclosedQuote,
+    decode,
+    printable,
+    read_rows,
+    sniff_delimiter,
+)
 
 
 def is_tag_row(cells: list[str | None]) -> bool:
@@ -57,7 +64,7 @@ def resolve_header(
             name = label.lower()
         if name is None:
             if label or tag:
-                ignored.append(label or tag)
+                ignored.append(printable(label or tag))
             continue
         if name in positions.values():
             problems.append(
@@ -143,9 +150,30 @@ def read_grid(data: bytes, file: str) -> pl.DataFrame:
     # polars refuses ragged or oddly quoted files: the csv module reads them or says where
     try:
         rows = read_rows(text, delim)
+    except UnclosedQuote as exc:
+        raise unclosed_error(exc, text, delim, file) from None
     except Exception as exc:
         raise file_error(file, f"not a readable delimited text file: {exc}") from None
     return grid_from_rows(rows, file)
+
+
+def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> InputError:
+    """A truncated quoted field, named by the data row and column where its quote opened."""
+    reason = (
+        f"a quoted value opened on line {exc.line} is never closed "
+        "(the file ends inside it: truncated?)"
+    )
+    lines = text.split("\n", 2)[:2]
+    header = next(csv.reader([lines[0]], delimiter=delim), [])
+    row: int | None = exc.record
+    if exc.record == 0:
+        row = None
+    elif exc.record > 1 and len(lines) > 1:
+        second = next(csv.reader([lines[1]], delimiter=delim), [])
+        if is_tag_row(list(second)):
+            row = exc.record - 1
+    column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
+    return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
 
 
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:

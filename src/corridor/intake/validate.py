@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from corridor.contract.periods import parse_period
+from corridor.contract.periods import FIRST_YEAR, LAST_YEAR, RANGE_REASON, parse_period
 from corridor.contract.schema import Column, TableSchema, schema_for
 from corridor.errors import Problem
 from corridor.intake.rawtable import ROW, RawTable
@@ -19,6 +19,14 @@ from corridor.intake.rawtable import ROW, RawTable
 _ERR = "_err_"  # prefix of the per-column reason columns
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: the largest number a count or value may hold: far above any real count, and exact in a float
+MAX_NUMBER = 10**15
+TOO_LARGE = "too large: numbers must be finite and at most 10^15"
+#: C0 and C1 control characters (tab and line breaks included) and DEL
+CONTROL_RE = r"[\x00-\x1f\x7f-\x9f]"
+CONTROL_REASON = "control character in a code (codes must be printable text)"
+#: free-text columns whose control characters are removed (tab and line breaks become a space)
+NAME_COLUMNS = frozenset({"name"})
 
 
 @dataclass(slots=True)
@@ -71,7 +79,10 @@ def _normalise(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     exprs: list[pl.Expr] = []
     for col in schema.columns:
         if col.name in frame.columns:
-            e = pl.col(col.name).cast(pl.Utf8).str.strip_chars()
+            e = pl.col(col.name).cast(pl.Utf8)
+            if col.name in NAME_COLUMNS:
+                e = e.str.replace_all(r"[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
+            e = e.str.strip_chars()
             e = pl.when(e == "").then(None).otherwise(e)
         else:
             e = pl.lit(None, dtype=pl.Utf8)
@@ -92,6 +103,8 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
 
     if col.required and col.default is None:
         add(c.is_null(), "missing required value")
+    if col.type in ("code", "codes", "text") and col.name not in NAME_COLUMNS:
+        add(c.str.contains(CONTROL_RE), CONTROL_REASON)
     if col.codes is not None:
         allowed = [v for v in col.codes if v]
         if col.name == "age_band":
@@ -103,9 +116,11 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             c.is_not_null() & (~c.str.contains(_DATE_RE) | parsed.is_null()),
             "not a valid ISO date (YYYY-MM-DD)",
         )
+        add(parsed.is_not_null() & _out_of_range(parsed.dt.year()), f"date {RANGE_REASON}")
     elif col.type in ("float", "int", "lat", "lon"):
         num = _number(c)
         add(c.is_not_null() & ~_number_text(c).str.contains(_NUM_RE), "not a number")
+        add(num.is_not_null() & ~(num.abs() <= MAX_NUMBER), TOO_LARGE)
         if col.type == "lat":
             add(num.is_not_null() & ((num < -90) | (num > 90)), "latitude outside -90..90")
         elif col.type == "lon":
@@ -115,6 +130,8 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             if col.type == "int":
                 add(num.is_not_null() & (num != num.floor()), "not a whole number")
     elif col.type == "period":
+        year = c.str.slice(0, 4).cast(pl.Int32, strict=False)
+        add(c.is_not_null() & _out_of_range(year), f"year {RANGE_REASON}")
         add(
             c.is_not_null() & _period_kind(c).is_null(),
             "not an ISO period (2024, 2024Q1, 2024-03, 2024W05)",
@@ -125,6 +142,10 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             "unknown place code (import places first)",
         )
     return reason
+
+
+def _out_of_range(year: pl.Expr) -> pl.Expr:
+    return year.is_not_null() & ((year < FIRST_YEAR) | (year > LAST_YEAR))
 
 
 def _row_checks(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
