@@ -14,6 +14,7 @@ import polars as pl
 from corridor.contract.periods import FIRST_YEAR, LAST_YEAR, RANGE_REASON, parse_period
 from corridor.contract.schema import Column, TableSchema, schema_for
 from corridor.errors import Problem
+from corridor.intake.lookup import ID, TYPED, Steps, by_value
 from corridor.intake.rawtable import ROW, RawTable
 
 _ERR = "_err_"  # prefix of the per-column reason columns
@@ -46,50 +47,94 @@ def validate(
     known_places: Collection[str],
     extra_age_bands: Collection[str] = (),
 ) -> Validated:
-    """Check every row of ``raw``; ``known_places`` are the place codes values may name."""
+    """Check every row of ``raw``; ``known_places`` are the place codes values may name.
+
+    Each column is normalised, checked and typed once per distinct value (see
+    :func:`corridor.intake.lookup.by_value`): a million rows of a few hundred codes cost a few
+    hash passes, not a million string operations per rule.
+    """
     schema = schema_for(raw.kind)
-    frame = _normalise(raw.frame, schema)
+    frame = raw.frame
     places = set(known_places)
-    if raw.kind == "places":
-        places |= set(frame["place_code"].drop_nulls().to_list())
-    checks: list[pl.Expr] = []
-    for col in schema.columns:
-        checks.append(_check(col, places, extra_age_bands).alias(_ERR + col.name))
-    checked = frame.with_columns(checks)
+    parts: dict[str, pl.DataFrame] = {}
+    # place references last: a places file may name the places it defines itself
+    for col in sorted(schema.columns, key=lambda c: c.place_ref):
+        if raw.kind == "places" and col.place_ref and "place_code" in parts:
+            places |= set(parts["place_code"]["place_code"].drop_nulls().to_list())
+        source = (
+            frame[col.name]
+            if col.name in frame.columns
+            else pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
+        )
+        parts[col.name] = by_value(
+            source.alias(col.name),
+            _column_steps(col, places, extra_age_bands),
+            ids=col.name in schema.key,
+        )
+    checked = pl.DataFrame(
+        [
+            *[parts[c.name][c.name] for c in schema.columns],
+            *[parts[c.name][_ERR].alias(_ERR + c.name) for c in schema.columns],
+            frame[ROW],
+        ]
+    )
     checked = _row_checks(checked, raw.kind)
     problems = _collect(checked, schema, raw.file)
     # a value the reader could not translate is reported once, under the source's own field
     translated = {(p.row, (p.value or "").lower()) for p in raw.problems}
     problems = [p for p in problems if (p.row, (p.value or "").lower()) not in translated]
     problems.extend(raw.problems)
-    problems.extend(_conflicts(checked, schema, raw.file, {p.row for p in problems}))
+    invalid = {p.row for p in problems if p.row is not None}
+    # only rows that share their key with another valid row can conflict or collapse
+    keys = pl.DataFrame([*[parts[k][ID].alias(k) for k in schema.key], frame[ROW]])
+    if invalid:
+        keys = keys.filter(~pl.col(ROW).is_in(list(invalid)))
+    shared = keys.filter(pl.struct(schema.key).is_duplicated())[ROW]
+    dup = checked.filter(pl.col(ROW).is_in(shared.implode())) if shared.len() else checked.clear()
+    problems.extend(_conflicts(dup, schema, raw.file, set()))
     problems.sort(
         key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
     )
     invalid = {p.row for p in problems if p.row is not None}
-    valid_raw = checked.filter(~pl.col(ROW).is_in(list(invalid)))
-    typed = _typed(valid_raw, schema)
-    # identical duplicates within the file collapse to one row (first occurrence)
-    typed = typed.unique(subset=list(schema.key), keep="first", maintain_order=True)
-    return Validated(raw.kind, typed, problems, raw.frame.height, invalid, raw.frame)
+    typed = pl.DataFrame(
+        [*[parts[c.name][TYPED].alias(c.name) for c in schema.columns], frame[ROW]]
+    )
+    if invalid:
+        typed = typed.filter(~pl.col(ROW).is_in(list(invalid)))
+    if dup.height:
+        # identical duplicates within the file collapse to one row (first occurrence)
+        same = typed.filter(pl.col(ROW).is_in(dup[ROW].to_list()))
+        kept = same.unique(subset=list(schema.key), keep="first", maintain_order=True)
+        drop = set(same[ROW].to_list()) - set(kept[ROW].to_list())
+        if drop:
+            typed = typed.filter(~pl.col(ROW).is_in(list(drop)))
+    return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
 
 
-def _normalise(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
-    """Strip cells, turn empty cells into null, add absent optional columns, lower-case codes."""
-    exprs: list[pl.Expr] = []
-    for col in schema.columns:
-        if col.name in frame.columns:
-            e = pl.col(col.name).cast(pl.Utf8)
-            if col.name in NAME_COLUMNS:
-                e = e.str.replace_all(r"[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
-            e = e.str.strip_chars()
-            e = pl.when(e == "").then(None).otherwise(e)
-        else:
-            e = pl.lit(None, dtype=pl.Utf8)
-        if col.type in ("code", "codes"):
-            e = e.str.to_lowercase()
-        exprs.append(e.alias(col.name))
-    return frame.select(*exprs, pl.col(ROW))
+def _column_steps(col: Column, places: set[str], extra_age_bands: Collection[str]) -> Steps:
+    """Normalise, then check and type one column (each frame holds that column only)."""
+
+    def normalise(f: pl.DataFrame) -> pl.DataFrame:
+        return f.select(_normal(col).alias(col.name))
+
+    def check(f: pl.DataFrame) -> pl.DataFrame:
+        return f.with_columns(
+            _check(col, places, extra_age_bands).alias(_ERR), _typed_expr(col).alias(TYPED)
+        )
+
+    return (normalise, check)
+
+
+def _normal(col: Column) -> pl.Expr:
+    """Strip the cell, empty -> null, lower-case codes, control characters out of names."""
+    e = pl.col(col.name).cast(pl.Utf8)
+    if col.name in NAME_COLUMNS:
+        e = e.str.replace_all(r"[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
+    e = e.str.strip_chars()
+    e = pl.when(e == "").then(None).otherwise(e)
+    if col.type in ("code", "codes"):
+        e = e.str.to_lowercase()
+    return e
 
 
 def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> pl.Expr:
@@ -261,22 +306,19 @@ def _keyed(col: Column) -> pl.Expr:
     return e
 
 
-def _typed(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
-    """Valid text rows -> typed contract columns (defaults applied, canonical periods)."""
-    exprs: list[pl.Expr] = []
-    for col in schema.columns:
-        c = pl.col(col.name)
-        if col.default is not None:
-            c = c.fill_null(col.default)
-        if col.type == "date":
-            c = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-        elif col.type in ("float", "lat", "lon"):
-            c = _number(c)
-        elif col.type == "int":
-            c = _number(c).cast(pl.Int64)
-        elif col.type == "period":
-            c = _period_kind(c)
-        elif col.type == "codes":
-            c = c.str.replace_all(r"\s*;\s*", ";")
-        exprs.append(c.alias(col.name))
-    return frame.select(*exprs, pl.col(ROW))
+def _typed_expr(col: Column) -> pl.Expr:
+    """The typed value of a valid cell (defaults applied, canonical periods)."""
+    c = pl.col(col.name)
+    if col.default is not None:
+        c = c.fill_null(col.default)
+    if col.type == "date":
+        c = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    elif col.type in ("float", "lat", "lon"):
+        c = _number(c)
+    elif col.type == "int":
+        c = _number(c).cast(pl.Int64, strict=False)
+    elif col.type == "period":
+        c = _period_kind(c)
+    elif col.type == "codes":
+        c = c.str.replace_all(r"\s*;\s*", ";")
+    return c
