@@ -11,21 +11,33 @@ from corridor.errors import file_error
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+_NOT_BLANK = re.compile(rb"\S")
+
+
+def has_text(data: bytes) -> bool:
+    """Whether ``data`` holds anything but blanks (without copying it, as ``strip`` would)."""
+    return _NOT_BLANK.search(data) is not None
+
+
 def printable(text: str) -> str:
     """Control characters written as escapes (``\\x00``), safe on a terminal and in PostgreSQL."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def decode(data: bytes, file: str) -> str:
-    """Decode bytes as UTF-8 (BOM stripped) or, failing that, Windows-1252 (old Excel)."""
+def decode(data: bytes, file: str, *, partial: bool = False) -> str:
+    """Decode bytes as UTF-8 (BOM stripped) or, failing that, Windows-1252 (old Excel).
+
+    With ``partial``, ``data`` is the head of a file: a character cut at its end is dropped.
+    """
     if b"\x00" in data[:4096]:
         raise file_error(file, "binary content, not a text file (NUL bytes found)")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if partial and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8")
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +13,7 @@ from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.text import (
     UnclosedQuote,
     decode,
+    has_text,
     printable,
     read_rows,
     sniff_delimiter,
@@ -110,8 +110,7 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     body = grid.slice(start).with_columns(
         pl.int_range(1, grid.height - start + 1, dtype=pl.Int64).alias(ROW)
     )
-    cells = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
-    body = body.filter(pl.any_horizontal(cells)) if cells else body
+    body = body.filter(~blank_rows(body, names)) if names else body
     frame = body.select(
         *[pl.col(names[i]).alias(name) for i, name in positions.items()], pl.col(ROW)
     )
@@ -119,6 +118,21 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     if ignored:
         table.warnings.append(f"ignored column(s) not in the {kind} contract: {', '.join(ignored)}")
     return table
+
+
+def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
+    """Rows whose cells are all empty or blanks.
+
+    Only rows whose first cell is empty or blank can be blank rows, so the others are spared the
+    string work of stripping every cell.
+    """
+    first = pl.col(names[0])
+    maybe = frame.select(first.is_null() | (first.str.strip_chars() == "")).to_series()
+    if not maybe.any():
+        return maybe
+    filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
+    part = frame.filter(maybe).select(~pl.any_horizontal(filled)).to_series()
+    return maybe.scatter(maybe.arg_true(), part)
 
 
 def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
@@ -136,17 +150,25 @@ def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
 
 
 def read_grid(data: bytes, file: str) -> pl.DataFrame:
-    """Delimited text (encoding and delimiter detected) -> a grid of text cells, header included."""
-    text = decode(data, file)
-    if not text.strip():
+    """Delimited text (encoding and delimiter detected) -> a grid of text cells, header included.
+
+    UTF-8 goes to polars as it is (no decoding in Python); other encodings, ragged rows and odd
+    quoting take the slower path through Python's csv module, which says where a file breaks.
+    """
+    head = decode(data[:_HEAD], file, partial=True)
+    if not has_text(data):
         raise file_error(file, "empty file")
-    delim = sniff_delimiter(text)
+    delim = sniff_delimiter(head)
     try:
-        return pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
-        )
+        return _polars_grid(data, delim)
     except pl.exceptions.PolarsError:
         pass
+    text = decode(data, file)
+    if not text.isascii():  # UTF-8 that polars refused for its quoting, or Windows-1252
+        try:
+            return _polars_grid(text.encode("utf-8"), delim)
+        except pl.exceptions.PolarsError:
+            pass
     # polars refuses ragged or oddly quoted files: the csv module reads them or says where
     try:
         rows = read_rows(text, delim)
@@ -174,6 +196,13 @@ def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> Inpu
             row = exc.record - 1
     column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
     return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
+
+
+_HEAD = 65536
+
+
+def _polars_grid(data: bytes, delim: str) -> pl.DataFrame:
+    return pl.read_csv(data, has_header=False, separator=delim, infer_schema=False, encoding="utf8")
 
 
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
