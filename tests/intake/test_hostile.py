@@ -220,8 +220,10 @@ def test_control_characters_quarantined_and_names_cleaned_alike_on_both_engines(
     places = tmp_path / "p.csv"
     places.write_bytes(
         b"place_code,name,place_type,parent_code,country_code\n"
-        b"ke-tab,\tTab\x00 \x1b[2JStop\r\nLine\x85,market,ken,ken\n"
-        b"ke-nul\x00,Nul,market,ken,ken\n"
+        # past the first 64 KB, where a NUL byte means a binary file
+        + b"".join(b"ke-m%04d,Market %d,market,ken,ken\n" % (i, i) for i in range(2500))
+        + b'ke-tab,"\tTab\x00 \x1b[2JStop\r\nLine\xc2\x85",market,ken,ken\n'
+        + b"ke-nul\x00,Nul,market,ken,ken\n"
     )
     code, text = _ingest(capsys, ws, url, places, "places", "--quarantine")
     assert code == 0, text
