@@ -40,7 +40,17 @@ def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> pl.DataFr
     if ids:
         done = done.with_columns(pl.col(TYPED).rank("dense").cast(pl.UInt32).alias(ID))
     index = series.cast(pl.Enum(values)).to_physical().cast(pl.UInt32).fill_null(values.len())
-    return done.select(pl.all().gather(index))
+    # a column with one outcome for every value (no problem at all, say) is not copied per row
+    present = done.select(pl.all().gather(index.unique()))
+    same = [c for c in done.columns if present[c].n_unique() == 1]
+    varied = [c for c in done.columns if c not in same]
+    out = done.select(varied).select(pl.all().gather(index)) if varied else pl.DataFrame()
+    if same:
+        width = pl.DataFrame({"_n": pl.repeat(0, series.len(), dtype=pl.Int8, eager=True)})
+        out = pl.concat([width, out], how="horizontal") if varied else width
+        out = out.with_columns(pl.lit(present[c][0], present[c].dtype).alias(c) for c in same)
+        out = out.drop("_n")
+    return out.select(done.columns)
 
 
 def _run(frame: pl.DataFrame, steps: Steps) -> pl.DataFrame:
