@@ -241,10 +241,16 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
 def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
     out = frame.drop(ROW)
     if kind == "services":
-        out = out.with_columns(by_value(out["period"], (_period_columns,)))
+        spread = by_value(out["period"], (_period_columns,))
+        out = out.with_columns(
+            spread.column(c) for c in ("period_type", "period_start", "period_end")
+        )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
     # string views as they are (no copy into Arrow's older string layout)
     return out.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+_PERIOD_COLUMNS = ("period_type", "period_start", "period_end")
 
 
 def _period_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,14 +1,16 @@
-"""Column work done once per distinct value, then spread to every row.
+"""Column work done once per distinct value, then spread to the rows that need it.
 
 A column of a million cells usually holds a few hundred distinct codes, periods or dates. Checking
-and typing each distinct value once and spreading the outcome by position (an ``Enum`` cast gives
-each row the index of its value) costs two hash passes instead of one string operation per rule
-and row. Columns with mostly distinct values (counts, names) are evaluated directly.
+and typing each distinct value once, and giving each row the position of its value (an ``Enum``
+cast), costs two hash passes instead of one string operation per rule and row; an outcome is
+copied out to the rows only when asked for (the typed column for every row, a reason only for the
+rows that have one). Columns with mostly distinct values (counts, names) are evaluated directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -22,35 +24,64 @@ Steps = Sequence[Callable[[pl.DataFrame], pl.DataFrame]]
 DISTINCT_SHARE = 0.5
 
 
-def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> pl.DataFrame:
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """The outcome of steps over a column: ``table`` per distinct value and ``index`` giving each
+    row its table row; or, with ``index`` None, ``table`` has one row per row."""
+
+    table: pl.DataFrame
+    index: pl.Series | None
+    rows: int
+    nulls: bool = False  # whether some row is null (the table's last row is then used)
+
+    def column(self, name: str) -> pl.Series:
+        """One outcome for every row (a constant outcome is not copied per row)."""
+        if self.index is None:
+            return self.table[name]
+        present = self.table[name] if self.nulls else self.table[name][:-1]
+        if present.n_unique() == 1:
+            return pl.repeat(present[0], self.rows, dtype=present.dtype, eager=True).alias(name)
+        return self.table[name].gather(self.index)
+
+    def mask(self, condition: pl.Expr) -> pl.Series:
+        """Which rows meet ``condition`` (an expression over the outcome columns)."""
+        hit = self.table.select(condition.fill_null(False)).to_series()
+        if self.index is None:
+            return hit
+        if not hit.any():
+            return pl.repeat(False, self.rows, eager=True)
+        return self.index.is_in(hit.arg_true().cast(pl.UInt32).implode())
+
+    def at(self, mask: pl.Series, names: Sequence[str]) -> pl.DataFrame:
+        """The outcome columns ``names`` of the rows where ``mask`` holds."""
+        if self.index is None:
+            return self.table.filter(mask).select(names)
+        return self.table.select(names).select(pl.all().gather(self.index.filter(mask)))
+
+
+def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> Spread:
     """Apply ``steps`` (frame -> frame, row for row) to a one-column frame of ``series``.
 
-    The result has one row per row of ``series``, exactly as if the steps had run on the whole
-    column, since each step computes a row from that row alone. With ``ids``, an ``_id`` column
-    holds an integer per distinct ``_typed`` value (or the typed value itself).
+    The outcome is what the steps give on the whole column, since each step computes a row from
+    that row alone. With ``ids``, an ``_id`` column holds an integer per distinct ``_typed``
+    value (or the typed value itself).
     """
+    n = series.len()
     distinct = series.unique()
-    if series.len() < 64 or distinct.len() > DISTINCT_SHARE * series.len():
+    if n < 64 or distinct.len() > DISTINCT_SHARE * n:
         out = _run(series.to_frame(), steps)
-        return out.with_columns(pl.col(TYPED).alias(ID)) if ids else out
+        return Spread(out.with_columns(pl.col(TYPED).alias(ID)) if ids else out, None, n)
     values = distinct.drop_nulls()
     # one row per distinct non-null value, then one for null (position len(values))
     small = pl.concat([values.to_frame(), pl.Series(series.name, [None], series.dtype).to_frame()])
     done = _run(small, steps)
     if ids:
         done = done.with_columns(pl.col(TYPED).rank("dense").cast(pl.UInt32).alias(ID))
-    index = series.cast(pl.Enum(values)).to_physical().cast(pl.UInt32).fill_null(values.len())
-    # a column with one outcome for every value (no problem at all, say) is not copied per row
-    present = done.select(pl.all().gather(index.unique()))
-    same = [c for c in done.columns if present[c].n_unique() == 1]
-    varied = [c for c in done.columns if c not in same]
-    out = done.select(varied).select(pl.all().gather(index)) if varied else pl.DataFrame()
-    if same:
-        width = pl.DataFrame({"_n": pl.repeat(0, series.len(), dtype=pl.Int8, eager=True)})
-        out = pl.concat([width, out], how="horizontal") if varied else width
-        out = out.with_columns(pl.lit(present[c][0], present[c].dtype).alias(c) for c in same)
-        out = out.drop("_n")
-    return out.select(done.columns)
+    index = series.cast(pl.Enum(values)).to_physical().cast(pl.UInt32)
+    nulls = index.null_count() > 0
+    if nulls:
+        index = index.fill_null(values.len())
+    return Spread(done, index.rename(series.name), n, nulls)
 
 
 def _run(frame: pl.DataFrame, steps: Steps) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import polars as pl
 from corridor.contract.periods import FIRST_YEAR, LAST_YEAR, RANGE_REASON, parse_period
 from corridor.contract.schema import Column, TableSchema, schema_for
 from corridor.errors import Problem
-from corridor.intake.lookup import ID, TYPED, Steps, by_value
+from corridor.intake.lookup import ID, TYPED, Spread, Steps, by_value
 from corridor.intake.rawtable import ROW, RawTable
 
 _ERR = "_err_"  # prefix of the per-column reason columns
@@ -56,11 +56,11 @@ def validate(
     schema = schema_for(raw.kind)
     frame = raw.frame
     places = set(known_places)
-    parts: dict[str, pl.DataFrame] = {}
+    parts: dict[str, Spread] = {}
     # place references last: a places file may name the places it defines itself
     for col in sorted(schema.columns, key=lambda c: c.place_ref):
         if raw.kind == "places" and col.place_ref and "place_code" in parts:
-            places |= set(parts["place_code"]["place_code"].drop_nulls().to_list())
+            places |= set(parts["place_code"].table["place_code"].drop_nulls().to_list())
         source = (
             frame[col.name]
             if col.name in frame.columns
@@ -71,33 +71,35 @@ def validate(
             _column_steps(col, places, extra_age_bands),
             ids=col.name in schema.key,
         )
-    checked = pl.DataFrame(
-        [
-            *[parts[c.name][c.name] for c in schema.columns],
-            *[parts[c.name][_ERR].alias(_ERR + c.name) for c in schema.columns],
-            frame[ROW],
-        ]
-    )
-    checked = _row_checks(checked, raw.kind)
-    problems = _collect(checked, schema, raw.file)
+    checked: pl.DataFrame | None = None
+    if raw.kind in _ROW_CHECKED:
+        checked = _row_checks(_checked(parts, schema, frame[ROW]), raw.kind)
+        problems = _collect(checked, schema, raw.file)
+    else:  # reasons are copied out only to the rows that have one
+        problems = _collect_spread(parts, schema, frame[ROW], raw.file)
     # a value the reader could not translate is reported once, under the source's own field
     translated = {(p.row, (p.value or "").lower()) for p in raw.problems}
     problems = [p for p in problems if (p.row, (p.value or "").lower()) not in translated]
     problems.extend(raw.problems)
     invalid = {p.row for p in problems if p.row is not None}
     # only rows that share their key with another valid row can conflict or collapse
-    keys = pl.DataFrame([*[parts[k][ID].alias(k) for k in schema.key], frame[ROW]])
+    keys = pl.DataFrame([*[parts[k].column(ID).alias(k) for k in schema.key], frame[ROW]])
     if invalid:
         keys = keys.filter(~pl.col(ROW).is_in(list(invalid)))
     shared = keys.filter(pl.struct(schema.key).is_duplicated())[ROW]
-    dup = checked.filter(pl.col(ROW).is_in(shared.implode())) if shared.len() else checked.clear()
+    in_dup = frame[ROW].is_in(shared.implode())
+    if checked is not None:
+        dup = checked.filter(in_dup)
+    else:
+        cells = [parts[c.name].at(in_dup, [c.name]).to_series() for c in schema.columns]
+        dup = pl.DataFrame([*cells, frame[ROW].filter(in_dup)])
     problems.extend(_conflicts(dup, schema, raw.file, set()))
     problems.sort(
         key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
     )
     invalid = {p.row for p in problems if p.row is not None}
     typed = pl.DataFrame(
-        [*[parts[c.name][TYPED].alias(c.name) for c in schema.columns], frame[ROW]]
+        [*[parts[c.name].column(TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
     )
     if invalid:
         typed = typed.filter(~pl.col(ROW).is_in(list(invalid)))
@@ -109,6 +111,44 @@ def validate(
         if drop:
             typed = typed.filter(~pl.col(ROW).is_in(list(drop)))
     return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
+
+
+#: kinds with checks across the columns of a row (see _row_checks)
+_ROW_CHECKED = ("flows", "places")
+
+
+def _checked(parts: dict[str, Spread], schema: TableSchema, rows: pl.Series) -> pl.DataFrame:
+    """Every row: the normalised cells and, per column, the reason a cell is invalid."""
+    return pl.DataFrame(
+        [
+            *[parts[c.name].column(c.name) for c in schema.columns],
+            *[parts[c.name].column(_ERR).alias(_ERR + c.name) for c in schema.columns],
+            rows,
+        ]
+    )
+
+
+def _collect_spread(
+    parts: dict[str, Spread], schema: TableSchema, rows: pl.Series, file: str
+) -> list[Problem]:
+    """As :func:`_collect`, reading the reasons per distinct value."""
+    problems: list[Problem] = []
+    for col in schema.columns:
+        part = parts[col.name]
+        bad = part.mask(pl.col(_ERR).is_not_null())
+        if not bad.any():
+            continue
+        cells = part.at(bad, [col.name, _ERR])
+        for row, value, why in zip(
+            rows.filter(bad).to_list(),
+            cells[col.name].to_list(),
+            cells[_ERR].to_list(),
+            strict=True,
+        ):
+            problems.append(
+                Problem(file, int(row), col.name, value if value is not None else "", why)
+            )
+    return problems
 
 
 def _column_steps(col: Column, places: set[str], extra_age_bands: Collection[str]) -> Steps:
