@@ -247,10 +247,12 @@ def test_control_characters_quarantined_and_names_cleaned_alike_on_both_engines(
 @pytest.mark.parametrize(
     ("args", "expect"),
     [
-        (("--period", "9999W52"), "outside the accepted years 1900-2100"),
-        (("--period", "0000"), "outside the accepted years 1900-2100"),
-        (("--target", "positivity=inf"), "finite percentage"),
-        (("--target", "positivity=nan"), "finite percentage"),
+        (("indicators", "-i", "positivity", "--period", "9999W52"), "outside the accepted years"),
+        (("indicators", "-i", "positivity", "--period", "0000"), "outside the accepted years"),
+        (("indicators", "-i", "positivity", "--target", "positivity=inf"), "finite percentage"),
+        (("indicators", "-i", "positivity", "--target", "positivity=nan"), "finite percentage"),
+        (("hotspots", "--period", "9999W52"), "outside the accepted years 1900-2100"),
+        (("report", "--period", "2024Q1:9999W52"), "outside the accepted years 1900-2100"),
     ],
 )
 def test_out_of_range_flags_exit_2(
@@ -258,6 +260,9 @@ def test_out_of_range_flags_exit_2(
 ) -> None:
     ws = tmp_path / "ws"
     assert run(capsys, "init", ws).code == 0
-    code, out, err = run(capsys, "-w", ws, "indicators", "-i", "positivity", *args)
+    if args[0] == "report":  # the report first wants data
+        for name, kind in (("places.csv", "places"), ("services.csv", "services")):
+            assert run(capsys, "-w", ws, "ingest", EXAMPLES / name, "--kind", kind).code == 0
+    code, out, err = run(capsys, "-w", ws, *args, "--out", tmp_path / "out.html")
     assert code == 2, out + err
     assert expect in err and "Traceback" not in err
