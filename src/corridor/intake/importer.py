@@ -207,7 +207,7 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
             r.status, r.import_id = "unchanged", int(seen)
             return
         r.import_id = import_id
-        replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names)
+        replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
     r.replaced_imports = [i for i, _n in replaced]
     if v.problems:
         r.rows_quarantined = _quarantine(engine, p, import_id)
@@ -292,13 +292,21 @@ def _replace(
     import_id: int,
     kind: str,
     columns: Sequence[str],
+    counts: tuple[int, int, int],
 ) -> list[tuple[int, int]]:
-    """Delete rows whose values the new file changes, then insert what is new or changed."""
-    replaced = engine.query_rows(
-        f"SELECT t.import_id, COUNT(*) FROM {kind} t JOIN {stage} s ON {_join(schema)} "
-        f"WHERE {_differs(schema)} GROUP BY t.import_id ORDER BY t.import_id",
-        step=f"find replaced {kind}",
-    )
+    """Delete rows whose values the new file changes, then insert what is new or changed.
+
+    ``counts`` (new, replaced, unchanged) come from :func:`_diff` in the same transaction: when
+    no staged row matches a stored one, the rows go in without looking for matches again.
+    """
+    _new, n_replaced, n_unchanged = counts
+    replaced: list[tuple[Any, ...]] = []
+    if n_replaced:
+        replaced = engine.query_rows(
+            f"SELECT t.import_id, COUNT(*) FROM {kind} t JOIN {stage} s ON {_join(schema)} "
+            f"WHERE {_differs(schema)} GROUP BY t.import_id ORDER BY t.import_id",
+            step=f"find replaced {kind}",
+        )
     for old, n in replaced:
         engine.execute(
             "INSERT INTO replacements (import_id, kind, replaced_import_id, rows_replaced) "
@@ -312,9 +320,11 @@ def _replace(
             step=f"replace {kind}",
         )
     names = ", ".join(columns)
+    fresh = n_replaced == 0 and n_unchanged == 0
     engine.execute(
         f"INSERT INTO {kind} ({names}) SELECT {', '.join(f's.{c}' for c in columns)} "
-        f"FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})",
+        f"FROM {stage} s"
+        + ("" if fresh else f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})"),
         step=f"insert {kind}",
     )
     return [(int(a), int(b)) for a, b in replaced]

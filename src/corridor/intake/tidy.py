@@ -110,7 +110,9 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     body = grid.slice(start).with_columns(
         pl.int_range(1, grid.height - start + 1, dtype=pl.Int64).alias(ROW)
     )
-    body = body.filter(~blank_rows(body, names)) if names else body
+    blank = blank_rows(body, names) if names else None
+    if blank is not None and blank.any():  # else no copy of every column
+        body = body.filter(~blank)
     frame = body.select(
         *[pl.col(names[i]).alias(name) for i, name in positions.items()], pl.col(ROW)
     )
@@ -127,7 +129,7 @@ def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     string work of stripping every cell.
     """
     first = pl.col(names[0])
-    maybe = frame.select(first.is_null() | (first.str.strip_chars() == "")).to_series()
+    maybe = frame.select(first.is_null() | first.str.contains(r"^\s*$")).to_series()
     if not maybe.any():
         return maybe
     filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
