@@ -172,6 +172,8 @@ def _prepare(
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
     raw = reader(path, data, kind, ctx)
     validated = validate(raw, places, extra_age_bands)
+    if not validated.problems:  # the raw text is kept only for quarantine records
+        validated.raw = validated.raw.clear()
     result = ImportResult(
         file=name,
         kind=kind,
