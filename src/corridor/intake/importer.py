@@ -31,6 +31,7 @@ from corridor.intake.source import DEFAULT_MAX_FILE_MB, read_source
 from corridor.intake.text import has_text, printable
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
 
@@ -250,6 +251,8 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
             spread.column(c) for c in ("period_type", "period_start", "period_end")
         )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
+    if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
+        out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
     # string views as they are (no copy into Arrow's older string layout)
     return out.to_arrow(compat_level=pl.CompatLevel.newest())
 
