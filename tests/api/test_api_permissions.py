@@ -74,7 +74,7 @@ SCOPELESS = {"read_places", "read_status", "read_imports", "read_quarantine", "r
 
 def cases() -> list[Any]:
     out = []
-    for account, (role, inside, outside) in ACCOUNTS.items():
+    for account, (_role, inside, outside) in ACCOUNTS.items():
         for where, country in (("inside", inside), ("outside", outside)):
             if country is None:
                 continue
@@ -150,6 +150,8 @@ def test_scoped_answers_hold_only_the_scope(hub: Any) -> None:
     ]
     # the all-places margin of a data manager is its own country's total, not everyone's
     margin = [r for r in mine if r["place_code"] == "all"]
-    assert margin and margin[0]["numerator"] == [
-        r for r in theirs if r["place_code"] == "uga"
-    ][0]["numerator"]
+    assert (
+        margin
+        and margin[0]["numerator"]
+        == next(r for r in theirs if r["place_code"] == "uga")["numerator"]
+    )
