@@ -97,7 +97,7 @@ def get_hotspots(
     country: str | None = None,
     top: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     draws: Annotated[int, Query(ge=0, le=2000)] = 200,
-    seed: int = 1,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 1,
     format: FormatQ = None,
 ) -> Response:
     result = _hotspots(request, engine, account, period, country, draws, seed)
@@ -125,7 +125,7 @@ def get_hotspot(
     place_code: str,
     period: str | None = None,
     draws: Annotated[int, Query(ge=0, le=2000)] = 200,
-    seed: int = 1,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 1,
 ) -> dict[str, Any]:
     from corridor.access.reads import check_place_in_scope
 
