@@ -65,7 +65,7 @@ def load(engine: Engine) -> None:
                 "population": pa.array([10_000] * n, pa.int64()),
                 "dhis2_uid": [p[6].lower() for p in PLACES],
                 "fmp_code": [""] * n,
-                "import_id": pa.array([1] * n, pa.int64()),
+                "import_id": pa.array([0] * n, pa.int64()),
             }
         ),
     )
@@ -85,7 +85,7 @@ def load(engine: Engine) -> None:
                 "age_band": [r[4] for r in rows],
                 "population_group": [r[5] for r in rows],
                 "value": pa.array([float(r[6]) for r in rows], pa.float64()),
-                "import_id": pa.array([1] * len(rows), pa.int64()),
+                "import_id": pa.array([0] * len(rows), pa.int64()),
             }
         ),
     )

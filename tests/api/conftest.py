@@ -55,8 +55,14 @@ def duck_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     yield from _serve(tmp_path_factory.mktemp("duckhub"), None, "duckdb")
 
 
+@pytest.fixture
+def fresh_hub(tmp_path: Path) -> Iterator[Hub]:
+    """A hub of its own for tests that write (imports, logins), on DuckDB."""
+    yield from _serve(tmp_path, None, "duckdb")
+
+
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    """A hub of its own for tests that write (imports, logins)."""
+def fresh_hub_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """A hub of its own for tests that write, on DuckDB and on PostgreSQL."""
     db = _pg_db(request.getfixturevalue("pg_url")) if request.param == "postgres" else None
     yield from _serve(tmp_path, db, request.param)

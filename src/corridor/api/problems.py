@@ -19,6 +19,7 @@ from corridor.errors import CorridorError, InputError
 log = logging.getLogger("corridor.api")
 
 PROBLEM_TYPE = "application/problem+json"
+MAX_PROBLEMS = 1000  # a 422 lists this many problems of a rejected file (and their total)
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -63,6 +64,7 @@ class Problem(BaseModel):
     instance: str
     request_id: str
     problems: list[InputProblem] | None = None
+    problems_total: int | None = None
 
 
 def _doc(request: Request | None, status: int, detail: str, **extra: Any) -> dict[str, Any]:
@@ -125,9 +127,16 @@ def install_handlers(app: FastAPI) -> None:
                     "value": p.value,
                     "reason": p.reason,
                 }
-                for p in exc.problems
+                for p in exc.problems[:MAX_PROBLEMS]
             ]
-            return problem(request, 422, exc.summary or "input rejected", headers, problems=found)
+            return problem(
+                request,
+                422,
+                exc.summary or "input rejected",
+                headers,
+                problems=found,
+                problems_total=len(exc.problems),
+            )
         return problem(request, status, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import tempfile
@@ -27,6 +28,7 @@ from corridor.access.writes import import_files
 from corridor.api.auth import CSRF_COOKIE, SESSION_COOKIE, AccountDep, EngineDep, hub_of
 from corridor.api.problems import ERRORS
 from corridor.api.respond import JSON_OR_CSV, Format, table_response
+from corridor.errors import InputError, Problem
 
 router = APIRouter(responses=ERRORS)
 public = APIRouter()
@@ -133,6 +135,10 @@ def get_quarantine(
     return table_response(request, format, rows, QUARANTINE_COLUMNS, key="quarantine")
 
 
+def _rename(p: Problem, shown: dict[str, str]) -> Problem:
+    return dataclasses.replace(p, file=shown.get(p.file, Path(p.file).name))
+
+
 def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
     name = _SAFE_NAME.sub("_", Path(upload.filename or fallback).name).strip("._") or fallback
     path = folder / name
@@ -170,25 +176,35 @@ def post_import(
         if mapping is not None and (mapping.filename or mapping.size):
             (folder / "m").mkdir()
             mapping_path = _save(mapping, folder / "m", "mapping.yaml")
-        with hub.writer():
-            results = import_files(
-                engine,
-                account,
-                hub.settings,
-                [path],
-                kind,
-                fmt=format,
-                mapping=mapping_path,
-                quarantine=quarantine,
-                dry_run=dry_run,
-                channel="api",
-            )
+        shown = {str(path): path.name}  # problems name the uploaded file, not the server's copy
+        if mapping_path is not None:
+            shown[str(mapping_path)] = mapping_path.name
+        try:
+            with hub.writer():
+                results = import_files(
+                    engine,
+                    account,
+                    hub.settings,
+                    [path],
+                    kind,
+                    fmt=format,
+                    mapping=mapping_path,
+                    quarantine=quarantine,
+                    dry_run=dry_run,
+                    channel="api",
+                )
+        except InputError as exc:
+            summary = exc.summary
+            for full, name in shown.items():
+                summary = summary.replace(full, name) if summary else summary
+            raise InputError([_rename(p, shown) for p in exc.problems], summary=summary) from None
     out = []
     for r in results:
         d = r.as_dict()
+        d["file"] = shown.get(r.file, Path(r.file).name)
         d["problems"] = [
-            {"file": p.file, "row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
-            for p in r.problems
+            {"file": q.file, "row": q.row, "column": q.column, "value": q.value, "reason": q.reason}
+            for q in (_rename(p, shown) for p in r.problems)
         ]
         out.append(d)
     return {"dry_run": dry_run, "imports": out}
