@@ -127,7 +127,6 @@ def test_readers_never_see_an_import_half_done(fresh_hub_both: Any) -> None:
 
 def test_reads_and_writes_are_audited_and_the_chain_verifies(fresh_hub: Any) -> None:
     from corridor.access import audit_verify
-    from corridor.storage.engine import connect
 
     fresh_hub.client.get(
         "/api/v1/indicators?indicator=positivity&by=sex&unsuppressed=true",

@@ -25,9 +25,12 @@ def _show(rows: list[dict[str, object]], columns: list[str], fmt: str, title: st
 
 def _password_from_stdin() -> str | None:
     """The first line of standard input when it is not a terminal (piped), else None."""
-    if sys.stdin is None or sys.stdin.isatty():
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return None
+        line = sys.stdin.readline().rstrip("\r\n")
+    except (OSError, ValueError):  # no readable standard input (closed, or captured)
         return None
-    line = sys.stdin.readline().rstrip("\r\n")
     return line or None
 
 
