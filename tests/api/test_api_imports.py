@@ -143,3 +143,19 @@ def test_reads_and_writes_are_audited_and_the_chain_verifies(fresh_hub: Any) -> 
     assert any(e["action"] == "api.import" and e["user"] == "dm-uga" for e in entries)
     with fresh_hub.client.app.state.hub.pool.engine() as eng:
         assert audit_verify(eng).ok
+
+
+def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
+    q = "/api/v1/indicators?indicator=positivity&period=2025&unsuppressed=false"
+    who = auth(fresh_hub.tokens["admin1"])
+    before = fresh_hub.client.get(q, headers=who).json()["rows"]
+    again = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert before == again
+    lines = [HEADER] + [
+        f"2025-0{m},ug-busia,{e},total,total,total,{v}\n"
+        for m in (1, 2)
+        for e, v in (("hiv_tests", 400), ("hiv_positive", 40))
+    ]
+    assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
+    after = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert after != before and any(r["denominator"] == 800 for r in after)

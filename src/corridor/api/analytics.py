@@ -70,6 +70,7 @@ def analytics(
     settings: Any,
     dimension: list[str],
     filter_: list[str],
+    cache: Any = None,
 ) -> dict[str, Any]:
     dims = parse_dimensions(dimension, "dimension")
     filters = parse_dimensions(filter_, "filter")
@@ -110,7 +111,9 @@ def analytics(
                 False,
                 within=tuple(m[1] for m in members),
             )
-            table = read_indicators(engine, account, settings, q, channel="api.analytics")
+            table = read_indicators(
+                engine, account, settings, q, channel="api.analytics", cache=cache
+            )
             wanted = {m[1]: m[0] for m in members}
             for r in table.to_pylist():
                 if r.get("value") is None or r.get("value_flag") is not None:
@@ -170,4 +173,5 @@ def get_analytics(
     dimension: Annotated[list[str], Query(description="dx:ID;ID, pe:P;P, ou:CODE;CODE")] = [],  # noqa: B006
     filter: Annotated[list[str], Query(description="pe:P or ou:CODE")] = [],  # noqa: B006
 ) -> dict[str, Any]:
-    return analytics(engine, account, hub_of(request).settings, dimension, filter)
+    hub = hub_of(request)
+    return analytics(engine, account, hub.settings, dimension, filter, hub.answers)

@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from corridor.access.errors import RateLimited
 from corridor.config import Settings
@@ -94,6 +95,33 @@ class LoginLimiter:
             self._fails.pop(f"user:{user}", None)
 
 
+class AnswerCache:
+    """Published answers by (scope, query, data version): a cell publishes the same value every
+    time (the disclosure function is deterministic), so a repeated query is answered from here
+    until an import changes the data. Bounded, least recently used first out."""
+
+    def __init__(self, size: int = 256) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class Hub:
     def __init__(self, path: Path, settings: Settings, url: str, pool_size: int = 16) -> None:
         self.path = path
@@ -105,6 +133,7 @@ class Hub:
         self.write_lock = threading.Lock()
         self.limiter = LoginLimiter(int(settings["api_login_attempts"]))
         self.max_upload = int(settings["api_max_upload_mb"]) * 1_000_000
+        self.answers = AnswerCache()
 
     @contextmanager
     def writer(self) -> Iterator[None]:

@@ -57,7 +57,8 @@ def get_indicators(
     format: FormatQ = None,
 ) -> Response:
     q = IndicatorQuery(_split(indicator), _split(by), period, country, place, totals, unsuppressed)
-    table = read_indicators(engine, account, hub_of(request).settings, q, channel="api")
+    hub = hub_of(request)
+    table = read_indicators(engine, account, hub.settings, q, channel="api", cache=hub.answers)
     fmt = "csv" if wants_csv(request, format) else "json"
     text = export(table, fmt, unsuppressed=unsuppressed, query=q.as_dict())
     return Response(text, media_type=CSV_TYPE if fmt == "csv" else "application/json")
