@@ -27,13 +27,10 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import httpx
-import uvicorn
 
 from corridor.access import account_for_token
-from corridor.api.app import create_app
 from corridor.indicators import compute_indicators, publish
 from corridor.storage.engine import connect
 from corridor.storage.migrations import migrate
@@ -187,8 +184,9 @@ def report(
 ) -> None:
     everything = [x for v in results.values() for x in v]
     errors = sum(1 for _, ok in everything if not ok)
+    load = os.getloadavg()[0]
     print(
-        f"\n{name}: {len(everything)} requests in {seconds:.0f} s = "
+        f"\n{name} (load average {load:.1f} on {os.cpu_count()} CPUs): {len(everything)} requests in {seconds:.0f} s = "
         f"{len(everything) / seconds:.1f} req/s, errors {errors}"
     )
     print(f"  {'endpoint':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
@@ -210,15 +208,21 @@ def report(
         print(f"  goal (zero errors, indicator p95 < 200 ms): {goal} (p95 {1000 * p95:.0f} ms)")
 
 
-def serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread
+def serve(ws: Path, db: str | None, port: int) -> subprocess.Popen[bytes]:
+    """``corridor serve`` in its own process (the clients' threads must not share its GIL)."""
+    cmd = [sys.executable, "-m", "corridor.cli.main", "-w", str(ws)]
+    if db:
+        cmd += ["--db", db]
+    proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start within 120 s")
 
 
 def main() -> None:
@@ -262,16 +266,15 @@ def main() -> None:
     try:
         for name, db in targets:
             baseline = direct_baseline(ws, db, creds["analyst"]["token"])
-            app = create_app(ws, db=db, pool_size=16)
             port = free_port()
-            server, thread = serve(app, port)
+            proc = serve(ws, db, port)
             try:
                 results = run_load(
                     f"http://127.0.0.1:{port}", creds, args.clients, args.seconds, site
                 )
             finally:
-                server.should_exit = True
-                thread.join(timeout=30)
+                proc.terminate()
+                proc.wait(timeout=30)
             report(f"{name}, {args.clients} clients + 1 writer", results, args.seconds, baseline)
     finally:
         if pg is not None:

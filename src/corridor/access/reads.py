@@ -9,7 +9,7 @@ disclosure control applied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -84,8 +84,7 @@ def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) ->
 
 
 class Cache(Protocol):
-    def get(self, key: tuple[Any, ...]) -> Any: ...
-    def put(self, key: tuple[Any, ...], value: Any) -> None: ...
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any: ...
 
 
 def data_version(engine: Engine) -> tuple[Any, ...]:
@@ -121,14 +120,17 @@ def read_indicators(
     ids = [i.id for i in resolve_ids(q.indicators)]
     dims = parse_by(q.by)
     scope = scope_for(engine, account, q)
-    key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
-    table = cache.get(key) if cache is not None and not q.unsuppressed else None
-    if table is None:
+
+    def compute() -> pa.Table:
         with scoped(engine, scope) as eng:
             raw = compute_indicators(eng, ids, dims, q.period, totals=q.totals)
-        table = raw if q.unsuppressed else publish(raw, settings)
-        if cache is not None and not q.unsuppressed:
-            cache.put(key, table)
+        return raw if q.unsuppressed else publish(raw, settings)
+
+    if cache is not None and not q.unsuppressed:
+        key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
+        table: pa.Table = cache.get_or_compute(key, compute)
+    else:
+        table = compute()
     append(
         engine,
         account.username,
@@ -150,6 +152,7 @@ def read_hotspots(
     draws: int,
     seed: int,
     channel: str,
+    cache: Cache | None = None,
 ) -> Any:
     """The ranking within the account's scope (a HotspotResult); raw measures are disclosed by
     the caller with the same threshold as the CLI (``result.disclosed``/``explain``)."""
@@ -157,8 +160,16 @@ def read_hotspots(
 
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
-    with scoped(engine, scope) as eng:
-        result = rank_sites(eng, period=period, draws=draws, seed=seed)
+
+    def compute() -> Any:
+        with scoped(engine, scope) as eng:
+            return rank_sites(eng, period=period, draws=draws, seed=seed)
+
+    if cache is not None:  # the ranking is deterministic for its seed: same data, same answer
+        key = ("hotspots", scope, period, draws, seed, data_version(engine))
+        result = cache.get_or_compute(key, compute)
+    else:
+        result = compute()
     append(
         engine,
         account.username,

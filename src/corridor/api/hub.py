@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -106,20 +106,27 @@ class AnswerCache:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict[tuple[Any, ...], threading.Lock] = {}
 
-    def get(self, key: tuple[Any, ...]) -> Any:
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The cached answer, or ``compute()`` once however many requests ask at the same time
+        (the others wait for it instead of computing the same table again)."""
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
+            if key in self._items:
                 self._items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+                return self._items[key]
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            value = compute()
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+                self._pending.pop(key, None)
+        return value
 
 
 class Hub:

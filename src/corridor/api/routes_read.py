@@ -82,6 +82,7 @@ def _hotspots(
         draws=draws,
         seed=seed,
         channel="api",
+        cache=hub_of(request).answers,
     )
 
 
