@@ -186,7 +186,8 @@ def report(
     errors = sum(1 for _, ok in everything if not ok)
     load = os.getloadavg()[0]
     print(
-        f"\n{name} (load average {load:.1f} on {os.cpu_count()} CPUs): {len(everything)} requests in {seconds:.0f} s = "
+        f"\n{name} (load average {load:.1f} on {os.cpu_count()} CPUs): "
+        f"{len(everything)} requests in {seconds:.0f} s = "
         f"{len(everything) / seconds:.1f} req/s, errors {errors}"
     )
     print(f"  {'endpoint':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
