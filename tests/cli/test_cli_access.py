@@ -107,8 +107,8 @@ def test_user_errors_exit_2_without_a_traceback(
         r = run(capsys, "-w", ws, *args)
         assert r.code == 2, (args, r)
         assert "Traceback" not in r.err and r.err.strip()
-    r = run(capsys, "-w", ws, "serve")
-    assert "corridor users add NAME --role admin" in r.err
+    r = run(capsys, "serve", "-w", ws)  # -w after the command too, as the issue writes it
+    assert r.code == 2 and "corridor users add NAME --role admin" in r.err
 
 
 def test_audit_verify_detects_tampering(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

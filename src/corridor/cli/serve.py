@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -10,6 +11,14 @@ from corridor.cli.common import err_console, state
 
 
 @click.command("serve")
+@click.option(
+    "-w",
+    "--workspace",
+    "workspace_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Workspace folder (also accepted before the command, as for every command).",
+)
+@click.option("--db", help="Database URL: postgresql://... (default: the workspace's DuckDB file).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8421, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -20,7 +29,14 @@ from corridor.cli.common import err_console, state
     help="Worker processes (PostgreSQL only: a DuckDB file is held by one process).",
 )
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve_command(
+    ctx: click.Context,
+    workspace_path: Path | None,
+    db: str | None,
+    host: str,
+    port: int,
+    workers: int,
+) -> None:
     """Serve the HTTP API (docs/api.md) on loopback by default. Needs an admin account."""
     import uvicorn
 
@@ -29,9 +45,9 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
     from corridor.workspace import find_workspace
 
     st = state(ctx)
-    folder = st.workspace_path or find_workspace()
-    app = create_app(folder, db=st.db)  # refuses without an admin, says how to add one
-    db = app.state.hub.url
+    folder = workspace_path or st.workspace_path or find_workspace()
+    app = create_app(folder, db=db or st.db)  # refuses without an admin, says how to add one
+    url = app.state.hub.url
     if workers > 1 and app.state.hub.is_duckdb:
         raise QueryError(
             "--workers > 1 needs PostgreSQL (--db postgresql://...): a DuckDB file is held by "
@@ -44,14 +60,14 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
             highlight=False,
         )
     err_console.print(
-        f"serving {folder} ({app.state.hub.pool.url if not st.db else 'postgresql'}) on "
+        f"serving {folder} ({'DuckDB' if app.state.hub.is_duckdb else 'PostgreSQL'}) on "
         f"http://{host}:{port}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops",
         highlight=False,
     )
     if workers > 1:
         app.state.hub.close()
         os.environ["CORRIDOR_WORKSPACE"] = str(folder)
-        os.environ["CORRIDOR_DB"] = db
+        os.environ["CORRIDOR_DB"] = url
         uvicorn.run(
             "corridor.api.app:app_from_env",
             factory=True,
