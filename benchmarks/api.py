@@ -101,6 +101,8 @@ def direct_baseline(ws: Path, db: str | None, token: str) -> float:
                     params["by"].split(","),
                     params["period"],
                     totals=True,
+                    completeness=w.settings.completeness_threshold,
+                    testing_min_age=w.settings.testing_min_age,
                 )
                 publish(raw, w.settings)
                 times.append(time.perf_counter() - t0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,10 +56,23 @@ def duck_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     yield from _serve(tmp_path_factory.mktemp("duckhub"), None, "duckdb")
 
 
+@pytest.fixture(scope="session")
+def hub_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """One DuckDB hub workspace, built once (Argon2 hashing is slow on purpose) and copied."""
+    folder = tmp_path_factory.mktemp("template") / "ws"
+    ws, tokens = make_hub(folder)
+    ws.close()
+    return folder, tokens
+
+
 @pytest.fixture
-def fresh_hub(tmp_path: Path) -> Iterator[Hub]:
-    """A hub of its own for tests that write (imports, logins), on DuckDB."""
-    yield from _serve(tmp_path, None, "duckdb")
+def fresh_hub(tmp_path: Path, hub_template: tuple[Path, dict[str, str]]) -> Iterator[Hub]:
+    """A hub of its own for tests that write (imports, logins), on DuckDB: a copy."""
+    template, tokens = hub_template
+    shutil.copytree(template, tmp_path / "ws")
+    app = create_app(tmp_path / "ws", pool_size=4)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Hub(client, tokens, tmp_path / "ws", None, "duckdb")
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -85,7 +85,13 @@ def test_the_api_publishes_what_the_cli_publishes(duck_hub: Any) -> None:
     ws = open_workspace(duck_hub.path)
     try:
         raw = compute_indicators(
-            ws.engine, IDS.split(","), ["place", "sex", "population_group"], "2024", totals=True
+            ws.engine,
+            IDS.split(","),
+            ["place", "sex", "population_group"],
+            "2024",
+            totals=True,
+            completeness=ws.settings.completeness_threshold,
+            testing_min_age=ws.settings.testing_min_age,
         )
         cli = export_rows(publish(raw, ws.settings))
     finally:

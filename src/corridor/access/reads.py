@@ -123,7 +123,15 @@ def read_indicators(
 
     def compute() -> pa.Table:
         with scoped(engine, scope) as eng:
-            raw = compute_indicators(eng, ids, dims, q.period, totals=q.totals)
+            raw = compute_indicators(
+                eng,
+                ids,
+                dims,
+                q.period,
+                totals=q.totals,
+                completeness=settings.completeness_threshold,
+                testing_min_age=settings.testing_min_age,
+            )
         return raw if q.unsuppressed else publish(raw, settings)
 
     if cache is not None and not q.unsuppressed:
