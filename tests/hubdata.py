@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from corridor.access import add_agreement, add_user, create_token
 from corridor.contract.periods import parse_period
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
 from corridor.workspace import Workspace, init_workspace
 
 # (place_code, name, place_type, parent_code, country_code, corridor, dhis2_uid)
@@ -86,6 +88,10 @@ def load(engine: Engine) -> None:
                 "population_group": [r[5] for r in rows],
                 "value": pa.array([float(r[6]) for r in rows], pa.float64()),
                 "import_id": pa.array([0] * len(rows), pa.int64()),
+                # record keys as an import gives them, drawn from a seed (reproducible tests)
+                "record_key": pa.array(
+                    np.random.default_rng(2024).integers(0, KEY_MODULUS, len(rows)), pa.int64()
+                ),
             }
         ),
     )
