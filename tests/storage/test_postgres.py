@@ -99,6 +99,13 @@ def test_other_types_and_statements_take_the_row_path(pg: PostgresEngine) -> Non
     assert pg.query_rows("SHOW work_mem") == [(SESSION_SETTINGS["work_mem"],)]
 
 
+def test_statements_that_change_data_run_as_written(pg: PostgresEngine) -> None:
+    pg.query("WITH x AS (SELECT 5 AS a) INSERT INTO t (i) SELECT a FROM x")
+    got = pg.query_rows("WITH d AS (DELETE FROM t WHERE i = 5 RETURNING i) SELECT i FROM d")
+    assert got == [(5,)]
+    assert pg.scalar("SELECT COUNT(*) FROM t") == 0
+
+
 def test_errors_still_name_the_step_and_sql(pg: PostgresEngine) -> None:
     with pytest.raises(StorageError) as info:
         pg.query("WITH a AS (SELECT 1) SELECT nope FROM a", step="my step")

@@ -4,7 +4,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridor.storage.rewrite import prune_ctes
+from corridor.storage.rewrite import is_plain_query, prune_ctes
 
 
 def test_unread_steps_are_dropped_and_read_ones_kept() -> None:
@@ -98,3 +98,22 @@ def test_pruned_statement_keeps_exactly_the_reachable_steps_and_its_result(
     kept = {i for i in range(len(reads)) if f"s{i} AS (" in out}
     assert kept == reach
     assert duckdb.sql(out).fetchall() == duckdb.sql(sql).fetchall()
+
+
+def test_plain_queries_are_told_from_statements_that_change_data() -> None:
+    for sql in (
+        "SELECT 1",
+        "  (SELECT 1) UNION (SELECT 2)",
+        "VALUES (1)",
+        "WITH a AS (SELECT 1), alias (x) AS NOT MATERIALIZED ((SELECT 2)) SELECT * FROM a",
+    ):
+        assert is_plain_query(sql), sql
+    for sql in (
+        "INSERT INTO t SELECT 1",
+        "WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a",
+        "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        "WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r",
+        "SHOW work_mem",
+        "WITH a AS (SELECT 'open) SELECT 1",
+    ):
+        assert not is_plain_query(sql), sql

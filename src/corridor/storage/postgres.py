@@ -21,10 +21,9 @@ import pyarrow.csv as pacsv
 
 from corridor.errors import DatabaseConnectionError
 from corridor.storage.engine import Engine, Params
-from corridor.storage.rewrite import prune_ctes
+from corridor.storage.rewrite import is_plain_query, prune_ctes
 
 _PLACEHOLDER = re.compile(r"\?")
-_SELECT = re.compile(r"\s*\(*\s*(SELECT|WITH|VALUES)\b", re.IGNORECASE)
 
 #: Session settings for analytic queries, applied where the setting is still PostgreSQL's
 #: built-in default (a value from postgresql.conf, ALTER ROLE/DATABASE or ``options`` in the
@@ -82,7 +81,7 @@ class PostgresEngine(Engine):
 
     def _query(self, sql: str, params: Params) -> pa.Table:
         sql = prune_ctes(sql)
-        if _SELECT.match(sql):
+        if is_plain_query(sql):
             try:
                 table = self._copy_query(sql, params)
             except pa.ArrowInvalid:  # a value Arrow's CSV reader does not take (year 0, ...)

@@ -21,6 +21,8 @@ _AS: Final = re.compile(r"AS\s+(?:NOT\s+MATERIALIZED\s+|MATERIALIZED\s+)?(?=\()"
 _WITH: Final = re.compile(r"\s*WITH\s+", re.IGNORECASE)
 _RECURSIVE: Final = re.compile(r"RECURSIVE\b", re.IGNORECASE)
 _WORD: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_QUERY: Final = re.compile(r"[\s(]*(SELECT|VALUES|TABLE)\b", re.IGNORECASE)
+_STEP_BODY: Final = re.compile(r"\bAS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(", re.IGNORECASE)
 
 
 #: a string literal, a quoted identifier, a comment, a parenthesis or a word; an unclosed
@@ -126,3 +128,20 @@ def prune_ctes(sql: str) -> str:
         return sql[:first].rstrip()[: -len("WITH")] + sql[final:]
     body = ",\n".join(sql[s:e] for _n, s, e in kept)
     return sql[:first] + body + "\n" + sql[final:]
+
+
+def is_plain_query(sql: str) -> bool:
+    """Whether ``sql`` only reads: a SELECT (or VALUES, TABLE), or a plain ``WITH`` list of
+    such steps followed by one. A statement that changes data anywhere, or one this module
+    cannot read, is not (callers then run it as written)."""
+    if _QUERY.match(sql):
+        return True
+    parsed = _steps(sql)
+    if parsed is None:
+        return False
+    _first, steps, final = parsed
+    for _name, start, end in steps:
+        body = _STEP_BODY.search(sql, start, end)
+        if body is None or not _QUERY.match(sql, body.end()):
+            return False
+    return _QUERY.match(sql, final) is not None
