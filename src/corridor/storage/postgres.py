@@ -111,7 +111,7 @@ class PostgresEngine(Engine):
         ):
             for chunk in copy:
                 buf += chunk
-        return _read_csv(bytes(buf), names, types)
+        return _read_csv(buf, names, types)
 
     def _row_query(self, sql: str, params: Params) -> pa.Table:
         with self._con.cursor() as cur:
@@ -180,13 +180,13 @@ _OID_TYPES: dict[int, pa.DataType] = {
 }
 
 
-def _read_csv(data: bytes, names: list[str], types: list[pa.DataType]) -> pa.Table:
+def _read_csv(data: bytearray, names: list[str], types: list[pa.DataType]) -> pa.Table:
     """A table from PostgreSQL's CSV: an unquoted empty field is NULL, a quoted one ``""``."""
     keys = [f"c{i}" for i in range(len(names))]
     if not data:
         return pa.Table.from_arrays([pa.array([], t) for t in types], names=names)
     table = pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(pa.py_buffer(data)),  # no copy of the bytes
         read_options=pacsv.ReadOptions(column_names=keys, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
