@@ -256,7 +256,7 @@ def main() -> None:
         "--pg-rows",
         type=int,
         default=2_000_000,
-        help="PostgreSQL gets the first sites up to this many rows (all rows when at least --rows).",
+        help="PostgreSQL gets the first sites up to this many rows (all: at least --rows).",
     )
     args = ap.parse_args()
     t0 = time.perf_counter()
