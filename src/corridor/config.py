@@ -143,6 +143,24 @@ SETTINGS: tuple[Setting, ...] = (
         "age bands from this age up.",
         _int_at_least(0),
     ),
+    Setting(
+        "api_max_upload_mb",
+        50,
+        "HTTP API: uploads larger than this many megabytes are refused before they are read.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_login_attempts",
+        5,
+        "HTTP API: failed logins allowed per account and per address in 15 minutes.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_cors_origins",
+        "",
+        "HTTP API: comma-separated origins allowed by CORS (empty: CORS off).",
+        _text,
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -108,6 +108,17 @@ class Workspace:
             ),
             step="audit",
         )
+        # and in the hash-chained trail that `corridor audit verify` and GET /audit read
+        from corridor.access.audit import append
+
+        append(
+            self.engine,
+            self.settings.user,
+            f"cli.{action}",
+            detail,
+            cells=int(detail.get("rows", 0)) * 3 if action == "unsuppressed_output" else 0,
+            suppressed=action != "unsuppressed_output",
+        )
 
     def close(self) -> None:
         self.engine.close()

@@ -26,6 +26,14 @@ class DuckDBEngine(Engine):
                 config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
             )
         except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseConnectionError(
+                    f"the workspace's DuckDB file {self._path} is held by another process "
+                    "(a running `corridor serve`, or another command): a DuckDB file has one "
+                    "process at a time. Use the running server's HTTP API (docs/api.md), stop "
+                    "it and run the command again, or move the warehouse to PostgreSQL (--db) "
+                    "for many processes"
+                ) from exc
             raise DatabaseConnectionError(f"cannot open DuckDB file {self._path}: {exc}") from exc
 
     @property
