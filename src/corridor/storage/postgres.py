@@ -128,6 +128,10 @@ class PostgresEngine(Engine):
         return pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
 
     def _insert_arrow(self, table: str, data: pa.Table) -> None:
+        # Arrow's CSV writer does not take string views (polars' own layout): plain strings
+        views = [i for i, f in enumerate(data.schema) if f.type == pa.string_view()]
+        for i in views:
+            data = data.set_column(i, data.field(i).name, data.column(i).cast(pa.large_string()))
         buf = io.BytesIO()
         pacsv.write_csv(
             data,
