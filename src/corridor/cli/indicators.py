@@ -9,10 +9,22 @@ import click
 
 from corridor.cli.common import err_console, print_table, to_csv, to_json, workspace, write_output
 from corridor.errors import QueryError
-from corridor.indicators import compute_indicators, publish
-from corridor.indicators.aggregate import parse_by
-from corridor.indicators.export import FORMATS, columns_of, export, number, registry_rows, rows
-from corridor.indicators.registry import DIMENSIONS, resolve_ids
+
+# corridor.indicators.export.FORMATS and corridor.indicators.registry.DIMENSIONS, repeated here so
+# that --help need not import the indicator engine (pyarrow); tests/cli/test_cli_startup.py checks
+# that they agree.
+FORMATS = ("table", "csv", "json", "hxl", "dhis2-json", "adx")
+DIMENSIONS = (
+    "place",
+    "country",
+    "admin1",
+    "corridor",
+    "place_type",
+    "sex",
+    "age_band",
+    "population_group",
+    "period",
+)
 
 _LIST_COLUMNS = ("id", "name", "numerator", "denominator", "unit", "target", "source", "definition")
 
@@ -22,6 +34,8 @@ def _split(text: str | None) -> list[str]:
 
 
 def _targets(items: tuple[str, ...]) -> dict[str, float]:
+    from corridor.indicators.registry import resolve_ids
+
     out: dict[str, float] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -96,6 +110,11 @@ def indicators_command(
     Counts from 1 to the suppression threshold minus one are shown as <10, and more counts are
     withheld so that those cannot be worked out from totals (docs/indicators.md).
     """
+    from corridor.indicators import compute_indicators, publish
+    from corridor.indicators.aggregate import parse_by
+    from corridor.indicators.export import export
+    from corridor.indicators.registry import resolve_ids
+
     if list_:
         _list(fmt, out)
         return
@@ -140,6 +159,8 @@ def indicators_command(
 
 
 def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
+    from corridor.indicators.export import columns_of, rows
+
     data = rows(table, unsuppressed=unsuppressed, digits=1)
     cols = [c for c in columns_of(table) if c != "unit"]
     if all(r.get("place_name") is None for r in data):
@@ -159,6 +180,8 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
 
 
 def _list(fmt: str, out: Path | None) -> None:
+    from corridor.indicators.export import number, registry_rows
+
     data = registry_rows()
     for r in data:
         r["target"] = number(r["target"], 1)
