@@ -170,11 +170,17 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
             cols.remove(d)
     if not data:
         err_console.print("no data for this query")
-    print_table(data, cols)
+    # rates are percentages and gaps percentage points: say so in the header, where it is read
+    units = {"value": "value (%)", "target": "target (%)", "gap": "gap (points)"}
+    if {r.get("unit") for r in data} - {"percent"}:  # another unit: show it on every row
+        units = {}
+        cols.insert(cols.index("value") + 1, "unit")
+    data = [{units.get(k, k): v for k, v in r.items()} for r in data]
+    print_table(data, [units.get(c, c) for c in cols])
     if not unsuppressed:
         err_console.print(
             f"counts 1-{threshold - 1} shown as <{threshold}; 'suppressed': withheld so that they "
-            "cannot be worked out from totals. value, target and gap are percentages.",
+            "cannot be worked out from totals.",
             highlight=False,
         )
 
