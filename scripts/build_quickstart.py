@@ -3,9 +3,8 @@
 
 Three countries on the Northern and Central corridors, ten sites, one year (2024): a place
 registry, quarterly service counts by sex and population group (testing, the 95-95-95 cascade,
-viral load), monthly flow-monitoring counts at the border posts and ports (with two invalid rows, to show
-the quarantine), and an mpox line list.
-The numbers are invented (seeded, reproducible) and large enough that indicators pass disclosure
+viral load), monthly flow-monitoring counts at the border posts and ports (with two invalid
+rows, to show the quarantine), and an mpox line list. The numbers are invented (seeded, reproducible) and large enough that indicators pass disclosure
 control, so that the quick start shows real tables, a ranking and a report. For realistic data
 with a known truth, use ``corridor demo``.
 
@@ -21,10 +20,19 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "examples" / "quickstart"
 
-PLACE_COLUMNS = (
-    "place_code,name,place_type,parent_code,country_code,lat,lon,corridor,population,"
-    "dhis2_uid,fmp_code"
-).split(",")
+PLACE_COLUMNS = [
+    "place_code",
+    "name",
+    "place_type",
+    "parent_code",
+    "country_code",
+    "lat",
+    "lon",
+    "corridor",
+    "population",
+    "dhis2_uid",
+    "fmp_code",
+]
 # code, name, type, parent, country, lat, lon, corridor, population, dhis2 uid, fmp code
 PLACES = [
     ("ken", "Kenya", "country", "", "ken", 0.17, 37.90, "northern;central", "", "", ""),
@@ -190,23 +198,42 @@ def main() -> None:
     write("places.csv", PLACE_COLUMNS, [list(p) for p in PLACES])
     write(
         "services.csv",
-        "period,place_code,data_element,sex,age_band,population_group,value".split(","),
+        ["period", "place_code", "data_element", "sex", "age_band", "population_group", "value"],
         services(rng),
     )
     write(
         "flows.csv",
-        (
-            "period_start,period_end,observation_code,direction,origin_code,destination_code,"
-            "sex,age_band,population_group,mode,count"
-        ).split(","),
+        [
+            "period_start",
+            "period_end",
+            "observation_code",
+            "direction",
+            "origin_code",
+            "destination_code",
+            "sex",
+            "age_band",
+            "population_group",
+            "mode",
+            "count",
+        ],
         flows(rng),
     )
     write(
         "cases.csv",
-        (
-            "case_id,disease,classification,onset_date,report_date,place_code,sex,age_years,"
-            "population_group,origin_code,poe_code,outcome"
-        ).split(","),
+        [
+            "case_id",
+            "disease",
+            "classification",
+            "onset_date",
+            "report_date",
+            "place_code",
+            "sex",
+            "age_years",
+            "population_group",
+            "origin_code",
+            "poe_code",
+            "outcome",
+        ],
         cases(rng),
     )
 

@@ -77,9 +77,7 @@ def test_every_readme_block_runs_as_written(tmp_path: Path) -> None:
             if lang == "sh"
             else [str(clone / ".venv" / "bin" / "python"), "-c", code]
         )
-        done = subprocess.run(
-            argv, cwd=clone, env=env, capture_output=True, text=True, timeout=600
-        )
+        done = subprocess.run(argv, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (
             f"README block {n + 1} ({lang}) failed with exit {done.returncode}:\n{code}\n"
             f"--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
