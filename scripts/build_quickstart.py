@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Write ``examples/quickstart/``: the small, invented data set that the README's quick start uses.
 
-Three countries on the Northern and Central corridors, ten sites, one year (2024): a place
+Three countries on the Northern and Central corridors, twelve sites, one year (2024): a place
 registry, quarterly service counts by sex and population group (testing, the 95-95-95 cascade,
 viral load), monthly flow-monitoring counts at the border posts and ports (with two invalid
-rows, to show the quarantine), and an mpox line list. The numbers are invented (seeded, reproducible) and large enough that indicators pass disclosure
-control, so that the quick start shows real tables, a ranking and a report. For realistic data
-with a known truth, use ``corridor demo``.
+rows, to show the quarantine), and an mpox line list. The numbers are invented (seeded,
+reproducible) and large enough that indicators pass disclosure control, so that the quick start
+shows real tables, a ranking and a report. For realistic data with a known truth, use
+``corridor demo``.
 
     python3 scripts/build_quickstart.py        # rewrites examples/quickstart/*.csv
 """
