@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write ``examples/quickstart/``: the small, invented data set that the README's quick start uses.
 
-Three countries on the Northern and Central corridors, twelve sites, one year (2024): a place
+Three countries on the Northern and Central corridors, ten sites, one year (2024): a place
 registry, quarterly service counts by sex and population group (testing, the 95-95-95 cascade,
 viral load), monthly flow-monitoring counts at the border posts and ports (with two invalid
 rows, to show the quarantine), and an mpox line list. The numbers are invented (seeded,

@@ -42,6 +42,8 @@ from corridor.workspace import Workspace
 
 DEFAULT_TITLE = "Corridor report: health of migrants and mobile populations"
 REPORT_FILE = "report.html"
+#: ranked sites shown in the body of the report; the appendix has them all
+BODY_SITES = 20
 
 
 class ReportError(CorridorError):
@@ -220,6 +222,7 @@ def build_context(
         if result is not None
         else [],
         "hotspots": hotspots,
+        "body_sites": BODY_SITES,
         "top": result.top if result is not None else 10,
         "level": round(100 * level),
         "map": map_view,
