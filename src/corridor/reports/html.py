@@ -31,6 +31,7 @@ from corridor.reports import basemap
 from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
 from corridor.reports.mapview import build_map
+from corridor.reports.outbreak import outbreaks
 from corridor.reports.quality import (
     completeness,
     imports_table,
@@ -230,6 +231,7 @@ def build_context(
         "gaps": largest_gaps(cascade_view),
         "trends": chart_list,
         "granularity": granularity,
+        "outbreaks": outbreaks(engine, window.start, window.end, threshold, names),
         "imports": imports_table(engine, threshold),
         "quarantine": quarantine_table(engine, threshold),
         "quarters": quarters,
