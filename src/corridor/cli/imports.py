@@ -72,7 +72,7 @@ def imports_command(ctx: click.Context, kind: str | None, fmt: str) -> None:
 @click.pass_context
 def quarantine_command(ctx: click.Context, import_id: int | None, fmt: str) -> None:
     """List quarantined rows (kept by `ingest --quarantine`) with file, row, column, value and
-    reason. Row numbers count the file's lines, the header being line 1."""
+    reason. Rows are data-row numbers: the first row after the header is row 1."""
     from corridor.intake.provenance import QUARANTINE_COLUMNS, list_quarantine
 
     rows = list_quarantine(workspace(ctx).engine, import_id=import_id)
