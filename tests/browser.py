@@ -77,8 +77,16 @@ def open_report(html: Path, name: str) -> tuple[list[PageCheck], int]:
                 page = context.new_page()
                 errors: list[str] = []
                 requests: list[str] = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
+
+                def console(m: Any, errors: list[str] = errors) -> None:
+                    if m.type == "error":
+                        errors.append(m.text)
+
+                def page_error(e: Any, errors: list[str] = errors) -> None:
+                    errors.append(str(e))
+
+                page.on("console", console)
+                page.on("pageerror", page_error)
 
                 def route(r: Any, requests: list[str] = requests) -> None:
                     if r.request.url == url:
