@@ -48,7 +48,8 @@ def main() -> int:
     base, base_cpu = wall([sys.executable, "-c", "pass"], args.repeat)
     print(
         f"python -c pass: {base * 1000:.0f} ms wall, {base_cpu * 1000:.0f} ms CPU "
-        f"(median of {args.repeat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"(median of {args.repeat}; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores)"
     )
     worst = 0.0
     for name in ["", *COMMANDS]:
