@@ -69,6 +69,7 @@ def test_every_readme_block_runs_as_written(tmp_path: Path) -> None:
     for var in ("VIRTUAL_ENV", "CORRIDOR_WORKSPACE", "CORRIDOR_DB"):
         env.pop(var, None)
     ran = {"sh": 0, "python": 0}
+    said = ""
     for n, (lang, code, runs) in enumerate(readme_blocks(README.read_text(encoding="utf-8"))):
         if not runs or lang not in ran:
             continue
@@ -83,8 +84,12 @@ def test_every_readme_block_runs_as_written(tmp_path: Path) -> None:
             f"--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
         )
         ran[lang] += 1
+        said += done.stdout
     assert ran["sh"] >= 3 and ran["python"] >= 1
-    # the walk-through ends with real results: a report, indicators and a ranking
+    # the walk-through ends with real results: indicators, a ranking and a report
+    assert "first_95" in said and "third_95" in said
+    assert "spaces of vulnerability" in said
+    assert "ke-malaba-osbp" in said
     report = clone / "my-workspace" / "report.html"
     assert report.is_file() and report.stat().st_size > 50_000
     ignored = subprocess.run(

@@ -22,7 +22,9 @@ class LazyGroup(click.Group):
         self.lazy_commands: dict[str, str] = dict(lazy_commands or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+        """The table's order (the order of a day's work), then commands added eagerly."""
+        eager = [c for c in super().list_commands(ctx) if c not in self.lazy_commands]
+        return [*self.lazy_commands, *eager]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands:

@@ -25,16 +25,17 @@ from corridor.cli.lazy import LazyGroup
 from corridor.errors import CorridorError, InputError
 
 # name -> "module:attribute" of the click command; imported only when the command is used.
+# `corridor --help` lists them in this order.
 COMMANDS: dict[str, str] = {
     "init": "corridor.cli.intake:init_command",
     "ingest": "corridor.cli.intake:ingest_command",
     "status": "corridor.cli.intake:status_command",
     "imports": "corridor.cli.imports:imports_command",
     "quarantine": "corridor.cli.imports:quarantine_command",
-    "demo": "corridor.cli.demo:demo_command",
-    "report": "corridor.cli.report:report_command",
     "indicators": "corridor.cli.indicators:indicators_command",
     "hotspots": "corridor.cli.hotspots:hotspots_command",
+    "report": "corridor.cli.report:report_command",
+    "demo": "corridor.cli.demo:demo_command",
 }
 
 
