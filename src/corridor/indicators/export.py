@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 
 import pyarrow as pa
 
-from corridor.contract.dimensions import TOTAL
+from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import is_suppressed, threshold_of
@@ -50,7 +50,12 @@ HXL_TAGS: Final[dict[str, str]] = {
     "unit": "#x_unit",
     "target": "#x_target+pct",
     "gap": "#x_gap+pct",
+    "places_reporting": "#x_places+reporting+num",
+    "places_expected": "#x_places+expected+num",
+    "incomplete": "#x_incomplete",
 }
+#: reporting completeness (counts of places, not of people: not protected)
+COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
 
 
 def columns_of(table: pa.Table) -> list[str]:
@@ -58,6 +63,7 @@ def columns_of(table: pa.Table) -> list[str]:
     cols = ["indicator", "period", "place_code", "place_name"]
     cols += [c for c in PLACE_COLUMNS.values() if c in table.column_names]
     cols += [*DISAGGREGATIONS, *COUNTS, "value", "unit", "target", "gap"]
+    cols += [c for c in COMPLETENESS if c in table.column_names]
     return cols
 
 
@@ -255,6 +261,16 @@ class Value:
     value: float | None
     flag: str | None
     kind: str  # count | indicator
+    note: str = ""  # incomplete reporting, for indicator values
+
+
+def _completeness_note(r: Mapping[str, Any]) -> str:
+    if not r.get("incomplete"):
+        return ""
+    return (
+        f"incomplete: {r.get('places_reporting')} of {r.get('places_expected')} expected "
+        "places reported"
+    )
 
 
 def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[Value]:
@@ -277,13 +293,22 @@ def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[
             element = r.get(f"{role}_element")
             if element is None or (r[role] is None and r.get(f"{role}_flag") is None):
                 continue
+            if element not in DATA_ELEMENTS:  # another period's value or a part of the count
+                continue
             counts.setdefault(
                 (element, *key),
                 Value(element, *key, r[role], r.get(f"{role}_flag"), "count"),
             )
         if r["value"] is not None or r.get("value_flag") is not None:
             indicators.append(
-                Value(r["indicator"], *key, r["value"], r.get("value_flag"), "indicator")
+                Value(
+                    r["indicator"],
+                    *key,
+                    r["value"],
+                    r.get("value_flag"),
+                    "indicator",
+                    _completeness_note(r),
+                )
             )
     return [*counts.values(), *indicators]
 
@@ -312,7 +337,7 @@ def to_dhis2_json(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) 
             dv["attributeOptionCombo"] = aoc
         dv["value"] = _text_value(v)
         if v.kind == "indicator":
-            dv["comment"] = "Corridor indicator value (percent)"
+            dv["comment"] = "Corridor indicator value (percent)" + (f"; {v.note}" if v.note else "")
         out.append(dv)
     body: dict[str, Any] = {"dataValues": out}
     if withheld:
@@ -350,6 +375,8 @@ def to_adx(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) -> str:
                 what = " ".join(a for a in attrs).replace("--", "- -")
                 lines.append(f"    <!-- withheld by disclosure control ({v.flag}): {what} -->")
                 continue
+            if v.note:
+                lines.append(f"    <!-- {v.note} -->")
             attrs.append(f"value={quoteattr(_text_value(v))}")
             lines.append(f"    <dataValue {' '.join(attrs)}/>")
         lines.append("  </group>")

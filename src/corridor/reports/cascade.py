@@ -38,6 +38,10 @@ GROUP_ORDER: tuple[str, ...] = (
     "other",
     UNALLOCATED,
 )
+_CASCADE_COLUMNS = (
+    *("indicator", "country", "population_group", "target"),
+    *("incomplete", "places_reporting", "places_expected"),
+)
 #: trends: at most this many quarters, else years
 MAX_QUARTERS = 16
 
@@ -80,6 +84,8 @@ class CascadeCell:
     denominator: Cell
     value: Cell
     target: float | None
+    #: fewer places reported than the completeness threshold asks: "3 of 5 places reported"
+    incomplete: str = ""
     #: unallocated rows: the share of the country's denominator that no group holds
     share: Cell | None = None
 
@@ -130,18 +136,19 @@ def cascade(
     raw, cells = _protected(engine, CASCADE_IDS, ("country", "population_group"), period, threshold)
     found: dict[str, dict[str, dict[str, CascadeCell]]] = {}
     targets: dict[str, float | None] = {}
-    for i, rec in enumerate(
-        raw.select(["indicator", "country", "population_group", "target"]).to_pylist()
-        if raw.num_rows
-        else []
-    ):
+    for i, rec in enumerate(raw.select(_CASCADE_COLUMNS).to_pylist() if raw.num_rows else []):
         country, group = str(rec["country"]), str(rec["population_group"])
         if country in ("all", "none") or group not in GROUP_ORDER:
-            continue  # the region-wide margin and unallocated remainders are not shown
+            continue  # the region-wide margin is not shown
         num, den, val = cells[i]
         targets[rec["indicator"]] = rec["target"]
+        note = (
+            f"{rec['places_reporting']} of {rec['places_expected']} places reported"
+            if rec["incomplete"]
+            else ""
+        )
         found.setdefault(country, {}).setdefault(group, {})[rec["indicator"]] = CascadeCell(
-            num, den, val, rec["target"]
+            num, den, val, rec["target"], note
         )
     countries: list[CountryCascade] = []
     for code in sorted(found, key=lambda c: country_names.get(c, c.upper())):
