@@ -127,3 +127,36 @@ def test_disaggregates_add_up_to_totals(warehouse: Engine, rows: list[Row], by: 
                 assert (sum(vals) if vals else None) == r[col]
             if parts:  # a place reporting in a part reports in the margin
                 assert r["places_reporting"] >= max(p["places_reporting"] for p in parts)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    counts=st.lists(
+        st.tuples(*(st.integers(1, 500) for _ in range(4))), min_size=1, max_size=len(PLACES)
+    )
+)
+def test_the_three_95s_multiply_to_overall_suppression(
+    warehouse: Engine, counts: list[tuple[int, int, int, int]]
+) -> None:
+    """Where every place reports all four elements, first x second x third 95 = suppressed /
+    PLHIV, place by place and over all places."""
+    eng = warehouse
+    eng.execute("DELETE FROM services")
+    rows: list[Row] = []
+    for place, (est, diag, art, supp) in zip(PLACES, counts, strict=False):
+        for element, v in (
+            ("plhiv_estimated", est),
+            ("plhiv_diagnosed", diag),
+            ("art_current", art),
+            ("vl_suppressed", supp),
+        ):
+            rows.append(("2024Q1", place, element, "", "", "", float(v)))
+    load_services(eng, rows)
+    ids = ["first_95", "second_95", "third_95", "overall_suppression"]
+    t = compute_indicators(eng, ids, by=["place"], totals=True).to_pylist()
+    by: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in t:
+        by[r["place_code"]][r["indicator"]] = r["value"]
+    for values in by.values():
+        product = values["first_95"] * values["second_95"] * values["third_95"] / 10_000
+        assert product == pytest.approx(values["overall_suppression"], rel=1e-9)
