@@ -186,6 +186,15 @@ def cases(rng: random.Random) -> list[list[object]]:
     return rows
 
 
+def places() -> list[list[object]]:
+    """The registry; only sites carry a corridor (the map joins a corridor's places)."""
+    rows = [list(p) for p in PLACES]
+    for row in rows:
+        if row[2] in ("country", "admin1", "admin2"):
+            row[7] = ""
+    return rows
+
+
 def write(name: str, header: list[str], rows: list[list[object]]) -> None:
     with (OUT / name).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -196,7 +205,7 @@ def write(name: str, header: list[str], rows: list[list[object]]) -> None:
 def main() -> None:
     rng = random.Random(2024)
     OUT.mkdir(parents=True, exist_ok=True)
-    write("places.csv", PLACE_COLUMNS, [list(p) for p in PLACES])
+    write("places.csv", PLACE_COLUMNS, places())
     write(
         "services.csv",
         ["period", "place_code", "data_element", "sex", "age_band", "population_group", "value"],
