@@ -45,6 +45,26 @@ def _text(v: Any) -> str:
     return v
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        text = str(v).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {v!r}")
+        return text
+
+    return parse
+
+
+def _positive_number(v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {v!r}") from None
+    if not x > 0:
+        raise ValueError(f"must be above 0, got {x}")
+    return x
+
+
 def _percent(v: Any) -> float:
     try:
         x = float(v)
@@ -72,8 +92,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "suppression_threshold",
         10,
-        "Counts from 1 up to this number minus one are shown as '<N' in every output.",
+        "Counts from 1 up to this number minus one are never published: the cell-key method "
+        "moves them to 0 or to at least N, suppression shows them as '<N'.",
         _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_method",
+        "cellkey",
+        "Disclosure control of every published count: 'cellkey' (counts perturbed by the "
+        "cell-key method, the same cell the same everywhere) or 'suppression' (small counts "
+        "withheld as '<N', for one-off tables).",
+        _choice("cellkey", "suppression"),
+    ),
+    Setting(
+        "disclosure_max_noise",
+        4,
+        "Cell-key method: the largest change of a published count at or above the threshold.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_variance",
+        2.0,
+        "Cell-key method: the variance of the noise (above 0, below max noise squared).",
+        _positive_number,
     ),
     Setting(
         "extra_age_bands",
@@ -82,6 +123,12 @@ SETTINGS: tuple[Setting, ...] = (
         _bands,
     ),
     Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
+    Setting(
+        "max_file_mb",
+        4096,
+        "Largest input file ingest reads, in MiB; a larger file is refused before it is read.",
+        _int_at_least(1),
+    ),
     Setting(
         "completeness_threshold",
         80.0,
@@ -95,6 +142,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Youngest age offered HIV testing: testing_coverage divides by the population of the "
         "age bands from this age up.",
         _int_at_least(0),
+    ),
+    Setting(
+        "api_max_upload_mb",
+        50,
+        "HTTP API: uploads larger than this many megabytes are refused before they are read.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_login_attempts",
+        5,
+        "HTTP API: failed logins allowed per account and per address in 15 minutes.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_cors_origins",
+        "",
+        "HTTP API: comma-separated origins allowed by CORS (empty: CORS off).",
+        _text,
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -117,8 +182,24 @@ class Settings:
         return int(self.values["suppression_threshold"])
 
     @property
+    def disclosure_method(self) -> str:
+        return str(self.values.get("disclosure_method", "cellkey"))
+
+    @property
+    def disclosure_max_noise(self) -> int:
+        return int(self.values.get("disclosure_max_noise", 4))
+
+    @property
+    def disclosure_variance(self) -> float:
+        return float(self.values.get("disclosure_variance", 2.0))
+
+    @property
     def extra_age_bands(self) -> tuple[str, ...]:
         return tuple(self.values["extra_age_bands"])
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.values["max_file_mb"]) * 1024 * 1024
 
     @property
     def completeness_threshold(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,12 @@ def _targets(items: tuple[str, ...]) -> dict[str, float]:
             if not sep:
                 raise ValueError
             value = float(raw)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError
         except ValueError:
             raise QueryError(
-                f"bad --target {item!r}: expected ID=PERCENT, e.g. first_95=90"
+                f"bad --target {item!r}: expected ID=PERCENT (a finite percentage >= 0), "
+                "e.g. first_95=90"
             ) from None
         out[resolve_ids([key])[0].id] = value
     return out
@@ -107,11 +111,14 @@ def indicators_command(
 ) -> None:
     """Indicators with numerators, denominators, targets and gaps, by place, period and group.
 
-    Counts from 1 to the suppression threshold minus one are shown as <10, and more counts are
-    withheld so that those cannot be worked out from totals (docs/indicators.md).
+    Every count is protected by the workspace's disclosure control (docs/disclosure.md): by
+    default the cell-key method (each count changed by a little noise, the same cell the same in
+    every output, no count from 1 to 9 published); with disclosure_method = suppression, counts
+    1-9 shown as <10 and more withheld so that those cannot be worked out from totals.
     """
     from corridor.indicators import compute_indicators, publish
     from corridor.indicators.aggregate import parse_by
+    from corridor.indicators.disclosure import disclosure_note
     from corridor.indicators.export import export
     from corridor.indicators.registry import resolve_ids
 
@@ -165,9 +172,12 @@ def indicators_command(
         return
     text = export(table, fmt, engine=ws.engine, unsuppressed=unsuppressed, query=query)
     write_output(text, out)
+    if not unsuppressed:  # every output says how it was protected (JSON also in its body)
+        err_console.print(disclosure_note(table), highlight=False)
 
 
 def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
+    from corridor.indicators.disclosure import disclosure_note
     from corridor.indicators.export import columns_of, rows
 
     data = rows(table, unsuppressed=unsuppressed, digits=1)
@@ -187,11 +197,7 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
     data = [{units.get(k, k): v for k, v in r.items()} for r in data]
     print_table(data, [units.get(c, c) for c in cols])
     if not unsuppressed:
-        err_console.print(
-            f"counts 1-{threshold - 1} shown as <{threshold}; 'suppressed': withheld so that they "
-            "cannot be worked out from totals.",
-            highlight=False,
-        )
+        err_console.print(disclosure_note(table), highlight=False)
 
 
 def _list(fmt: str, out: Path | None) -> None:

@@ -36,6 +36,11 @@ COMMANDS: dict[str, str] = {
     "hotspots": "corridor.cli.hotspots:hotspots_command",
     "report": "corridor.cli.report:report_command",
     "demo": "corridor.cli.demo:demo_command",
+    "serve": "corridor.cli.serve:serve_command",
+    "users": "corridor.cli.access:users_group",
+    "tokens": "corridor.cli.access:tokens_group",
+    "agreements": "corridor.cli.access:agreements_group",
+    "audit": "corridor.cli.access:audit_group",
 }
 
 

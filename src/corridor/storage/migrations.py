@@ -117,6 +117,79 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX flows_obs ON flows (observation_code, period_start)",
         ),
     ),
+    Migration(
+        2,
+        "record keys for the cell-key method of disclosure control",
+        (
+            # DuckDB does not alter a table that an index depends on: drop and remake them
+            "DROP INDEX IF EXISTS services_key",
+            "DROP INDEX IF EXISTS flows_obs",
+            *(
+                stmt
+                for table in ("services", "flows", "cases")
+                for stmt in (
+                    f"ALTER TABLE {table} ADD COLUMN record_key BIGINT",
+                    # existing rows get a random key now (new rows get theirs at import)
+                    f"UPDATE {table} SET record_key = CAST(FLOOR(RANDOM() * 4294967296) AS BIGINT)",
+                )
+            ),
+            "CREATE INDEX services_key ON services (place_code, data_element, period)",
+            "CREATE INDEX flows_obs ON flows (observation_code, period_start)",
+        ),
+    ),
+    Migration(
+        4,
+        "accounts, tokens, sharing agreements and the hash-chained audit trail (the data hub)",
+        (
+            """CREATE TABLE accounts (
+                username TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                countries TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                unsuppressed BOOLEAN NOT NULL,
+                disabled BOOLEAN NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE api_tokens (
+                token_id TEXT PRIMARY KEY,
+                username TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                purpose TEXT NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                expires_at TIMESTAMP,
+                revoked BOOLEAN NOT NULL
+            )""",
+            """CREATE TABLE agreements (
+                agreement_id BIGINT PRIMARY KEY,
+                partner TEXT NOT NULL,
+                indicators TEXT NOT NULL,
+                disaggregations TEXT NOT NULL,
+                period_type TEXT NOT NULL,
+                countries TEXT NOT NULL,
+                valid_from DATE NOT NULL,
+                valid_to DATE NOT NULL,
+                revoked BOOLEAN NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE audit_chain (
+                seq BIGINT PRIMARY KEY,
+                logged_at TIMESTAMP NOT NULL,
+                user_name TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                cells BIGINT NOT NULL,
+                suppressed BOOLEAN NOT NULL,
+                prev_hash TEXT NOT NULL,
+                entry_hash TEXT NOT NULL
+            )""",
+            """CREATE TABLE audit_head (
+                id INTEGER PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                entry_hash TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 
