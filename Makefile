@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: lint
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 format: $(STAMP)
@@ -34,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output test-artefacts .pytest_cache .mypy_cache .ruff_cache

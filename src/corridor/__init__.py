@@ -7,10 +7,29 @@ The public Python API::
     ws.ingest(["places.csv"], kind="places")
     ws.table("places")                              # pyarrow.Table
     ws.table("services", as_="pandas")              # or "polars"
+
+The workspace functions load on first use (PEP 562), so that ``import corridor`` and the
+command line's ``--help`` do not pay for pyarrow, DuckDB and friends.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from corridor.errors import CorridorError, InputError
-from corridor.workspace import Workspace, init_workspace, open_workspace
+
+if TYPE_CHECKING:
+    from corridor.workspace import Workspace, init_workspace, open_workspace
 
 __all__ = ["CorridorError", "InputError", "Workspace", "init_workspace", "open_workspace"]
 __version__ = "0.1.0"
+
+_LAZY = {"Workspace", "init_workspace", "open_workspace"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from corridor import workspace
+
+        return getattr(workspace, name)
+    raise AttributeError(f"module 'corridor' has no attribute {name!r}")

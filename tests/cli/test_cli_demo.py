@@ -85,6 +85,19 @@ def test_demo_never_clobbers_a_folder_it_did_not_make(
     assert (tmp_path / "precious.txt").read_text() == "field data"
 
 
+def test_demo_report_reads_well_and_prints_on_twelve_pages(demo: tuple[Path, Result]) -> None:
+    """The demonstration world's report in headless Chromium: laptop and phone, then A4."""
+    from browser import assert_reads_well, open_report
+
+    out, result = demo
+    assert result.code == 0, result.err
+    checks, pages = open_report(out / "report.html", "demo-report")
+    assert_reads_well(checks)
+    assert pages <= 12, f"the demo report prints on {pages} A4 pages"
+    # the closing hint names the report by a URL any browser opens, not macOS's `open`
+    assert (out / "report.html").resolve().as_uri() in result.out
+
+
 def test_demo_accounts_have_owner_only_one_time_credentials(demo: tuple[Path, Result]) -> None:
     import csv
     import stat

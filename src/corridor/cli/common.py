@@ -8,15 +8,30 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from corridor.workspace import Workspace, open_workspace
+if TYPE_CHECKING:  # the workspace pulls in pyarrow and DuckDB: imported when a command opens it
+    from rich.console import Console
 
-err_console = Console(stderr=True)
+    from corridor.workspace import Workspace
+
+
+class _LazyConsole:
+    """rich's stderr Console, created on first use: importing rich costs ~50 ms of start-up."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)
+        return getattr(self._console, name)
+
+
+err_console: Console = _LazyConsole()  # type: ignore[assignment]
 
 
 class State:
@@ -29,6 +44,8 @@ class State:
 
     def open(self) -> Workspace:
         if self._ws is None:
+            from corridor.workspace import open_workspace
+
             self._ws = open_workspace(self.workspace_path, db=self.db)
         return self._ws
 
@@ -53,6 +70,9 @@ def print_table(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None
 ) -> None:
     """A readable table on the terminal (plain text when not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for c in columns:
         table.add_column(c)

@@ -7,18 +7,16 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from corridor.demo import generate_world
 from corridor.errors import WorkspaceError
-from corridor.hotspots import rank_sites
-from corridor.indicators import compute_indicators, publish
-from corridor.reports.html import write_report
-from corridor.storage.recordkeys import derive_record_keys
-from corridor.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:  # heavy (pyarrow, DuckDB) or slow to import (rich): imported when it runs
+    from rich.console import Console
+
+    from corridor.workspace import Workspace
 
 MARKER = ".corridor-demo"
 NINETY_FIVES = ["first_95", "second_95", "third_95"]
@@ -36,6 +34,12 @@ NINETY_FIVES = ["first_95", "second_95", "third_95"]
 @click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the world.")
 def demo_command(out: Path, seed: int) -> None:
     """Build the demonstration world and run the whole job on it."""
+    from rich.console import Console
+
+    from corridor.demo import generate_world
+    from corridor.storage.recordkeys import derive_record_keys
+    from corridor.workspace import init_workspace
+
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     _prepare(out)
@@ -56,7 +60,8 @@ def demo_command(out: Path, seed: int) -> None:
         ws.close()
     console.print(f"done in {time.perf_counter() - started:.0f} s. Next:")
     prog = _program()
-    console.print(f"  open {out / 'report.html'}")
+    report = (out / "report.html").resolve()
+    console.print(f"  open the report in a web browser: {report.as_uri()}")
     console.print(f"  {prog} -w {out} status")
     console.print(
         f"  {prog} -w {out} indicators --indicator first_95,second_95,third_95 "
@@ -140,6 +145,8 @@ def _ingest(console: Console, ws: Workspace, out: Path, manifest: dict[str, Any]
 
 def _analyses(console: Console, ws: Workspace, out: Path) -> str:
     """Indicators, ranking and report; returns the top-ranked site's code."""
+    from corridor.reports.html import write_report
+
     _cascade(console, ws)
     top = _hotspots(console, ws)
     with console.status("writing the report…"):
@@ -150,6 +157,8 @@ def _analyses(console: Console, ws: Workspace, out: Path) -> str:
 
 def _cascade(console: Console, ws: Workspace) -> None:
     """The 95-95-95 cascade of the latest year, migrants and mobile groups beside host people."""
+    from corridor.indicators import compute_indicators, publish
+
     latest = ws.engine.scalar("SELECT MAX(period_end) FROM services", step="latest period")
     year = str(latest.year)
     with console.status("computing indicators…"):
@@ -168,6 +177,8 @@ def _cascade(console: Console, ws: Workspace) -> None:
 
 
 def _hotspots(console: Console, ws: Workspace) -> str:
+    from corridor.hotspots import rank_sites
+
     with console.status("ranking spaces of vulnerability…"):
         result = rank_sites(ws.engine)
     console.print(

@@ -10,7 +10,10 @@ import click
 
 from corridor.cli.common import err_console, print_table, to_csv, to_json, workspace, write_output
 from corridor.errors import QueryError
-from corridor.hotspots import COMPONENTS, SPECS, load_weights, rank_sites, sensitivity
+
+# corridor.hotspots.COMPONENTS, repeated so that --help need not import the ranking (numpy,
+# pandas, networkx); tests/cli/test_cli_startup.py checks that the two agree.
+COMPONENTS = ("mobility", "burden", "service_gap", "bridging")
 
 FORMATS = ("table", "csv", "json", "hxl")
 TABLE_ROWS = 20
@@ -39,7 +42,6 @@ BASE_COLUMNS = (
     "main_driver",
     "flags",
 )
-RAW_COLUMNS = tuple(s.name for s in SPECS)
 HXL_TAGS: dict[str, str] = {
     "rank": "#x_rank",
     "place_code": "#loc+code",
@@ -63,7 +65,6 @@ HXL_TAGS: dict[str, str] = {
     "main_driver": "#x_driver",
     "flags": "#x_flags",
     **{c: f"#x_component+{c}" for c in COMPONENTS},
-    **{m: f"#x_measure+{m}" for m in RAW_COLUMNS},
 }
 DIGITS: dict[str, int] = {
     "new_infections_per_1000": 3,
@@ -157,6 +158,8 @@ def hotspots_command(
     and the share of draws in which it is in the top 10. Raw measures pass through disclosure
     control. Method and validation: docs/hotspots.md.
     """
+    from corridor.hotspots import SPECS, load_weights, rank_sites, sensitivity
+
     if sum(map(bool, (explain_code, show_sensitivity, validate))) > 1:
         raise QueryError("choose one of --explain, --sensitivity and --validate")
     weights = load_weights(weights_file) if weights_file is not None else None
@@ -231,7 +234,7 @@ def hotspots_command(
         if len(rows) > len(shown):
             err_console.print(f"{len(rows) - len(shown)} more site(s): use --top or --format csv")
         return
-    columns = [*BASE_COLUMNS, *RAW_COLUMNS]
+    columns = [*BASE_COLUMNS, *(spec.name for spec in SPECS)]
     if fmt == "json":
         doc = {
             "period": result.period,
@@ -253,7 +256,9 @@ def hotspots_command(
         }
         write_output(to_json(doc), out)
     elif fmt == "hxl":
-        write_output(to_csv(rows, columns, tags=[HXL_TAGS[c] for c in columns]), out)
+        write_output(
+            to_csv(rows, columns, tags=[HXL_TAGS.get(c, f"#x_measure+{c}") for c in columns]), out
+        )
     else:
         write_output(to_csv(rows, columns), out)
 

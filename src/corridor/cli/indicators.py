@@ -10,11 +10,22 @@ import click
 
 from corridor.cli.common import err_console, print_table, to_csv, to_json, workspace, write_output
 from corridor.errors import QueryError
-from corridor.indicators import compute_indicators, publish
-from corridor.indicators.aggregate import parse_by
-from corridor.indicators.disclosure import disclosure_note
-from corridor.indicators.export import FORMATS, columns_of, export, number, registry_rows, rows
-from corridor.indicators.registry import DIMENSIONS, resolve_ids
+
+# corridor.indicators.export.FORMATS and corridor.indicators.registry.DIMENSIONS, repeated here so
+# that --help need not import the indicator engine (pyarrow); tests/cli/test_cli_startup.py checks
+# that they agree.
+FORMATS = ("table", "csv", "json", "hxl", "dhis2-json", "adx")
+DIMENSIONS = (
+    "place",
+    "country",
+    "admin1",
+    "corridor",
+    "place_type",
+    "sex",
+    "age_band",
+    "population_group",
+    "period",
+)
 
 _LIST_COLUMNS = ("id", "name", "numerator", "denominator", "unit", "target", "source", "definition")
 
@@ -24,6 +35,8 @@ def _split(text: str | None) -> list[str]:
 
 
 def _targets(items: tuple[str, ...]) -> dict[str, float]:
+    from corridor.indicators.registry import resolve_ids
+
     out: dict[str, float] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -103,6 +116,12 @@ def indicators_command(
     every output, no count from 1 to 9 published); with disclosure_method = suppression, counts
     1-9 shown as <10 and more withheld so that those cannot be worked out from totals.
     """
+    from corridor.indicators import compute_indicators, publish
+    from corridor.indicators.aggregate import parse_by
+    from corridor.indicators.disclosure import disclosure_note
+    from corridor.indicators.export import export
+    from corridor.indicators.registry import resolve_ids
+
     if list_:
         _list(fmt, out)
         return
@@ -158,6 +177,9 @@ def indicators_command(
 
 
 def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
+    from corridor.indicators.disclosure import disclosure_note
+    from corridor.indicators.export import columns_of, rows
+
     data = rows(table, unsuppressed=unsuppressed, digits=1)
     cols = [c for c in columns_of(table) if c != "unit"]
     if all(r.get("place_name") is None for r in data):
@@ -167,14 +189,20 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
             cols.remove(d)
     if not data:
         err_console.print("no data for this query")
-    print_table(data, cols)
+    # rates are percentages and gaps percentage points: say so in the header, where it is read
+    units = {"value": "value (%)", "target": "target (%)", "gap": "gap (points)"}
+    if {r.get("unit") for r in data} - {"percent"}:  # another unit: show it on every row
+        units = {}
+        cols.insert(cols.index("value") + 1, "unit")
+    data = [{units.get(k, k): v for k, v in r.items()} for r in data]
+    print_table(data, [units.get(c, c) for c in cols])
     if not unsuppressed:
-        err_console.print(
-            f"{disclosure_note(table)} value, target and gap are percentages.", highlight=False
-        )
+        err_console.print(disclosure_note(table), highlight=False)
 
 
 def _list(fmt: str, out: Path | None) -> None:
+    from corridor.indicators.export import number, registry_rows
+
     data = registry_rows()
     for r in data:
         r["target"] = number(r["target"], 1)

@@ -8,8 +8,21 @@ import click
 
 from corridor.cli.common import err_console, print_table, state, to_json, workspace
 from corridor.contract.schema import KINDS
-from corridor.intake.formats import FORMATS
-from corridor.workspace import init_workspace
+
+# corridor.intake.formats.FORMATS, repeated here so that --help need not import the readers
+# (and pyarrow); tests/cli/test_cli_startup.py checks that the two agree.
+FORMATS = (
+    "auto",
+    "csv",
+    "xlsx",
+    "hxl",
+    "dhis2-json",
+    "dhis2-csv",
+    "dhis2-xml",
+    "adx",
+    "dtm-fmr",
+    "geojson",
+)
 
 
 @click.command("init")
@@ -17,6 +30,8 @@ from corridor.workspace import init_workspace
 @click.pass_context
 def init_command(ctx: click.Context, directory: Path) -> None:
     """Create a workspace in DIRECTORY (a settings file and a DuckDB warehouse)."""
+    from corridor.workspace import init_workspace
+
     ws = init_workspace(directory, db=state(ctx).db)
     try:
         click.echo(f"workspace ready: {ws.path} ({ws.engine.name}: {ws.engine.url})")

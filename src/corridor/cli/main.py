@@ -1,4 +1,15 @@
-"""The ``corridor`` command: a click group; user errors print without a traceback and exit 2."""
+"""The ``corridor`` command: a click group; user errors print without a traceback and exit 2.
+
+Fast start: ``corridor --help`` must answer in well under 0.3 s, so this module imports nothing
+heavy (no pyarrow, polars, duckdb, numpy, pandas, networkx, jinja2). Subcommands are listed in
+``COMMANDS`` as ``"name": "module:attribute"`` and their module is imported only when that
+subcommand is looked up (see :class:`corridor.cli.lazy.LazyGroup`). A subcommand's module itself
+imports heavy libraries inside the command function, never at module level, so that its
+``--help`` stays fast too; ``tests/cli/test_cli_startup.py`` checks both.
+
+To add a command: write ``corridor/cli/<noun>.py`` with a ``@click.command`` and add one line to
+``COMMANDS`` below.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +20,35 @@ from pathlib import Path
 import click
 
 from corridor import __version__
-from corridor.cli.access import agreements_group, audit_group, tokens_group, users_group
 from corridor.cli.common import State, err_console
-from corridor.cli.demo import demo_command
-from corridor.cli.hotspots import hotspots_command
-from corridor.cli.indicators import indicators_command
-from corridor.cli.intake import ingest_command, init_command, status_command
-from corridor.cli.report import report_command
-from corridor.cli.serve import serve_command
+from corridor.cli.lazy import LazyGroup
 from corridor.errors import CorridorError, InputError
-from corridor.storage.engine import StorageError
+
+# name -> "module:attribute" of the click command; imported only when the command is used.
+# `corridor --help` lists them in this order.
+COMMANDS: dict[str, str] = {
+    "init": "corridor.cli.intake:init_command",
+    "ingest": "corridor.cli.intake:ingest_command",
+    "status": "corridor.cli.intake:status_command",
+    "imports": "corridor.cli.imports:imports_command",
+    "quarantine": "corridor.cli.imports:quarantine_command",
+    "indicators": "corridor.cli.indicators:indicators_command",
+    "hotspots": "corridor.cli.hotspots:hotspots_command",
+    "report": "corridor.cli.report:report_command",
+    "demo": "corridor.cli.demo:demo_command",
+    "serve": "corridor.cli.serve:serve_command",
+    "users": "corridor.cli.access:users_group",
+    "tokens": "corridor.cli.access:tokens_group",
+    "agreements": "corridor.cli.access:agreements_group",
+    "audit": "corridor.cli.access:audit_group",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-w",
     "--workspace",
@@ -46,18 +73,10 @@ def cli(ctx: click.Context, workspace: Path | None, db: str | None, verbose: int
     ctx.call_on_close(st.close)
 
 
-cli.add_command(init_command)
-cli.add_command(ingest_command)
-cli.add_command(status_command)
-cli.add_command(demo_command)
-cli.add_command(report_command)
-cli.add_command(indicators_command)
-cli.add_command(hotspots_command)
-cli.add_command(serve_command)
-cli.add_command(users_group)
-cli.add_command(tokens_group)
-cli.add_command(agreements_group)
-cli.add_command(audit_group)
+def _is_storage_error(exc: BaseException) -> bool:
+    """A StorageError, without importing the storage layer (and pyarrow) to find out."""
+    engine = sys.modules.get("corridor.storage.engine")
+    return engine is not None and isinstance(exc, engine.StorageError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,9 +90,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except StorageError as exc:  # a bug, not a user error: say so, exit 1
-        click.echo(f"internal error (please report it): {exc}", err=True)
-        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(2)
@@ -82,6 +98,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        # a bug, not a user error: say so, exit 1
+        click.echo(f"internal error (please report it): {exc}", err=True)
+        sys.exit(1)
     sys.exit(0)
 
 

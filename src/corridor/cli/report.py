@@ -7,7 +7,11 @@ from pathlib import Path
 import click
 
 from corridor.cli.common import err_console, workspace
-from corridor.reports.html import DEFAULT_TITLE, REPORT_FILE, write_report
+
+# corridor.reports.html's DEFAULT_TITLE and REPORT_FILE, repeated so that --help need not import
+# jinja2 and the report's engine; tests/cli/test_cli_startup.py checks that they agree.
+DEFAULT_TITLE = "Corridor report: health of migrants and mobile populations"
+REPORT_FILE = "report.html"
 
 
 @click.command("report")
@@ -45,6 +49,8 @@ def report_command(
     The file needs no network and prints to PDF. Every count and rate in it passes the
     workspace's disclosure control (suppression_threshold).
     """
+    from corridor.reports.html import write_report
+
     ws = workspace(ctx)
     with err_console.status("rendering the report", spinner="dots"):
         path = write_report(ws, out, period=period, title=title, draws=draws, seed=seed)

@@ -13,10 +13,10 @@ from datetime import date
 import pyarrow as pa
 
 from corridor.contract.dimensions import MOBILE_GROUPS, POPULATION_GROUPS, TOTAL
-from corridor.indicators import compute_indicators
+from corridor.indicators import UNALLOCATED, compute_indicators
 from corridor.indicators.registry import get_indicator
 from corridor.reports.charts import LineChart, line_chart
-from corridor.reports.protect import Cell, indicator_cells, suppress_table
+from corridor.reports.protect import Cell, fmt_percent, indicator_cells, suppress_table
 from corridor.storage.engine import Engine
 
 CASCADE_IDS: tuple[str, ...] = (
@@ -28,7 +28,16 @@ CASCADE_IDS: tuple[str, ...] = (
 )
 TREND_IDS: tuple[str, ...] = ("positivity", "testing_coverage", "linkage_proxy", "third_95")
 #: the groups of the cascade table, in this order (``total``: all groups of the country)
-GROUP_ORDER: tuple[str, ...] = (TOTAL, "host", *MOBILE_GROUPS, "sex_worker", "other")
+#: ``unallocated``: the people of the country total that no group row holds, so that the groups
+#: visibly do not add up to the total
+GROUP_ORDER: tuple[str, ...] = (
+    TOTAL,
+    "host",
+    *MOBILE_GROUPS,
+    "sex_worker",
+    "other",
+    UNALLOCATED,
+)
 _CASCADE_COLUMNS = (
     *("indicator", "country", "population_group", "target"),
     *("incomplete", "places_reporting", "places_expected"),
@@ -42,11 +51,31 @@ def group_label(group: str) -> str:
         return "All groups"
     if group == "host":
         return "Host community"
+    if group == UNALLOCATED:
+        return "Not allocated to a group"
     return group.replace("_", " ").capitalize()
 
 
 def is_mobile(group: str) -> bool:
     return group in MOBILE_GROUPS
+
+
+def group_kind(group: str) -> str:
+    """The marker a cascade row carries: total, host, mobile, other (a key population that is
+    neither host nor mobile, e.g. sex workers) or unallocated."""
+    if group in (TOTAL, "host", UNALLOCATED):
+        return {TOTAL: "total", "host": "host", UNALLOCATED: "unallocated"}[group]
+    return "mobile" if is_mobile(group) else "other"
+
+
+def share_cell(part: Cell, whole: Cell) -> Cell:
+    """``part`` as a share of ``whole``, from published counts only."""
+    if part.state == "missing" or whole.state == "missing":
+        return Cell("–", None, "missing")
+    if not part.shown or not whole.shown or not whole.value:
+        return Cell("x", None, "withheld")
+    value = 100.0 * float(part.value or 0.0) / float(whole.value)
+    return Cell(fmt_percent(value), value, "shown")
 
 
 @dataclass(slots=True)
@@ -57,6 +86,8 @@ class CascadeCell:
     target: float | None
     #: fewer places reported than the completeness threshold asks: "3 of 5 places reported"
     incomplete: str = ""
+    #: unallocated rows: the share of the country's denominator that no group holds
+    share: Cell | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +96,7 @@ class CascadeRow:
     label: str
     mobile: bool
     cells: dict[str, CascadeCell]
+    kind: str = "other"
 
 
 @dataclass(slots=True)
@@ -90,6 +122,13 @@ def _protected(
     return raw, indicator_cells(raw, suppress_table(raw, threshold), threshold)
 
 
+def _leaves_people_out(c: CascadeCell) -> bool:
+    """An unallocated cell worth a row: its share is withheld or above zero."""
+    if c.share is None or c.share.state == "missing":
+        return False
+    return c.share.value is None or c.share.value > 0
+
+
 def cascade(
     engine: Engine, period: str, threshold: int, country_names: Mapping[str, str]
 ) -> Cascade:
@@ -100,7 +139,7 @@ def cascade(
     for i, rec in enumerate(raw.select(_CASCADE_COLUMNS).to_pylist() if raw.num_rows else []):
         country, group = str(rec["country"]), str(rec["population_group"])
         if country in ("all", "none") or group not in GROUP_ORDER:
-            continue  # the region-wide margin and unallocated remainders are not shown
+            continue  # the region-wide margin is not shown
         num, den, val = cells[i]
         targets[rec["indicator"]] = rec["target"]
         note = (
@@ -114,15 +153,21 @@ def cascade(
     countries: list[CountryCascade] = []
     for code in sorted(found, key=lambda c: country_names.get(c, c.upper())):
         groups = found[code]
+        for ind, cell in groups.get(UNALLOCATED, {}).items():
+            total = groups.get(TOTAL, {}).get(ind)
+            cell.share = share_cell(cell.denominator, total.denominator) if total else None
         rows = [
-            CascadeRow(g, group_label(g), is_mobile(g), groups[g])
+            CascadeRow(g, group_label(g), is_mobile(g), groups[g], group_kind(g))
             for g in GROUP_ORDER
             if g in groups
             and any(
                 c.value.state != "missing" or c.numerator.state != "missing"
                 for c in groups[g].values()
             )
+            and (g != UNALLOCATED or any(_leaves_people_out(c) for c in groups[g].values()))
         ]
+        if all(r.group in (TOTAL, UNALLOCATED) for r in rows):  # no group reported: total only
+            rows = [r for r in rows if r.group == TOTAL]
         if len(rows) > 0:
             countries.append(CountryCascade(code, country_names.get(code, code.upper()), rows))
     indicators = [(i, get_indicator(i).name, get_indicator(i).target) for i in CASCADE_IDS]
@@ -163,7 +208,9 @@ def trends(engine: Engine, threshold: int) -> tuple[list[LineChart], str]:
     for ind in TREND_IDS:
         groups = series.get(ind, {})
         ordered = [
-            g for g in GROUP_ORDER if g in groups and any(v is not None for v in groups[g].values())
+            g
+            for g in GROUP_ORDER
+            if g != UNALLOCATED and g in groups and any(v is not None for v in groups[g].values())
         ]
         if not ordered:
             continue

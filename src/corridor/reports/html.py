@@ -31,6 +31,7 @@ from corridor.reports import basemap
 from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
 from corridor.reports.mapview import build_map
+from corridor.reports.outbreak import outbreaks
 from corridor.reports.protect import disclosure_method
 from corridor.reports.quality import (
     completeness,
@@ -43,6 +44,8 @@ from corridor.workspace import Workspace
 
 DEFAULT_TITLE = "Corridor report: health of migrants and mobile populations"
 REPORT_FILE = "report.html"
+#: ranked sites shown in the body of the report; the appendix has them all
+BODY_SITES = 20
 
 
 class ReportError(CorridorError):
@@ -222,6 +225,7 @@ def build_context(
         if result is not None
         else [],
         "hotspots": hotspots,
+        "body_sites": BODY_SITES,
         "top": result.top if result is not None else 10,
         "level": round(100 * level),
         "map": map_view,
@@ -229,6 +233,7 @@ def build_context(
         "gaps": largest_gaps(cascade_view),
         "trends": chart_list,
         "granularity": granularity,
+        "outbreaks": outbreaks(engine, window.start, window.end, threshold, names),
         "imports": imports_table(engine, threshold),
         "quarantine": quarantine_table(engine, threshold),
         "quarters": quarters,

@@ -22,7 +22,8 @@ PADDING = 14.0
 MARGIN_DEG = 1.5
 MIN_SPAN_DEG = 6.0
 MAX_FLOWS = 45
-TOP_LABELS = 10
+#: the sites named in the key beside the map (all are numbered; the appendix names the rest)
+KEY_SITES = 20
 
 #: score classes (lower bound, fill colour): ColorBrewer YlOrRd, colour-blind safe in order
 SCORE_CLASSES: tuple[tuple[float, str], ...] = (
@@ -54,6 +55,13 @@ class Country:
     label_x: float | None = None
     label_y: float | None = None
 
+    def label_box(self) -> Box | None:
+        """The box the (upper-case, letter-spaced, 10px) name occupies, when it is drawn."""
+        if self.label_x is None or self.label_y is None:
+            return None
+        w = 7.2 * len(self.name)
+        return (self.label_x - w / 2, self.label_y - 9, self.label_x + w / 2, self.label_y + 3)
+
 
 @dataclass(slots=True)
 class Corridor:
@@ -84,7 +92,16 @@ class SiteMark:
     label: str | None = None
     label_x: float = 0.0
     label_y: float = 0.0
-    anchor: str = "start"
+    name: str = ""
+    country: str = ""
+    #: a line from the circle to a number placed away from it (x1, y1, x2, y2)
+    leader: tuple[float, float, float, float] | None = None
+
+
+@dataclass(slots=True)
+class Lake:
+    name: str
+    d: str
 
 
 @dataclass(slots=True)
@@ -96,6 +113,11 @@ class MapView:
     flows: list[FlowLine]
     sites: list[SiteMark]
     unplaced: list[str]
+    lakes: list[Lake] = field(default_factory=list)
+    #: (rank, name, country) of the sites named beside the map
+    key: list[tuple[int, str, str]] = field(default_factory=list)
+    #: sites whose number found no free place on the map (listed under it)
+    unnumbered: list[str] = field(default_factory=list)
     score_legend: list[tuple[str, str]] = field(default_factory=list)
     size_legend: list[tuple[float, str]] = field(default_factory=list)
     flow_threshold: int = 10
@@ -113,9 +135,26 @@ def score_radius(score: float) -> float:
     return 3.0 + 9.0 * max(0.0, min(score, 100.0)) / 100.0
 
 
+#: words that stay lower-case inside a name ("Dar es Salaam")
+_LOWER_WORDS = frozenset({"es", "de", "del", "la", "le", "du", "des", "of", "and", "the", "el"})
+
+
+_COMPASS = frozenset({"north", "south", "east", "west"})
+
+
 def corridor_label(code: str) -> str:
-    text = code.replace("_", " ").replace("-", " ").strip()
-    return (text[:1].upper() + text[1:]) if text else code
+    """A corridor code as a name: ``dar_es_salaam`` -> "Dar es Salaam", ``north_south`` and
+    ``north-south`` -> "North-South", ``trans_kalahari`` -> "Trans Kalahari"."""
+    words = code.replace("_", " ").split()
+    if len(words) > 1 and all(w.lower() in _COMPASS for w in words):
+        words = ["-".join(words)]
+    out = []
+    for i, word in enumerate(words):
+        if i > 0 and word.lower() in _LOWER_WORDS:
+            out.append(word.lower())
+        else:
+            out.append("-".join(part[:1].upper() + part[1:] for part in word.split("-")))
+    return " ".join(out) or code
 
 
 def _finite(*values: Any) -> bool:
@@ -164,6 +203,14 @@ def label_point(
     geometry: Mapping[str, Any], project: basemap.Projection
 ) -> tuple[float, float] | None:
     """A point well inside the largest polygon (a coarse pole of inaccessibility)."""
+    points = label_points(geometry, project)
+    return points[0] if points else None
+
+
+def label_points(
+    geometry: Mapping[str, Any], project: basemap.Projection
+) -> list[tuple[float, float]]:
+    """Points inside the largest polygon, the farthest from its edge first."""
     polys = geometry.get("coordinates") or []
     if geometry.get("type") == "Polygon":
         polys = [polys]
@@ -179,11 +226,10 @@ def label_point(
         if area > best_area:
             best, best_area = ring, area
     if len(best) < 3:
-        return None
+        return []
     xs = [p[0] for p in best]
     ys = [p[1] for p in best]
-    found: tuple[float, float] | None = None
-    far = -1.0
+    found: list[tuple[float, float, float]] = []
     steps = 12
     for i in range(1, steps):
         for j in range(1, steps):
@@ -192,9 +238,8 @@ def label_point(
             if not _inside(x, y, best):
                 continue
             d = min((x - px) ** 2 + (y - py) ** 2 for px, py in best)
-            if d > far:
-                found, far = (x, y), d
-    return found
+            found.append((-d, x, y))
+    return [(x, y) for _d, x, y in sorted(found)]
 
 
 def _meets(geometry: Mapping[str, Any], bounds: basemap.Bounds) -> bool:
@@ -207,21 +252,40 @@ def _meets(geometry: Mapping[str, Any], bounds: basemap.Bounds) -> bool:
 
 
 def countries(
-    project: basemap.Projection, width: float, height: float, bounds: basemap.Bounds
+    project: basemap.Projection,
+    width: float,
+    height: float,
+    bounds: basemap.Bounds,
+    avoid: Sequence[Box] = (),
 ) -> list[Country]:
+    """Country outlines; a country's name goes where it overlaps none of the ``avoid`` boxes
+    (the site circles) nor another name, or is left out (the outline stays)."""
     gj = basemap.load_boundaries()
     names = {
         f["properties"]["iso_a3"]: (f["properties"].get("name") or "", f.get("geometry"))
         for f in gj["features"]
     }
     out: list[Country] = []
+    taken: list[Box] = list(avoid)
     for iso3, d, focus in basemap.to_svg_paths(gj, project):
         name, geometry = names.get(iso3, ("", None))
         c = Country(iso3, name, d, focus)
         if geometry is not None and _meets(geometry, bounds):
-            pt = label_point(geometry, project)
-            if pt is not None and 20 < pt[0] < width - 20 and 10 < pt[1] < height - 10:
-                c.label_x, c.label_y = round(pt[0], 1), round(pt[1], 1)
+            for x, y in label_points(geometry, project):
+                c.label_x, c.label_y = round(x, 1), round(y, 1)
+                box = c.label_box()
+                if (
+                    box is not None
+                    and box[0] > 2
+                    and box[2] < width - 2
+                    and box[1] > 2
+                    and box[3] < height - 2
+                    and not _overlaps(box, taken)
+                ):
+                    taken.append(box)
+                    break
+            else:
+                c.label_x = c.label_y = None
         out.append(c)
     return out
 
@@ -318,52 +382,77 @@ def flow_lines(
     return out
 
 
-# ---- sites -----------------------------------------------------------------------------------
-_LABEL_H = 11.0
-_CHAR_W = 5.6
+# ---- sites ---------------------------------------------------------------------------------
+#: a site number's box: digit width and height, in SVG units (font-size 9.5px, bold)
+_DIGIT_W = 6.0
+_NUM_H = 10.0
+#: how far from its circle a number may go (beyond its own radius), nearest first
+_RINGS = (2.0, 6.0, 11.0, 17.0, 24.0, 32.0, 42.0)
+_ANGLES = tuple(math.radians(a) for a in (0, 180, -90, 90, -45, 45, -135, 135, -22, 22, 158, -158))
+
+Box = tuple[float, float, float, float]
 
 
-def _overlaps(box: tuple[float, float, float, float], boxes: Sequence[tuple]) -> bool:
+def _overlaps(box: Box, boxes: Sequence[Box]) -> bool:
     x0, y0, x1, y1 = box
-    return any(not (x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1) for a0, b0, a1, b1 in boxes)
+    return any(not (x1 <= a0 or x0 >= a1 or y1 <= b0 or y0 >= b1) for a0, b0, a1, b1 in boxes)
 
 
-def place_labels(marks: list[SiteMark], width: float, height: float) -> None:
-    """Put each label beside its circle where it overlaps no earlier label or top circle."""
-    taken: list[tuple[float, float, float, float]] = [
-        (m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r) for m in marks if m.label
-    ]
-    placed: list[tuple[float, float, float, float]] = []
-    for m in sorted((m for m in marks if m.label), key=lambda m: m.rank):
-        text_w = _CHAR_W * len(m.label or "")
-        gap = m.r + 3
-        options = (
-            ("start", m.x + gap, m.y + 4),
-            ("end", m.x - gap, m.y + 4),
-            ("middle", m.x, m.y - gap - 2),
-            ("middle", m.x, m.y + gap + _LABEL_H - 1),
-            ("start", m.x + gap, m.y - gap),
-            ("start", m.x + gap, m.y + gap + 6),
-            ("end", m.x - gap, m.y - gap),
-            ("end", m.x - gap, m.y + gap + 6),
-        )
-        choice = options[0]
-        for anchor, x, y in options:
-            left = x if anchor == "start" else x - text_w if anchor == "end" else x - text_w / 2
-            box = (left, y - _LABEL_H + 2, left + text_w, y + 2)
-            own = (m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r)
-            others = [t for t in taken if t != own]
-            if left < 2 or left + text_w > width - 2 or box[1] < 2 or box[3] > height - 2:
-                continue
-            if not _overlaps(box, placed) and not _overlaps(box, others):
-                choice = (anchor, x, y)
+def label_box(m: SiteMark) -> Box | None:
+    """The box a site's number occupies (None when it has none)."""
+    if not m.label:
+        return None
+    w = _DIGIT_W * len(m.label) + 2
+    return (m.label_x - w / 2, m.label_y - _NUM_H + 2, m.label_x + w / 2, m.label_y + 2)
+
+
+def circle_box(m: SiteMark) -> Box:
+    return (m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r)
+
+
+def place_labels(
+    marks: list[SiteMark], width: float, height: float, blocked: Sequence[Box]
+) -> None:
+    """Give every site its rank number beside its circle, where the number overlaps no other
+    number, no circle and nothing in ``blocked`` (the country names). Numbers that must move
+    away from a crowded circle get a leader line; a number that finds no free place at all is
+    removed (the caller lists those sites). Best ranks are placed first."""
+    circles = [circle_box(m) for m in marks]
+    placed: list[Box] = []
+    for m in sorted(marks, key=lambda m: m.rank):
+        if not m.label:
+            continue
+        w = _DIGIT_W * len(m.label) + 2
+        found = False
+        for ring in _RINGS:
+            for angle in _ANGLES:
+                cx = m.x + math.cos(angle) * (m.r + ring + w / 2)
+                cy = m.y + math.sin(angle) * (m.r + ring + _NUM_H / 2)
+                # half a unit of air around the number, which also covers rounding below
+                box = (
+                    cx - w / 2 - 0.5,
+                    cy - _NUM_H / 2 - 0.5,
+                    cx + w / 2 + 0.5,
+                    cy + _NUM_H / 2 + 0.5,
+                )
+                if box[0] < 1 or box[2] > width - 1 or box[1] < 1 or box[3] > height - 1:
+                    continue
+                if _overlaps(box, placed) or _overlaps(box, circles) or _overlaps(box, blocked):
+                    continue
+                m.label_x, m.label_y = round(cx, 1), round(cy + _NUM_H / 2 - 2, 1)
                 placed.append(box)
+                if ring > _RINGS[1]:
+                    ex = m.x + math.cos(angle) * m.r
+                    ey = m.y + math.sin(angle) * m.r
+                    lx = cx - math.cos(angle) * w / 2
+                    ly = cy - math.sin(angle) * _NUM_H / 2
+                    m.leader = (round(ex, 1), round(ey, 1), round(lx, 1), round(ly, 1))
+                found = True
                 break
-        else:
-            anchor, x, y = choice
-            left = x if anchor == "start" else x - text_w
-            placed.append((left, y - _LABEL_H + 2, left + text_w, y + 2))
-        m.anchor, m.label_x, m.label_y = choice[0], round(choice[1], 1), round(choice[2], 1)
+            if found:
+                break
+        if not found:
+            m.label = None
 
 
 def site_marks(
@@ -372,8 +461,11 @@ def site_marks(
     width: float,
     height: float,
     level: float,
+    blocked: Sequence[Box] = (),
+    *,
+    numbered: bool = True,
 ) -> tuple[list[SiteMark], list[str]]:
-    """Circles for the ranked sites (largest score on top), the top ten labelled."""
+    """Circles for the ranked sites (largest score on top), each numbered with its rank."""
     marks: list[SiteMark] = []
     unplaced: list[str] = []
     pct = round(100 * level)
@@ -398,12 +490,26 @@ def site_marks(
                 score_colour(score),
                 title,
                 rank,
-                label=f"{rank} {row['name']}" if rank <= TOP_LABELS else None,
+                label=str(rank),
+                name=str(row["name"]),
+                country=str(row.get("country_code") or "").upper(),
             )
         )
-    place_labels(marks, width, height)
+    if numbered:
+        place_labels(marks, width, height, blocked)
     marks.sort(key=lambda m: -m.rank)  # the best ranked drawn last, on top
     return marks, unplaced
+
+
+def lakes(project: basemap.Projection, bounds: basemap.Bounds) -> list[Lake]:
+    """The Natural Earth lakes that meet the view, as SVG paths."""
+    out: list[Lake] = []
+    for feature in basemap.load_lakes()["features"]:
+        if not _meets(feature.get("geometry") or {}, bounds):
+            continue
+        for _iso, d, _focus in basemap.to_svg_paths(feature, project):
+            out.append(Lake(str((feature.get("properties") or {}).get("name") or ""), d))
+    return out
 
 
 def build_map(
@@ -435,7 +541,14 @@ def build_map(
         if _finite(p.get("lat"), p.get("lon")) and p.get("place_type") != "country"
     }
     names = {str(p["place_code"]): str(p["name"]) for p in places}
-    marks, unplaced = site_marks(ranked, project, WIDTH, height, level)
+    # circles first (their places are fixed), then the country names around them, then the
+    # site numbers around both
+    circles = [
+        circle_box(m) for m in site_marks(ranked, project, WIDTH, height, level, numbered=False)[0]
+    ]
+    country_list = countries(project, WIDTH, height, bounds, circles)
+    blocked = [b for c in country_list if (b := c.label_box()) is not None]
+    marks, unplaced = site_marks(ranked, project, WIDTH, height, level, blocked)
     bins = [*(lo for lo, _ in SCORE_CLASSES[1:]), 100.0]
     score_legend = [
         (f"{lo:.0f}–{hi:.0f}", fill) for (lo, fill), hi in zip(SCORE_CLASSES, bins, strict=True)
@@ -443,7 +556,10 @@ def build_map(
     return MapView(
         width=WIDTH,
         height=round(height, 1),
-        countries=countries(project, WIDTH, height, bounds),
+        countries=country_list,
+        lakes=lakes(project, bounds),
+        unnumbered=[m.name for m in sorted(marks, key=lambda m: m.rank) if not m.label],
+        key=[(m.rank, m.name, m.country) for m in sorted(marks, key=lambda m: m.rank)][:KEY_SITES],
         corridors=corridors(places, project),
         flows=flow_lines(flows, coords, names, project, threshold),
         sites=marks,

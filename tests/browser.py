@@ -1,0 +1,125 @@
+"""The report in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
+
+Browser downloads are impossible here, so Playwright is pointed at the system's Chromium through
+``executable_path``; ``scripts/ensure-chromium.sh`` (run by ``make test``) installs it when it is
+missing. Under CI=true a missing browser fails the test; on a developer's machine it skips.
+Screenshots and the printed PDF are kept under ``test-artefacts/browser/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTEFACTS = ROOT / "test-artefacts" / "browser"
+VIEWPORTS = ((1366, 900), (390, 844))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def chromium_path() -> str:
+    """The system Chromium, or skip (fail under CI=true) when it or Playwright is missing."""
+    found = os.environ.get("CORRIDOR_CHROMIUM") or shutil.which("chromium") or ""
+    if not found and Path("/usr/bin/chromium").exists():
+        found = "/usr/bin/chromium"
+    problem = ""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problem = "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if not problem and not found:
+        problem = "Chromium is not installed (scripts/ensure-chromium.sh installs it)"
+    if problem:
+        if IN_CI:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return found
+
+
+@dataclass
+class PageCheck:
+    """What one viewport showed: widths, console errors, requests that left the file."""
+
+    viewport: tuple[int, int]
+    scroll_width: int
+    client_width: int
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+
+
+def _count_pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+
+def open_report(html: Path, name: str) -> tuple[list[PageCheck], int]:
+    """Open ``html`` at each viewport (screenshots kept) and print it to A4; returns the checks
+    and the number of printed pages."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    checks: list[PageCheck] = []
+    url = html.resolve().as_uri()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for width, height in VIEWPORTS:
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                errors: list[str] = []
+                requests: list[str] = []
+
+                def console(m: Any, errors: list[str] = errors) -> None:
+                    if m.type == "error":
+                        errors.append(m.text)
+
+                def page_error(e: Any, errors: list[str] = errors) -> None:
+                    errors.append(str(e))
+
+                page.on("console", console)
+                page.on("pageerror", page_error)
+
+                def route(r: Any, requests: list[str] = requests) -> None:
+                    if r.request.url == url:
+                        r.continue_()
+                    else:  # anything else would leave the file: record it, never send it
+                        requests.append(r.request.url)
+                        r.abort()
+
+                page.route("**/*", route)
+                page.goto(url, wait_until="load")
+                widths = page.evaluate(
+                    "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                shot = ARTEFACTS / f"{name}-{width}x{height}.png"
+                page.screenshot(path=str(shot), full_page=True, timeout=180_000)
+                checks.append(
+                    PageCheck((width, height), widths[0], widths[1], errors, requests, shot)
+                )
+                context.close()
+            page = browser.new_page()
+            page.goto(url, wait_until="load")
+            pdf = page.pdf(format="A4", print_background=True)
+            (ARTEFACTS / f"{name}.pdf").write_bytes(pdf)
+        finally:
+            browser.close()
+    return checks, _count_pdf_pages(pdf)
+
+
+def assert_reads_well(checks: list[PageCheck]) -> None:
+    for c in checks:
+        assert c.scroll_width <= c.client_width, (
+            f"{c.viewport}: the page scrolls sideways ({c.scroll_width} > {c.client_width} px)"
+        )
+        assert c.errors == [], f"{c.viewport}: console errors {c.errors}"
+        assert c.requests == [], f"{c.viewport}: requests to other hosts {c.requests}"
+        assert c.screenshot is not None and c.screenshot.stat().st_size > 10_000

@@ -1,0 +1,111 @@
+"""The outbreak section: weekly counts by country through disclosure control, order of arrival."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+from corridor.reports.cascade import group_kind, share_cell
+from corridor.reports.outbreak import iso_week, outbreaks
+from corridor.reports.protect import Cell
+from corridor.storage.engine import Engine
+from corridor.storage.migrations import migrate
+
+PLACES = [
+    ("ke-a", "Site A", "ken"),
+    ("ke-b", "Site B", "ken"),
+    ("ug-c", "Site C", "uga"),
+]
+
+
+def _cases(engine: Engine, cases: list[tuple[str, date, str]]) -> None:
+    migrate(engine)
+    engine.insert_arrow(
+        "places",
+        pa.table(
+            {
+                "place_code": [p[0] for p in PLACES],
+                "name": [p[1] for p in PLACES],
+                "place_type": ["truck_stop"] * 3,
+                "parent_code": [p[2] for p in PLACES],
+                "country_code": [p[2] for p in PLACES],
+                "lat": [0.0] * 3,
+                "lon": [34.0] * 3,
+                "corridor": [""] * 3,
+                "population": pa.array([1000] * 3, pa.int64()),
+                "dhis2_uid": [""] * 3,
+                "fmp_code": [""] * 3,
+                "import_id": pa.array([1] * 3, pa.int64()),
+            }
+        ),
+    )
+    n = len(cases)
+    engine.insert_arrow(
+        "cases",
+        pa.table(
+            {
+                "case_id": [f"c{i}" for i in range(n)],
+                "disease": ["mpox"] * n,
+                "classification": [c[2] for c in cases],
+                "onset_date": pa.array([c[1] for c in cases], pa.date32()),
+                "report_date": pa.array([c[1] + timedelta(days=2) for c in cases], pa.date32()),
+                "place_code": [c[0] for c in cases],
+                "sex": ["f"] * n,
+                "age_years": pa.array([30.0] * n, pa.float64()),
+                "population_group": ["total"] * n,
+                "origin_code": [""] * n,
+                "poe_code": [""] * n,
+                "outcome": [""] * n,
+                "import_id": pa.array([1] * n, pa.int64()),
+            }
+        ),
+    )
+
+
+def test_curve_by_country_and_week_and_order_of_arrival(engine: Engine) -> None:
+    monday = date(2024, 7, 1)
+    cases = [("ke-a", monday, "confirmed")] * 25 + [("ke-a", monday, "suspected")] * 12
+    cases += [("ke-b", monday + timedelta(weeks=2), "confirmed")] * 3  # small: 1-9
+    cases += [("ug-c", monday + timedelta(weeks=5), "probable")] * 14
+    _cases(engine, cases)
+    [o] = outbreaks(engine, date(2024, 7, 1), date(2024, 9, 29), 10, {"ken": "Kenya"})
+    assert o.disease == "mpox"
+    assert [c.name for c in o.curves] == ["Kenya", "UGA"]
+    kenya = o.curves[0]
+    assert kenya.total.text == "40"
+    first = kenya.bars[0]
+    assert [(colour, small) for _y, _h, colour, _t, small in first.segments] == [
+        ("#b2182b", False),
+        ("#f4a582", False),
+    ]
+    assert "25 confirmed" in first.segments[0][3]
+    third = kenya.bars[2]  # 3 confirmed: drawn as the range 1-9, its value never shown
+    assert [s[4] for s in third.segments] == [True]
+    assert "<10 confirmed" in third.segments[0][3]
+    assert all("3 " not in s[3] for b in kenya.bars for s in b.segments)
+    assert [(a.site, a.week, a.weeks_after) for a in o.arrivals] == [
+        ("Site A", iso_week(monday), 0),
+        ("Site B", iso_week(monday + timedelta(weeks=2)), 2),
+        ("Site C", iso_week(monday + timedelta(weeks=5)), 5),
+    ]
+    assert [a.cases.text for a in o.arrivals] == ["37", "<10", "14"]
+
+
+def test_no_cases_no_section(engine: Engine) -> None:
+    _cases(engine, [])
+    assert outbreaks(engine, date(2024, 1, 1), date(2024, 12, 31), 10, {}) == []
+
+
+def test_unallocated_share_and_row_markers() -> None:
+    part, whole = Cell("250", 250.0, "shown"), Cell("1,000", 1000.0, "shown")
+    assert share_cell(part, whole).text == "25.0%"
+    assert share_cell(Cell("<10", None, "small"), whole).state == "withheld"
+    assert share_cell(Cell("–", None, "missing"), whole).state == "missing"
+    assert [group_kind(g) for g in ("total", "host", "truck_driver", "sex_worker")] == [
+        "total",
+        "host",
+        "mobile",
+        "other",
+    ]
+    assert group_kind("unallocated") == "unallocated"
