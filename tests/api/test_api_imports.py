@@ -158,4 +158,5 @@ def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
     ]
     assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
     after = fresh_hub.client.get(q, headers=who).json()["rows"]
-    assert after != before and any(r["denominator"] == 800 for r in after)
+    # 800 tests imported for 2025 (published through disclosure control: near 800, not exact)
+    assert after != before and any(700 <= (r["denominator"] or 0) <= 900 for r in after)
