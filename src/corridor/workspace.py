@@ -61,6 +61,7 @@ class Workspace:
             user=self.settings.user,
             extra_age_bands=self.settings.extra_age_bands,
             progress=progress,
+            max_bytes=self.settings.max_file_bytes,
         )
 
     # ---- reading -----------------------------------------------------------------------------

@@ -170,12 +170,15 @@ def _cascade(console: Console, ws: Workspace) -> None:
 def _hotspots(console: Console, ws: Workspace) -> str:
     with console.status("ranking spaces of vulnerability…"):
         result = rank_sites(ws.engine)
-    console.print("[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):")
+    console.print(
+        "[bold]4. spaces of vulnerability[/] top 10 (expected new HIV infections per 1,000 a "
+        f"year, {round(100 * result.level)}% interval, P(top 10)):"
+    )
     for row in result.table.slice(0, 10).to_pylist():
         console.print(
-            f"     {row['rank']:>2}. {row['name']:<32} {row['score']:.2f} "
-            f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
-            f"driver: {row['main_driver']}"
+            f"     {row['rank']:>2}. {row['name']:<32} {row['new_infections_per_1000']:.1f} "
+            f"[{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}]"
+            f" p={row['p_top10']:.2f}  driver: {row['main_driver']}"
         )
     return str(result.table.column("place_code")[0].as_py())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -48,6 +50,16 @@ class DuckDBEngine(Engine):
         if hasattr(rel, "to_arrow_table"):  # duckdb >= 1.4
             return rel.to_arrow_table()
         return rel.arrow()
+
+    @contextmanager
+    def staged(self, name: str, data: pa.Table, like: str, *, step: str) -> Iterator[str]:
+        """The Arrow table itself, registered as a view: DuckDB scans it in place (no copy)."""
+        self._run(step, f"REGISTER {name} <{data.num_rows} rows>", lambda: None)
+        self._con.register(name, data)
+        try:
+            yield name
+        finally:
+            self._con.unregister(name)
 
     def _insert_arrow(self, table: str, data: pa.Table) -> None:
         self._con.register("_corridor_incoming", data)
