@@ -153,3 +153,8 @@ def test_differencing_across_requests_recovers_no_more_than_chance(duck_hub: Any
         assert small_rate <= large_rate + slack, (exact, tries)
         if large_rate == 1.0:  # a method without noise must not let any small count be derived
             assert exact["small"] == 0, (exact, tries)
+
+
+def test_the_unsuppressed_view_never_carries_cell_keys(duck_hub: Any) -> None:
+    rows = _get(duck_hub, "an-grant", QUERIES[0], unsuppressed=True)
+    assert rows and not any(k.endswith("_key") for r in rows for k in r)

@@ -158,4 +158,5 @@ def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
     ]
     assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
     after = fresh_hub.client.get(q, headers=who).json()["rows"]
-    assert after != before and any(r["denominator"] == 800 for r in after)
+    # published through the cell-key method: 800 tests come out within the maximum noise (4)
+    assert after != before and any(abs(r["denominator"] - 800) <= 4 for r in after)

@@ -120,11 +120,6 @@ def test_demo_accounts_have_owner_only_one_time_credentials(demo: tuple[Path, Re
         assert analyst["countries"] == "KEN,UGA"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the demo world reports vl_tested as a quarterly count, not the 12-month lookback "
-    "count of the data dictionary: remove this mark once the generator reports lookback counts",
-)
 def test_viral_load_coverage_is_plausible_on_the_demo(demo: tuple[Path, Result]) -> None:
     """vl_coverage (12-month lookback / TX_CURR two quarters earlier) of the latest year and each
     of its quarters, all places and groups: a programme near its targets, not 19% of 95%."""

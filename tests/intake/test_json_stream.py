@@ -29,7 +29,7 @@ def _depth(doc: Any) -> int:
     return 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(doc=JSON, chunk=st.sampled_from([1, 2, 3, 7, 1 << 24]))
 def test_nesting_depth_matches_the_parsed_document(doc: Any, chunk: int) -> None:
     data = json.dumps(doc, ensure_ascii=False).encode()

@@ -23,6 +23,7 @@ from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
 from corridor.config import Settings
 from corridor.indicators import compute_indicators, publish
+from corridor.indicators.cellkey import without_keys
 from corridor.indicators.aggregate import parse_by
 from corridor.indicators.registry import resolve_ids
 from corridor.storage.engine import Engine
@@ -132,7 +133,7 @@ def read_indicators(
                 completeness=settings.completeness_threshold,
                 testing_min_age=settings.testing_min_age,
             )
-        return raw if q.unsuppressed else publish(raw, settings)
+        return without_keys(raw) if q.unsuppressed else publish(raw, settings)
 
     if cache is not None and not q.unsuppressed:
         key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))

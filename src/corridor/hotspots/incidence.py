@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from corridor.hotspots.components import SiteData
 from corridor.hotspots.scoring import imputation_pools, impute_draws, impute_point
@@ -166,7 +167,13 @@ def _fit(x: np.ndarray, y: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.
 def estimate_incidence(
     data: SiteData, *, draws: int, rng: np.random.Generator
 ) -> IncidenceEstimate:
-    """The model, its calibration with recency testing, and ``draws`` draws per site."""
+    """The model, its calibration with recency testing, and ``draws`` draws per site (BLAS
+    limited to one thread: the matrices are tiny, and results stay identical across machines)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate(data, draws=draws, rng=rng)
+
+
+def _estimate(data: SiteData, *, draws: int, rng: np.random.Generator) -> IncidenceEstimate:
     inp = data.inputs
     assert inp is not None
     n = len(data.sites)

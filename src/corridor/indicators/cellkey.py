@@ -57,6 +57,11 @@ def perturb_counts(
     return out
 
 
+def without_keys(table: pa.Table) -> pa.Table:
+    """The table without its cell-key columns: keys never leave, not even in an unsuppressed view."""
+    return table.drop_columns([c for c in KEY_COLUMNS if c in table.column_names])
+
+
 def perturb_table(table: pa.Table, ptable: PerturbationTable) -> pa.Table:
     """The table with its counts perturbed and its rates recomputed from them.
 
