@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from corridor.reports.charts import fmt_tick, nice_max
-from corridor.reports.protect import Cell, counts
+from corridor.reports.protect import MISSING, Cell, fmt_count
 from corridor.storage.engine import Engine
 
 #: the classifications drawn, bottom to top, and their colours (Okabe-Ito)
@@ -29,6 +29,22 @@ HEIGHT = 130.0
 LEFT, RIGHT, TOP, BOTTOM = 34.0, 6.0, 8.0, 22.0
 #: sites listed in the order of arrival (the rest are counted)
 ARRIVAL_ROWS = 15
+
+
+def counts(values: Sequence[int], threshold: int) -> list[Cell]:
+    """Case counts (counts of people): 1 to threshold - 1 shown as ``<threshold``.
+
+    TODO(merge): route these through ``publish`` with cell keys summed from the cases' record
+    keys; until then the primary threshold rule is applied here, so no small count is shown."""
+    out: list[Cell] = []
+    for v in values:
+        if v is None:
+            out.append(Cell(MISSING, None, "missing"))
+        elif 0 < v < threshold:
+            out.append(Cell(f"<{threshold}", None, "small"))
+        else:
+            out.append(Cell(fmt_count(float(v)), float(v), "shown"))
+    return out
 
 
 @dataclass(slots=True)
