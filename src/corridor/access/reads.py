@@ -23,8 +23,8 @@ from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
 from corridor.config import Settings
 from corridor.indicators import compute_indicators, publish
-from corridor.indicators.cellkey import without_keys
 from corridor.indicators.aggregate import parse_by
+from corridor.indicators.cellkey import without_keys
 from corridor.indicators.registry import resolve_ids
 from corridor.storage.engine import Engine
 

@@ -58,7 +58,8 @@ def perturb_counts(
 
 
 def without_keys(table: pa.Table) -> pa.Table:
-    """The table without its cell-key columns: keys never leave, not even in an unsuppressed view."""
+    """The table without its cell-key columns: keys never leave, not even in an unsuppressed
+    view."""
     return table.drop_columns([c for c in KEY_COLUMNS if c in table.column_names])
 
 
