@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ def _targets(items: tuple[str, ...]) -> dict[str, float]:
             if not sep:
                 raise ValueError
             value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError
         except ValueError:
             raise QueryError(
-                f"bad --target {item!r}: expected ID=PERCENT, e.g. first_95=90"
+                f"bad --target {item!r}: expected ID=PERCENT, a finite number, e.g. first_95=90"
             ) from None
         out[resolve_ids([key])[0].id] = value
     return out
