@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from corridor.errors import OutputError
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(text: str) -> str:
+    """A text cell as a spreadsheet must show it: a quote before a formula-leading character.
+
+    The OWASP rule: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return gets a leading ``'``, so that ``=cmd|' /C calc'!A0`` is shown, never run. A cell that
+    is a plain number (``-12.5``) is a number, not a formula, and is left as it is.
+    """
+    if text and text[0] in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -107,4 +124,4 @@ def _first_file(folder: Path) -> Path:
     return folder
 
 
-__all__ = ("check_not_protected", "output_file")
+__all__ = ("FORMULA_START", "check_not_protected", "neutralise", "output_file")

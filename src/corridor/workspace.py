@@ -176,7 +176,9 @@ def init_workspace(path: str | Path, *, db: str | None = None) -> Workspace:
         if not settings_file.exists():
             settings_file.write_text(settings_template(), encoding="utf-8")
     except (FileExistsError, NotADirectoryError):
-        raise WorkspaceError(f"cannot create a workspace in {folder}: a part of it is a file") from None
+        raise WorkspaceError(
+            f"cannot create a workspace in {folder}: a part of it is a file"
+        ) from None
     except OSError as exc:
         raise WorkspaceError(
             f"cannot create a workspace in {folder}: {exc.strerror or exc}"

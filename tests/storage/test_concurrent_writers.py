@@ -83,9 +83,7 @@ def test_two_processes_importing_the_same_file_never_double_it(
             "SELECT SUM(value) FROM services WHERE population_group = 'refugee' "
             "AND data_element = 'hiv_positive'"
         )
-        assert refugee == sum(
-            ((m * i) % 50 + 1) * 2 for m in range(1, 13) for i in range(40)
-        )
+        assert refugee == sum(((m * i) % 50 + 1) * 2 for m in range(1, 13) for i in range(40))
     finally:
         eng.close()
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corridor.errors import CorridorError
-from corridor.output import output_file
+from corridor.output import neutralise, output_file
 from corridor.workspace import Workspace, find_workspace, open_workspace, workspace_files
 
 err_console = Console(stderr=True)
@@ -114,8 +114,15 @@ def to_csv(
     if tags is not None:
         w.writerow(tags)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+        w.writerow([_cell(r.get(c)) for c in columns])
     return buf.getvalue()
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell: empty for None; text neutralised against formula injection (OWASP)."""
+    if v is None:
+        return ""
+    return neutralise(v) if isinstance(v, str) else v
 
 
 def to_json(data: Any) -> str:

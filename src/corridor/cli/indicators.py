@@ -12,7 +12,14 @@ from corridor.cli.common import err_console, print_table, to_csv, to_json, works
 from corridor.errors import QueryError
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
-from corridor.indicators.export import FORMATS, columns_of, export, number, registry_rows, rows
+from corridor.indicators.export import (
+    FORMATS,
+    columns_of,
+    number,
+    registry_rows,
+    rows,
+    write_export,
+)
 from corridor.indicators.registry import DIMENSIONS, resolve_ids
 
 _LIST_COLUMNS = ("id", "name", "numerator", "denominator", "unit", "target", "source", "definition")
@@ -138,8 +145,12 @@ def indicators_command(
     if fmt == "table":
         _print(table, dims, unsuppressed, threshold)
         return
-    text = export(table, fmt, engine=ws.engine, unsuppressed=unsuppressed, query=query)
-    write_output(text, out)
+    write_output(
+        lambda stream: write_export(
+            table, fmt, stream, engine=ws.engine, unsuppressed=unsuppressed, query=query
+        ),
+        out,
+    )
 
 
 def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
