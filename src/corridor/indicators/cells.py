@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from corridor.output import neutralise
 
 _STRING = pa.string()
+_END = (1 << 31) - 1  # a slice start past any value's end: the slice is empty, at the end
 
 
 def number(v: float | None, digits: int = 2) -> int | float | None:
@@ -58,7 +59,11 @@ def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Arr
     if len(arr) == 0:
         return pa.array([], _STRING)
     enc = pc.dictionary_encode(arr)
-    texts = pa.array([fmt(v) for v in enc.dictionary.to_pylist()], _STRING)
+    distinct = enc.dictionary.to_pylist()
+    formatted = [fmt(v) for v in distinct]
+    if pa.types.is_string(arr.type) and formatted == distinct:  # nothing to quote or escape
+        return pc.fill_null(arr, fmt(None)) if arr.null_count else arr
+    texts = pa.array(formatted, _STRING)
     out = texts.take(enc.indices)
     if out.null_count:
         out = pc.fill_null(out, fmt(None))
@@ -92,28 +97,26 @@ def numbers(
 
 
 def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], str]) -> pa.Array:
+    nan = np.isnan(x)
     finite = np.isfinite(x)
     whole = finite & (np.floor(x) == x)
-    scaled = x * 10.0**digits
-    frac = scaled - np.floor(scaled)
-    rounded = np.round(x, digits)  # numpy rounds half to even on the scaled value, as Arrow
-    big = np.abs(x) >= 1e9  # measured: Arrow writes exponents from about 1e11 (4 decimals)
-    special = (
-        ~finite & ~np.isnan(x)  # +-inf: as Python writes it
-        | (whole & (np.abs(x) >= 9e18))  # beyond int64
-        | (~whole & big)  # scaling loses the fraction; Arrow writes exponents sooner
-        | (finite & ~whole & (np.abs(frac - 0.5) < 1e-6))  # halfway: Python's exact rounding
-        | (finite & ~whole & (rounded == 0))  # 0.0 and -0.0
-    )
-    ints = pc.cast(pa.array(np.where(whole & ~special, x, 0.0)).cast(pa.int64()), _STRING)
-    decimals = pc.cast(pa.array(rounded), _STRING)
-    # a non-whole value that rounds to a whole number is written as Python writes floats: "9.0"
-    round_whole = finite & ~whole & (np.floor(rounded) == rounded)
-    decimals = pc.if_else(
-        pa.array(round_whole), pc.binary_join_element_wise(decimals, ".0", ""), decimals
-    )
-    out = pc.if_else(pa.array(whole), ints, decimals)
-    out = pc.if_else(pa.array(np.isnan(x)), pa.scalar(null_text, _STRING), out)
+    rounded = np.round(x, digits)  # numpy rounds the scaled value half to even, as Arrow does
+    frac = x * 10.0**digits
+    frac -= np.floor(frac)
+    # One Arrow cast writes a whole float as an integer ("25") and a rounded one in its shortest
+    # form ("27.5"), as Python does. Python writes the rest: infinities, values from 1e9 on
+    # (Arrow turns to exponents sooner), halfway cases (Python rounds the exact decimal), and
+    # values that round to a whole number or zero ("9.0", "-0.0").
+    special = ~finite & ~nan | (np.abs(x) >= 1e9)
+    special |= ~whole & finite & ((np.abs(frac - 0.5) < 1e-6) | (np.floor(rounded) == rounded))
+    if (whole | nan).all():  # counts: integers cast faster than floats
+        out = pc.cast(
+            pa.array(np.where(whole & ~special, x, 0).astype(np.int64), mask=nan), _STRING
+        )
+    else:  # (+0.0 turns -0.0 into 0.0, which Python writes as int 0)
+        out = pc.cast(pa.array(np.where(whole, x + 0.0, rounded), mask=nan), _STRING)
+    if nan.any():
+        out = pc.fill_null(out, null_text)
     idx = np.flatnonzero(special)
     if len(idx):
         fixed = pa.array([text(number(float(x[i]), digits)) for i in idx], _STRING)
@@ -121,10 +124,37 @@ def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], st
     return out
 
 
-def join_lines(parts: Sequence[pa.Array | pa.Scalar | str]) -> pa.Array:
-    """Element-wise concatenation of arrays and constant texts."""
-    args = [pa.scalar(p, _STRING) if isinstance(p, str) else p for p in parts]
-    return pc.binary_join_element_wise(*args, "")
+def affix(arr: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
+    """``prefix + value + suffix`` of each value (one pass each; nulls stay null)."""
+    if prefix:
+        arr = pc.binary_replace_slice(arr, 0, 0, prefix)
+    if suffix:
+        arr = pc.binary_replace_slice(arr, _END, _END, suffix)
+    return arr
+
+
+def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "") -> pa.Array:
+    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays).
+
+    Constant texts are folded into their neighbouring array (a prefix of the next one, or a
+    suffix of the last), since Arrow joins arrays much faster than arrays and scalars mixed.
+    """
+    arrays: list[pa.Array] = []
+    pending = ""
+    for part in parts:
+        if isinstance(part, str):
+            pending += part
+            continue
+        arr = part.combine_chunks() if isinstance(part, pa.ChunkedArray) else part
+        arrays.append(affix(arr, pending))
+        pending = ""
+    if not arrays:
+        raise ValueError("join_lines needs at least one array")
+    if pending:
+        arrays[-1] = affix(arrays[-1], suffix=pending)
+    if len(arrays) == 1:
+        return arrays[0]
+    return pc.binary_join_element_wise(*arrays, sep)
 
 
 def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail: int = 0) -> None:

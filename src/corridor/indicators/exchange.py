@@ -17,13 +17,14 @@ from typing import Any, BinaryIO, Final
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.contract.dimensions import TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
-from corridor.indicators.cells import join_lines, mapped, numbers, write_array
+from corridor.indicators.cells import affix, join_lines, mapped, numbers, write_array
 from corridor.indicators.disclosure import is_suppressed, threshold_of
 from corridor.indicators.places import ALL
 from corridor.storage.engine import Engine
@@ -202,55 +203,67 @@ def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
     keep = pc.not_equal(table.column("place_code"), ALL)
     for d in grouped:
         keep = pc.and_(keep, pc.not_equal(table.column(d), TOTAL))
-    t = table.filter(pc.fill_null(keep, True))
+    wanted = [
+        *_KEY,
+        "indicator",
+        "value",
+        "value_flag",
+        *(f"{r}{s}" for r in COUNTS for s in ("", "_flag", "_element")),
+    ]
+    t = table.select([c for c in wanted if c in table.column_names])
+    t = t.filter(pc.fill_null(keep, True))
     n = t.num_rows
     names = t.column_names
-    nulls = pa.nulls(n, pa.string())
 
-    def col(name: str, type_: pa.DataType = _STRING) -> pa.Array:
-        if name in names:
-            return t.column(name).combine_chunks().cast(type_)
-        return pa.nulls(n, type_)
+    def col(name: str, type_: pa.DataType = _STRING) -> pl.Series:
+        arr = t.column(name).combine_chunks().cast(type_) if name in names else pa.nulls(n, type_)
+        return pl.Series(name, arr)
 
-    parts: list[pa.Table] = []
+    # counts: each once, where it first appears (row by row, numerator before denominator);
+    # done in polars, which keeps the first of each key in order many times faster than Arrow
+    keys = {k: col(k) for k in _KEY}
     rows = np.arange(n, dtype=np.int64)
-    for i, role in enumerate(COUNTS):
-        element = col(f"{role}_element")
-        value, flag = col(role, pa.float64()), col(f"{role}_flag")
-        present = pc.and_(pc.is_valid(element), pc.or_(pc.is_valid(value), pc.is_valid(flag)))
-        parts.append(
-            pa.table(
-                {
-                    "data_element": element,
-                    **{k: col(k) for k in _KEY},
-                    "value": value,
-                    "flag": flag,
-                    "pos": pa.array(rows * 2 + i),
-                }
-            ).filter(present)
+    parts = [
+        pl.DataFrame(
+            {
+                "data_element": col(f"{role}_element"),
+                **keys,
+                "value": col(role, pa.float64()),
+                "flag": col(f"{role}_flag"),
+                "pos": rows * 2 + i,
+            }
         )
-    counts = pa.concat_tables(parts)
-    # each count once, where it first appears (row by row, numerator before denominator)
-    key = ["data_element", *_KEY]
-    first = counts.group_by(key, use_threads=False).aggregate([("pos", "min")])
-    counts = counts.filter(pc.is_in(counts.column("pos"), first.column("pos_min")))
-    counts = counts.take(pc.sort_indices(counts.column("pos")))
-    counts = counts.drop_columns(["pos"]).append_column(
-        "kind", pa.array(["count"] * counts.num_rows, pa.string())
+        for i, role in enumerate(COUNTS)
+    ]
+    counts = (
+        pl.concat(parts)
+        .filter(
+            pl.col("data_element").is_not_null()
+            & (pl.col("value").is_not_null() | pl.col("flag").is_not_null())
+        )
+        .sort("pos")
+        .unique(subset=["data_element", *_KEY], keep="first", maintain_order=True)
+        .drop("pos")
+        .with_columns(pl.lit("count").alias("kind"))
     )
-    value, flag = col("value", pa.float64()), col("value_flag")
-    present = pc.or_(pc.is_valid(value), pc.is_valid(flag))
-    indicators = pa.table(
+    indicators = pl.DataFrame(
         {
             "data_element": col("indicator"),
-            **{k: col(k) for k in _KEY},
-            "value": value,
-            "flag": flag,
-            "kind": pa.array(["indicator"] * n, pa.string()) if n else nulls,
+            **keys,
+            "value": col("value", pa.float64()),
+            "flag": col("value_flag"),
         }
-    ).filter(present)
-    out = pa.concat_tables([counts, indicators.cast(counts.schema)])
-    return out.rename_columns(["place" if c == "place_code" else c for c in out.column_names])
+    ).filter(pl.col("value").is_not_null() | pl.col("flag").is_not_null())
+    out = pl.concat([counts, indicators.with_columns(pl.lit("indicator").alias("kind"))])
+    schema = pa.schema(
+        [
+            *((c, _STRING) for c in ("data_element", "period", "place", *DISAGGREGATIONS)),
+            ("value", pa.float64()),
+            ("flag", _STRING),
+            ("kind", _STRING),
+        ]
+    )
+    return out.rename({"place_code": "place"}).to_arrow().cast(schema)
 
 
 def _q(text: str) -> str:
@@ -292,24 +305,24 @@ def write_dhis2_json(
             text += f'      "attributeOptionCombo": {_q(aoc)},\n'
         return text
 
-    kind = values.column("kind").combine_chunks()
+    # the constant texts are folded into the formats of the mapped columns: no extra passes
+    comment = f',\n      "comment": {_q(INDICATOR_COMMENT)}'
     lines = join_lines(
         [
-            '    {\n      "dataElement": ',
-            mapped(values.column("data_element"), lambda v: _q(codes.data_element(v))),
-            ',\n      "period": ',
-            mapped(values.column("period"), lambda v: _q(dhis2_period(v))),
-            ',\n      "orgUnit": ',
-            mapped(values.column("place"), lambda v: _q(codes.org_unit(v))),
-            ",\n",
-            mapped(combo, combo_text),
-            '      "value": "',
-            numbers(values.column("value"), 4, "None"),
-            '"',
-            pc.if_else(
-                pc.equal(kind, "indicator"), f',\n      "comment": {_q(INDICATOR_COMMENT)}', ""
+            mapped(
+                values.column("data_element"),
+                lambda v: (
+                    f'    {{\n      "dataElement": {_q(codes.data_element(v))},\n      "period": '
+                ),
             ),
-            "\n    },\n",
+            mapped(values.column("period"), lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": '),
+            mapped(values.column("place"), lambda v: f"{_q(codes.org_unit(v))},\n"),
+            mapped(combo, lambda k: combo_text(k) + '      "value": "'),
+            numbers(values.column("value"), 4, "None"),
+            mapped(
+                values.column("kind"),
+                lambda k: '"' + (comment if k == "indicator" else "") + "\n    },\n",
+            ),
         ]
     )
     write_array(lines, stream, drop_tail=2)
@@ -346,35 +359,43 @@ def write_adx(
         values = values.take(order)
         ids = group.indices.take(order).to_numpy()
         starts = np.flatnonzero(np.diff(ids, prepend=-1))
-        attrs = join_lines(
+
+        def dims(v: pa.Table) -> list[pa.Array]:
+            return [mapped(v.column(d), partial(_dim_attr, codes, d)) for d in DISAGGREGATIONS]
+
+        shown = join_lines(
             [
                 mapped(
                     values.column("data_element"),
-                    lambda v: f"dataElement={quoteattr(codes.data_element(v))}",
+                    lambda v: f"    <dataValue dataElement={quoteattr(codes.data_element(v))}",
                 ),
-                *[mapped(values.column(d), partial(_dim_attr, codes, d)) for d in DISAGGREGATIONS],
+                *dims(values),
+                affix(numbers(values.column("value"), 4, "None"), ' value="', '"/>\n'),
             ]
         )
-        flag = values.column("flag").combine_chunks()
-        withheld = join_lines(
-            [
-                "    <!-- withheld by disclosure control (",
-                pc.fill_null(flag, ""),
-                "): ",
-                pc.replace_substring(attrs, "--", "- -"),
-                " -->\n",
-            ]
-        )
-        shown = join_lines(
-            [
-                "    <dataValue ",
-                attrs,
-                ' value="',
-                numbers(values.column("value"), 4, "None"),
-                '"/>\n',
-            ]
-        )
-        lines = pc.if_else(pc.is_valid(flag), withheld, shown)
+        held = pc.is_valid(values.column("flag").combine_chunks())
+        lines = shown
+        if pc.any(held).as_py():  # withheld values: a comment naming what was left out
+            sub = values.filter(held)
+            attrs = join_lines(
+                [
+                    mapped(
+                        sub.column("data_element"),
+                        lambda v: f"dataElement={quoteattr(codes.data_element(v))}",
+                    ),
+                    *dims(sub),
+                ]
+            )
+            withheld = join_lines(
+                [
+                    mapped(
+                        sub.column("flag"),
+                        lambda f: f"    <!-- withheld by disclosure control ({f}): ",
+                    ),
+                    affix(pc.replace_substring(attrs, "--", "- -"), suffix=" -->\n"),
+                ]
+            )
+            lines = pc.replace_with_mask(shown, held, withheld)
         dictionary = group.dictionary.to_pylist()
         ends = [*starts[1:], values.num_rows]
         for start, end in zip(starts, ends, strict=True):

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from corridor.errors import QueryError
 from corridor.indicators.cells import (
+    affix,
     csv_field,
     join_lines,
     json_value,
@@ -126,19 +127,22 @@ def _flag_of(chunk: pa.Table, c: str) -> pa.Array | None:
     return chunk.column(name).combine_chunks() if name in names else None
 
 
-def _cells(chunk: pa.Table, c: str, field: Any, null_text: str) -> pa.Array:
-    """The text of column ``c``: numbers (or their flags) and other values, as ``rows()``."""
+def _cells(
+    chunk: pa.Table, c: str, field: Any, null_text: str, key: str = "", end: str = ""
+) -> pa.Array:
+    """``key`` + the text of column ``c`` + ``end``: numbers (or their flags) and other values,
+    as ``rows()`` gives them."""
     n = chunk.num_rows
     if c not in chunk.column_names:
-        return pa.array([null_text] * n, pa.string())
+        return pa.array([key + null_text + end] * n, pa.string())
     col = chunk.column(c)
     if c not in COUNTS and c not in RATES:
-        return mapped(col, field)
+        return mapped(col, lambda v: key + field(v) + end)
     text = numbers(col, 2, null_text, json_value if field is json_value else str)
     flag = _flag_of(chunk, c)
-    if flag is None or flag.null_count == len(flag):
-        return text
-    return pc.if_else(pc.is_valid(flag), mapped(pc.fill_null(flag, ""), field), text)
+    if flag is not None and flag.null_count < len(flag):
+        text = pc.if_else(pc.is_valid(flag), mapped(pc.fill_null(flag, ""), field), text)
+    return affix(text, key, end)
 
 
 def write_csv(
@@ -158,13 +162,12 @@ def write_csv(
     if table.num_rows == 0:
         return
     for chunk in _chunks(table):
-        parts: list[Any] = []
-        for i, c in enumerate(cols):
-            if i:
-                parts.append(",")
-            parts.append(_cells(chunk, c, csv_field, ""))
-        parts.append("\n")
-        write_array(join_lines(parts), stream)
+        last = len(cols) - 1
+        cells = [
+            _cells(chunk, c, csv_field, "", end="\n" if i == last else "")
+            for i, c in enumerate(cols)
+        ]
+        write_array(join_lines(cells, ","), stream)
 
 
 def to_csv(table: pa.Table, *, unsuppressed: bool = False, hxl: bool = False) -> str:
@@ -199,13 +202,20 @@ def write_json(
     cols = columns_of(table)
     chunks = _chunks(table)
     for k, chunk in enumerate(chunks):
-        parts: list[Any] = []
-        for i, c in enumerate(cols):
-            parts.append(("    {\n" if i == 0 else ",\n") + f"      {json.dumps(c)}: ")
-            parts.append(_cells(chunk, c, json_value, "null"))
-        parts.append("\n    },\n")
-        last = k == len(chunks) - 1
-        write_array(join_lines(parts), stream, drop_tail=2 if last else 0)
+        last = len(cols) - 1
+        pairs = [
+            _cells(
+                chunk,
+                c,
+                json_value,
+                "null",
+                ("    {\n      " if i == 0 else "") + f"{json.dumps(c)}: ",
+                "\n    },\n" if i == last else "",
+            )
+            for i, c in enumerate(cols)
+        ]
+        rows = join_lines(pairs, ",\n      ")
+        write_array(rows, stream, drop_tail=2 if k == len(chunks) - 1 else 0)
     stream.write(b"\n  ]\n}\n")
 
 
