@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from corridor import __version__
+from corridor.cli.backup import backup_command, restore_command
 from corridor.cli.common import State, err_console
 from corridor.cli.demo import demo_command
 from corridor.cli.hotspots import hotspots_command
@@ -51,6 +52,8 @@ cli.add_command(demo_command)
 cli.add_command(report_command)
 cli.add_command(indicators_command)
 cli.add_command(hotspots_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main(argv: list[str] | None = None) -> None:

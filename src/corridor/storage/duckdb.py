@@ -30,7 +30,7 @@ from corridor.errors import (
 )
 from corridor.storage.engine import Engine, Params
 
-RECOVERY = "docs/backup.md (restore the latest backup with `corridor restore`)"
+RECOVERY = "docs/backup.md: `corridor restore BACKUP_DIR --replace` puts the latest backup back"
 
 _HEADER = 4096  # DuckDB: a main header then two database headers, 4 KiB each, then the blocks
 _LOCKED = re.compile(r"Could not set lock on file|Conflicting lock is held", re.I)
@@ -78,7 +78,7 @@ def damage_of(path: str | Path) -> str | None:
 def damaged(path: str, reason: str) -> WarehouseDamagedError:
     return WarehouseDamagedError(
         f"the warehouse file {path} is damaged: {reason}. Nothing was changed. "
-        f"Recovery: {RECOVERY}; keep the damaged file until the restore is checked."
+        f"Recovery, in {RECOVERY} (the damaged file is kept aside)."
     )
 
 
