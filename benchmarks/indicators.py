@@ -131,18 +131,22 @@ def generate(rows: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
 
 
 def pandas_cascade(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    """The same table with a plain pandas group-by (data fully disaggregated, no overlaps)."""
+    """The same table with a plain pandas group-by (data fully disaggregated, no overlaps):
+    sums added per quarter, stocks and lookbacks the quarter's last month, art_current two
+    quarters earlier for vl_coverage, pop_estimated of ages 15+ for testing_coverage, and a
+    numerator and denominator only where a cell has both."""
     month_q = {m: f"{m[:4]}Q{(int(m[5:]) - 1) // 3 + 1}" for m in MONTHS}
-    sums = [e for e, p in ELEMENTS.items() if p is MONTHS and e != "art_current"]
+    latest = ("art_current", "vl_tested", "vl_suppressed")  # stock and lookback, monthly
+    sums = [e for e, p in ELEMENTS.items() if p is MONTHS and e not in latest]
     dims = ["place_code", "sex", "age_band", "population_group"]
-    monthly = df[df["data_element"].isin([*sums, "art_current"])].copy()
+    monthly = df[df["data_element"].isin([*sums, *latest])].copy()
     monthly["quarter"] = monthly["period"].map(month_q)
     s = monthly[monthly["data_element"].isin(sums)]
     summed = s.groupby([*dims, "quarter", "data_element"], observed=True)["value"].sum()
-    stock = monthly[monthly["data_element"] == "art_current"].sort_values("period")
-    art = stock.groupby([*dims, "quarter"], observed=True)["value"].last()
     wide = summed.unstack("data_element")
-    wide["art_current"] = art
+    for e in latest:
+        stock = monthly[monthly["data_element"] == e].sort_values("period")
+        wide[e] = stock.groupby([*dims, "quarter"], observed=True)["value"].last()
     diag = df[df["data_element"] == "plhiv_diagnosed"].set_index([*dims, "period"])["value"]
     diag.index = diag.index.set_names("quarter", level="period")
     wide["plhiv_diagnosed"] = diag
@@ -155,23 +159,34 @@ def pandas_cascade(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     wide = wide.merge(
         annual.reset_index().rename(columns={"period": "year"}), on=[*dims, "year"], how="left"
     )
+    # two quarters earlier, and the ages offered testing
+    order = sorted(QUARTERS)
+    earlier = {q: order[i - 2] for i, q in enumerate(order) if i >= 2}
+    lag = wide[[*dims, "quarter", "art_current"]].rename(
+        columns={"quarter": "lag_q", "art_current": "art_current__lag2q"}
+    )
+    wide["lag_q"] = wide["quarter"].map(earlier)
+    wide = wide.merge(lag, on=[*dims, "lag_q"], how="left")
+    wide["pop_estimated__offered_ages"] = wide["pop_estimated"].where(wide["age_band"] != "<15")
     wide["place_name"] = wide["place_code"].map(names)
     out = []
     for ind in INDICATORS:
-        if ind.id not in CASCADE:
+        if ind.id not in CASCADE or any(e not in ELEMENTS for e in ind.elements):
             continue
+        a, b = (x.key for x in ind.series)
+        both = wide[a].notna() & wide[b].notna()
         part = wide[[*dims, "quarter", "place_name"]].copy()
         part["indicator"] = ind.id
-        part["numerator"] = wide[ind.numerator]
-        part["denominator"] = wide[ind.denominator]
+        part["numerator"] = wide[a].where(both)
+        part["denominator"] = wide[b].where(both)
         part["value"] = (
             ind.scale * part["numerator"] / part["denominator"].where(part["denominator"] > 0)
         )
         part["unit"] = ind.unit
         part["target"] = np.nan if ind.target is None else ind.target
         part["gap"] = part["target"] - part["value"]
-        part["numerator_element"] = ind.numerator
-        part["denominator_element"] = ind.denominator
+        part["numerator_element"] = a
+        part["denominator_element"] = b
         out.append(part)
     return pd.concat(out, ignore_index=True).rename(columns={"quarter": "period"})
 

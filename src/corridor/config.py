@@ -45,6 +45,16 @@ def _text(v: Any) -> str:
     return v
 
 
+def _percent(v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a percentage, got {v!r}") from None
+    if not 0 <= x <= 100:
+        raise ValueError(f"must be between 0 and 100, got {x:g}")
+    return x
+
+
 def _bands(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         items = [b.strip() for b in v.split(",") if b.strip()]
@@ -72,6 +82,20 @@ SETTINGS: tuple[Setting, ...] = (
         _bands,
     ),
     Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
+    Setting(
+        "completeness_threshold",
+        80.0,
+        "Indicator rows where fewer than this percentage of the expected places reported both "
+        "numerator and denominator are flagged incomplete.",
+        _percent,
+    ),
+    Setting(
+        "testing_min_age",
+        15,
+        "Youngest age offered HIV testing: testing_coverage divides by the population of the "
+        "age bands from this age up.",
+        _int_at_least(0),
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -95,6 +119,14 @@ class Settings:
     @property
     def extra_age_bands(self) -> tuple[str, ...]:
         return tuple(self.values["extra_age_bands"])
+
+    @property
+    def completeness_threshold(self) -> float:
+        return float(self.values["completeness_threshold"])
+
+    @property
+    def testing_min_age(self) -> int:
+        return int(self.values["testing_min_age"])
 
     @property
     def user(self) -> str:

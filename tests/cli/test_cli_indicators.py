@@ -153,3 +153,48 @@ def test_user_errors_exit_2(
     assert r.code == 2
     assert message in r.err
     assert "Traceback" not in r.err
+
+
+def test_completeness_in_every_format_and_its_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    (tmp_path / "places.csv").write_text(PLACES)
+    (tmp_path / "services.csv").write_text(
+        "period,place_code,data_element,sex,age_band,population_group,value\n"
+        "2024Q1,ke-malaba,hiv_tests,,,,150\n"
+        "2024Q1,ke-malaba,hiv_positive,,,,30\n"
+        "2024Q1,ke-busia,hiv_tests,,,,120\n"  # positives not reported: not reporting
+    )
+    for kind in ("places", "services"):
+        r = run(capsys, "-w", str(folder), "ingest", str(tmp_path / f"{kind}.csv"), "--kind", kind)
+        assert r.code == 0, r.err
+    args = ("-w", str(folder), "indicators", "-i", "positivity", "--unsuppressed")
+    r = run(capsys, *args, "--format", "csv")
+    assert r.code == 0, r.err
+    (row,) = rows_of(r.out)
+    assert (row["numerator"], row["denominator"], row["value"]) == ("30", "150", "20")
+    assert (row["places_reporting"], row["places_expected"], row["incomplete"]) == (
+        "1",
+        "2",
+        "True",
+    )
+    r = run(capsys, *args, "--format", "json")
+    assert json.loads(r.out)["rows"][0]["incomplete"] is True
+    r = run(capsys, *args, "--format", "hxl")
+    assert "#x_places+reporting+num" in r.out and "#x_incomplete" in r.out
+    r = run(capsys, *args, "--by", "country", "--format", "dhis2-json", "--period", "2024Q1")
+    comments = [v.get("comment", "") for v in json.loads(r.out)["dataValues"]]
+    assert "Corridor indicator value (percent); incomplete: 1 of 2 expected places reported" in (
+        comments
+    )
+    r = run(capsys, *args, "--by", "country", "--format", "adx", "--period", "2024Q1")
+    assert "<!-- incomplete: 1 of 2 expected places reported -->" in r.out
+    # the threshold is a workspace setting
+    (folder / "corridor.toml").write_text("[settings]\ncompleteness_threshold = 50\n")
+    r = run(capsys, *args, "--format", "csv")
+    assert rows_of(r.out)[0]["incomplete"] == "False"
+    (folder / "corridor.toml").write_text("[settings]\ncompleteness_threshold = 120\n")
+    r = run(capsys, *args, "--format", "csv")
+    assert r.code == 2 and "completeness_threshold" in r.err and "Traceback" not in r.err

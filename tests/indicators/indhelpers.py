@@ -80,3 +80,17 @@ def one(table: pa.Table, **where: Any) -> dict[str, Any]:
     found = pick(table, **where)
     assert len(found) == 1, (where, found)
     return found[0]
+
+
+def declare_import(
+    engine: Engine, import_id: int = 1, fmt: str = "tidy-csv", mapping: str | None = None
+) -> None:
+    """Record the import that rows of ``import_id`` came from (its format decides whether its
+    source drops zeros: DHIS2 formats do, unless the mapping says ``drop_zeros: false``)."""
+    engine.execute(
+        "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, "
+        "imported_at, rows_read, rows_imported, rows_new, rows_replaced, rows_unchanged, "
+        "rows_quarantined, status, mapping) VALUES (?, 'f.csv', 'x', 'services', ?, 'f.csv', "
+        "'t', TIMESTAMP '2025-01-01 00:00:00', 0, 0, 0, 0, 0, 0, 'imported', ?)",
+        (import_id, fmt, mapping),
+    )

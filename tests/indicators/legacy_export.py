@@ -19,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 
 import pyarrow as pa
 
-from corridor.contract.dimensions import TOTAL
+from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import is_suppressed, threshold_of
 from corridor.indicators.export import (
@@ -131,6 +131,16 @@ class Value:
     value: float | None
     flag: str | None
     kind: str  # count | indicator
+    note: str = ""  # incomplete reporting, for indicator values
+
+
+def _completeness_note(r: Mapping[str, Any]) -> str:
+    if not r.get("incomplete"):
+        return ""
+    return (
+        f"incomplete: {r.get('places_reporting')} of {r.get('places_expected')} expected "
+        "places reported"
+    )
 
 
 def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[Value]:
@@ -153,13 +163,22 @@ def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[
             element = r.get(f"{role}_element")
             if element is None or (r[role] is None and r.get(f"{role}_flag") is None):
                 continue
+            if element not in DATA_ELEMENTS:  # another period's value or a part of the count
+                continue
             counts.setdefault(
                 (element, *key),
                 Value(element, *key, r[role], r.get(f"{role}_flag"), "count"),
             )
         if r["value"] is not None or r.get("value_flag") is not None:
             indicators.append(
-                Value(r["indicator"], *key, r["value"], r.get("value_flag"), "indicator")
+                Value(
+                    r["indicator"],
+                    *key,
+                    r["value"],
+                    r.get("value_flag"),
+                    "indicator",
+                    _completeness_note(r),
+                )
             )
     return [*counts.values(), *indicators]
 
@@ -188,7 +207,7 @@ def to_dhis2_json(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) 
             dv["attributeOptionCombo"] = aoc
         dv["value"] = _text_value(v)
         if v.kind == "indicator":
-            dv["comment"] = "Corridor indicator value (percent)"
+            dv["comment"] = "Corridor indicator value (percent)" + (f"; {v.note}" if v.note else "")
         out.append(dv)
     body: dict[str, Any] = {"dataValues": out}
     if withheld:
@@ -226,6 +245,8 @@ def to_adx(table: pa.Table, codes: Codes, *, unsuppressed: bool = False, stamp: 
                 what = " ".join(a for a in attrs).replace("--", "- -")
                 lines.append(f"    <!-- withheld by disclosure control ({v.flag}): {what} -->")
                 continue
+            if v.note:
+                lines.append(f"    <!-- {v.note} -->")
             attrs.append(f"value={quoteattr(_text_value(v))}")
             lines.append(f"    <dataValue {' '.join(attrs)}/>")
         lines.append("  </group>")

@@ -120,7 +120,12 @@ def tables(draw: st.DrawFn) -> pa.Table:
         "denominator_flag": pa.array(cols[8], pa.string()),
         "value_flag": pa.array(cols[9], pa.string()),
         "numerator_element": ["hiv_positive"] * n,
-        "denominator_element": ["hiv_tests"] * n,
+        "denominator_element": [
+            "hiv_tests" if i % 5 else "art_current two quarters earlier" for i in range(n)
+        ],
+        "places_reporting": pa.array([i % 4 for i in range(n)], pa.int64()),
+        "places_expected": pa.array([3] * n, pa.int64()),
+        "incomplete": pa.array([i % 4 < 3 if i % 6 else None for i in range(n)], pa.bool_()),
     }
     meta = {b"corridor.by": json.dumps(["place", "sex"]).encode()}
     return pa.table(data).replace_schema_metadata(meta)

@@ -7,7 +7,7 @@ identical results.
 from __future__ import annotations
 
 import pytest
-from indhelpers import load_places, load_services, one, pick
+from indhelpers import declare_import, load_places, load_services, one, pick
 
 from corridor.errors import QueryError
 from corridor.indicators import compute_indicators
@@ -16,7 +16,11 @@ from corridor.storage.engine import Engine
 
 @pytest.fixture
 def eng(engine: Engine) -> Engine:
+    """Places, and rows from a DHIS2 source: it drops zeros, so a numerator that is not
+    reported beside its denominator is zero and the rules below are seen on the denominator
+    alone (pairing is tested in test_indicator_pairs.py)."""
     load_places(engine)
+    declare_import(engine, 1, "dhis2-json")
     return engine
 
 
@@ -74,7 +78,8 @@ def test_total_and_partial_breakdown_are_not_counted_twice(eng: Engine) -> None:
         "ke-malaba": 100,
         "ug-malaba": 25,
     }
-    assert all(r["numerator"] is None and r["value"] is None for r in total.to_pylist())
+    # no positives reported by a source that drops zeros: zero positives
+    assert all(r["numerator"] == 0 and r["value"] == 0 for r in total.to_pylist())
     by_sex = compute_indicators(eng, ["positivity"], by=["place", "sex"])
     got = {(r["place_code"], r["sex"]): r["denominator"] for r in by_sex.to_pylist()}
     assert got == {
@@ -138,15 +143,16 @@ def test_months_and_the_quarter_of_one_count_are_counted_once(eng: Engine) -> No
             ("2024Q1", "ke-busia", "hiv_tests", "", "", "", 70),  # the quarter is more complete
             ("2024Q1", "ke-busia", "art_current", "", "", "", 9),  # stocks: latest, not summed
             ("2024-03", "ke-busia", "art_current", "", "", "", 8),
+            ("2024Q1", "ke-busia", "plhiv_diagnosed", "", "", "", 10),
         ],
     )
-    t = compute_indicators(eng, ["testing_coverage", "vl_coverage"], by=["place"], period="2024Q1")
+    t = compute_indicators(eng, ["positivity", "second_95"], by=["place"], period="2024Q1")
     assert {
         (r["indicator"], r["place_code"]): (r["numerator"], r["denominator"]) for r in t.to_pylist()
-    } == {
-        ("testing_coverage", "ke-busia"): (70, None),
-        ("testing_coverage", "ke-malaba"): (60, None),
-        ("vl_coverage", "ke-busia"): (None, 8),  # of the same end date, the shorter period
+    } == {  # no positives reported: zero, as the DHIS2 source drops zeros
+        ("positivity", "ke-busia"): (0, 70),
+        ("positivity", "ke-malaba"): (0, 60),
+        ("second_95", "ke-busia"): (8, 10),  # of the same end date, the shorter period
     }
 
 
@@ -228,9 +234,14 @@ def test_place_groupings(eng: Engine) -> None:
     assert set(
         compute_indicators(eng, ["positivity"], by=["corridor"])["place_code"].to_pylist()
     ) == {"all"}
+    # the area reports a population, its sites report tests: no place reports both
+    t = compute_indicators(eng, ["prep_coverage"], by=["admin1"])
+    row = one(t, place_code="ke-west")
+    assert (row["numerator"], row["denominator"], row["value"]) == (0, 5000, 0)
     t = compute_indicators(eng, ["testing_coverage"], by=["admin1"])
     row = one(t, place_code="ke-west")
-    assert (row["numerator"], row["denominator"], row["value"]) == (120, 5000, 2.4)
+    assert (row["numerator"], row["denominator"], row["value"]) == (None, None, None)
+    assert (row["places_reporting"], row["places_expected"], row["incomplete"]) == (0, 3, True)
     t = compute_indicators(eng, ["positivity"], by=["place", "corridor"])
     assert {(r["place_code"], r["corridor"]) for r in t.to_pylist()} == {
         ("ke-busia", "lake"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from corridor.contract.dimensions import DATA_ELEMENTS
+from corridor.contract.dimensions import AGGREGATION_TYPES, DATA_ELEMENTS, LOOKBACK_MONTHS
 from corridor.errors import QueryError
 from corridor.indicators import CASCADE, INDICATORS, get_indicator, resolve_ids
 from corridor.indicators.docs import render_markdown
@@ -19,8 +19,11 @@ REQUIRED = {
     "linkage_proxy": ("art_initiated", "hiv_positive"),
     "first_95": ("plhiv_diagnosed", "plhiv_estimated"),
     "second_95": ("art_current", "plhiv_diagnosed"),
-    "third_95": ("vl_suppressed", "vl_tested"),
+    "third_95": ("vl_suppressed", "art_current"),
+    "vl_suppression": ("vl_suppressed", "vl_tested"),
+    "overall_suppression": ("vl_suppressed", "plhiv_estimated"),
     "vl_coverage": ("vl_tested", "art_current"),
+    "recent_infections": ("hiv_recent", "hiv_recency_tested"),
     "art_coverage": ("art_current", "plhiv_estimated"),
     "testing_coverage": ("hiv_tests", "pop_estimated"),
     "prep_coverage": ("prep_initiated", "pop_estimated"),
@@ -40,6 +43,19 @@ def test_registry_defines_the_required_indicators() -> None:
         assert set(ind.elements) <= set(DATA_ELEMENTS)
     assert get_indicator("first_95").target == 95.0
     assert "screening_coverage" not in CASCADE and "first_95" in CASCADE
+    # the three 95s multiply to the overall figure, and its target is 95% cubed
+    assert get_indicator("overall_suppression").target == pytest.approx(85.7)
+    assert get_indicator("first_95").denominator == get_indicator("overall_suppression").denominator
+    assert get_indicator("third_95").numerator == get_indicator("overall_suppression").numerator
+    assert "lower bound" in get_indicator("third_95").definition
+    assert get_indicator("vl_coverage").denominator_lag == 2
+    assert get_indicator("testing_coverage").denominator_ages
+
+
+def test_lookback_elements_in_the_data_dictionary() -> None:
+    assert DATA_ELEMENTS["vl_tested"] == DATA_ELEMENTS["vl_suppressed"] == "lookback"
+    assert LOOKBACK_MONTHS == {"vl_tested": 12, "vl_suppressed": 12}
+    assert set(DATA_ELEMENTS.values()) <= set(AGGREGATION_TYPES)
 
 
 def test_resolve_ids() -> None:

@@ -115,7 +115,16 @@ def indicators_command(
     dims = parse_by(_split(by))
     chosen = resolve_ids(ids)
     ws = workspace(ctx)
-    raw = compute_indicators(ws.engine, ids, dims, period, totals=totals, targets=_targets(targets))
+    raw = compute_indicators(
+        ws.engine,
+        ids,
+        dims,
+        period,
+        totals=totals,
+        targets=_targets(targets),
+        completeness=ws.settings.completeness_threshold,
+        testing_min_age=ws.settings.testing_min_age,
+    )
     threshold = ws.settings.suppression_threshold
     query = {
         "indicators": [i.id for i in chosen],

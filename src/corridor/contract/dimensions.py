@@ -59,7 +59,13 @@ DIRECTIONS: Final = ("incoming", "outgoing", "transit")
 MODES: Final = ("truck", "bus", "car", "foot", "boat", "rail", "air", "other")
 CLASSIFICATIONS: Final = ("suspected", "probable", "confirmed")
 
-#: data dictionary: element -> aggregation type ("sum" over time, or "stock": last value)
+#: aggregation types: "sum" (events, added over time), "stock" (people at a date: the latest
+#: value of the period, never summed) and "lookback" (people counted over a trailing window,
+#: reported every period: the latest value of the output period, never summed; the window is
+#: part of the element's definition, see LOOKBACK_MONTHS)
+AGGREGATION_TYPES: Final = ("sum", "stock", "lookback")
+
+#: data dictionary: element -> aggregation type
 DATA_ELEMENTS: Final[dict[str, str]] = {
     "hiv_tests": "sum",
     "hiv_positive": "sum",
@@ -67,8 +73,8 @@ DATA_ELEMENTS: Final[dict[str, str]] = {
     "hiv_recency_tested": "sum",
     "art_initiated": "sum",
     "art_current": "stock",
-    "vl_tested": "sum",
-    "vl_suppressed": "sum",
+    "vl_tested": "lookback",
+    "vl_suppressed": "lookback",
     "plhiv_estimated": "stock",
     "plhiv_diagnosed": "stock",
     "pop_estimated": "stock",
@@ -81,6 +87,9 @@ DATA_ELEMENTS: Final[dict[str, str]] = {
     "mpox_confirmed": "sum",
 }
 
+#: the trailing window (months) of each lookback element
+LOOKBACK_MONTHS: Final[dict[str, int]] = {"vl_tested": 12, "vl_suppressed": 12}
+
 DATA_ELEMENT_MEANINGS: Final[dict[str, str]] = {
     "hiv_tests": "HIV tests with a result returned (HTS_TST)",
     "hiv_positive": "positive results returned (HTS_TST_POS)",
@@ -91,8 +100,10 @@ DATA_ELEMENT_MEANINGS: Final[dict[str, str]] = {
     "hiv_recency_tested": "newly diagnosed people with a recency test result (HTS_RECENT, all)",
     "art_initiated": "people newly started on ART (TX_NEW)",
     "art_current": "people currently on ART (TX_CURR)",
-    "vl_tested": "viral-load results among people on ART >= 6 months (TX_PVLS D)",
-    "vl_suppressed": "of which < 1000 copies/mL (TX_PVLS N)",
+    "vl_tested": (
+        "people on ART >= 3 months with a viral-load result in the last 12 months (TX_PVLS D)"
+    ),
+    "vl_suppressed": "of which the last result is < 1000 copies/mL (TX_PVLS N)",
     "plhiv_estimated": "estimated people living with HIV",
     "plhiv_diagnosed": "people living with HIV who know their status",
     "pop_estimated": "estimated size of the population (group)",

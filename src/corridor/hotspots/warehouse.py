@@ -1,7 +1,7 @@
 """What the ranking reads from the warehouse: sites, service totals, flows and recent cases.
 
 Places, flows and cases are plain reads through ``Engine.query`` with portable SQL; service values
-come from the indicator layer (``compute_indicators``), so that the ranking counts what the
+come from the indicator layer (``element_totals``), so that the ranking counts what the
 indicator outputs count. The rest of the package works on the pandas frames returned.
 """
 
@@ -17,7 +17,8 @@ import pyarrow as pa
 from corridor.contract.dimensions import SITE_TYPES
 from corridor.contract.periods import parse_period_range
 from corridor.errors import QueryError
-from corridor.indicators import UNALLOCATED, compute_indicators
+from corridor.indicators import UNALLOCATED
+from corridor.indicators.aggregate import element_totals
 from corridor.storage.engine import Engine
 
 
@@ -90,17 +91,20 @@ def read_places(engine: Engine) -> pd.DataFrame:
     return df
 
 
-#: indicators whose numerators and denominators give the elements above (by place)
-_TOTAL_IDS: tuple[str, ...] = (
-    "positivity",
-    "linkage_proxy",
-    "third_95",
-    "first_95",
-    "art_coverage",
-    "testing_coverage",
+#: the elements read by place
+_TOTAL_ELEMENTS: tuple[str, ...] = (
+    "hiv_positive",
+    "hiv_tests",
+    "art_initiated",
+    "vl_suppressed",
+    "vl_tested",
+    "plhiv_diagnosed",
+    "plhiv_estimated",
+    "art_current",
+    "pop_estimated",
 )
-#: the one giving hiv_tests and pop_estimated by population group
-_GROUP_IDS: tuple[str, ...] = ("testing_coverage",)
+#: the elements read by place and population group
+_GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "pop_estimated")
 
 
 def _element_values(table: pa.Table) -> pd.DataFrame:
@@ -118,15 +122,16 @@ def _element_values(table: pa.Table) -> pd.DataFrame:
 def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
     """One value per (place_code, data_element, population_group) over the window.
 
-    Read through the indicator layer (``corridor.indicators.compute_indicators``), so that the
-    ranking counts exactly what the indicator outputs count: sums added over the window, stocks
-    the latest value, each count taken once whatever the levels of disaggregation reported.
+    Read through the indicator layer (``corridor.indicators.aggregate.element_totals``), so
+    that the ranking counts exactly what the indicator outputs count: sums added over the
+    window, stocks and lookbacks the latest value, each count taken once whatever the levels of
+    disaggregation reported.
     ``population_group`` is ``total`` for the place's total, else a group (the ``unallocated``
     remainder is left out).
     """
-    totals = compute_indicators(engine, _TOTAL_IDS, by=["place"], period=window.text)
-    groups = compute_indicators(
-        engine, _GROUP_IDS, by=["place", "population_group"], period=window.text
+    totals = element_totals(engine, _TOTAL_ELEMENTS, by=["place"], period=window.text)
+    groups = element_totals(
+        engine, _GROUP_ELEMENTS, by=["place", "population_group"], period=window.text
     )
     out = pd.concat([_element_values(totals), _element_values(groups)], ignore_index=True)
     out = out.drop_duplicates(["place_code", "data_element", "population_group"])

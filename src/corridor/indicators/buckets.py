@@ -3,7 +3,15 @@
 A reported period *feeds* a bucket when it lies inside it (an ISO week by its Thursday, the ISO
 rule for the year of a week). Sum elements add the periods that feed a bucket. Stock elements take
 the latest of them; where none feeds it, a stock reported for a longer period that contains the
-bucket (an annual population estimate for a quarter) stands for it.
+bucket (an annual population estimate for a quarter) stands for it. Lookback elements (people
+counted over a trailing window) take the latest period inside the bucket, never a longer one.
+
+An element "two quarters earlier" (the denominator of viral-load coverage) is fed by the periods
+of the bucket moved back in time (:func:`lag_plan`): its feeds keep the label of the bucket.
+
+Each feed of a sum element has a *slot*: the calendar quarter the reported period lies in (the
+period itself where it is longer than a quarter). A ratio of two sum elements adds its
+numerator and denominator over the slots where a place reports both.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ class Feed:
     inside: bool
     rank: int
     period_type: str
+    slot: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,17 @@ def plan_periods(reported: Iterable[str], request: PeriodRange | None, trend: bo
                 continue
             found[home.text] = bucket
         buckets = sorted(found.values(), key=lambda b: b.start)
+    return PeriodPlan(tuple(buckets), _feeds(buckets, raw), granularity)
+
+
+def slot_of(p: Period) -> str:
+    """The calendar quarter that holds ``p`` (by its anchor day); ``p`` itself if longer."""
+    q = bucket_of(anchor(p), "quarter")
+    return q.text if _inside(p, Bucket(q.text, q.start, q.end)) else p.text
+
+
+def _feeds(buckets: Iterable[Bucket], raw: dict[Period, list[str]]) -> tuple[Feed, ...]:
+    periods = sorted(raw)
     feeds: list[Feed] = []
     for b in buckets:
         inside = [p for p in periods if _inside(p, b)]
@@ -127,7 +147,41 @@ def plan_periods(reported: Iterable[str], request: PeriodRange | None, trend: bo
         # the shortest longer period first
         covering.sort(key=lambda p: (p.end - p.start, p.start))
         for rank, p in enumerate(inside):
-            feeds.extend(Feed(t, b.label, True, rank, p.kind) for t in sorted(raw[p]))
+            feeds.extend(Feed(t, b.label, True, rank, p.kind, slot_of(p)) for t in sorted(raw[p]))
         for rank, p in enumerate(covering, start=len(inside)):
-            feeds.extend(Feed(t, b.label, False, rank, p.kind) for t in sorted(raw[p]))
-    return PeriodPlan(tuple(buckets), tuple(feeds), granularity)
+            feeds.extend(Feed(t, b.label, False, rank, p.kind, p.text) for t in sorted(raw[p]))
+    return tuple(feeds)
+
+
+def _months_back(d: date, months: int) -> date:
+    """``d`` moved back by whole months (the first of a month stays the first)."""
+    k = d.year * 12 + d.month - 1 - months
+    y, m = divmod(k, 12)
+    last = (date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m + 1, min(d.day, last))
+
+
+def shifted(b: Bucket, quarters: int) -> Bucket:
+    """The bucket moved back by ``quarters`` quarters (weeks: 13 weeks a quarter), same label."""
+    if quarters == 0:
+        return b
+    weekly = b.start.isoweekday() == 1 and (b.end - b.start).days == 6
+    if weekly:
+        days = timedelta(weeks=13 * quarters)
+        return Bucket(b.label, b.start - days, b.end - days)
+    end = _months_back(b.end + timedelta(days=1), 3 * quarters) - timedelta(days=1)
+    return Bucket(b.label, _months_back(b.start, 3 * quarters), end)
+
+
+def lag_plan(plan: PeriodPlan, reported: Iterable[str], quarters: int) -> PeriodPlan:
+    """The feeds of an element taken ``quarters`` quarters before each bucket of ``plan``:
+    each bucket is moved back in time and fed by the reported periods of the moved window
+    (latest inside first, then the shortest containing it), under the bucket's own label."""
+    raw: dict[Period, list[str]] = {}
+    for t in set(reported):
+        try:
+            raw.setdefault(parse_period(t), []).append(t)
+        except ValueError:
+            continue
+    moved = [shifted(b, quarters) for b in plan.buckets]
+    return PeriodPlan(plan.buckets, _feeds(moved, raw), plan.granularity)

@@ -1,179 +1,313 @@
-"""Text cells of an export, made column by column with Arrow compute, never row by row.
+"""The cell SQL: reported values -> one row per place x output period x slot x disaggregation,
+with one column per series (docs/indicators.md, "How values are added up").
 
-A text column (codes, names, periods) has few distinct values: each distinct value is formatted
-once in Python (CSV quoting, JSON escaping, formula neutralisation: exactly what the ``csv`` and
-``json`` modules would write) and the column is mapped through them. A number column is formatted
-by Arrow (``number``: whole numbers as integers, others rounded), with the few values where
-Arrow's text could differ from Python's (halfway roundings, zero, huge magnitudes) done in Python.
-Lines are joined by one Arrow kernel and written as the bytes of the resulting string array.
+Steps, in portable SQL (DuckDB and PostgreSQL):
+
+1. **units** (:func:`units_sql`) - each reported value joins the output period it feeds. Sum
+   elements keep each reported period as its own unit; stock and lookback elements keep, per
+   place x series x sex x age band x population group, only the latest value feeding the output
+   period, and that snapshot is the unit. Where an element has a single reported period feeding
+   an output period, each of its rows is already the latest of its disaggregation and no ranking
+   is needed.
+2. **choice** (:func:`choice_sql`) - within a unit (place x series x reported period), rows may
+   repeat the same count at several levels of disaggregation: a total row, rows by sex, rows by
+   sex x age band x population group... Each level is a *pattern* (which of sex / age band /
+   population group are given). The unit's total is the largest pattern sum (the total row when
+   it is complete). The output by dimensions D uses the one pattern that gives every dimension
+   of D with the largest sum; what it leaves of the total is an ``unallocated`` remainder.
+   Nothing is counted twice and the cells of a unit always add up to its total. Where no row
+   feeding the output has a ``total`` disaggregation (fully disaggregated data), every unit has
+   one pattern and there is nothing to choose: this step is left out.
+3. **cells** (:func:`cells_sql`) - the chosen rows summed per place x output period x slot x D,
+   one column per series (``e_<series>``), plus the remainders. The rows are read once.
+
+Every value sum of a cell is written by :func:`value_sums` (one ``SUM(CASE ...)`` per series):
+a per-cell sum of another column (a record key) is added beside it there.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from corridor.contract.dimensions import TOTAL
+from corridor.indicators.buckets import Feed, PeriodPlan
+from corridor.indicators.order import UNALLOCATED
+from corridor.indicators.registry import DISAGGREGATIONS, Series
 
-from corridor.output import neutralise
-
-_STRING = pa.string()
-_END = (1 << 31) - 1  # a slice start past any value's end: the slice is empty, at the end
-
-
-def number(v: float | None, digits: int = 2) -> int | float | None:
-    """A count or rate as written: whole numbers as integers, others rounded."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if float(v).is_integer():
-        return int(v)
-    return round(float(v), digits)
+_BIT: Final = {"sex": 1, "age_band": 2, "population_group": 4}
+_PTYPE_ORDER: Final = ("week", "month", "quarter", "year")
+UNIT_KEY: Final = ("place_code", "data_element", "bucket", "slot", "unit")
+_TYPE_KEY: Final = ("place_code", "data_element", "bucket", "ptype")
+#: the columns that name a cell
+CELL_KEY: Final = ("place_code", "bucket", "slot", *DISAGGREGATIONS)
 
 
-def csv_field(value: Any) -> str:
-    """One CSV field as ``csv.writer`` (minimal quoting) writes it, text neutralised."""
-    if value is None:
-        return ""
-    text = neutralise(value) if isinstance(value, str) else str(value)
-    if text == "":
-        return ""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([text])
-    return buf.getvalue()[:-1]
+def lit(text: str) -> str:
+    """A SQL string literal (standard quoting, the same on DuckDB and PostgreSQL)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
-def json_value(value: Any) -> str:
-    return json.dumps(value, default=str)
+def in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
-def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Array:
-    """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if len(arr) == 0:
-        return pa.array([], _STRING)
-    enc = pc.dictionary_encode(arr)
-    distinct = enc.dictionary.to_pylist()
-    formatted = [fmt(v) for v in distinct]
-    if pa.types.is_string(arr.type) and formatted == distinct:  # nothing to quote or escape
-        return pc.fill_null(arr, fmt(None)) if arr.null_count else arr
-    texts = pa.array(formatted, _STRING)
-    out = texts.take(enc.indices)
-    if out.null_count:
-        out = pc.fill_null(out, fmt(None))
+def col(series: str) -> str:
+    """The cell column of a series (``e_hiv_tests``)."""
+    return f"e_{series}"
+
+
+def same(a: str, b: str, keys: Sequence[str]) -> str:
+    return " AND ".join(f"{a}.{k} = {b}.{k}" for k in keys)
+
+
+def value_sums(series: Sequence[str], expr: str, alias: str = "") -> str:
+    """``SUM(CASE WHEN data_element = s THEN expr END) AS e_s`` for each series: the value
+    columns of a cell (null where the series has no value in it)."""
+    a = f"{alias}." if alias else ""
+    return ", ".join(
+        f"SUM(CASE WHEN {a}data_element = {lit(s)} THEN {expr} END) AS {col(s)}" for s in series
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StockFeed:
+    """A stock or lookback series fed by one reported period (``several``: more than one
+    reported period of the series feeds the bucket, so the latest is chosen row by row)."""
+
+    series: Series
+    feed: Feed
+    several: bool
+
+
+def feeds_sql(plan: PeriodPlan) -> str:
+    rows = ", ".join(
+        f"({lit(f.period)}, {lit(f.bucket)}, {int(f.inside)}, {f.rank}, {lit(f.period_type)}, "
+        f"{lit(f.slot or f.period)})"
+        for f in plan.feeds
+    )
+    return f"feeds (period, bucket, inside, rnk, ptype, slot) AS (VALUES {rows})"
+
+
+def stock_feeds(
+    plan: PeriodPlan, reported: Iterable[tuple[str, str]], series: Sequence[Series]
+) -> list[StockFeed]:
+    """The feeds of the periods each stock or lookback series is reported for, from ``plan``
+    (for a lagged series, its lagged plan). Lookback series take periods inside the bucket
+    only; stocks also the shortest longer period that contains it."""
+    periods: dict[str, set[str]] = {s.element: set() for s in series}
+    for element, period in reported:
+        if element in periods:
+            periods[element].add(period)
+    out: list[StockFeed] = []
+    for s in series:
+        by_bucket: dict[str, list[Feed]] = {}
+        for f in plan.feeds:
+            if f.period in periods[s.element] and (f.inside or s.kind == "stock"):
+                by_bucket.setdefault(f.bucket, []).append(f)
+        for feeds in by_bucket.values():
+            out += [StockFeed(s, f, len(feeds) > 1) for f in feeds]
     return out
 
 
-def numbers(
-    arr: pa.Array | pa.ChunkedArray,
-    digits: int,
-    null_text: str,
-    text: Callable[[Any], str] = str,
-) -> pa.Array:
-    """``text(number(v, digits))`` of each value (``null_text`` for None/NaN), by Arrow.
-
-    ``text`` is ``str`` for CSV and ``json_value`` for JSON; they differ only for infinities,
-    which are written by ``text`` itself.
-    """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    n = len(arr)
-    if n == 0:
-        return pa.array([], _STRING)
-    if not pa.types.is_floating(arr.type):
-        if pa.types.is_integer(arr.type):
-            out = pc.cast(arr, _STRING)
-            return pc.fill_null(out, null_text) if out.null_count else out
-        return mapped(arr, lambda v: null_text if v is None else text(number(v, digits)))
-    x = arr.to_numpy(zero_copy_only=False)  # nulls as NaN
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _floats(x, digits, null_text, text)
+def _pattern_expr(alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return " + ".join(
+        f"CASE WHEN {a}{d} <> 'total' THEN {bit} ELSE 0 END" for d, bit in _BIT.items()
+    )
 
 
-def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], str]) -> pa.Array:
-    nan = np.isnan(x)
-    finite = np.isfinite(x)
-    whole = finite & (np.floor(x) == x)
-    rounded = np.round(x, digits)  # numpy rounds the scaled value half to even, as Arrow does
-    frac = x * 10.0**digits
-    frac -= np.floor(frac)
-    # One Arrow cast writes a whole float as an integer ("25") and a rounded one in its shortest
-    # form ("27.5"), as Python does. Python writes the rest: infinities, values from 1e9 on
-    # (Arrow turns to exponents sooner), halfway cases (Python rounds the exact decimal), and
-    # values that round to a whole number or zero ("9.0", "-0.0").
-    special = ~finite & ~nan | (np.abs(x) >= 1e9)
-    special |= ~whole & finite & ((np.abs(frac - 0.5) < 1e-6) | (np.floor(rounded) == rounded))
-    if (whole | nan).all():  # counts: integers cast faster than floats
-        out = pc.cast(
-            pa.array(np.where(whole & ~special, x, 0).astype(np.int64), mask=nan), _STRING
+def allowed_patterns(dims: Sequence[str]) -> list[int]:
+    """Patterns (bit sets of given dimensions) that give every dimension of ``dims``."""
+    need = sum(_BIT[d] for d in dims)
+    return [p for p in range(8) if p & need == need]
+
+
+def _pattern_rank(allowed: Sequence[int]) -> str:
+    # of two patterns with the same sum, the one with fewer dimensions (the more complete one)
+    whens = " ".join(f"WHEN {p} THEN {bin(p).count('1') * 8 + p}" for p in allowed)
+    return f"CASE pattern {whens} ELSE 99 END"
+
+
+def units_sql(
+    sum_elements: Sequence[str], stock_feed_rows: Sequence[StockFeed], offered: Sequence[str]
+) -> list[str]:
+    """Steps ``sum_units`` (sum elements), ``stock_units`` (stock and lookback series) and
+    ``units`` (both): one row per reported value and output period (for stocks, per latest
+    value). A unit's ``data_element`` is the series key; ``slot`` is the reported quarter of a
+    sum element, the output period of a stock. ``offered``: the age bands offered testing (rows
+    of an age-limited series outside them are left out)."""
+    dims = "sex, age_band, population_group"
+    sdims = "s.sex, s.age_band, s.population_group"
+    steps: list[str] = []
+    kinds: list[str] = []
+    if sum_elements:
+        steps.append(
+            "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, f.slot, "
+            f"s.period AS unit, f.ptype, {sdims}, s.value FROM services s "
+            "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
+            f"WHERE s.data_element IN {in_list(sum_elements)})"
         )
-    else:  # (+0.0 turns -0.0 into 0.0, which Python writes as int 0)
-        out = pc.cast(pa.array(np.where(whole, x + 0.0, rounded), mask=nan), _STRING)
-    if nan.any():
-        out = pc.fill_null(out, null_text)
-    idx = np.flatnonzero(special)
-    if len(idx):
-        fixed = pa.array([text(number(float(x[i]), digits)) for i in idx], _STRING)
-        out = pc.replace_with_mask(out, pa.array(special), fixed)
-    return out
-
-
-def affix(arr: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
-    """``prefix + value + suffix`` of each value (one pass each; nulls stay null)."""
-    if prefix:
-        arr = pc.binary_replace_slice(arr, 0, 0, prefix)
-    if suffix:
-        arr = pc.binary_replace_slice(arr, _END, _END, suffix)
-    return arr
-
-
-def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "") -> pa.Array:
-    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays).
-
-    Constant texts are folded into their neighbouring array (a prefix of the next one, or a
-    suffix of the last), since Arrow joins arrays much faster than arrays and scalars mixed.
-    """
-    arrays: list[pa.Array] = []
-    pending = ""
-    for part in parts:
-        if isinstance(part, str):
-            pending += part
+        kinds.append("sum_units")
+    parts: list[str] = []
+    unit = (
+        "place_code, data_element, bucket, bucket AS slot, bucket AS unit, 'stock' AS ptype, "
+        f"{dims}, value"
+    )
+    ages = f"s.age_band IN {in_list(offered)}" if offered else "1 = 0"
+    for several in (False, True):
+        feeds = [sf for sf in stock_feed_rows if sf.several == several]
+        if not feeds:
             continue
-        arr = part.combine_chunks() if isinstance(part, pa.ChunkedArray) else part
-        arrays.append(affix(arr, pending))
-        pending = ""
-    if not arrays:
-        raise ValueError("join_lines needs at least one array")
-    if pending:
-        arrays[-1] = affix(arrays[-1], suffix=pending)
-    if len(arrays) == 1:
-        return arrays[0]
-    return pc.binary_join_element_wise(*arrays, sep)
+        name = "smany" if several else "sone"
+        rows = ", ".join(
+            f"({lit(sf.series.key)}, {lit(sf.series.element)}, {int(sf.series.offered_ages)}, "
+            f"{lit(sf.feed.period)}, {lit(sf.feed.bucket)}, {sf.feed.rank})"
+            for sf in feeds
+        )
+        steps.append(
+            f"{name} (series, data_element, offered, period, bucket, rnk) AS (VALUES {rows})"
+        )
+        source = (
+            f"SELECT s.place_code, f.series AS data_element, f.bucket, {sdims}, s.value, f.rnk "
+            f"FROM services s JOIN {name} f "
+            "ON f.data_element = s.data_element AND f.period = s.period "
+            f"WHERE s.data_element IN {in_list(sorted({sf.series.element for sf in feeds}))} "
+            f"AND (f.offered = 0 OR {ages})"
+        )
+        if not several:
+            parts.append(f"SELECT {unit} FROM ({source}) r")
+            continue
+        steps.append(
+            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, "
+            f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket, {dims} "
+            f"ORDER BY rnk) AS rn FROM ({source}) r)"
+        )
+        parts.append(f"SELECT {unit} FROM stock_ranked WHERE rn = 1")
+    if parts:
+        steps.append(f"stock_units AS ({' UNION ALL '.join(parts)})")
+        kinds.append("stock_units")
+    if not kinds:  # nothing reported for a period that feeds the output
+        steps.append(
+            "units AS (SELECT s.place_code, s.data_element, s.period AS bucket, "
+            "s.period AS slot, s.period AS unit, 'stock' AS ptype, "
+            f"{sdims}, s.value FROM services s WHERE 1 = 0)"
+        )
+        return steps
+    steps.append(f"units AS ({' UNION ALL '.join(f'SELECT * FROM {k}' for k in kinds)})")
+    return steps
 
 
-def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail: int = 0) -> None:
-    """Write the bytes of a string array (all its values, back to back) to ``stream``."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if len(arr) == 0:
-        return
-    if arr.null_count:
-        arr = pc.fill_null(arr, "")
-    if arr.type != pa.large_string():
-        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)
-    else:
-        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
-    lo, hi = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
-    data = arr.buffers()[2]
-    if data is None:
-        return
-    stream.write(memoryview(data)[lo : hi - drop_tail])
+def choice_sql(dims: Sequence[str], select_period_type: bool, source: str = "pu") -> list[str]:
+    """Steps ``pat``, ``ranked`` and ``choice``: the total and chosen pattern of each unit.
+
+    ``source``: the rows whose pattern sums are taken (``pu``, or ``pre`` where the rows are
+    already added up per unit, pattern and output cell).
+    """
+    allowed = allowed_patterns(dims)
+    ok = f"pattern IN ({', '.join(map(str, allowed))})"
+    key = ", ".join(UNIT_KEY)
+    steps = [
+        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum FROM {source} "
+        f"GROUP BY {key}, ptype, pattern)",
+        f"ranked AS (SELECT {key}, ptype, pattern, psum, "
+        f"MAX(psum) OVER (PARTITION BY {key}) AS total, "
+        f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY CASE WHEN {ok} THEN 0 ELSE 1 END, "
+        f"psum DESC, {_pattern_rank(allowed)}) AS rn FROM pat)",
+    ]
+    chosen = (
+        f"SELECT {key}, ptype, total, CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
+        f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen FROM ranked WHERE rn = 1"
+    )
+    if not select_period_type:
+        steps.append(f"choice AS ({chosen})")
+        return steps
+    # a place that reports the same element both monthly and quarterly (say) would count twice:
+    # per place x element x output period, keep the period type with the largest total
+    order = " ".join(f"WHEN {lit(t)} THEN {i}" for i, t in enumerate(_PTYPE_ORDER))
+    steps += [
+        f"choice_all AS ({chosen})",
+        "typed AS (SELECT place_code, data_element, bucket, ptype, SUM(total) AS ttotal, "
+        f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket "
+        f"ORDER BY SUM(total) DESC, CASE ptype {order} ELSE 9 END) AS rn "
+        "FROM choice_all GROUP BY place_code, data_element, bucket, ptype)",
+        "best AS (SELECT place_code, data_element, bucket, ptype FROM typed WHERE rn = 1)",
+        f"choice AS (SELECT c.* FROM choice_all c JOIN best t ON {same('t', 'c', _TYPE_KEY)})",
+    ]
+    return steps
 
 
-__all__ = ("csv_field", "join_lines", "json_value", "mapped", "number", "numbers", "write_array")
+def cells_sql(
+    dims: Sequence[str], series: Sequence[str], mixed: bool, uniform: bool = False
+) -> list[str]:
+    """Steps ``pat`` ... ``choice`` (:func:`choice_sql`), ``chosen``, ``rest`` and ``cells``: one
+    row per place x output period x slot x ``dims`` with one column per series (``e_hiv_tests``
+    ...; null where the series has no value).
+
+    ``chosen`` adds the rows of each unit's chosen pattern; ``rest`` is the ``unallocated``
+    remainder of each unit (its total minus the chosen pattern's sum). The rows are read once:
+
+    * no dimension: each unit counts its total (the pattern sums are taken from the rows);
+    * some dimensions: the rows are first added up per unit, pattern and output cell (``pre``);
+      the pattern sums and the chosen cells both come from ``pre``;
+    * all three dimensions: one pattern gives them all, so it is the choice wherever it is
+      reported and its rows are added up without the choices.
+
+    ``uniform``: every row that feeds the output gives all three dimensions (no ``total`` in
+    sex, age band or population group). Then each unit has one pattern, its total is the sum of
+    its rows and that pattern is chosen for any ``dims``: the cells are the rows added up, with
+    no remainder, and no pattern sums are needed (unless the period types are mixed).
+    """
+    allowed = allowed_patterns(dims)
+    cols = [f"u.{d}" if d in dims else f"'{TOTAL}'" for d in DISAGGREGATIONS]
+    rest = [f"'{UNALLOCATED}'" if d in dims else f"'{TOTAL}'" for d in DISAGGREGATIONS]
+    select = ", ".join(f"{c} AS {d}" for c, d in zip(cols, DISAGGREGATIONS, strict=True))
+    select_rest = ", ".join(f"{c} AS {d}" for c, d in zip(rest, DISAGGREGATIONS, strict=True))
+    group = ", ".join(["u.place_code", "u.bucket", "u.slot", *(f"u.{d}" for d in dims)])
+    if uniform and not mixed:
+        return [
+            f"cells AS (SELECT u.place_code, u.bucket, u.slot, {select}, "
+            f"{value_sums(series, 'u.value', 'u')} FROM units u GROUP BY {group})"
+        ]
+    pu = f"pu AS (SELECT u.*, {_pattern_expr('u')} AS pattern FROM units u)"
+    rest_step = (
+        f"rest AS (SELECT place_code, bucket, slot, {select_rest}, "
+        f"{value_sums(series, 'total - chosen')} FROM choice "
+        "WHERE total - chosen > 1e-9 OR pattern < 0 GROUP BY place_code, bucket, slot)"
+    )
+    if not dims:
+        return [
+            pu,
+            *choice_sql(dims, mixed),
+            f"cells AS (SELECT place_code, bucket, slot, {select_rest}, "
+            f"{value_sums(series, 'total')} FROM choice GROUP BY place_code, bucket, slot)",
+        ]
+    if len(allowed) == 1:
+        join = f" JOIN best t ON {same('t', 'u', _TYPE_KEY)}" if mixed else ""
+        chosen = (
+            f"chosen AS (SELECT u.place_code, u.bucket, u.slot, {select}, "
+            f"{value_sums(series, 'u.value', 'u')} "
+            f"FROM pu u{join} WHERE u.pattern = {allowed[0]} GROUP BY {group})"
+        )
+        return [
+            pu,
+            *choice_sql(dims, mixed),
+            chosen,
+            rest_step,
+            "cells AS (SELECT * FROM chosen UNION ALL SELECT * FROM rest)",
+        ]
+    # first add up the rows within each unit, pattern and output cell, then join the choices
+    pre_keys = [*UNIT_KEY, "ptype", "pattern", *dims]
+    return [
+        pu,
+        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value FROM pu "
+        f"GROUP BY {', '.join(pre_keys)})",
+        *choice_sql(dims, mixed, "pre"),
+        f"chosen AS (SELECT u.place_code, u.bucket, u.slot, {select}, "
+        f"{value_sums(series, 'u.value', 'u')} "
+        f"FROM pre u JOIN choice c ON {same('c', 'u', (*UNIT_KEY, 'pattern'))} "
+        f"GROUP BY {group})",
+        rest_step,
+        "cells AS (SELECT * FROM chosen UNION ALL SELECT * FROM rest)",
+    ]

@@ -6,7 +6,7 @@ this text, then run ``.venv/bin/python scripts/gen_indicator_docs.py``.
 
 from __future__ import annotations
 
-from corridor.contract.dimensions import DATA_ELEMENT_MEANINGS, DATA_ELEMENTS
+from corridor.contract.dimensions import DATA_ELEMENT_MEANINGS, DATA_ELEMENTS, LOOKBACK_MONTHS
 from corridor.indicators.disclosure import DEFAULT_THRESHOLD, EXACT_CHECK_LIMIT
 from corridor.indicators.export import HXL_TAGS
 from corridor.indicators.registry import DIMENSION_HELP, DIMENSIONS, INDICATORS, Indicator
@@ -31,11 +31,14 @@ Python (other modules use the same functions):
     safe = suppress(raw, threshold=10)     # every output that leaves the analyst goes through it
 
 `compute_indicators(engine, ids, by=(), period=None, *, totals=False, targets=None,
-ordered=True)` returns an Arrow table, **unsuppressed**, with the columns `indicator, period,
-place_code, place_name`, the grouped place columns (`country, admin1, corridor, place_type`),
-`sex, age_band, population_group, numerator, denominator, value, unit, target, gap,
+ordered=True, completeness=80, testing_min_age=15)` returns an Arrow table, **unsuppressed**,
+with the columns `indicator, period, place_code, place_name`, the grouped place columns
+(`country, admin1, corridor, place_type`), `sex, age_band, population_group, numerator,
+denominator, value, unit, target, gap, places_reporting, places_expected, incomplete,
 numerator_element, denominator_element`. A dimension that is not grouped is `total`; places not
-grouped are `all`.
+grouped are `all`. `numerator_element` and `denominator_element` name the series: the data
+element, or `art_current__lag2q` (two quarters earlier) and `pop_estimated__offered_ages` (the
+age bands offered testing).
 """
 
 _RULES = """\
@@ -63,6 +66,18 @@ The rules below are applied by one SQL statement, the same on DuckDB and Postgre
   Where no reported period lies inside, the value of the shortest reported period that
   **contains** the output period stands for it: an annual population estimate is used for each
   quarter of that year.
+* **Lookback** elements (people counted over a trailing window, reported every period:
+  {lookbacks}) are like stocks: the **latest** reported period inside the output period stands
+  for it, and they are never added over time (four quarterly 12-month counts are the same
+  people four times). A period longer than the output period does not stand for it: an annual
+  12-month count says nothing about one quarter.
+* **Two quarters earlier**: `vl_coverage` divides by `art_current` of the output period moved
+  back by two quarters (for `2024Q3`, `2024Q1`; for `2024`, the window July 2023 - June 2024,
+  whose latest value is `2024Q2`; weeks move back 26 weeks), by the stock rules above.
+* **Ages offered testing**: `testing_coverage` divides by `pop_estimated` of the age bands whose
+  youngest age is at least the setting `testing_min_age` (15 by default: `15-24, 25-34, 35-49,
+  50+` and declared bands such as `15-19`; not `<15`). Rows without an age band do not count,
+  so a place that reports its population only as a total does not report the indicator.
 
 ### Levels of disaggregation: nothing counted twice
 
@@ -107,15 +122,59 @@ the others, so report each count at one level (sites, or areas), not both.
 A site on two corridors counts in both: **corridor totals are not additive** (do not add them
 up, and there is no all-corridors margin).
 
+### Numerator and denominator: only places that report both
+
+A ratio is only meaningful over the places that report both of its parts: positives of a site
+that reports no tests would raise the positivity of its country. So, per place (and, where both
+elements are sums, per reported quarter), an indicator takes the numerator and the denominator
+**together or not at all**:
+
+* a place whose **denominator** is missing never contributes its numerator (positives without
+  tests);
+* a place whose **numerator** is missing while its denominator is reported counts it as **zero**
+  only where its source is declared to **drop zeros**, and is otherwise left out and counted as
+  not reporting. DHIS2 stores no zero values, so DHIS2 and ADX imports drop zeros by default; a
+  mapping file says otherwise with `drop_zeros: false` (and a tidy source that leaves zeros
+  out says `drop_zeros: true`; see [the data contract](data-contract.md)).
+* Where both elements are sums, the pairs are taken per **quarter** (the calendar quarter a
+  reported month or week lies in; a longer period is its own slot): a year built from quarters
+  adds the quarters in which the place reports both, not four quarters of tests over two of
+  positives.
+
+Margins (country, admin1, corridor, all places, and the `total` rows over disaggregations) add
+these pairs. `--by place` shows the places that report only one part, with an empty numerator
+and denominator, so that nothing is hidden.
+
+### Reporting completeness
+
+Every row says how many places reported of how many were expected:
+
+* `places_reporting`: places of the row that reported both the numerator and the denominator
+  (in at least one quarter of the output period for sums).
+* `places_expected`: places of the row that have reported the numerator or the denominator for
+  some period starting on or before the end of the output period (a place is expected from its
+  first report on, and stays expected when it stops reporting).
+* `incomplete`: `true` where `places_reporting` is below the setting `completeness_threshold`
+  (80% by default) of `places_expected`. The flag is a column in CSV, JSON and HXL (and the
+  table), a comment on the indicator value in DHIS2 JSON and ADX, and a note in the report.
+
+These are counts of places, not of people, and are not protected by disclosure control. In a
+row by sex (say), a place that reports only totals is expected but not reporting: the
+disaggregation is incomplete there.
+
 ### Indicators, targets and margins
 
-* `numerator` and `denominator` are the element values added as above; an element with no value
+* `numerator` and `denominator` are the element values added as above; a part with no value
   is empty (not zero). `value = 100 x numerator / denominator` when the denominator is above
   zero. `target` is the registry's default (or `--target ID=PERCENT`), and
   `gap = target - value` in percentage points (positive: below target).
 * With `--totals` (the CLI's default; `totals=True` in Python) the output also has the margins:
   a `total` row over each grouped disaggregation and an `all` row over places (not over
   corridors). Margins are the sums of the cells shown with them.
+* The three 95s multiply to `overall_suppression` (`plhiv_diagnosed / plhiv_estimated x
+  art_current / plhiv_diagnosed x vl_suppressed / art_current = vl_suppressed /
+  plhiv_estimated`) where the same places report all three; in margins over places that report
+  only some of the elements they need not.
 """
 
 _DISCLOSURE = """\
@@ -185,15 +244,24 @@ def _targets(ind: Indicator) -> str:
     return "none" if ind.target is None else f"{ind.target:g}%"
 
 
+def _taken(i: Indicator) -> str:
+    den = i.series[1]
+    return "" if den.plain else f" ({den.describe()})"
+
+
 def render_markdown() -> str:
     """The text of docs/indicators.md."""
     stocks = ", ".join(f"`{e}`" for e, t in DATA_ELEMENTS.items() if t == "stock")
+    lookbacks = ", ".join(
+        f"`{e}` ({LOOKBACK_MONTHS[e]} months)" for e, t in DATA_ELEMENTS.items() if t == "lookback"
+    )
     parts = [_INTRO, "## The indicators\n"]
     parts.append("| id | name | numerator / denominator | target | source |")
     parts.append("|---|---|---|---|---|")
     for i in INDICATORS:
         parts.append(
-            f"| `{i.id}` | {i.name} | `{i.numerator}` / `{i.denominator}` | {_targets(i)} "
+            f"| `{i.id}` | {i.name} | `{i.numerator}` / `{i.denominator}`{_taken(i)} "
+            f"| {_targets(i)} "
             f"| {i.source} |"
         )
     parts.append("")
@@ -205,9 +273,10 @@ def render_markdown() -> str:
             f"* numerator: `{i.numerator}` ({DATA_ELEMENT_MEANINGS[i.numerator]}; "
             f"{DATA_ELEMENTS[i.numerator]})"
         )
+        taken = "" if i.series[1].plain else f"; {i.series[1].describe()}"
         parts.append(
             f"* denominator: `{i.denominator}` ({DATA_ELEMENT_MEANINGS[i.denominator]}; "
-            f"{DATA_ELEMENTS[i.denominator]})"
+            f"{DATA_ELEMENTS[i.denominator]}{taken})"
         )
         parts.append(f"* unit: {i.unit}; default target: {_targets(i)}")
         parts.append(f"* source: {'; '.join(sources)}")
@@ -221,7 +290,7 @@ def render_markdown() -> str:
     for d in DIMENSIONS:
         parts.append(f"| `{d}` | {DIMENSION_HELP[d]} |")
     parts.append("")
-    parts.append(_RULES.format(stocks=stocks))
+    parts.append(_RULES.format(stocks=stocks, lookbacks=lookbacks))
     t = DEFAULT_THRESHOLD
     parts.append(_DISCLOSURE.format(threshold=t, last=t - 1, limit=f"{EXACT_CHECK_LIMIT:,}"))
     hxl = "\n".join(f"| `{c}` | `{tag}` |" for c, tag in HXL_TAGS.items())

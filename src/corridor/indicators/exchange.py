@@ -21,11 +21,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corridor.contract.dimensions import TOTAL
+from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
-from corridor.indicators.cells import affix, join_lines, mapped, numbers, write_array
 from corridor.indicators.disclosure import is_suppressed, threshold_of
+from corridor.indicators.exportcells import affix, join_lines, mapped, numbers, write_array
 from corridor.indicators.places import ALL
 from corridor.storage.engine import Engine
 
@@ -152,6 +152,16 @@ class Value:
     value: float | None
     flag: str | None
     kind: str  # count | indicator
+    note: str = ""  # incomplete reporting, for indicator values
+
+
+def _completeness_note(r: Mapping[str, Any]) -> str:
+    if not r.get("incomplete"):
+        return ""
+    return (
+        f"incomplete: {r.get('places_reporting')} of {r.get('places_expected')} expected "
+        "places reported"
+    )
 
 
 def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[Value]:
@@ -175,13 +185,22 @@ def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[
             element = r.get(f"{role}_element")
             if element is None or (r[role] is None and r.get(f"{role}_flag") is None):
                 continue
+            if element not in DATA_ELEMENTS:  # another period's value or a part of the count
+                continue
             counts.setdefault(
                 (element, *key),
                 Value(element, *key, r[role], r.get(f"{role}_flag"), "count"),
             )
         if r["value"] is not None or r.get("value_flag") is not None:
             indicators.append(
-                Value(r["indicator"], *key, r["value"], r.get("value_flag"), "indicator")
+                Value(
+                    r["indicator"],
+                    *key,
+                    r["value"],
+                    r.get("value_flag"),
+                    "indicator",
+                    _completeness_note(r),
+                )
             )
     return [*counts.values(), *indicators]
 
@@ -205,6 +224,7 @@ def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
         keep = pc.and_(keep, pc.not_equal(table.column(d), TOTAL))
     wanted = [
         *_KEY,
+        *_COMPLETENESS,
         "indicator",
         "value",
         "value_flag",
@@ -238,13 +258,13 @@ def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
     counts = (
         pl.concat(parts)
         .filter(
-            pl.col("data_element").is_not_null()
+            pl.col("data_element").is_in(list(DATA_ELEMENTS))  # not another period's value
             & (pl.col("value").is_not_null() | pl.col("flag").is_not_null())
         )
         .sort("pos")
         .unique(subset=["data_element", *_KEY], keep="first", maintain_order=True)
         .drop("pos")
-        .with_columns(pl.lit("count").alias("kind"))
+        .with_columns(pl.lit("count").alias("kind"), pl.lit("").alias("note"))
     )
     indicators = pl.DataFrame(
         {
@@ -252,18 +272,37 @@ def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
             **keys,
             "value": col("value", pa.float64()),
             "flag": col("value_flag"),
+            "note": _notes(t),
         }
     ).filter(pl.col("value").is_not_null() | pl.col("flag").is_not_null())
-    out = pl.concat([counts, indicators.with_columns(pl.lit("indicator").alias("kind"))])
+    indicators = indicators.with_columns(pl.lit("indicator").alias("kind")).select(counts.columns)
+    out = pl.concat([counts, indicators])
     schema = pa.schema(
         [
             *((c, _STRING) for c in ("data_element", "period", "place", *DISAGGREGATIONS)),
             ("value", pa.float64()),
             ("flag", _STRING),
             ("kind", _STRING),
+            ("note", _STRING),
         ]
     )
     return out.rename({"place_code": "place"}).to_arrow().cast(schema)
+
+
+_COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
+
+
+def _notes(t: pa.Table) -> pl.Series:
+    """The completeness note of each row ("" where reporting is complete or not measured)."""
+    if "incomplete" not in t.column_names:
+        return pl.Series("note", [""] * t.num_rows, pl.String)
+    cols = {c: t.column(c).to_pylist() for c in _COMPLETENESS if c in t.column_names}
+    notes = (
+        [_completeness_note({c: cols[c][i] for c in cols}) for i in range(t.num_rows)]
+        if any(cols["incomplete"])
+        else [""] * t.num_rows
+    )
+    return pl.Series("note", notes, pl.String)
 
 
 def _q(text: str) -> str:
@@ -306,7 +345,6 @@ def write_dhis2_json(
         return text
 
     # the constant texts are folded into the formats of the mapped columns: no extra passes
-    comment = f',\n      "comment": {_q(INDICATOR_COMMENT)}'
     lines = join_lines(
         [
             mapped(
@@ -320,14 +358,29 @@ def write_dhis2_json(
             mapped(combo, lambda k: combo_text(k) + '      "value": "'),
             numbers(values.column("value"), 4, "None"),
             mapped(
-                values.column("kind"),
-                lambda k: '"' + (comment if k == "indicator" else "") + "\n    },\n",
+                join_lines(
+                    [
+                        values.column("kind").combine_chunks(),
+                        "\x00",
+                        values.column("note").combine_chunks(),
+                    ]
+                ),
+                _dhis2_tail,
             ),
         ]
     )
     write_array(lines, stream, drop_tail=2)
     rest = "".join(f",\n  {_q(k)}: {_q(v)}" for k, v in tail.items())
     stream.write(f"\n  ]{rest}\n}}\n".encode())
+
+
+def _dhis2_tail(kind_note: str) -> str:
+    """The end of a DHIS2 data value: an indicator's comment (with a completeness note)."""
+    kind, note = kind_note.split("\x00")
+    if kind != "indicator":
+        return '"\n    },\n'
+    text = INDICATOR_COMMENT + (f"; {note}" if note else "")
+    return f'",\n      "comment": {_q(text)}\n    }},\n'
 
 
 def write_adx(
@@ -363,8 +416,15 @@ def write_adx(
         def dims(v: pa.Table) -> list[pa.Array]:
             return [mapped(v.column(d), partial(_dim_attr, codes, d)) for d in DISAGGREGATIONS]
 
+        notes = values.column("note").combine_chunks()
+        noted = (
+            [mapped(notes, lambda n: f"    <!-- {n} -->\n" if n else "")]
+            if pc.any(pc.not_equal(notes, "")).as_py()
+            else []
+        )
         shown = join_lines(
             [
+                *noted,
                 mapped(
                     values.column("data_element"),
                     lambda v: f"    <dataValue dataElement={quoteattr(codes.data_element(v))}",

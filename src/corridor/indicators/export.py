@@ -17,16 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.errors import QueryError
-from corridor.indicators.cells import (
-    affix,
-    csv_field,
-    join_lines,
-    json_value,
-    mapped,
-    number,
-    numbers,
-    write_array,
-)
 from corridor.indicators.disclosure import is_suppressed, threshold_of
 from corridor.indicators.exchange import (
     Codes,
@@ -38,6 +28,16 @@ from corridor.indicators.exchange import (
     values_for_exchange,
     write_adx,
     write_dhis2_json,
+)
+from corridor.indicators.exportcells import (
+    affix,
+    csv_field,
+    join_lines,
+    json_value,
+    mapped,
+    number,
+    numbers,
+    write_array,
 )
 from corridor.indicators.places import PLACE_COLUMNS
 from corridor.storage.engine import Engine
@@ -68,7 +68,12 @@ HXL_TAGS: Final[dict[str, str]] = {
     "unit": "#x_unit",
     "target": "#x_target+pct",
     "gap": "#x_gap+pct",
+    "places_reporting": "#x_places+reporting+num",
+    "places_expected": "#x_places+expected+num",
+    "incomplete": "#x_incomplete",
 }
+#: reporting completeness (counts of places, not of people: not protected)
+COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
 
 
 def columns_of(table: pa.Table) -> list[str]:
@@ -76,6 +81,7 @@ def columns_of(table: pa.Table) -> list[str]:
     cols = ["indicator", "period", "place_code", "place_name"]
     cols += [c for c in PLACE_COLUMNS.values() if c in table.column_names]
     cols += [*DISAGGREGATIONS, *COUNTS, "value", "unit", "target", "gap"]
+    cols += [c for c in COMPLETENESS if c in table.column_names]
     return cols
 
 

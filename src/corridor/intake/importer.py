@@ -185,6 +185,8 @@ def _prepare(
         warnings=list(raw.warnings),
     )
     used = dict(raw.mapping) if raw.mapping else (mapping if chosen in _MAPPED else None)
+    if used is None and mapping and "drop_zeros" in mapping:  # a source setting, any format
+        used = {"drop_zeros": mapping["drop_zeros"]}
     return _Prepared(result, validated, used)
 
 

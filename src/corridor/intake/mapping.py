@@ -24,6 +24,9 @@ SECTIONS = (
     "mode",
 )
 DIMENSION_KEYS = ("sex", "age_band", "population_group")
+#: settings of the source (not identifier sections): ``drop_zeros: true|false`` says whether the
+#: source leaves zero values out (DHIS2 does by default); see docs/indicators.md
+SETTINGS = ("drop_zeros",)
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -43,12 +46,18 @@ def load_mapping(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise file_error(name, "mapping file must be a mapping of sections (data_elements: ...)")
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS) - set(SETTINGS))
     if unknown:
         raise file_error(
-            name, f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}"
+            name,
+            f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS + SETTINGS)}",
         )
     out: dict[str, Any] = {}
+    if "drop_zeros" in data:
+        flag = data.pop("drop_zeros")
+        if not isinstance(flag, bool):
+            raise file_error(name, f"drop_zeros must be true or false, not {flag!r}")
+        out["drop_zeros"] = flag
     for section, body in data.items():
         body = body or {}
         if not isinstance(body, dict):

@@ -29,6 +29,10 @@ CASCADE_IDS: tuple[str, ...] = (
 TREND_IDS: tuple[str, ...] = ("positivity", "testing_coverage", "linkage_proxy", "third_95")
 #: the groups of the cascade table, in this order (``total``: all groups of the country)
 GROUP_ORDER: tuple[str, ...] = (TOTAL, "host", *MOBILE_GROUPS, "sex_worker", "other")
+_CASCADE_COLUMNS = (
+    *("indicator", "country", "population_group", "target"),
+    *("incomplete", "places_reporting", "places_expected"),
+)
 #: trends: at most this many quarters, else years
 MAX_QUARTERS = 16
 
@@ -51,6 +55,8 @@ class CascadeCell:
     denominator: Cell
     value: Cell
     target: float | None
+    #: fewer places reported than the completeness threshold asks: "3 of 5 places reported"
+    incomplete: str = ""
 
 
 @dataclass(slots=True)
@@ -91,18 +97,19 @@ def cascade(
     raw, cells = _protected(engine, CASCADE_IDS, ("country", "population_group"), period, threshold)
     found: dict[str, dict[str, dict[str, CascadeCell]]] = {}
     targets: dict[str, float | None] = {}
-    for i, rec in enumerate(
-        raw.select(["indicator", "country", "population_group", "target"]).to_pylist()
-        if raw.num_rows
-        else []
-    ):
+    for i, rec in enumerate(raw.select(_CASCADE_COLUMNS).to_pylist() if raw.num_rows else []):
         country, group = str(rec["country"]), str(rec["population_group"])
         if country in ("all", "none") or group not in GROUP_ORDER:
             continue  # the region-wide margin and unallocated remainders are not shown
         num, den, val = cells[i]
         targets[rec["indicator"]] = rec["target"]
+        note = (
+            f"{rec['places_reporting']} of {rec['places_expected']} places reported"
+            if rec["incomplete"]
+            else ""
+        )
         found.setdefault(country, {}).setdefault(group, {})[rec["indicator"]] = CascadeCell(
-            num, den, val, rec["target"]
+            num, den, val, rec["target"], note
         )
     countries: list[CountryCascade] = []
     for code in sorted(found, key=lambda c: country_names.get(c, c.upper())):

@@ -1,0 +1,225 @@
+"""From cells to output rows: numerator and denominator pairs, place groups and margins.
+
+4. **paired** (:func:`paired_sql`) - per place x output period x disaggregation, each
+   indicator's numerator and denominator, taken only where the place reports both: a place
+   whose denominator is missing never contributes its numerator; a place whose numerator is
+   missing while its denominator is reported counts it as zero only where its source drops
+   zeros (DHIS2), and is otherwise left out. Where both elements are sums, the pairs are taken
+   per slot (reported quarter), so that a year built from quarters adds only the quarters that
+   report both.
+5. **grouped** (:func:`grouped_sql`) - pairs summed over the places of each place group (and,
+   with totals, the margins), with the number of places that reported a pair.
+6. the final SELECT (:func:`cells_out_sql`), in reading order (period, places, code lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+from corridor.contract.dimensions import TOTAL
+from corridor.indicators.cells import col, lit
+from corridor.indicators.order import code_rank, text_order
+from corridor.indicators.places import ALL
+from corridor.indicators.registry import DISAGGREGATIONS, Indicator
+
+
+def num(k: int) -> str:
+    return f"n_{k}"
+
+
+def den(k: int) -> str:
+    return f"d_{k}"
+
+
+def reporting(k: int) -> str:
+    return f"r_{k}"
+
+
+def present(k: int) -> str:
+    return f"x_{k}"
+
+
+def zero_col(element: str) -> str:
+    return f"z_{element}"
+
+
+def _zero_flag(ind: Indicator, zeros: Mapping[str, object], alias: str, agg: bool) -> str:
+    """SQL: the place's denominator source drops zeros (so a missing numerator is zero)."""
+    element = ind.denominator
+    if element not in zeros:
+        return "1 = 0"
+    expr = f"COALESCE({alias}.{zero_col(element)}, 0)"
+    return f"MAX({expr}) = 1" if agg else f"{expr} = 1"
+
+
+def paired_sql(
+    indicators: Sequence[Indicator], zeros: Mapping[str, object], unique: bool = False
+) -> list[str]:
+    """Step ``paired``: one row per place x output period x disaggregation, with per indicator
+    ``n_k`` / ``d_k`` (the numerator and denominator where the place reports both, else null)
+    and ``x_k`` (1 where the place reports either).
+
+    ``zeros``: the denominator elements for which some place's source drops zeros; the step
+    ``dz`` (place_code, ``z_<element>`` ...) says which places (see :func:`zeros_sql`).
+    ``unique``: the cells have one slot per output period (a quarter's months, say), so each
+    cell is already one row per place, output period and disaggregation: the pairs are taken
+    row by row, without adding up slots.
+    """
+    cols: list[str] = []
+    for k, ind in enumerate(indicators):
+        a, b = (col(s.key) for s in ind.series)
+        if unique:
+            zero = _zero_flag(ind, zeros, "z", False)
+            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
+            cols += [
+                f"CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END AS {num(k)}",
+                f"CASE WHEN {ok} THEN c.{b} END AS {den(k)}",
+                f"CASE WHEN c.{a} IS NOT NULL OR c.{b} IS NOT NULL THEN 1 ELSE 0 END "
+                f"AS {present(k)}",
+            ]
+            continue
+        if ind.pairs_by_slot:
+            zero = _zero_flag(ind, zeros, "z", False)
+            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
+            cols += [
+                f"SUM(CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END) AS {num(k)}",
+                f"SUM(CASE WHEN {ok} THEN c.{b} END) AS {den(k)}",
+            ]
+        else:
+            sa, sb = f"SUM(c.{a})", f"SUM(c.{b})"
+            ok = f"{sb} IS NOT NULL AND ({sa} IS NOT NULL OR {_zero_flag(ind, zeros, 'z', True)})"
+            cols += [
+                f"CASE WHEN {ok} THEN COALESCE({sa}, 0) END AS {num(k)}",
+                f"CASE WHEN {ok} THEN {sb} END AS {den(k)}",
+            ]
+        cols.append(
+            f"CASE WHEN SUM(c.{a}) IS NOT NULL OR SUM(c.{b}) IS NOT NULL THEN 1 ELSE 0 END "
+            f"AS {present(k)}"
+        )
+    keys = ["c.place_code", "c.bucket", *(f"c.{d}" for d in DISAGGREGATIONS)]
+    join = " LEFT JOIN dz z ON z.place_code = c.place_code" if zeros else ""
+    group = "" if unique else f" GROUP BY {', '.join(keys)}"
+    return [f"paired AS (SELECT {', '.join(keys)}, {', '.join(cols)} FROM cells c{join}{group})"]
+
+
+def zeros_sql(places: Mapping[str, set[str]]) -> str:
+    """Step ``dz``: per place, 1 in ``z_<element>`` where its ``element`` comes from a source
+    that drops zeros. ``places``: element -> place codes."""
+    elements = sorted(places)
+    codes = sorted({p for ps in places.values() for p in ps})
+    rows = ", ".join(
+        "(" + ", ".join([lit(p), *(str(int(p in places[e])) for e in elements)]) + ")"
+        for p in codes
+    )
+    names = ", ".join(["place_code", *(zero_col(e) for e in elements)])
+    return f"dz ({names}) AS (VALUES {rows})"
+
+
+def grouped_sql(
+    place_cols: Sequence[str],
+    by_place: bool,
+    dims: Sequence[str],
+    n: int,
+    map_table: str | None,
+    totals: bool,
+) -> list[str]:
+    """Step ``grouped``: pairs summed per place group (and the margins, with ``totals``), and
+    ``r_k``: how many places reported a pair of indicator k.
+
+    ``place_cols`` are the output columns besides place_code (country, admin1, corridor,
+    place_type); ``by_place`` says whether place_code names groups (else it is ``all``). Margins
+    over places are taken over the additive groupings only: corridors overlap, so each corridor
+    keeps its own rows and there is no margin across corridors.
+    """
+    ks = range(n)
+    values = [f"p.{c}" for k in ks for c in (num(k), den(k), present(k))]
+    values += [f"CASE WHEN p.{num(k)} IS NOT NULL THEN p.place_code END AS o_{k}" for k in ks]
+    if map_table is None:
+        code = "p.place_code" if by_place else f"'{ALL}'"
+        source = (
+            f"SELECT p.bucket, {code} AS place_code, p.sex, p.age_band, p.population_group, "
+            f"{', '.join(values)} FROM paired p"
+        )
+    else:
+        extra = "".join(f"COALESCE(g.{c}, 'unknown') AS {c}, " for c in place_cols)
+        source = (
+            f"SELECT p.bucket, COALESCE(g.g_code, 'unknown') AS place_code, {extra}"
+            f"p.sex, p.age_band, p.population_group, {', '.join(values)} "
+            f"FROM paired p LEFT JOIN {map_table} g ON g.place_code = p.place_code"
+        )
+    fixed = ["bucket"]
+    if "corridor" in place_cols:
+        fixed.append("corridor")
+    place_set = ["place_code", *(c for c in place_cols if c != "corridor")]
+    additive_places = by_place or any(c != "corridor" for c in place_cols)
+    every = [*fixed, *place_set, *DISAGGREGATIONS]
+    sums = ", ".join(
+        f"SUM({num(k)}) AS {num(k)}, SUM({den(k)}) AS {den(k)}, "
+        f"COUNT(DISTINCT o_{k}) AS {reporting(k)}, MAX({present(k)}) AS {present(k)}"
+        for k in ks
+    )
+    if not totals or (not additive_places and not dims):
+        if map_table is None and by_place:  # one row per place already
+            one = ", ".join(
+                f"{num(k)}, {den(k)}, CASE WHEN {num(k)} IS NOT NULL THEN 1 ELSE 0 END "
+                f"AS {reporting(k)}, {present(k)}"
+                for k in ks
+            )
+            return [
+                f"grouped AS (SELECT bucket, place_code, {', '.join(DISAGGREGATIONS)}, {one} "
+                "FROM paired)"
+            ]
+        group = ", ".join(every)
+        return [
+            f"placed AS ({source})",
+            f"grouped AS (SELECT {group}, {sums} FROM placed GROUP BY {group})",
+        ]
+    constant = [d for d in DISAGGREGATIONS if d not in dims]
+    base = [*fixed, *constant] + ([] if additive_places else place_set)
+    members: list[list[str]] = [[d] for d in dims]
+    if additive_places:
+        members.insert(0, place_set)
+    sets: list[str] = []
+    for k in range(len(members), -1, -1):
+        for combo in combinations(members, k):
+            cols = base + [c for m in combo for c in m]
+            sets.append("(" + ", ".join(cols) + ")")
+    return [
+        f"placed AS ({source})",
+        f"grouped AS (SELECT {', '.join(every)}, {sums} FROM placed "
+        f"GROUP BY GROUPING SETS ({', '.join(sets)}))",
+    ]
+
+
+def cells_out_sql(
+    place_cols: Sequence[str], n: int, buckets: Sequence[str], dialect: str, ordered: bool = True
+) -> str:
+    """The final SELECT: one row per output cell (period x places x disaggregations) with the
+    pair, places reporting and presence of each indicator, in reading order (period, places
+    with ``all`` last, code-list order).
+
+    The indicators are laid out from these rows in Arrow (:func:`corridor.indicators.pivot.
+    pivot`): each indicator takes the cells where some place reports its numerator or
+    denominator, in this order, so sorting the cells once sorts every indicator.
+    """
+    keys = ["place_code", *place_cols]
+    select = ", ".join(
+        ["bucket AS period"]
+        + [f"COALESCE({c}, '{ALL}') AS {c}" for c in keys]
+        + [f"COALESCE({d}, '{TOTAL}') AS {d}" for d in DISAGGREGATIONS]
+        + [c for k in range(n) for c in (num(k), den(k), reporting(k), present(k))]
+    )
+    sql = f"SELECT {select} FROM grouped"
+    if not ordered:
+        return sql
+    period_rank = " ".join(f"WHEN {lit(b)} THEN {k}" for k, b in enumerate(buckets))
+    order = [f"CASE r.period {period_rank} ELSE {len(buckets)} END"]
+    for c in ("corridor", "country", "admin1", "place_type", "place_code"):
+        if c in keys:
+            order += [f"CASE WHEN r.{c} = '{ALL}' THEN 1 ELSE 0 END", text_order(f"r.{c}", dialect)]
+    for d in DISAGGREGATIONS:
+        order.append(code_rank(f"r.{d}", d))
+        if d == "age_band":  # a workspace may declare more bands; sex and groups are closed
+            order.append(text_order(f"r.{d}", dialect))
+    return f"SELECT r.* FROM ({sql}) r ORDER BY {', '.join(order)}"
