@@ -6,13 +6,16 @@ can be had, PostgreSQL tests fail under CI=true and skip only on a developer's m
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from corridor.demo import WorldManifest, generate_world
 from corridor.storage.engine import Engine, connect
 from corridor.storage.migrations import migrate
 from pgserver import PgServer, find_bindir
@@ -73,3 +76,33 @@ def engine(engine_url: str) -> Iterator[Engine]:
     migrate(eng)
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> WorldManifest:
+    """The demonstration world (seed 2024), generated once per test session (per xdist worker)."""
+    out = tmp_path_factory.mktemp("world")
+    return generate_world(out, seed=2024)
+
+
+@pytest.fixture(scope="session")
+def world_dir(world: WorldManifest) -> Path:
+    assert world.out_dir is not None
+    return world.out_dir
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demonstration world ingested as ``corridor demo`` does (record keys from the seed)."""
+    from corridor.storage.recordkeys import derive_record_keys
+    from corridor.workspace import init_workspace
+
+    ws = init_workspace(tmp_path_factory.mktemp("demo_ws") / "ws")
+    manifest = json.loads((world_dir / "sources" / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        path = world_dir / "sources" / entry["path"]
+        mapping = world_dir / "sources" / entry["mapping"] if entry.get("mapping") else None
+        ws.ingest([path], entry["kind"], format=entry["format"], mapping=mapping, quarantine=True)
+    derive_record_keys(ws.engine, 2024)
+    yield ws
+    ws.close()

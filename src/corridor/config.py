@@ -45,6 +45,26 @@ def _text(v: Any) -> str:
     return v
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        text = str(v).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {v!r}")
+        return text
+
+    return parse
+
+
+def _positive_number(v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {v!r}") from None
+    if not x > 0:
+        raise ValueError(f"must be above 0, got {x}")
+    return x
+
+
 def _percent(v: Any) -> float:
     try:
         x = float(v)
@@ -72,8 +92,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "suppression_threshold",
         10,
-        "Counts from 1 up to this number minus one are shown as '<N' in every output.",
+        "Counts from 1 up to this number minus one are never published: the cell-key method "
+        "moves them to 0 or to at least N, suppression shows them as '<N'.",
         _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_method",
+        "cellkey",
+        "Disclosure control of every published count: 'cellkey' (counts perturbed by the "
+        "cell-key method, the same cell the same everywhere) or 'suppression' (small counts "
+        "withheld as '<N', for one-off tables).",
+        _choice("cellkey", "suppression"),
+    ),
+    Setting(
+        "disclosure_max_noise",
+        4,
+        "Cell-key method: the largest change of a published count at or above the threshold.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "disclosure_variance",
+        2.0,
+        "Cell-key method: the variance of the noise (above 0, below max noise squared).",
+        _positive_number,
     ),
     Setting(
         "extra_age_bands",
@@ -115,6 +156,18 @@ class Settings:
     @property
     def suppression_threshold(self) -> int:
         return int(self.values["suppression_threshold"])
+
+    @property
+    def disclosure_method(self) -> str:
+        return str(self.values.get("disclosure_method", "cellkey"))
+
+    @property
+    def disclosure_max_noise(self) -> int:
+        return int(self.values.get("disclosure_max_noise", 4))
+
+    @property
+    def disclosure_variance(self) -> float:
+        return float(self.values.get("disclosure_variance", 2.0))
 
     @property
     def extra_age_bands(self) -> tuple[str, ...]:

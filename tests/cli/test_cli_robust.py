@@ -24,6 +24,20 @@ HOSTILE = ("=cmd|' /C calc'!A0", "+SUM(1+1)", "-2+3", "@SUM(1+1)", "\t=1+1", "\r
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
+SERVICES_COLS = (
+    "period, period_type, period_start, period_end, place_code, data_element, sex, age_band, "
+    "population_group, value, import_id"
+)
+FLOWS_COLS = (
+    "period_start, period_end, observation_code, direction, origin_code, destination_code, sex, "
+    "age_band, population_group, mode, count, import_id"
+)
+PLACES_COLS = (
+    "place_code, name, place_type, parent_code, country_code, lat, lon, corridor, population, "
+    "dhis2_uid, fmp_code, import_id"
+)
+
+
 def _places(names: tuple[str, ...]) -> str:
     rows = [
         "place_code,name,place_type,parent_code,country_code,lat,lon",
@@ -174,15 +188,15 @@ def test_backup_round_trip_on_both_engines(engine_url: str, tmp_path: Path) -> N
     eng = connect(engine_url)
     migrate(eng)
     eng.execute(
-        "INSERT INTO places VALUES ('ke-x', 'Névé, \"x\"', 'truck_stop', 'ken', 'ken', 0.5, "
+        f"INSERT INTO places ({PLACES_COLS}) VALUES ('ke-x', 'Névé, \"x\"', 'truck_stop', 'ken', 'ken', 0.5, "
         "NULL, '', NULL, '', '', 41)"
     )
     eng.execute(
-        "INSERT INTO services VALUES ('2024Q1', 'quarter', DATE '2024-01-01', DATE '2024-03-31', "
+        f"INSERT INTO services ({SERVICES_COLS}) VALUES ('2024Q1', 'quarter', DATE '2024-01-01', DATE '2024-03-31', "
         "'ke-x', 'hiv_tests', 'f', 'total', 'total', 12.5, 41)"
     )
     eng.execute(
-        "INSERT INTO imports VALUES (41, 'f.csv', 'h', 'services', 'csv', 's', 'u', "
+        "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, imported_at, rows_read, rows_imported, rows_new, rows_replaced, rows_unchanged, rows_quarantined, status, mapping) VALUES (41, 'f.csv', 'h', 'services', 'csv', 's', 'u', "
         "TIMESTAMP '2024-01-01 10:00:00', 1, 1, 1, 0, 0, 0, 'imported', NULL)"
     )
     manifest = backup(eng, tmp_path / "bk")

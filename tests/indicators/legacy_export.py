@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import is_suppressed, threshold_of
+from corridor.indicators.disclosure import disclosure_note, is_suppressed, method_of, threshold_of
 from corridor.indicators.export import (
     COUNTS,
     DISAGGREGATIONS,
@@ -108,8 +108,19 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
         for c in COUNTS
         if f"{c}_flag" in table.column_names
     )
+    if method_of(table) == "cellkey":
+        meta = table.schema.metadata or {}
+        return {
+            "applied": True,
+            "method": "cellkey",
+            "threshold": threshold_of(table),
+            "max_noise": int(meta.get(b"corridor.max_noise", b"0")),
+            "variance": float(meta.get(b"corridor.variance", b"0")),
+            "note": disclosure_note(table),
+        }
     return {
         "applied": True,
+        "method": "suppression",
         "threshold": threshold_of(table),
         "withheld_counts": withheld,
         "note": f"counts 1-{threshold_of(table) - 1} shown as <{threshold_of(table)}; "
@@ -216,6 +227,8 @@ def to_dhis2_json(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) 
             f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
             "complementary cells and their rates) are left out of dataValues"
         )
+    elif not unsuppressed and method_of(table) == "cellkey":
+        body["comment"] = disclosure_note(table)
     return json.dumps(body, indent=2) + "\n"
 
 
@@ -229,6 +242,8 @@ def to_adx(table: pa.Table, codes: Codes, *, unsuppressed: bool = False, stamp: 
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<adx xmlns="urn:ihe:qrph:adx:2015" exported="{stamp}">',
     ]
+    if not unsuppressed and method_of(table) == "cellkey":
+        lines.append(f"  <!-- {disclosure_note(table)} -->")
     for (place, period), vals in groups.items():
         lines.append(
             f"  <group orgUnit={quoteattr(codes.org_unit(place))} "

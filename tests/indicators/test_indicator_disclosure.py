@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corridor.indicators import suppress
+from corridor.indicators import disclosure, suppress
 from corridor.indicators.disclosure import is_suppressed, withheld
 
 T = 10
@@ -259,7 +260,7 @@ def outputs(draw: st.DrawFn) -> tuple[list[str], bool, dict[tuple[str, ...], tup
     return by, draw(st.booleans()), finest
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(outputs())
 def test_no_withheld_small_count_can_be_worked_out(
     case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],
@@ -286,4 +287,33 @@ def test_no_withheld_small_count_can_be_worked_out(
                 assert r[col] == original  # what is shown is the true count
             else:
                 assert r[col] is None and r["value"] is None
+        assert _determined(true, shown, axes, T, published=False) == []
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs())
+def test_too_large_for_the_exact_check_withholds_more_not_less(
+    case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],
+) -> None:
+    """With the exact check's limit at 1 every linked group is 'too large': the blocks are
+    withheld whole, and still no withheld small count can be worked out."""
+    by, totals, finest = case
+    cells = grid(finest, by, totals)
+    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", 1):
+        out = suppress(table_of(cells, by), T)
+    axes = [a for a in AXES if a in by]
+    for role, col in ((0, "numerator"), (1, "denominator")):
+        true = {k: v[role] for k, v in finest.items()}
+        shown: dict[tuple[str, ...], float | None] = {}
+        for r in out.to_pylist():
+            coords = {
+                "place": r["place_code"],
+                "sex": r["sex"],
+                "population_group": r["population_group"],
+            }
+            key = tuple("*" if coords[a] == MARGIN[a] else coords[a] for a in axes)
+            shown[key] = r[col]
+            original = cells[(r["place_code"], r["sex"], r["population_group"])][role]
+            if r[f"{col}_flag"] is None:
+                assert r[col] == original
         assert _determined(true, shown, axes, T, published=False) == []

@@ -27,6 +27,20 @@ ELEMENTS = ("hiv_tests", "hiv_positive", "art_initiated")
 GROUPS = ("total", "refugee", "truck_driver", "migrant")
 
 
+SERVICES_COLS = (
+    "period, period_type, period_start, period_end, place_code, data_element, sex, age_band, "
+    "population_group, value, import_id"
+)
+FLOWS_COLS = (
+    "period_start, period_end, observation_code, direction, origin_code, destination_code, sex, "
+    "age_band, population_group, mode, count, import_id"
+)
+PLACES_COLS = (
+    "place_code, name, place_type, parent_code, country_code, lat, lon, corridor, population, "
+    "dhis2_uid, fmp_code, import_id"
+)
+
+
 def services_csv(path: Path) -> int:
     lines = ["period,place_code,data_element,sex,age_band,population_group,value"]
     for m in range(1, 13):
@@ -94,13 +108,13 @@ def test_the_database_refuses_a_second_row_with_the_same_key(pg_database: str) -
     try:
         migrate(eng)
         row = "('2024Q1', 'quarter', DATE '2024-01-01', DATE '2024-03-31', 'x', 'hiv_tests', 'f', 'total', 'total', 1, 1)"
-        eng.execute(f"INSERT INTO services VALUES {row}")
+        eng.execute(f"INSERT INTO services ({SERVICES_COLS}) VALUES {row}")
         with pytest.raises(ConcurrentChangeError, match="nothing was imported"):
-            eng.execute(f"INSERT INTO services VALUES {row}")
+            eng.execute(f"INSERT INTO services ({SERVICES_COLS}) VALUES {row}")
         flow = "(DATE '2024-01-01', DATE '2024-01-31', 'x', 'incoming', '', '', 'f', 'total', 'total', '', 5, 1)"
-        eng.execute(f"INSERT INTO flows VALUES {flow}")
+        eng.execute(f"INSERT INTO flows ({FLOWS_COLS}) VALUES {flow}")
         with pytest.raises(ConcurrentChangeError):
-            eng.execute(f"INSERT INTO flows VALUES {flow}")
+            eng.execute(f"INSERT INTO flows ({FLOWS_COLS}) VALUES {flow}")
     finally:
         eng.close()
 
@@ -120,7 +134,7 @@ def test_migration_3_keeps_the_latest_of_doubled_rows(engine_url: str) -> None:
         eng.execute("INSERT INTO schema_migrations (version, name) VALUES (1, 'x')")
         for imp, value in ((1, 5.0), (2, 5.0), (3, 7.0)):
             eng.execute(
-                "INSERT INTO services VALUES ('2024Q1', 'quarter', DATE '2024-01-01', "
+                f"INSERT INTO services ({SERVICES_COLS}) VALUES ('2024Q1', 'quarter', DATE '2024-01-01', "
                 f"DATE '2024-03-31', 'x', 'hiv_tests', 'f', 'total', 'total', {value}, {imp})"
             )
         migrate(eng)
@@ -138,10 +152,10 @@ def test_duckdb_import_check_refuses_a_doubled_key(tmp_path: Path) -> None:
     try:
         migrate(eng)
         row = "('2024Q1', 'quarter', DATE '2024-01-01', DATE '2024-03-31', 'x', 'hiv_tests', 'f', 'total', 'total', 1, 1)"
-        eng.execute(f"INSERT INTO services VALUES {row}")
+        eng.execute(f"INSERT INTO services ({SERVICES_COLS}) VALUES {row}")
         eng.execute("CREATE TEMPORARY TABLE stage_services AS SELECT * FROM services")
         _check_keys(eng, schema_for("services"), "stage_services")  # one row per key: fine
-        eng.execute(f"INSERT INTO services VALUES {row}")
+        eng.execute(f"INSERT INTO services ({SERVICES_COLS}) VALUES {row}")
         with pytest.raises(ConcurrentChangeError, match="held twice"):
             _check_keys(eng, schema_for("services"), "stage_services")
     except StorageError:

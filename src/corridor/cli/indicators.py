@@ -12,6 +12,7 @@ from corridor.cli.common import err_console, print_table, to_csv, to_json, works
 from corridor.errors import QueryError
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
+from corridor.indicators.disclosure import disclosure_note
 from corridor.indicators.export import (
     FORMATS,
     columns_of,
@@ -103,8 +104,10 @@ def indicators_command(
 ) -> None:
     """Indicators with numerators, denominators, targets and gaps, by place, period and group.
 
-    Counts from 1 to the suppression threshold minus one are shown as <10, and more counts are
-    withheld so that those cannot be worked out from totals (docs/indicators.md).
+    Every count is protected by the workspace's disclosure control (docs/disclosure.md): by
+    default the cell-key method (each count changed by a little noise, the same cell the same in
+    every output, no count from 1 to 9 published); with disclosure_method = suppression, counts
+    1-9 shown as <10 and more withheld so that those cannot be worked out from totals.
     """
     if list_:
         _list(fmt, out)
@@ -160,6 +163,8 @@ def indicators_command(
         ),
         out,
     )
+    if not unsuppressed:  # every output says how it was protected (JSON also in its body)
+        err_console.print(disclosure_note(table), highlight=False)
 
 
 def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
@@ -175,9 +180,7 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
     print_table(data, cols)
     if not unsuppressed:
         err_console.print(
-            f"counts 1-{threshold - 1} shown as <{threshold}; 'suppressed': withheld so that they "
-            "cannot be worked out from totals. value, target and gap are percentages.",
-            highlight=False,
+            f"{disclosure_note(table)} value, target and gap are percentages.", highlight=False
         )
 
 

@@ -3,7 +3,7 @@
 Scores, normalised components, ranks and probabilities are derived from percentiles across sites
 and are shown as they are. The raw measures are rates built on counts (positive tests, cases,
 travellers); they are put through the project's one disclosure-control function,
-``corridor.indicators.suppress``, as indicator rows with their numerator and denominator (and
+``corridor.indicators.publish``, as indicator rows with their numerator and denominator (and
 the data element each count is): a rate is withheld when its numerator or denominator is a small
 count (1 to threshold - 1) or is withheld by secondary suppression (so that a small count cannot
 be worked out from the sum over sites).
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from corridor.config import load_settings
 from corridor.contract.dimensions import TOTAL
 from corridor.hotspots.components import SPEC_BY_NAME
-from corridor.indicators import suppress
+from corridor.indicators import publish
 
 if TYPE_CHECKING:
     from corridor.hotspots.ranking import HotspotResult
@@ -94,11 +95,23 @@ def measure_rows(result: HotspotResult) -> pa.Table:
 
 
 def suppressed_cells(result: HotspotResult, threshold: int) -> set[tuple[str, str]]:
-    """(place_code, measure) pairs whose raw value must not be shown."""
+    """(place_code, measure) pairs whose raw value must not be shown (computed once per result
+    and threshold: the report asks for every ranked site)."""
+    cached = result.disclosure_cache.get(threshold)
+    if cached is not None:
+        return cached
+    hidden = _hidden(result, threshold)
+    result.disclosure_cache[threshold] = hidden
+    return hidden
+
+
+def _hidden(result: HotspotResult, threshold: int) -> set[tuple[str, str]]:
     rows = measure_rows(result)
     if rows.num_rows == 0:
         return set()
-    out = suppress(rows, threshold=threshold)
+    # the one disclosure function; these rates carry no record keys (they are built over the
+    # ranking's window from several sources), so publish() protects them by suppression
+    out = publish(rows, load_settings(None, overrides={"suppression_threshold": threshold}))
     hidden: set[tuple[str, str]] = set()
     for rec in out.select(["indicator", "place_code", "value"]).to_pylist():
         value = rec["value"]

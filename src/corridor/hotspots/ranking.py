@@ -65,6 +65,10 @@ class HotspotResult:
     notes: list[str]
     component_values: np.ndarray  # sites x len(COMPONENTS), ranking order, NaN when left out
     measures: dict[str, MeasureResult] = field(default_factory=dict)
+    #: hidden (place, measure) pairs by threshold: disclosure control runs once per result
+    disclosure_cache: dict[int, set[tuple[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def place_codes(self) -> list[str]:

@@ -35,6 +35,7 @@ from corridor.contract.dimensions import TOTAL
 from corridor.indicators.buckets import Feed, PeriodPlan
 from corridor.indicators.order import UNALLOCATED
 from corridor.indicators.registry import DISAGGREGATIONS, Series
+from corridor.storage.recordkeys import KEY_MODULUS
 
 _BIT: Final = {"sex": 1, "age_band": 2, "population_group": 4}
 _PTYPE_ORDER: Final = ("week", "month", "quarter", "year")
@@ -62,13 +63,33 @@ def same(a: str, b: str, keys: Sequence[str]) -> str:
     return " AND ".join(f"{a}.{k} = {b}.{k}" for k in keys)
 
 
+def kcol(series: str) -> str:
+    """The cell-key column of a series (``k_hiv_tests``): the sum of its rows' record keys."""
+    return f"k_{series}"
+
+
+#: the record-key expression beside each value expression (a unit's total and chosen sums)
+_KEY_OF: Final = {"u.value": "u.rkey", "total - chosen": "ktotal - kchosen", "total": "ktotal"}
+KSUM: Final = f"SUM(rkey) % {KEY_MODULUS}"
+#: a row's key in the sums: 0 for a row whose value is 0 (it adds nobody), so that a count has
+#: the same key whichever zero rows an output happens to include
+_RKEY: Final = "CASE WHEN s.value = 0 THEN 0 ELSE s.record_key END AS rkey"
+
+
 def value_sums(series: Sequence[str], expr: str, alias: str = "") -> str:
     """``SUM(CASE WHEN data_element = s THEN expr END) AS e_s`` for each series: the value
-    columns of a cell (null where the series has no value in it)."""
+    columns of a cell (null where the series has no value in it), and beside them ``k_s``, the
+    sum of the same rows' record keys mod 2^32 (the cell key of the cell-key method)."""
     a = f"{alias}." if alias else ""
-    return ", ".join(
+    kexpr = _KEY_OF[expr]
+    vals = [
         f"SUM(CASE WHEN {a}data_element = {lit(s)} THEN {expr} END) AS {col(s)}" for s in series
-    )
+    ]
+    keys = [
+        f"SUM(CASE WHEN {a}data_element = {lit(s)} THEN {kexpr} END) % {KEY_MODULUS} AS {kcol(s)}"
+        for s in series
+    ]
+    return ", ".join(vals + keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +166,7 @@ def units_sql(
     if sum_elements:
         steps.append(
             "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, f.slot, "
-            f"s.period AS unit, f.ptype, {sdims}, s.value FROM services s "
+            f"s.period AS unit, f.ptype, {sdims}, s.value, {_RKEY} FROM services s "
             "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
             f"WHERE s.data_element IN {in_list(sum_elements)})"
         )
@@ -153,7 +174,7 @@ def units_sql(
     parts: list[str] = []
     unit = (
         "place_code, data_element, bucket, bucket AS slot, bucket AS unit, 'stock' AS ptype, "
-        f"{dims}, value"
+        f"{dims}, value, rkey"
     )
     ages = f"s.age_band IN {in_list(offered)}" if offered else "1 = 0"
     for several in (False, True):
@@ -170,7 +191,8 @@ def units_sql(
             f"{name} (series, data_element, offered, period, bucket, rnk) AS (VALUES {rows})"
         )
         source = (
-            f"SELECT s.place_code, f.series AS data_element, f.bucket, {sdims}, s.value, f.rnk "
+            f"SELECT s.place_code, f.series AS data_element, f.bucket, {sdims}, s.value, "
+            f"{_RKEY}, f.rnk "
             f"FROM services s JOIN {name} f "
             "ON f.data_element = s.data_element AND f.period = s.period "
             f"WHERE s.data_element IN {in_list(sorted({sf.series.element for sf in feeds}))} "
@@ -180,7 +202,7 @@ def units_sql(
             parts.append(f"SELECT {unit} FROM ({source}) r")
             continue
         steps.append(
-            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, "
+            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, rkey, "
             f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket, {dims} "
             f"ORDER BY rnk) AS rn FROM ({source}) r)"
         )
@@ -192,7 +214,7 @@ def units_sql(
         steps.append(
             "units AS (SELECT s.place_code, s.data_element, s.period AS bucket, "
             "s.period AS slot, s.period AS unit, 'stock' AS ptype, "
-            f"{sdims}, s.value FROM services s WHERE 1 = 0)"
+            f"{sdims}, s.value, {_RKEY} FROM services s WHERE 1 = 0)"
         )
         return steps
     steps.append(f"units AS ({' UNION ALL '.join(f'SELECT * FROM {k}' for k in kinds)})")
@@ -209,16 +231,21 @@ def choice_sql(dims: Sequence[str], select_period_type: bool, source: str = "pu"
     ok = f"pattern IN ({', '.join(map(str, allowed))})"
     key = ", ".join(UNIT_KEY)
     steps = [
-        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum FROM {source} "
-        f"GROUP BY {key}, ptype, pattern)",
-        f"ranked AS (SELECT {key}, ptype, pattern, psum, "
+        f"pat AS (SELECT {key}, ptype, pattern, SUM(value) AS psum, {KSUM} AS ksum "
+        f"FROM {source} GROUP BY {key}, ptype, pattern)",
+        f"ranked AS (SELECT {key}, ptype, pattern, psum, ksum, "
         f"MAX(psum) OVER (PARTITION BY {key}) AS total, "
+        # the key of the unit's total: that of the pattern with the largest sum (of two with
+        # the same sum, the lower pattern: the same whatever the output asks for)
+        f"FIRST_VALUE(ksum) OVER (PARTITION BY {key} ORDER BY psum DESC, pattern) AS ktotal, "
         f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY CASE WHEN {ok} THEN 0 ELSE 1 END, "
         f"psum DESC, {_pattern_rank(allowed)}) AS rn FROM pat)",
     ]
     chosen = (
-        f"SELECT {key}, ptype, total, CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
-        f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen FROM ranked WHERE rn = 1"
+        f"SELECT {key}, ptype, total, ktotal, "
+        f"CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
+        f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen, "
+        f"CASE WHEN {ok} THEN ksum ELSE 0 END AS kchosen FROM ranked WHERE rn = 1"
     )
     if not select_period_type:
         steps.append(f"choice AS ({chosen})")
@@ -301,7 +328,7 @@ def cells_sql(
     pre_keys = [*UNIT_KEY, "ptype", "pattern", *dims]
     return [
         pu,
-        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value FROM pu "
+        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value, {KSUM} AS rkey FROM pu "
         f"GROUP BY {', '.join(pre_keys)})",
         *choice_sql(dims, mixed, "pre"),
         f"chosen AS (SELECT u.place_code, u.bucket, u.slot, {select}, "

@@ -34,11 +34,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 
 if TYPE_CHECKING:
     from corridor.config import Settings
+    from corridor.indicators.ptable import PerturbationTable
 
 log = logging.getLogger("corridor.indicators")
 
@@ -137,37 +139,49 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, list[list[int |
     cells = Cells()
     ids: dict[tuple[Any, ...], int] = {}
     row_cells: list[list[int | None]] = [[None, None] for _ in range(n)]
+    # (block, coordinates) of a cell is a function of (cell, corridor): each pair is placed once
+    placed: set[tuple[int, Any]] = set()
+    own_of: dict[str, tuple[str, ...]] = {}
+    order = ("sex", "age_band", "population_group", "place", "period")
+    periods = data["period"]
+    places = list(zip(*(data[c] for c in place_cols), strict=True)) if place_cols else [()] * n
+    dims = list(zip(*(data[d] for d in DISAGGREGATIONS), strict=True))
+    all_places = tuple(ALL for _ in place_cols)
     for r in range(n):
-        coord = {d: (MARGIN if data[d][r] == TOTAL else data[d][r]) for d in DISAGGREGATIONS}
-        place = tuple(data[c][r] for c in place_cols)
-        coord["place"] = MARGIN if all(v == ALL for v in place) else place
-        coord["period"] = data["period"][r]
-        fixed = {d: data[d][r] for d in DISAGGREGATIONS}
-        fixed.update(place=place, period=data["period"][r])
+        place = places[r]
+        period = periods[r]
+        sex, age, group = dims[r]
+        fixed = {"sex": sex, "age_band": age, "population_group": group}
+        fixed.update(place=place, period=period)
+        coord: dict[str, Any] = {
+            "sex": MARGIN if sex == TOTAL else sex,
+            "age_band": MARGIN if age == TOTAL else age,
+            "population_group": MARGIN if group == TOTAL else group,
+            "place": MARGIN if place == all_places else place,
+            "period": period,
+        }
+        corr = corridor[r]
         for k, role in enumerate(ROLES):
             v = values[role][r]
             if v is None:
                 continue
             e = elements[role][r]
-            key = (e, data["period"][r], corridor[r] if corridor_in_identity else None, *place)
-            key += tuple(data[d][r] for d in DISAGGREGATIONS)
+            key = (e, period, corr if corridor_in_identity else None, *place, sex, age, group)
             cid = ids.get(key)
             if cid is None:
                 cid = ids[key] = len(cells.values)
                 cells.values.append(float(v))
                 cells.keys.append(key)
             row_cells[r][k] = cid
-            own = [a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum"]
-            block = (
-                e,
-                corridor[r],
-                tuple(a for a in own),
-                *(
-                    fixed[a]
-                    for a in ("sex", "age_band", "population_group", "place", "period")
-                    if a not in own
-                ),
-            )
+            if (cid, corr) in placed:
+                continue
+            placed.add((cid, corr))
+            own = own_of.get(e)
+            if own is None:
+                own = own_of[e] = tuple(
+                    a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum"
+                )
+            block = (e, corr, own, *(fixed[a] for a in order if a not in own))
             cells.blocks.setdefault(block, {})[tuple(coord[a] for a in own)] = cid
     cells.relations = _relations(cells, threshold)
     return cells, row_cells
@@ -305,7 +319,7 @@ class _Protector:
         queue: deque[int] = deque(range(len(self.cells.relations)))
         self.rule(queue)
         for _ in range(2 * len(self.values) + 2):
-            exposed = self._exposed()
+            exposed = self._exposed(queue)
             if exposed is None:
                 break
             cell, group, candidates = exposed
@@ -356,7 +370,10 @@ class _Protector:
         return self._arrays_cache[block]
 
     def _determined(
-        self, blocks: list[tuple[Any, ...]], extra: set[int] | None = None
+        self,
+        blocks: list[tuple[Any, ...]],
+        extra: set[int] | None = None,
+        oversized: list[int] | None = None,
     ) -> list[int]:
         """Withheld small counts that the margins of ``blocks`` determine (``extra``: cells
         taken as withheld too)."""
@@ -413,7 +430,11 @@ class _Protector:
         for rows in comp_rows.values():
             local = sorted({v for row in rows for v, _ in row})
             if len(local) > EXACT_CHECK_LIMIT:
-                log.info("disclosure: %d withheld cells linked; exact check skipped", len(local))
+                # too large to check exactly: never weaker than documented, so every cell of
+                # it is treated as determined (the caller withholds more)
+                log.info("disclosure: %d withheld cells linked; too many to check", len(local))
+                if oversized is not None:
+                    oversized.extend(c for kind, c in (names[v] for v in local) if kind == "c")
                 continue
             index = {v: i for i, v in enumerate(local)}
             a = np.zeros((len(rows), len(local)))
@@ -421,7 +442,9 @@ class _Protector:
                 for v, coef in row:
                     a[j, index[v]] += coef
             # the unknowns' free directions: the null space of A, that of the Gram matrix A'A
-            eigval, eigvec = np.linalg.eigh(a.T @ a)
+            # (one BLAS thread: on a shared machine more threads make a small eigh far slower)
+            with threadpool_limits(limits=1, user_api="blas"):
+                eigval, eigvec = np.linalg.eigh(a.T @ a)
             tol = 1e-8 * max(1.0, float(eigval[-1]))
             null = eigvec[:, eigval <= tol]
             free = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(local))
@@ -431,7 +454,7 @@ class _Protector:
                     out.append(c)
         return out
 
-    def _exposed(self) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
+    def _exposed(self, queue: deque[int]) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
         for group in self._groups():
             key = tuple(group)
             versions = tuple(self.version[b] for b in group)
@@ -440,11 +463,30 @@ class _Protector:
             withheld = sum(
                 int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values()
             )
+            oversized: list[int] = []
             if withheld > 4 * EXACT_CHECK_LIMIT:
-                log.info("disclosure: %d withheld cells linked; exact check skipped", withheld)
-                self.checked[key] = versions
+                oversized = [c for b in group for c in self.cells.blocks[b].values()]
+                determined = []
+            else:
+                determined = [
+                    c
+                    for c in self._determined(group, oversized=oversized)
+                    if c not in self.given_up
+                ]
+            if oversized:
+                # too many linked cells to check exactly: withhold every non-zero count of the
+                # blocks involved (more than needed, never less)
+                log.info("disclosure: %d linked cells too many to check; all withheld", withheld)
+                before = int(self.hidden.sum())
+                blocks = {b for c in oversized for b in self.block_of[c]}
+                for b in blocks:
+                    for c in self.cells.blocks[b].values():
+                        if self.values[c] > 0:
+                            self.hide(c, queue)
+                self.rule(queue)
+                if int(self.hidden.sum()) == before:
+                    self.checked[key] = tuple(self.version[b] for b in group)
                 continue
-            determined = [c for c in self._determined(group) if c not in self.given_up]
             if not determined:
                 self.checked[key] = versions
                 continue
@@ -563,13 +605,72 @@ def withheld(table: pa.Table) -> int:
     return n
 
 
-__all__: Sequence[str] = ("is_suppressed", "suppress", "threshold_of", "withheld")
+__all__: Sequence[str] = (
+    "disclosure_note",
+    "is_suppressed",
+    "method_of",
+    "publish",
+    "suppress",
+    "threshold_of",
+    "withheld",
+)
 
 
 def publish(table: pa.Table, settings: Settings) -> pa.Table:
     """The one disclosure function: every count that leaves the analyst's own access passes here.
 
     The CLI (every format), the report, the demo and the HTTP API call this and nothing else, so
-    that one method, with one set of parameters from the settings, holds across all outputs.
+    that one method, with one set of parameters from the settings, holds across all outputs:
+
+    * ``disclosure_method = cellkey`` (the default): every count perturbed by the cell-key method
+      (:mod:`corridor.indicators.cellkey`), rates from the published counts. It needs the cell
+      keys that ``compute_indicators`` gives (``numerator_key`` / ``denominator_key``); a table
+      without them (a one-off table of counts that have no record keys) is suppressed instead;
+    * ``disclosure_method = suppression``: :func:`suppress` with the threshold.
+
+    Either way the key columns never leave.
     """
-    return suppress(table, settings.suppression_threshold)
+    from corridor.indicators.cellkey import KEY_COLUMNS, has_keys, perturb_table
+
+    threshold = settings.suppression_threshold
+    if settings.disclosure_method == "cellkey" and has_keys(table):
+        return perturb_table(table, perturbation_table(settings))
+    out = suppress(table, threshold)
+    return out.drop_columns([c for c in KEY_COLUMNS if c in out.column_names])
+
+
+def perturbation_table(settings: Settings) -> PerturbationTable:
+    """The perturbation table of the settings (ConfigError names a bad combination)."""
+    from corridor.errors import ConfigError
+    from corridor.indicators.ptable import build_ptable
+
+    try:
+        return build_ptable(
+            settings.disclosure_max_noise,
+            settings.disclosure_variance,
+            settings.suppression_threshold,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"settings disclosure_max_noise={settings.disclosure_max_noise}, "
+            f"disclosure_variance={settings.disclosure_variance}: {exc}"
+        ) from None
+
+
+def method_of(table: pa.Table) -> str:
+    """``cellkey`` or ``suppression`` (for a table that went through :func:`publish`)."""
+    meta = table.schema.metadata or {}
+    return (meta.get(b"corridor.method") or b"suppression").decode()
+
+
+def disclosure_note(table: pa.Table) -> str:
+    """The line every published output carries about its disclosure control."""
+    from corridor.indicators.cellkey import totals_note
+
+    t = threshold_of(table)
+    if method_of(table) == "cellkey":
+        return f"{totals_note()} No count from 1 to {t - 1} is published."
+    return (
+        f"counts 1-{t - 1} shown as <{t}; 'suppressed': withheld so that they cannot be worked "
+        "out from totals."
+    )

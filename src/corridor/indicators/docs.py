@@ -26,16 +26,18 @@ each a data element of the data dictionary, shown as a percentage with its targe
 
 Python (other modules use the same functions):
 
-    from corridor.indicators import compute_indicators, suppress
+    from corridor.indicators import compute_indicators, publish
     raw = compute_indicators(engine, ["positivity"], by=["place", "sex"], period="2024")
-    safe = suppress(raw, threshold=10)     # every output that leaves the analyst goes through it
+    safe = publish(raw, ws.settings)       # every output that leaves the analyst goes through it
 
 `compute_indicators(engine, ids, by=(), period=None, *, totals=False, targets=None,
 ordered=True, completeness=80, testing_min_age=15)` returns an Arrow table, **unsuppressed**,
 with the columns `indicator, period, place_code, place_name`, the grouped place columns
 (`country, admin1, corridor, place_type`), `sex, age_band, population_group, numerator,
 denominator, value, unit, target, gap, places_reporting, places_expected, incomplete,
-numerator_element, denominator_element`. A dimension that is not grouped is `total`; places not
+numerator_element, denominator_element, numerator_key, denominator_key` (the last two are the
+counts' cell keys for the cell-key method; `publish` drops them and no output writes them). A
+dimension that is not grouped is `total`; places not
 grouped are `all`. `numerator_element` and `denominator_element` name the series: the data
 element, or `art_current__lag2q` (two quarters earlier) and `pop_estimated__offered_ages` (the
 age bands offered testing).
@@ -180,35 +182,22 @@ disaggregation is incomplete there.
 _DISCLOSURE = """\
 ## Disclosure control
 
-Every output of `corridor indicators` goes through `corridor.indicators.suppress(table,
-threshold)`, the project's one disclosure-control function (the threshold is the workspace
-setting `suppression_threshold`, default {threshold}):
+Every output of `corridor indicators` (every format), the report and the API go through
+`corridor.indicators.publish(table, settings)`, the project's one disclosure-control function;
+[disclosure.md](disclosure.md) describes it in full. In short:
 
-* **Primary**: counts from 1 to threshold - 1 are shown as `<{threshold}`. Zero is shown.
-* **Rates**: a value (and its gap) whose numerator or denominator is withheld is not shown.
-* **Secondary**: more counts are withheld (shown as `suppressed`) so that no withheld count can
-  be worked out by adding and subtracting what is shown. The relations considered are those of
-  the output itself: along each grouped dimension (sex, age band, population group, places; and
-  periods, for sum elements of a trend) the cells add up to a margin. A margin in the output is a
-  cell like any other; a margin that is not in the output is taken as published (the same query
-  without that dimension shows it), unless it is itself a small count. In every relation with
-  exactly one withheld cell the smallest other cell is withheld too (non-zero cells first; cells
-  that alone make up a published margin last), and then an exact check follows: for each group
-  of linked relations, linear algebra tells whether a small count is determined by what is
-  shown; if one is, more cells are withheld until none is.
-* One count (say hiv_positive of women at a site) can be the numerator of one indicator and the
-  denominator of another: it is withheld in both or in neither.
+* **Default: the cell-key method** (`disclosure_method = cellkey`). Each count is changed by a
+  little noise chosen by the cell's key (the sum of its rows' permanent random record keys): the
+  same cell publishes the same value in every output, margins are perturbed as cells of their
+  own (totals need not equal the sum of their parts), counts from 1 to {last} become 0 or at
+  least {threshold}, and rates are computed from the published counts.
+* **Suppression** (`disclosure_method = suppression`, for one-off tables): counts from 1 to
+  {last} are shown as `<{threshold}`, more counts are withheld (`suppressed`) so that none can
+  be worked out from the output's own margins (an exact linear-algebra check on groups of up to
+  {limit} linked withheld counts; a larger group has all its non-zero counts withheld), and rates
+  of withheld counts are withheld. It does not protect against differencing between outputs.
 * `--unsuppressed` shows everything, prints a warning and records the query in the workspace's
   audit log (`unsuppressed_output`).
-
-Limits: the check covers the relations of one output and the margins of its own dimensions. It
-does not cover differencing between outputs of other groupings (sites within a country against
-the country total of another query, or two overlapping periods); publish such outputs with the
-same threshold and prefer the coarsest grouping that answers the question. Secondary suppression
-protects exact values; a withheld count can still be bounded (a `<{threshold}` cell is between 1
-and {last}). The exact check runs on groups of up to {limit} linked withheld counts; larger groups
-(big tables of small counts, such as every site by sex, age band and group) rely on the relation
-rule alone.
 """
 
 _EXPORTS = """\

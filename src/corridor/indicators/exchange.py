@@ -24,7 +24,12 @@ import pyarrow.compute as pc
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import is_suppressed, threshold_of
+from corridor.indicators.disclosure import (
+    disclosure_note,
+    is_suppressed,
+    method_of,
+    threshold_of,
+)
 from corridor.indicators.exportcells import affix, join_lines, mapped, numbers, write_array
 from corridor.indicators.places import ALL
 from corridor.storage.engine import Engine
@@ -323,6 +328,8 @@ def write_dhis2_json(
             f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
             "complementary cells and their rates) are left out of dataValues"
         )
+    elif not unsuppressed and method_of(table) == "cellkey":
+        tail["comment"] = disclosure_note(table)
     if values.num_rows == 0:
         stream.write((json.dumps({"dataValues": [], **tail}, indent=2) + "\n").encode())
         return
@@ -398,6 +405,8 @@ def write_adx(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<adx xmlns="urn:ihe:qrph:adx:2015" '
         f'exported="{stamp}">\n'.encode()
     )
+    if not unsuppressed and method_of(table) == "cellkey":
+        stream.write(f"  <!-- {disclosure_note(table)} -->\n".encode())
     if values.num_rows:
         group = pc.dictionary_encode(
             join_lines(

@@ -17,7 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import is_suppressed, threshold_of
+from corridor.indicators.disclosure import (
+    disclosure_note,
+    is_suppressed,
+    method_of,
+    threshold_of,
+)
 from corridor.indicators.exchange import (
     Codes,
     adx_period,
@@ -241,8 +246,19 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
         for c in COUNTS
         if f"{c}_flag" in table.column_names
     )
+    if method_of(table) == "cellkey":
+        meta = table.schema.metadata or {}
+        return {
+            "applied": True,
+            "method": "cellkey",
+            "threshold": threshold_of(table),
+            "max_noise": int(meta.get(b"corridor.max_noise", b"0")),
+            "variance": float(meta.get(b"corridor.variance", b"0")),
+            "note": disclosure_note(table),
+        }
     return {
         "applied": True,
+        "method": "suppression",
         "threshold": threshold_of(table),
         "withheld_counts": withheld,
         "note": f"counts 1-{threshold_of(table) - 1} shown as <{threshold_of(table)}; "

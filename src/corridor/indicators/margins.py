@@ -18,10 +18,11 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 from corridor.contract.dimensions import TOTAL
-from corridor.indicators.cells import col, lit
+from corridor.indicators.cells import col, kcol, lit
 from corridor.indicators.order import code_rank, text_order
 from corridor.indicators.places import ALL
 from corridor.indicators.registry import DISAGGREGATIONS, Indicator
+from corridor.storage.recordkeys import KEY_MODULUS
 
 
 def num(k: int) -> str:
@@ -30,6 +31,15 @@ def num(k: int) -> str:
 
 def den(k: int) -> str:
     return f"d_{k}"
+
+
+def knum(k: int) -> str:
+    """The cell key of indicator k's numerator (sum of its rows' record keys mod 2^32)."""
+    return f"kn_{k}"
+
+
+def kden(k: int) -> str:
+    return f"kd_{k}"
 
 
 def reporting(k: int) -> str:
@@ -69,12 +79,15 @@ def paired_sql(
     cols: list[str] = []
     for k, ind in enumerate(indicators):
         a, b = (col(s.key) for s in ind.series)
+        ka, kb = (kcol(s.key) for s in ind.series)
         if unique:
             zero = _zero_flag(ind, zeros, "z", False)
             ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
             cols += [
                 f"CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END AS {num(k)}",
                 f"CASE WHEN {ok} THEN c.{b} END AS {den(k)}",
+                f"CASE WHEN {ok} THEN COALESCE(c.{ka}, 0) END AS {knum(k)}",
+                f"CASE WHEN {ok} THEN c.{kb} END AS {kden(k)}",
                 f"CASE WHEN c.{a} IS NOT NULL OR c.{b} IS NOT NULL THEN 1 ELSE 0 END "
                 f"AS {present(k)}",
             ]
@@ -85,6 +98,8 @@ def paired_sql(
             cols += [
                 f"SUM(CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END) AS {num(k)}",
                 f"SUM(CASE WHEN {ok} THEN c.{b} END) AS {den(k)}",
+                f"SUM(CASE WHEN {ok} THEN COALESCE(c.{ka}, 0) END) % {KEY_MODULUS} AS {knum(k)}",
+                f"SUM(CASE WHEN {ok} THEN c.{kb} END) % {KEY_MODULUS} AS {kden(k)}",
             ]
         else:
             sa, sb = f"SUM(c.{a})", f"SUM(c.{b})"
@@ -92,6 +107,8 @@ def paired_sql(
             cols += [
                 f"CASE WHEN {ok} THEN COALESCE({sa}, 0) END AS {num(k)}",
                 f"CASE WHEN {ok} THEN {sb} END AS {den(k)}",
+                f"CASE WHEN {ok} THEN COALESCE(SUM(c.{ka}), 0) % {KEY_MODULUS} END AS {knum(k)}",
+                f"CASE WHEN {ok} THEN SUM(c.{kb}) % {KEY_MODULUS} END AS {kden(k)}",
             ]
         cols.append(
             f"CASE WHEN SUM(c.{a}) IS NOT NULL OR SUM(c.{b}) IS NOT NULL THEN 1 ELSE 0 END "
@@ -133,7 +150,7 @@ def grouped_sql(
     keeps its own rows and there is no margin across corridors.
     """
     ks = range(n)
-    values = [f"p.{c}" for k in ks for c in (num(k), den(k), present(k))]
+    values = [f"p.{c}" for k in ks for c in (num(k), den(k), present(k), knum(k), kden(k))]
     values += [f"CASE WHEN p.{num(k)} IS NOT NULL THEN p.place_code END AS o_{k}" for k in ks]
     if map_table is None:
         code = "p.place_code" if by_place else f"'{ALL}'"
@@ -156,14 +173,16 @@ def grouped_sql(
     every = [*fixed, *place_set, *DISAGGREGATIONS]
     sums = ", ".join(
         f"SUM({num(k)}) AS {num(k)}, SUM({den(k)}) AS {den(k)}, "
-        f"COUNT(DISTINCT o_{k}) AS {reporting(k)}, MAX({present(k)}) AS {present(k)}"
+        f"COUNT(DISTINCT o_{k}) AS {reporting(k)}, MAX({present(k)}) AS {present(k)}, "
+        f"SUM({knum(k)}) % {KEY_MODULUS} AS {knum(k)}, SUM({kden(k)}) % {KEY_MODULUS} "
+        f"AS {kden(k)}"
         for k in ks
     )
     if not totals or (not additive_places and not dims):
         if map_table is None and by_place:  # one row per place already
             one = ", ".join(
                 f"{num(k)}, {den(k)}, CASE WHEN {num(k)} IS NOT NULL THEN 1 ELSE 0 END "
-                f"AS {reporting(k)}, {present(k)}"
+                f"AS {reporting(k)}, {present(k)}, {knum(k)}, {kden(k)}"
                 for k in ks
             )
             return [
@@ -209,6 +228,7 @@ def cells_out_sql(
         + [f"COALESCE({c}, '{ALL}') AS {c}" for c in keys]
         + [f"COALESCE({d}, '{TOTAL}') AS {d}" for d in DISAGGREGATIONS]
         + [c for k in range(n) for c in (num(k), den(k), reporting(k), present(k))]
+        + [f"CAST({c(k)} AS BIGINT) AS {c(k)}" for k in range(n) for c in (knum, kden)]
     )
     sql = f"SELECT {select} FROM grouped"
     if not ordered:

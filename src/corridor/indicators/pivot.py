@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.indicators.completeness import SEP
-from corridor.indicators.margins import den, num, present, reporting
+from corridor.indicators.margins import den, kden, knum, num, present, reporting
 from corridor.indicators.order import lookup
 from corridor.indicators.places import PLACE_COLUMNS
 from corridor.indicators.registry import Indicator
+from corridor.storage.recordkeys import KEY_MODULUS
 
 OUTPUT_SCHEMA_TAIL: Final = (
     ("sex", pa.string()),
@@ -35,6 +36,9 @@ OUTPUT_SCHEMA_TAIL: Final = (
     ("incomplete", pa.bool_()),
     ("numerator_element", pa.string()),
     ("denominator_element", pa.string()),
+    # the cell keys of the counts (sum of their rows' record keys mod 2^32): read by publish()
+    ("numerator_key", pa.int64()),
+    ("denominator_key", pa.int64()),
 )
 
 
@@ -154,6 +158,8 @@ def pivot(
             incomplete=incomplete,
             numerator_element=constant(num_el),
             denominator_element=constant(den_el),
+            numerator_key=_keys(cells, knum(k)),
+            denominator_key=_keys(cells, kden(k)),
         )
         keep = pc.equal(pc.cast(cells.column(present(k)), pa.int64()), 1)
         keep = pc.fill_null(keep, False)
@@ -171,6 +177,16 @@ def pivot(
         chunks = [c for v in cols[f.name] for c in _chunks(v)]
         arrays.append(pa.chunked_array(chunks, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _keys(cells: pa.Table, name: str) -> pa.Array:
+    """Cell keys in [0, 2^32) (the SQL leaves differences of keys unreduced)."""
+    if name not in cells.column_names:
+        return pa.nulls(cells.num_rows, pa.int64())
+    column = cells.column(name)
+    valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+    raw = pc.fill_null(pc.cast(column, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return pa.array(np.mod(raw, KEY_MODULUS), pa.int64(), mask=~valid)
 
 
 def _chunks(v: Any) -> list[pa.Array]:

@@ -28,6 +28,7 @@ from corridor.intake.mapping import load_mapping
 from corridor.intake.rawtable import ROW, ReadContext
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
 
@@ -279,6 +280,8 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
             .alias("period_end"),
         )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
+    if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
+        out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
     return out.to_arrow()
 
 

@@ -31,6 +31,7 @@ from corridor.reports import basemap
 from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
 from corridor.reports.mapview import build_map
+from corridor.reports.protect import disclosure_method
 from corridor.reports.quality import (
     completeness,
     imports_table,
@@ -210,6 +211,7 @@ def build_context(
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
         "threshold": threshold,
+        "disclosure_method": disclosure_method(threshold),
         "database": engine.name,
         "result": result,
         "ranking_note": ranking_note,

@@ -1,27 +1,33 @@
-"""Disclosure control for the report: every number goes through ``corridor.indicators.suppress``.
+"""Disclosure control for the report: every count of people goes through ``publish``.
 
-The report never formats a count or a rate it has not first handed to the project's one
-disclosure-control function (or taken from ``HotspotResult.disclosed``). This module turns the
-function's output into display cells:
+The report never formats a count or a rate of people it has not first handed to the project's
+one disclosure-control function, ``corridor.indicators.publish`` (or taken from
+``HotspotResult.disclosed``). With the default cell-key method each count is a little perturbed
+(the same cell the same as in every other output; no count from 1 to threshold - 1) and rates
+come from the published counts; with ``disclosure_method = suppression`` this module turns the
+flags into display cells:
 
 * a count from 1 to threshold - 1 shows as ``<10`` (with the workspace's threshold);
 * a cell withheld so that a small one cannot be recovered from totals (secondary suppression)
   shows as ``x``;
 * a rate whose numerator or denominator is withheld is withheld (``x``);
 * a missing value shows as an en dash.
+
+Counts of reports, imports and quarantined rows are not counts of people: they are shown as
+they are (:func:`counts`, :func:`rates`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from corridor.contract.dimensions import TOTAL
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 State = Literal["shown", "small", "withheld", "missing"]
 WITHHELD = "x"
@@ -41,11 +47,25 @@ class Cell:
         return self.state == "shown"
 
 
-def suppress_table(table: pa.Table, threshold: int) -> pa.Table:
-    """The project's disclosure-control function (imported here, and only here)."""
-    from corridor.indicators import suppress
+def report_settings(threshold: int) -> Settings:
+    """The disclosure settings of the report: defaults, then CORRIDOR_* environment variables,
+    with ``threshold`` (the report's own) on top."""
+    from corridor.config import load_settings
 
-    out: pa.Table = suppress(table, threshold=threshold)
+    return load_settings(None, overrides={"suppression_threshold": threshold})
+
+
+def disclosure_method(threshold: int) -> str:
+    """``cellkey`` or ``suppression``: the method the report's counts go through."""
+    return report_settings(threshold).disclosure_method
+
+
+def suppress_table(table: pa.Table, threshold: int | Settings) -> pa.Table:
+    """The project's disclosure-control function, ``publish`` (imported here, and only here)."""
+    from corridor.indicators import publish
+
+    settings = report_settings(threshold) if isinstance(threshold, int) else threshold
+    out: pa.Table = publish(table, settings)
     return out
 
 
@@ -89,55 +109,35 @@ def rate_cell(protected_value: Any, flag: str | None, numerator: Cell, denominat
     return Cell(fmt_percent(v), v, "shown")
 
 
-def _frame(numerators: Sequence[Any], denominators: Sequence[Any], tag: str) -> pa.Table:
-    """Indicator-shaped rows, one per value. Each row is its own indicator over no grouping,
-    so the rows form no totals with each other: only the primary rule applies to them."""
-    n = len(numerators)
-    num = [_num(v) for v in numerators]
-    den = [_num(v) for v in denominators]
-    value = [
-        (100.0 * a / b) if a is not None and b else None for a, b in zip(num, den, strict=True)
-    ]
-    return pa.table(
-        {
-            "indicator": pa.array([f"report.{tag}.{i}" for i in range(n)], pa.string()),
-            "period": pa.array([""] * n, pa.string()),
-            "place_code": pa.array(["all"] * n, pa.string()),
-            "sex": pa.array([TOTAL] * n, pa.string()),
-            "age_band": pa.array([TOTAL] * n, pa.string()),
-            "population_group": pa.array([TOTAL] * n, pa.string()),
-            "numerator": pa.array(num, pa.float64()),
-            "denominator": pa.array(den, pa.float64()),
-            "value": pa.array(value, pa.float64()),
-            "target": pa.array([None] * n, pa.float64()),
-            "gap": pa.array([None] * n, pa.float64()),
-        },
-        # stand-alone cells: no grouping, so none of them is a total of the others
-        metadata={"corridor.by": json.dumps([])},
-    )
+def counts(values: Sequence[Any], threshold: int = 0) -> list[Cell]:
+    """Counts of reports, imports or rows (not of people): shown as they are.
 
-
-def counts(values: Sequence[Any], threshold: int) -> list[Cell]:
-    """Stand-alone counts (file rows, reports) through the disclosure rule."""
-    if not values:
-        return []
-    table = _frame(values, [None] * len(values), "count")
-    out = suppress_table(table, threshold)
-    protected = out.column("numerator").to_pylist()
-    flags = _flags(out, "numerator")
-    return [
-        count_cell(a, b, f, threshold) for a, b, f in zip(values, protected, flags, strict=True)
-    ]
+    ``threshold`` is accepted for the callers' sake and not used: disclosure control applies to
+    counts of people, not to counts of reports, imports or quarantined rows."""
+    out: list[Cell] = []
+    for v in values:
+        x = _num(v)
+        out.append(Cell(MISSING, None, "missing") if x is None else Cell(fmt_count(x), x, "shown"))
+    return out
 
 
 def rates(
-    numerators: Sequence[Any], denominators: Sequence[Any], threshold: int
+    numerators: Sequence[Any], denominators: Sequence[Any], threshold: int = 0
 ) -> list[tuple[Cell, Cell, Cell]]:
-    """(numerator, denominator, percent) cells of stand-alone ratios through the rule."""
-    if not numerators:
-        return []
-    table = _frame(numerators, denominators, "rate")
-    return indicator_cells(table, suppress_table(table, threshold), threshold)
+    """(numerator, denominator, percent) cells of ratios of counts of reports (not people),
+    shown as they are (``threshold`` not used, as in :func:`counts`)."""
+    out: list[tuple[Cell, Cell, Cell]] = []
+    for num, den in zip(counts(numerators), counts(denominators), strict=True):
+        if num.value is None or den.value is None:
+            share = Cell(MISSING, None, "missing")
+        elif den.value > 0:
+            share = Cell(
+                fmt_percent(100.0 * num.value / den.value), 100.0 * num.value / den.value, "shown"
+            )
+        else:
+            share = Cell(MISSING, None, "missing")
+        out.append((num, den, share))
+    return out
 
 
 def _flags(table: pa.Table, column: str) -> list[str | None]:

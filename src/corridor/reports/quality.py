@@ -1,8 +1,9 @@
 """The report's data-quality section: imports, quarantined rows, missing reports, ranking notes.
 
 Only summaries leave: quarantined rows are counted by file x column x reason, never shown with
-their values or raw records (they can hold sensitive data). Every count is put through the
-disclosure rule (``protect.counts``) like every other number of the report.
+their values or raw records (they can hold sensitive data). The counts here are of files,
+reports and rows, not of people: disclosure control applies to counts of people, so they are
+shown as they are (``protect.counts``, ``protect.rates``).
 """
 
 from __future__ import annotations

@@ -137,6 +137,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX flows_obs ON flows (observation_code, period_start)",
         ),
     ),
+    Migration(
+        2,
+        "record keys for the cell-key method of disclosure control",
+        (
+            # DuckDB does not alter a table that an index depends on: drop and remake them
+            "DROP INDEX IF EXISTS services_key",
+            "DROP INDEX IF EXISTS flows_obs",
+            *(
+                stmt
+                for table in ("services", "flows", "cases")
+                for stmt in (
+                    f"ALTER TABLE {table} ADD COLUMN record_key BIGINT",
+                    # existing rows get a random key now (new rows get theirs at import)
+                    f"UPDATE {table} SET record_key = CAST(FLOOR(RANDOM() * 4294967296) AS BIGINT)",
+                )
+            ),
+            "CREATE INDEX services_key ON services (place_code, data_element, period)",
+            "CREATE INDEX flows_obs ON flows (observation_code, period_start)",
+        ),
+    ),
     # Natural keys: places and cases have primary keys since 1; flows and services get a unique
     # index on PostgreSQL (replacing the narrower index, with the same leading columns). On DuckDB
     # a unique ART index made a bulk insert 2-3x slower and the file 10x larger, so there the
@@ -154,8 +174,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         engine_statements=(
             f"CREATE UNIQUE INDEX flows_natural_key ON flows ({_FLOWS_KEY})",
             f"CREATE UNIQUE INDEX services_natural_key ON services ({_SERVICES_KEY})",
-            "DROP INDEX flows_obs",
-            "DROP INDEX services_key",
+            "DROP INDEX IF EXISTS flows_obs",
+            "DROP INDEX IF EXISTS services_key",
         ),
     ),
 )

@@ -1,0 +1,228 @@
+"""Disclosure-control benchmark: publish() against the query it protects, measured in one run.
+
+For indicator tables of about 50k, 400k and 1.3M output rows (the HIV cascade by site x sex x age
+band x population group, over more or fewer quarters and sites of the benchmark world of
+benchmarks/indicators.py, with random record keys), times
+
+* the query alone (``compute_indicators``): the baseline;
+* the cell-key method (``publish`` with the default settings): rows/s and (query + publish) /
+  query; goals: at least 500,000 rows/s, at most 2x the query, time growing no faster than
+  n log n (the ratio of rows/s between the smallest and largest table is printed);
+* suppression (``publish`` with ``disclosure_method = suppression``) on the same tables, with
+  ``--suppression`` (slow: see CHANGELOG.md).
+
+``--demo`` adds the demonstration world (generated with seed 2024 and ingested, about a minute)
+with its own queries. Medians of ``--repeat`` runs.
+
+    .venv/bin/python benchmarks/disclosure.py [--repeat 3] [--suppression] [--demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corridor.config import load_settings
+from corridor.indicators import CASCADE, compute_indicators, publish
+from corridor.storage.engine import Engine, connect
+from corridor.storage.migrations import migrate
+from corridor.storage.recordkeys import new_record_keys
+from indicators import generate  # benchmarks/indicators.py: the benchmark world
+
+CELLKEY = load_settings(None, env={})
+SUPPRESSION = load_settings(None, env={}, overrides={"disclosure_method": "suppression"})
+BY = ["place", "sex", "age_band", "population_group"]
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def benchmark_world(rows: int) -> Engine:
+    places, services = generate(rows)
+    services = services.append_column(
+        "record_key", pa.array(new_record_keys(services.num_rows), pa.int64())
+    )
+    folder = Path(tempfile.mkdtemp(prefix="corridor-bench-disclosure-"))
+    eng = connect(str(folder / "bench.duckdb"))
+    migrate(eng)
+    eng.insert_arrow("places", places)
+    for i in range(0, services.num_rows, 2_000_000):
+        eng.insert_arrow("services", services.slice(i, 2_000_000))
+    return eng
+
+
+def demo_world() -> Engine:
+    from corridor.demo import generate_world
+    from corridor.storage.recordkeys import derive_record_keys
+    from corridor.workspace import init_workspace
+
+    folder = Path(tempfile.mkdtemp(prefix="corridor-bench-demo-"))
+    generate_world(folder / "world", seed=2024)
+    ws = init_workspace(folder / "ws")
+    sources = folder / "world" / "sources"
+    manifest = json.loads((sources / "manifest.json").read_text(encoding="utf-8"))
+    for e in manifest["files"]:
+        mapping = sources / e["mapping"] if e.get("mapping") else None
+        ws.ingest([sources / e["path"]], e["kind"], format=e["format"], mapping=mapping)
+    derive_record_keys(ws.engine, 2024)
+    return ws.engine
+
+
+def measure(
+    eng: Engine, label: str, ids: list[str], by: list[str], period: str, args: argparse.Namespace
+) -> dict[str, float]:
+    q, raw = median_time(lambda: compute_indicators(eng, ids, by, period, totals=True), args.repeat)
+    c, _ = median_time(lambda: publish(raw, CELLKEY), args.repeat)
+    n = raw.num_rows
+    row = {"rows": n, "query": q, "cellkey": c}
+    line = (
+        f"{label:<34} {n:>9,} rows  query {q:6.2f} s  cell-key {c:6.3f} s "
+        f"({n / c:>12,.0f} rows/s; query+publish = {(q + c) / q:4.2f}x query)"
+    )
+    if args.suppression:
+        s, _ = median_time(lambda: publish(raw, SUPPRESSION), 1)
+        row["suppression"] = s
+        line += f"  suppression {s:7.2f} s ({n / s:>9,.0f} rows/s; {(q + s) / q:5.1f}x)"
+    print(line, flush=True)
+    return row
+
+
+def accuracy(eng: Engine) -> None:
+    """What the cell-key method costs in accuracy on the demonstration world, against
+    suppression on the same tables (the simplest alternative)."""
+    queries = [
+        (["all"], ["place"], "2024"),
+        (["all"], ["place", "sex", "population_group"], "2024Q1"),
+        (["all"], ["country", "sex", "age_band", "population_group"], "2024"),
+        (list(CASCADE), ["country", "population_group"], "2024"),
+    ]
+    for ids, by, period in queries:
+        raw = compute_indicators(eng, ids, by, period, totals=True)
+        ck = publish(raw, CELLKEY)
+        sup = publish(raw, SUPPRESSION)
+        a = np.concatenate([_counts(raw, r) for r in ("numerator", "denominator")])
+        b = np.concatenate([_counts(ck, r) for r in ("numerator", "denominator")])
+        s = np.concatenate([_counts(sup, r) for r in ("numerator", "denominator")])
+        ok = np.isfinite(a)
+        a, b, s = a[ok], b[ok], s[ok]
+        big = a >= CELLKEY.suppression_threshold
+        small = (a > 0) & ~big
+        v0 = np.array(raw.column("value").to_pylist(), dtype=float)
+        v1 = np.array(ck.column("value").to_pylist(), dtype=float)
+        den = np.array(raw.column("denominator").to_pylist(), dtype=float)
+        hundred = (den >= 100) & np.isfinite(v0) & np.isfinite(v1)
+        print(
+            f"{','.join(ids)[:20]:<20} by {','.join(by):<40} {period}: {len(a):>7,} counts; "
+            f"mean |change| {np.mean(np.abs(b - a)):.2f} (counts >= threshold "
+            f"{np.mean(np.abs(b[big] - a[big])):.2f}, unchanged {np.mean(b[big] == a[big]):.0%}; "
+            f"small counts {int(small.sum()):,}, mean |change| "
+            f"{np.mean(np.abs(b[small] - a[small])) if small.any() else 0:.2f}); "
+            f"rates of >= 100 people: mean |change| "
+            f"{np.mean(np.abs(v1[hundred] - v0[hundred])):.3f} points "
+            f"(max {np.max(np.abs(v1[hundred] - v0[hundred])):.2f}); "
+            f"suppression withholds {np.mean(~np.isfinite(s)):.1%} of the counts"
+        )
+
+
+def _counts(table: pa.Table, role: str) -> np.ndarray:
+    return np.array(table.column(role).to_pylist(), dtype=float)
+
+
+def growth(rows: list[dict[str, float]], key: str) -> None:
+    """How the time grows with n: the exponent between the smallest and largest table."""
+    a, b = rows[0], rows[-1]
+    if key not in a or a["rows"] == b["rows"]:
+        return
+    k = math.log(b[key] / a[key]) / math.log(b["rows"] / a["rows"])
+    nlogn = math.log(b["rows"] * math.log(b["rows"]) / (a["rows"] * math.log(a["rows"])))
+    nlogn /= math.log(b["rows"] / a["rows"])
+    print(f"  {key}: time grows as n^{k:.2f} (n log n here: n^{nlogn:.2f})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--suppression", action="store_true", help="time suppression too (slow)")
+    ap.add_argument("--demo", action="store_true", help="the demonstration world too")
+    ap.add_argument(
+        "--accuracy",
+        metavar="WORKSPACE",
+        help="only the accuracy cost on a demo workspace (e.g. one `corridor demo` made)",
+    )
+    args = ap.parse_args()
+    if args.accuracy:
+        from corridor.workspace import open_workspace
+
+        ws = open_workspace(Path(args.accuracy))
+        accuracy(ws.engine)
+        ws.close()
+        return
+    np.random.seed(0)
+    print("benchmark world (benchmarks/indicators.py generator, random record keys)")
+    eng = benchmark_world(2_000_000)
+    cascade = list(CASCADE)
+    rows = [
+        measure(
+            eng,
+            "cascade by site x sex x group, Q1",
+            cascade,
+            ["place", "sex", "population_group"],
+            "2024Q1",
+            args,
+        ),
+        measure(
+            eng,
+            "cascade by site x ... x quarter, 2Q",
+            cascade,
+            [*BY, "period"],
+            "2024Q1:2024Q2",
+            args,
+        ),
+        measure(
+            eng,
+            "cascade by site x ... x quarter, 6Q",
+            cascade,
+            [*BY, "period"],
+            "2023Q3:2024Q4",
+            args,
+        ),
+    ]
+    for key in ("cellkey", "suppression"):
+        growth(rows, key)
+    eng.close()
+    if args.demo:
+        print("demonstration world (seed 2024)")
+        eng = demo_world()
+        rows = [
+            measure(eng, "all by place, 2024Q1", ["all"], ["place"], "2024Q1", args),
+            measure(eng, "all by place x sex x age x group", ["all"], BY, "2024Q1", args),
+            measure(
+                eng, "all by place x ... x quarter", ["all"], [*BY, "period"], "2023Q1:2024Q4", args
+            ),
+        ]
+        for key in ("cellkey", "suppression"):
+            growth(rows, key)
+        accuracy(eng)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The cell-key method of disclosure control (ABS TableBuilder, ONS Cantabular; docs/disclosure.md).
+
+Every stored row has a permanent random record key (corridor.storage.recordkeys); a count's cell
+key is the sum of the keys of the rows that make it, mod 2^32 (``compute_indicators`` gives it
+beside each count: ``numerator_key``, ``denominator_key``). The perturbation table
+(:mod:`corridor.indicators.ptable`) maps the count and its key, as a fraction of [0, 1), to the
+published count. So the same cell (the same rows) publishes the same value in every output,
+whatever else the query asks for; a margin is a cell of its own, perturbed by its own key, and
+totals need not equal the sum of their parts. Rates are computed from the published counts.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corridor.indicators.ptable import PerturbationTable
+from corridor.storage.recordkeys import KEY_MODULUS
+
+ROLES: Final = ("numerator", "denominator")
+KEY_COLUMNS: Final = ("numerator_key", "denominator_key")
+METHOD: Final = "cellkey"
+
+
+def totals_note() -> str:
+    """The one line every cell-key output carries."""
+    return (
+        "Counts are perturbed by the cell-key method: each is changed by a little noise, the "
+        "same cell the same in every output, so totals need not equal the sum of their parts."
+    )
+
+
+def has_keys(table: pa.Table) -> bool:
+    return all(c in table.column_names for c in KEY_COLUMNS)
+
+
+def _floats(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = (
+        pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    )
+    return out
+
+
+def perturb_counts(
+    values: npt.NDArray[np.float64], keys: npt.NDArray[np.float64], ptable: PerturbationTable
+) -> npt.NDArray[np.float64]:
+    """Published counts (NaN stays NaN; a missing key counts as 0)."""
+    out = np.full(values.shape, np.nan)
+    ok = np.isfinite(values)
+    counts = np.maximum(np.rint(values[ok]), 0).astype(np.int64)
+    u = np.nan_to_num(keys[ok], nan=0.0) / KEY_MODULUS
+    out[ok] = ptable.perturb(counts, u)
+    return out
+
+
+def perturb_table(table: pa.Table, ptable: PerturbationTable) -> pa.Table:
+    """The table with its counts perturbed and its rates recomputed from them.
+
+    Keeps the rows and their order; drops the key columns (keys never leave); sets
+    ``numerator_flag``, ``denominator_flag`` and ``value_flag`` to null (nothing is withheld).
+    ``value`` is recomputed as ``scale * numerator / denominator`` from the published counts,
+    with each row's scale taken from the original (value = scale * numerator / denominator), and
+    ``gap = target - value``.
+    """
+    if not has_keys(table):
+        raise ValueError("perturb_table: the table has no cell keys (numerator_key)")
+    n = table.num_rows
+    orig = {r: _floats(table.column(r)) for r in ROLES}
+    keys = {r: _floats(table.column(f"{r}_key")) for r in ROLES}
+    pub = {r: perturb_counts(orig[r], keys[r], ptable) for r in ROLES}
+    out = table.drop_columns(list(KEY_COLUMNS))
+    for r in ROLES:
+        out = _set(out, r, pa.array(pub[r], pa.float64(), from_pandas=True))
+    if "value" in table.column_names:
+        value = _floats(table.column("value"))
+        num, den = orig["numerator"], orig["denominator"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where((num > 0) & (den > 0), value * den / num, np.nan)
+            pnum, pden = pub["numerator"], pub["denominator"]
+            new = np.where(pden > 0, scale * pnum / pden, np.nan)
+            # a published zero numerator: the rate is zero (whatever the scale)
+            new = np.where((pnum == 0) & (pden > 0), 0.0, new)
+        out = _set(out, "value", pa.array(new, pa.float64(), from_pandas=True))
+        if "gap" in table.column_names and "target" in table.column_names:
+            target = _floats(table.column("target"))
+            out = _set(out, "gap", pa.array(target - new, pa.float64(), from_pandas=True))
+    nulls = pa.nulls(n, pa.string())
+    for name in ("numerator_flag", "denominator_flag", "value_flag"):
+        out = _set(out, name, nulls)
+    meta = dict(table.schema.metadata or {})
+    meta.update(
+        {
+            b"corridor.suppressed": b"true",
+            b"corridor.method": METHOD.encode(),
+            b"corridor.threshold": str(ptable.threshold).encode(),
+            b"corridor.max_noise": str(ptable.max_noise).encode(),
+            b"corridor.variance": repr(ptable.variance).encode(),
+        }
+    )
+    return out.replace_schema_metadata(meta)
+
+
+def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, values)
+    return table.append_column(name, values)
