@@ -1,11 +1,15 @@
-"""Ingest benchmark: 1 million service rows as tidy CSV and as DHIS2 dataValueSets JSON.
+"""Ingest benchmark: the tidy services CSV against DuckDB's own CSV reader, and DHIS2 JSON.
 
-Prints rows/second on DuckDB and, where a PostgreSQL server can be had (CORRIDOR_TEST_PG_URL or
-a throw-away local server, as in the tests), on PostgreSQL; plus the ratio against a baseline
-measured in the same run: reading the same CSV with pandas.read_csv (parse only, no validation,
-no load), so the numbers survive a noisy machine. Goal: at least 200,000 rows/s on DuckDB.
+Each measurement runs in its own process, so that its peak memory (the high-water mark of the
+resident set, VmHWM) is its own. The baseline, measured in the same run on the same
+file, is raw DuckDB: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a fresh DuckDB file
+(no validation at all). Corridor's ingest validates every row (codes, places, periods, numbers,
+ranges, control characters, duplicate keys), compares with the warehouse and records provenance.
 
-    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--no-postgres]
+Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak memory at most 3x
+the file size; DHIS2 JSON at least 500,000 values/s.
+
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--json-rows 1000000] [--postgres]
 """
 
 from __future__ import annotations
@@ -13,27 +17,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
+import polars as pl
 
 from corridor.contract import dimensions as d
-from corridor.intake.importer import ingest
-from corridor.storage.engine import Engine, connect
-from corridor.storage.migrations import migrate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 N_SITES = 200
 QUARTERS = [f"{y}Q{q}" for y in range(2019, 2026) for q in range(1, 5)]
 
 
-def make_sources(folder: Path, rows: int) -> tuple[Path, Path, Path, Path]:
-    """Places, a tidy services CSV, the same values as DHIS2 JSON, and its mapping file."""
+def make_sources(folder: Path, rows: int, json_rows: int) -> dict[str, Path]:
+    """Places, a tidy services CSV, DHIS2 JSON of its first ``json_rows`` values, a mapping."""
     rng = np.random.default_rng(1)
     sites = [f"site-{i:03d}" for i in range(N_SITES)]
     places = folder / "places.csv"
@@ -56,7 +57,7 @@ def make_sources(folder: Path, rows: int) -> tuple[Path, Path, Path, Path]:
     element = rest % len(elements)
     quarter = rest // len(elements)
     values = rng.integers(0, 5000, rows)
-    frame = pd.DataFrame(
+    frame = pl.DataFrame(
         {
             "period": np.array(QUARTERS)[quarter],
             "place_code": np.array(sites)[site],
@@ -68,7 +69,7 @@ def make_sources(folder: Path, rows: int) -> tuple[Path, Path, Path, Path]:
         }
     )
     tidy = folder / "services.csv"
-    frame.to_csv(tidy, index=False)
+    frame.write_csv(tidy)
     coc = {
         f"COC{i:08d}": {"sex": s, "age_band": a, "population_group": g}
         for i, (s, a, g) in enumerate(combos)
@@ -76,89 +77,179 @@ def make_sources(folder: Path, rows: int) -> tuple[Path, Path, Path, Path]:
     de = {f"DE{i:09d}": e for i, e in enumerate(elements)}
     mapping = folder / "mapping.json"
     mapping.write_text(json.dumps({"data_elements": de, "category_option_combos": coc}))
+    n = min(rows, json_rows)
     de_ids, coc_ids = np.array(list(de)), np.array(list(coc))
     ou = np.array([f"OU{i:09d}" for i in range(N_SITES)])
-    dv = pd.DataFrame(
+    dv = pl.DataFrame(
         {
-            "dataElement": de_ids[element],
-            "period": frame["period"],
-            "orgUnit": ou[site],
-            "categoryOptionCombo": coc_ids[combo],
+            "dataElement": de_ids[element[:n]],
+            "period": frame["period"][:n],
+            "orgUnit": ou[site[:n]],
+            "categoryOptionCombo": coc_ids[combo[:n]],
             "attributeOptionCombo": "HllvX50cXC0",
-            "value": values.astype(str),
+            "value": values[:n].astype(str),
         }
     )
     dhis2 = folder / "services.json"
-    dhis2.write_text('{"dataValues": ' + dv.to_json(orient="records") + "}")
-    return places, tidy, dhis2, mapping
+    with open(dhis2, "w", encoding="utf-8") as fh:
+        fh.write('{"dataSet": "bench", "dataValues": ')
+        fh.write(dv.write_json())
+        fh.write("}")
+    return {"places": places, "tidy": tidy, "dhis2": dhis2, "mapping": mapping}
 
 
-def timed_ingest(engine: Engine, path: Path, fmt: str, mapping: Path | None) -> float:
+# ---- the measured work, each in a child process --------------------------------------------
+
+
+def _rss_now() -> int:
+    """Resident set size of this process now, in bytes (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_peak() -> int:
+    """Peak resident set size of this process (VmHWM), in bytes.
+
+    Not ``getrusage``: its ``ru_maxrss`` survives ``exec``, so a child would report the peak of
+    the parent it was forked from (here, the one holding the generated data).
+    """
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def child_raw(csv: str, db: str) -> dict[str, Any]:
+    import duckdb
+
+    before = _rss_now()
     t0 = time.perf_counter()
-    [r] = ingest(engine, [path], "services", fmt=fmt, mapping_path=mapping)
-    elapsed = time.perf_counter() - t0
-    assert r.rows_new == r.rows_read, (r.rows_new, r.rows_read, r.problems[:3])
-    return elapsed
+    con = duckdb.connect(db)
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
+    n = con.execute("SELECT count(*) FROM t").fetchone()
+    con.close()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "rows": n[0] if n else 0, "rss_before": before, "peak": _rss_peak()}
 
 
-def fresh(url: str) -> Engine:
+def child_ingest(url: str, places: str, path: str, fmt: str, mapping: str) -> dict[str, Any]:
+    from corridor.intake.importer import ingest
+    from corridor.storage.engine import connect
+    from corridor.storage.migrations import migrate
+
     eng = connect(url)
     migrate(eng)
-    return eng
+    ingest(eng, [Path(places)], "places")
+    before = _rss_now()
+    t0 = time.perf_counter()
+    [r] = ingest(
+        eng, [Path(path)], "services", fmt=fmt, mapping_path=Path(mapping) if mapping else None
+    )
+    seconds = time.perf_counter() - t0
+    eng.close()
+    assert r.rows_new == r.rows_read, (r.rows_new, r.rows_read, r.problems[:3])
+    return {"seconds": seconds, "rows": r.rows_new, "rss_before": before, "peak": _rss_peak()}
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    """Run this script as a child; its JSON result, with its own peak RSS in bytes."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"child {args[0]} failed ({proc.returncode})")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["peak_rss"] = result["peak"]
+    return result
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+def _pg_url(stack: list[Any]) -> str | None:
+    url = os.environ.get("CORRIDOR_TEST_PG_URL")
+    if url:
+        return url
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pgserver import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        return None
+    server = PgServer(bindir)
+    server.start()
+    stack.append(server)
+    return str(server.url)
+
+
+def _fresh_pg(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(b"DROP SCHEMA public CASCADE")
+        con.execute(b"CREATE SCHEMA public")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--json-rows", type=int, default=1_000_000, help="values in the DHIS2 JSON")
+    ap.add_argument("--postgres", action="store_true", help="also ingest into PostgreSQL")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        places, tidy, dhis2, mapping = make_sources(folder, args.rows)
-        t0 = time.perf_counter()
-        pd.read_csv(tidy, dtype=str)
-        baseline = time.perf_counter() - t0
-        print(f"rows: {args.rows:,}; baseline pandas.read_csv (parse only): {baseline:.2f} s")
-        targets: list[tuple[str, str, object]] = []
-        targets.append(("duckdb", str(folder / "bench.duckdb"), None))
-        server = None
-        if not args.no_postgres:
-            url = os.environ.get("CORRIDOR_TEST_PG_URL")
-            if not url:
-                from pgserver import PgServer, find_bindir
-
-                bindir = find_bindir()
-                if bindir is not None:
-                    server = PgServer(bindir)
-                    server.start()
-                    url = server.url
+        src = make_sources(folder, args.rows, args.json_rows)
+        size = src["tidy"].stat().st_size
+        jsize = src["dhis2"].stat().st_size
+        print(f"tidy CSV: {args.rows:,} rows, {_mb(size)}; DHIS2 JSON: {_mb(jsize)}")
+        raw = run_child("raw", str(src["tidy"]), str(folder / "raw.duckdb"))
+        print(
+            f"raw DuckDB read_csv into a table: {raw['seconds']:6.2f} s, "
+            f"peak RSS {_mb(raw['peak_rss'])} ({raw['peak_rss'] / size:.1f}x the file)"
+        )
+        targets = [("duckdb", str(folder / "bench.duckdb"))]
+        stack: list[Any] = []
+        if args.postgres:
+            url = _pg_url(stack)
             if url:
-                targets.append(("postgres", url, None))
+                targets.append(("postgres", url))
             else:
                 print("postgres: no server available, skipped")
         try:
-            for name, url, _ in targets:
-                for fmt, path, mp in (("csv", tidy, None), ("dhis2-json", dhis2, mapping)):
+            for name, url in targets:
+                for fmt, path, mp, nbytes in (
+                    ("csv", src["tidy"], "", size),
+                    ("dhis2-json", src["dhis2"], str(src["mapping"]), jsize),
+                ):
                     if name == "postgres":
-                        import psycopg
-
-                        with psycopg.connect(url, autocommit=True) as con:
-                            con.execute(b"DROP SCHEMA public CASCADE")
-                            con.execute(b"CREATE SCHEMA public")
+                        _fresh_pg(url)
                     else:
                         Path(url).unlink(missing_ok=True)
-                    eng = fresh(url)
-                    ingest(eng, [places], "places")
-                    secs = timed_ingest(eng, path, fmt, mp)
-                    eng.close()
+                    r = run_child("ingest", url, str(src["places"]), str(path), fmt, mp)
+                    peak = r["peak_rss"]
                     print(
-                        f"{name:8s} {fmt:10s} {secs:6.2f} s  {args.rows / secs:10,.0f} rows/s  "
-                        f"{secs / baseline:5.1f}x the pandas parse-only baseline"
+                        f"{name:8s} {fmt:10s} {r['seconds']:6.2f} s "
+                        f"{r['rows'] / r['seconds']:10,.0f} rows/s  "
+                        f"{(r['seconds'] / r['rows']) / (raw['seconds'] / raw['rows']):4.1f}x "
+                        "raw DuckDB's time per row  "
+                        f"peak RSS {_mb(peak)} = {peak / nbytes:.1f}x the file "
+                        f"({(peak - r['rss_before']) / nbytes:.1f}x above the "
+                        f"{_mb(r['rss_before'])} held before the ingest)"
                     )
         finally:
-            if server is not None:
+            for server in stack:
                 server.stop()
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        mode, rest = sys.argv[2], sys.argv[3:]
+        result = child_raw(*rest) if mode == "raw" else child_ingest(*rest)
+        print(json.dumps(result))
+    else:
+        main()

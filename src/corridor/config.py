@@ -124,6 +124,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("user", "", "Name recorded in provenance and the audit log (default: $USER).", _text),
     Setting(
+        "max_file_mb",
+        4096,
+        "Largest input file ingest reads, in MiB; a larger file is refused before it is read.",
+        _int_at_least(1),
+    ),
+    Setting(
         "completeness_threshold",
         80.0,
         "Indicator rows where fewer than this percentage of the expected places reported both "
@@ -136,6 +142,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Youngest age offered HIV testing: testing_coverage divides by the population of the "
         "age bands from this age up.",
         _int_at_least(0),
+    ),
+    Setting(
+        "api_max_upload_mb",
+        50,
+        "HTTP API: uploads larger than this many megabytes are refused before they are read.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_login_attempts",
+        5,
+        "HTTP API: failed logins allowed per account and per address in 15 minutes.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "api_cors_origins",
+        "",
+        "HTTP API: comma-separated origins allowed by CORS (empty: CORS off).",
+        _text,
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -172,6 +196,10 @@ class Settings:
     @property
     def extra_age_bands(self) -> tuple[str, ...]:
         return tuple(self.values["extra_age_bands"])
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.values["max_file_mb"]) * 1024 * 1024
 
     @property
     def completeness_threshold(self) -> float:

@@ -61,6 +61,7 @@ class Workspace:
             user=self.settings.user,
             extra_age_bands=self.settings.extra_age_bands,
             progress=progress,
+            max_bytes=self.settings.max_file_bytes,
         )
 
     # ---- reading -----------------------------------------------------------------------------
@@ -106,6 +107,17 @@ class Workspace:
                 json.dumps(detail, sort_keys=True),
             ),
             step="audit",
+        )
+        # and in the hash-chained trail that `corridor audit verify` and GET /audit read
+        from corridor.access.audit import append
+
+        append(
+            self.engine,
+            self.settings.user,
+            f"cli.{action}",
+            detail,
+            cells=int(detail.get("rows", 0)) * 3 if action == "unsuppressed_output" else 0,
+            suppressed=action != "unsuppressed_output",
         )
 
     def close(self) -> None:

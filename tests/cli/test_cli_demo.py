@@ -85,6 +85,28 @@ def test_demo_never_clobbers_a_folder_it_did_not_make(
     assert (tmp_path / "precious.txt").read_text() == "field data"
 
 
+def test_demo_accounts_have_owner_only_one_time_credentials(demo: tuple[Path, Result]) -> None:
+    import csv
+    import stat
+
+    from corridor.access import account_for_token, authenticate
+
+    out, result = demo
+    assert result.code == 0, result.err
+    path = out / "demo-users.csv"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["username", "password", "token", "role", "countries"]
+    assert {r["role"] for r in rows} == {"admin", "analyst", "data_manager", "partner"}
+    with open_workspace(out) as w:
+        for r in rows:
+            assert account_for_token(w.engine, r["token"]).role == r["role"]
+            assert authenticate(w.engine, r["username"], r["password"]).username == r["username"]
+        analyst = next(r for r in rows if r["role"] == "analyst")
+        assert analyst["countries"] == "KEN,UGA"
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the demo world reports vl_tested as a quarterly count, not the 12-month lookback "

@@ -32,7 +32,7 @@ def hot(capsys: pytest.CaptureFixture[str], ws: Path, *args: str):  # type: igno
 def test_table(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = hot(capsys, ws)
     assert r.code == 0, r.err
-    assert "s-mine" in r.out and "spaces of vulnerability" in r.out
+    assert "s-mine" in r.out and "new HIV infections per 1,000" in r.out
 
 
 def test_csv_rows(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,8 +40,10 @@ def test_csv_rows(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert r.code == 0, r.err
     rows = list(csv.DictReader(io.StringIO(r.out)))
     assert len(rows) == 5
-    for col in ("rank", "place_code", "name", "place_type", "country_code", "score",
-                "score_low", "score_high", "p_top10", *COMPONENTS, "main_driver"):  # fmt: skip
+    for col in ("rank", "place_code", "name", "place_type", "country_code",
+                "new_infections_per_1000", "new_infections_per_1000_low",
+                "new_infections_per_1000_high", "new_infections", "score", "score_low",
+                "score_high", "p_top10", *COMPONENTS, "main_driver"):  # fmt: skip
         assert col in rows[0]
     assert rows[0]["rank"] == "1" and rows[0]["place_code"] == "s-mine"
     market = next(r for r in rows if r["place_code"] == "s-market")
@@ -84,7 +86,7 @@ def test_sensitivity(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = hot(capsys, ws, "--sensitivity", "--format", "json")
     assert r.code == 0, r.err
     rows = json.loads(r.out)
-    assert {row["component"] for row in rows} == set(COMPONENTS)
+    assert {row["component"] for row in rows} <= set(COMPONENTS) and rows
     assert hot(capsys, ws, "--sensitivity").code == 0
 
 
@@ -117,9 +119,41 @@ def test_weights_file_and_other_errors(
     r = hot(capsys, ws, "--weights", str(path), "--format", "json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
-    assert doc["weights"]["bridging"] == 1.0 and doc["sites"][0]["place_code"] == "s-border"
+    assert doc["weights"]["bridging"] == 1.0 and doc["sites"][0]["place_code"] == "s-mine"
+    assert doc["model"]["recency_sites"] == 0 and doc["model"]["model_error_sd"] > 0
     assert hot(capsys, ws, "--weights", str(tmp_path / "missing.yaml")).code == 2
     r = hot(capsys, ws, "--period", "2024Q9")
     assert r.code == 2 and "period" in r.err
     r = hot(capsys, ws, "--explain", "s-mine", "--sensitivity")
     assert r.code == 2
+
+
+def test_validate_against_a_truth(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--validate compares the estimate, each single measure and a random ranking with the
+    truth beside the workspace (here a hand-written one for the small world's 2024)."""
+    r = hot(capsys, ws, "--validate", "--period", "2024")
+    assert r.code == 2 and "truth" in r.err and "Traceback" not in r.err
+    truth = ws / "truth"
+    truth.mkdir()
+    sites = ["s-mine", "s-truck", "s-border", "s-fish", "s-market"]
+    infections = [40, 12, 9, 6, 3]
+    (truth / "population.csv").write_text(
+        "site,year,population\n" + "".join(f"{s},2024,1000\n" for s in sites)
+    )
+    (truth / "new_infections.csv").write_text(
+        "site,year,new_infections\n"
+        + "".join(f"{s},2024,{n}\n" for s, n in zip(sites, infections, strict=True))
+    )
+    (truth / "outbreak_cases.csv").write_text("site,year,cases\ns-mine,2024,1\n")
+    r = hot(capsys, ws, "--validate", "--period", "2024")
+    assert r.code == 0, r.err
+    assert "estimate" in r.out and "positivity" in r.out and "random" in r.out
+    assert "rank intervals holding the true rank" in r.out and "Brier skill" in r.out
+    r = hot(capsys, ws, "--validate", "--period", "2024", "--format", "json")
+    doc = json.loads(r.out)
+    rows = doc["summary"]["rows"]
+    assert rows["estimate"]["spearman"] == pytest.approx(
+        doc["reports"][0]["rows"]["estimate"]["spearman"]
+    )
+    assert -1 <= rows["random"]["spearman"] <= 1
+    assert hot(capsys, ws, "--validate", "--explain", "s-mine").code == 2

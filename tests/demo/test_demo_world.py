@@ -170,6 +170,7 @@ PARTS = {
     "hiv_positive": "hiv_tests",
     "art_current": "plhiv_diagnosed",
     "vl_suppressed": "vl_tested",
+    "hiv_recent": "hiv_recency_tested",
 }
 
 

@@ -1,25 +1,29 @@
 """Validation against the demonstration world's truth: metric helpers and the FLOOR the method
-must hold (docs/hotspots.md, "Validation")."""
+must hold (docs/hotspots.md, "Validation"). In the suite the floor is held on one world (seed
+2024, three years); the nine rankings of the acceptance test (three worlds, minutes to generate)
+run with CORRIDOR_VALIDATE_NINE=1, the same run as ``python -m corridor.hotspots.validation``."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import os
 
+import numpy as np
 import pytest
 
 from corridor.hotspots.validation import (
-    demo_workspace,
+    SEEDS,
+    YEARS,
+    calibration_table,
     precision_at,
+    ranking_metrics,
     spearman,
-    validate_against_truth,
+    true_ranks,
+    validate_worlds,
 )
 
-#: measured on the demo world, seed 2024, year 2025 (default weights, 500 draws, seed 1):
-#: Spearman 0.671 and precision@10 0.4 against true new HIV infections per 1,000 people.
-#: Chance precision@10 is 10/89 = 0.11. Floors below leave room for small changes of the world.
-FLOOR_SPEARMAN = 0.55
-FLOOR_PRECISION_AT_10 = 0.3
+#: the acceptance numbers of issue 8 (docs/hotspots.md, "Validation")
+COVERAGE = (0.80, 0.98)
+MIN_BRIER_SKILL = 0.2
 
 
 def test_precision_at_k_shares_ties() -> None:
@@ -35,18 +39,59 @@ def test_spearman() -> None:
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
 
 
+def test_true_ranks_share_ties_and_metrics_skip_missing() -> None:
+    assert list(true_ranks(np.array([5.0, 3.0, 5.0, 1.0]))) == [1, 3, 1, 4]
+    codes = ["a", "b", "c", "d"]
+    m = ranking_metrics(np.array([3.0, np.nan, 2.0, 1.0]), np.array([4.0, 3.0, 2.0, 1.0]), codes, 2)
+    assert m["spearman"] == pytest.approx(1.0) and m["sites"] == 3
+    assert m["precision_at_10"] == pytest.approx(0.5)  # a, c ranked; true top 2: a, b
+
+
+def test_calibration_table_counts_every_site() -> None:
+    p = np.array([0.0, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
+    hit = np.array([0, 0, 0, 1, 0, 1, 1, 1], dtype=float)
+    table = calibration_table(p, hit)
+    assert sum(b["sites"] for b in table) == p.size
+    assert table[-1]["share_in_true_top10"] == 1.0
+
+
+def check_floor(reports: list[dict], summary: dict) -> None:
+    """The acceptance numbers of issue 8 on the rankings of ``reports``."""
+    assert summary["rankings"] == len(reports) and all(r["n_sites"] >= 80 for r in reports)
+    rows = summary["rows"]
+    singles = {k: v for k, v in rows.items() if k not in ("estimate", "random")}
+    assert "positivity" in singles
+    best_spearman = max(v["spearman"] for v in singles.values())
+    best_precision = max(v["precision_at_10"] for v in singles.values())
+    assert rows["estimate"]["spearman"] >= best_spearman, summary
+    assert rows["estimate"]["precision_at_10"] >= best_precision, summary
+    assert rows["estimate"]["precision_at_10"] >= 4 * rows["random"]["precision_at_10"]
+    for coverage in summary["rank_interval_coverage"]:
+        assert COVERAGE[0] <= coverage <= COVERAGE[1], summary["rank_interval_coverage"]
+    assert summary["brier_skill"] >= MIN_BRIER_SKILL, summary
+
+
 @pytest.mark.slow
-def test_validation_floor_on_demo_world(tmp_path: Path) -> None:
-    """FLOOR: the ranking must find where new HIV infections are, well above chance."""
-    t0 = time.perf_counter()
-    ws, truth = demo_workspace(tmp_path / "demo", seed=2024)
-    try:
-        report = validate_against_truth(ws, truth, draws=500, seed=1)
-    finally:
-        ws.close()
-    hiv = report["targets"]["new_infections_per_1000"]
-    assert report["year"] == 2025 and report["n_sites"] >= 50
-    assert hiv["spearman"] >= FLOOR_SPEARMAN, report
-    assert hiv["precision_at_10"] >= FLOOR_PRECISION_AT_10, report
-    assert hiv["precision_at_10"] >= 2.5 * report["chance_precision"]
-    assert time.perf_counter() - t0 < 60
+def test_validation_floor_on_one_world(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """FLOOR (issue 8) in the suite: world seed 2024 x years 2023-2025 (one world to generate,
+    so that the suite stays fast). The nine rankings (seeds 2024, 7, 99) are checked by the
+    test below with CORRIDOR_VALIDATE_NINE=1 and by ``python -m corridor.hotspots.validation``."""
+    folder = tmp_path_factory.mktemp("worlds")
+    reports, summary = validate_worlds(folder, (2024,), YEARS, draws=500)
+    check_floor(reports, summary)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("CORRIDOR_VALIDATE_NINE"),
+    reason="three worlds to generate (minutes): set CORRIDOR_VALIDATE_NINE=1",
+)
+def test_validation_floor_on_nine_rankings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """FLOOR (issue 8): seeds 2024, 7, 99 x years 2023-2025 against true new infections per
+    1,000: mean Spearman and precision@10 at least those of the best single observed measure
+    (measured in the same run), 90% rank intervals hold the true rank for 80-98% of sites,
+    and p_top10 has a Brier skill score of at least 0.2 against the constant 10/N."""
+    folder = tmp_path_factory.mktemp("worlds")
+    reports, summary = validate_worlds(folder, SEEDS, YEARS, draws=500)
+    assert len(reports) == 9
+    check_floor(reports, summary)

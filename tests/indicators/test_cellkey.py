@@ -153,10 +153,15 @@ def test_import_keys_rows_once_and_keeps_them(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     (tmp_path / "places.csv").write_text(PLACES, encoding="utf-8")
     ws.ingest([tmp_path / "places.csv"], "places")
-    rows = [("2024Q1", "ke-busia", "hiv_tests", 40), ("2024Q1", "ke-malaba", "hiv_tests", 7)]
+    rows = [
+        ("2024Q1", "ke-busia", "hiv_tests", 40),
+        ("2024Q1", "ke-malaba", "hiv_tests", 7),
+        ("2024Q1", "ke-busia", "hiv_positive", 4),
+        ("2024Q1", "ke-malaba", "hiv_positive", 2),
+    ]
     ws.ingest([_services_csv(tmp_path / "a.csv", rows)], "services")
     first = _keys(ws.engine)
-    assert len(first) == 2 and len(set(first)) == 2
+    assert len(first) == 4 and len(set(first)) == 4
     assert all(0 <= k < KEY_MODULUS for k in first)
     # the same rows again (another file): nothing changes, keys stay
     ws.ingest(
@@ -164,13 +169,13 @@ def test_import_keys_rows_once_and_keeps_them(tmp_path: Path) -> None:
         "services",
     )
     after = _keys(ws.engine)
-    assert set(first) <= set(after) and len(after) == 3
+    assert set(first) <= set(after) and len(after) == 5
     # the seed gives the demonstration world its keys, the same each time
     derive_record_keys(ws.engine, 7)
     once = _keys(ws.engine)
     derive_record_keys(ws.engine, 7)
     assert _keys(ws.engine) == once != after
-    raw = compute_indicators(ws.engine, ["testing_coverage"], ["place"], "2024Q1", totals=True)
+    raw = compute_indicators(ws.engine, ["positivity"], ["place"], "2024Q1", totals=True)
     keys = dict(
         zip(
             raw.column("place_code").to_pylist(),

@@ -181,7 +181,7 @@ def test_hotspot_table_ranks_and_explains(html: str) -> None:
     ranks = [int(r) for r in re.findall(r'<tr[^>]*>\s*<td class="num">(\d+)</td>', body)]
     assert ranks == list(range(1, len(SITES) + 1))
     assert body.count('class="why"') == len(SITES) + 0
-    assert "of the score" in body and "median site" in body
+    assert "lifts the estimate most" in body and "median site" in body
 
 
 def test_cascade_never_shows_a_small_count(html: str) -> None:

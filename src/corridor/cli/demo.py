@@ -51,6 +51,7 @@ def demo_command(out: Path, seed: int) -> None:
         # record keys drawn from the seed: the demo's published outputs are reproducible
         derive_record_keys(ws.engine, seed)
         top = _analyses(console, ws, out)
+        _accounts(console, ws, out)
     finally:
         ws.close()
     console.print(f"done in {time.perf_counter() - started:.0f} s. Next:")
@@ -62,6 +63,28 @@ def demo_command(out: Path, seed: int) -> None:
         "--by country,population_group"
     )
     console.print(f"  {prog} -w {out} hotspots --top 10 --explain {top}")
+
+
+def _accounts(console: Console, ws: Workspace, out: Path) -> None:
+    """Demonstration accounts of the data hub; credentials in demo-users.csv, owner-only."""
+    import csv
+    import os
+
+    from corridor.access.demo_accounts import CSV_COLUMNS, create_demo_accounts
+
+    rows = create_demo_accounts(ws.engine)
+    path = out / "demo-users.csv"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.chmod(path, 0o600)
+    console.print(
+        f"[bold]6. data hub[/] {len(rows)} demo accounts (admin, analyst, data manager, "
+        f"partner); one-time credentials in {path} (readable by you only); serve with "
+        f"`corridor -w {out} serve` (docs/api.md)"
+    )
 
 
 def _program() -> str:
@@ -147,12 +170,15 @@ def _cascade(console: Console, ws: Workspace) -> None:
 def _hotspots(console: Console, ws: Workspace) -> str:
     with console.status("ranking spaces of vulnerability…"):
         result = rank_sites(ws.engine)
-    console.print("[bold]4. spaces of vulnerability[/] top 10 (score, 95% interval, P(top 10)):")
+    console.print(
+        "[bold]4. spaces of vulnerability[/] top 10 (expected new HIV infections per 1,000 a "
+        f"year, {round(100 * result.level)}% interval, P(top 10)):"
+    )
     for row in result.table.slice(0, 10).to_pylist():
         console.print(
-            f"     {row['rank']:>2}. {row['name']:<32} {row['score']:.2f} "
-            f"[{row['score_low']:.2f}-{row['score_high']:.2f}] p={row['p_top10']:.2f}  "
-            f"driver: {row['main_driver']}"
+            f"     {row['rank']:>2}. {row['name']:<32} {row['new_infections_per_1000']:.1f} "
+            f"[{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}]"
+            f" p={row['p_top10']:.2f}  driver: {row['main_driver']}"
         )
     return str(result.table.column("place_code")[0].as_py())
 

@@ -23,6 +23,12 @@ BASE_COLUMNS = (
     "country_code",
     "lat",
     "lon",
+    "new_infections_per_1000",
+    "new_infections_per_1000_low",
+    "new_infections_per_1000_high",
+    "new_infections",
+    "new_infections_low",
+    "new_infections_high",
     "score",
     "score_low",
     "score_high",
@@ -42,6 +48,12 @@ HXL_TAGS: dict[str, str] = {
     "country_code": "#country+code",
     "lat": "#geo+lat",
     "lon": "#geo+lon",
+    "new_infections_per_1000": "#x_hiv_incidence+per1000",
+    "new_infections_per_1000_low": "#x_hiv_incidence+per1000+low",
+    "new_infections_per_1000_high": "#x_hiv_incidence+per1000+high",
+    "new_infections": "#x_hiv_incidence+num",
+    "new_infections_low": "#x_hiv_incidence+num+low",
+    "new_infections_high": "#x_hiv_incidence+num+high",
     "score": "#x_score",
     "score_low": "#x_score+low",
     "score_high": "#x_score+high",
@@ -54,6 +66,12 @@ HXL_TAGS: dict[str, str] = {
     **{m: f"#x_measure+{m}" for m in RAW_COLUMNS},
 }
 DIGITS: dict[str, int] = {
+    "new_infections_per_1000": 3,
+    "new_infections_per_1000_low": 3,
+    "new_infections_per_1000_high": 3,
+    "new_infections": 1,
+    "new_infections_low": 1,
+    "new_infections_high": 1,
     "score": 2,
     "score_low": 2,
     "score_high": 2,
@@ -87,14 +105,33 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     "--weights",
     "weights_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="YAML/JSON file: component -> weight (mobility, burden, service_gap, bridging).",
+    help="YAML/JSON file: component -> weight (mobility, burden, service_gap, bridging); "
+    "weights the explanation's component values, not the estimate.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--explain", "explain_code", metavar="PLACE_CODE", help="Explain one site's score.")
-@click.option("--sensitivity", "show_sensitivity", is_flag=True,
-              help="How the top 10 changes when each weight moves by +/-50%.")  # fmt: skip
-@click.option("--draws", type=click.IntRange(min=0), default=500, show_default=True,
-              help="Uncertainty draws (bootstrap of counts x perturbed weights).")  # fmt: skip
+@click.option(
+    "--explain", "explain_code", metavar="PLACE_CODE", help="Explain one site's estimate."
+)
+@click.option(
+    "--sensitivity",
+    "show_sensitivity",
+    is_flag=True,
+    help="How the top 10 changes when a component's multipliers move +/-50%.",
+)
+@click.option(
+    "--validate",
+    "validate",
+    is_flag=True,
+    help="Demo workspace: compare the estimate, each single measure and a random ranking with "
+    "the world's truth (truth/ beside the workspace), 2023-2025.",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Uncertainty draws (counts, multipliers, imputation and model error).",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout."
@@ -108,19 +145,25 @@ def hotspots_command(
     fmt: str,
     explain_code: str | None,
     show_sensitivity: bool,
+    validate: bool,
     draws: int,
     seed: int,
     out: Path | None,
 ) -> None:
-    """Rank sites as spaces of vulnerability: mobility, burden, service gap and bridging.
+    """Rank sites by expected new HIV infections per 1,000 residents, with intervals.
 
-    Scores are 0-100 with an uncertainty interval, a rank interval and the probability of being
-    in the top 10. Raw measures pass through disclosure control. Method: docs/hotspots.md.
+    The estimate comes from a Naomi-style model calibrated with recency testing; mobility,
+    burden, service gap and bridging explain it. Each site gets a 90% interval, a rank interval
+    and the share of draws in which it is in the top 10. Raw measures pass through disclosure
+    control. Method and validation: docs/hotspots.md.
     """
-    if explain_code and show_sensitivity:
-        raise QueryError("choose one of --explain and --sensitivity")
+    if sum(map(bool, (explain_code, show_sensitivity, validate))) > 1:
+        raise QueryError("choose one of --explain, --sensitivity and --validate")
     weights = load_weights(weights_file) if weights_file is not None else None
     ws = workspace(ctx)
+    if validate:
+        _validate(ws, period, draws, fmt, out)
+        return
     threshold = ws.settings.suppression_threshold
     with err_console.status("ranking sites…"):
         result = rank_sites(ws.engine, period=period, weights=weights, draws=draws, seed=seed)
@@ -137,7 +180,7 @@ def hotspots_command(
         rows = [_clean(r) for r in rows]
         if fmt == "table":
             for r in rows:
-                r["new_weight"] = f"{r['new_weight']:.3f}"
+                r["factor"] = f"{r['factor']:.2f}"
                 r["jaccard"] = f"{r['jaccard']:.2f}"
                 r["mean_abs_rank_change"] = f"{r['mean_abs_rank_change']:.2f}"
             print_table(
@@ -145,13 +188,14 @@ def hotspots_command(
                 [
                     "component",
                     "direction",
-                    "new_weight",
+                    "factor",
                     "entered",
                     "left",
                     "jaccard",
                     "mean_abs_rank_change",
                 ],
-                title=f"top-10 changes when a weight moves +/-50% ({result.period})",
+                title=f"top-10 changes when a component's multipliers move +/-50% "
+                f"({result.period})",
             )
         elif fmt == "json":
             write_output(to_json(rows), out)
@@ -165,18 +209,24 @@ def hotspots_command(
     if fmt == "table":
         shown = rows[: top or TABLE_ROWS]
         for r in shown:
-            r["score"] = f"{r['score']:.1f} ({r['score_low']:.1f}-{r['score_high']:.1f})"
+            r["per 1,000"] = (
+                f"{r['new_infections_per_1000']:.1f} ({r['new_infections_per_1000_low']:.1f}-"
+                f"{r['new_infections_per_1000_high']:.1f})"
+            )
+            r["new infections"] = (
+                "" if r["new_infections"] is None else f"{r['new_infections']:,.0f}"
+            )
             r["rank"] = f"{r['rank']} ({r['rank_low']}-{r['rank_high']})"
             r["p_top10"] = f"{r['p_top10']:.2f}"
             r["site"] = f"{r['name']} ({r['place_code']}, {r['country_code'].upper()})"
             r["flags"] = (r["flags"] or "").replace(";", " ")
-        cols = ["rank", "site", "place_type", "score", "p_top10", "main_driver", "flags"]
-        weights_text = ", ".join(f"{k} {v:.2f}" for k, v in result.weights.items())
+        cols = ["rank", "site", "place_type", "per 1,000", "new infections", "p_top10",
+                "main_driver", "flags"]  # fmt: skip
         print_table(
             shown,
             cols,
-            title=f"spaces of vulnerability, {result.period} (weights: {weights_text}; "
-            f"{round(100 * result.level)}% intervals, {result.draws} draws)",
+            title=f"expected new HIV infections per 1,000 residents a year, {result.period} "
+            f"({round(100 * result.level)}% intervals, {result.draws} draws)",
         )
         if len(rows) > len(shown):
             err_console.print(f"{len(rows) - len(shown)} more site(s): use --top or --format csv")
@@ -185,6 +235,13 @@ def hotspots_command(
     if fmt == "json":
         doc = {
             "period": result.period,
+            "model": None
+            if result.model is None
+            else {
+                "coefficients": result.model.coefficients,
+                "model_error_sd": result.model.tau,
+                "recency_sites": result.model.recency_sites,
+            },
             "weights": result.weights,
             "normalization": result.normalization,
             "draws": result.draws,
@@ -201,6 +258,34 @@ def hotspots_command(
         write_output(to_csv(rows, columns), out)
 
 
+def _validate(ws: Any, period: str | None, draws: int, fmt: str, out: Path | None) -> None:
+    from corridor.hotspots.validation import (
+        YEARS,
+        format_summary,
+        summarise_reports,
+        validate_against_truth,
+    )
+
+    truth = Path(ws.path) / "truth"
+    if not (truth / "new_infections.csv").is_file():
+        raise QueryError(
+            f"--validate needs the demonstration world's truth in {truth} (a workspace made by "
+            "`corridor demo`); to validate on several generated worlds run "
+            "`python -m corridor.hotspots.validation FOLDER`"
+        )
+    years = [int(period)] if period and period.isdigit() else list(YEARS)
+    with err_console.status("validating against the truth…"):
+        reports = [validate_against_truth(ws, truth, year=y, draws=draws) for y in years]
+    summary = summarise_reports(reports)
+    if fmt == "json":
+        write_output(to_json({"summary": summary, "reports": reports}), out)
+    elif fmt in ("csv", "hxl"):
+        rows = [{"ranking": k, **v} for k, v in summary["rows"].items()]
+        write_output(to_csv(rows, ["ranking", "spearman", "precision_at_10"]), out)
+    else:
+        write_output(format_summary(summary, reports) + "\n", out)
+
+
 def _write_explanation(info: dict[str, Any], fmt: str, out: Path | None) -> None:
     if fmt == "json":
         write_output(to_json(info), out)
@@ -208,12 +293,10 @@ def _write_explanation(info: dict[str, Any], fmt: str, out: Path | None) -> None
     rows = [
         {
             "component": c["component"],
-            "weight": c["weight"],
             "value": c["value"],
-            "contribution": c["contribution"],
             "percentile": c["percentile"],
             "median_site_value": c["median_site_value"],
-            "vs_median_site": c["vs_median_site"],
+            "factor_vs_median": c["factor_vs_median"],
             "measures": "; ".join(
                 f"{m['measure']}="
                 + (
@@ -223,7 +306,7 @@ def _write_explanation(info: dict[str, Any], fmt: str, out: Path | None) -> None
                     if m["imputed"]
                     else ""
                     if m["value"] is None
-                    else f"{m['value']:.4g}"
+                    else f"{m['value']:.4g}{m['unit']}"
                 )
                 for m in c["measures"]
             ),
@@ -236,10 +319,9 @@ def _write_explanation(info: dict[str, Any], fmt: str, out: Path | None) -> None
         return
     lines = [info["summary"], ""]
     for c in info["components"]:
+        standing = "" if c["percentile"] is None else f"; percentile {c['percentile']:.0f}"
         lines.append(
-            f"{c['component']}: {c['contribution']:.1f} points (weight {c['weight']:.2f} x "
-            f"{c['value']:.2f}; percentile {c['percentile']:.0f}; "
-            f"{c['vs_median_site']:+.1f} vs the median site)"
+            f"{c['component']}: x{c['factor_vs_median']:.2f} against the median site{standing}"
         )
         for m in c["measures"]:
             if m["suppressed"]:
@@ -247,8 +329,8 @@ def _write_explanation(info: dict[str, Any], fmt: str, out: Path | None) -> None
             elif m["imputed"]:
                 shown = "no data (imputed from similar sites)"
             else:
-                shown = "" if m["value"] is None else f"{m['value']:.4g}"
+                shown = "" if m["value"] is None else f"{m['value']:.4g}{m['unit']}"
                 if m["target"] is not None:
-                    shown += f" (target {m['target']:g})"
+                    shown += f" (target {m['target']:g}{m['unit']})"
             lines.append(f"  {m['measure']}: {shown}; percentile {m['percentile']:.0f}")
     write_output("\n".join(lines) + "\n", out)

@@ -38,11 +38,12 @@ def _targets(items: tuple[str, ...]) -> dict[str, float]:
             if not sep:
                 raise ValueError
             value = float(raw)
-            if not math.isfinite(value):
+            if not math.isfinite(value) or value < 0:
                 raise ValueError
         except ValueError:
             raise QueryError(
-                f"bad --target {item!r}: expected ID=PERCENT, a finite number, e.g. first_95=90"
+                f"bad --target {item!r}: expected ID=PERCENT (a finite percentage >= 0), "
+                "e.g. first_95=90"
             ) from None
         out[resolve_ids([key])[0].id] = value
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from corridor import __version__
+from corridor.cli.access import agreements_group, audit_group, tokens_group, users_group
 from corridor.cli.backup import backup_command, restore_command
 from corridor.cli.common import State, err_console
 from corridor.cli.demo import demo_command
@@ -16,6 +17,7 @@ from corridor.cli.hotspots import hotspots_command
 from corridor.cli.indicators import indicators_command
 from corridor.cli.intake import ingest_command, init_command, status_command
 from corridor.cli.report import report_command
+from corridor.cli.serve import serve_command
 from corridor.errors import CorridorError, InputError
 from corridor.storage.engine import StorageError
 
@@ -54,6 +56,11 @@ cli.add_command(indicators_command)
 cli.add_command(hotspots_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(serve_command)
+cli.add_command(users_group)
+cli.add_command(tokens_group)
+cli.add_command(agreements_group)
+cli.add_command(audit_group)
 
 
 def main(argv: list[str] | None = None) -> None:

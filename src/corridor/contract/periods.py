@@ -12,6 +12,18 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 _WEEK = re.compile(r"^(\d{4})W(0[1-9]|[1-4]\d|5[0-3])$")
 
+#: the years a period or date may fall in (docs/data-contract.md); outside them, dates overflow
+#: Python's calendar (9999W52) or land before the common era (0000-01-01) on some engines
+FIRST_YEAR = 1900
+LAST_YEAR = 2100
+RANGE_REASON = f"outside the accepted years {FIRST_YEAR}-{LAST_YEAR}"
+
+
+def check_year(year: int) -> None:
+    """Raise ValueError when ``year`` is outside the accepted range."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is {RANGE_REASON}")
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Period:
@@ -30,6 +42,9 @@ class Period:
 def parse_period(text: str) -> Period:
     """Parse a period; raises ValueError with a reason when it is not one."""
     raw = text.strip().upper()
+    m = re.match(r"^(\d{4})", raw)
+    if m and any(r.match(raw) for r in (_YEAR, _QUARTER, _MONTH, _WEEK)):
+        check_year(int(m.group(1)))
     if m := _YEAR.match(raw):
         y = int(m.group(1))
         return Period(date(y, 1, 1), date(y, 12, 31), f"{y}", "year")
@@ -101,6 +116,8 @@ def parse_iso_date(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         raise ValueError("not an ISO date (expected YYYY-MM-DD)")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValueError("not a valid calendar date") from None
+    check_year(day.year)
+    return day

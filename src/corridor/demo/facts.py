@@ -8,7 +8,7 @@ value by the generator (documented in ``docs/demo.md``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Final
 
@@ -28,12 +28,14 @@ class CountryFacts:
     population: int  # national population, rounded [assumed: UN WPP 2024, 2023 values]
     lat: float  # approximate centroid [assumed]
     lon: float
+    #: the survey year the cascade refers to (the world matches it in that year)
+    cascade_year: int = 2023
 
 
 _OWID = "UNAIDS 2024 estimates via Our World in Data"
 
 #: the 16 countries of the facts sheet, in its order
-COUNTRIES: Final[tuple[CountryFacts, ...]] = (
+_CITED: Final[tuple[CountryFacts, ...]] = (
     CountryFacts(
         "KEN", "ke", "Kenya", 0.032, 0.96, 0.98, 0.97, "UNAIDS 2024", 55_100_000, 0.2, 37.9
     ),
@@ -136,6 +138,21 @@ COUNTRIES: Final[tuple[CountryFacts, ...]] = (
     ),
 )
 PREVALENCE_SOURCE: Final = _OWID
+
+#: the year of each cited cascade (facts sheet); countries not listed: 2023 (the sheet's year)
+CASCADE_YEARS: Final[dict[str, int]] = {
+    "TZA": 2022,  # THIS 2022-23 (2022)
+    "RWA": 2024,  # reached 95-95-95 (2024)
+    "ZMB": 2021,  # ZAMPHIA 2021
+    "ZWE": 2020,  # ZIMPHIA 2020
+    "MWI": 2021,  # MPHIA 2020-21
+    "ZAF": 2022,  # SABSSM VI 2022
+    "BWA": 2021,  # BAIS V 2021
+    "SWZ": 2021,  # SHIMS3 2021
+}
+COUNTRIES: Final[tuple[CountryFacts, ...]] = tuple(
+    replace(c, cascade_year=CASCADE_YEARS.get(c.iso3, 2023)) for c in _CITED
+)
 
 COUNTRY: Final[dict[str, CountryFacts]] = {c.iso3: c for c in COUNTRIES}
 

@@ -42,6 +42,11 @@ BY_AGE: Final = ("hiv_tests", "hiv_positive", "art_initiated", "prep_initiated")
 TESTING_QUARTERS: Final[dict[int, tuple[float, ...]]] = {2020: (1.3, 0.5, 0.95, 1.25)}
 #: share of travellers screened at points of entry (COVID-19 2020-21, mpox from mid-2024)
 SCREENING: Final[dict[str, float]] = {"2020Q1": 0.3, "2024Q3": 0.45}
+#: viral-load coverage (TX_PVLS D / TX_CURR two quarters earlier) at full access, and its
+#: trend by year (2020-21: COVID-19 disruption of sample transport) [assumed]
+VL_COVERAGE: Final = 0.9
+VL_TREND: Final = (0.85, 0.75, 0.85, 0.92, 0.97, 1.0, 1.0)
+VL_LAG_QUARTERS: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +158,13 @@ def _hiv_quarter(
     art_current = _interp(on_art_stock, yi, quarter)
     diagnosed = _interp(plhiv[i] * know, yi, quarter)
     initiated = positives * 0.9 * access**0.3 + art_current * 0.002 * adult  # + re-initiations
-    vl_tested = art_current * 0.21 * access**0.3 * adult
+    # TX_PVLS D: people on ART >= 3 months with a result in the last 12 months, a lookback
+    # count reported every quarter; its base is the ART cohort of two quarters earlier
+    qi = yi * 4 + quarter - 1
+    lag_y, lag_q = divmod(max(qi - VL_LAG_QUARTERS, 0), 4)
+    art_lagged = _interp(on_art_stock, lag_y, lag_q + 1)
+    vl_coverage = np.clip(VL_COVERAGE * VL_TREND[yi] * access**0.3, 0.3, 0.97)
+    vl_tested = art_lagged * vl_coverage * adult
     prep_new = hiv.prep[i, :, yi][:, None, None] * n * (1 - p) * 0.15 * adult
     condoms = n * adult * np.array([st.CONDOMS_PER_QUARTER[g] for g in GROUPS])[:, None, None]
     return {

@@ -18,6 +18,7 @@ from corridor.demo.ids import (
 from corridor.demo.observe import HIV_ELEMENTS, ServiceValue
 from corridor.demo.observe_flows import FlowRow
 from corridor.demo.outbreak import Case
+from corridor.demo.recency import RECENCY_ELEMENTS
 
 MPOX_ELEMENTS = ("mpox_suspected", "mpox_tested", "mpox_confirmed")
 POE_ELEMENTS = ("poe_crossings", "poe_screened")
@@ -55,7 +56,7 @@ class ServicesEncoding:
 
 def encode_services(values: Sequence[ServiceValue]) -> ServicesEncoding:
     uids = org_unit_uids()
-    elements = [*HIV_ELEMENTS, *POE_ELEMENTS, *MPOX_ELEMENTS]
+    elements = [*HIV_ELEMENTS, *RECENCY_ELEMENTS, *POE_ELEMENTS, *MPOX_ELEMENTS]
     data_elements = {data_element_uid(e): e for e in elements}
     cocs: dict[str, dict[str, str]] = {DEFAULT_COC: {}}
     combos = sorted(

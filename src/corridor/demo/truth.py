@@ -52,6 +52,12 @@ PREP_RAMP: Final = (0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 1.0)
 PREVALENCE_DECLINE: Final = (0.02, 0.03)
 #: the unmet part of each 95 shrinks by this factor per year up to 2023 and after [assumed]
 CASCADE_GAP_GROWTH: Final = 1.12
+#: how strongly the gap of each 95 (know, on ART, suppressed) follows a site's service coverage
+#: relative to its country's other sites, and how strongly a group's 95 falls below the hosts'
+#: with its access relative to hosts (``host x relative access ** exponent``) [assumed]
+CASCADE_EXPONENTS: Final = ((1.5, 0.6), (1.0, 0.3), (0.7, 0.2))
+#: mobile and key populations reach services at most this well relative to hosts [assumed]
+GROUP_ACCESS_CAP: Final = 0.95
 BETA: Final = 0.04  # transmission scale, calibrated to national incidence of 0.1-0.6%/year
 BRIDGING: Final = 1.0  # weight of the mobile-minus-host viraemic differential
 TRANSIENT_DWELL: Final = 0.15  # days a passing traveller spends at the site (partner pool)
@@ -80,9 +86,31 @@ class HivTruth:
         return np.asarray(self.population * self.prevalence, dtype=np.float64)
 
 
-def _cascade(value: float, years: FloatArray) -> FloatArray:
-    gap = (1.0 - value) * CASCADE_GAP_GROWTH ** (st.BASE_YEAR - years)
-    return np.asarray(np.clip(1.0 - gap, 0.3, 0.99), dtype=np.float64)
+def _gap(value: float, years: FloatArray, year0: int = st.BASE_YEAR) -> FloatArray:
+    """The unmet part of a 95 (``1 - value`` in ``year0``), growing back in time."""
+    return np.asarray((1.0 - value) * CASCADE_GAP_GROWTH ** (year0 - years), dtype=np.float64)
+
+
+def _cascade(value: float, years: FloatArray, year0: int = st.BASE_YEAR) -> FloatArray:
+    return np.asarray(np.clip(1.0 - _gap(value, years, year0), 0.3, 0.99), dtype=np.float64)
+
+
+def site_gap_factors(access: FloatArray, weights: FloatArray, exponent: float) -> FloatArray:
+    """Per site, the factor on the national gap of a 95 for the host community [S].
+
+    Better access, smaller gap: ``(access / mean access) ** -exponent``, rescaled so that the
+    weighted mean over each country's sites is 1. The host cascade is ``1 - gap x factor``, so
+    its weighted mean over a country's sites equals the national figure (where nothing clips).
+    """
+    out = np.ones(len(SITES))
+    countries = np.array([s.country for s in SITES])
+    for c in sorted(set(countries)):
+        idx = np.flatnonzero(countries == c)
+        w = np.maximum(weights[idx], 1e-9)
+        rel = access[idx] / np.average(access[idx], weights=w)
+        f = rel**-exponent
+        out[idx] = f / np.average(f, weights=w)
+    return out
 
 
 def route_prevalence() -> FloatArray:
@@ -205,15 +233,25 @@ def build_hiv_truth(trucks: FloatArray, travellers: FloatArray, seed: int) -> Hi
     prev = build_prevalence(mob_index, rng)
     cov, access = build_access(rng)
 
+    # the host community's cascade matches the national one (in the survey's own year) over
+    # each country's sites, weighted by host PLHIV; other groups have larger gaps (less access)
+    host = st.G["host"]
+    y0 = st.YEARS.index(st.BASE_YEAR)
+    host_plhiv = (pop[:, host, :, 1:4, y0] * prev[:, host, :, 1:4, y0]).sum(axis=(1, 2))
+    rel_group = np.minimum(access / access[:, host : host + 1], 1.0)  # [S, G]
+    rel_group[:, host + 1 :] = np.minimum(rel_group[:, host + 1 :], GROUP_ACCESS_CAP)
     know = np.zeros((S, Gn, Y))
     on_art = np.zeros((S, Gn, Y))
     supp = np.zeros((S, Gn, Y))
-    for i, s in enumerate(SITES):
-        c = COUNTRY[s.country]
-        a = access[i][:, None]
-        know[i] = _cascade(c.know, years)[None, :] * a**0.6
-        on_art[i] = _cascade(c.on_art, years)[None, :] * a**0.3
-        supp[i] = _cascade(c.suppressed, years)[None, :] * a**0.2
+    for arr, attr, (k_site, k_group) in zip(
+        (know, on_art, supp), ("know", "on_art", "suppressed"), CASCADE_EXPONENTS, strict=True
+    ):
+        f_site = site_gap_factors(cov, host_plhiv, k_site)
+        for i, s in enumerate(SITES):
+            c = COUNTRY[s.country]
+            gap = _gap(getattr(c, attr), years, c.cascade_year)  # [Y]
+            host_value = np.clip(1.0 - gap * f_site[i], 0.3, 0.995)
+            arr[i] = host_value[None, :] * rel_group[i][:, None] ** k_group
     rates = np.array([st.TEST_RATE[g] for g in GROUPS])
     test_rate = rates[None, :, None] * access[:, :, None] * np.array(TESTING_TREND)[None, None, :]
     prep_max = np.array([st.PREP_2025[g] for g in GROUPS])
@@ -258,8 +296,10 @@ def _incidence(
         countries = sorted({c for k in corridors[s.code] for c in corridor_countries(k)}
                            or {s.country})  # fmt: skip
         kav_route[i] = np.mean(
-            [_cascade(COUNTRY[c].know, years) * _cascade(COUNTRY[c].on_art, years)
-             * _cascade(COUNTRY[c].suppressed, years) for c in countries], axis=0,
+            [_cascade(COUNTRY[c].know, years, COUNTRY[c].cascade_year)
+             * _cascade(COUNTRY[c].on_art, years, COUNTRY[c].cascade_year)
+             * _cascade(COUNTRY[c].suppressed, years, COUNTRY[c].cascade_year)
+             for c in countries], axis=0,
         )  # fmt: skip
     u_transient = p_route[:, None] * (1.0 - kav_route)  # [S, Y]
     w_transient = travellers * TRANSIENT_DWELL * 1.5  # [S, Y]

@@ -26,6 +26,7 @@ from corridor.demo.mobility import CREW_PER_TRUCK, build_flow_truth, site_traffi
 from corridor.demo.observe import observe_services
 from corridor.demo.observe_flows import observe_flows
 from corridor.demo.outbreak import build_outbreak
+from corridor.demo.recency import observe_recency, recency_sites
 from corridor.demo.truth import build_hiv_truth
 
 DEFAULT_SEED: Final = 2024
@@ -119,6 +120,7 @@ def generate_world(out_dir: Path, seed: int = DEFAULT_SEED) -> WorldManifest:
 
     # ---- observed layer ------------------------------------------------------------------
     services = observe_services(hiv, flows, outbreak, seed)
+    services.values += observe_recency(hiv, services.values, seed)
     flow_obs = observe_flows(flows, fmp_codes(), seed)
     line_list = outbreak.line_list()
 
@@ -167,6 +169,7 @@ def generate_world(out_dir: Path, seed: int = DEFAULT_SEED) -> WorldManifest:
         "services_site_quarters_missing": len(services.missing),
         "services_site_quarters_late": len(services.late),
         "services_rounding_sites": len(services.rounding_sites),
+        "sites_recency_testing": len(recency_sites(seed)),
         "flows_rows": len(flow_rows),
         "flows_months_missing": len(flow_obs.missing),
         "flows_months_late": len(flow_obs.late),

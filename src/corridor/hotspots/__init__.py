@@ -1,13 +1,15 @@
-"""Spaces of vulnerability: an explained ranking of sites, with uncertainty.
+"""Spaces of vulnerability: where new HIV infections happen, estimated and explained.
 
 ::
 
     from corridor.hotspots import rank_sites, sensitivity
     result = rank_sites(ws.engine, period="2024", draws=500, seed=1)
-    result.table                      # pyarrow, sorted by rank (raw measures unsuppressed)
+    result.table                      # pyarrow, sorted by rank (raw measures unsuppressed):
+                                      # new_infections_per_1000 (+ _low/_high), new_infections,
+                                      # rank interval, p_top10, components, main_driver
     result.disclosed(threshold=10)    # the same, raw measures through disclosure control
     result.explain("ke-busia-osbp")   # why a site ranks where it does
-    sensitivity(result)               # top-10 changes when each weight moves +/-50%
+    sensitivity(result)               # top-10 changes when a component's multipliers move
 
 The method is documented in docs/hotspots.md.
 """

@@ -1,7 +1,7 @@
 """The measures behind the four components, computed per site from the warehouse.
 
-Every measure is a ratio ``factor x numerator / denominator`` of counts read from the warehouse,
-so that the uncertainty step can resample the counts (see ``uncertainty.py``). A measure that
+Every measure is a ratio ``factor x numerator / denominator`` of counts read from the warehouse
+(its ``resample`` says how its numerator varies by chance). A measure that
 cannot be computed for a site is NaN there and the site gets the measure's flag (``no_flow_data``,
 ``no_population``, ...); ``scoring.py`` decides how such a site is scored.
 """
@@ -16,6 +16,7 @@ import pandas as pd
 
 from corridor.contract.dimensions import MOBILE_GROUPS, TOTAL
 from corridor.hotspots import network
+from corridor.hotspots.inputs import IncidenceInputs, collect_inputs, read_recency
 from corridor.hotspots.warehouse import (
     Window,
     read_flows,
@@ -187,6 +188,7 @@ class SiteData:
     sites: pd.DataFrame  # place_code, name, place_type, country_code, lat, lon, corridor, ...
     measures: list[Measure]
     notes: list[str]
+    inputs: IncidenceInputs | None = None
 
 
 def _lookup(frame: pd.DataFrame, element: str, groups: tuple[str, ...]) -> pd.DataFrame:
@@ -302,4 +304,5 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     for m in measures:
         if not m.observed.any() and not (m.spec.name == "outbreak_cases_per_10k" and not any_cases):
             notes.append(f"{m.spec.name}: no site has the data; the measure is left out")
-    return SiteData(window, sites, keep, notes)
+    inputs = collect_inputs(services, read_recency(engine, window), codes, population, window)
+    return SiteData(window, sites, keep, notes, inputs)

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from corridor.hotspots.ranking import HotspotResult
 
 
+#: a component's lift (log factor) counted as notable in the summary (x1.1)
+LIFT_NOTABLE = 0.1
+
+
 def _r(x: float | None, digits: int = 4) -> float | None:
     if x is None or not np.isfinite(x):
         return None
@@ -29,10 +33,22 @@ def percentile_of(values: np.ndarray, i: int) -> float:
     return float(100.0 * ((others < v).sum() + 0.5 * (others == v).sum()) / others.size)
 
 
+#: measures that are shares (shown as percentages, as every rate in Corridor's outputs)
+PERCENT_MEASURES: frozenset[str] = frozenset(
+    {"mobile_share", "positivity", "prevalence", "linkage_proxy", "art_coverage", "vl_suppression"}
+)
+
+
 def explain_site(
     result: HotspotResult, place_code: str, *, threshold: int | None = None
 ) -> dict[str, Any]:
-    """A dict explaining one site's score; raw values suppressed when ``threshold`` is given."""
+    """A dict explaining one site's estimate; raw values withheld when ``threshold`` is given.
+
+    ``components``: for each component, its normalised value and percentile among sites (the
+    explanation), and ``factor_vs_median``: how many times the model's terms of that component
+    multiply the site's estimate relative to the median site (``lift`` the log of it). Rates are
+    percentages (``unit`` ``%``).
+    """
     codes = result.place_codes
     code = place_code.strip().lower()
     if code not in codes:
@@ -48,70 +64,83 @@ def explain_site(
         from corridor.hotspots.disclosure import suppressed_cells
 
         hidden = suppressed_cells(result, threshold)
-    scores = np.asarray(result.table.column("score").to_numpy(), dtype=float)
-    median_score = float(np.median(scores))
+    rates = np.asarray(result.table.column("new_infections_per_1000").to_numpy(), dtype=float)
+    median_rate = float(np.median(rates))
     components: list[dict[str, Any]] = []
-    for c in result.components:
-        j = COMPONENTS.index(c)
+    for j, c in enumerate(COMPONENTS):
         values = result.component_values[:, j]
-        w = result.weights[c]
-        contribution = 100.0 * w * values[i]
-        median_value = float(np.median(values))
+        lift = float(result.lift[i, j]) if result.lift.size else 0.0
         measures = []
         for name, m in result.measures.items():
             if m.component != c:
                 continue
             shown = None if (code, name) in hidden or m.imputed[i] else m.value[i]
+            percent = name in PERCENT_MEASURES
+            if shown is not None and percent:
+                shown = 100.0 * shown
             measures.append(
                 {
                     "measure": name,
                     "label": m.label,
-                    "weight_in_component": result.measure_weights.get(name, 1.0),
                     "value": _r(shown, 6),
-                    "target": m.target,
+                    "unit": "%" if percent else "",
+                    "target": (100.0 * m.target if percent else m.target) if m.target else None,
                     "imputed": bool(m.imputed[i]),
                     "suppressed": (code, name) in hidden,
                     "normalised": _r(m.normalised[i]),
                     "percentile": round(percentile_of(m.normalised, i), 1),
                 }
             )
+        has_values = bool(np.isfinite(values).any())
         components.append(
             {
                 "component": c,
-                "weight": _r(w),
-                "value": _r(values[i]),
-                "contribution": _r(contribution, 2),
-                "share_of_score": _r(contribution / row["score"], 3) if row["score"] > 0 else None,
-                "percentile": round(percentile_of(values, i), 1),
-                "median_site_value": _r(median_value),
-                "vs_median_site": _r(100.0 * w * (values[i] - median_value), 2),
+                "value": _r(values[i]) if has_values else None,
+                "percentile": round(percentile_of(values, i), 1) if has_values else None,
+                "median_site_value": _r(float(np.nanmedian(values))) if has_values else None,
+                "lift": _r(lift, 3),
+                "factor_vs_median": _r(float(np.exp(lift)), 2),
                 "measures": measures,
             }
         )
-    components.sort(key=lambda d: -(d["contribution"] or 0.0))
+    components.sort(key=lambda d: -(d["lift"] or 0.0))
     flags = [f for f in (row["flags"] or "").split(";") if f]
-    above = [d["component"] for d in components if (d["vs_median_site"] or 0) > 0.5]
-    below = [d["component"] for d in components if (d["vs_median_site"] or 0) < -0.5]
+    above = [d["component"] for d in components if (d["lift"] or 0) > LIFT_NOTABLE]
+    below = [d["component"] for d in components if (d["lift"] or 0) < -LIFT_NOTABLE]
     lvl = round(100 * result.level)
     summary = (
         f"{row['name']} ({row['place_type'].replace('_', ' ')}, {row['country_code'].upper()}) "
-        f"ranks {row['rank']} of {n} with a score of {row['score']:.1f} "
-        f"({lvl}% interval {row['score_low']:.1f}-{row['score_high']:.1f}; "
-        f"rank {row['rank_low']}-{row['rank_high']}); it is in the top {result.top} in "
+        f"ranks {row['rank']} of {n}: an estimated {row['new_infections_per_1000']:.1f} new HIV "
+        f"infections per 1,000 residents a year ({lvl}% interval "
+        f"{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}"
+    )
+    total = row.get("new_infections")
+    if total is not None and np.isfinite(total):
+        summary += f"; about {total:,.0f} in all"
+    summary += (
+        f"); rank interval {row['rank_low']}-{row['rank_high']}; in the top {result.top} in "
         f"{100 * row['p_top10']:.0f}% of the draws. "
     )
     if components and row["main_driver"] != "none":
         top = components[0]
-        share = top["share_of_score"] or 0.0
-        summary += f"Main driver: {top['component']} ({100 * share:.0f}% of the score). "
-    summary += f"Compared with the median site (score {median_score:.1f}): "
+        summary += (
+            f"Main driver: {top['component'].replace('_', ' ')} (x{top['factor_vs_median']:.2f} "
+            "against the median site). "
+        )
+    summary += f"Compared with the median site ({median_rate:.1f} per 1,000): "
     summary += (
-        (("higher on " + ", ".join(above)) if above else "not higher on any component")
-        + ("; lower on " + ", ".join(below) if below else "")
+        (("higher on " + ", ".join(a.replace("_", " ") for a in above)) if above
+         else "not higher on any component")
+        + ("; lower on " + ", ".join(b.replace("_", " ") for b in below) if below else "")
         + "."
-    )
-    if flags:
-        summary += f" Flags: {', '.join(flags)} (missing measures imputed from similar sites)."
+    )  # fmt: skip
+    if "fully_imputed" in flags:
+        summary += (
+            " The site reports no data the model uses: its estimate is imputed from similar "
+            "sites, hence its wide interval."
+        )
+    elif flags:
+        summary += f" Flags: {', '.join(flags)}."
     return {
         "place_code": code,
         "name": row["name"],
@@ -122,12 +151,13 @@ def explain_site(
         "rank_low": row["rank_low"],
         "rank_high": row["rank_high"],
         "n_sites": n,
+        "new_infections_per_1000": _r(row["new_infections_per_1000"], 3),
+        "new_infections_per_1000_low": _r(row["new_infections_per_1000_low"], 3),
+        "new_infections_per_1000_high": _r(row["new_infections_per_1000_high"], 3),
+        "new_infections": _r(total, 1) if total is not None else None,
         "score": _r(row["score"], 2),
-        "score_low": _r(row["score_low"], 2),
-        "score_high": _r(row["score_high"], 2),
         "p_top10": _r(row["p_top10"], 3),
-        "score_percentile": round(percentile_of(scores, i), 1),
-        "median_site_score": _r(median_score, 2),
+        "median_site_per_1000": _r(median_rate, 3),
         "main_driver": row["main_driver"],
         "flags": flags,
         "components": components,

@@ -1,4 +1,4 @@
-"""``rank_sites``: the explained ranking of sites with uncertainty, and its result object."""
+"""``rank_sites``: sites ranked by expected new HIV infections per 1,000 residents, explained."""
 
 from __future__ import annotations
 
@@ -11,19 +11,16 @@ import pyarrow as pa
 
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS, SPECS, SiteData, compute_site_data
+from corridor.hotspots.incidence import TERM_COMPONENT, estimate_incidence
 from corridor.hotspots.scoring import (
     NORMALIZATIONS,
     Normaliser,
     Normalization,
     Weights,
-    combine,
     imputation_pools,
-    impute_draws,
     impute_point,
     parse_weights,
-    rank_order,
 )
-from corridor.hotspots.uncertainty import dirichlet_weights, resample_numerator, summarise
 from corridor.hotspots.warehouse import resolve_window
 from corridor.storage.engine import Engine
 
@@ -46,6 +43,15 @@ class MeasureResult:
     denominator: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """The calibrated model: coefficients, model error and how many sites calibrated it."""
+
+    coefficients: dict[str, float]
+    tau: float
+    recency_sites: int
+
+
 @dataclass(slots=True)
 class HotspotResult:
     """The ranking. ``table`` is the analyst's view: its raw measures are NOT disclosure
@@ -65,6 +71,10 @@ class HotspotResult:
     notes: list[str]
     component_values: np.ndarray  # sites x len(COMPONENTS), ranking order, NaN when left out
     measures: dict[str, MeasureResult] = field(default_factory=dict)
+    #: per site (ranking order) and component: log factor of the model's terms of that
+    #: component relative to the median site (what lifts the estimate above the median site)
+    lift: np.ndarray = field(default_factory=lambda: np.zeros((0, len(COMPONENTS))))
+    model: ModelSummary | None = None
     #: hidden (place, measure) pairs by threshold: disclosure control runs once per result
     disclosure_cache: dict[int, set[tuple[str, str]]] = field(
         default_factory=dict, repr=False, compare=False
@@ -95,16 +105,20 @@ def rank_sites(
     draws: int = 500,
     seed: int = 1,
     normalization: Normalization = "rank",
-    level: float = 0.95,
+    level: float = 0.9,
     top: int = 10,
 ) -> HotspotResult:
-    """Rank every site (place types in ``SITE_TYPES``) by vulnerability, with uncertainty.
+    """Rank every site (place types in ``SITE_TYPES``) by expected new HIV infections per
+    1,000 residents a year (``incidence.estimate_incidence``), highest first; equal estimates
+    share a rank.
 
     ``period``: a period or range (``2024``, ``2023Q1:2024Q4``); default the latest 12 months.
-    ``weights``: component -> weight (unnamed components keep their defaults; rescaled to sum 1),
-    optionally ``measures``: measure -> weight within its component (default 1 each).
-    ``draws``: bootstrap x weight-perturbation draws (0: no intervals); ``level``: interval level;
+    ``weights``: component -> weight of the explanation's components (which are shown; they do
+    not change the estimate), optionally ``measures``: measure -> weight within its component.
+    ``draws``: uncertainty draws (0: no intervals); ``level``: interval level (default 90%);
     ``top``: the size of the top group for ``p_top10`` (the column keeps its name).
+    ``score`` is the site's position among the sites (100 = highest estimate, 0 = lowest), with
+    ``score_low``/``score_high`` from its rank interval.
     """
     if draws < 0:
         raise QueryError(f"draws must be >= 0, got {draws}")
@@ -143,7 +157,7 @@ def score_sites(
     level: float,
     top: int,
 ) -> HotspotResult:
-    """The scoring model on measures already computed (no database access)."""
+    """The incidence model and the explanation on measures already computed (no database)."""
     sites = data.sites
     n = len(sites)
     types = sites["place_type"].to_numpy()
@@ -161,14 +175,12 @@ def score_sites(
     )
     for c in COMPONENTS:
         if weights.components[c] > 0 and c not in used:
-            notes.append(f"component {c}: no data at any site; left out of the score")
-    if not used:
-        raise QueryError("none of the components with a weight above 0 has data in the window")
+            notes.append(f"component {c}: no data at any site; left out of the explanation")
     w = np.array([weights.components[c] for c in used], dtype=float)
-    w = w / w.sum()
+    w = w / w.sum() if used else w
 
+    # ---- the explanation: measures normalised to [0, 1], components their means -------------
     point_norm: dict[str, np.ndarray] = {}
-    draw_norm: dict[str, np.ndarray] = {}
     imputed: dict[str, np.ndarray] = {}
     flags: list[set[str]] = [set() for _ in range(n)]
     for m in data.measures:  # all of them: measures weighted 0 are still shown
@@ -176,61 +188,61 @@ def score_sites(
         scored = m.scored(m.value())
         obs = np.isfinite(scored)
         pools = imputation_pools(obs, types)
-        norm = Normaliser(scored[obs], normalization)
-        point_norm[name] = norm(impute_point(scored, pools))
+        point_norm[name] = Normaliser(scored[obs], normalization)(impute_point(scored, pools))
         imputed[name] = ~obs
         for i in np.flatnonzero(~obs):
             flags[i].add(m.extra_flags.get(int(i), m.spec.missing_flag))
-        if draws:
-            sd = m.scored(m.value(resample_numerator(m, draws, rng)))
-            draw_norm[name] = norm(impute_draws(sd, scored, pools, rng))
-
-    def component_matrix(per_measure: dict[str, np.ndarray]) -> np.ndarray:
-        cols = []
-        for c in used:
-            names = [m.spec.name for m in measures if m.spec.component == c]
-            sub = np.array([mw[k] for k in names], dtype=float)
-            stacked = np.stack([per_measure[k] for k in names], axis=-1)
-            cols.append(stacked @ (sub / sub.sum()))
-        return np.stack(cols, axis=-1)
-
-    comp = component_matrix(point_norm)  # sites x C
-    score = combine(comp, w)
-    tiebreak = np.arange(n)  # sites are sorted by place code
-    rank = rank_order(score, tiebreak)
-    if draws:
-        comp_d = component_matrix(draw_norm)  # draws x sites x C
-        w_d = dirichlet_weights(w, draws, rng)
-        score_d = combine(comp_d, w_d)
-        rank_d = rank_order(score_d, tiebreak)
-        summ = summarise(score_d, rank_d, level, top)
-        lo, hi, r_lo, r_hi, p_top = (
-            summ.score_low,
-            summ.score_high,
-            summ.rank_low,
-            summ.rank_high,
-            summ.p_top,
-        )
-    else:
-        lo, hi, r_lo, r_hi = score, score, rank, rank
-        p_top = (rank <= top).astype(float)
-
-    contrib = comp * w * 100.0
-    driver = np.array([used[j] for j in np.argmax(contrib, axis=1)], dtype=object)
-    driver[contrib.max(axis=1) <= 0] = "none"
-
-    order = np.argsort(rank, kind="stable")
     comp_all = np.full((n, len(COMPONENTS)), np.nan)
-    for j, c in enumerate(used):
-        comp_all[:, COMPONENTS.index(c)] = comp[:, j]
+    for c in used:
+        names = [m.spec.name for m in measures if m.spec.component == c]
+        sub = np.array([mw[k] for k in names], dtype=float)
+        stacked = np.stack([point_norm[k] for k in names], axis=-1)
+        comp_all[:, COMPONENTS.index(c)] = stacked @ (sub / sub.sum())
 
+    # ---- the estimate: expected new infections per 1,000 residents -------------------------
+    est = estimate_incidence(data, draws=draws, rng=rng)
+    rate = est.per_1000
+    rank = rank_min(rate)
+    population = data.inputs.population if data.inputs is not None else np.full(n, np.nan)
+    a = (1.0 - level) / 2.0
+    if draws:
+        rank_d = rank_min(est.draws_per_1000)
+        lo, hi = np.quantile(est.draws_per_1000, [a, 1.0 - a], axis=0)
+        r_lo = np.quantile(rank_d, a, axis=0, method="inverted_cdf").astype(np.int64)
+        r_hi = np.quantile(rank_d, 1.0 - a, axis=0, method="inverted_cdf").astype(np.int64)
+        p_top = (rank_d <= top).mean(axis=0)
+    else:
+        lo, hi, r_lo, r_hi = rate, rate, rank, rank
+        p_top = (rank <= top).astype(float)
+    for i in np.flatnonzero(est.fully_imputed):
+        flags[i].add("fully_imputed")
+    for i in np.flatnonzero(est.calibrated):
+        flags[i].add("recency_calibrated")
+
+    # main driver: the component whose terms lift the site most above the median site
+    lift = np.zeros((n, len(COMPONENTS)))
+    for term, contribution in est.contributions.items():
+        lift[:, COMPONENTS.index(TERM_COMPONENT[term])] += contribution
+    driver = np.array([COMPONENTS[j] for j in np.argmax(lift, axis=1)], dtype=object)
+    driver[lift.max(axis=1) <= 0.0] = "none"
+
+    def position(r: np.ndarray) -> np.ndarray:
+        return 100.0 * (n - r) / (n - 1) if n > 1 else np.full(n, 100.0)
+
+    order = np.lexsort((np.arange(n), rank))
     cols: dict[str, Any] = {"rank": rank[order].astype(np.int64)}
     for c in PLACE_COLUMNS:
         cols[c] = sites[c].to_numpy()[order]
     cols.update(
-        score=score[order],
-        score_low=np.minimum(lo, score)[order],
-        score_high=np.maximum(hi, score)[order],
+        new_infections_per_1000=rate[order],
+        new_infections_per_1000_low=np.minimum(lo, rate)[order],
+        new_infections_per_1000_high=np.maximum(hi, rate)[order],
+        new_infections=(rate * population / 1000.0)[order],
+        new_infections_low=(np.minimum(lo, rate) * population / 1000.0)[order],
+        new_infections_high=(np.maximum(hi, rate) * population / 1000.0)[order],
+        score=position(rank)[order],
+        score_low=position(np.maximum(r_hi, rank))[order],
+        score_high=position(np.minimum(r_lo, rank))[order],
         rank_low=np.minimum(r_lo, rank)[order].astype(np.int64),
         rank_high=np.maximum(r_hi, rank)[order].astype(np.int64),
         p_top10=p_top[order],
@@ -275,4 +287,24 @@ def score_sites(
         notes=notes,
         component_values=comp_all[order],
         measures=results,
+        lift=lift[order],
+        model=ModelSummary(est.coefficients, est.tau, est.recency_sites),
+    )
+
+
+def rank_min(values: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis, 1 = highest; equal values share the lowest rank ("min")."""
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isfinite(v), v, -np.inf)
+    # rank of x = 1 + number of values strictly greater than x
+    srt = np.sort(v, axis=-1)
+    greater = v.shape[-1] - _searchsorted_right(srt, v)
+    return np.asarray(1 + greater, dtype=np.int64)
+
+
+def _searchsorted_right(sorted_rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if sorted_rows.ndim == 1:
+        return np.searchsorted(sorted_rows, values, side="right")
+    return np.stack(
+        [np.searchsorted(r, x, side="right") for r, x in zip(sorted_rows, values, strict=True)]
     )

@@ -1,16 +1,17 @@
-"""Normalisation, imputation of missing measures, weights and the combined score.
+"""Normalisation, imputation of missing measures and the weights of the explanation.
 
 * Each measure is normalised to [0, 1] against the values observed at all sites: by default its
   mid-rank percentile (``rank``: the lowest site 0, the highest 1, ties share the mean, values in
   between interpolated), or ``minmax``: a robust min-max between the 5th and 95th percentiles,
   clipped. The reference is fixed by the observed values, so resampled values are placed on the
   same scale.
-* A component is the (weighted, by default equal) mean of its normalised measures; the score is
-  ``100 x sum(w_c x component_c)`` with weights summing to 1 (weights are rescaled, so only their
-  ratios matter).
+* A component is the (weighted, by default equal) mean of its normalised measures; it explains
+  the estimate (where the site stands among sites), it does not make it (``incidence.py`` does).
+  Component weights (rescaled to sum 1) only say which components are shown.
 * A measure missing at a site is imputed with the median of the sites of the same place type (of
   all sites when fewer than ``MIN_POOL`` of that type have it); in the uncertainty draws it is
-  drawn at random from those sites' values, which widens the site's interval. The site is flagged.
+  drawn at random from those sites' values (``impute_draws``), which widens the site's interval.
+  The site is flagged.
 """
 
 from __future__ import annotations
@@ -198,29 +199,3 @@ def impute_draws(
         pool_values = point[pools[i]]
         out[:, i] = rng.choice(pool_values, size=draws.shape[0], replace=True)
     return out
-
-
-# ---- combination -----------------------------------------------------------------------------
-def combine(components: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Scores 0-100 from components (..., sites, C) in [0, 1] and weights (..., C) summing to 1."""
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum(axis=-1, keepdims=True)
-    return 100.0 * np.einsum("...sc,...c->...s", components, w)
-
-
-def rank_order(scores: np.ndarray, tiebreak: np.ndarray | None = None) -> np.ndarray:
-    """Ranks (1 = highest score) along the last axis; ties broken by ``tiebreak`` order."""
-    s = np.asarray(scores, dtype=float)
-    n = s.shape[-1]
-    tb = np.arange(n) if tiebreak is None else np.asarray(tiebreak)
-    if s.ndim == 1:
-        order = np.lexsort((tb, -s))
-        ranks = np.empty(n, dtype=np.int64)
-        ranks[order] = np.arange(1, n + 1)
-        return ranks
-    # draws: a stable argsort of -score over sites pre-sorted by the tiebreak
-    pre = np.argsort(tb, kind="stable")
-    order = pre[np.argsort(-s[..., pre], axis=-1, kind="stable")]
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :].repeat(s.shape[0], 0), axis=-1)
-    return ranks

@@ -2,13 +2,15 @@
 
 ::
 
-    python -m corridor.hotspots.validation DEMO_DIR [--seed 2024] [--year 2025] [--json]
+    python -m corridor.hotspots.validation FOLDER [--seeds 2024 7 99] [--years 2023 2024 2025]
 
-DEMO_DIR is a folder made by ``corridor demo`` (a workspace with ``truth/``), or one holding
-``truth/`` and ``ws/``, or an empty/new folder: the world is then generated there with ``--seed``
-and ingested into ``DEMO_DIR/ws``. The ranking of year Y is compared with the truth of year Y:
-true new HIV infections and true outbreak cases per site, per head and in total (Spearman rank
-correlation over all sites, precision@10 = share of the true top 10 found in the ranked top 10).
+generates (or reuses) the demonstration world of each seed under ``FOLDER/seed-N``, ranks the
+sites for each year and compares the estimate with the truth of that year (true new HIV
+infections per 1,000 residents): Spearman rank correlation, precision@10 (share of the true top
+10 in the ranked top 10), next to each single observed measure and a random ranking; the share
+of sites whose true rank lies in their 90% rank interval; the Brier skill score of ``p_top10``
+against the constant 10/N, and its calibration table. ``corridor hotspots --validate`` does the
+same for the workspace of ``corridor demo`` (its ``truth/`` folder).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from corridor.hotspots.components import COMPONENTS
+from corridor.hotspots.components import SPEC_BY_NAME
 from corridor.hotspots.ranking import HotspotResult, rank_sites
 from corridor.hotspots.warehouse import resolve_window
 from corridor.storage.engine import Engine
@@ -31,12 +33,13 @@ from corridor.storage.engine import Engine
 if TYPE_CHECKING:
     from corridor.workspace import Workspace
 
-TARGETS: dict[str, str] = {
-    "new_infections_per_1000": "true new HIV infections per 1,000 people",
-    "new_infections": "true new HIV infections",
-    "outbreak_cases_per_10k": "true outbreak cases per 10,000 people",
-    "outbreak_cases": "true outbreak cases",
-}
+#: the nine rankings of the acceptance test: three worlds x three years
+SEEDS: tuple[int, ...] = (2024, 7, 99)
+YEARS: tuple[int, ...] = (2023, 2024, 2025)
+RANDOM_RANKINGS = 200
+CALIBRATION_BINS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.05), (0.05, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0),
+)  # fmt: skip
 
 
 def spearman(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
@@ -82,37 +85,108 @@ def truth_by_site(truth_dir: str | Path, year: int) -> pd.DataFrame:
     return out
 
 
+def true_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of the truth, 1 = highest; ties share the lowest rank."""
+    return np.asarray(pd.Series(-np.asarray(values, dtype=float)).rank(method="min"), dtype=int)
+
+
+def measure_orientation(result: HotspotResult) -> dict[str, np.ndarray]:
+    """Each single observed measure, oriented so that higher = more vulnerable (coverage
+    measures as their gap to target), NaN where the site does not have it."""
+    table = result.table
+    out: dict[str, np.ndarray] = {}
+    for name, spec in SPEC_BY_NAME.items():
+        if name not in table.column_names:
+            continue
+        v = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
+        if not np.isfinite(v).any():
+            continue
+        out[name] = np.clip(1.0 - v / spec.target, 0.0, None) if spec.target else v
+    return out
+
+
+def ranking_metrics(
+    score: np.ndarray, truth: np.ndarray, codes: Sequence[str], k: int = 10
+) -> dict[str, float]:
+    """Spearman over the sites that have a score, precision@k with missing scores last."""
+    s = np.asarray(score, dtype=float)
+    ok = np.isfinite(s)
+    order = np.lexsort((np.arange(s.size), -np.where(ok, s, -np.inf)))
+    ranked = [codes[i] for i in order]
+    return {
+        "spearman": spearman(s[ok], truth[ok]) if ok.sum() > 2 else float("nan"),
+        "precision_at_10": precision_at(k, ranked, dict(zip(codes, truth, strict=True))),
+        "sites": int(ok.sum()),
+    }
+
+
 def compare(result: HotspotResult, truth: pd.DataFrame, k: int = 10) -> dict[str, Any]:
-    """Metrics of a ranking against a truth frame (index: site code)."""
+    """The estimate and each single measure against the truth (index: site code).
+
+    Target: true new HIV infections per 1,000 residents in the window's year. Also the
+    calibration of the uncertainty: the share of sites whose true rank lies in their rank
+    interval, and the Brier score of ``p_top10`` against the constant ``k / N``.
+    """
     table = result.table.to_pandas()
-    table = table[table["place_code"].isin(truth.index)]
-    ranked = list(table["place_code"])
-    n = len(ranked)
-    top = set(ranked[:k])
-    out: dict[str, Any] = {
+    keep = table["place_code"].isin(truth.index).to_numpy()
+    table = table[keep]
+    codes = [str(c) for c in table["place_code"]]
+    n = len(codes)
+    y = truth.loc[codes, "new_infections_per_1000"].to_numpy(dtype=float)
+    rate = table["new_infections_per_1000"].to_numpy(dtype=float)
+    true_rank = true_ranks(y)
+    in_top = (true_rank <= k).astype(float)
+    p_top = table["p_top10"].to_numpy(dtype=float)
+    brier = float(np.mean((p_top - in_top) ** 2))
+    brier_ref = float(np.mean((k / n - in_top) ** 2))
+    inside = (true_rank >= table["rank_low"].to_numpy()) & (true_rank <= table["rank_high"])
+    rows: dict[str, dict[str, float]] = {"estimate": ranking_metrics(rate, y, codes, k)}
+    for name, values in measure_orientation(result).items():
+        rows[name] = ranking_metrics(values[keep], y, codes, k)
+    rng = np.random.default_rng(0)
+    rand = [ranking_metrics(rng.random(n), y, codes, k) for _ in range(RANDOM_RANKINGS)]
+    rows["random"] = {
+        "spearman": float(np.mean([r["spearman"] for r in rand])),
+        "precision_at_10": float(np.mean([r["precision_at_10"] for r in rand])),
+        "sites": n,
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = rate / y
+    return {
         "period": result.period,
         "n_sites": n,
         "k": k,
-        "chance_precision": round(k / n, 3) if n else None,
-        "weights": result.weights,
-        "targets": {},
+        "level": result.level,
+        "rows": rows,
+        "rank_interval_coverage": float(np.mean(inside)),
+        "brier": brier,
+        "brier_constant": brier_ref,
+        "brier_skill": 1.0 - brier / brier_ref if brier_ref > 0 else float("nan"),
+        "median_estimate_over_truth": float(np.nanmedian(ratio[np.isfinite(ratio)])),
+        "rate_interval_coverage": float(
+            np.mean(
+                (y >= table["new_infections_per_1000_low"].to_numpy())
+                & (y <= table["new_infections_per_1000_high"].to_numpy())
+            )
+        ),
+        "calibration": calibration_table(p_top, in_top),
     }
-    for target, label in TARGETS.items():
-        values = truth.loc[ranked, target]
-        true_top = list(values.sort_values(ascending=False, kind="stable").index[:k])
-        p_top = table.set_index("place_code")["p_top10"]
-        out["targets"][target] = {
-            "label": label,
-            "spearman": round(spearman(table["score"], values), 3),
-            "precision_at_10": round(precision_at(k, ranked, values.to_dict()), 3),
-            "true_top10_found": sorted(top & set(true_top)),
-            "mean_p_top10_of_true_top10": round(float(p_top.loc[true_top].mean()), 3),
-            "by_component": {
-                c: round(spearman(table[c], values), 3)
-                for c in COMPONENTS
-                if table[c].notna().any()
-            },
-        }
+
+
+def calibration_table(p: np.ndarray, outcome: np.ndarray) -> list[dict[str, float]]:
+    """Sites grouped by p_top10: mean p_top10 and the share truly in the top 10."""
+    out = []
+    for lo, hi in CALIBRATION_BINS:
+        sel = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
+        out.append(
+            {
+                "low": lo,
+                "high": hi,
+                "sites": int(sel.sum()),
+                "mean_p_top10": float(p[sel].mean()) if sel.any() else float("nan"),
+                "share_in_true_top10": float(outcome[sel].mean()) if sel.any() else float("nan"),
+            }
+        )
     return out
 
 
@@ -121,7 +195,6 @@ def validate_against_truth(
     truth_dir: str | Path,
     *,
     year: int | None = None,
-    weights: Mapping[str, Any] | None = None,
     draws: int = 500,
     seed: int = 1,
 ) -> dict[str, Any]:
@@ -130,12 +203,81 @@ def validate_against_truth(
     engine: Engine = source if isinstance(source, Engine) else source.engine
     if year is None:
         year = resolve_window(engine, None).end.year
-    result = rank_sites(engine, period=str(year), weights=weights, draws=draws, seed=seed)
+    result = rank_sites(engine, period=str(year), draws=draws, seed=seed, level=0.9)
     report = compare(result, truth_by_site(truth_dir, year))
     report["year"] = year
     report["draws"] = draws
     report["seed"] = seed
     return report
+
+
+def summarise_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Means over several rankings (e.g. three seeds x three years)."""
+    names = list(reports[0]["rows"])
+    rows = {
+        name: {
+            m: float(np.nanmean([r["rows"][name][m] for r in reports if name in r["rows"]]))
+            for m in ("spearman", "precision_at_10")
+        }
+        for name in names
+    }
+    singles = [k for k in names if k not in ("estimate", "random")]
+    best = max(singles, key=lambda k: rows[k]["spearman"]) if singles else None
+    bins = []
+    for b_i, (lo, hi) in enumerate(CALIBRATION_BINS):
+        sites = sum(r["calibration"][b_i]["sites"] for r in reports)
+
+        def wsum(key: str, b_i: int = b_i) -> float:
+            return float(sum(
+                r["calibration"][b_i][key] * r["calibration"][b_i]["sites"]
+                for r in reports if r["calibration"][b_i]["sites"]
+            ))  # fmt: skip
+
+        bins.append(
+            {
+                "low": lo,
+                "high": hi,
+                "sites": sites,
+                "mean_p_top10": wsum("mean_p_top10") / sites if sites else float("nan"),
+                "share_in_true_top10": wsum("share_in_true_top10") / sites
+                if sites
+                else float("nan"),
+            }
+        )
+    return {
+        "rankings": len(reports),
+        "rows": rows,
+        "best_single_measure": best,
+        "rank_interval_coverage": [r["rank_interval_coverage"] for r in reports],
+        "mean_rank_interval_coverage": float(
+            np.mean([r["rank_interval_coverage"] for r in reports])
+        ),
+        "brier_skill": float(
+            1.0 - sum(r["brier"] for r in reports) / sum(r["brier_constant"] for r in reports)
+        ),
+        "calibration": bins,
+    }
+
+
+def validate_worlds(
+    folder: Path,
+    seeds: Sequence[int] = SEEDS,
+    years: Sequence[int] = YEARS,
+    *,
+    draws: int = 500,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Generate (or reuse) the worlds of ``seeds`` under ``folder`` and validate every year."""
+    reports = []
+    for s in seeds:
+        ws, truth = demo_workspace(Path(folder) / f"seed-{s}", s)
+        try:
+            for y in years:
+                rep = validate_against_truth(ws, truth, year=y, draws=draws)
+                rep["world_seed"] = s
+                reports.append(rep)
+        finally:
+            ws.close()
+    return reports, summarise_reports(reports)
 
 
 def demo_workspace(folder: Path, seed: int) -> tuple[Workspace, Path]:
@@ -158,35 +300,42 @@ def demo_workspace(folder: Path, seed: int) -> tuple[Workspace, Path]:
     return ws, folder / "truth"
 
 
-def _format(report: dict[str, Any]) -> str:
+def format_summary(summary: dict[str, Any], reports: Sequence[dict[str, Any]]) -> str:
+    """The comparison table: the estimate against each single measure and a random ranking."""
     lines = [
-        f"year {report['year']} ({report['n_sites']} sites; chance precision@10 = "
-        f"{report['chance_precision']}); weights "
-        + ", ".join(f"{k} {v:.2f}" for k, v in report["weights"].items()),
-        f"{'target':<26} {'spearman':>8} {'prec@10':>8}  mean P(top10) of the true top 10",
+        f"{summary['rankings']} ranking(s) against true new HIV infections per 1,000 residents",
+        f"{'ranking':<26} {'spearman':>8} {'prec@10':>8}",
     ]
-    for name, t in report["targets"].items():
-        lines.append(
-            f"{name:<26} {t['spearman']:>8.3f} {t['precision_at_10']:>8.1f}  "
-            f"{t['mean_p_top10_of_true_top10']:.3f}"
-        )
+    for name, row in summary["rows"].items():
+        lines.append(f"{name:<26} {row['spearman']:>8.3f} {row['precision_at_10']:>8.3f}")
+    lines.append(f"best single measure: {summary['best_single_measure']}")
+    cover = ", ".join(f"{100 * c:.0f}%" for c in summary["rank_interval_coverage"])
+    lvl = round(100 * reports[0]["level"])
+    lines.append(f"{lvl}% rank intervals holding the true rank: {cover}")
+    lines.append(f"p_top10 Brier skill score vs the constant 10/N: {summary['brier_skill']:.3f}")
+    lines.append("p_top10 calibration (bin: sites, mean p_top10, share in the true top 10):")
+    for b in summary["calibration"]:
+        if b["sites"]:
+            lines.append(
+                f"  {b['low']:.2f}-{b['high']:.2f}: {b['sites']:>4} "
+                f"{b['mean_p_top10']:.3f} {b['share_in_true_top10']:.3f}"
+            )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m corridor.hotspots.validation")
-    parser.add_argument("demo_dir", type=Path)
-    parser.add_argument("--seed", type=int, default=2024, help="seed of a world to generate")
-    parser.add_argument("--year", type=int, help="calendar year to rank (default: latest)")
+    parser.add_argument("folder", type=Path, help="folder for the generated worlds (reused)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--years", type=int, nargs="+", default=list(YEARS))
     parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument("--json", action="store_true", help="print the full reports as JSON")
     args = parser.parse_args(argv)
-    ws, truth = demo_workspace(args.demo_dir, args.seed)
-    try:
-        report = validate_against_truth(ws, truth, year=args.year, draws=args.draws)
-    finally:
-        ws.close()
-    print(json.dumps(report, indent=2) if args.json else _format(report))
+    reports, summary = validate_worlds(args.folder, args.seeds, args.years, draws=args.draws)
+    if args.json:
+        print(json.dumps({"summary": summary, "reports": reports}, indent=2, default=float))
+    else:
+        print(format_summary(summary, reports))
     return 0
 
 

@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import ijson
 import polars as pl
 
 from corridor.errors import Problem, file_error
 from corridor.intake import codes
+from corridor.intake.jsondepth import nesting_depth
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import read_grid
 
@@ -57,24 +59,98 @@ def require_services(kind: str, file: str, fmt: str) -> None:
 
 
 def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
-    """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values."""
+    """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values.
+
+    The common shapes are streamed (ijson's C parser, a chunk of values at a time, never the
+    whole document as Python objects); anything unusual - a list of dataValueSets, a value that
+    is not an object, a nested value, broken JSON - is read whole by :func:`load_json`, whose
+    messages name the line and column where a file breaks.
+    """
     file = ctx.display_name
     require_services(kind, file, "DHIS2 JSON")
+    frame = _stream_values(data)
+    if frame is not None:
+        return translate(frame, kind, ctx, "dhis2-json", [])
     doc = load_json(data, file)
     sets = _value_sets(doc, file)
     frames: list[pl.DataFrame] = []
     problems: list[Problem] = []
     offset = 0
     for defaults, values in sets:
-        frame, bad = _values_frame(values, offset, file)
+        part, bad = _values_frame(values, offset, file)
         for name in SET_DEFAULTS:
             if isinstance(defaults.get(name), str):
-                frame = frame.with_columns(pl.col(name).fill_null(defaults[name]))
-        frames.append(frame)
+                part = part.with_columns(pl.col(name).fill_null(defaults[name]))
+        frames.append(part)
         problems.extend(bad)
         offset += len(values)
     frame = pl.concat(frames) if frames else _values_frame([], 0, file)[0]
     return translate(frame, kind, ctx, "dhis2-json", problems)
+
+
+class _Unusual(Exception):
+    """The document is not one of the shapes the streaming reader takes."""
+
+
+_CHUNK = 50_000  # values turned into a frame at a time
+_MAX_DEPTH = 64  # a dataValueSet nests 3 deep (a nested value a few more)
+
+
+def _stream_values(data: bytes) -> pl.DataFrame | None:
+    """The values of a dataValueSet object or of a list of values, streamed; None when the
+    document has another shape or is not valid JSON (the whole-document reader then explains)."""
+    start = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start not in (b"{", b"["):
+        return None
+    if nesting_depth(data, _MAX_DEPTH) > _MAX_DEPTH:
+        return None  # the whole-document reader refuses it without the parser's deep prefixes
+    prefix = "dataValues.item" if start == b"{" else "item"
+    try:
+        frames = _stream_frames(data, prefix)
+        if not frames:
+            return None  # no values, or dataValues missing or not a list: say which
+        frame = pl.concat(frames)
+        if start == b"{":
+            frame = _set_defaults(data, frame)
+    except (_Unusual, ijson.JSONError, pl.exceptions.PolarsError, ValueError, TypeError):
+        return None  # UnicodeDecodeError is a ValueError
+    return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
+
+
+def _stream_frames(data: bytes, prefix: str) -> list[pl.DataFrame]:
+    frames: list[pl.DataFrame] = []
+    chunk: list[dict[str, Any]] = []
+    for value in ijson.items(data, prefix, use_float=True):
+        if type(value) is not dict or "dataValues" in value:
+            raise _Unusual
+        chunk.append(value)
+        if len(chunk) == _CHUNK:
+            frames.append(_chunk_frame(chunk))
+            chunk = []
+    if chunk:
+        frames.append(_chunk_frame(chunk))
+    return frames
+
+
+def _chunk_frame(chunk: list[dict[str, Any]]) -> pl.DataFrame:
+    # as the whole-document reader's fast path: polars builds the frame from the dicts, and a
+    # nested value it cannot take sends the file to that reader (which writes it as JSON text)
+    frame = pl.from_dicts(chunk, schema=_SCHEMA, strict=False)
+    if frame.height != len(chunk):
+        raise _Unusual
+    return frame
+
+
+def _set_defaults(data: bytes, frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill period, orgUnit and attributeOptionCombo from the set's top level where a value
+    lacks them (a further pass over the document only for a field some value lacks)."""
+    for name in SET_DEFAULTS:
+        if frame[name].null_count() == 0:
+            continue
+        found = next(ijson.items(data, name), None)
+        if isinstance(found, str):
+            frame = frame.with_columns(pl.col(name).fill_null(found))
+    return frame
 
 
 def load_json(data: bytes, file: str) -> Any:

@@ -11,7 +11,7 @@ from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
 from corridor.intake.dtm import read_dtm
 from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
-from corridor.intake.text import sniff_delimiter
+from corridor.intake.text import has_text, sniff_delimiter
 from corridor.intake.tidy import is_tag_row, read_delimited
 from corridor.intake.xlsx import read_xlsx
 
@@ -60,7 +60,7 @@ _XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 def detect_format(path: Path, data: bytes) -> str:
     """Guess the format from the content (magic bytes, JSON members, XML root, CSV header)."""
     name = str(path)
-    if not data.strip():
+    if not has_text(data):
         raise file_error(name, "empty file")
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xlsx"  # the XLSX reader explains a zip that is not a workbook, or an old .xls

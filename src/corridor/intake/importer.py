@@ -24,8 +24,11 @@ from corridor.contract.periods import parse_period
 from corridor.contract.schema import TableSchema, schema_for
 from corridor.errors import ConcurrentChangeError, InputError, Problem, file_error
 from corridor.intake.formats import detect_format, reader_for
+from corridor.intake.lookup import by_value
 from corridor.intake.mapping import load_mapping
 from corridor.intake.rawtable import ROW, ReadContext
+from corridor.intake.source import DEFAULT_MAX_FILE_MB, read_source
+from corridor.intake.text import has_text, printable
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
 from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
@@ -91,8 +94,12 @@ def ingest(
     user: str = "",
     extra_age_bands: Sequence[str] = (),
     progress: Progress | None = None,
+    max_bytes: int | None = DEFAULT_MAX_FILE_MB * 1024 * 1024,
 ) -> list[ImportResult]:
-    """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input."""
+    """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input.
+
+    Files that are not regular files, or larger than ``max_bytes``, are refused before reading.
+    """
     schema_for(kind)  # KeyError is caught by callers that accept user input
     say = progress or (lambda _msg: None)
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
@@ -100,7 +107,7 @@ def ingest(
     prepared: list[_Prepared] = []
     for path in paths:
         say(f"reading {path}")
-        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands)
+        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands, max_bytes)
         prepared.append(p)
         if kind == "places":  # later files of the same command may name these places
             valid = p.validated.valid
@@ -157,24 +164,20 @@ def _prepare(
     dhis2: dict[str, str],
     fmp: dict[str, str],
     extra_age_bands: Sequence[str],
+    max_bytes: int | None,
 ) -> _Prepared:
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise file_error(name, "file not found") from None
-    except IsADirectoryError:
-        raise file_error(name, "is a folder, not a file") from None
-    except OSError as exc:
-        raise file_error(name, f"cannot read file: {exc.strerror}") from None
+    data = read_source(path, name, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not has_text(data):
         raise file_error(name, "empty file")
     chosen = detect_format(path, data) if fmt == "auto" else fmt
     reader = reader_for(chosen, name)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
     raw = reader(path, data, kind, ctx)
     validated = validate(raw, places, extra_age_bands)
+    if not validated.problems:  # the raw text is kept only for quarantine records
+        validated.raw = validated.raw.clear()
     result = ImportResult(
         file=name,
         kind=kind,
@@ -198,29 +201,26 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
     r, v = p.result, p.validated
     schema = schema_for(r.kind)
     import_id = int(engine.scalar("SELECT nextval('import_id_seq')", step="next import id"))
-    stage = f"stage_{r.kind}"
-    engine.execute(f"DROP TABLE IF EXISTS {stage}", step="drop stage")
-    engine.execute(_stage_ddl(engine, r.kind, stage), step=f"stage {r.kind}")
-    engine.insert_arrow(stage, _arrow(v.valid, r.kind, import_id), step=f"stage {r.kind} rows")
-    counts = _diff(engine, schema, stage)
-    r.rows_new, r.rows_replaced, r.rows_unchanged = counts
-    seen = engine.scalar(
-        "SELECT MIN(import_id) FROM imports WHERE sha256 = ? AND kind = ? AND status = 'imported'",
-        (r.sha256, r.kind),
-        step="find earlier import",
-    )
-    if seen is not None and r.rows_new == 0 and r.rows_replaced == 0:
-        r.status, r.import_id = "unchanged", int(seen)
-        engine.execute(f"DROP TABLE {stage}", step="drop stage")
-        return
-    r.import_id = import_id
-    replaced = _replace(engine, schema, stage, import_id, r.kind)
+    rows = _arrow(v.valid, r.kind, import_id)
+    with engine.staged(f"stage_{r.kind}", rows, r.kind, step=f"stage {r.kind}") as stage:
+        counts = _diff(engine, schema, stage)
+        r.rows_new, r.rows_replaced, r.rows_unchanged = counts
+        seen = engine.scalar(
+            "SELECT MIN(import_id) FROM imports "
+            "WHERE sha256 = ? AND kind = ? AND status = 'imported'",
+            (r.sha256, r.kind),
+            step="find earlier import",
+        )
+        if seen is not None and r.rows_new == 0 and r.rows_replaced == 0:
+            r.status, r.import_id = "unchanged", int(seen)
+            return
+        r.import_id = import_id
+        replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
+        if not engine.enforces_unique_keys and r.kind in _UNKEYED:
+            _check_keys(engine, schema, stage)
     r.replaced_imports = [i for i, _n in replaced]
-    if not engine.enforces_unique_keys and r.kind in _UNKEYED:
-        _check_keys(engine, schema, stage)
     if v.problems:
         r.rows_quarantined = _quarantine(engine, p, import_id)
-    engine.execute(f"DROP TABLE {stage}", step="drop stage")
     engine.execute(
         "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, "
         "imported_at, rows_read, rows_imported, rows_new, rows_replaced, rows_unchanged, "
@@ -248,41 +248,33 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
     r.status = "imported"
 
 
-def _stage_ddl(engine: Engine, kind: str, stage: str) -> str:
-    """CREATE TEMPORARY TABLE with the target's columns, spelled out.
-
-    Not ``CREATE TABLE AS SELECT ... WHERE 1 = 0``: in DuckDB 1.5/2.0 a table made that way inside
-    a transaction silently loses a large insert that follows (tests/intake/test_bulk_import.py).
-    """
-    cols = engine.query_rows(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = ? ORDER BY ordinal_position",
-        (kind,),
-        step=f"columns of {kind}",
-    )
-    body = ", ".join(f"{name} {dtype}" for name, dtype in cols)
-    return f"CREATE TEMPORARY TABLE {stage} ({body})"
-
-
 def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
     out = frame.drop(ROW)
     if kind == "services":
-        periods = {t: parse_period(t) for t in out["period"].unique().to_list()}
+        spread = by_value(out["period"], (_period_columns,))
         out = out.with_columns(
-            pl.col("period")
-            .replace_strict({k: p.kind for k, p in periods.items()})
-            .alias("period_type"),
-            pl.col("period")
-            .replace_strict({k: p.start for k, p in periods.items()}, return_dtype=pl.Date)
-            .alias("period_start"),
-            pl.col("period")
-            .replace_strict({k: p.end for k, p in periods.items()}, return_dtype=pl.Date)
-            .alias("period_end"),
+            spread.column(c) for c in ("period_type", "period_start", "period_end")
         )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
     if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
         out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
-    return out.to_arrow()
+    # string views as they are (no copy into Arrow's older string layout)
+    return out.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+_PERIOD_COLUMNS = ("period_type", "period_start", "period_end")
+
+
+def _period_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Type, first and last day of each (canonical) period."""
+    periods = [parse_period(t) if t is not None else None for t in frame["period"].to_list()]
+    return pl.DataFrame(
+        [
+            pl.Series("period_type", [p.kind if p else None for p in periods], pl.Utf8),
+            pl.Series("period_start", [p.start if p else None for p in periods], pl.Date),
+            pl.Series("period_end", [p.end if p else None for p in periods], pl.Date),
+        ]
+    )
 
 
 def _join(schema: TableSchema) -> str:
@@ -306,14 +298,27 @@ def _diff(engine: Engine, schema: TableSchema, stage: str) -> tuple[int, int, in
 
 
 def _replace(
-    engine: Engine, schema: TableSchema, stage: str, import_id: int, kind: str
+    engine: Engine,
+    schema: TableSchema,
+    stage: str,
+    import_id: int,
+    kind: str,
+    columns: Sequence[str],
+    counts: tuple[int, int, int],
 ) -> list[tuple[int, int]]:
-    """Delete rows whose values the new file changes, then insert what is new or changed."""
-    replaced = engine.query_rows(
-        f"SELECT t.import_id, COUNT(*) FROM {kind} t JOIN {stage} s ON {_join(schema)} "
-        f"WHERE {_differs(schema)} GROUP BY t.import_id ORDER BY t.import_id",
-        step=f"find replaced {kind}",
-    )
+    """Delete rows whose values the new file changes, then insert what is new or changed.
+
+    ``counts`` (new, replaced, unchanged) come from :func:`_diff` in the same transaction: when
+    no staged row matches a stored one, the rows go in without looking for matches again.
+    """
+    _new, n_replaced, n_unchanged = counts
+    replaced: list[tuple[Any, ...]] = []
+    if n_replaced:
+        replaced = engine.query_rows(
+            f"SELECT t.import_id, COUNT(*) FROM {kind} t JOIN {stage} s ON {_join(schema)} "
+            f"WHERE {_differs(schema)} GROUP BY t.import_id ORDER BY t.import_id",
+            step=f"find replaced {kind}",
+        )
     for old, n in replaced:
         engine.execute(
             "INSERT INTO replacements (import_id, kind, replaced_import_id, rows_replaced) "
@@ -326,9 +331,12 @@ def _replace(
             f"DELETE FROM {kind} t USING {stage} s WHERE {_join(schema)} AND {_differs(schema)}",
             step=f"replace {kind}",
         )
+    names = ", ".join(columns)
+    fresh = n_replaced == 0 and n_unchanged == 0
     engine.execute(
-        f"INSERT INTO {kind} SELECT s.* FROM {stage} s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})",
+        f"INSERT INTO {kind} ({names}) SELECT {', '.join(f's.{c}' for c in columns)} "
+        f"FROM {stage} s"
+        + ("" if fresh else f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})"),
         step=f"insert {kind}",
     )
     return [(int(a), int(b)) for a, b in replaced]
@@ -371,7 +379,7 @@ def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
         record = by_row.get(pr.row or -1)
         rows["row_number"].append(pr.row)
         rows["column_name"].append(pr.column)
-        rows["value"].append(pr.value)
+        rows["value"].append(printable(pr.value) if pr.value is not None else None)
         rows["reason"].append(pr.reason)
         rows["record"].append(
             json.dumps({k: v for k, v in record.items() if k != ROW}, sort_keys=True)

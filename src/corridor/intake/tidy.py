@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import csv
 from pathlib import Path
 
 import polars as pl
@@ -10,7 +10,14 @@ import polars as pl
 from corridor.contract.schema import TableSchema, schema_for
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.text import decode, read_rows, sniff_delimiter
+from corridor.intake.text import (
+    UnclosedQuote,
+    decode,
+    has_text,
+    printable,
+    read_rows,
+    sniff_delimiter,
+)
 
 
 def is_tag_row(cells: list[str | None]) -> bool:
@@ -57,7 +64,7 @@ def resolve_header(
             name = label.lower()
         if name is None:
             if label or tag:
-                ignored.append(label or tag)
+                ignored.append(printable(label or tag))
             continue
         if name in positions.values():
             problems.append(
@@ -103,8 +110,9 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     body = grid.slice(start).with_columns(
         pl.int_range(1, grid.height - start + 1, dtype=pl.Int64).alias(ROW)
     )
-    cells = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
-    body = body.filter(pl.any_horizontal(cells)) if cells else body
+    blank = blank_rows(body, names) if names else None
+    if blank is not None and blank.any():  # else no copy of every column
+        body = body.filter(~blank)
     frame = body.select(
         *[pl.col(names[i]).alias(name) for i, name in positions.items()], pl.col(ROW)
     )
@@ -112,6 +120,21 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     if ignored:
         table.warnings.append(f"ignored column(s) not in the {kind} contract: {', '.join(ignored)}")
     return table
+
+
+def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
+    """Rows whose cells are all empty or blanks.
+
+    Only rows whose first cell is empty or blank can be blank rows, so the others are spared the
+    string work of stripping every cell.
+    """
+    first = pl.col(names[0])
+    maybe = frame.select(first.is_null() | first.str.contains(r"^\s*$")).to_series()
+    if not maybe.any():
+        return maybe
+    filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
+    part = frame.filter(maybe).select(~pl.any_horizontal(filled)).to_series()
+    return maybe.scatter(maybe.arg_true(), part)
 
 
 def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
@@ -129,23 +152,59 @@ def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
 
 
 def read_grid(data: bytes, file: str) -> pl.DataFrame:
-    """Delimited text (encoding and delimiter detected) -> a grid of text cells, header included."""
-    text = decode(data, file)
-    if not text.strip():
+    """Delimited text (encoding and delimiter detected) -> a grid of text cells, header included.
+
+    UTF-8 goes to polars as it is (no decoding in Python); other encodings, ragged rows and odd
+    quoting take the slower path through Python's csv module, which says where a file breaks.
+    """
+    head = decode(data[:_HEAD], file, partial=True)
+    if not has_text(data):
         raise file_error(file, "empty file")
-    delim = sniff_delimiter(text)
+    delim = sniff_delimiter(head)
     try:
-        return pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), has_header=False, separator=delim, infer_schema=False
-        )
+        return _polars_grid(data, delim)
     except pl.exceptions.PolarsError:
         pass
+    text = decode(data, file)
+    if not text.isascii():  # UTF-8 that polars refused for its quoting, or Windows-1252
+        try:
+            return _polars_grid(text.encode("utf-8"), delim)
+        except pl.exceptions.PolarsError:
+            pass
     # polars refuses ragged or oddly quoted files: the csv module reads them or says where
     try:
         rows = read_rows(text, delim)
+    except UnclosedQuote as exc:
+        raise unclosed_error(exc, text, delim, file) from None
     except Exception as exc:
         raise file_error(file, f"not a readable delimited text file: {exc}") from None
     return grid_from_rows(rows, file)
+
+
+def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> InputError:
+    """A truncated quoted field, named by the data row and column where its quote opened."""
+    reason = (
+        f"a quoted value opened on line {exc.line} is never closed "
+        "(the file ends inside it: truncated?)"
+    )
+    lines = text.split("\n", 2)[:2]
+    header = next(csv.reader([lines[0]], delimiter=delim), [])
+    row: int | None = exc.record
+    if exc.record == 0:
+        row = None
+    elif exc.record > 1 and len(lines) > 1:
+        second = next(csv.reader([lines[1]], delimiter=delim), [])
+        if is_tag_row(list(second)):
+            row = exc.record - 1
+    column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
+    return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
+
+
+_HEAD = 65536
+
+
+def _polars_grid(data: bytes, delim: str) -> pl.DataFrame:
+    return pl.read_csv(data, has_header=False, separator=delim, infer_schema=False, encoding="utf8")
 
 
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:

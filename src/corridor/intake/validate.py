@@ -11,14 +11,23 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from corridor.contract.periods import parse_period
+from corridor.contract.periods import FIRST_YEAR, LAST_YEAR, RANGE_REASON, parse_period
 from corridor.contract.schema import Column, TableSchema, schema_for
 from corridor.errors import Problem
+from corridor.intake.lookup import ID, TYPED, Spread, Steps, by_value
 from corridor.intake.rawtable import ROW, RawTable
 
 _ERR = "_err_"  # prefix of the per-column reason columns
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: the largest number a count or value may hold: far above any real count, and exact in a float
+MAX_NUMBER = 10**15
+TOO_LARGE = "too large: numbers must be finite and at most 10^15"
+#: C0 and C1 control characters (tab and line breaks included) and DEL
+CONTROL_RE = r"[\x00-\x1f\x7f-\x9f]"
+CONTROL_REASON = "control character in a code (codes must be printable text)"
+#: free-text columns whose control characters are removed (tab and line breaks become a space)
+NAME_COLUMNS = frozenset({"name"})
 
 
 @dataclass(slots=True)
@@ -38,47 +47,134 @@ def validate(
     known_places: Collection[str],
     extra_age_bands: Collection[str] = (),
 ) -> Validated:
-    """Check every row of ``raw``; ``known_places`` are the place codes values may name."""
+    """Check every row of ``raw``; ``known_places`` are the place codes values may name.
+
+    Each column is normalised, checked and typed once per distinct value (see
+    :func:`corridor.intake.lookup.by_value`): a million rows of a few hundred codes cost a few
+    hash passes, not a million string operations per rule.
+    """
     schema = schema_for(raw.kind)
-    frame = _normalise(raw.frame, schema)
+    frame = raw.frame
     places = set(known_places)
-    if raw.kind == "places":
-        places |= set(frame["place_code"].drop_nulls().to_list())
-    checks: list[pl.Expr] = []
-    for col in schema.columns:
-        checks.append(_check(col, places, extra_age_bands).alias(_ERR + col.name))
-    checked = frame.with_columns(checks)
-    checked = _row_checks(checked, raw.kind)
-    problems = _collect(checked, schema, raw.file)
+    parts: dict[str, Spread] = {}
+    # place references last: a places file may name the places it defines itself
+    for col in sorted(schema.columns, key=lambda c: c.place_ref):
+        if raw.kind == "places" and col.place_ref and "place_code" in parts:
+            places |= set(parts["place_code"].table["place_code"].drop_nulls().to_list())
+        source = (
+            frame[col.name]
+            if col.name in frame.columns
+            else pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
+        )
+        parts[col.name] = by_value(
+            source.alias(col.name),
+            _column_steps(col, places, extra_age_bands),
+            ids=col.name in schema.key,
+        )
+    checked: pl.DataFrame | None = None
+    if raw.kind in _ROW_CHECKED:
+        checked = _row_checks(_checked(parts, schema, frame[ROW]), raw.kind)
+        problems = _collect(checked, schema, raw.file)
+    else:  # reasons are copied out only to the rows that have one
+        problems = _collect_spread(parts, schema, frame[ROW], raw.file)
     # a value the reader could not translate is reported once, under the source's own field
     translated = {(p.row, (p.value or "").lower()) for p in raw.problems}
     problems = [p for p in problems if (p.row, (p.value or "").lower()) not in translated]
     problems.extend(raw.problems)
-    problems.extend(_conflicts(checked, schema, raw.file, {p.row for p in problems}))
+    invalid = {p.row for p in problems if p.row is not None}
+    # only rows that share their key with another valid row can conflict or collapse
+    keys = pl.DataFrame([*[parts[k].column(ID).alias(k) for k in schema.key], frame[ROW]])
+    if invalid:
+        keys = keys.filter(~pl.col(ROW).is_in(list(invalid)))
+    shared = keys.filter(pl.struct(schema.key).is_duplicated())[ROW]
+    in_dup = frame[ROW].is_in(shared.implode())
+    if checked is not None:
+        dup = checked.filter(in_dup)
+    else:
+        cells = [parts[c.name].at(in_dup, [c.name]).to_series() for c in schema.columns]
+        dup = pl.DataFrame([*cells, frame[ROW].filter(in_dup)])
+    problems.extend(_conflicts(dup, schema, raw.file, set()))
     problems.sort(
         key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
     )
     invalid = {p.row for p in problems if p.row is not None}
-    valid_raw = checked.filter(~pl.col(ROW).is_in(list(invalid)))
-    typed = _typed(valid_raw, schema)
-    # identical duplicates within the file collapse to one row (first occurrence)
-    typed = typed.unique(subset=list(schema.key), keep="first", maintain_order=True)
-    return Validated(raw.kind, typed, problems, raw.frame.height, invalid, raw.frame)
+    typed = pl.DataFrame(
+        [*[parts[c.name].column(TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
+    )
+    if invalid:
+        typed = typed.filter(~pl.col(ROW).is_in(list(invalid)))
+    if dup.height:
+        # identical duplicates within the file collapse to one row (first occurrence)
+        same = typed.filter(pl.col(ROW).is_in(dup[ROW].to_list()))
+        kept = same.unique(subset=list(schema.key), keep="first", maintain_order=True)
+        drop = set(same[ROW].to_list()) - set(kept[ROW].to_list())
+        if drop:
+            typed = typed.filter(~pl.col(ROW).is_in(list(drop)))
+    return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
 
 
-def _normalise(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
-    """Strip cells, turn empty cells into null, add absent optional columns, lower-case codes."""
-    exprs: list[pl.Expr] = []
+#: kinds with checks across the columns of a row (see _row_checks)
+_ROW_CHECKED = ("flows", "places")
+
+
+def _checked(parts: dict[str, Spread], schema: TableSchema, rows: pl.Series) -> pl.DataFrame:
+    """Every row: the normalised cells and, per column, the reason a cell is invalid."""
+    return pl.DataFrame(
+        [
+            *[parts[c.name].column(c.name) for c in schema.columns],
+            *[parts[c.name].column(_ERR).alias(_ERR + c.name) for c in schema.columns],
+            rows,
+        ]
+    )
+
+
+def _collect_spread(
+    parts: dict[str, Spread], schema: TableSchema, rows: pl.Series, file: str
+) -> list[Problem]:
+    """As :func:`_collect`, reading the reasons per distinct value."""
+    problems: list[Problem] = []
     for col in schema.columns:
-        if col.name in frame.columns:
-            e = pl.col(col.name).cast(pl.Utf8).str.strip_chars()
-            e = pl.when(e == "").then(None).otherwise(e)
-        else:
-            e = pl.lit(None, dtype=pl.Utf8)
-        if col.type in ("code", "codes"):
-            e = e.str.to_lowercase()
-        exprs.append(e.alias(col.name))
-    return frame.select(*exprs, pl.col(ROW))
+        part = parts[col.name]
+        bad = part.mask(pl.col(_ERR).is_not_null())
+        if not bad.any():
+            continue
+        cells = part.at(bad, [col.name, _ERR])
+        for row, value, why in zip(
+            rows.filter(bad).to_list(),
+            cells[col.name].to_list(),
+            cells[_ERR].to_list(),
+            strict=True,
+        ):
+            problems.append(
+                Problem(file, int(row), col.name, value if value is not None else "", why)
+            )
+    return problems
+
+
+def _column_steps(col: Column, places: set[str], extra_age_bands: Collection[str]) -> Steps:
+    """Normalise, then check and type one column (each frame holds that column only)."""
+
+    def normalise(f: pl.DataFrame) -> pl.DataFrame:
+        return f.select(_normal(col).alias(col.name))
+
+    def check(f: pl.DataFrame) -> pl.DataFrame:
+        return f.with_columns(
+            _check(col, places, extra_age_bands).alias(_ERR), _typed_expr(col).alias(TYPED)
+        )
+
+    return (normalise, check)
+
+
+def _normal(col: Column) -> pl.Expr:
+    """Strip the cell, empty -> null, lower-case codes, control characters out of names."""
+    e = pl.col(col.name).cast(pl.Utf8)
+    if col.name in NAME_COLUMNS:
+        e = e.str.replace_all(r"[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
+    e = e.str.strip_chars()
+    e = pl.when(e == "").then(None).otherwise(e)
+    if col.type in ("code", "codes"):
+        e = e.str.to_lowercase()
+    return e
 
 
 def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> pl.Expr:
@@ -92,6 +188,8 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
 
     if col.required and col.default is None:
         add(c.is_null(), "missing required value")
+    if col.type in ("code", "codes", "text") and col.name not in NAME_COLUMNS:
+        add(c.str.contains(CONTROL_RE), CONTROL_REASON)
     if col.codes is not None:
         allowed = [v for v in col.codes if v]
         if col.name == "age_band":
@@ -103,9 +201,11 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             c.is_not_null() & (~c.str.contains(_DATE_RE) | parsed.is_null()),
             "not a valid ISO date (YYYY-MM-DD)",
         )
+        add(parsed.is_not_null() & _out_of_range(parsed.dt.year()), f"date {RANGE_REASON}")
     elif col.type in ("float", "int", "lat", "lon"):
         num = _number(c)
         add(c.is_not_null() & ~_number_text(c).str.contains(_NUM_RE), "not a number")
+        add(num.is_not_null() & ~(num.abs() <= MAX_NUMBER), TOO_LARGE)
         if col.type == "lat":
             add(num.is_not_null() & ((num < -90) | (num > 90)), "latitude outside -90..90")
         elif col.type == "lon":
@@ -115,6 +215,8 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             if col.type == "int":
                 add(num.is_not_null() & (num != num.floor()), "not a whole number")
     elif col.type == "period":
+        year = c.str.slice(0, 4).cast(pl.Int32, strict=False)
+        add(c.is_not_null() & _out_of_range(year), f"year {RANGE_REASON}")
         add(
             c.is_not_null() & _period_kind(c).is_null(),
             "not an ISO period (2024, 2024Q1, 2024-03, 2024W05)",
@@ -125,6 +227,10 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
             "unknown place code (import places first)",
         )
     return reason
+
+
+def _out_of_range(year: pl.Expr) -> pl.Expr:
+    return year.is_not_null() & ((year < FIRST_YEAR) | (year > LAST_YEAR))
 
 
 def _row_checks(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -240,22 +346,19 @@ def _keyed(col: Column) -> pl.Expr:
     return e
 
 
-def _typed(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
-    """Valid text rows -> typed contract columns (defaults applied, canonical periods)."""
-    exprs: list[pl.Expr] = []
-    for col in schema.columns:
-        c = pl.col(col.name)
-        if col.default is not None:
-            c = c.fill_null(col.default)
-        if col.type == "date":
-            c = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-        elif col.type in ("float", "lat", "lon"):
-            c = _number(c)
-        elif col.type == "int":
-            c = _number(c).cast(pl.Int64)
-        elif col.type == "period":
-            c = _period_kind(c)
-        elif col.type == "codes":
-            c = c.str.replace_all(r"\s*;\s*", ";")
-        exprs.append(c.alias(col.name))
-    return frame.select(*exprs, pl.col(ROW))
+def _typed_expr(col: Column) -> pl.Expr:
+    """The typed value of a valid cell (defaults applied, canonical periods)."""
+    c = pl.col(col.name)
+    if col.default is not None:
+        c = c.fill_null(col.default)
+    if col.type == "date":
+        c = c.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    elif col.type in ("float", "lat", "lon"):
+        c = _number(c)
+    elif col.type == "int":
+        c = _number(c).cast(pl.Int64, strict=False)
+    elif col.type == "period":
+        c = _period_kind(c)
+    elif col.type == "codes":
+        c = c.str.replace_all(r"\s*;\s*", ";")
+    return c

@@ -1,8 +1,9 @@
 """The hotspot table of the report: the disclosed ranking with a short explanation per site.
 
 Only ``HotspotResult.disclosed(threshold)`` and ``HotspotResult.explain(..., threshold=...)`` are
-read: scores, ranks and probabilities are percentile-based and shown as they are; no raw measure
-value is printed (the explanation names where a site stands among sites, not its counts).
+read: the estimates (expected new infections per 1,000 residents, model outputs, not counts),
+ranks and probabilities are shown as they are; no raw measure value is printed (the explanation
+names where a site stands among sites, not its counts).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ MEASURE_LABELS: dict[str, str] = {
     "betweenness": "bridging position in the flow network",
 }
 STANDS_OUT = 75.0
+#: a component's lift (log factor) named in the explanation (x1.1)
+LIFT_NOTABLE = 0.1
+#: bar units (of 100) per doubling of the estimate against the median site
+BAR_SCALE = 25.0
 
 
 @dataclass(slots=True)
@@ -58,7 +63,7 @@ class HotspotRow:
     name: str
     place_type: str
     country: str
-    score: str
+    score: str  # expected new HIV infections per 1,000 residents a year
     score_interval: str
     rank_interval: str
     p_top: str
@@ -85,19 +90,22 @@ def explanation(exp: dict[str, Any]) -> str:
     comps = exp.get("components") or []
     if comps and exp.get("main_driver") not in (None, "none"):
         top = comps[0]
-        share = top.get("share_of_score")
         label = COMPONENT_LABELS.get(top["component"], top["component"])
-        if share is not None:
-            parts.append(f"{label.capitalize()} makes {100 * float(share):.0f}% of the score.")
+        factor = top.get("factor_vs_median")
+        if factor is not None:
+            parts.append(
+                f"{label.capitalize()} lifts the estimate most: x{float(factor):.2f} against "
+                "the median site."
+            )
     above = [
         COMPONENT_LABELS.get(c["component"], c["component"])
         for c in comps
-        if (c.get("vs_median_site") or 0) > 0.5
+        if (c.get("lift") or 0) > LIFT_NOTABLE
     ]
     below = [
         COMPONENT_LABELS.get(c["component"], c["component"])
         for c in comps
-        if (c.get("vs_median_site") or 0) < -0.5
+        if (c.get("lift") or 0) < -LIFT_NOTABLE
     ]
     if above:
         text = "Above the median site on " + ", ".join(above)
@@ -122,16 +130,21 @@ def explanation(exp: dict[str, Any]) -> str:
             )
             + "."
         )
-    flags = [f for f in exp.get("flags") or [] if f != "suppressed"]
-    if flags:
+    flags = [f for f in exp.get("flags") or [] if f not in ("suppressed", "recency_calibrated")]
+    if "fully_imputed" in flags:
+        parts.append("No data of its own: estimated from similar sites (wide interval).")
+    elif flags:
         parts.append(
             "Imputed from similar sites: " + ", ".join(f.replace("_", " ") for f in flags) + "."
         )
+    if "recency_calibrated" in (exp.get("flags") or []):
+        parts.append("Calibrated with the site's recency testing.")
     return " ".join(parts)
 
 
 def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]:
-    """Stacked contributions of the components to the score (0-100 on ``width`` units)."""
+    """Stacked lifts of the components above the median site (log factor; ``BAR_SCALE`` units
+    of ``width`` per doubling)."""
     out: list[Segment] = []
     x = 0.0
     by_name = {c["component"]: c for c in exp.get("components") or []}
@@ -139,10 +152,11 @@ def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]
         c = by_name.get(name)
         if c is None:
             continue
-        w = max(0.0, _f(c.get("contribution"))) * width / 100.0
+        lift = max(0.0, _f(c.get("lift")))
+        w = min(width - x, lift / math.log(2.0) * BAR_SCALE * width / 100.0)
         if w <= 0:
             continue
-        title = f"{COMPONENT_LABELS[name]}: {_f(c.get('contribution')):.1f} points"
+        title = f"{COMPONENT_LABELS[name]}: x{math.exp(lift):.2f} against the median site"
         out.append(Segment(name, COMPONENT_COLOURS[name], round(x, 2), round(w, 2), title))
         x += w
     return out
@@ -161,8 +175,11 @@ def hotspot_rows(result: HotspotResult, threshold: int) -> list[HotspotRow]:
                 name=str(rec["name"]),
                 place_type=str(rec["place_type"]).replace("_", " "),
                 country=str(rec["country_code"]).upper(),
-                score=f"{_f(rec['score']):.1f}",
-                score_interval=f"{_f(rec['score_low']):.1f}–{_f(rec['score_high']):.1f}",
+                score=f"{_f(rec['new_infections_per_1000']):.1f}",
+                score_interval=(
+                    f"{_f(rec['new_infections_per_1000_low']):.1f}–"
+                    f"{_f(rec['new_infections_per_1000_high']):.1f}"
+                ),
                 rank_interval=(
                     f"{rec['rank_low']}–{rec['rank_high']}"
                     if rec["rank_low"] != rec["rank_high"]

@@ -112,8 +112,11 @@ class DuckDBEngine(Engine):
                         delay = min(delay * 2, 1.0)
                         continue
                     raise WarehouseBusyError(
-                        f"the warehouse {self._path} is in use by another corridor process "
-                        f"(an import?) for more than {wait_s:.0f} s; try again when it is done"
+                        f"the workspace's DuckDB file {self._path} is held by another process "
+                        f"(a running `corridor serve`, an import, or another command) for more "
+                        f"than {wait_s:.0f} s: a DuckDB file has one process at a time. Use the "
+                        "running server's HTTP API (docs/api.md), stop it and run the command "
+                        "again, or move the warehouse to PostgreSQL (--db) for many processes"
                     ) from exc
                 if _DAMAGED.search(str(exc)):
                     raise damaged(self._path, str(exc).splitlines()[0]) from exc
@@ -148,6 +151,16 @@ class DuckDBEngine(Engine):
         if hasattr(rel, "to_arrow_table"):  # duckdb >= 1.4
             return rel.to_arrow_table()
         return rel.arrow()
+
+    @contextmanager
+    def staged(self, name: str, data: pa.Table, like: str, *, step: str) -> Iterator[str]:
+        """The Arrow table itself, registered as a view: DuckDB scans it in place (no copy)."""
+        self._run(step, f"REGISTER {name} <{data.num_rows} rows>", lambda: None)
+        self._con.register(name, data)
+        try:
+            yield name
+        finally:
+            self._con.unregister(name)
 
     def _insert_arrow(self, table: str, data: pa.Table) -> None:
         self._con.register("_corridor_incoming", data)

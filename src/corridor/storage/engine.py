@@ -112,6 +112,38 @@ class Engine(ABC):
         )
 
     @contextmanager
+    def staged(self, name: str, data: pa.Table, like: str, *, step: str) -> Iterator[str]:
+        """``data`` readable by SQL as the table ``name`` (columns as in table ``like``) within
+        the block; gone after it.
+
+        By default a temporary table with ``like``'s column types, filled by ``insert_arrow``;
+        an engine that can read Arrow in place (DuckDB) overrides this without the copy.
+        """
+        self.execute(f"DROP TABLE IF EXISTS {name}", step="drop stage")
+        self.execute(self._stage_ddl(name, like), step=step)
+        try:
+            self.insert_arrow(name, data, step=f"{step} rows")
+            yield name
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS {name}", step="drop stage")
+
+    def _stage_ddl(self, name: str, like: str) -> str:
+        """CREATE TEMPORARY TABLE with the columns of ``like``, spelled out.
+
+        Not ``CREATE TABLE AS SELECT ... WHERE 1 = 0``: in DuckDB 1.5/2.0 a table made that way
+        inside a transaction silently loses a large insert that follows
+        (tests/intake/test_bulk_import.py).
+        """
+        cols = self.query_rows(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            (like,),
+            step=f"columns of {like}",
+        )
+        body = ", ".join(f"{col} {dtype}" for col, dtype in cols)
+        return f"CREATE TEMPORARY TABLE {name} ({body})"
+
+    @contextmanager
     def transaction(self) -> Iterator[Engine]:
         """A transaction; nested calls join the outer one. Rolls back on any exception."""
         if self._depth:

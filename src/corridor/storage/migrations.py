@@ -178,6 +178,59 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP INDEX IF EXISTS services_key",
         ),
     ),
+    Migration(
+        4,
+        "accounts, tokens, sharing agreements and the hash-chained audit trail (the data hub)",
+        (
+            """CREATE TABLE accounts (
+                username TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                countries TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                unsuppressed BOOLEAN NOT NULL,
+                disabled BOOLEAN NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE api_tokens (
+                token_id TEXT PRIMARY KEY,
+                username TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                purpose TEXT NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                expires_at TIMESTAMP,
+                revoked BOOLEAN NOT NULL
+            )""",
+            """CREATE TABLE agreements (
+                agreement_id BIGINT PRIMARY KEY,
+                partner TEXT NOT NULL,
+                indicators TEXT NOT NULL,
+                disaggregations TEXT NOT NULL,
+                period_type TEXT NOT NULL,
+                countries TEXT NOT NULL,
+                valid_from DATE NOT NULL,
+                valid_to DATE NOT NULL,
+                revoked BOOLEAN NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )""",
+            """CREATE TABLE audit_chain (
+                seq BIGINT PRIMARY KEY,
+                logged_at TIMESTAMP NOT NULL,
+                user_name TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                cells BIGINT NOT NULL,
+                suppressed BOOLEAN NOT NULL,
+                prev_hash TEXT NOT NULL,
+                entry_hash TEXT NOT NULL
+            )""",
+            """CREATE TABLE audit_head (
+                id INTEGER PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                entry_hash TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -1,0 +1,288 @@
+"""The data hub under load: concurrent clients of mixed reads and one writer, on loopback.
+
+    .venv/bin/python benchmarks/api.py [--workspace demo-output] [--clients 50] [--seconds 60]
+                                       [--no-postgres]
+
+Serves the demo workspace (built with ``corridor demo`` when --workspace is not given) with
+uvicorn on 127.0.0.1, on DuckDB and on PostgreSQL (a copy of the demo warehouse on a throw-away
+server), and runs ``--clients`` client threads for ``--seconds``: indicator queries, places,
+status and site explanations as the demo analyst (Kenya, Uganda), and one writer importing a
+small file for Uganda as the demo data manager every second. Prints requests per second,
+p50/p95 latency and errors; and the baseline measured in the same run, the same indicator
+queries computed and published in-process with no HTTP (the raw tool doing the same work), as
+the ratio API p50 / direct p50. Goals: zero errors, indicator p95 under 200 ms on DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+from corridor.access import account_for_token
+from corridor.indicators import compute_indicators, publish
+from corridor.storage.engine import connect
+from corridor.storage.migrations import migrate
+from corridor.workspace import open_workspace
+
+INDICATOR_QUERIES = (
+    "indicator=first_95,second_95,third_95&by=country,population_group&period=2024",
+    "indicator=positivity&by=place&period=2024",
+    "indicator=positivity,linkage_proxy&by=country,sex&period=2024Q3",
+    "indicator=testing_coverage&by=country,period&period=2024",
+    "indicator=cascade&by=population_group&period=2024",
+)
+OTHER = ("/api/v1/places", "/api/v1/status")
+COPY_TABLES = ("places", "flows", "services", "cases", "imports", "quarantine", "replacements")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_workspace(given: str | None, tmp: Path) -> Path:
+    if given:
+        return Path(given)
+    out = tmp / "demo"
+    print("building the demo workspace (corridor demo)...", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "corridor.cli.main", "demo", "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
+def credentials(ws: Path) -> dict[str, dict[str, str]]:
+    with (ws / "demo-users.csv").open(encoding="utf-8") as f:
+        return {r["role"]: r for r in csv.DictReader(f)}
+
+
+def copy_to_postgres(ws: Path, url: str) -> None:
+    """The demo warehouse (data, accounts, tokens, agreements) copied into PostgreSQL."""
+    src = connect(str(ws / "warehouse.duckdb"))
+    dst = connect(url)
+    try:
+        migrate(dst)
+        for table in (*COPY_TABLES, "accounts", "api_tokens", "agreements"):
+            dst.insert_arrow(table, src.query(f"SELECT * FROM {table}"))
+        dst.execute("SELECT setval('import_id_seq', (SELECT MAX(import_id) FROM imports))")
+    finally:
+        src.close()
+        dst.close()
+
+
+def direct_baseline(ws: Path, db: str | None, token: str) -> float:
+    """Median seconds of the indicator queries computed and published in-process."""
+    w = open_workspace(ws, db=db)
+    try:
+        account_for_token(w.engine, token)
+        times = []
+        for _ in range(3):
+            for q in INDICATOR_QUERIES:
+                params = dict(p.split("=", 1) for p in q.split("&"))
+                t0 = time.perf_counter()
+                raw = compute_indicators(
+                    w.engine,
+                    params["indicator"].split(","),
+                    params["by"].split(","),
+                    params["period"],
+                    totals=True,
+                    completeness=w.settings.completeness_threshold,
+                    testing_min_age=w.settings.testing_min_age,
+                )
+                publish(raw, w.settings)
+                times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+    finally:
+        w.close()
+
+
+def upload(month: int, site: str) -> bytes:
+    return (
+        "period,place_code,data_element,sex,age_band,population_group,value\n"
+        f"2023-{month:02d},{site},condoms_distributed,total,total,total,{100 + month}\n"
+    ).encode()
+
+
+def run_load(
+    base: str, creds: dict[str, dict[str, str]], clients: int, seconds: float, site: str
+) -> dict[str, list[tuple[float, bool]]]:
+    results: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    reader = {"Authorization": f"Bearer {creds['analyst']['token']}"}
+    writer = {"Authorization": f"Bearer {creds['data_manager']['token']}"}
+    urls = [f"/api/v1/indicators?{q}" for q in INDICATOR_QUERIES] * 4
+    urls += [*OTHER, f"/api/v1/hotspots/{site}?draws=0"]
+
+    def record(kind: str, elapsed: float, ok: bool) -> None:
+        with lock:
+            results[kind].append((elapsed, ok))
+
+    def read_client(i: int) -> None:
+        with httpx.Client(base_url=base, headers=reader, timeout=60) as c:
+            n = i
+            while time.perf_counter() < stop:
+                url = urls[n % len(urls)]
+                n += 7
+                kind = url.split("?")[0].split("/")[3]
+                t0 = time.perf_counter()
+                try:
+                    ok = c.get(url).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                record(kind, time.perf_counter() - t0, ok)
+
+    def write_client() -> None:
+        with httpx.Client(base_url=base, headers=writer, timeout=60) as c:
+            month = 1
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                try:
+                    r = c.post(
+                        "/api/v1/imports",
+                        files={"file": ("bench.csv", upload(month, site), "text/csv")},
+                        data={"kind": "services"},
+                    )
+                    ok = r.status_code == 201
+                    if not ok:
+                        print("write failed:", r.status_code, r.text[:300])
+                except httpx.HTTPError:
+                    ok = False
+                record("imports (writer)", time.perf_counter() - t0, ok)
+                month = month % 12 + 1
+                time.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
+
+    threads = [threading.Thread(target=read_client, args=(i,)) for i in range(clients)]
+    threads.append(threading.Thread(target=write_client))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def report(
+    name: str, results: dict[str, list[tuple[float, bool]]], seconds: float, baseline: float
+) -> None:
+    everything = [x for v in results.values() for x in v]
+    errors = sum(1 for _, ok in everything if not ok)
+    load = os.getloadavg()[0]
+    print(
+        f"\n{name} (load average {load:.1f} on {os.cpu_count()} CPUs): "
+        f"{len(everything)} requests in {seconds:.0f} s = "
+        f"{len(everything) / seconds:.1f} req/s, errors {errors}"
+    )
+    print(f"  {'endpoint':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
+    for kind, values in sorted(results.items()):
+        times = [t for t, _ in values]
+        bad = sum(1 for _, ok in values if not ok)
+        print(
+            f"  {kind:<18}{len(values):>7}{1000 * pct(times, 0.5):>9.0f}"
+            f"{1000 * pct(times, 0.95):>9.0f}{bad:>8}"
+        )
+    ind = [t for t, _ in results.get("indicators", [])]
+    if ind:
+        p50, p95 = pct(ind, 0.5), pct(ind, 0.95)
+        print(
+            f"  baseline (same indicator queries in-process, no HTTP, one at a time): "
+            f"p50 {1000 * baseline:.0f} ms; API p50 / direct p50 = {p50 / baseline:.1f}x"
+        )
+        goal = "met" if p95 < 0.2 and errors == 0 else "NOT met"
+        print(f"  goal (zero errors, indicator p95 < 200 ms): {goal} (p95 {1000 * p95:.0f} ms)")
+
+
+def serve(ws: Path, db: str | None, port: int) -> subprocess.Popen[bytes]:
+    """``corridor serve`` in its own process (the clients' threads must not share its GIL)."""
+    cmd = [sys.executable, "-m", "corridor.cli.main", "-w", str(ws)]
+    if db:
+        cmd += ["--db", db]
+    proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start within 120 s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workspace", help="a demo workspace (default: build one)")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--no-postgres", action="store_true")
+    args = ap.parse_args()
+    if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600:
+        ap.error("--clients 1-200 and --seconds 1-600")
+    tmp = Path(tempfile.mkdtemp(prefix="corridor-bench-api-"))
+    ws = demo_workspace(args.workspace, tmp)
+    creds = credentials(ws)
+    w = open_workspace(ws)
+    site = str(
+        w.engine.scalar(
+            "SELECT place_code FROM places WHERE country_code = 'uga' AND place_type = "
+            "'border_crossing' ORDER BY place_code LIMIT 1"
+        )
+    )
+    w.close()
+    targets: list[tuple[str, str | None]] = [("duckdb", None)]
+    pg = None
+    if not args.no_postgres:
+        url = os.environ.get("CORRIDOR_TEST_PG_URL")
+        if not url:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+            from pgserver import PgServer, find_bindir  # type: ignore[import-not-found]
+
+            bindir = find_bindir()
+            if bindir is not None:
+                pg = PgServer(bindir)
+                pg.start()
+                url = pg.url
+        if url:
+            copy_to_postgres(ws, url)
+            targets.append(("postgres", url))
+        else:
+            print("postgres: no server available, skipped")
+    try:
+        for name, db in targets:
+            baseline = direct_baseline(ws, db, creds["analyst"]["token"])
+            port = free_port()
+            proc = serve(ws, db, port)
+            try:
+                results = run_load(
+                    f"http://127.0.0.1:{port}", creds, args.clients, args.seconds, site
+                )
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            report(f"{name}, {args.clients} clients + 1 writer", results, args.seconds, baseline)
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()

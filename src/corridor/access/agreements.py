@@ -1,0 +1,190 @@
+"""Sharing agreements: which indicators, at which disaggregation and period type, for which
+countries a partner may read, valid from and to dates (inclusive). Expired or revoked
+agreements grant nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from corridor.access.accounts import get_user, now
+from corridor.access.errors import NotFound, PermissionDenied
+from corridor.access.scope import Scope, format_countries, parse_countries
+from corridor.contract.periods import parse_period_range
+from corridor.errors import QueryError
+from corridor.indicators.aggregate import parse_by
+from corridor.indicators.registry import resolve_ids
+from corridor.storage.engine import Engine
+
+PERIOD_TYPES = ("year", "quarter", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    agreement_id: int
+    partner: str
+    indicators: tuple[str, ...]
+    disaggregations: tuple[str, ...]
+    period_type: str
+    countries: frozenset[str] | None
+    valid_from: date
+    valid_to: date
+    revoked: bool
+
+    def active(self, on: date) -> bool:
+        return not self.revoked and self.valid_from <= on <= self.valid_to
+
+    def as_dict(self, on: date | None = None) -> dict[str, Any]:
+        return {
+            "id": self.agreement_id,
+            "partner": self.partner,
+            "indicators": ",".join(self.indicators),
+            "by": ",".join(self.disaggregations),
+            "period_type": self.period_type,
+            "countries": format_countries(self.countries).upper(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat(),
+            "status": "revoked"
+            if self.revoked
+            else ("active" if self.active(on or now().date()) else "not in force"),
+        }
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(p.strip().lower() for p in text.split(",") if p.strip())
+
+
+def add_agreement(
+    engine: Engine,
+    partner: str,
+    *,
+    indicators: str,
+    by: str,
+    period_type: str,
+    countries: str,
+    valid_from: date,
+    valid_to: date,
+    created_by: str,
+) -> Agreement:
+    acct = get_user(engine, partner)
+    if acct.role != "partner":
+        raise QueryError(f"account {acct.username!r} is a {acct.role}, not a partner")
+    ids = tuple(i.id for i in resolve_ids(_split(indicators)))
+    dims = tuple(parse_by(_split(by)))
+    if period_type not in PERIOD_TYPES:
+        raise QueryError(f"period type {period_type!r}: expected one of {', '.join(PERIOD_TYPES)}")
+    scope = parse_countries(countries)
+    if scope is None:
+        raise QueryError("an agreement names its countries (ISO3 codes), not *")
+    if valid_to < valid_from:
+        raise QueryError(f"agreement ends ({valid_to}) before it starts ({valid_from})")
+    with engine.transaction():
+        new_id = int(engine.scalar("SELECT COALESCE(MAX(agreement_id), 0) + 1 FROM agreements"))
+        engine.execute(
+            "INSERT INTO agreements (agreement_id, partner, indicators, disaggregations, "
+            "period_type, countries, valid_from, valid_to, revoked, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new_id,
+                acct.username,
+                ",".join(ids),
+                ",".join(dims),
+                period_type,
+                format_countries(scope),
+                valid_from,
+                valid_to,
+                False,
+                created_by,
+                now(),
+            ),
+            step="add agreement",
+        )
+    return Agreement(
+        new_id, acct.username, ids, dims, period_type, scope, valid_from, valid_to, False
+    )
+
+
+def list_agreements(engine: Engine, partner: str | None = None) -> list[Agreement]:
+    sql = (
+        "SELECT agreement_id, partner, indicators, disaggregations, period_type, countries, "
+        "valid_from, valid_to, revoked FROM agreements"
+        + (" WHERE partner = ?" if partner else "")
+        + " ORDER BY agreement_id"
+    )
+    rows = engine.query_rows(sql, (partner,) if partner else None, step="agreements")
+    return [
+        Agreement(
+            int(r[0]),
+            r[1],
+            _split(r[2]),
+            _split(r[3]),
+            r[4],
+            parse_countries(r[5]),
+            r[6],
+            r[7],
+            bool(r[8]),
+        )
+        for r in rows
+    ]
+
+
+def revoke_agreement(engine: Engine, agreement_id: int) -> None:
+    if not engine.scalar("SELECT COUNT(*) FROM agreements WHERE agreement_id = ?", (agreement_id,)):
+        raise NotFound(f"no agreement with id {agreement_id} (see `corridor agreements list`)")
+    engine.execute(
+        "UPDATE agreements SET revoked = TRUE WHERE agreement_id = ?", (agreement_id,), step="rv"
+    )
+
+
+def period_type_of(period: str | None) -> str | None:
+    if period is None:
+        return None
+    try:
+        rng = parse_period_range(period)
+    except ValueError as exc:
+        raise QueryError(f"bad period {period!r}: {exc}") from None
+    return rng.last.kind
+
+
+def granted_scope(
+    engine: Engine,
+    partner: str,
+    indicators: Sequence[str],
+    by: Sequence[str],
+    period: str | None,
+    *,
+    on: date | None = None,
+) -> Scope:
+    """The countries an agreement in force lets ``partner`` read for this query, or
+    PermissionDenied naming what no agreement grants."""
+    day = on or now().date()
+    active = [a for a in list_agreements(engine, partner) if a.active(day)]
+    if not active:
+        raise PermissionDenied(f"partner {partner!r} has no sharing agreement in force on {day}")
+    ptype = period_type_of(period)
+    if ptype is None:
+        raise PermissionDenied(
+            "a partner names a period (e.g. period=2024 or 2024Q1) of the type its agreement grants"
+        )
+    ids = [i.id for i in resolve_ids(indicators)]
+    dims = parse_by(by)
+    missing: list[str] = []
+    for a in active:
+        reasons = []
+        outside = [i for i in ids if i not in a.indicators]
+        if outside:
+            reasons.append(f"indicator(s) {', '.join(outside)}")
+        extra = [d for d in dims if d not in a.disaggregations]
+        if extra:
+            reasons.append(f"disaggregation by {', '.join(extra)}")
+        if ptype != a.period_type:
+            reasons.append(
+                f"period type {ptype} (agreement {a.agreement_id} grants {a.period_type})"
+            )
+        if not reasons:
+            return Scope(a.countries)
+        missing.append(f"agreement {a.agreement_id} does not grant " + "; ".join(reasons))
+    raise PermissionDenied("no sharing agreement grants this query: " + " / ".join(missing))

@@ -1,0 +1,171 @@
+"""The audit trail: append-only and hash-chained.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields, and the
+head (last sequence number and hash) is kept beside the chain. ``verify`` recomputes the chain:
+an edited entry breaks its own hash, a deleted entry breaks the sequence and the next entry's
+link, and a deleted tail no longer reaches the head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from corridor.access.accounts import now
+from corridor.storage.engine import Engine
+
+GENESIS = "0" * 64
+# appends are serialised: in-process by this lock (DuckDB: one process holds the file), across
+# processes (PostgreSQL, several workers) by a transaction-scoped advisory lock
+_APPEND = threading.Lock()
+_PG_LOCK_KEY = 842113
+
+
+def entry_hash(
+    prev: str,
+    seq: int,
+    logged_at: datetime,
+    user: str,
+    action: str,
+    detail: str,
+    cells: int,
+    suppressed: bool,
+) -> str:
+    body = json.dumps(
+        [
+            prev,
+            seq,
+            logged_at.isoformat(timespec="microseconds"),
+            user,
+            action,
+            detail,
+            cells,
+            bool(suppressed),
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    engine: Engine,
+    user: str,
+    action: str,
+    detail: dict[str, Any],
+    *,
+    cells: int = 0,
+    suppressed: bool = True,
+) -> int:
+    """Append one entry; returns its sequence number. ``detail`` holds parameters, never rows."""
+    text = json.dumps(detail, sort_keys=True, default=str)
+    logged = now()
+    with _APPEND, engine.transaction():
+        if engine.name == "postgres":
+            engine.execute(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})", step="audit lock")
+        head = engine.query_rows("SELECT seq, entry_hash FROM audit_head WHERE id = 1")
+        seq, prev = (int(head[0][0]) + 1, head[0][1]) if head else (1, GENESIS)
+        digest = entry_hash(prev, seq, logged, user, action, text, cells, suppressed)
+        engine.execute(
+            "INSERT INTO audit_chain (seq, logged_at, user_name, action, detail, cells, "
+            "suppressed, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, logged, user, action, text, cells, suppressed, prev, digest),
+            step="audit append",
+        )
+        if head:
+            engine.execute(
+                "UPDATE audit_head SET seq = ?, entry_hash = ? WHERE id = 1",
+                (seq, digest),
+                step="audit head",
+            )
+        else:
+            engine.execute(
+                "INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, ?, ?)",
+                (seq, digest),
+                step="audit head",
+            )
+    return seq
+
+
+def entries(
+    engine: Engine,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    conds, params = [], []
+    for col, val in (("user_name = ?", user), ("action = ?", action), ("logged_at >= ?", since)):
+        if val is not None:
+            conds.append(col)
+            params.append(val)
+    sql = (
+        "SELECT seq, logged_at, user_name, action, detail, cells, suppressed, entry_hash "
+        "FROM audit_chain"
+        + (" WHERE " + " AND ".join(conds) if conds else "")
+        + " ORDER BY seq DESC LIMIT ?"
+    )
+    rows = engine.query_rows(sql, [*params, limit], step="audit entries")
+    return [
+        {
+            "seq": int(r[0]),
+            "time": r[1].isoformat(timespec="seconds") + "Z",
+            "user": r[2],
+            "action": r[3],
+            "parameters": json.loads(r[4]),
+            "cells": int(r[5]),
+            "suppressed": bool(r[6]),
+            "hash": r[7],
+        }
+        for r in rows
+    ]
+
+
+@dataclass(slots=True)
+class Verification:
+    entries: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(engine: Engine) -> Verification:
+    """Recompute the chain and compare it with the head."""
+    rows = engine.query_rows(
+        "SELECT seq, logged_at, user_name, action, detail, cells, suppressed, prev_hash, "
+        "entry_hash FROM audit_chain ORDER BY seq",
+        step="audit chain",
+    )
+    result = Verification(len(rows))
+    prev, expected_seq = GENESIS, 1
+    for seq, logged, user, action, detail, cells, suppressed, prev_hash, digest in rows:
+        seq = int(seq)
+        if seq != expected_seq:
+            result.problems.append(
+                f"entry {expected_seq}"
+                + (f" to {seq - 1}" if seq - 1 > expected_seq else "")
+                + " deleted (the sequence jumps to {seq})".replace("{seq}", str(seq))
+            )
+        if prev_hash != prev:
+            result.problems.append(f"entry {seq}: does not link to the entry before it")
+        again = entry_hash(prev_hash, seq, logged, user, action, detail, int(cells), suppressed)
+        if again != digest:
+            result.problems.append(f"entry {seq}: edited (its hash does not match its content)")
+        prev, expected_seq = digest, seq + 1
+    head = engine.query_rows("SELECT seq, entry_hash FROM audit_head WHERE id = 1")
+    if head:
+        h_seq, h_hash = int(head[0][0]), head[0][1]
+        if h_seq != expected_seq - 1 or h_hash != prev:
+            result.problems.append(
+                f"the chain ends at entry {expected_seq - 1} but the head records entry {h_seq}: "
+                "entries at the end were deleted or the head was changed"
+            )
+    elif rows:
+        result.problems.append("the chain has entries but no head: the head was deleted")
+    return result

@@ -1,0 +1,331 @@
+"""Reads on behalf of an account: permission, scope (in the query), disclosure, audit.
+
+The one place where the CLI's domain functions meet an account: the API routes (and the
+dashboard) call these and serialise what they return. Every count that leaves goes through
+``corridor.indicators.disclosure.publish`` unless the account may read unsuppressed and asked to,
+and every read is appended to the audit trail with its parameters, cell count and whether
+disclosure control applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from corridor.access.accounts import Account, now
+from corridor.access.agreements import granted_scope, list_agreements
+from corridor.access.audit import append
+from corridor.access.errors import NotFound, PermissionDenied
+from corridor.access.roles import AGREEMENT_ROLES, require
+from corridor.access.scope import Scope, parse_countries, scoped
+from corridor.config import Settings
+from corridor.indicators import compute_indicators, publish
+from corridor.indicators.aggregate import parse_by
+from corridor.indicators.registry import resolve_ids
+from corridor.storage.engine import Engine
+
+CELLS_PER_ROW = 3  # numerator, denominator, value
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorQuery:
+    indicators: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    period: str | None = None
+    country: str | None = None  # ISO3 list, narrows the scope
+    place: str | None = None  # a place code: it and its descendants
+    totals: bool = True
+    unsuppressed: bool = False
+    within: tuple[str, ...] = ()  # place codes the caller picks from the answer (scope-checked)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "indicators": list(self.indicators),
+            "by": list(self.by),
+            "period": self.period or "all",
+            "country": self.country,
+            "place": self.place,
+            "totals": self.totals,
+            "unsuppressed": self.unsuppressed,
+        }
+
+
+def scope_for(engine: Engine, account: Account, q: IndicatorQuery) -> Scope:
+    """The account's scope for this query, narrowed by its country and place filters."""
+    if account.role in AGREEMENT_ROLES:
+        base = granted_scope(engine, account.username, q.indicators, q.by, q.period)
+    else:
+        base = account.scope
+    wanted = parse_countries(q.country) if q.country else None
+    scope = base.narrow(wanted, q.place)
+    places = (*([q.place] if q.place else []), *q.within)
+    check_places_in_scope(engine, scope, places)
+    return scope
+
+
+def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) -> None:
+    """A named place outside the scope is refused (403), an unknown one is a 404: never an
+    empty answer that hides why."""
+    for raw in codes:
+        code = raw.strip().lower()
+        country = engine.scalar(
+            "SELECT country_code FROM places WHERE place_code = ?", (code,), step="place country"
+        )
+        if country is None:
+            raise NotFound(f"no place with code {code!r} (see GET /places)")
+        if scope.countries is not None and country not in scope.countries:
+            raise PermissionDenied(
+                f"place {code!r} is in {str(country).upper()}, outside your scope "
+                f"({scope.describe()})"
+            )
+
+
+class Cache(Protocol):
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any: ...
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    """Changes whenever an import changes the warehouse (new or replaced rows)."""
+    row = engine.query_rows(
+        "SELECT COUNT(*), MAX(import_id) FROM imports WHERE rows_new + rows_replaced > 0 "
+        "OR rows_quarantined > 0",
+        step="data version",
+    )
+    return tuple(row[0]) if row else ()
+
+
+def read_indicators(
+    engine: Engine,
+    account: Account,
+    settings: Settings,
+    q: IndicatorQuery,
+    *,
+    channel: str,
+    cache: Cache | None = None,
+) -> pa.Table:
+    """Indicators as the account may see them: scoped in SQL, published unless allowed and asked.
+    Published answers may come from ``cache`` (keyed by scope, query and data version); every
+    read is audited either way."""
+    require(account.role, "read_indicators", user=account.username)
+    if q.unsuppressed:
+        require(
+            account.role,
+            "read_unsuppressed",
+            unsuppressed_grant=account.unsuppressed,
+            user=account.username,
+        )
+    ids = [i.id for i in resolve_ids(q.indicators)]
+    dims = parse_by(q.by)
+    scope = scope_for(engine, account, q)
+
+    def compute() -> pa.Table:
+        with scoped(engine, scope) as eng:
+            raw = compute_indicators(
+                eng,
+                ids,
+                dims,
+                q.period,
+                totals=q.totals,
+                completeness=settings.completeness_threshold,
+                testing_min_age=settings.testing_min_age,
+            )
+        return raw if q.unsuppressed else publish(raw, settings)
+
+    if cache is not None and not q.unsuppressed:
+        key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
+        table: pa.Table = cache.get_or_compute(key, compute)
+    else:
+        table = compute()
+    append(
+        engine,
+        account.username,
+        f"{channel}.read_indicators",
+        {**q.as_dict(), "scope": scope.describe()},
+        cells=table.num_rows * CELLS_PER_ROW,
+        suppressed=not q.unsuppressed,
+    )
+    return table
+
+
+def read_hotspots(
+    engine: Engine,
+    account: Account,
+    settings: Settings,
+    *,
+    period: str | None,
+    country: str | None,
+    draws: int,
+    seed: int,
+    channel: str,
+    cache: Cache | None = None,
+) -> Any:
+    """The ranking within the account's scope (a HotspotResult); raw measures are disclosed by
+    the caller with the same threshold as the CLI (``result.disclosed``/``explain``)."""
+    from corridor.hotspots import rank_sites
+
+    require(account.role, "read_hotspots", user=account.username)
+    scope = account.scope.narrow(parse_countries(country) if country else None)
+
+    def compute() -> Any:
+        with scoped(engine, scope) as eng:
+            return rank_sites(eng, period=period, draws=draws, seed=seed)
+
+    if cache is not None:  # the ranking is deterministic for its seed: same data, same answer
+        key = ("hotspots", scope, period, draws, seed, data_version(engine))
+        result = cache.get_or_compute(key, compute)
+    else:
+        result = compute()
+    append(
+        engine,
+        account.username,
+        f"{channel}.read_hotspots",
+        {"period": period, "country": country, "draws": draws, "seed": seed},
+        cells=result.table.num_rows,
+        suppressed=True,
+    )
+    return result
+
+
+def read_places(engine: Engine, account: Account, *, channel: str) -> list[dict[str, Any]]:
+    require(account.role, "read_places", user=account.username)
+    if account.role in AGREEMENT_ROLES:
+        today = now().date()
+        countries: set[str] = set()
+        for a in list_agreements(engine, account.username):
+            if a.active(today) and a.countries:
+                countries |= a.countries
+        scope = Scope(frozenset(countries))
+    else:
+        scope = account.scope
+    with scoped(engine, scope) as eng:
+        rows = eng.query(
+            "SELECT place_code, name, place_type, parent_code, country_code, lat, lon, corridor, "
+            "dhis2_uid FROM places ORDER BY country_code, place_code",
+            step="places",
+        ).to_pylist()
+    append(engine, account.username, f"{channel}.read_places", {}, cells=0, suppressed=True)
+    return rows
+
+
+def require_countries_of_import(
+    engine: Engine, account: Account, kind: str, import_ids: Sequence[int]
+) -> None:
+    """Refuse (and so roll back) an import that wrote rows outside the account's countries."""
+    if account.countries is None or not import_ids:
+        return
+    ids = ",".join(str(int(i)) for i in import_ids)
+    allowed = ",".join("'" + c + "'" for c in sorted(account.countries)) or "''"
+    if kind == "places":
+        sql = f"SELECT DISTINCT country_code FROM places WHERE import_id IN ({ids}) " + (
+            f"AND country_code NOT IN ({allowed})"
+        )
+    else:
+        code = {"services": "place_code", "cases": "place_code", "flows": "observation_code"}[kind]
+        sql = (
+            f"SELECT DISTINCT COALESCE(p.country_code, t.{code}) FROM {kind} t "
+            f"LEFT JOIN places p ON p.place_code = t.{code} "
+            f"WHERE t.import_id IN ({ids}) AND (p.country_code IS NULL OR "
+            f"p.country_code NOT IN ({allowed}))"
+        )
+    outside = sorted(str(r[0]) for r in engine.query_rows(sql, step="import scope"))
+    if outside:
+        raise PermissionDenied(
+            f"the file has rows for {', '.join(o.upper() for o in outside[:10])}, outside the "
+            f"countries of account {account.username!r} "
+            f"({','.join(sorted(account.countries)).upper()}); nothing was imported"
+        )
+
+
+def check_place_in_scope(engine: Engine, account: Account, place_code: str) -> None:
+    """403 for a place outside the account's countries (not a 404 that would hide it)."""
+    check_places_in_scope(engine, account.scope, [place_code])
+
+
+def _own_imports(account: Account) -> tuple[str, list[Any]]:
+    """Admins see every import; data managers the imports they made (for their countries)."""
+    if account.role == "admin":
+        return "", []
+    return " WHERE user_name = ?", [account.username]
+
+
+def read_status(engine: Engine, account: Account, *, channel: str) -> dict[str, Any]:
+    from corridor.access.roles import allows
+    from corridor.contract.schema import KINDS
+
+    require(account.role, "read_status", user=account.username)
+    with scoped(engine, account.scope) as eng:
+        counts = {
+            k: int(eng.scalar(f"SELECT COUNT(*) FROM {k}", step=f"count {k}") or 0) for k in KINDS
+        }
+    out: dict[str, Any] = {
+        "database": engine.name,
+        "scope": account.scope.describe(),
+        "counts": counts,
+    }
+    if allows(account.role, "read_imports"):
+        out["imports"] = read_imports(engine, account, limit=10, channel=None)
+    append(engine, account.username, f"{channel}.read_status", {}, cells=0, suppressed=True)
+    return out
+
+
+IMPORT_COLUMNS = (
+    "import_id",
+    "file_name",
+    "kind",
+    "format",
+    "user_name",
+    "imported_at",
+    "rows_read",
+    "rows_imported",
+    "rows_new",
+    "rows_replaced",
+    "rows_unchanged",
+    "rows_quarantined",
+    "status",
+    "sha256",
+)
+
+
+def read_imports(
+    engine: Engine, account: Account, *, limit: int = 100, channel: str | None
+) -> list[dict[str, Any]]:
+    require(account.role, "read_imports", user=account.username)
+    where, params = _own_imports(account)
+    rows = engine.query(
+        f"SELECT {', '.join(IMPORT_COLUMNS)} FROM imports{where} ORDER BY import_id DESC LIMIT ?",
+        [*params, limit],
+        step="imports",
+    ).to_pylist()
+    if channel is not None:
+        append(engine, account.username, f"{channel}.read_imports", {"limit": limit}, cells=0)
+    return rows
+
+
+QUARANTINE_COLUMNS = ("import_id", "row_number", "column_name", "value", "reason", "record")
+
+
+def read_quarantine(
+    engine: Engine, account: Account, *, limit: int = 1000, channel: str
+) -> list[dict[str, Any]]:
+    """Quarantined rows of the imports the account may see (row-level: data managers, admins)."""
+    require(account.role, "read_quarantine", user=account.username)
+    where, params = _own_imports(account)
+    rows = engine.query(
+        f"SELECT {', '.join('q.' + c for c in QUARANTINE_COLUMNS)} FROM quarantine q "
+        f"WHERE q.import_id IN (SELECT import_id FROM imports{where}) "
+        "ORDER BY q.import_id DESC, q.row_number LIMIT ?",
+        [*params, limit],
+        step="quarantine",
+    ).to_pylist()
+    append(
+        engine,
+        account.username,
+        f"{channel}.read_quarantine",
+        {"limit": limit},
+        cells=len(rows),
+        suppressed=False,
+    )
+    return rows

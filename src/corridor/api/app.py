@@ -1,0 +1,97 @@
+"""The app factory: ``create_app(workspace)`` builds the ASGI application of the data hub.
+
+Routes live in routes_read, routes_data and analytics; they parse, call the domain functions of
+``corridor.access`` (which call the CLI's own: compute_indicators, rank_sites, ingest, publish)
+and serialise. ``corridor serve`` only builds this app and runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from corridor import __version__
+from corridor.access.accounts import admin_exists
+from corridor.api import analytics, routes_data, routes_read
+from corridor.api.hub import Hub
+from corridor.api.problems import RequestIdAndHeaders, UploadLimit, install_handlers
+from corridor.config import SETTINGS_FILE, load_settings
+from corridor.errors import WorkspaceError
+from corridor.storage.engine import connect
+from corridor.storage.migrations import migrate
+from corridor.workspace import WAREHOUSE_FILE, find_workspace
+
+PREFIX = "/api/v1"
+NO_ADMIN = (
+    "no admin account in this warehouse: create one first with "
+    "`corridor users add NAME --role admin` (the password is read from standard input, or "
+    "generated and printed once)"
+)
+
+
+def create_app(
+    workspace: str | Path | None = None,
+    *,
+    db: str | None = None,
+    pool_size: int = 16,
+    require_admin: bool = True,
+) -> FastAPI:
+    folder = Path(workspace) if workspace is not None else find_workspace()
+    if not (folder / SETTINGS_FILE).is_file():
+        raise WorkspaceError(f"{folder} is not a Corridor workspace (no {SETTINGS_FILE})")
+    settings = load_settings(folder, overrides={"db": db})
+    url = settings.db or str(folder / WAREHOUSE_FILE)
+    first = connect(url)
+    try:
+        migrate(first)
+        if require_admin and not admin_exists(first):
+            raise WorkspaceError(NO_ADMIN)
+    finally:
+        first.close()
+    hub = Hub(folder, settings, url, pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.close()
+
+    app = FastAPI(
+        title="Corridor data hub",
+        version=__version__,
+        description="Indicators, spaces of vulnerability and intake for the health of migrants "
+        "and mobile populations, with country scopes, sharing agreements, an audit trail and "
+        "disclosure control. Authenticate with `Authorization: Bearer TOKEN`.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,  # the interactive pages load scripts from the internet: off
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    install_handlers(app)
+    app.include_router(routes_data.public, prefix=PREFIX, tags=["hub"])
+    app.include_router(routes_data.router, prefix=PREFIX, tags=["hub"])
+    app.include_router(routes_read.router, prefix=PREFIX, tags=["data"])
+    app.include_router(analytics.router, prefix=PREFIX, tags=["dhis2"])
+    origins = [o.strip() for o in str(settings["api_cors_origins"]).split(",") if o.strip()]
+    if origins:  # CORS is off unless origins are named
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-csrf-token"],
+        )
+    app.add_middleware(UploadLimit, max_bytes=hub.max_upload, paths=(f"{PREFIX}/imports",))
+    app.add_middleware(RequestIdAndHeaders)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory`` with several workers: the workspace and database come from
+    CORRIDOR_WORKSPACE and CORRIDOR_DB (set by ``corridor serve``)."""
+    return create_app(os.environ.get("CORRIDOR_WORKSPACE"), db=os.environ.get("CORRIDOR_DB"))

@@ -1,0 +1,80 @@
+"""``corridor serve``: build the data hub's ASGI app and run it with uvicorn. Nothing else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from corridor.cli.common import err_console, state
+
+
+@click.command("serve")
+@click.option(
+    "-w",
+    "--workspace",
+    "workspace_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Workspace folder (also accepted before the command, as for every command).",
+)
+@click.option("--db", help="Database URL: postgresql://... (default: the workspace's DuckDB file).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8421, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (PostgreSQL only: a DuckDB file is held by one process).",
+)
+@click.pass_context
+def serve_command(
+    ctx: click.Context,
+    workspace_path: Path | None,
+    db: str | None,
+    host: str,
+    port: int,
+    workers: int,
+) -> None:
+    """Serve the HTTP API (docs/api.md) on loopback by default. Needs an admin account."""
+    import uvicorn
+
+    from corridor.api.app import create_app
+    from corridor.errors import QueryError
+    from corridor.workspace import find_workspace
+
+    st = state(ctx)
+    folder = workspace_path or st.workspace_path or find_workspace()
+    app = create_app(folder, db=db or st.db)  # refuses without an admin, says how to add one
+    url = app.state.hub.url
+    if workers > 1 and app.state.hub.is_duckdb:
+        raise QueryError(
+            "--workers > 1 needs PostgreSQL (--db postgresql://...): a DuckDB file is held by "
+            "one process, which serves many readers and one writer"
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[bold yellow]warning:[/] listening on {host}: put a TLS-terminating proxy in "
+            "front; tokens travel in every request",
+            highlight=False,
+        )
+    err_console.print(
+        f"serving {folder} ({'DuckDB' if app.state.hub.is_duckdb else 'PostgreSQL'}) on "
+        f"http://{host}:{port}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops",
+        highlight=False,
+    )
+    if workers > 1:
+        app.state.hub.close()
+        os.environ["CORRIDOR_WORKSPACE"] = str(folder)
+        os.environ["CORRIDOR_DB"] = url
+        uvicorn.run(
+            "corridor.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

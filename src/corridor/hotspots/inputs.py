@@ -1,0 +1,99 @@
+"""The inputs of the incidence model, per site, from the measures and the warehouse.
+
+Everything is a count read from the warehouse (through the indicator layer, as for the
+measures), except recency testing, which no indicator carries yet: ``hiv_recent`` and
+``hiv_recency_tested`` are summed from the services table over the window (totals only, the
+level at which PEPFAR reports HTS_RECENT to a site).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from corridor.contract.dimensions import TOTAL
+from corridor.hotspots.warehouse import Window
+from corridor.storage.engine import Engine
+
+RECENCY_ELEMENTS = ("hiv_recent", "hiv_recency_tested")
+#: recency results are pooled over the window and the years before it, up to this many years:
+#: a site's share of recent infections among new diagnoses changes slowly, and a year of one
+#: site holds only a handful of recent results
+RECENCY_YEARS = 3
+
+
+@dataclass(slots=True)
+class IncidenceInputs:
+    """Per site (the order of ``SiteData.sites``): counts behind the incidence model."""
+
+    population: np.ndarray  # residents (registry, else estimate); NaN if unknown
+    tests: np.ndarray  # HIV tests in the window
+    positive: np.ndarray  # positive results in the window
+    plhiv: np.ndarray  # estimated PLHIV (latest)
+    pop_estimated: np.ndarray  # estimated population (latest)
+    art_current: np.ndarray  # people on ART (latest)
+    vl_tested: np.ndarray  # viral-load results (lookback)
+    vl_suppressed: np.ndarray  # of which suppressed
+    sex_workers: np.ndarray  # estimated sex workers (NaN where groups are not reported)
+    recent: np.ndarray  # hiv_recent, pooled (NaN where no recency testing)
+    recency_tested: np.ndarray  # hiv_recency_tested, pooled
+    years: float  # length of the window in years
+
+
+def read_recency(engine: Engine, window: Window) -> pd.DataFrame:
+    """hiv_recent and hiv_recency_tested per place (wide; totals only), pooled over the window
+    and the ``RECENCY_YEARS - 1`` years before it."""
+    start = date(window.start.year - (RECENCY_YEARS - 1), window.start.month, 1)
+    table = engine.query(
+        "SELECT place_code, data_element, SUM(value) AS value FROM services "
+        "WHERE data_element IN (?, ?) AND sex = ? AND age_band = ? AND population_group = ? "
+        "AND period_start >= ? AND period_end <= ? GROUP BY place_code, data_element",
+        (*RECENCY_ELEMENTS, TOTAL, TOTAL, TOTAL, start, window.end),
+        step="hotspots: recency testing",
+    )
+    df = table.to_pandas()
+    if df.empty:
+        return pd.DataFrame(columns=list(RECENCY_ELEMENTS), dtype=float)
+    wide = df.pivot_table(index="place_code", columns="data_element", values="value")
+    return wide.reindex(columns=list(RECENCY_ELEMENTS)).astype(float)
+
+
+def collect_inputs(
+    services: pd.DataFrame,
+    recency: pd.DataFrame,
+    codes: list[str],
+    population: np.ndarray,
+    window: Window,
+) -> IncidenceInputs:
+    """Arrange the service totals (``read_service_totals``) and recency per site."""
+    idx = pd.Index(codes)
+
+    def element(name: str, group: str = TOTAL) -> np.ndarray:
+        part = services[
+            (services["data_element"] == name) & (services["population_group"] == group)
+        ]
+        return part.groupby("place_code")["value"].sum().reindex(idx).to_numpy(dtype=float)
+
+    rec = recency.reindex(idx)
+    tested = rec["hiv_recency_tested"].to_numpy(dtype=float) if not rec.empty else np.nan
+    recent = rec["hiv_recent"].to_numpy(dtype=float) if not rec.empty else np.nan
+    tested = np.broadcast_to(tested, (len(codes),)).astype(float)
+    recent = np.broadcast_to(recent, (len(codes),)).astype(float)
+    recent = np.where(np.isfinite(tested) & ~np.isfinite(recent), 0.0, recent)  # zeros dropped
+    return IncidenceInputs(
+        population=population,
+        tests=element("hiv_tests"),
+        positive=element("hiv_positive"),
+        plhiv=element("plhiv_estimated"),
+        pop_estimated=element("pop_estimated"),
+        art_current=element("art_current"),
+        vl_tested=element("vl_tested"),
+        vl_suppressed=element("vl_suppressed"),
+        sex_workers=element("pop_estimated", "sex_worker"),
+        recent=recent,
+        recency_tested=tested,
+        years=window.years,
+    )

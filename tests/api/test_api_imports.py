@@ -1,0 +1,161 @@
+"""POST /imports: the CLI's validation and atomicity; scope; size limit; readers never see an
+import half-done; every read and write is in the audit trail."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from hubdata import auth
+
+HEADER = "period,place_code,data_element,sex,age_band,population_group,value\n"
+
+
+GROUPS = (
+    "migrant",
+    "host",
+    "mobile_worker",
+    "truck_driver",
+    "sex_worker",
+    "fisherfolk",
+    "miner",
+    "cross_border_trader",
+    "seasonal_worker",
+    "refugee",
+)
+
+
+def _csv(site: str, n: int, bad_row: int | None = None) -> bytes:
+    """``n`` rows with distinct keys (month x sex x group); one bad sex at ``bad_row``."""
+    lines = [HEADER]
+    for i in range(n):
+        month, rest = i % 180, i // 180
+        year, mon = 2015 + month // 12, 1 + month % 12
+        sex = "q" if i == bad_row else ("f", "m")[rest % 2]
+        group = GROUPS[(rest // 2) % len(GROUPS)]
+        lines.append(f"{year}-{mon:02d},{site},hiv_tests,{sex},15-24,{group},{10 + i}\n")
+    return "".join(lines).encode()
+
+
+def _post(hub: Any, who: str, content: bytes, **data: str) -> Any:
+    return hub.client.post(
+        "/api/v1/imports",
+        headers=auth(hub.tokens[who]),
+        files={"file": ("clinic.csv", content, "text/csv")},
+        data={"kind": "services", **data},
+    )
+
+
+def _count(hub: Any) -> int:
+    status = hub.client.get("/api/v1/status", headers=auth(hub.tokens["admin1"])).json()
+    return int(status["counts"]["services"])
+
+
+def test_a_rejected_file_is_422_with_its_problems_and_changes_nothing(fresh_hub_both: Any) -> None:
+    before = _count(fresh_hub_both)
+    r = _post(fresh_hub_both, "dm-uga", _csv("ug-busia", 5, bad_row=3))
+    assert r.status_code == 422
+    doc = r.json()
+    assert doc["problems"] == [
+        {
+            "file": "clinic.csv",
+            "row": 4,
+            "column": "sex",
+            "value": "q",
+            "reason": doc["problems"][0]["reason"],
+        }
+    ]
+    assert _count(fresh_hub_both) == before
+    ok = _post(fresh_hub_both, "dm-uga", _csv("ug-busia", 5))
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["imports"][0]["rows_new"] == 5
+    assert _count(fresh_hub_both) == before + 5
+    # the import is listed for its data manager, with the account as its user
+    mine = fresh_hub_both.client.get(
+        "/api/v1/imports", headers=auth(fresh_hub_both.tokens["dm-uga"])
+    )
+    assert [i["user_name"] for i in mine.json()["imports"]] == ["dm-uga"]
+
+
+def test_quarantine_imports_the_valid_rows_and_shows_the_rest(fresh_hub: Any) -> None:
+    r = _post(fresh_hub, "dm-uga", _csv("ug-busia", 5, bad_row=1), quarantine="true")
+    assert r.status_code == 201 and r.json()["imports"][0]["rows_quarantined"] == 1
+    q = fresh_hub.client.get(
+        "/api/v1/quarantine?format=csv", headers=auth(fresh_hub.tokens["dm-uga"])
+    )
+    assert q.headers["content-type"].startswith("text/csv")
+    assert q.text.count("\n") == 2 and "sex" in q.text
+
+
+def test_rows_outside_the_account_countries_import_nothing(fresh_hub: Any) -> None:
+    before = _count(fresh_hub)
+    r = _post(fresh_hub, "dm-uga", _csv("ke-busia", 3))
+    assert r.status_code == 403 and "KEN" in r.json()["detail"]
+    assert _count(fresh_hub) == before
+    dry = _post(fresh_hub, "dm-uga", _csv("ug-busia", 3), dry_run="true")
+    assert dry.status_code == 201 and dry.json()["dry_run"] is True
+    assert _count(fresh_hub) == before
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(fresh_hub: Any) -> None:
+    limit = fresh_hub.client.app.state.hub.max_upload
+    r = _post(fresh_hub, "dm-uga", b"x" * (limit + 10))
+    assert r.status_code == 413 and "api_max_upload_mb" in r.json()["detail"]
+
+
+def test_readers_never_see_an_import_half_done(fresh_hub_both: Any) -> None:
+    before = _count(fresh_hub_both)
+    n = 3000
+    seen: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(_count(fresh_hub_both))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        r = _post(fresh_hub_both, "admin1", _csv("ke-busia", n))
+    finally:
+        done.set()
+        reader.join()
+    assert r.status_code == 201, r.text
+    seen.append(_count(fresh_hub_both))
+    assert set(seen) <= {before, before + n} and seen[-1] == before + n
+
+
+def test_reads_and_writes_are_audited_and_the_chain_verifies(fresh_hub: Any) -> None:
+    from corridor.access import audit_verify
+
+    fresh_hub.client.get(
+        "/api/v1/indicators?indicator=positivity&by=sex&unsuppressed=true",
+        headers=auth(fresh_hub.tokens["an-grant"]),
+    )
+    _post(fresh_hub, "dm-uga", _csv("ug-busia", 2))
+    entries = fresh_hub.client.get(
+        "/api/v1/audit?limit=50", headers=auth(fresh_hub.tokens["admin1"])
+    ).json()["entries"]
+    unsuppressed = [e for e in entries if e["user"] == "an-grant"]
+    assert unsuppressed[0]["action"] == "api.read_indicators"
+    assert unsuppressed[0]["suppressed"] is False and unsuppressed[0]["cells"] > 0
+    assert unsuppressed[0]["parameters"]["by"] == ["sex"]
+    assert any(e["action"] == "api.import" and e["user"] == "dm-uga" for e in entries)
+    with fresh_hub.client.app.state.hub.pool.engine() as eng:
+        assert audit_verify(eng).ok
+
+
+def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
+    q = "/api/v1/indicators?indicator=positivity&period=2025&unsuppressed=false"
+    who = auth(fresh_hub.tokens["admin1"])
+    before = fresh_hub.client.get(q, headers=who).json()["rows"]
+    again = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert before == again
+    lines = [HEADER] + [
+        f"2025-0{m},ug-busia,{e},total,total,total,{v}\n"
+        for m in (1, 2)
+        for e, v in (("hiv_tests", 400), ("hiv_positive", 40))
+    ]
+    assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
+    after = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert after != before and any(r["denominator"] == 800 for r in after)

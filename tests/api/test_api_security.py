@@ -1,0 +1,91 @@
+"""Login, rate limiting, cookies and CSRF, headers, CORS, problem documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubdata import PASSWORD, auth
+
+
+def test_security_headers_and_request_ids(duck_hub: Any) -> None:
+    r = duck_hub.client.get("/api/v1/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    for header in (
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+        "cache-control",
+        "x-request-id",
+    ):
+        assert header in r.headers
+    # CORS is off by default: no allow-origin header, even when asked
+    pre = duck_hub.client.options(
+        "/api/v1/status",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in pre.headers
+
+
+def test_errors_are_problem_documents_without_traces(duck_hub: Any) -> None:
+    r = duck_hub.client.get(
+        "/api/v1/indicators?indicator=nonsense", headers=auth(duck_hub.tokens["admin1"])
+    )
+    assert r.status_code == 400
+    doc = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert doc["status"] == 400 and "nonsense" in doc["detail"]
+    assert doc["request_id"] == r.headers["x-request-id"]
+    assert "Traceback" not in r.text and 'File "' not in r.text
+    missing = duck_hub.client.get("/api/v1/nowhere")
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+
+
+def test_login_gives_a_session_with_httponly_samesite_cookie_and_csrf(fresh_hub: Any) -> None:
+    c = fresh_hub.client
+    r = c.post("/api/v1/login", json={"username": "dm-uga", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    cookies = r.headers.get_list("set-cookie")
+    session = next(h for h in cookies if h.startswith("corridor_session="))
+    assert "HttpOnly" in session and "SameSite=strict" in session.replace("Strict", "strict")
+    # the cookie authenticates reads
+    assert c.get("/api/v1/status").status_code == 200
+    # a state-changing request with the cookie needs the CSRF header
+    files = {"file": ("s.csv", b"period,place_code\n", "text/csv")}
+    no_csrf = c.post("/api/v1/imports", files=files, data={"kind": "services"})
+    assert no_csrf.status_code == 403 and "csrf" in no_csrf.json()["detail"].lower()
+    with_csrf = c.post(
+        "/api/v1/imports",
+        files=files,
+        data={"kind": "services", "dry_run": "true"},
+        headers={"x-csrf-token": body["csrf_token"]},
+    )
+    assert with_csrf.status_code == 422  # past CSRF: the (bad) file is validated
+    # the bearer token of the session works too, and logout ends it
+    assert c.get("/api/v1/status", headers=auth(body["token"])).status_code == 200
+    out = c.post("/api/v1/logout", headers=auth(body["token"]))
+    assert out.status_code == 200
+    c.cookies.clear()
+    assert c.get("/api/v1/status", headers=auth(body["token"])).status_code == 401
+
+
+def test_failed_logins_are_rate_limited_per_account(fresh_hub: Any) -> None:
+    c = fresh_hub.client
+    for _ in range(5):
+        r = c.post("/api/v1/login", json={"username": "an-keug", "password": "wrong password!"})
+        assert r.status_code == 401
+    r = c.post("/api/v1/login", json={"username": "an-keug", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    # failures are audited, without the password
+    audit = c.get("/api/v1/audit?action=api.login_failed", headers=auth(fresh_hub.tokens["admin1"]))
+    entries = audit.json()["entries"]
+    assert len(entries) == 5 and "wrong" not in audit.text
+
+
+def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(fresh_hub: Any) -> None:
+    c = fresh_hub.client
+    a = c.post("/api/v1/login", json={"username": "nobody", "password": "x" * 12})
+    b = c.post("/api/v1/login", json={"username": "admin1", "password": "x" * 12})
+    assert a.status_code == b.status_code == 401
+    assert a.json()["detail"] == b.json()["detail"]

@@ -1,0 +1,160 @@
+"""``corridor users|tokens|agreements|audit|serve``: what a user sees (exit codes, output)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clihelp import run
+from corridor.storage.engine import connect
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "ws"
+    assert run(capsys, "init", path).code == 0
+    return path
+
+
+def test_users_tokens_and_agreements(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    added = run(capsys, "-w", ws, "users", "add", "Root", "--role", "admin")
+    assert added.code == 0, added.err
+    assert added.out.startswith("password: ") and len(added.out.split()[1]) >= 12
+    assert (
+        run(
+            capsys, "-w", ws, "users", "add", "amina", "--role", "analyst", "--countries", "KEN,UGA"
+        ).code
+        == 0
+    )
+    listed = run(capsys, "-w", ws, "users", "list", "--format", "csv")
+    assert 'amina,analyst,"KEN,UGA",False,False' in listed.out
+    token = run(capsys, "-w", ws, "tokens", "create", "amina", "--expires", "7")
+    assert token.code == 0 and token.out.count("\n") == 1 and token.out.startswith("cor_")
+    token_id = token.out.split("_")[1]
+    assert run(capsys, "-w", ws, "tokens", "revoke", token_id).code == 0
+    tokens = run(capsys, "-w", ws, "users", "list", "--tokens", "--format", "csv")
+    assert f"{token_id},amina,api" in tokens.out and tokens.out.strip().endswith("True")
+    assert run(capsys, "-w", ws, "users", "add", "pa", "--role", "partner").code == 0
+    agreed = run(
+        capsys,
+        "-w",
+        ws,
+        "agreements",
+        "add",
+        "pa",
+        "--indicators",
+        "first_95",
+        "--by",
+        "country",
+        "--countries",
+        "KEN",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+    )
+    assert agreed.code == 0 and agreed.out.strip() == "1"
+    shown = run(capsys, "-w", ws, "agreements", "list", "--format", "csv")
+    assert "1,pa,first_95,country,year,KEN,2025-01-01,2025-12-31," in shown.out
+    assert run(capsys, "-w", ws, "agreements", "revoke", "1").code == 0
+    assert run(capsys, "-w", ws, "users", "disable", "amina").code == 0
+
+
+def test_the_password_can_come_from_standard_input(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a very long password\n"))
+    r = run(capsys, "-w", ws, "users", "add", "amina", "--role", "analyst")
+    assert r.code == 0 and "password" not in r.out
+    from corridor.access import authenticate
+
+    eng = connect(str(ws / "warehouse.duckdb"))
+    try:
+        assert authenticate(eng, "amina", "a very long password").role == "analyst"
+    finally:
+        eng.close()
+
+
+def test_user_errors_exit_2_without_a_traceback(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args in (
+        ("users", "add", "x y", "--role", "admin"),
+        ("users", "add", "bob", "--role", "analyst", "--countries", "KENYA"),
+        ("users", "disable", "nobody"),
+        ("tokens", "create", "nobody"),
+        ("tokens", "revoke", "nope"),
+        ("agreements", "revoke", "42"),
+        (
+            "agreements",
+            "add",
+            "nobody",
+            "--indicators",
+            "first_95",
+            "--countries",
+            "KEN",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-12-31",
+        ),
+        ("serve",),  # no admin account yet
+    ):
+        r = run(capsys, "-w", ws, *args)
+        assert r.code == 2, (args, r)
+        assert "Traceback" not in r.err and r.err.strip()
+    r = run(capsys, "serve", "-w", ws)  # -w after the command too, as the issue writes it
+    assert r.code == 2 and "corridor users add NAME --role admin" in r.err
+
+
+def test_audit_verify_detects_tampering(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("amina", "bakari", "chausiku"):
+        assert run(capsys, "-w", ws, "users", "add", name, "--role", "analyst").code == 0
+    ok = run(capsys, "-w", ws, "audit", "verify")
+    assert ok.code == 0 and "3 entries" in ok.out
+    shown = run(capsys, "-w", ws, "audit", "show", "--format", "csv")
+    assert shown.out.count("cli.add_user") == 3
+    eng = connect(str(ws / "warehouse.duckdb"))
+    try:
+        eng.execute("DELETE FROM audit_chain WHERE seq = 2")
+    finally:
+        eng.close()
+    bad = run(capsys, "-w", ws, "audit", "verify")
+    assert bad.code == 2 and "entry 2 deleted" in bad.err
+
+
+def test_a_command_on_a_workspace_held_by_another_process_says_why(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DuckDB file is held by one process (a running server): the CLI fails at once, exit 2,
+    saying why and what to do, never a lock error with a traceback."""
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "time.sleep(60)",
+            str(ws / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        t0 = time.perf_counter()
+        r = run(capsys, "-w", ws, "status")
+        assert r.code == 2 and time.perf_counter() - t0 < 10
+        assert "held by another process" in r.err and "corridor serve" in r.err
+        assert "Traceback" not in r.err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert os.path.exists(ws / "warehouse.duckdb")

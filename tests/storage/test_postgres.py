@@ -1,0 +1,178 @@
+"""The PostgreSQL engine: results through COPY read by Arrow, session settings, rewrites."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+
+import psycopg
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corridor.storage.engine import StorageError, connect
+from corridor.storage.postgres import SESSION_SETTINGS, PostgresEngine
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(pg_database: str) -> Iterator[PostgresEngine]:
+    eng = connect(pg_database)
+    assert isinstance(eng, PostgresEngine)
+    eng.execute(
+        "CREATE TABLE t (i BIGINT, s SMALLINT, f DOUBLE PRECISION, n NUMERIC, txt TEXT, "
+        "v VARCHAR(40), b BOOLEAN, d DATE, ts TIMESTAMP)"
+    )
+    yield eng
+    eng.close()
+
+
+TEXTS = ["", "NA", "NULL", "null", "nan", 'a "quoted", comma', "two\nlines", "ümlaut ✓", " pad "]
+
+
+def _fill(eng: PostgresEngine) -> None:
+    for k, text in enumerate([*TEXTS, None]):
+        eng.execute(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                None if text is None else 2**62 + k,
+                None if text is None else -k,
+                [0.1 + k / 3, float("nan"), float("inf"), -float("inf"), 1e-300][k % 5]
+                if text is not None
+                else None,
+                None if text is None else f"{k}.25",
+                text,
+                text,
+                None if text is None else k % 2 == 0,
+                None if text is None else dt.date(2024, 1, 1) + dt.timedelta(days=k),
+                None if text is None else dt.datetime(2024, 2, 29, 23, 59, 59, 123456),
+            ),
+        )
+
+
+def _same(a: pa.Table, b: pa.Table) -> None:
+    assert a.schema == b.schema
+    for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True):
+        for key in x:
+            u, v = x[key], y[key]
+            if isinstance(u, float) and math.isnan(u):
+                assert isinstance(v, float) and math.isnan(v), key
+            else:
+                assert u == v, (key, u, v)
+
+
+def test_copy_path_returns_what_the_row_path_returns(pg: PostgresEngine) -> None:
+    _fill(pg)
+    sql = "SELECT * FROM t ORDER BY i NULLS LAST"
+    got = pg.query(sql)
+    _same(got, pg._row_query(sql, None))
+    rows = got.to_pylist()
+    assert [r["txt"] for r in rows] == [*TEXTS, None]  # "" stays "", NULL stays NULL
+    assert rows[0]["i"] == 2**62 and rows[0]["n"] == 0.25
+    assert got.schema.field("ts").type == pa.timestamp("us")
+    assert rows[0]["ts"] == dt.datetime(2024, 2, 29, 23, 59, 59, 123456)
+
+
+def test_parameters_percent_signs_and_question_marks(pg: PostgresEngine) -> None:
+    _fill(pg)
+    got = pg.query_rows(
+        "SELECT txt, '100%' AS pct FROM t WHERE txt = ? OR v LIKE ? ORDER BY txt",
+        ("NA", "%comma"),
+    )
+    assert got == [("NA", "100%"), ('a "quoted", comma', "100%")]
+    assert pg.query_rows("SELECT '50%' AS p") == [("50%",)]
+
+
+def test_empty_results_keep_their_types(pg: PostgresEngine) -> None:
+    got = pg.query("SELECT i, f, txt, b, d FROM t WHERE 1 = 0")
+    assert got.num_rows == 0
+    assert got.schema.types == [pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.date32()]
+
+
+def test_other_types_and_statements_take_the_row_path(pg: PostgresEngine) -> None:
+    got = pg.query("SELECT '{\"a\": 1}'::json AS j, 7 AS k")
+    assert got.column("k").to_pylist() == [7]
+    assert got.column("j").to_pylist() == [{"a": 1}]
+    assert pg.query_rows("SHOW work_mem") == [(SESSION_SETTINGS["work_mem"],)]
+
+
+def test_statements_that_change_data_run_as_written(pg: PostgresEngine) -> None:
+    pg.query("WITH x AS (SELECT 5 AS a) INSERT INTO t (i) SELECT a FROM x")
+    got = pg.query_rows("WITH d AS (DELETE FROM t WHERE i = 5 RETURNING i) SELECT i FROM d")
+    assert got == [(5,)]
+    assert pg.scalar("SELECT COUNT(*) FROM t") == 0
+
+
+def test_errors_still_name_the_step_and_sql(pg: PostgresEngine) -> None:
+    with pytest.raises(StorageError) as info:
+        pg.query("WITH a AS (SELECT 1) SELECT nope FROM a", step="my step")
+    assert "my step" in str(info.value) and "SELECT nope FROM a" in str(info.value)
+
+
+def test_unread_steps_are_not_run(pg: PostgresEngine) -> None:
+    # the unread step would fail (division by zero) if PostgreSQL ran it
+    got = pg.query_rows(
+        "WITH bad AS (SELECT 1 / 0 AS x), good AS (SELECT 2 AS x) SELECT x FROM good"
+    )
+    assert got == [(2,)]
+
+
+def test_session_settings_apply_where_left_at_the_default(pg_database: str) -> None:
+    eng = connect(pg_database)
+    try:
+        assert eng.query_rows("SELECT current_setting('work_mem'), current_setting('jit')") == [
+            (SESSION_SETTINGS["work_mem"], SESSION_SETTINGS["jit"])
+        ]
+    finally:
+        eng.close()
+    # a value given in the URL wins
+    eng = connect(f"{pg_database}?options=-c%20work_mem%3D8MB")
+    try:
+        assert eng.scalar("SELECT current_setting('work_mem')") == "8MB"
+    finally:
+        eng.close()
+    # so does one set for the database
+    with psycopg.connect(pg_database, autocommit=True) as con:
+        name = con.execute(b"SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        con.execute(f"ALTER DATABASE {name} SET work_mem = '16MB'".encode())
+    eng = connect(pg_database)
+    try:
+        assert eng.scalar("SELECT current_setting('work_mem')") == "16MB"
+    finally:
+        eng.close()
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.none(),
+                st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")),
+            ),
+            st.one_of(st.none(), st.floats(allow_nan=False)),
+            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+        ),
+        max_size=30,
+    )
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_text_and_numbers_round_trip(pg: PostgresEngine, rows: list[tuple]) -> None:
+    pg.execute("DELETE FROM t")
+    data = pa.table(
+        {
+            "txt": pa.array([r[0] for r in rows], pa.string()),
+            "f": pa.array([r[1] for r in rows], pa.float64()),
+            "i": pa.array([r[2] for r in rows], pa.int64()),
+            "s": pa.array(range(len(rows)), pa.int64()),
+        }
+    )
+    pg.insert_arrow("t", data)
+    got = pg.query("SELECT txt, f, i FROM t ORDER BY s")
+    assert got.column("txt").to_pylist() == [r[0] for r in rows]
+    assert got.column("f").to_pylist() == [r[1] for r in rows]
+    assert got.column("i").to_pylist() == [r[2] for r in rows]
