@@ -136,7 +136,7 @@ def _damage(ws: Path, how: str) -> None:
     file = ws / "warehouse.duckdb"
     if how == "truncated":
         with open(file, "r+b") as fh:
-            fh.truncate(os.path.getsize(file) // 2)
+            fh.truncate(os.path.getsize(file) // 4)
     elif how == "overwritten":
         file.write_text("indicator,period\npositivity,2024\n")
     else:  # every block's bytes scrambled after the header
