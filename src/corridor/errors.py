@@ -23,6 +23,22 @@ class DatabaseConnectionError(CorridorError):
     """The database named by --db / CORRIDOR_DB cannot be reached."""
 
 
+class WarehouseDamagedError(CorridorError):
+    """The warehouse file is damaged (truncated, overwritten, unreadable blocks)."""
+
+
+class WarehouseBusyError(CorridorError):
+    """Another process holds the warehouse (an import in progress) for longer than we wait."""
+
+
+class ConcurrentChangeError(CorridorError):
+    """Another writer changed the same rows at the same time; nothing was changed by this one."""
+
+
+class OutputError(CorridorError):
+    """An output file cannot be written there (read-only, under a file, a workspace file)."""
+
+
 class QueryError(CorridorError):
     """A query asked for something that does not exist (unknown indicator, dimension, period)."""
 

@@ -142,6 +142,14 @@ def convert(data: pa.Table, as_: str) -> Any:
     raise QueryError(f"unknown table format {as_!r}; expected arrow, pandas or polars")
 
 
+def workspace_files(folder: Path, db_url: str | None = None) -> list[Path]:
+    """The files of a workspace that no output may overwrite: settings, warehouse and its WAL."""
+    files = [folder / SETTINGS_FILE, folder / WAREHOUSE_FILE, folder / (WAREHOUSE_FILE + ".wal")]
+    if db_url and "://" not in db_url and db_url != ":memory:":
+        files += [Path(db_url), Path(db_url + ".wal")]
+    return files
+
+
 def find_workspace(start: Path | None = None) -> Path:
     """The workspace: $CORRIDOR_WORKSPACE, else the first folder upward holding corridor.toml."""
     env = os.environ.get("CORRIDOR_WORKSPACE")
@@ -174,8 +182,17 @@ def init_workspace(path: str | Path, *, db: str | None = None) -> Workspace:
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise WorkspaceError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
     settings_file = folder / SETTINGS_FILE
-    if not settings_file.exists():
-        settings_file.write_text(settings_template(), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not settings_file.exists():
+            settings_file.write_text(settings_template(), encoding="utf-8")
+    except (FileExistsError, NotADirectoryError):
+        raise WorkspaceError(
+            f"cannot create a workspace in {folder}: a part of it is a file"
+        ) from None
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot create a workspace in {folder}: {exc.strerror or exc}"
+        ) from None
     return open_workspace(folder, db=db)

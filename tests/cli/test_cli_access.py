@@ -140,8 +140,11 @@ def test_a_command_on_a_workspace_held_by_another_process_says_why(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-            "time.sleep(60)",
+            # held as `corridor serve` holds it: the file open, and the marker beside it
+            "import duckdb, sys, time\n"
+            "from corridor.storage.duckdb import serving\n"
+            "with serving(sys.argv[1], 'pid test, http://127.0.0.1:8421'):\n"
+            "    c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)\n",
             str(ws / "warehouse.duckdb"),
         ],
         stdout=subprocess.PIPE,

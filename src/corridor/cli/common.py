@@ -6,11 +6,14 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
+
+from corridor.errors import CorridorError
+from corridor.output import neutralise, output_file
 
 if TYPE_CHECKING:  # the workspace pulls in pyarrow and DuckDB: imported when a command opens it
     from rich.console import Console
@@ -33,6 +36,9 @@ class _LazyConsole:
 
 err_console: Console = _LazyConsole()  # type: ignore[assignment]
 
+#: Something that writes bytes to a binary stream (a streaming exporter) and returns nothing.
+Writer = Callable[[BinaryIO], None]
+
 
 class State:
     """Global options, resolved lazily into an open workspace."""
@@ -48,6 +54,18 @@ class State:
 
             self._ws = open_workspace(self.workspace_path, db=self.db)
         return self._ws
+
+    def protected_files(self) -> list[Path]:
+        """The workspace's own files, which no output may overwrite."""
+        from corridor.workspace import find_workspace, workspace_files
+
+        folder = self._ws.path if self._ws is not None else self.workspace_path
+        if folder is None:
+            try:
+                folder = find_workspace()
+            except CorridorError:
+                return []
+        return workspace_files(folder, self._ws.engine.url if self._ws is not None else None)
 
     def close(self) -> None:
         if self._ws is not None:
@@ -84,16 +102,30 @@ def print_table(
     console.print(table)
 
 
-def write_output(text: str, out: Path | None) -> None:
-    """Write to a file (--out) or to stdout."""
+def write_output(text: str | bytes | Writer, out: Path | None) -> None:
+    """Write text (or what a ``Writer`` writes to a binary stream) to ``--out`` or to stdout.
+
+    The one output writer of every command: a file is written whole or not at all (a temporary
+    file beside it, then renamed), a place that cannot be written is a clean error (exit 2), and
+    the workspace's own files (settings, warehouse) are never written over.
+    """
+    ctx = click.get_current_context(silent=True)
+    st = ctx.find_object(State) if ctx is not None else None
+    protected = st.protected_files() if st is not None else []
     if out is None:
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {out}")
+        stream = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+        if stream is None:  # a text-only stdout (tests that capture it as text)
+            sys.stdout.write(_as_text(text))
+            return
+        sys.stdout.flush()
+        last = _emit(text, stream)
+        if last not in (b"", b"\n"):
+            stream.write(b"\n")
+        stream.flush()
+        return
+    with output_file(out, protected) as stream:
+        _emit(text, stream)
+    err_console.print(f"wrote {out}", highlight=False)
 
 
 def to_csv(
@@ -105,9 +137,49 @@ def to_csv(
     if tags is not None:
         w.writerow(tags)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+        w.writerow([_cell(r.get(c)) for c in columns])
     return buf.getvalue()
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell: empty for None; text neutralised against formula injection (OWASP)."""
+    if v is None:
+        return ""
+    return neutralise(v) if isinstance(v, str) else v
 
 
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def _emit(text: str | bytes | Writer, stream: BinaryIO) -> bytes:
+    """Write to ``stream``; returns the last byte written (b"" when nothing was)."""
+    if callable(text):
+        tail = _Tail(stream)
+        text(tail)  # type: ignore[arg-type]
+        return tail.last
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    stream.write(data)
+    return data[-1:]
+
+
+def _as_text(text: str | bytes | Writer) -> str:
+    if callable(text):
+        buf = io.BytesIO()
+        text(buf)
+        return buf.getvalue().decode("utf-8")
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+class _Tail:
+    """A binary stream that remembers the last byte written to it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.last = b""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data)
+        if len(view):
+            self.last = bytes(view[-1:])
+        return self._stream.write(data)

@@ -119,7 +119,7 @@ def indicators_command(
     from corridor.indicators import compute_indicators, publish
     from corridor.indicators.aggregate import parse_by
     from corridor.indicators.disclosure import disclosure_note
-    from corridor.indicators.export import export
+    from corridor.indicators.export import write_export
     from corridor.indicators.registry import resolve_ids
 
     if list_:
@@ -170,8 +170,12 @@ def indicators_command(
     if fmt == "table":
         _print(table, dims, unsuppressed, threshold)
         return
-    text = export(table, fmt, engine=ws.engine, unsuppressed=unsuppressed, query=query)
-    write_output(text, out)
+    write_output(
+        lambda stream: write_export(
+            table, fmt, stream, engine=ws.engine, unsuppressed=unsuppressed, query=query
+        ),
+        out,
+    )
     if not unsuppressed:  # every output says how it was protected (JSON also in its body)
         err_console.print(disclosure_note(table), highlight=False)
 

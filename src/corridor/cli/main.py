@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "tokens": "corridor.cli.access:tokens_group",
     "agreements": "corridor.cli.access:agreements_group",
     "audit": "corridor.cli.access:audit_group",
+    "backup": "corridor.cli.backup:backup_command",
+    "restore": "corridor.cli.backup:restore_command",
 }
 
 

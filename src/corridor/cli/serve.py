@@ -77,4 +77,11 @@ def serve_command(
             log_level="warning",
         )
         return
+    if app.state.hub.is_duckdb:
+        from corridor.storage.duckdb import serving
+
+        # a CLI command on the held file then fails at once, naming this server
+        with serving(url, f"pid {os.getpid()}, http://{host}:{port}"):
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -8,20 +8,14 @@ CSV, JSON and HXL; left out, with a comment, in DHIS2 and ADX - never as numbers
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Final
-from xml.sax.saxutils import quoteattr
+from typing import Any, BinaryIO, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
-from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import (
     disclosure_note,
@@ -29,8 +23,32 @@ from corridor.indicators.disclosure import (
     method_of,
     threshold_of,
 )
-from corridor.indicators.places import ALL, PLACE_COLUMNS
+from corridor.indicators.exchange import (
+    Codes,
+    adx_period,
+    codes_for,
+    dhis2_period,
+    to_adx,
+    to_dhis2_json,
+    values_for_exchange,
+    write_adx,
+    write_dhis2_json,
+)
+from corridor.indicators.exportcells import (
+    affix,
+    csv_field,
+    join_lines,
+    json_value,
+    mapped,
+    number,
+    numbers,
+    write_array,
+)
+from corridor.indicators.places import PLACE_COLUMNS
 from corridor.storage.engine import Engine
+
+#: rows formatted at a time: memory stays bounded whatever the table's size
+CHUNK_ROWS: Final = 1 << 18
 
 FORMATS: Final = ("table", "csv", "json", "hxl", "dhis2-json", "adx")
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -77,15 +95,6 @@ def _check(table: pa.Table, unsuppressed: bool) -> None:
         raise ValueError("refusing to export an unsuppressed table: pass it through suppress()")
 
 
-def number(v: float | None, digits: int = 2) -> int | float | None:
-    """A count or rate as written: whole numbers as integers, others rounded."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if float(v).is_integer():
-        return int(v)
-    return round(float(v), digits)
-
-
 def rows(table: pa.Table, *, unsuppressed: bool = False, digits: int = 2) -> list[dict[str, Any]]:
     """Rows as written: withheld numbers replaced by their flag text (``<10``, ``suppressed``)."""
     _check(table, unsuppressed)
@@ -108,27 +117,125 @@ def rows(table: pa.Table, *, unsuppressed: bool = False, digits: int = 2) -> lis
     return out
 
 
-def to_csv(table: pa.Table, *, unsuppressed: bool = False, hxl: bool = False) -> str:
+def _chunks(table: pa.Table) -> list[pa.Table]:
+    return [table.slice(i, CHUNK_ROWS) for i in range(0, max(table.num_rows, 1), CHUNK_ROWS)]
+
+
+def _null_strings(n: int) -> pa.Array:
+    return pa.nulls(n, pa.string())
+
+
+def _flag_of(chunk: pa.Table, c: str) -> pa.Array | None:
+    """The flag text that stands for the number in column ``c`` (None where none)."""
+    names = chunk.column_names
+    if c == "gap":
+        if "value_flag" not in names or "target" not in names:
+            return None
+        flag = chunk.column("value_flag").combine_chunks()
+        target = chunk.column("target").combine_chunks()
+        return pc.if_else(pc.is_valid(target), flag, _null_strings(len(flag)))
+    name = f"{c}_flag"
+    return chunk.column(name).combine_chunks() if name in names else None
+
+
+def _cells(
+    chunk: pa.Table, c: str, field: Any, null_text: str, key: str = "", end: str = ""
+) -> pa.Array:
+    """``key`` + the text of column ``c`` + ``end``: numbers (or their flags) and other values,
+    as ``rows()`` gives them."""
+    n = chunk.num_rows
+    if c not in chunk.column_names:
+        return pa.array([key + null_text + end] * n, pa.string())
+    col = chunk.column(c)
+    if c not in COUNTS and c not in RATES:
+        return mapped(col, lambda v: key + field(v) + end)
+    text = numbers(col, 2, null_text, json_value if field is json_value else str)
+    flag = _flag_of(chunk, c)
+    if flag is not None and flag.null_count < len(flag):
+        text = pc.if_else(pc.is_valid(flag), mapped(pc.fill_null(flag, ""), field), text)
+    return affix(text, key, end)
+
+
+def write_csv(
+    table: pa.Table, stream: BinaryIO, *, unsuppressed: bool = False, hxl: bool = False
+) -> None:
+    """CSV (or HXL: a hashtag row under the header) of ``table``, written in chunks.
+
+    The same bytes as ``csv.writer`` over ``rows()``, text cells neutralised against formula
+    injection.
+    """
+    _check(table, unsuppressed)
     cols = columns_of(table)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
+    head = ",".join(csv_field(c) for c in cols) + "\n"
     if hxl:
-        w.writerow([HXL_TAGS[c] for c in cols])
-    for r in rows(table, unsuppressed=unsuppressed):
-        w.writerow(["" if r[c] is None else r[c] for c in cols])
-    return buf.getvalue()
+        head += ",".join(csv_field(HXL_TAGS[c]) for c in cols) + "\n"
+    stream.write(head.encode("utf-8"))
+    if table.num_rows == 0:
+        return
+    for chunk in _chunks(table):
+        last = len(cols) - 1
+        cells = [
+            _cells(chunk, c, csv_field, "", end="\n" if i == last else "")
+            for i, c in enumerate(cols)
+        ]
+        write_array(join_lines(cells, ","), stream)
+
+
+def to_csv(table: pa.Table, *, unsuppressed: bool = False, hxl: bool = False) -> str:
+    buf = io.BytesIO()
+    write_csv(table, buf, unsuppressed=unsuppressed, hxl=hxl)
+    return buf.getvalue().decode("utf-8")
+
+
+def write_json(
+    table: pa.Table,
+    stream: BinaryIO,
+    *,
+    unsuppressed: bool = False,
+    query: Mapping[str, Any] | None = None,
+) -> None:
+    """``{"query", "disclosure_control", "rows"}`` as ``json.dumps(indent=2)`` writes it.
+
+    Rates are percentages and every row says so in its ``unit`` field.
+    """
+    _check(table, unsuppressed)
+    body = {
+        "query": dict(query or {}),
+        "disclosure_control": _disclosure(table, unsuppressed),
+        "rows": [],
+    }
+    head = json.dumps(body, indent=2, default=str)
+    if table.num_rows == 0:
+        stream.write((head + "\n").encode("utf-8"))
+        return
+    assert head.endswith("[]\n}")
+    stream.write((head[: -len("]\n}")] + "\n").encode("utf-8"))
+    cols = columns_of(table)
+    chunks = _chunks(table)
+    for k, chunk in enumerate(chunks):
+        last = len(cols) - 1
+        pairs = [
+            _cells(
+                chunk,
+                c,
+                json_value,
+                "null",
+                ("    {\n      " if i == 0 else "") + f"{json.dumps(c)}: ",
+                "\n    },\n" if i == last else "",
+            )
+            for i, c in enumerate(cols)
+        ]
+        rows = join_lines(pairs, ",\n      ")
+        write_array(rows, stream, drop_tail=2 if k == len(chunks) - 1 else 0)
+    stream.write(b"\n  ]\n}\n")
 
 
 def to_json(
     table: pa.Table, *, unsuppressed: bool = False, query: Mapping[str, Any] | None = None
 ) -> str:
-    body = {
-        "query": dict(query or {}),
-        "disclosure_control": _disclosure(table, unsuppressed),
-        "rows": rows(table, unsuppressed=unsuppressed),
-    }
-    return json.dumps(body, indent=2, default=str) + "\n"
+    buf = io.BytesIO()
+    write_json(table, buf, unsuppressed=unsuppressed, query=query)
+    return buf.getvalue().decode("utf-8")
 
 
 def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
@@ -160,250 +267,6 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
     }
 
 
-# ---- DHIS2 and ADX ------------------------------------------------------------------------
-@dataclass
-class Codes:
-    """How Corridor's codes are written for DHIS2/ADX: through the intake mapping where known."""
-
-    data_elements: dict[str, str] = field(default_factory=dict)  # corridor code -> uid
-    org_units: dict[str, str] = field(default_factory=dict)  # place_code -> uid
-    combos: dict[tuple[str, str, str], tuple[str, str | None]] = field(default_factory=dict)
-    dim_codes: dict[str, dict[str, str]] = field(default_factory=dict)  # ADX attribute values
-
-    def data_element(self, code: str) -> str:
-        return self.data_elements.get(code, code)
-
-    def org_unit(self, place: str) -> str:
-        return self.org_units.get(place, place)
-
-    def combo(self, sex: str, age: str, group: str) -> tuple[str, str | None]:
-        """(categoryOptionCombo, attributeOptionCombo or None)."""
-        key = (sex, age, group)
-        if key in self.combos:
-            return self.combos[key]
-        parts = [f"{n}={v}" for n, v in zip(DISAGGREGATIONS, key, strict=True) if v != TOTAL]
-        return (";".join(parts) or TOTAL, None)
-
-
-def latest_mapping(engine: Engine) -> dict[str, Any] | None:
-    """The mapping used by the latest services import that used one (imports.mapping)."""
-    text = engine.scalar(
-        "SELECT mapping FROM imports WHERE mapping IS NOT NULL AND kind = 'services' "
-        "ORDER BY import_id DESC LIMIT 1",
-        step="latest mapping",
-    )
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def codes_for(engine: Engine) -> Codes:
-    mapping = latest_mapping(engine) or {}
-    codes = Codes()
-    for uid, code in sorted((mapping.get("data_elements") or {}).items()):
-        codes.data_elements.setdefault(str(code), str(uid))
-    # org units: the mapping used on intake, else the place's dhis2_uid, else its code
-    for uid, place in sorted((mapping.get("org_units") or {}).items()):
-        codes.org_units.setdefault(str(place), str(uid))
-    for place, uid in engine.query_rows(
-        "SELECT place_code, dhis2_uid FROM places WHERE dhis2_uid <> ''", step="dhis2 uids"
-    ):
-        codes.org_units.setdefault(place, uid)
-    cocs = mapping.get("category_option_combos") or {}
-    aocs = mapping.get("attribute_option_combos") or {}
-
-    def dims(d: Mapping[str, str]) -> dict[str, str]:
-        return {k: str(v) for k, v in d.items() if str(v) != TOTAL}
-
-    for uid, d in sorted(cocs.items()):
-        full = tuple(dims(d).get(k, TOTAL) for k in DISAGGREGATIONS)
-        codes.combos.setdefault(full, (uid, None))  # type: ignore[arg-type]
-    for c_uid, cd in sorted(cocs.items()):
-        for a_uid, ad in sorted(aocs.items()):
-            a, b = dims(cd), dims(ad)
-            if set(a) & set(b):
-                continue
-            full = tuple({**a, **b}.get(k, TOTAL) for k in DISAGGREGATIONS)
-            codes.combos.setdefault(full, (c_uid, a_uid))  # type: ignore[arg-type]
-    for dim, section in (
-        ("sex", "sex"),
-        ("age_band", "age"),
-        ("population_group", "population_group"),
-    ):
-        for ext, code in sorted((mapping.get(section) or {}).items()):
-            codes.dim_codes.setdefault(dim, {}).setdefault(str(code), str(ext))
-    return codes
-
-
-def dhis2_period(text: str) -> str:
-    p = _single_period(text)
-    if p.kind == "month":
-        return f"{p.start.year}{p.start.month:02d}"
-    if p.kind == "week":
-        return f"{p.text[:4]}W{int(p.text[5:])}"
-    return p.text
-
-
-def adx_period(text: str) -> str:
-    p = _single_period(text)
-    duration = {"year": "P1Y", "quarter": "P3M", "month": "P1M", "week": "P7D"}[p.kind]
-    return f"{p.start.isoformat()}/{duration}"
-
-
-def _single_period(text: str) -> Any:
-    try:
-        return parse_period(text)
-    except ValueError:
-        raise QueryError(
-            f"DHIS2 and ADX exports need single reporting periods, not {text!r}: "
-            "use --period with one period, or add period to --by"
-        ) from None
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """One value for DHIS2/ADX: a count of a data element or an indicator value (percent)."""
-
-    data_element: str
-    period: str
-    place: str
-    sex: str
-    age_band: str
-    population_group: str
-    value: float | None
-    flag: str | None
-    kind: str  # count | indicator
-    note: str = ""  # incomplete reporting, for indicator values
-
-
-def _completeness_note(r: Mapping[str, Any]) -> str:
-    if not r.get("incomplete"):
-        return ""
-    return (
-        f"incomplete: {r.get('places_reporting')} of {r.get('places_expected')} expected "
-        "places reported"
-    )
-
-
-def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[Value]:
-    """The finest cells of the output (no margins), counts once each, then indicator values."""
-    _check(table, unsuppressed)
-    meta = table.schema.metadata or {}
-    by = json.loads(meta.get(b"corridor.by", b"[]"))
-    grouped = [d for d in DISAGGREGATIONS if d in by]
-    if not any(d in by for d in ("place", "admin1", "country")):
-        raise QueryError(
-            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
-        )
-    counts: dict[tuple[str, ...], Value] = {}
-    indicators: list[Value] = []
-    for r in table.to_pylist():
-        if r["place_code"] == ALL or any(r[d] == TOTAL for d in grouped):
-            continue  # a margin: DHIS2 adds up the cells itself
-        key = (r["period"], r["place_code"], r["sex"], r["age_band"], r["population_group"])
-        for role in COUNTS:
-            element = r.get(f"{role}_element")
-            if element is None or (r[role] is None and r.get(f"{role}_flag") is None):
-                continue
-            if element not in DATA_ELEMENTS:  # another period's value or a part of the count
-                continue
-            counts.setdefault(
-                (element, *key),
-                Value(element, *key, r[role], r.get(f"{role}_flag"), "count"),
-            )
-        if r["value"] is not None or r.get("value_flag") is not None:
-            indicators.append(
-                Value(
-                    r["indicator"],
-                    *key,
-                    r["value"],
-                    r.get("value_flag"),
-                    "indicator",
-                    _completeness_note(r),
-                )
-            )
-    return [*counts.values(), *indicators]
-
-
-def _text_value(v: Value) -> str:
-    n = number(v.value, 4)
-    return str(n)
-
-
-def to_dhis2_json(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) -> str:
-    values = values_for_exchange(table, unsuppressed=unsuppressed)
-    out: list[dict[str, str]] = []
-    withheld = 0
-    for v in values:
-        if v.flag is not None:
-            withheld += 1
-            continue
-        coc, aoc = codes.combo(v.sex, v.age_band, v.population_group)
-        dv = {
-            "dataElement": codes.data_element(v.data_element),
-            "period": dhis2_period(v.period),
-            "orgUnit": codes.org_unit(v.place),
-            "categoryOptionCombo": coc,
-        }
-        if aoc is not None:
-            dv["attributeOptionCombo"] = aoc
-        dv["value"] = _text_value(v)
-        if v.kind == "indicator":
-            dv["comment"] = "Corridor indicator value (percent)" + (f"; {v.note}" if v.note else "")
-        out.append(dv)
-    body: dict[str, Any] = {"dataValues": out}
-    if withheld:
-        t = threshold_of(table)
-        body["comment"] = (
-            f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
-            "complementary cells and their rates) are left out of dataValues"
-        )
-    elif not unsuppressed and method_of(table) == "cellkey":
-        body["comment"] = disclosure_note(table)
-    return json.dumps(body, indent=2) + "\n"
-
-
-def to_adx(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) -> str:
-    values = values_for_exchange(table, unsuppressed=unsuppressed)
-    groups: dict[tuple[str, str], list[Value]] = {}
-    for v in values:
-        groups.setdefault((v.place, v.period), []).append(v)
-    stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<adx xmlns="urn:ihe:qrph:adx:2015" exported="{stamp}">',
-    ]
-    if not unsuppressed and method_of(table) == "cellkey":
-        lines.append(f"  <!-- {disclosure_note(table)} -->")
-    for (place, period), vals in groups.items():
-        lines.append(
-            f"  <group orgUnit={quoteattr(codes.org_unit(place))} "
-            f'period={quoteattr(adx_period(period))} dataSet="CORRIDOR_INDICATORS">'
-        )
-        for v in vals:
-            attrs = [f"dataElement={quoteattr(codes.data_element(v.data_element))}"]
-            for dim in DISAGGREGATIONS:
-                code = getattr(v, dim)
-                if code != TOTAL:
-                    shown = codes.dim_codes.get(dim, {}).get(code, code)
-                    attrs.append(f"{dim}={quoteattr(shown)}")
-            if v.flag is not None:
-                what = " ".join(a for a in attrs).replace("--", "- -")
-                lines.append(f"    <!-- withheld by disclosure control ({v.flag}): {what} -->")
-                continue
-            if v.note:
-                lines.append(f"    <!-- {v.note} -->")
-            attrs.append(f"value={quoteattr(_text_value(v))}")
-            lines.append(f"    <dataValue {' '.join(attrs)}/>")
-        lines.append("  </group>")
-    lines.append("</adx>")
-    return "\n".join(lines) + "\n"
-
-
 def registry_rows() -> list[dict[str, Any]]:
     from corridor.indicators.registry import INDICATORS
 
@@ -422,6 +285,32 @@ def registry_rows() -> list[dict[str, Any]]:
     ]
 
 
+def write_export(
+    table: pa.Table,
+    fmt: str,
+    stream: BinaryIO,
+    *,
+    engine: Engine | None = None,
+    unsuppressed: bool = False,
+    query: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``table`` in ``fmt`` (csv, json, hxl, dhis2-json, adx) to a binary stream."""
+    if fmt == "csv":
+        write_csv(table, stream, unsuppressed=unsuppressed)
+    elif fmt == "hxl":
+        write_csv(table, stream, unsuppressed=unsuppressed, hxl=True)
+    elif fmt == "json":
+        write_json(table, stream, unsuppressed=unsuppressed, query=query)
+    elif fmt in ("dhis2-json", "adx"):
+        codes = codes_for(engine) if engine is not None else Codes()
+        if fmt == "adx":
+            write_adx(table, codes, stream, unsuppressed=unsuppressed)
+        else:
+            write_dhis2_json(table, codes, stream, unsuppressed=unsuppressed)
+    else:
+        raise QueryError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
 def export(
     table: pa.Table,
     fmt: str,
@@ -431,18 +320,24 @@ def export(
     query: Mapping[str, Any] | None = None,
 ) -> str:
     """The text of ``table`` in ``fmt`` (csv, json, hxl, dhis2-json, adx)."""
-    if fmt == "csv":
-        return to_csv(table, unsuppressed=unsuppressed)
-    if fmt == "hxl":
-        return to_csv(table, unsuppressed=unsuppressed, hxl=True)
-    if fmt == "json":
-        return to_json(table, unsuppressed=unsuppressed, query=query)
-    if fmt in ("dhis2-json", "adx"):
-        codes = codes_for(engine) if engine is not None else Codes()
-        if fmt == "adx":
-            return to_adx(table, codes, unsuppressed=unsuppressed)
-        return to_dhis2_json(table, codes, unsuppressed=unsuppressed)
-    raise QueryError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    buf = io.BytesIO()
+    write_export(table, fmt, buf, engine=engine, unsuppressed=unsuppressed, query=query)
+    return buf.getvalue().decode("utf-8")
 
 
-__all__: Sequence[str] = ("FORMATS", "export", "rows", "to_csv", "to_json")
+__all__: Sequence[str] = (
+    "FORMATS",
+    "Codes",
+    "adx_period",
+    "codes_for",
+    "dhis2_period",
+    "export",
+    "number",
+    "rows",
+    "to_adx",
+    "to_csv",
+    "to_dhis2_json",
+    "to_json",
+    "values_for_exchange",
+    "write_export",
+)

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from corridor.contract.periods import parse_period
 from corridor.contract.schema import TableSchema, schema_for
-from corridor.errors import InputError, Problem, file_error
+from corridor.errors import ConcurrentChangeError, InputError, Problem, file_error
 from corridor.intake.formats import detect_format, reader_for
 from corridor.intake.lookup import by_value
 from corridor.intake.mapping import load_mapping
@@ -128,7 +128,10 @@ def ingest(
     if dry_run:
         return [p.result for p in prepared]
     who = user or getpass.getuser()
-    with engine.transaction():
+    # Imports take turns (across processes on PostgreSQL, within the process on DuckDB, whose
+    # file lock already keeps other processes out): a second import of the same file waits, then
+    # finds the first one's rows unchanged instead of adding them again.
+    with engine.exclusive("import"), engine.transaction():
         for p in prepared:
             say(f"loading {p.result.file}")
             _load(engine, p, who)
@@ -213,6 +216,8 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
             return
         r.import_id = import_id
         replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
+        if not engine.enforces_unique_keys and r.kind in _UNKEYED:
+            _check_keys(engine, schema, stage)
     r.replaced_imports = [i for i, _n in replaced]
     if v.problems:
         r.rows_quarantined = _quarantine(engine, p, import_id)
@@ -335,6 +340,28 @@ def _replace(
         step=f"insert {kind}",
     )
     return [(int(a), int(b)) for a, b in replaced]
+
+
+#: tables whose natural key DuckDB does not hold in an index (places and cases have primary keys)
+_UNKEYED = ("flows", "services")
+
+
+def _check_keys(engine: Engine, schema: TableSchema, stage: str) -> None:
+    """The equivalent of a unique index: no key this import touched is held twice afterwards.
+
+    Joins the imported keys with the table: each key of the stage must match exactly one row.
+    """
+    keys = ", ".join(schema.key)
+    extra = engine.scalar(
+        f"SELECT COUNT(*) - (SELECT COUNT(*) FROM (SELECT DISTINCT {keys} FROM {stage}) k) "
+        f"FROM {schema.kind} t WHERE EXISTS (SELECT 1 FROM {stage} s WHERE {_join(schema)})",
+        step=f"check natural keys of {schema.kind}",
+    )
+    if extra:
+        raise ConcurrentChangeError(
+            f"this import would leave {int(extra)} row(s) of {schema.kind} with a natural key "
+            f"({keys}) held twice; it was rolled back and nothing was imported"
+        )
 
 
 def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from corridor.errors import CorridorError
+
 log = logging.getLogger("corridor.storage")
 
 Params = Sequence[Any] | None
@@ -34,6 +36,8 @@ class Engine(ABC):
     """A connection to a warehouse. Subclasses implement the underscored primitives."""
 
     name: str = "engine"
+    #: whether the database itself refuses a second row with the same natural key
+    enforces_unique_keys: bool = False
 
     def __init__(self) -> None:
         self._depth = 0
@@ -67,6 +71,15 @@ class Engine(ABC):
     @abstractmethod
     def url(self) -> str:
         """Where the data lives (a file path or a URL with the password removed)."""
+
+    def _user_error(self, exc: BaseException) -> CorridorError | None:
+        """A driver error that a user can act on (a damaged file, a busy database), or None."""
+        return None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the writers' lock ``name`` (e.g. imports): other holders wait until it ends."""
+        yield
 
     # ---- the public API, with logging and error wrapping ------------------------------------
     def execute(self, sql: str, params: Params = None, *, step: str = "sql") -> None:
@@ -155,9 +168,12 @@ class Engine(ABC):
         t0 = time.perf_counter()
         try:
             result = fn()
-        except StorageError:
+        except (StorageError, CorridorError):
             raise
         except Exception as exc:  # driver errors are wrapped with the step and its SQL
+            user = self._user_error(exc)
+            if user is not None:
+                raise user from exc
             raise StorageError(step, sql, exc) from exc
         log.debug("%s: %s (%.3fs)", self.name, step, time.perf_counter() - t0)
         return result

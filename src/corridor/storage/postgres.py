@@ -9,8 +9,11 @@ steps read once are folded into the query that reads them.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -19,7 +22,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from corridor.errors import DatabaseConnectionError
+from corridor.errors import ConcurrentChangeError, CorridorError, DatabaseConnectionError
 from corridor.storage.engine import Engine, Params
 from corridor.storage.rewrite import is_plain_query, prune_ctes
 
@@ -48,6 +51,7 @@ def _redact(url: str) -> str:
 
 class PostgresEngine(Engine):
     name = "postgres"
+    enforces_unique_keys = True  # migration 3: unique indexes on every table's natural key
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -72,6 +76,29 @@ class PostgresEngine(Engine):
     @property
     def url(self) -> str:
         return _redact(self._url)
+
+    def _user_error(self, exc: BaseException) -> CorridorError | None:
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            return ConcurrentChangeError(
+                "another import wrote the same rows at the same time, so this one was rolled "
+                "back and nothing was imported; run it again (it will find those rows)"
+            )
+        return None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session-level advisory lock: writers of ``name`` across processes take turns."""
+        key = int.from_bytes(hashlib.sha256(f"corridor:{name}".encode()).digest()[:8], "big") >> 1
+        self._run("lock " + name, "SELECT pg_advisory_lock(%s)", lambda: self._lock(key, True))
+        try:
+            yield
+        finally:
+            if not self._con.closed:
+                self._lock(key, False)
+
+    def _lock(self, key: int, take: bool) -> None:
+        fn = b"pg_advisory_lock" if take else b"pg_advisory_unlock"
+        self._con.execute(b"SELECT " + fn + b"(%s)", [key])
 
     def _execute(self, sql: str, params: Params) -> None:
         if params is None:
