@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from corridor.cli.common import err_console, state, workspace
-from corridor.config import load_settings
-from corridor.storage.backup import backup as write_backup
-from corridor.storage.backup import clear, read_manifest, restore
-from corridor.storage.engine import Engine
-from corridor.workspace import WAREHOUSE_FILE, find_workspace, open_workspace
+
+if TYPE_CHECKING:  # storage and the workspace pull in pyarrow: imported when a command runs
+    from corridor.storage.engine import Engine
 
 
 @click.command("backup")
@@ -24,6 +23,8 @@ def backup_command(ctx: click.Context, directory: Path) -> None:
 
     Works on DuckDB and PostgreSQL; restore it with `corridor restore DIRECTORY`.
     """
+    from corridor.storage.backup import backup as write_backup
+
     ws = workspace(ctx)
     with err_console.status("backing up…"):
         manifest = write_backup(ws.engine, directory)
@@ -42,6 +43,10 @@ def backup_command(ctx: click.Context, directory: Path) -> None:
 @click.pass_context
 def restore_command(ctx: click.Context, directory: Path, replace: bool) -> None:
     """Restore a backup made by `corridor backup` into this workspace's warehouse."""
+    from corridor.config import load_settings
+    from corridor.storage.backup import read_manifest, restore
+    from corridor.workspace import WAREHOUSE_FILE, find_workspace, open_workspace
+
     read_manifest(directory)  # a bad backup is refused before anything is moved
     st = state(ctx)
     folder = st.workspace_path or find_workspace()
@@ -71,6 +76,8 @@ def restore_command(ctx: click.Context, directory: Path, replace: bool) -> None:
 
 def restore_replacing(engine: Engine, directory: Path) -> None:
     """PostgreSQL --replace: delete, then restore; both in one transaction."""
+    from corridor.storage.backup import clear, restore
+
     with engine.transaction():
         clear(engine)
         restore(engine, directory)

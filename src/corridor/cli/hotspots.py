@@ -228,7 +228,8 @@ def hotspots_command(
         print_table(
             shown,
             cols,
-            title=f"expected new HIV infections per 1,000 residents a year, {result.period} "
+            title=f"spaces of vulnerability: expected new HIV infections per 1,000 residents "
+            f"a year, {result.period} "
             f"({round(100 * result.level)}% intervals, {result.draws} draws)",
         )
         if len(rows) > len(shown):
