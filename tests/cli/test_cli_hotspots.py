@@ -62,6 +62,20 @@ def test_json_hxl_and_out(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert doc["period"] == "2024" and doc["draws"] == 100
     assert doc["sites"][0]["place_code"] == "s-mine"
     assert 0 <= doc["sites"][0]["p_top10"] <= 1
+    # rates are percentages, and JSON says so
+    assert doc["units"]["positivity"] == "percent"
+    mine = hot(capsys, ws, "--format", "csv", "--period", "2024")
+    csv_mine = next(csv.DictReader(io.StringIO(mine.out)))
+    explained = json.loads(
+        hot(capsys, ws, "--explain", "s-mine", "--format", "json", "--period", "2024").out
+    )
+    shown = [
+        m for c in explained["components"] for m in c["measures"] if m["measure"] == "positivity"
+    ]
+    assert shown and shown[0]["unit"] == "%" and shown[0]["value"] is not None
+    assert float(csv_mine["positivity"]) == pytest.approx(shown[0]["value"], rel=1e-3)
+    assert doc["sites"][0]["positivity"] == pytest.approx(shown[0]["value"], rel=1e-3)
+    assert float(csv_mine["positivity"]) > 1  # a share of a few percent, not a fraction
     r = hot(capsys, ws, "--format", "hxl")
     lines = r.out.splitlines()
     assert lines[1].startswith("#x_rank,#loc+code,#loc+name")

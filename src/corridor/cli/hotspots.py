@@ -159,6 +159,7 @@ def hotspots_command(
     control. Method and validation: docs/hotspots.md.
     """
     from corridor.hotspots import SPECS, load_weights, rank_sites, sensitivity
+    from corridor.hotspots.explain import PERCENT_MEASURES
 
     if sum(map(bool, (explain_code, show_sensitivity, validate))) > 1:
         raise QueryError("choose one of --explain, --sensitivity and --validate")
@@ -236,6 +237,11 @@ def hotspots_command(
             err_console.print(f"{len(rows) - len(shown)} more site(s): use --top or --format csv")
         return
     columns = [*BASE_COLUMNS, *(spec.name for spec in SPECS)]
+    percent = [c for c in columns if c in PERCENT_MEASURES]
+    for r in rows:  # rates are percentages in every file a person reads, as in the explanation
+        for c in percent:
+            if r.get(c) is not None:
+                r[c] = round(100.0 * float(r[c]), 4)
     if fmt == "json":
         doc = {
             "period": result.period,
@@ -253,6 +259,7 @@ def hotspots_command(
             "interval_level": result.level,
             "suppression_threshold": threshold,
             "notes": result.notes,
+            "units": {c: "percent" for c in percent},
             "sites": [{c: r.get(c) for c in columns} for r in rows],
         }
         write_output(to_json(doc), out)
