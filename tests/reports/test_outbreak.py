@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pyarrow as pa
+import pytest
 
 from corridor.reports.cascade import group_kind, share_cell
 from corridor.reports.outbreak import iso_week, outbreaks
@@ -58,12 +59,19 @@ def _cases(engine: Engine, cases: list[tuple[str, date, str]]) -> None:
                 "poe_code": [""] * n,
                 "outcome": [""] * n,
                 "import_id": pa.array([1] * n, pa.int64()),
+                "record_key": pa.array(
+                    [(7919 * i * i + 104729 * i) % 2**32 for i in range(n)], pa.int64()
+                ),
             }
         ),
     )
 
 
-def test_curve_by_country_and_week_and_order_of_arrival(engine: Engine) -> None:
+def test_curve_by_country_and_week_and_order_of_arrival(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under suppression: small counts drawn as a range, the margin that would tell withheld."""
+    monkeypatch.setenv("CORRIDOR_DISCLOSURE_METHOD", "suppression")
     monday = date(2024, 7, 1)
     cases = [("ke-a", monday, "confirmed")] * 25 + [("ke-a", monday, "suspected")] * 12
     cases += [("ke-b", monday + timedelta(weeks=2), "confirmed")] * 3  # small: 1-9
@@ -73,7 +81,7 @@ def test_curve_by_country_and_week_and_order_of_arrival(engine: Engine) -> None:
     assert o.disease == "mpox"
     assert [c.name for c in o.curves] == ["Kenya", "UGA"]
     kenya = o.curves[0]
-    assert kenya.total.text == "40"
+    assert kenya.total.text == "x"  # 40, less the 37 shown, would reveal the 3
     first = kenya.bars[0]
     assert [(colour, small) for _y, _h, colour, _t, small in first.segments] == [
         ("#b2182b", False),
@@ -90,6 +98,29 @@ def test_curve_by_country_and_week_and_order_of_arrival(engine: Engine) -> None:
         ("Site C", iso_week(monday + timedelta(weeks=5)), 5),
     ]
     assert [a.cases.text for a in o.arrivals] == ["37", "<10", "14"]
+
+
+def test_cell_key_counts_are_perturbed_cells_of_their_own(engine: Engine) -> None:
+    """Cell-key (the default): no count of 1-9 anywhere, and the total minus the weeks is noise."""
+    monday = date(2024, 7, 1)
+    cases = [("ke-a", monday, "confirmed")] * 25 + [("ke-a", monday, "suspected")] * 12
+    cases += [("ke-b", monday + timedelta(weeks=2), "confirmed")] * 3
+    cases += [("ug-c", monday + timedelta(weeks=5), "probable")] * 14
+    _cases(engine, cases)
+    [o] = outbreaks(engine, date(2024, 7, 1), date(2024, 9, 29), 10, {"ken": "Kenya"})
+    kenya = o.curves[0]
+    published: list[float] = [kenya.total.value or 0.0]
+    for b in kenya.bars:
+        for _y, _h, _c, tip, small in b.segments:
+            assert not small
+            published.append(float(tip.split(": ")[1].split(" ")[0].replace(",", "")))
+    published += [a.cases.value or 0.0 for a in o.arrivals]
+    assert not [v for v in published if 1 <= v <= 9]
+    assert abs((kenya.total.value or 0) - 40) <= 4
+    assert [a.site for a in o.arrivals] == ["Site A", "Site B", "Site C"]
+    assert o.arrivals[1].cases.value in (0.0, *range(10, 15))  # 3 cases: never shown as 3
+    again = outbreaks(engine, date(2024, 7, 1), date(2024, 9, 29), 10, {"ken": "Kenya"})
+    assert again == [o]  # the same cells publish the same values
 
 
 def test_no_cases_no_section(engine: Engine) -> None:

@@ -2,7 +2,9 @@
 sites were reached.
 
 Counts of cases are counts of people: each weekly count passes through the report's disclosure
-control (``protect.counts``) before it is drawn. A count shown as ``<10`` in tables is drawn as
+control before it is drawn: the cell-key method by default, through ``publish`` with each
+count's cell key (the sum of its cases' record keys). Under ``disclosure_method = suppression``
+a count shown as ``<10`` in tables is drawn as
 what is published about it: a pale, dashed box spanning 1 to threshold - 1 (its value stays
 hidden); a count withheld outright is marked under the axis. The
 order of arrival gives the ISO week of a site's first case (not the date: a single case's date
@@ -11,12 +13,23 @@ could point at a person) and the site's number of cases, also through disclosure
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import pyarrow as pa
+
+from corridor.indicators.cellkey import KEY_MODULUS
 from corridor.reports.charts import fmt_tick, nice_max
-from corridor.reports.protect import MISSING, Cell, fmt_count
+from corridor.reports.protect import (
+    MISSING,
+    WITHHELD,
+    Cell,
+    disclosure_method,
+    fmt_count,
+    suppress_table,
+)
 from corridor.storage.engine import Engine
 
 #: the classifications drawn, bottom to top, and their colours (Okabe-Ito)
@@ -31,11 +44,18 @@ LEFT, RIGHT, TOP, BOTTOM = 34.0, 6.0, 8.0, 22.0
 ARRIVAL_ROWS = 15
 
 
-def counts(values: Sequence[int], threshold: int) -> list[Cell]:
-    """Case counts (counts of people): 1 to threshold - 1 shown as ``<threshold``.
+def counts(
+    values: Sequence[int | None], threshold: int, keys: Sequence[int] | None = None
+) -> list[Cell]:
+    """Case counts (counts of people), published through the one disclosure function.
 
-    TODO(merge): route these through ``publish`` with cell keys summed from the cases' record
-    keys; until then the primary threshold rule is applied here, so no small count is shown."""
+    With the cell-key method (the default) each count goes through ``publish`` with its cell key
+    (the sum of its cases' record keys): the same cell publishes the same value wherever it
+    appears, and a total is perturbed as a cell of its own, so "total minus the shown weeks"
+    recovers nothing. With ``disclosure_method = suppression`` (or without keys) counts from 1 to
+    threshold - 1 show as ``<threshold``; the caller withholds a margin whose parts are small."""
+    if keys is not None and disclosure_method(threshold) == "cellkey":
+        return _published(values, keys, threshold)
     out: list[Cell] = []
     for v in values:
         if v is None:
@@ -45,6 +65,25 @@ def counts(values: Sequence[int], threshold: int) -> list[Cell]:
         else:
             out.append(Cell(fmt_count(float(v)), float(v), "shown"))
     return out
+
+
+def _published(values: Sequence[int | None], keys: Sequence[int], threshold: int) -> list[Cell]:
+    n = len(values)
+    table = pa.table(
+        {
+            "numerator": pa.array([None if v is None else float(v) for v in values], pa.float64()),
+            "denominator": pa.nulls(n, pa.float64()),
+            "numerator_key": pa.array([int(k) % KEY_MODULUS for k in keys], pa.int64()),
+            "denominator_key": pa.nulls(n, pa.int64()),
+        }
+    )
+    published = suppress_table(table, threshold).column("numerator").to_pylist()
+    return [
+        Cell(MISSING, None, "missing")
+        if v is None or (isinstance(v, float) and math.isnan(v))
+        else Cell(fmt_count(float(v)), float(v), "shown")
+        for v in published
+    ]
 
 
 @dataclass(slots=True)
@@ -108,10 +147,15 @@ def _curve(
     weeks: Sequence[date],
     found: Mapping[tuple[date, str], int],
     threshold: int,
+    key_sums: Mapping[tuple[date, str], int],
 ) -> CountryCurve:
     keys = [(w, c) for w in weeks for c, _label, _colour in CLASSES]
-    cells = dict(zip(keys, counts([found.get(k, 0) for k in keys], threshold), strict=True))
-    total = counts([sum(found.values())], threshold)[0]
+    values = [found.get(k, 0) for k in keys]
+    record_keys = [key_sums.get(k, 0) for k in keys]
+    cells = dict(zip(keys, counts(values, threshold, record_keys), strict=True))
+    total = counts([sum(found.values())], threshold, [sum(key_sums.values())])[0]
+    if any(c.state == "small" for c in cells.values()):  # suppression: the margin would tell
+        total = Cell(WITHHELD, None, "withheld")
 
     def height(cell: Cell) -> float:
         return float(threshold - 1) if cell.state == "small" else float(cell.value or 0.0)
@@ -159,26 +203,36 @@ def outbreaks(
     """One outbreak view per disease with cases in ``start``..``end`` (the report's window)."""
     day = "COALESCE(c.onset_date, c.report_date)"
     rows = engine.query_rows(
-        f"SELECT c.disease, COALESCE(p.country_code, ''), {day}, c.classification "
+        f"SELECT c.disease, COALESCE(p.country_code, ''), {day}, c.classification, "
+        "COALESCE(c.record_key, 0) "
         f"FROM cases c LEFT JOIN places p ON p.place_code = c.place_code "
         f"WHERE {day} >= ? AND {day} <= ?",
         (start, end),
         step="report: cases by country and week",
     )
     by_disease: dict[str, dict[str, dict[tuple[date, str], int]]] = {}
-    for disease, country, when, classification in rows:
+    key_sums: dict[str, dict[str, dict[tuple[date, str], int]]] = {}
+    for disease, country, when, classification, record_key in rows:
         when = when if isinstance(when, date) else date.fromisoformat(str(when)[:10])
         cls = "confirmed" if classification == "confirmed" else "suspected"
         curve = by_disease.setdefault(str(disease), {}).setdefault(str(country), {})
+        ks = key_sums.setdefault(str(disease), {}).setdefault(str(country), {})
         key = (week_start(when), cls)
         curve[key] = curve.get(key, 0) + 1
+        ks[key] = (ks.get(key, 0) + int(record_key)) % KEY_MODULUS
     weeks = _weeks(start, end)
     out: list[Outbreak] = []
     for disease in sorted(by_disease):
         countries = by_disease[disease]
         order = sorted(countries, key=lambda c: -sum(countries[c].values()))
         curves = [
-            _curve(country_names.get(c, c.upper() or "no country"), weeks, countries[c], threshold)
+            _curve(
+                country_names.get(c, c.upper() or "no country"),
+                weeks,
+                countries[c],
+                threshold,
+                key_sums[disease][c],
+            )
             for c in order
         ]
         arrivals, more = _arrivals(engine, disease, end, threshold, country_names)
@@ -197,7 +251,7 @@ def _arrivals(
     day = "COALESCE(c.onset_date, c.report_date)"
     rows = engine.query_rows(
         f"SELECT c.place_code, COALESCE(p.name, c.place_code), COALESCE(p.country_code, ''), "
-        f"MIN({day}) AS first_day, COUNT(*) FROM cases c "
+        f"MIN({day}) AS first_day, COUNT(*), SUM(COALESCE(c.record_key, 0)) FROM cases c "
         "LEFT JOIN places p ON p.place_code = c.place_code "
         f"WHERE c.disease = ? AND {day} <= ? GROUP BY 1, 2, 3 ORDER BY first_day, 1",
         (disease, end),
@@ -207,7 +261,7 @@ def _arrivals(
         return [], 0
     firsts = [r[3] if isinstance(r[3], date) else date.fromisoformat(str(r[3])[:10]) for r in rows]
     shown = rows[:ARRIVAL_ROWS]
-    cells = counts([int(r[4]) for r in shown], threshold)
+    cells = counts([int(r[4]) for r in shown], threshold, [int(r[5] or 0) for r in shown])
     origin = week_start(firsts[0])
     arrivals = [
         Arrival(
