@@ -9,23 +9,12 @@ from typing import Any
 import click
 
 from corridor.cli.common import err_console, print_table, to_csv, to_json, workspace, write_output
+from corridor.contract.dimensions import QUERY_DIMENSIONS
+from corridor.contract.formats import INDICATOR_FORMATS
 from corridor.errors import QueryError
 
-# corridor.indicators.export.FORMATS and corridor.indicators.registry.DIMENSIONS, repeated here so
-# that --help need not import the indicator engine (pyarrow); tests/cli/test_cli_startup.py checks
-# that they agree.
-FORMATS = ("table", "csv", "json", "hxl", "dhis2-json", "adx")
-DIMENSIONS = (
-    "place",
-    "country",
-    "admin1",
-    "corridor",
-    "place_type",
-    "sex",
-    "age_band",
-    "population_group",
-    "period",
-)
+FORMATS = INDICATOR_FORMATS
+DIMENSIONS = QUERY_DIMENSIONS
 
 _LIST_COLUMNS = ("id", "name", "numerator", "denominator", "unit", "target", "source", "definition")
 

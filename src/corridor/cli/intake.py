@@ -7,22 +7,10 @@ from pathlib import Path
 import click
 
 from corridor.cli.common import err_console, print_table, state, to_json, workspace
+from corridor.contract.formats import INTAKE_FORMATS
 from corridor.contract.schema import KINDS
 
-# corridor.intake.formats.FORMATS, repeated here so that --help need not import the readers
-# (and pyarrow); tests/cli/test_cli_startup.py checks that the two agree.
-FORMATS = (
-    "auto",
-    "csv",
-    "xlsx",
-    "hxl",
-    "dhis2-json",
-    "dhis2-csv",
-    "dhis2-xml",
-    "adx",
-    "dtm-fmr",
-    "geojson",
-)
+FORMATS = INTAKE_FORMATS
 
 
 @click.command("init")

@@ -59,6 +59,11 @@ DIRECTIONS: Final = ("incoming", "outgoing", "transit")
 MODES: Final = ("truck", "bus", "car", "foot", "boat", "rail", "air", "other")
 CLASSIFICATIONS: Final = ("suspected", "probable", "confirmed")
 
+#: what an indicator output can be grouped by (``--by``): place groupings, disaggregations, period
+PLACE_DIMS: Final = ("place", "country", "admin1", "corridor", "place_type")
+DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
+QUERY_DIMENSIONS: Final = (*PLACE_DIMS, *DISAGGREGATIONS, "period")
+
 #: aggregation types: "sum" (events, added over time), "stock" (people at a date: the latest
 #: value of the period, never summed) and "lookback" (people counted over a trailing window,
 #: reported every period: the latest value of the output period, never summed; the window is

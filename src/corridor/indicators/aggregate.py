@@ -25,7 +25,7 @@ from typing import Final
 
 import pyarrow as pa
 
-from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+from corridor.contract.dimensions import DATA_ELEMENTS, DISAGGREGATIONS, PLACE_DIMS, TOTAL
 from corridor.errors import QueryError
 from corridor.indicators.buckets import PeriodPlan, lag_plan, parse_request, plan_periods
 from corridor.indicators.cells import (
@@ -50,8 +50,6 @@ from corridor.indicators.places import PLACE_COLUMNS, place_code_dim, place_map,
 from corridor.indicators.registry import (
     DEFAULT_TESTING_MIN_AGE,
     DIMENSIONS,
-    DISAGGREGATIONS,
-    PLACE_DIMS,
     Indicator,
     Series,
     resolve_ids,

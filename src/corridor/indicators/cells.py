@@ -31,10 +31,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from corridor.contract.dimensions import TOTAL
+from corridor.contract.dimensions import DISAGGREGATIONS, TOTAL
 from corridor.indicators.buckets import Feed, PeriodPlan
 from corridor.indicators.order import UNALLOCATED
-from corridor.indicators.registry import DISAGGREGATIONS, Series
+from corridor.indicators.registry import Series
 from corridor.storage.recordkeys import KEY_MODULUS
 
 _BIT: Final = {"sex": 1, "age_band": 2, "population_group": 4}

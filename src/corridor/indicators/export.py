@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corridor.contract.formats import INDICATOR_FORMATS
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import (
     disclosure_note,
@@ -50,7 +51,7 @@ from corridor.storage.engine import Engine
 #: rows formatted at a time: memory stays bounded whatever the table's size
 CHUNK_ROWS: Final = 1 << 18
 
-FORMATS: Final = ("table", "csv", "json", "hxl", "dhis2-json", "adx")
+FORMATS: Final = INDICATOR_FORMATS
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
 COUNTS: Final = ("numerator", "denominator")
 RATES: Final = ("value", "target", "gap")

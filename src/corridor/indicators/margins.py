@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
-from corridor.contract.dimensions import TOTAL
+from corridor.contract.dimensions import DISAGGREGATIONS, TOTAL
 from corridor.indicators.cells import col, kcol, lit
 from corridor.indicators.order import code_rank, text_order
 from corridor.indicators.places import ALL
-from corridor.indicators.registry import DISAGGREGATIONS, Indicator
+from corridor.indicators.registry import Indicator
 from corridor.storage.recordkeys import KEY_MODULUS
 
 

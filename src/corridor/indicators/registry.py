@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from corridor.contract.dimensions import DATA_ELEMENTS, LOOKBACK_MONTHS
+from corridor.contract.dimensions import (
+    DATA_ELEMENTS,
+    LOOKBACK_MONTHS,
+    QUERY_DIMENSIONS,
+)
 from corridor.errors import QueryError
 
 #: dimensions an output can be grouped by (``--by``)
-PLACE_DIMS: Final = ("place", "country", "admin1", "corridor", "place_type")
-DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
-DIMENSIONS: Final = (*PLACE_DIMS, *DISAGGREGATIONS, "period")
+DIMENSIONS: Final = QUERY_DIMENSIONS
 
 DIMENSION_HELP: Final[dict[str, str]] = {
     "place": "each place that reports (a site, or an area that reports its own values)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from corridor.contract.formats import INTAKE_FORMATS
 from corridor.errors import file_error
 from corridor.intake.adx import read_adx, read_dhis2_xml
 from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
@@ -15,18 +16,7 @@ from corridor.intake.text import has_text, sniff_delimiter
 from corridor.intake.tidy import is_tag_row, read_delimited
 from corridor.intake.xlsx import read_xlsx
 
-FORMATS = (
-    "auto",
-    "csv",
-    "xlsx",
-    "hxl",
-    "dhis2-json",
-    "dhis2-csv",
-    "dhis2-xml",
-    "adx",
-    "dtm-fmr",
-    "geojson",
-)
+FORMATS = INTAKE_FORMATS
 
 READERS: dict[str, Reader] = {
     "csv": read_delimited,
