@@ -89,3 +89,60 @@ def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(fresh_hub: Any
     b = c.post("/api/v1/login", json={"username": "admin1", "password": "x" * 12})
     assert a.status_code == b.status_code == 401
     assert a.json()["detail"] == b.json()["detail"]
+
+
+def _request(method: str, cookies: str = "", headers: dict[str, str] | None = None) -> Any:
+    from starlette.requests import Request
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if cookies:
+        raw.append((b"cookie", cookies.encode()))
+    return Request({"type": "http", "method": method, "path": "/", "headers": raw})
+
+
+def test_the_csrf_helper_for_the_dashboard_checks_header_or_form_field() -> None:
+    import pytest
+
+    from corridor.access.errors import PermissionDenied
+    from corridor.api.auth import check_csrf
+
+    cookie = "corridor_csrf=abc123"
+    check_csrf(_request("POST", cookie, {"x-csrf-token": "abc123"}))
+    check_csrf(_request("POST", cookie), sent="abc123")  # a form's csrf field
+    for req, sent in (
+        (_request("POST", cookie, {"x-csrf-token": "abc124"}), None),
+        (_request("POST", cookie), "abc12"),
+        (_request("POST", cookie), ""),
+        (_request("POST", "", {"x-csrf-token": ""}), None),  # no cookie, no header
+    ):
+        with pytest.raises(PermissionDenied, match="x-csrf-token"):
+            check_csrf(req, sent=sent)
+
+
+def test_session_helpers_log_in_and_out_by_cookie(fresh_hub: Any) -> None:
+    from fastapi import Response
+
+    from corridor.access.accounts import get_user
+    from corridor.access.errors import AuthenticationError
+    from corridor.api.auth import end_session, session_account, start_session
+
+    hub = fresh_hub.client.app.state.hub
+    with hub.pool.engine() as engine:
+        assert session_account(_request("GET"), engine) is None
+        out = Response()
+        token, _info, csrf = start_session(
+            out, _request("GET"), engine, get_user(engine, "an-keug")
+        )
+        cookies = out.headers.getlist("set-cookie")
+        assert any(c.startswith("corridor_session=") and "HttpOnly" in c for c in cookies)
+        assert any(c.startswith(f"corridor_csrf={csrf}") for c in cookies)
+        req = _request("GET", f"corridor_session={token}")
+        account = session_account(req, engine)
+        assert account is not None and account.username == "an-keug"
+        end_session(Response(), req, engine)
+        try:
+            session_account(req, engine)
+        except AuthenticationError:
+            pass
+        else:
+            raise AssertionError("a revoked session still authenticates")
