@@ -91,13 +91,16 @@ def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(fresh_hub: Any
     assert a.json()["detail"] == b.json()["detail"]
 
 
-def _request(method: str, cookies: str = "", headers: dict[str, str] | None = None) -> Any:
+def _request(
+    method: str, cookies: str = "", headers: dict[str, str] | None = None, app: Any = None
+) -> Any:
     from starlette.requests import Request
 
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if cookies:
         raw.append((b"cookie", cookies.encode()))
-    return Request({"type": "http", "method": method, "path": "/", "headers": raw})
+    scope = {"type": "http", "method": method, "path": "/", "headers": raw}
+    return Request({**scope, "app": app} if app is not None else scope)
 
 
 def test_the_csrf_helper_for_the_dashboard_checks_header_or_form_field() -> None:
@@ -136,7 +139,7 @@ def test_session_helpers_log_in_and_out_by_cookie(fresh_hub: Any) -> None:
         cookies = out.headers.getlist("set-cookie")
         assert any(c.startswith("corridor_session=") and "HttpOnly" in c for c in cookies)
         assert any(c.startswith(f"corridor_csrf={csrf}") for c in cookies)
-        req = _request("GET", f"corridor_session={token}")
+        req = _request("GET", f"corridor_session={token}", app=fresh_hub.client.app)
         account = session_account(req, engine)
         assert account is not None and account.username == "an-keug"
         end_session(Response(), req, engine)
@@ -146,3 +149,29 @@ def test_session_helpers_log_in_and_out_by_cookie(fresh_hub: Any) -> None:
             pass
         else:
             raise AssertionError("a revoked session still authenticates")
+
+
+def test_the_login_limit_is_shared_by_the_workers_of_one_warehouse(fresh_hub_both: Any) -> None:
+    """Failed logins are kept in the warehouse: a second server process (another worker of
+    `--workers N`, here a second app on the same warehouse) refuses the account as well, and
+    neither the account name nor the address is stored."""
+    from fastapi.testclient import TestClient
+
+    from corridor.api.app import create_app
+
+    hub = fresh_hub_both
+    for _ in range(5):
+        r = hub.client.post(
+            "/api/v1/login", json={"username": "dm-uga", "password": "wrong password!"}
+        )
+        assert r.status_code == 401
+    other = create_app(hub.path, db=hub.db, pool_size=2)
+    with TestClient(other, raise_server_exceptions=False) as second:
+        r = second.post("/api/v1/login", json={"username": "dm-uga", "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        # the address is limited too: another account from the same address waits as well
+        same = second.post("/api/v1/login", json={"username": "an-keug", "password": PASSWORD})
+        assert same.status_code == 429
+    with hub.client.app.state.hub.pool.engine() as eng:
+        keys = [r[0] for r in eng.query_rows("SELECT failure_key FROM login_failures")]
+    assert keys and all(len(k) == 64 and "dm-uga" not in k for k in keys)

@@ -15,7 +15,8 @@ For the dashboard (``corridor.web``) and any other adapter mounted on the API's 
 - :func:`request_account` (the dependency ``AccountDep`` of every API route) takes a bearer token
   first, else the session cookie, and applies :func:`check_csrf` to cookie-authenticated
   requests whose method is not GET/HEAD/OPTIONS. Bearer requests need no CSRF token: a browser
-  never adds an Authorization header on its own.
+  never adds an Authorization header on its own. Accounts of tokens seen in the last 2 seconds
+  come from the hub's TokenCache (a logout through :func:`end_session` drops its token at once).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def end_session(response: Response, request: Request, engine: Engine) -> None:
     parts = (token or "").split("_", 2)
     if len(parts) == 3:
         revoke_token(engine, parts[1])
+        hub_of(request).tokens.forget(token or "")
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
 
@@ -143,13 +145,12 @@ def request_account(
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
             raise AuthenticationError("send the token as `Authorization: Bearer TOKEN`")
-        return account_for_token(engine, credentials.credentials)
-    if request.cookies.get(SESSION_COOKIE):
+        return hub_of(request).tokens.account(engine, credentials.credentials)
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
         if request.method not in SAFE_METHODS:
             check_csrf(request)
-        account = session_account(request, engine)
-        if account is not None:
-            return account
+        return hub_of(request).tokens.account(engine, session)
     raise AuthenticationError(
         "authentication required: send `Authorization: Bearer TOKEN` (see docs/api.md)"
     )
