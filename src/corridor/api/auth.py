@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from corridor.access.accounts import (
@@ -55,9 +56,17 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
-def pooled_engine(request: Request) -> Iterator[Engine]:
-    with hub_of(request).pool.engine() as eng:
+async def pooled_engine(request: Request) -> AsyncIterator[Engine]:
+    """A warehouse connection from the hub's pool for the request (async: an idle one is taken
+    without a trip through the thread pool; only a wait for one is sent there)."""
+    pool = hub_of(request).pool
+    eng = pool.take_idle()
+    if eng is None:
+        eng = await run_in_threadpool(pool.take)
+    try:
         yield eng
+    finally:
+        pool.put(eng)
 
 
 EngineDep = Annotated[Engine, Depends(pooled_engine)]
@@ -135,25 +144,32 @@ def check_csrf(request: Request, sent: str | None = None) -> None:
         )
 
 
-def request_account(
+async def request_account(
     request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
     """The account of a bearer token, else of the session cookie (with the CSRF check on
-    state-changing methods); 401 with neither."""
+    state-changing methods); 401 with neither. A token seen in the last seconds is answered
+    from memory; a lookup in the warehouse runs in the thread pool."""
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
             raise AuthenticationError("send the token as `Authorization: Bearer TOKEN`")
-        return hub_of(request).tokens.account(engine, credentials.credentials)
-    session = request.cookies.get(SESSION_COOKIE)
-    if session:
+        token = credentials.credentials
+    else:
+        token = request.cookies.get(SESSION_COOKIE) or ""
+        if not token:
+            raise AuthenticationError(
+                "authentication required: send `Authorization: Bearer TOKEN` (see docs/api.md)"
+            )
         if request.method not in SAFE_METHODS:
             check_csrf(request)
-        return hub_of(request).tokens.account(engine, session)
-    raise AuthenticationError(
-        "authentication required: send `Authorization: Bearer TOKEN` (see docs/api.md)"
-    )
+    tokens = hub_of(request).tokens
+    found = tokens.cached(token)
+    if found is not None:
+        return found
+    account: Account = await run_in_threadpool(tokens.account, engine, token)
+    return account
 
 
 current_account = request_account  # the name earlier code imports

@@ -33,17 +33,28 @@ class EnginePool:
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
-        eng = self._take()
+        eng = self.take()
         try:
             yield eng
         finally:
-            self._idle.put(eng)
+            self.put(eng)
 
-    def _take(self) -> Engine:
+    def take_idle(self) -> Engine | None:
+        """An idle connection at once, or None (never blocks: safe in the event loop)."""
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            pass
+            return None
+
+    def put(self, eng: Engine) -> None:
+        self._idle.put(eng)
+
+    def take(self) -> Engine:
+        """An idle connection, a new one while fewer than ``size`` exist, or the next one given
+        back (blocks)."""
+        eng = self.take_idle()
+        if eng is not None:
+            return eng
         with self._lock:
             if self._made < self.size:
                 self._made += 1
@@ -219,18 +230,23 @@ class TokenCache:
     def _key(token: str) -> bytes:
         return hashlib.sha256(token.encode()).digest()
 
-    def account(self, engine: Engine, token: str) -> Account:
-        key = self._key(token)
-        now = time.monotonic()
+    def cached(self, token: str) -> Account | None:
+        """The account of a token seen less than ``ttl`` seconds ago (memory only)."""
         with self._lock:
-            hit = self._items.get(key)
-        if hit is not None and now - hit[1] < self.ttl:
+            hit = self._items.get(self._key(token))
+        if hit is not None and time.monotonic() - hit[1] < self.ttl:
             return hit[0]
+        return None
+
+    def account(self, engine: Engine, token: str) -> Account:
+        found = self.cached(token)
+        if found is not None:
+            return found
         account = account_for_token(engine, token)  # raises AuthenticationError
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.clear()
-            self._items[key] = (account, now)
+            self._items[self._key(token)] = (account, time.monotonic())
         return account
 
     def forget(self, token: str) -> None:
