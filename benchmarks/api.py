@@ -188,7 +188,8 @@ def run_load(
                 time.sleep(max(0.0, write_every - (time.perf_counter() - t0)))
 
     threads = [threading.Thread(target=read_client, args=(i,)) for i in range(clients)]
-    threads.append(threading.Thread(target=write_client))
+    if write_every > 0:  # 0: reads only
+        threads.append(threading.Thread(target=write_client))
     for t in threads:
         t.start()
     for t in threads:
@@ -286,7 +287,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument(
-        "--write-every", type=float, default=1.0, help="seconds between the writer's imports"
+        "--write-every",
+        type=float,
+        default=1.0,
+        help="seconds between the writer's imports (0: no writer)",
     )
     ap.add_argument(
         "--pg-workers", type=int, default=2, help="server processes on PostgreSQL (default 2)"
@@ -345,7 +349,10 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-            label = f"{name}, {workers} server process(es), {args.clients} clients + 1 writer"
+            writer = (
+                f"1 writer every {args.write_every:g} s" if args.write_every > 0 else "no writer"
+            )
+            label = f"{name}, {workers} server process(es), {args.clients} clients, {writer}"
             report(label, results, args.seconds, baseline, cpu, load_before)
     finally:
         if pg is not None:
