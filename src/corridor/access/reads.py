@@ -21,7 +21,7 @@ from corridor.access.audit import append
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
-from corridor.access.versions import data_version
+from corridor.access.versions import data_version as data_version  # re-exported
 from corridor.config import Settings
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
