@@ -94,7 +94,11 @@ class Cache(Protocol):
     ) -> Any: ...
 
     def warm(
-        self, engine: Engine, versions: Sequence[tuple[Any, ...]], limit: int = ...
+        self,
+        engine: Engine,
+        versions: Sequence[tuple[Any, ...]],
+        limit: int = ...,
+        budget_s: float = ...,
     ) -> int: ...
 
 

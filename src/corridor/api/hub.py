@@ -206,11 +206,19 @@ class AnswerCache:
                 if not any(k[:-1] == old_key[:-1] for k in self._items):
                     self._refresh.pop(old_key[:-1], None)
 
-    def warm(self, engine: Engine, versions: Sequence[tuple[Any, ...]], limit: int = 8) -> int:
+    def warm(
+        self,
+        engine: Engine,
+        versions: Sequence[tuple[Any, ...]],
+        limit: int = 8,
+        budget_s: float = 3.0,
+    ) -> int:
         """Compute the ``limit`` most recently used answers again on ``engine`` (an import's
         connection, which sees its new data) and keep them under each of ``versions`` (the data
         versions readers will see once the import is complete), so that readers find them
-        instead of all waiting for the computation after an import. Returns how many."""
+        instead of all waiting for the computation after an import. Stops starting new ones
+        after ``budget_s`` seconds (the import's own answer waits for this). Returns how
+        many."""
         with self._lock:
             stems: list[tuple[Any, ...]] = []
             for key in reversed(self._items):
@@ -220,7 +228,10 @@ class AnswerCache:
                     break
             jobs = [(stem, self._refresh[stem]) for stem in stems]
         done = 0
+        start = time.monotonic()
         for stem, refresh in jobs:
+            if time.monotonic() - start > budget_s:
+                break
             value = refresh(engine)
             for version in versions:
                 self._store((*stem, version), value)

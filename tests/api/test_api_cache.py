@@ -1,0 +1,82 @@
+"""The hub's answer cache: one computation per key however many ask, derived text kept only
+while its answer is, and warming after an import (most recent first, within a limit and a
+time budget)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from corridor.api.hub import AnswerCache
+
+
+def test_concurrent_askers_share_one_computation() -> None:
+    cache = AnswerCache()
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def compute() -> str:
+        calls.append(1)
+        gate.wait(5)
+        return "answer"
+
+    got: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get_or_compute(("q", 1), compute)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert got == ["answer"] * 8 and len(calls) == 1
+
+
+def test_derived_text_lives_as_long_as_its_answer() -> None:
+    cache = AnswerCache(size=2)
+    first = cache.get_or_compute(("a", 1), lambda: ["a"])
+    made: list[int] = []
+
+    def text() -> bytes:
+        made.append(1)
+        return b"a-json"
+
+    assert cache.derived(first, ("json",), text) == b"a-json"
+    assert cache.derived(first, ("json",), text) == b"a-json"
+    assert len(made) == 1  # serialised once
+    cache.get_or_compute(("b", 1), lambda: ["b"])
+    cache.get_or_compute(("c", 1), lambda: ["c"])  # evicts ("a", 1) and its text
+    assert ("a", 1) not in cache.cached_keys()
+    cache.derived(first, ("json",), text)
+    assert len(made) == 2
+    loose: list[str] = ["not cached"]
+    cache.derived(loose, ("json",), text)
+    cache.derived(loose, ("json",), text)
+    assert len(made) == 4  # a value the cache does not hold keeps nothing beside it
+
+
+def test_warming_recomputes_the_most_recent_answers_for_the_new_version() -> None:
+    cache = AnswerCache()
+    seen: list[Any] = []
+
+    def refresher(name: str) -> Any:
+        def refresh(engine: Any) -> str:
+            seen.append((name, engine))
+            return f"{name} on {engine}"
+
+        return refresh
+
+    for name in ("old", "mid", "new"):
+        cache.get_or_compute((name, "v1"), lambda: "x", refresher(name))
+    cache.get_or_compute(("plain", "v1"), lambda: "no refresher")
+    assert cache.warm("importer", [("v2",), ("v2b",)], limit=2) == 2  # type: ignore[arg-type]
+    assert [s[0] for s in seen] == ["new", "mid"]
+    keys = cache.cached_keys()
+    assert ("new", ("v2",)) in keys and ("new", ("v2b",)) in keys and ("mid", ("v2",)) in keys
+    assert ("old", ("v2",)) not in keys and ("plain", ("v2",)) not in keys
+    assert cache.get_or_compute(("new", ("v2",)), lambda: "recomputed") == "new on importer"
+    # the time budget stops new computations once spent
+    assert cache.warm("importer", [("v3",)], limit=8, budget_s=-1.0) == 0  # type: ignore[arg-type]
