@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corridor.hotspots import HotspotResult
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 COMPONENT_LABELS: dict[str, str] = {
     "mobility": "mobility",
@@ -162,7 +165,7 @@ def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]
     return out
 
 
-def hotspot_rows(result: HotspotResult, threshold: int) -> list[HotspotRow]:
+def hotspot_rows(result: HotspotResult, threshold: int | Settings) -> list[HotspotRow]:
     """One row per ranked site, in rank order, from the disclosed table."""
     rows: list[HotspotRow] = []
     for rec in result.disclosed(threshold).to_pylist():
