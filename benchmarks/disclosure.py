@@ -7,7 +7,8 @@ benchmarks/indicators.py, with random record keys), times
 * the query alone (``compute_indicators``): the baseline;
 * the cell-key method (``publish`` with the default settings): rows/s and (query + publish) /
   query; goals: at least 500,000 rows/s, at most 2x the query, time growing no faster than
-  n log n (the ratio of rows/s between the smallest and largest table is printed);
+  n log n (the exponent between the smallest and largest table is printed, and publish is timed
+  on the first 50k, 300k and 1M rows of the largest output, where only n changes);
 * suppression (``publish`` with ``disclosure_method = suppression``) on the same tables, with
   ``--suppression`` (slow: see CHANGELOG.md).
 
@@ -158,6 +159,22 @@ def growth(rows: list[dict[str, float]], key: str) -> None:
     print(f"  {key}: time grows as n^{k:.2f} (n log n here: n^{nlogn:.2f})")
 
 
+def scaling(eng: Engine, ids: list[str], repeat: int) -> None:
+    """publish on the first 50k, 300k and 1M rows of one large output (the same table, so that
+    only n changes): rows/s and the growth exponent against n log n."""
+    raw = compute_indicators(eng, ids, [*BY, "period"], "2023Q3:2024Q4", totals=True)
+    raw = raw.combine_chunks()
+    rows = []
+    for n in (50_000, 300_000, 1_000_000):
+        if n > raw.num_rows:
+            break
+        part = raw.slice(0, n)
+        t, _ = median_time(lambda part=part: publish(part, CELLKEY), max(repeat, 5))
+        rows.append({"rows": n, "cellkey": t})
+        print(f"  publish on the first {n:>9,} rows: {t:6.3f} s ({n / t:>12,.0f} rows/s)")
+    growth(rows, "cellkey")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -208,6 +225,7 @@ def main() -> None:
     ]
     for key in ("cellkey", "suppression"):
         growth(rows, key)
+    scaling(eng, cascade, args.repeat)
     eng.close()
     if args.demo:
         print("demonstration world (seed 2024)")

@@ -39,9 +39,12 @@ def has_keys(table: pa.Table) -> bool:
 
 
 def _floats(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = (
-        pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
-    )
+    """The column as float64 (null as NaN), in one contiguous array (one copy)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if col.type != pa.float64():
+        col = pc.cast(col, pa.float64())
+    out: npt.NDArray[np.float64] = np.asarray(col.to_numpy(zero_copy_only=False), np.float64)
     return out
 
 
@@ -49,11 +52,11 @@ def perturb_counts(
     values: npt.NDArray[np.float64], keys: npt.NDArray[np.float64], ptable: PerturbationTable
 ) -> npt.NDArray[np.float64]:
     """Published counts (NaN stays NaN; a missing key counts as 0)."""
-    out = np.full(values.shape, np.nan)
     ok = np.isfinite(values)
-    counts = np.maximum(np.rint(values[ok]), 0).astype(np.int64)
-    u = np.nan_to_num(keys[ok], nan=0.0) / KEY_MODULUS
-    out[ok] = ptable.perturb(counts, u)
+    counts = np.maximum(np.rint(np.where(ok, values, 0.0)), 0).astype(np.int64)
+    u = np.where(np.isfinite(keys), keys, 0.0) / KEY_MODULUS
+    out = ptable.perturb(counts, u)
+    out[~ok] = np.nan
     return out
 
 
