@@ -1,9 +1,10 @@
 """The hotspot table of the report: the disclosed ranking with a short explanation per site.
 
 Only ``HotspotResult.disclosed(settings)`` and ``HotspotResult.explain(..., threshold=settings)``
-(the workspace's disclosure settings) are read: the estimates (expected new infections per 1,000 residents, model outputs, not counts),
-ranks and probabilities are shown as they are; no raw measure value is printed (the explanation
-names where a site stands among sites, not its counts).
+(the workspace's disclosure settings) are read: the estimates (expected new infections per 1,000
+residents, model outputs, not counts), ranks and probabilities are shown as they are; no raw
+measure value is printed (the explanation names where a site stands among sites, not its
+counts).
 """
 
 from __future__ import annotations
