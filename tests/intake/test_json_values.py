@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.intake.test_json_stream import _whole
 
 from corridor.intake import dhis2, jsonvalues
 from corridor.intake.rawtable import ROW
-from tests.intake.test_json_stream import _whole
 
-TEXT = st.text(alphabet=st.sampled_from(list('ab },{[]":\\\n\té€𝄞') + ["\u2028"]), max_size=6)
+TEXT = st.text(alphabet=st.sampled_from([*list('ab },{[]":\\\n\té€𝄞'), "\u2028"]), max_size=6)
 VALUE = st.fixed_dictionaries(
     {}, optional={f: st.one_of(st.none(), TEXT) for f in (*dhis2.FIELDS, "storedBy")}
 )

@@ -64,9 +64,10 @@ def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> Raw
 
     Flat values of text fields are parsed by Arrow's JSON reader a slice at a time
     (:mod:`corridor.intake.jsonvalues`); other common shapes are streamed (ijson's C parser, a
-    chunk of values at a time, never the whole document as Python objects); anything unusual - a list of dataValueSets, a value that
-    is not an object, a nested value, broken JSON - is read whole by :func:`load_json`, whose
-    messages name the line and column where a file breaks.
+    chunk of values at a time, never the whole document as Python objects); anything unusual -
+    a list of dataValueSets, a value that is not an object, a nested value, broken JSON - is
+    read whole by :func:`load_json`, whose messages name the line and column where a file
+    breaks.
     """
     file = ctx.display_name
     require_services(kind, file, "DHIS2 JSON")
@@ -109,10 +110,7 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
         return None  # the whole-document reader refuses it without the parser's deep prefixes
     prefix = "dataValues.item" if start == b"{" else "item"
     try:
-        if fast is not None:
-            frames = [fast]
-        else:
-            frames = _stream_frames(data, prefix)
+        frames = [fast] if fast is not None else _stream_frames(data, prefix)
         if not frames:
             return None  # no values, or dataValues missing or not a list: say which
         frame = pl.concat(frames)

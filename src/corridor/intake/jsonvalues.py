@@ -7,11 +7,11 @@ columns: no Python object per value, memory bounded by a slice and the columns b
 
 Arrow's reader is strict where Python's ``json`` is lenient: a number, a boolean, a nested value
 or a doubled key in one of the fields read, a lone surrogate escape, a control character: each is
-an error. Any error, and anything that does not add up (invalid UTF-8, the values counted by their separators
-against the rows parsed, a key ``dataValues`` inside a value, an array that is not where it seems
-to be), returns None, and the reader takes its general path (ijson's streaming parser, then the
-whole-document reader), which reads such documents as before and explains broken ones. So a
-document read here gives the very cells the general path would give.
+an error. Any error, and anything that does not add up (invalid UTF-8, the values counted by their
+separators against the rows parsed, a key ``dataValues`` inside a value, an array that is not
+where it seems to be), returns None, and the reader takes its general path (ijson's streaming
+parser, then the whole-document reader), which reads such documents as before and explains broken
+ones. So a document read here gives the very cells the general path would give.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def arrow_values(
             return None
         start, end = span
         schema = pa.schema([(f, pa.string()) for f in fields])
-        frames = [pl.from_arrow(t) for t in _parse_slices(data, start, end, schema, slice_bytes)]
+        tables = _parse_slices(data, start, end, schema, slice_bytes)
     except (pa.ArrowException, ValueError, UnicodeDecodeError):
         return None
-    frames = [f for f in frames if isinstance(f, pl.DataFrame)]
+    frames = [f for f in map(pl.from_arrow, tables) if isinstance(f, pl.DataFrame)]
     if not frames:
         return None
     return pl.concat(frames, rechunk=False)
