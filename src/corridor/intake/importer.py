@@ -175,6 +175,7 @@ def _prepare(
     reader = reader_for(chosen, name)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
     raw = reader(path, data, kind, ctx)
+    del data  # the bytes are read: validation need not hold them too
     validated = validate(raw, places, extra_age_bands)
     if not validated.problems:  # the raw text is kept only for quarantine records
         validated.raw = validated.raw.clear()
@@ -216,7 +217,10 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
             return
         r.import_id = import_id
         replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
-        if not engine.enforces_unique_keys and r.kind in _UNKEYED:
+        # when no staged key was stored before (the comparison above, in this transaction),
+        # each key is now held once: validation left one row per key in the stage
+        fresh = r.rows_replaced == 0 and r.rows_unchanged == 0
+        if not engine.enforces_unique_keys and r.kind in _UNKEYED and not fresh:
             _check_keys(engine, schema, stage)
     r.replaced_imports = [i for i, _n in replaced]
     if v.problems:
