@@ -262,8 +262,15 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
     if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
         out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
-    # string views as they are (no copy into Arrow's older string layout)
-    return out.to_arrow(compat_level=pl.CompatLevel.newest())
+    # string views as they are (no copy into Arrow's older string layout); Enum codes as
+    # dictionaries of plain strings, which both engines read as text
+    table = out.to_arrow(compat_level=pl.CompatLevel.newest())
+    enums = [name for name, dtype in out.schema.items() if isinstance(dtype, pl.Enum)]
+    if enums:
+        coded = out.select(enums).to_arrow(compat_level=pl.CompatLevel.oldest())
+        for name in enums:
+            table = table.set_column(table.schema.get_field_index(name), name, coded[name])
+    return table
 
 
 _PERIOD_COLUMNS = ("period_type", "period_start", "period_end")

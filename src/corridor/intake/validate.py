@@ -99,8 +99,11 @@ def validate(
         key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
     )
     invalid = {p.row for p in problems if p.row is not None}
+    # codes as Enums (a small integer a row; the engines take them as text), except for places,
+    # whose codes the importer compares with other text
+    pick = Spread.column if raw.kind == "places" else Spread.coded
     typed = pl.DataFrame(
-        [*[parts[c.name].column(TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
+        [*[pick(parts[c.name], TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
     )
     if invalid:
         typed = typed.filter(~pl.col(ROW).is_in(list(invalid)))
