@@ -118,6 +118,8 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
             frame = _set_defaults(data, frame)
     except (_Unusual, ijson.JSONError, pl.exceptions.PolarsError, ValueError, TypeError):
         return None  # UnicodeDecodeError is a ValueError
+    if ROW in frame.columns:
+        return frame
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
 
 
@@ -361,10 +363,13 @@ def combos(
         pl.Series("_bad", [bool(r) for r in reasons], dtype=pl.Boolean),
         pl.int_range(0, pairs.height).alias("_pair"),
     )
-    joined = frame.join(pairs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    # only the keys go through the join (a join copies every column it carries)
+    joined = frame.select(*keys, ROW).join(
+        pairs, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )
     problems: list[Problem] = []
     if any(reasons):
         for row, pair in joined.filter(pl.col("_bad")).select(ROW, "_pair").iter_rows():
             for col, why, value in reasons[pair]:
                 problems.append(Problem(file, int(row), col, value, why))
-    return joined.drop("_bad", "_pair"), problems
+    return frame.hstack(joined.select(*dims)), problems

@@ -19,11 +19,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
+
+from corridor.intake.rawtable import ROW
 
 #: bytes of the values array parsed at a time
 SLICE = 16 << 20
@@ -37,7 +39,8 @@ def arrow_values(
     data: bytes, fields: Sequence[str], *, slice_bytes: int = SLICE
 ) -> pl.DataFrame | None:
     """The values of a dataValueSet (``{"dataValues": [...]}``) or of a top-level list of
-    values, as text columns ``fields``; None when the document needs the general path."""
+    values, as text columns ``fields`` and their 1-based numbers (``_row``); None when the
+    document needs the general path."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     try:
         span = _array_span(data, head)
@@ -45,10 +48,19 @@ def arrow_values(
             return None
         start, end = span
         schema = pa.schema([(f, pa.string()) for f in fields])
-        tables = _parse_slices(data, start, end, schema, slice_bytes)
+        # each slice becomes polars columns before the next is parsed (Arrow's memory reused),
+        # with its row numbers: every column chunked alike, so no later step copies them all
+        frames: list[pl.DataFrame] = []
+        rows = 0
+        for table in _parse_slices(data, start, end, schema, slice_bytes):
+            frame = pl.DataFrame(table)
+            n = frame.height
+            frames.append(
+                frame.with_columns(pl.int_range(rows + 1, rows + n + 1, dtype=pl.Int64).alias(ROW))
+            )
+            rows += n
     except (pa.ArrowException, ValueError, UnicodeDecodeError):
         return None
-    frames = [f for f in map(pl.from_arrow, tables) if isinstance(f, pl.DataFrame)]
     if not frames:
         return None
     return pl.concat(frames, rechunk=False)
@@ -90,7 +102,7 @@ def _array_span(data: bytes, head: bytes) -> tuple[int, int] | None:
 
 def _parse_slices(
     data: bytes, start: int, end: int, schema: pa.Schema, slice_bytes: int
-) -> list[pa.Table]:
+) -> Iterator[pa.Table]:
     """Arrow tables of the values between ``start`` and ``end``, a slice at a time.
 
     A slice ends at a separator ``},{`` (blanks allowed around the comma); one found inside a
@@ -104,8 +116,8 @@ def _parse_slices(
         )
         for nl in (False, True)
     )
-    tables: list[pa.Table] = []
     pos = start
+    parsed = 0
     while pos < end:
         cut = end
         if end - pos > slice_bytes:
@@ -113,17 +125,18 @@ def _parse_slices(
             cut = found.start() + 1 if found else end
         table = _parse_piece(data[pos:cut], read, lines, spread)
         if table is None:
-            if tables or cut < end:  # an empty slice between values: a stray comma
+            if parsed or cut < end:  # an empty slice between values: a stray comma
                 raise ValueError("empty slice")
             break
-        tables.append(table)
+        parsed += table.num_rows
+        yield table
+        del table
         pos = cut
         if cut < end:  # skip the separator's comma (and blanks) before the next value
             nxt = data.find(b"{", cut, end)
             if nxt < 0 or data[cut:nxt].strip() != b",":
                 raise ValueError("not a separator")
             pos = nxt
-    return tables
 
 
 def _parse_piece(
@@ -145,7 +158,10 @@ def _parse_piece(
         body, separators = _SEPARATOR.subn(b"}\n{", piece)
     del piece
     table = pa_json.read_json(
-        io.BytesIO(body), read_options=read, parse_options=lines if compact else spread
+        io.BytesIO(body),
+        read_options=read,
+        parse_options=lines if compact else spread,
+        memory_pool=pa.system_memory_pool(),
     )
     if table.num_rows != separators + 1:
         raise ValueError("values and separators disagree")
