@@ -102,15 +102,28 @@ class _Protector:
         self.version: dict[tuple[Any, ...], int] = defaultdict(int)
         self.checked: dict[tuple[tuple[Any, ...], ...], tuple[int, ...]] = {}
         self._arrays_cache: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
-        self.of_cell: dict[int, list[int]] = defaultdict(list)
-        for i, rel in enumerate(cells.relations):
-            for c in rel.members():
-                self.of_cell[c].append(i)
+        # per relation: its withheld members (kept up to date by hide) plus an unknown margin,
+        # and whether any member is non-zero; per cell: its relations (CSR arrays)
+        rels = cells.relations
+        sizes = np.fromiter((len(r.members()) for r in rels), np.int64, len(rels))
+        flat = np.fromiter((c for r in rels for c in r.members()), np.int64, int(sizes.sum()))
+        rel_of = np.repeat(np.arange(len(rels), dtype=np.int64), sizes)
+        virtual = np.fromiter((r.virtual_unknown for r in rels), bool, len(rels))
+        self.count = np.bincount(rel_of, self.hidden[flat], len(rels)).astype(np.int64)
+        self.count += virtual
+        self.positive = np.bincount(rel_of, self.values[flat] > 0, len(rels)) > 0
+        order = np.argsort(flat, kind="stable")
+        self._rels_of = rel_of[order]
+        self._rels_ptr = np.searchsorted(flat[order], np.arange(len(self.values) + 1))
         self.block_of: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for block, coords in cells.blocks.items():
             for cid in coords.values():
                 self.block_of[cid].append(block)
         self._equations: dict[tuple[Any, ...], list[tuple[list[int], int | None, bool]]] = {}
+
+    def of_cell(self, c: int) -> np.ndarray:
+        """The relations that ``c`` is a member of."""
+        return self._rels_of[self._rels_ptr[c] : self._rels_ptr[c + 1]]
 
     def _order(self, c: int) -> tuple[int, float, tuple[Any, ...]]:
         v = self.values[c]
@@ -119,23 +132,17 @@ class _Protector:
     def hide(self, c: int, queue: deque[int]) -> None:
         if not self.hidden[c]:
             self.hidden[c] = True
-            queue.extend(self.of_cell[c])
+            rels = self.of_cell(c)
+            self.count[rels] += 1
+            queue.extend(rels.tolist())
             for b in self.block_of[c]:
                 self.version[b] += 1
 
-    def _count(self, i: int) -> int:
-        rel = self.cells.relations[i]
-        return sum(1 for c in rel.members() if self.hidden[c]) + int(rel.virtual_unknown)
-
     def _opens(self, c: int, current: int) -> int:
         """How many other relations withholding ``c`` would leave with one withheld cell."""
-        rels = self.cells.relations
-        return sum(
-            1
-            for i in self.of_cell[c]
-            if i != current
-            and self._count(i) == 0
-            and any(self.values[m] > 0 for m in rels[i].members())
+        rels = self.of_cell(c)
+        return int(
+            np.count_nonzero((rels != current) & (self.count[rels] == 0) & self.positive[rels])
         )
 
     def rule(self, queue: deque[int]) -> None:
@@ -145,11 +152,11 @@ class _Protector:
         rels = self.cells.relations
         while queue:
             i = queue.popleft()
-            members = rels[i].members()
-            if not any(self.values[c] > 0 for c in members):
+            if not self.positive[i]:
                 continue  # counts are never negative: a zero total shows every cell is zero
-            if self._count(i) != 1:
+            if self.count[i] != 1:
                 continue
+            members = rels[i].members()
             shown = [c for c in members if not self.hidden[c]]
             if shown:
                 best = min(shown, key=lambda c: (self._opens(c, i), *self._order(c)))
@@ -347,7 +354,7 @@ class _Protector:
         self, cell: int, group: list[tuple[Any, ...]], candidates: list[int]
     ) -> int:
         """A candidate that frees ``cell``: first those in a relation with it, smallest first."""
-        near = {c for i in self.of_cell[cell] for c in self.cells.relations[i].members()}
+        near = {c for i in self.of_cell(cell).tolist() for c in self.cells.relations[i].members()}
         ordered = [c for c in candidates if c in near] + [c for c in candidates if c not in near]
         withheld = sum(int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values())
         if withheld <= 300:  # small systems: try a few, so as to withhold no more than needed
