@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from itertools import combinations
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -36,10 +35,10 @@ from threadpoolctl import threadpool_limits
 
 from corridor.indicators.suppresscells import (
     DISAGGREGATIONS,
-    MARGIN,
     ROLES,
     Cells,
     build_cells,
+    slab_arrays,
 )
 
 if TYPE_CHECKING:
@@ -56,37 +55,6 @@ EXACT_CHECK_LIMIT: Final = 1000
 
 def primary_text(threshold: int) -> str:
     return f"<{threshold}"
-
-
-def slab_equations(
-    cells: Cells, threshold: int, block: tuple[Any, ...]
-) -> list[tuple[list[int], int | None, bool]]:
-    """The margins of a block: (finest cells, margin cell, margin known?).
-
-    Every margin in the output, of any order; and each margin along one dimension that is not
-    in the output, taken as published (by the same query without that dimension) unless small.
-    """
-    coords = cells.blocks[block]
-    n_axes = len(block[2])
-    finest = {c: cid for c, cid in coords.items() if all(v is not MARGIN for v in c)}
-    out: list[tuple[list[int], int | None, bool]] = []
-    for k in range(1, n_axes + 1):
-        for subset in combinations(range(n_axes), k):
-            groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-            for c, cid in finest.items():
-                proj = tuple(MARGIN if i in subset else v for i, v in enumerate(c))
-                groups[proj].append(cid)
-            for proj, members in groups.items():
-                margin = coords.get(proj)
-                if margin is not None:
-                    out.append((members, margin, True))
-                elif k == 1 and len(members) > 1:
-                    # a margin of one dimension not in the output: taken as published by the
-                    # query without that dimension, unless small (the margin of one cell is
-                    # that cell, withheld there by the same rules)
-                    total = sum(cells.values[c] for c in members)
-                    out.append((members, None, not 0 < total < threshold))
-    return out
 
 
 class _Protector:
@@ -119,7 +87,6 @@ class _Protector:
         for block, coords in cells.blocks.items():
             for cid in coords.values():
                 self.block_of[cid].append(block)
-        self._equations: dict[tuple[Any, ...], list[tuple[list[int], int | None, bool]]] = {}
 
     def of_cell(self, c: int) -> np.ndarray:
         """The relations that ``c`` is a member of."""
@@ -181,11 +148,6 @@ class _Protector:
         return self.hidden
 
     # ---- the exact check ---------------------------------------------------------------------
-    def equations(self, block: tuple[Any, ...]) -> list[tuple[list[int], int | None, bool]]:
-        if block not in self._equations:
-            self._equations[block] = slab_equations(self.cells, self.threshold, block)
-        return self._equations[block]
-
     def _groups(self) -> list[list[tuple[Any, ...]]]:
         """Blocks holding a withheld small count, linked through cells they share."""
         small = np.flatnonzero(self.hidden & self.primary)
@@ -208,12 +170,7 @@ class _Protector:
     def _arrays(self, block: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
         """The margins of a block as arrays: member cells, their equation, margins, known."""
         if block not in self._arrays_cache:
-            eqs = self.equations(block)
-            members = np.array([c for m, _g, _k in eqs for c in m], dtype=np.int64)
-            eq_of = np.repeat(np.arange(len(eqs)), [len(m) for m, _g, _k in eqs])
-            margin = np.array([-1 if g is None else g for _m, g, _k in eqs], dtype=np.int64)
-            known = np.array([k for _m, _g, k in eqs], dtype=bool)
-            self._arrays_cache[block] = (members, eq_of, margin, known)
+            self._arrays_cache[block] = slab_arrays(self.cells, self.threshold, block)
         return self._arrays_cache[block]
 
     def _determined(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any, Final
 
 import numpy as np
@@ -335,3 +336,65 @@ def relations(
             rel.virtual_unknown = 0 < total < threshold
         out.append(rel)
     return out
+
+
+def slab_arrays(
+    cells: Cells, threshold: int, block: tuple[Any, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The margins of a block as arrays: (member cells, the equation of each member, margin
+    cell of each equation or -1, margin known?).
+
+    Every margin in the output, of any order, is an equation over the finest cells; so is each
+    margin along one dimension that is not in the output, taken as published (by the same query
+    without that dimension) unless small. Equations come by the number of dimensions added
+    up, then those dimensions, then the first finest cell of each; members in the block's order.
+    """
+    coords = cells.blocks[block]
+    n_axes = len(block[2])
+    empty = np.zeros(0, np.int64)
+    if not coords or n_axes == 0:
+        return empty, empty, empty, np.zeros(0, bool)
+    keys = list(coords)
+    cids = np.fromiter(coords.values(), np.int64, len(keys))
+    codes = np.zeros((len(keys), n_axes), np.int64)  # 0: the margin
+    for j in range(n_axes):
+        ids: dict[Any, int] = {MARGIN: 0}
+        codes[:, j] = [ids.setdefault(k[j], len(ids)) for k in keys]
+    is_finest = (codes != 0).all(axis=1)
+    finest = codes[is_finest]
+    finest_cid = cids[is_finest]
+    nf = len(finest)
+    values = np.asarray(cells.values, dtype=float)
+    members: list[np.ndarray] = []
+    margins: list[np.ndarray] = []
+    known: list[np.ndarray] = []
+    for k in range(1, n_axes + 1):
+        for subset in combinations(range(n_axes), k):
+            proj = finest.copy()
+            proj[:, list(subset)] = 0
+            # one code for a projection and for a cell of the block with those coordinates
+            both = np.concatenate([proj, codes])
+            code = _combine([both[:, j] for j in range(n_axes)], len(both))
+            gid, first = _first_order(code[:nf])
+            lookup = dict(zip(code[nf:].tolist(), cids.tolist(), strict=True))
+            margin = np.array([lookup.get(c, -1) for c in code[:nf][first].tolist()], np.int64)
+            order = np.argsort(gid, kind="stable")
+            size = np.bincount(gid, minlength=len(first))
+            if k == 1:
+                total = np.bincount(gid, values[finest_cid], minlength=len(first))
+                use = (margin >= 0) | (size > 1)
+                ok = (margin >= 0) | ~((total > 0) & (total < threshold))
+            else:
+                use = margin >= 0
+                ok = np.ones(len(first), bool)
+            take = use[gid[order]]
+            members.append(np.stack([gid[order][take], finest_cid[order][take]]))
+            margins.append(margin[use])
+            known.append(ok[use])
+            # equation numbers: local group ids -> running numbers of the kept groups
+            renumber = np.cumsum(use) - 1
+            members[-1][0] = renumber[members[-1][0]]
+    offsets = np.cumsum([0] + [len(m) for m in margins])
+    eq_of = np.concatenate([m[0] + off for m, off in zip(members, offsets, strict=False)])
+    flat = np.concatenate([m[1] for m in members])
+    return flat, eq_of, np.concatenate(margins), np.concatenate(known)
