@@ -287,9 +287,10 @@ def relations(
     Per placement of a cell: its block ``bid``, cell ``cid``, integer ``coords`` per axis (0:
     the margin) and ``own``, how many of the axes its block has."""
     found_key: list[np.ndarray] = []
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    found: list[tuple[list[int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     width = coords.shape[1] if len(cid) else 0
     index = np.arange(len(cid), dtype=np.int64)
+    values = np.asarray(cells.values, dtype=float)
     for j in range(width):
         idx = np.flatnonzero(own > j)
         if len(idx) == 0:
@@ -307,34 +308,45 @@ def relations(
         keep = (n_comp > 0) & ~((n_comp == 1) & (n_margin == 0))
         first = np.minimum.reduceat(index[idx][order], starts)
         block = bid[idx][order][starts]
+        members = cid[idx][order]
+        # a group without its margin in the output holds only components: their total
+        total = np.add.reduceat(values[members], starts)
         found_key.append(np.stack([block[keep], np.full(int(keep.sum()), j), first[keep]]))
-        found.append((cid[idx][order], starts[keep], n_comp[keep], n_margin[keep]))
+        found.append((members.tolist(), starts[keep], n_comp[keep], n_margin[keep], total[keep]))
     if not found:
         return []
     keys = np.concatenate(found_key, axis=1)
-    rank = np.lexsort((keys[2], keys[1], keys[0]))
-    flat: list[tuple[list[int], int, int, int]] = []
-    for cids, starts, n_comp, n_margin in found:
-        ids = cids.tolist()
-        flat += zip(
-            [ids] * len(starts), starts.tolist(), n_comp.tolist(), n_margin.tolist(), strict=True
-        )
+    rank = np.lexsort((keys[2], keys[1], keys[0])).tolist()
+    chunks = [f[0] for f in found]
+    chunk = np.concatenate([np.full(len(f[1]), i) for i, f in enumerate(found)]).tolist()
+    start = np.concatenate([f[1] for f in found]).tolist()
+    n_comp_all = np.concatenate([f[2] for f in found]).tolist()
+    has_margin = np.concatenate([f[3] > 0 for f in found]).tolist()
+    total_all = np.concatenate([f[4] for f in found])
+    small = ((total_all > 0) & (total_all < threshold)).tolist()
+    near = (np.abs(total_all) < 1e-6) | (np.abs(total_all - threshold) < 1e-6)
+    exact = set(np.flatnonzero(near).tolist())  # near a bound: Python's own sum decides
+    # the same relation twice only where a cell is placed in two blocks (two corridors)
+    twice = len(cid) != len(cells.values)
     out: list[Relation] = []
     seen: set[tuple[tuple[int, ...], int | None]] = set()
-    values = cells.values
-    for r in rank.tolist():
-        ids, s, nc, nm = flat[r]
+    for r in rank:
+        ids, s, nc = chunks[chunk[r]], start[r], n_comp_all[r]
         comps = ids[s : s + nc]
-        margin = ids[s + nc] if nm else None
-        members = (tuple(comps), margin)
-        if members in seen:
-            continue
-        seen.add(members)
-        rel = Relation(comps, margin)
+        margin = ids[s + nc] if has_margin[r] else None
+        if twice:
+            members = (tuple(comps), margin)
+            if members in seen:
+                continue
+            seen.add(members)
+        virtual = False
         if margin is None:
-            total = sum(values[c] for c in comps)
-            rel.virtual_unknown = 0 < total < threshold
-        out.append(rel)
+            if r in exact:
+                total = sum(cells.values[c] for c in comps)
+                virtual = 0 < total < threshold
+            else:
+                virtual = small[r]
+        out.append(Relation(comps, margin, virtual))
     return out
 
 
