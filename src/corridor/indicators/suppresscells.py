@@ -335,15 +335,15 @@ def relations(
         comps = ids[s : s + nc]
         margin = ids[s + nc] if has_margin[r] else None
         if twice:
-            members = (tuple(comps), margin)
-            if members in seen:
+            pair = (tuple(comps), margin)
+            if pair in seen:
                 continue
-            seen.add(members)
+            seen.add(pair)
         virtual = False
         if margin is None:
             if r in exact:
-                total = sum(cells.values[c] for c in comps)
-                virtual = 0 < total < threshold
+                exact_total = sum(cells.values[c] for c in comps)
+                virtual = 0 < exact_total < threshold
             else:
                 virtual = small[r]
         out.append(Relation(comps, margin, virtual))
