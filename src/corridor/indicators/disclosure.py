@@ -73,10 +73,10 @@ class _Protector:
         # per relation: its withheld members (kept up to date by hide) plus an unknown margin,
         # and whether any member is non-zero; per cell: its relations (CSR arrays)
         rels = cells.relations
-        sizes = np.fromiter((len(r.members()) for r in rels), np.int64, len(rels))
-        flat = np.fromiter((c for r in rels for c in r.members()), np.int64, int(sizes.sum()))
+        sizes = np.diff(rels.ptr)
+        flat = rels.flat
         rel_of = np.repeat(np.arange(len(rels), dtype=np.int64), sizes)
-        virtual = np.fromiter((r.virtual_unknown for r in rels), bool, len(rels))
+        virtual = rels.virtual
         self.count = np.bincount(rel_of, self.hidden[flat], len(rels)).astype(np.int64)
         self.count += virtual
         self.positive = np.bincount(rel_of, self.values[flat] > 0, len(rels)) > 0
@@ -123,7 +123,7 @@ class _Protector:
                 continue  # counts are never negative: a zero total shows every cell is zero
             if self.count[i] != 1:
                 continue
-            members = rels[i].members()
+            members = rels.members(i)
             shown = [c for c in members if not self.hidden[c]]
             if shown:
                 best = min(shown, key=lambda c: (self._opens(c, i), *self._order(c)))
@@ -311,7 +311,7 @@ class _Protector:
         self, cell: int, group: list[tuple[Any, ...]], candidates: list[int]
     ) -> int:
         """A candidate that frees ``cell``: first those in a relation with it, smallest first."""
-        near = {c for i in self.of_cell(cell).tolist() for c in self.cells.relations[i].members()}
+        near = {c for i in self.of_cell(cell).tolist() for c in self.cells.relations.members(i)}
         ordered = [c for c in candidates if c in near] + [c for c in candidates if c not in near]
         withheld = sum(int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values())
         if withheld <= 300:  # small systems: try a few, so as to withhold no more than needed

@@ -10,6 +10,7 @@ same order, so that :mod:`corridor.indicators.disclosure` withholds the same cel
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Final
@@ -42,6 +43,42 @@ class Relation:
         return self.components if self.margin is None else [*self.components, self.margin]
 
 
+class Relations:
+    """Relations as arrays: the members of relation ``i`` are ``flat[ptr[i]:ptr[i + 1]]``, its
+    components then, where ``has_margin[i]``, its margin; ``virtual[i]``: its margin is not in
+    the output and is itself small. ``relations[i]`` gives a :class:`Relation`."""
+
+    def __init__(
+        self,
+        flat: np.ndarray | None = None,
+        ptr: np.ndarray | None = None,
+        has_margin: np.ndarray | None = None,
+        virtual: np.ndarray | None = None,
+    ) -> None:
+        self.flat = flat if flat is not None else np.zeros(0, np.int64)
+        self.ptr = ptr if ptr is not None else np.zeros(1, np.int64)
+        self.has_margin = has_margin if has_margin is not None else np.zeros(0, bool)
+        self.virtual = virtual if virtual is not None else np.zeros(0, bool)
+        self._flat = self.flat.tolist()
+        self._ptr = self.ptr.tolist()
+        self._margin = self.has_margin.tolist()
+
+    def __len__(self) -> int:
+        return len(self._ptr) - 1
+
+    def members(self, i: int) -> list[int]:
+        return self._flat[self._ptr[i] : self._ptr[i + 1]]
+
+    def __getitem__(self, i: int) -> Relation:
+        m = self.members(i)
+        if self._margin[i]:
+            return Relation(m[:-1], m[-1])
+        return Relation(m, None, bool(self.virtual[i]))
+
+    def __iter__(self) -> Iterator[Relation]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass
 class Cells:
     """Distinct counts of an output, the relations between them, and their coordinates.
@@ -52,7 +89,7 @@ class Cells:
 
     values: list[float] = field(default_factory=list)
     keys: list[tuple[Any, ...]] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
+    relations: Relations = field(default_factory=Relations)
     blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
 
 
@@ -280,14 +317,14 @@ def relations(
     cid: np.ndarray,
     coords: np.ndarray,
     own: np.ndarray,
-) -> list[Relation]:
+) -> Relations:
     """Along each axis, the cells with the same coordinates elsewhere add up to a margin (in
     the order of the blocks, then the axes, then the first cell of each group).
 
     Per placement of a cell: its block ``bid``, cell ``cid``, integer ``coords`` per axis (0:
     the margin) and ``own``, how many of the axes its block has."""
     found_key: list[np.ndarray] = []
-    found: list[tuple[list[int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     width = coords.shape[1] if len(cid) else 0
     index = np.arange(len(cid), dtype=np.int64)
     values = np.asarray(cells.values, dtype=float)
@@ -312,42 +349,44 @@ def relations(
         # a group without its margin in the output holds only components: their total
         total = np.add.reduceat(values[members], starts)
         found_key.append(np.stack([block[keep], np.full(int(keep.sum()), j), first[keep]]))
-        found.append((members.tolist(), starts[keep], n_comp[keep], n_margin[keep], total[keep]))
+        found.append((members, starts[keep], n_comp[keep], n_margin[keep], total[keep]))
     if not found:
-        return []
+        return Relations()
     keys = np.concatenate(found_key, axis=1)
-    rank = np.lexsort((keys[2], keys[1], keys[0])).tolist()
-    chunks = [f[0] for f in found]
-    chunk = np.concatenate([np.full(len(f[1]), i) for i, f in enumerate(found)]).tolist()
-    start = np.concatenate([f[1] for f in found]).tolist()
-    n_comp_all = np.concatenate([f[2] for f in found]).tolist()
-    has_margin = np.concatenate([f[3] > 0 for f in found]).tolist()
-    total_all = np.concatenate([f[4] for f in found])
-    small = ((total_all > 0) & (total_all < threshold)).tolist()
-    near = (np.abs(total_all) < 1e-6) | (np.abs(total_all - threshold) < 1e-6)
-    exact = set(np.flatnonzero(near).tolist())  # near a bound: Python's own sum decides
-    # the same relation twice only where a cell is placed in two blocks (two corridors)
-    twice = len(cid) != len(cells.values)
-    out: list[Relation] = []
-    seen: set[tuple[tuple[int, ...], int | None]] = set()
-    for r in rank:
-        ids, s, nc = chunks[chunk[r]], start[r], n_comp_all[r]
-        comps = ids[s : s + nc]
-        margin = ids[s + nc] if has_margin[r] else None
-        if twice:
-            pair = (tuple(comps), margin)
+    rank = np.lexsort((keys[2], keys[1], keys[0]))
+    # every group's members are contiguous in its axis' sorted cells: components, then margin
+    base = np.cumsum([0] + [len(f[0]) for f in found])[:-1]
+    start = np.concatenate([f[1] + b for f, b in zip(found, base, strict=True)])[rank]
+    n_comp = np.concatenate([f[2] for f in found])[rank]
+    has_margin = np.concatenate([f[3] > 0 for f in found])[rank]
+    total = np.concatenate([f[4] for f in found])[rank]
+    every = np.concatenate([f[0] for f in found])
+    size = n_comp + has_margin
+    if len(cid) != len(cells.values):
+        # a cell placed in two blocks (two corridors): the same relation twice, kept once
+        listed = every.tolist()
+        seen: set[tuple[tuple[int, ...], bool]] = set()
+        keep = np.ones(len(start), bool)
+        for r, (s, n, m) in enumerate(
+            zip(start.tolist(), size.tolist(), has_margin.tolist(), strict=True)
+        ):
+            pair = (tuple(listed[s : s + n]), m)
             if pair in seen:
-                continue
+                keep[r] = False
             seen.add(pair)
-        virtual = False
-        if margin is None:
-            if r in exact:
-                exact_total = sum(cells.values[c] for c in comps)
-                virtual = 0 < exact_total < threshold
-            else:
-                virtual = small[r]
-        out.append(Relation(comps, margin, virtual))
-    return out
+        start, n_comp, has_margin, total, size = (
+            x[keep] for x in (start, n_comp, has_margin, total, size)
+        )
+    ptr = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    index = np.repeat(start - ptr[:-1], size) + np.arange(int(ptr[-1]), dtype=np.int64)
+    flat = every[index]
+    virtual = ~has_margin & (total > 0) & (total < threshold)
+    # near a bound, Python's own sum (in member order) decides, as it did row by row
+    near = ~has_margin & ((np.abs(total) < 1e-6) | (np.abs(total - threshold) < 1e-6))
+    for r in np.flatnonzero(near).tolist():
+        exact = sum(cells.values[c] for c in flat[ptr[r] : ptr[r + 1]].tolist())
+        virtual[r] = 0 < exact < threshold
+    return Relations(flat, ptr, has_margin, virtual)
 
 
 def slab_arrays(
