@@ -91,7 +91,9 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
-def screenshots(open_page: Any, path: str, name: str, role: str, *, ready: str = "main") -> list[Path]:
+def screenshots(
+    open_page: Any, path: str, name: str, role: str, *, ready: str = "main"
+) -> list[Path]:
     """``path`` as ``role`` at both viewports (1366x900, 390x844): the screenshots written, each
     after ``ready`` (a CSS selector) is visible; asserts that the page does not scroll
     sideways on either."""
