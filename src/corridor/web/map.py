@@ -241,7 +241,7 @@ def site_detail(
         "explanation": explanation(info),
         "bar": contribution_bar(info),
         "driver": COMPONENT_LABELS.get(str(row["main_driver"]), str(row["main_driver"])),
-        "indicators": [(i, get_indicator(i).name) for i in SITE_INDICATORS],
+        "indicators": [(i, get_indicator(i).name.split(":")[0]) for i in SITE_INDICATORS],
         "groups": [
             (group_label(g), cells) for g, cells in sorted(groups.items(), key=_group_order)
         ],
