@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 from hotspot_world import PLACES, load_small_world, load_synthetic_world
 
+from corridor.config import load_settings
 from corridor.errors import QueryError
 from corridor.hotspots import COMPONENTS, SPECS, HotspotResult, rank_sites, sensitivity
+from corridor.hotspots.disclosure import measure_rows
+from corridor.indicators import publish
 from corridor.storage.engine import Engine, connect
 from corridor.storage.migrations import migrate
 
@@ -152,10 +155,54 @@ def test_main_driver_tells_sites_apart(small: Engine) -> None:
     assert len({r["main_driver"] for r in rows.values()}) >= 2
 
 
-def test_disclosure_control_of_raw_measures(small: Engine) -> None:
+def test_raw_measures_are_published_by_the_cell_key_method(small: Engine) -> None:
+    settings = load_settings(None, env={})
+    t = settings.suppression_threshold
     result = rank_sites(small, draws=0)
     raw = {r["place_code"]: r for r in result.table.to_pylist()}
-    shown = {r["place_code"]: r for r in result.disclosed(10).to_pylist()}
+    shown = {r["place_code"]: r for r in result.disclosed(settings).to_pylist()}
+    rows = measure_rows(result)
+    assert {"numerator_key", "denominator_key"} <= set(rows.column_names)
+    assert rows.column("numerator_key").null_count == 0  # every count carries its cell key
+    pub = publish(rows, settings)
+    assert "numerator_key" not in pub.column_names  # keys never leave
+    for role in ("numerator", "denominator"):
+        values = [v for v in pub.column(role).to_pylist() if v is not None]
+        assert values and not [v for v in values if 0 < v < t]  # no count of 1-9 leaves
+    # every shown raw measure is the rate of the published counts
+    for rec, before in zip(pub.to_pylist(), rows.to_pylist(), strict=True):
+        measure = rec["indicator"].removeprefix("hotspots.")
+        value = shown[rec["place_code"]][measure]
+        if before["denominator"] is not None:
+            assert value == pytest.approx(rec["value"], nan_ok=True)
+        elif rec["numerator"] == 0:
+            assert value == 0.0
+        else:  # the registry's population: a reference figure, not perturbed
+            scale = before["value"] / before["numerator"]
+            assert value == pytest.approx(scale * rec["numerator"])
+    # the market: 8 positives of 800 tests -> 0 or at least 10 positives are published
+    assert raw["s-market"]["positivity"] == pytest.approx(0.01)
+    market = shown["s-market"]["positivity"]
+    assert market == 0.0 or market * 804 >= t
+    # zero counts stay zero; scores and components are computed on the true values
+    assert shown["s-truck"]["outbreak_cases_per_10k"] == 0.0
+    for c in ("score", "score_low", "p_top10", *COMPONENTS):
+        assert shown["s-market"][c] == raw["s-market"][c]
+    for code, rec in shown.items():  # flagged where a published denominator of 0 leaves no rate
+        gone = [m for m in result.measures if rec[m] is None and raw[code][m] is not None]
+        assert ("suppressed" in (rec["flags"] or "")) == bool(gone), code
+    # the explanation shows the same published values (as percentages)
+    info = result.explain("s-market", threshold=settings)
+    measures = {m["measure"]: m for c in info["components"] for m in c["measures"]}
+    assert measures["positivity"]["value"] == pytest.approx(100 * market)
+    assert not measures["positivity"]["suppressed"]
+
+
+def test_raw_measures_under_suppression(small: Engine) -> None:
+    settings = load_settings(None, env={}, overrides={"disclosure_method": "suppression"})
+    result = rank_sites(small, draws=0)
+    raw = {r["place_code"]: r for r in result.table.to_pylist()}
+    shown = {r["place_code"]: r for r in result.disclosed(settings).to_pylist()}
     # the market: 8 positives of 800 tests -> positivity withheld; 2 cases -> rate withheld
     assert raw["s-market"]["positivity"] == pytest.approx(0.01)
     assert shown["s-market"]["positivity"] is None
@@ -170,7 +217,7 @@ def test_disclosure_control_of_raw_measures(small: Engine) -> None:
     # scores and components are the same
     for c in ("score", "score_low", "p_top10", *COMPONENTS):
         assert shown["s-market"][c] == raw["s-market"][c]
-    info = result.explain("s-market", threshold=10)
+    info = result.explain("s-market", threshold=settings)
     measures = {m["measure"]: m for c in info["components"] for m in c["measures"]}
     assert measures["positivity"]["suppressed"] and measures["positivity"]["value"] is None
 

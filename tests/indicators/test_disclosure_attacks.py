@@ -258,3 +258,173 @@ def test_suppression_setting_still_withholds(demo_workspace: Any) -> None:
     assert "numerator_key" not in out.column_names
     nums = [v for v in out.column("numerator").to_pylist() if v is not None]
     assert not [v for v in nums if 0 < v < T]
+
+
+# ---- linear solving within one large output ------------------------------------------------
+def _two_way_systems(out: Output) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Per (element, period, place): its sex x group table as a linear system, grouped by shape.
+
+    Unknowns: the table's cells (sex and group not total); observations: every published cell
+    and every published margin (a sex, a group, the total) as the sum of the cells it covers.
+    Returns per shape (solver = pseudo-inverse, true observations, published observations,
+    number of cells): least squares of all blocks of that shape in one product."""
+    blocks: dict[tuple[Any, ...], dict[tuple[str, str], tuple[float, float]]] = {}
+    for cell, v in out.raw.items():
+        element, period, place, sex, age, group = cell
+        if age == "total":
+            blocks.setdefault((element, period, place), {})[(sex, group)] = (v, out.pub[cell])
+    shapes: dict[tuple[Any, ...], list[dict[tuple[str, str], tuple[float, float]]]] = {}
+    for b in blocks.values():
+        inner = tuple(sorted(k for k in b if "total" not in k))
+        outer = tuple(sorted(k for k in b if "total" in k))
+        if len(inner) > 1 and outer:
+            shapes.setdefault((inner, outer), []).append(b)
+    systems = []
+    for (inner, outer), members in shapes.items():
+        rows = [[1.0 if j == i else 0.0 for j in range(len(inner))] for i in range(len(inner))]
+        for s_, g_ in outer:
+            rows.append([float(s_ in ("total", s) and g_ in ("total", g)) for s, g in inner])
+        solve = np.linalg.pinv(np.array(rows)).T
+        keys = [*inner, *outer]
+        true = np.array([[b[k][0] for k in keys] for b in members])
+        pub = np.array([[b[k][1] for k in keys] for b in members])
+        systems.append((solve, true, pub, len(inner)))
+    return systems
+
+
+def test_linear_solving_within_one_large_output(outputs: dict[str, Output]) -> None:
+    """The attacker solves each site's sex x group table and its margins by least squares (every
+    published cell and margin an equation) and rounds. The chance figure: the same solver on the
+    same true tables perturbed with fresh random keys (the noise distribution alone), 20 times."""
+    ptable = perturbation_table(SETTINGS)
+    systems = _two_way_systems(outputs["site_groups_all"])
+    rng = np.random.default_rng(12)
+    attacked = exact = 0
+    by_chance = np.zeros(20)
+    for solve, true, pub, n in systems:
+        cells = true[:, :n]
+        small = (cells > 0) & (cells < T)
+        attacked += int(small.sum())
+        exact += int((np.rint(pub @ solve) == cells)[small].sum())
+        counts = np.maximum(np.rint(true), 0).astype(np.int64)
+        for r in range(len(by_chance)):
+            noisy = ptable.perturb(counts.ravel(), rng.random(counts.size)).reshape(counts.shape)
+            by_chance[r] += int((np.rint(noisy @ solve) == cells)[small].sum())
+    mean, sd = float(by_chance.mean()), float(by_chance.std())
+    print(
+        f"linear solving: {attacked} small counts attacked, {exact} recovered exactly "
+        f"({exact / max(1, attacked):.1%}); chance allows {mean:.1f} "
+        f"({mean / max(1, attacked):.1%}, sd {sd:.1f})"
+    )
+    assert attacked > 500, "too few small counts to attack"
+    assert exact <= mean + 3 * sd + 1
+
+
+# ---- the ranking's raw measures and the report ---------------------------------------------
+@pytest.fixture(scope="module")
+def hotspot_outputs(demo_workspace: Any) -> tuple[Any, pa.Table, pa.Table]:
+    from corridor.hotspots import rank_sites
+    from corridor.hotspots.disclosure import measure_rows
+
+    result = rank_sites(demo_workspace.engine, period="2024Q1", draws=0)
+    rows = measure_rows(result)
+    return result, rows, publish(rows, SETTINGS)
+
+
+def _hotspot_cells(rows: pa.Table) -> dict[Cell, float]:
+    out: dict[Cell, float] = {}
+    for r in rows.to_pylist():
+        for role in ("numerator", "denominator"):
+            if r[role] is not None and r[f"{role}_element"] is not None:
+                ident = (r["period"], r["place_code"], "total", "total", "total")
+                out[(r[f"{role}_element"], *ident)] = float(r[role])
+    return out
+
+
+def test_hotspot_measures_publish_the_same_cells(
+    outputs: dict[str, Output], hotspot_outputs: tuple[Any, pa.Table, pa.Table]
+) -> None:
+    """The ranking's counts (hiv_positive at a site over 2024Q1, ...) publish as in every other
+    output; none is 1-9; the exported, explained and reported rates are the published ones."""
+    result, rows, pub = hotspot_outputs
+    raw_cells, pub_cells = _hotspot_cells(rows), _hotspot_cells(pub)
+    assert not [c for c, v in pub_cells.items() if 0 < v < T]
+    assert sum(1 for v in raw_cells.values() if 0 < v < T) > 0  # there were small counts
+    sites = outputs["site_groups_all"]  # all indicators by site x sex x group, 2024Q1
+    shared = 0
+    for cell, v in pub_cells.items():
+        if cell in sites.pub and sites.raw[cell] == raw_cells[cell]:
+            shared += 1
+            assert sites.pub[cell] == v, cell
+    assert shared > 50
+    table = {r["place_code"]: r for r in result.disclosed(SETTINGS).to_pylist()}
+    for r in pub.to_pylist():
+        name = r["indicator"].removeprefix("hotspots.")
+        if r["denominator"] is not None and r["value"] is not None:
+            assert table[r["place_code"]][name] == pytest.approx(r["value"])
+    code = result.place_codes[0]
+    info = result.explain(code, threshold=SETTINGS)
+    for c in info["components"]:
+        for m in c["measures"]:
+            v = table[code][m["measure"]]
+            if m["value"] is not None and v is not None:
+                scale = 100.0 if m["unit"] == "%" else 1.0
+                assert m["value"] == pytest.approx(scale * v, rel=1e-5, abs=1e-6)
+
+
+def test_hotspot_mobile_total_minus_groups(
+    demo_workspace: Any, hotspot_outputs: tuple[Any, pa.Table, pa.Table]
+) -> None:
+    """The ranking publishes a site's HIV tests of the mobile groups and of all groups (margins
+    no indicator output has): each margin minus the published groups of
+    ``--by place,population_group``."""
+    from corridor.contract.dimensions import MOBILE_GROUPS
+
+    ptable = perturbation_table(SETTINGS)
+    _result, rows, pub = hotspot_outputs
+    groups = query(demo_workspace, ["positivity"], ["place", "population_group"], "2024Q1")
+    margin_out = Output(_hotspot_cells(rows), _hotspot_cells(pub), pub)
+    every = sorted({c[5] for c in groups.raw} - {"total", "unallocated"})
+    tally = Tally()
+    for cell in margin_out.raw:
+        element, period, place, *_ = cell
+        if element not in ("hiv_tests_mobile", "hiv_tests_by_group"):
+            continue
+        covered = MOBILE_GROUPS if element == "hiv_tests_mobile" else every
+        parts = [("hiv_tests", period, place, "total", "total", g) for g in covered]
+        difference_attack(tally, margin_out, cell, groups, parts, ptable)  # type: ignore[arg-type]
+    tally.check("ranking's group totals minus groups")
+
+
+def test_report_publishes_no_small_count_and_the_same_cells(
+    demo_workspace: Any, outputs: dict[str, Output]
+) -> None:
+    import re
+
+    from corridor.reports.html import render_report
+
+    html = render_report(demo_workspace, period="2024", draws=0)
+    counts_of_people = []
+    for section in ("cascade", "outbreak"):
+        m = re.search(rf'<section id="{section}">(.*?)</section>', html, re.S)
+        assert m, section
+        counts_of_people += [
+            float(v.replace(",", ""))
+            for v in re.findall(r'<span class="shown">([\d,]+)</span>', m.group(1))
+        ]
+    assert counts_of_people and not [v for v in counts_of_people if 0 < v < T]
+    cascade = outputs["cascade_groups"].table
+    published = {
+        (r["numerator"], r["denominator"])
+        for r in cascade.to_pylist()
+        if r["numerator"] is not None and r["denominator"] is not None
+    }
+    m = re.search(r'<section id="cascade">(.*?)</section>', html, re.S)
+    assert m
+    pairs = re.findall(
+        r'<span class="sub"><span class="shown">([\d,]+)</span> / '
+        r'<span class="shown">([\d,]+)</span>',
+        m.group(1),
+    )
+    shown = {(float(a.replace(",", "")), float(b.replace(",", ""))) for a, b in pairs}
+    assert len(shown) > 20 and shown <= published  # the report's counts are the CLI's

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clihelp import run
+from corridor.config import load_settings
 from corridor.intake.importer import ingest
 from corridor.reports.html import ReportError, render_report, write_report
 from corridor.reports.mapview import spanning_tree
@@ -300,11 +301,9 @@ def test_counts_of_reports_are_not_protected() -> None:
     assert (num2.text, den2.text, val2.text) == ("40", "80", "50.0%")
 
 
-def test_suppression_setting_reaches_the_report(
-    world: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CORRIDOR_DISCLOSURE_METHOD", "suppression")
-    html = render_report(world, threshold=10, period="2024", draws=0)
+def test_suppression_setting_reaches_the_report(world: Workspace) -> None:
+    settings = load_settings(world.path, env={}, overrides={"disclosure_method": "suppression"})
+    html = render_report(world, settings=settings, period="2024", draws=0)
     assert "&lt;10" in _section(html, "cascade")  # Tanzania's truck drivers: 7 diagnosed
     assert "secondary suppression" in html
 

@@ -108,8 +108,7 @@ def get_hotspots(
     format: FormatQ = None,
 ) -> Response:
     result = _hotspots(request, engine, account, period, country, draws, seed)
-    threshold = hub_of(request).settings.suppression_threshold
-    rows = clean_rows(result.disclosed(threshold).to_pylist())
+    rows = clean_rows(result.disclosed(hub_of(request).settings).to_pylist())
     if top is not None:
         rows = rows[:top]
     columns = list(rows[0]) if rows else ["rank", "place_code", "name", "score"]
@@ -138,7 +137,7 @@ def get_hotspot(
 
     check_place_in_scope(engine, account, place_code)
     result = _hotspots(request, engine, account, period, None, draws, seed)
-    info = result.explain(place_code, threshold=hub_of(request).settings.suppression_threshold)
+    info = result.explain(place_code, threshold=hub_of(request).settings)
     cleaned: dict[str, Any] = deep_clean(info)
     return cleaned
 

@@ -168,15 +168,19 @@ def hotspots_command(
     if validate:
         _validate(ws, period, draws, fmt, out)
         return
-    threshold = ws.settings.suppression_threshold
+    from corridor.hotspots.disclosure import disclosure_line
+
+    settings = ws.settings
+    threshold = settings.suppression_threshold
     with err_console.status("ranking sites…"):
         result = rank_sites(ws.engine, period=period, weights=weights, draws=draws, seed=seed)
     for note in result.notes:
         err_console.print(f"note: {note}", highlight=False)
 
     if explain_code:
-        info = result.explain(explain_code, threshold=threshold)
+        info = result.explain(explain_code, threshold=settings)
         _write_explanation(info, fmt, out)
+        err_console.print(disclosure_line(settings), highlight=False)
         return
     if show_sensitivity:
         rows = sensitivity(result).to_pylist()
@@ -207,7 +211,10 @@ def hotspots_command(
             write_output(to_csv(rows, cols), out)
         return
 
-    rows = [_clean(r) for r in result.disclosed(threshold).to_pylist()]
+    rows = [_clean(r) for r in result.disclosed(settings).to_pylist()]
+    note = disclosure_line(settings)
+    if fmt != "json":
+        err_console.print(note, highlight=False)
     if top is not None:
         rows = rows[:top]
     if fmt == "table":
@@ -258,6 +265,11 @@ def hotspots_command(
             "seed": result.seed,
             "interval_level": result.level,
             "suppression_threshold": threshold,
+            "disclosure_control": {
+                "method": settings.disclosure_method,
+                "threshold": threshold,
+                "note": note,
+            },
             "notes": result.notes,
             "units": {c: "percent" for c in percent},
             "sites": [{c: r.get(c) for c in columns} for r in rows],

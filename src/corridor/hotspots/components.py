@@ -26,6 +26,7 @@ from corridor.hotspots.warehouse import (
 )
 from corridor.indicators import get_indicator
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
 
 COMPONENTS: Final = ("mobility", "burden", "service_gap", "bridging")
 
@@ -157,6 +158,10 @@ class Measure:
     factor: np.ndarray
     #: sites where this measure is missing for a reason other than its own flag
     extra_flags: dict[int, str] = field(default_factory=dict)
+    #: the cell keys of the counts (sum of their rows' record keys mod 2^32; NaN: none, e.g.
+    #: the place registry's population, a reference figure); None: the measure has no counts
+    numerator_key: np.ndarray | None = None
+    denominator_key: np.ndarray | None = None
 
     @property
     def observed(self) -> np.ndarray:
@@ -192,8 +197,12 @@ class SiteData:
 
 
 def _lookup(frame: pd.DataFrame, element: str, groups: tuple[str, ...]) -> pd.DataFrame:
+    """Per place: the element's value summed over ``groups``, and its cell key (the sum of the
+    parts' keys mod 2^32, the key of the rows that make the sum)."""
     part = frame[(frame["data_element"] == element) & frame["population_group"].isin(groups)]
-    return part.groupby("place_code").agg(value=("value", "sum"))
+    out = part.groupby("place_code").agg(value=("value", "sum"), key=("key", "sum"))
+    out["key"] = out["key"] % KEY_MODULUS
+    return out
 
 
 def compute_site_data(engine: Engine, window: Window) -> SiteData:
@@ -211,11 +220,16 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     def col(frame: pd.DataFrame, name: str = "value") -> np.ndarray:
         return frame[name].reindex(idx).to_numpy(dtype=float)
 
+    def keyed(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return col(frame), col(frame, "key")
+
     ones = np.ones(n)
-    # population: the registry's, else the services' estimate
-    pop_est = col(_lookup(services, "pop_estimated", (TOTAL,)))
+    # population: the registry's (a reference figure: no cell key), else the services' estimate
+    pop_est, pop_est_key = keyed(_lookup(services, "pop_estimated", (TOTAL,)))
     population = sites["population"].to_numpy(dtype=float)
-    population = np.where(np.isfinite(population) & (population > 0), population, pop_est)
+    registry = np.isfinite(population) & (population > 0)
+    population_key = np.where(registry, np.nan, pop_est_key)
+    population = np.where(registry, population, pop_est)
     population = np.where(population > 0, population, np.nan)
 
     measures: list[Measure] = []
@@ -223,62 +237,71 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     # ---- mobility ----------------------------------------------------------------------
     if flows.empty:
         notes.append("no flow records in the window: travellers and bridging not measured")
-    at_site = flows.groupby("observation_code")["count"].sum()
+    at_site = flows.groupby("observation_code")[["count", "key"]].sum()
     bound = flows[flows["destination_code"] != flows["observation_code"]]
-    bound_for = bound.groupby("destination_code")["count"].sum()
+    bound_for = bound.groupby("destination_code")[["count", "key"]].sum()
     seen = idx.isin(at_site.index) | idx.isin(bound_for.index)
-    travellers = at_site.reindex(idx).fillna(0).to_numpy() + bound_for.reindex(idx).fillna(0)
-    travellers = np.where(seen, travellers.to_numpy(dtype=float), np.nan)
+    both = at_site.reindex(idx).fillna(0) + bound_for.reindex(idx).fillna(0)
+    travellers = np.where(seen, both["count"].to_numpy(dtype=float), np.nan)
+    travellers_key = np.where(seen, both["key"].to_numpy(dtype=float) % KEY_MODULUS, np.nan)
     m = Measure(SPEC_BY_NAME["travellers_per_head"], travellers, population, ones / years)
+    m.numerator_key, m.denominator_key = travellers_key, population_key
     m.extra_flags = {i: "no_population" for i in range(n) if seen[i] and np.isnan(population[i])}
     measures.append(m)
 
+    def counted(name: str, num: pd.DataFrame, den: pd.DataFrame, factor: np.ndarray) -> Measure:
+        return Measure(
+            SPEC_BY_NAME[name],
+            col(num),
+            col(den),
+            factor,
+            numerator_key=col(num, "key"),
+            denominator_key=col(den, "key"),
+        )
+
     mobile = _lookup(services, "hiv_tests", MOBILE_GROUPS)
-    grouped = services[
-        (services["data_element"] == "hiv_tests") & (services["population_group"] != TOTAL)
-    ]
-    all_groups = grouped.groupby("place_code")["value"].sum()
+    groups = tuple(sorted(set(services["population_group"]) - {TOTAL}))
+    all_groups = _lookup(services, "hiv_tests", groups)
     has_groups = idx.isin(all_groups.index)
-    mob_tests = np.where(has_groups, np.nan_to_num(col(mobile)), np.nan)
-    measures.append(
-        Measure(SPEC_BY_NAME["mobile_share"], mob_tests, col(all_groups.to_frame()), ones)
-    )
+    m = counted("mobile_share", mobile, all_groups, ones)
+    m.numerator = np.where(has_groups, np.nan_to_num(m.numerator), np.nan)
+    assert m.numerator_key is not None
+    m.numerator_key = np.where(has_groups, np.nan_to_num(m.numerator_key), np.nan)
+    measures.append(m)
     # ---- burden ------------------------------------------------------------------------
     tests = _lookup(services, "hiv_tests", (TOTAL,))
     positive = _lookup(services, "hiv_positive", (TOTAL,))
-    measures.append(Measure(SPEC_BY_NAME["positivity"], col(positive), col(tests), ones))
+    measures.append(counted("positivity", positive, tests, ones))
     plhiv = _lookup(services, "plhiv_estimated", (TOTAL,))
-    measures.append(Measure(SPEC_BY_NAME["prevalence"], col(plhiv), pop_est, ones))
+    m = counted("prevalence", plhiv, plhiv, ones)
+    m.denominator, m.denominator_key = pop_est, pop_est_key
+    measures.append(m)
     if any_cases:
         recent_years = ((window.end - window.recent_start).days + 1) / 365.25
-        n_cases = cases.set_index("place_code")["cases"].reindex(idx).fillna(0).to_numpy()
+        by_place = cases.set_index("place_code").reindex(idx)
+        n_cases = by_place["cases"].fillna(0).to_numpy(dtype=float)
         measures.append(
             Measure(
                 SPEC_BY_NAME["outbreak_cases_per_10k"],
-                n_cases.astype(float),
+                n_cases,
                 population,
                 ones * 10_000 / recent_years,
+                numerator_key=by_place["key"].fillna(0).to_numpy(dtype=float),
+                denominator_key=population_key,
             )
         )
     else:
         notes.append("no outbreak cases in the warehouse: the outbreak measure is left out")
     # ---- service gap -------------------------------------------------------------------
     pop_mobile = _lookup(services, "pop_estimated", MOBILE_GROUPS)
-    measures.append(
-        Measure(
-            SPEC_BY_NAME["testing_coverage_mobile"],
-            col(mobile),
-            col(pop_mobile),
-            ones / years,
-        )
-    )
+    measures.append(counted("testing_coverage_mobile", mobile, pop_mobile, ones / years))
     initiated = _lookup(services, "art_initiated", (TOTAL,))
-    measures.append(Measure(SPEC_BY_NAME["linkage_proxy"], col(initiated), col(positive), ones))
+    measures.append(counted("linkage_proxy", initiated, positive, ones))
     on_art = _lookup(services, "art_current", (TOTAL,))
-    measures.append(Measure(SPEC_BY_NAME["art_coverage"], col(on_art), col(plhiv), ones))
+    measures.append(counted("art_coverage", on_art, plhiv, ones))
     vl_sup = _lookup(services, "vl_suppressed", (TOTAL,))
     vl_tested = _lookup(services, "vl_tested", (TOTAL,))
-    measures.append(Measure(SPEC_BY_NAME["vl_suppression"], col(vl_sup), col(vl_tested), ones))
+    measures.append(counted("vl_suppression", vl_sup, vl_tested, ones))
     # ---- bridging ----------------------------------------------------------------------
     prevalence = network.place_prevalence(places, services)
     bridge = network.bridging_flow(flows, prevalence, codes)
@@ -290,6 +313,8 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
         touched,
         population,
         np.where(touched > 0, mean_range, 0.0) / years,
+        numerator_key=bridge["key"].reindex(idx).to_numpy(dtype=float) % KEY_MODULUS,
+        denominator_key=population_key,
     )
     m.extra_flags = {
         i: "no_population" for i in range(n) if np.isfinite(touched[i]) and np.isnan(population[i])

@@ -10,6 +10,7 @@ from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
 
 if TYPE_CHECKING:
+    from corridor.config import Settings
     from corridor.hotspots.ranking import HotspotResult
 
 
@@ -40,9 +41,10 @@ PERCENT_MEASURES: frozenset[str] = frozenset(
 
 
 def explain_site(
-    result: HotspotResult, place_code: str, *, threshold: int | None = None
+    result: HotspotResult, place_code: str, *, threshold: int | Settings | None = None
 ) -> dict[str, Any]:
-    """A dict explaining one site's estimate; raw values withheld when ``threshold`` is given.
+    """A dict explaining one site's estimate; raw values published (the values of
+    ``disclosed``) when ``threshold`` is given (the workspace's settings, or a threshold).
 
     ``components``: for each component, its normalised value and percentile among sites (the
     explanation), and ``factor_vs_median``: how many times the model's terms of that component
@@ -59,11 +61,12 @@ def explain_site(
     i = codes.index(code)
     row = result.table.slice(i, 1).to_pylist()[0]
     n = len(codes)
-    hidden: set[tuple[str, str]] = set()
+    published = None
     if threshold is not None:
-        from corridor.hotspots.disclosure import suppressed_cells
+        from corridor.hotspots.disclosure import published_measures
 
-        hidden = suppressed_cells(result, threshold)
+        published = published_measures(result, threshold)
+    hidden = set() if published is None else {k for k, v in published.items() if v is None}
     rates = np.asarray(result.table.column("new_infections_per_1000").to_numpy(), dtype=float)
     median_rate = float(np.median(rates))
     components: list[dict[str, Any]] = []
@@ -74,7 +77,12 @@ def explain_site(
         for name, m in result.measures.items():
             if m.component != c:
                 continue
-            shown = None if (code, name) in hidden or m.imputed[i] else m.value[i]
+            if m.imputed[i]:
+                shown = None
+            elif published is not None and m.counts:
+                shown = published.get((code, name))
+            else:
+                shown = m.value[i]
             percent = name in PERCENT_MEASURES
             if shown is not None and percent:
                 shown = 100.0 * shown

@@ -145,13 +145,15 @@ def bridging_flow(flows: pd.DataFrame, prevalence: pd.Series, sites: Iterable[st
     """Per site: travellers whose journey touches it, and the sum of travellers x the range of
     prevalence along their journey (max - min over origin, observation point, destination).
 
-    Returns a frame indexed by site with columns ``travellers`` and ``range_travellers``; sites
-    no journey touches are absent.
+    Returns a frame indexed by site with columns ``travellers``, ``range_travellers`` and
+    ``key`` (the sum of the touching records' cell keys, when ``flows`` has a ``key`` column;
+    else 0); sites no journey touches are absent.
     """
     site_set = set(sites)
     j = _journeys(flows)
     if j.empty:
-        return pd.DataFrame(columns=["travellers", "range_travellers"], dtype=float)
+        return pd.DataFrame(columns=["travellers", "range_travellers", "key"], dtype=float)
+    keys = j["key"] if "key" in j.columns else pd.Series(0, index=j.index)
     fill = float(prevalence.median()) if prevalence.notna().any() else 0.0
     ends = pd.concat(
         [j[c].map(prevalence).fillna(fill) for c in ("from_code", "observation_code", "to_code")],
@@ -161,10 +163,18 @@ def bridging_flow(flows: pd.DataFrame, prevalence: pd.Series, sites: Iterable[st
     parts = []
     for col in ("observation_code", "origin_code", "destination_code"):
         parts.append(
-            pd.DataFrame({"row": j.index, "site": j[col], "count": j["count"], "range": j["range"]})
+            pd.DataFrame(
+                {
+                    "row": j.index,
+                    "site": j[col],
+                    "count": j["count"],
+                    "range": j["range"],
+                    "key": keys,
+                }
+            )
         )
     long = pd.concat(parts, ignore_index=True)
     long = long[long["site"].isin(site_set)].drop_duplicates(["row", "site"])
     long["range_travellers"] = long["count"] * long["range"]
-    out = long.groupby("site")[["count", "range_travellers"]].sum()
+    out = long.groupby("site")[["count", "range_travellers", "key"]].sum()
     return out.rename(columns={"count": "travellers"})

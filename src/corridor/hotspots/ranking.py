@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,9 @@ from corridor.hotspots.scoring import (
 from corridor.hotspots.warehouse import resolve_window
 from corridor.storage.engine import Engine
 
+if TYPE_CHECKING:
+    from corridor.config import Settings
+
 PLACE_COLUMNS = ("place_code", "name", "place_type", "country_code", "lat", "lon", "corridor")
 
 
@@ -41,6 +44,9 @@ class MeasureResult:
     imputed: np.ndarray  # bool
     numerator: np.ndarray
     denominator: np.ndarray
+    #: cell keys of the counts (NaN: none, a reference figure such as the registry population)
+    numerator_key: np.ndarray | None = None
+    denominator_key: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,9 @@ class ModelSummary:
 @dataclass(slots=True)
 class HotspotResult:
     """The ranking. ``table`` is the analyst's view: its raw measures are NOT disclosure
-    controlled; use ``disclosed()`` (and ``explain(..., threshold=N)``) for anything that leaves.
+    controlled; use ``disclosed(settings)`` (and ``explain(..., threshold=settings)``) for
+    anything that leaves. Scores, ranks and intervals are computed on the true values (the
+    analyst's model); the raw measures that leave are published (``hotspots.disclosure``).
     """
 
     table: pa.Table
@@ -75,8 +83,8 @@ class HotspotResult:
     #: component relative to the median site (what lifts the estimate above the median site)
     lift: np.ndarray = field(default_factory=lambda: np.zeros((0, len(COMPONENTS))))
     model: ModelSummary | None = None
-    #: hidden (place, measure) pairs by threshold: disclosure control runs once per result
-    disclosure_cache: dict[int, set[tuple[str, str]]] = field(
+    #: published raw measures by disclosure settings: disclosure control runs once per result
+    disclosure_cache: dict[tuple[Any, ...], Any] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -84,14 +92,18 @@ class HotspotResult:
     def place_codes(self) -> list[str]:
         return [str(c) for c in self.table.column("place_code").to_pylist()]
 
-    def explain(self, place_code: str, *, threshold: int | None = None) -> dict[str, Any]:
-        """Why a site ranks where it does; raw counts disclosure-controlled when ``threshold``."""
+    def explain(
+        self, place_code: str, *, threshold: int | Settings | None = None
+    ) -> dict[str, Any]:
+        """Why a site ranks where it does; raw measures published when ``threshold`` is given:
+        the workspace's settings (or a threshold with the default and environment settings)."""
         from corridor.hotspots.explain import explain_site
 
         return explain_site(self, place_code, threshold=threshold)
 
-    def disclosed(self, threshold: int = 10) -> pa.Table:
-        """``table`` with every raw measure built on a count below ``threshold`` suppressed."""
+    def disclosed(self, threshold: int | Settings = 10) -> pa.Table:
+        """``table`` with every raw measure published through ``publish``: pass the workspace's
+        settings (an int is a threshold over the default and environment settings)."""
         from corridor.hotspots.disclosure import disclosed_table
 
         return disclosed_table(self, threshold)
@@ -269,6 +281,8 @@ def score_sites(
                 imputed[spec.name][order],
                 np.where(found.observed, found.numerator, np.nan)[order],
                 np.where(found.observed, found.denominator, np.nan)[order],
+                _ordered(found.numerator_key, order),
+                _ordered(found.denominator_key, order),
             )
     table = pa.table(
         {k: pa.array(v, from_pandas=True) for k, v in cols.items()},
@@ -290,6 +304,10 @@ def score_sites(
         lift=lift[order],
         model=ModelSummary(est.coefficients, est.tau, est.recency_sites),
     )
+
+
+def _ordered(keys: np.ndarray | None, order: np.ndarray) -> np.ndarray | None:
+    return None if keys is None else np.asarray(keys, dtype=float)[order]
 
 
 def rank_min(values: np.ndarray) -> np.ndarray:

@@ -20,6 +20,11 @@ from corridor.errors import QueryError
 from corridor.indicators import UNALLOCATED
 from corridor.indicators.aggregate import element_totals
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
+
+#: a row's record key in a sum: 0 for a row whose value is 0 (it adds nobody), so that a count
+#: has the same cell key whichever zero rows it happens to include (as in the indicator cells)
+_FLOW_KEY = "CASE WHEN count = 0 THEN 0 ELSE COALESCE(record_key, 0) END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +113,22 @@ _GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "pop_estimated")
 
 
 def _element_values(table: pa.Table) -> pd.DataFrame:
-    """Long (place_code, data_element, population_group, value) from an indicator table."""
+    """Long (place_code, data_element, population_group, value, key) from an indicator table
+    (``key``: the count's cell key, the sum of its rows' record keys mod 2^32)."""
     df = table.to_pandas()
     parts = []
     for role in ("numerator", "denominator"):
-        part = df[["place_code", "population_group", role, f"{role}_element"]]
-        parts.append(part.rename(columns={role: "value", f"{role}_element": "data_element"}))
+        part = df[["place_code", "population_group", role, f"{role}_element", f"{role}_key"]]
+        names = {role: "value", f"{role}_element": "data_element", f"{role}_key": "key"}
+        parts.append(part.rename(columns=names))
     out = pd.concat(parts, ignore_index=True)
     out = out[out["value"].notna() & (out["population_group"] != UNALLOCATED)]
     return out.drop_duplicates(["place_code", "data_element", "population_group"])
 
 
 def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
-    """One value per (place_code, data_element, population_group) over the window.
+    """One value and its cell key per (place_code, data_element, population_group) over the
+    window.
 
     Read through the indicator layer (``corridor.indicators.aggregate.element_totals``), so
     that the ranking counts exactly what the indicator outputs count: sums added over the
@@ -136,19 +144,22 @@ def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
     out = pd.concat([_element_values(totals), _element_values(groups)], ignore_index=True)
     out = out.drop_duplicates(["place_code", "data_element", "population_group"])
     out["value"] = out["value"].astype(float)
-    cols = ["place_code", "data_element", "population_group", "value"]
+    out["key"] = out["key"].astype(float)
+    cols = ["place_code", "data_element", "population_group", "value", "key"]
     return out[cols].reset_index(drop=True)
 
 
 def read_flows(engine: Engine, window: Window) -> pd.DataFrame:
     """Flow records overlapping the window, summed over sex, age, group and mode.
 
-    Columns: observation_code, origin_code, destination_code, count, share (the part of the
-    record's period inside the window, to pro-rate records that straddle its edges).
+    Columns: observation_code, origin_code, destination_code, count (pro-rated by the part of
+    the record's period inside the window, for records that straddle its edges) and key (the
+    sum of the records' record keys mod 2^32, the cell key of the count).
     """
     table = engine.query(
         "SELECT observation_code, origin_code, destination_code, period_start, period_end, "
-        "SUM(count) AS count FROM flows WHERE period_start <= ? AND period_end >= ? "
+        f"SUM(count) AS count, SUM({_FLOW_KEY}) % {KEY_MODULUS} AS cell_key "
+        "FROM flows WHERE period_start <= ? AND period_end >= ? "
         "GROUP BY observation_code, origin_code, destination_code, period_start, period_end",
         (window.end, window.start),
         step="hotspots: flows",
@@ -161,6 +172,7 @@ def read_flows(engine: Engine, window: Window) -> pd.DataFrame:
                 "origin_code": pd.Series(dtype=object),
                 "destination_code": pd.Series(dtype=object),
                 "count": pd.Series(dtype=float),
+                "key": pd.Series(dtype="int64"),
             }
         )
     start = pd.to_datetime(df["period_start"])
@@ -169,22 +181,25 @@ def read_flows(engine: Engine, window: Window) -> pd.DataFrame:
     inside = (end.clip(upper=w1) - start.clip(lower=w0)).dt.days + 1
     share = inside / ((end - start).dt.days + 1)
     df["count"] = df["count"].astype(float) * share.clip(0, 1)
-    return (
-        df.groupby(["observation_code", "origin_code", "destination_code"], as_index=False)["count"]
-        .sum()
-        .reset_index(drop=True)
-    )
+    df["key"] = df.pop("cell_key").astype("int64")
+    out = df.groupby(["observation_code", "origin_code", "destination_code"], as_index=False)[
+        ["count", "key"]
+    ].sum()
+    out["key"] = out["key"] % KEY_MODULUS
+    return out.reset_index(drop=True)
 
 
 def read_recent_cases(engine: Engine, window: Window) -> tuple[pd.DataFrame, bool]:
     """Confirmed and probable cases by place in the last 12 months of the window.
 
-    Returns (frame with place_code, cases; whether the warehouse holds any case at all).
+    Returns (frame with place_code, cases, key; whether the warehouse holds any case at all).
+    ``key`` is the sum of the cases' record keys mod 2^32 (the cell key of the count).
     Dates are onset dates, else report dates.
     """
     any_cases = bool(engine.scalar("SELECT COUNT(*) FROM cases", step="hotspots: any cases"))
     table = engine.query(
-        "SELECT place_code, COUNT(*) AS cases FROM cases "
+        "SELECT place_code, COUNT(*) AS cases, "
+        f"SUM(COALESCE(record_key, 0)) % {KEY_MODULUS} AS cell_key FROM cases "
         "WHERE classification IN ('confirmed', 'probable') "
         "AND COALESCE(onset_date, report_date) >= ? AND COALESCE(onset_date, report_date) <= ? "
         "GROUP BY place_code",
@@ -193,4 +208,5 @@ def read_recent_cases(engine: Engine, window: Window) -> tuple[pd.DataFrame, boo
     )
     df = table.to_pandas()
     df["cases"] = df["cases"].astype(float)
+    df["key"] = df.pop("cell_key").astype("int64")
     return df, any_cases

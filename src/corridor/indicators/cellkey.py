@@ -24,6 +24,8 @@ from corridor.storage.recordkeys import KEY_MODULUS
 ROLES: Final = ("numerator", "denominator")
 KEY_COLUMNS: Final = ("numerator_key", "denominator_key")
 METHOD: Final = "cellkey"
+#: rows perturbed at a time (their temporaries stay in the processor's cache)
+BLOCK: Final = 1 << 15
 
 
 def totals_note() -> str:
@@ -39,9 +41,14 @@ def has_keys(table: pa.Table) -> bool:
 
 
 def _floats(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = (
-        pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
-    )
+    """The column as float64 (null as NaN) in one contiguous array. A query's output can come
+    in many small chunks: ``ChunkedArray.to_numpy`` joins them far faster than combining the
+    chunks (50,000 chunks: 0.03 s against 0.3 s), so time stays linear in the rows."""
+    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        col = pc.cast(col, pa.float64())
+    # integers with nulls come out as float64 with NaN where null
+    data = col.to_numpy() if isinstance(col, pa.ChunkedArray) else col.to_numpy(False)
+    out: npt.NDArray[np.float64] = np.asarray(data, np.float64)
     return out
 
 
@@ -49,11 +56,11 @@ def perturb_counts(
     values: npt.NDArray[np.float64], keys: npt.NDArray[np.float64], ptable: PerturbationTable
 ) -> npt.NDArray[np.float64]:
     """Published counts (NaN stays NaN; a missing key counts as 0)."""
-    out = np.full(values.shape, np.nan)
     ok = np.isfinite(values)
-    counts = np.maximum(np.rint(values[ok]), 0).astype(np.int64)
-    u = np.nan_to_num(keys[ok], nan=0.0) / KEY_MODULUS
-    out[ok] = ptable.perturb(counts, u)
+    counts = np.maximum(np.rint(np.where(ok, values, 0.0)), 0).astype(np.int64)
+    u = np.where(np.isfinite(keys), keys, 0.0) / KEY_MODULUS
+    out = ptable.perturb(counts, u)
+    out[~ok] = np.nan
     return out
 
 
@@ -76,19 +83,25 @@ def perturb_table(table: pa.Table, ptable: PerturbationTable) -> pa.Table:
     n = table.num_rows
     orig = {r: _floats(table.column(r)) for r in ROLES}
     keys = {r: _floats(table.column(f"{r}_key")) for r in ROLES}
-    pub = {r: perturb_counts(orig[r], keys[r], ptable) for r in ROLES}
+    has_value = "value" in table.column_names
+    value = _floats(table.column("value")) if has_value else None
+    pub = {r: np.empty(n) for r in ROLES}
+    new = np.empty(n)
+    # in blocks that stay in the processor's cache: time linear in the rows (benchmarks/
+    # disclosure.py; one pass over a million rows of several temporaries was ~3x slower per row)
+    for lo in range(0, n, BLOCK):
+        b = slice(lo, min(n, lo + BLOCK))
+        for r in ROLES:
+            pub[r][b] = perturb_counts(orig[r][b], keys[r][b], ptable)
+        if value is not None:
+            new[b] = _rates(
+                value[b], orig["numerator"][b], orig["denominator"][b], pub["numerator"][b],
+                pub["denominator"][b],
+            )  # fmt: skip
     out = table.drop_columns(list(KEY_COLUMNS))
     for r in ROLES:
         out = _set(out, r, pa.array(pub[r], pa.float64(), from_pandas=True))
-    if "value" in table.column_names:
-        value = _floats(table.column("value"))
-        num, den = orig["numerator"], orig["denominator"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where((num > 0) & (den > 0), value * den / num, np.nan)
-            pnum, pden = pub["numerator"], pub["denominator"]
-            new = np.where(pden > 0, scale * pnum / pden, np.nan)
-            # a published zero numerator: the rate is zero (whatever the scale)
-            new = np.where((pnum == 0) & (pden > 0), 0.0, new)
+    if has_value:
         out = _set(out, "value", pa.array(new, pa.float64(), from_pandas=True))
         if "gap" in table.column_names and "target" in table.column_names:
             target = _floats(table.column("target"))
@@ -107,6 +120,22 @@ def perturb_table(table: pa.Table, ptable: PerturbationTable) -> pa.Table:
         }
     )
     return out.replace_schema_metadata(meta)
+
+
+def _rates(
+    value: npt.NDArray[np.float64],
+    num: npt.NDArray[np.float64],
+    den: npt.NDArray[np.float64],
+    pnum: npt.NDArray[np.float64],
+    pden: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``scale * published numerator / published denominator``, each row's scale from its
+    original (value = scale * numerator / denominator); 0 for a published zero numerator."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where((num > 0) & (den > 0), value * den / num, np.nan)
+        new = np.where(pden > 0, scale * pnum / pden, np.nan)
+        out: npt.NDArray[np.float64] = np.where((pnum == 0) & (pden > 0), 0.0, new)
+    return out
 
 
 def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:

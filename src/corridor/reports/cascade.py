@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -16,8 +17,17 @@ from corridor.contract.dimensions import MOBILE_GROUPS, POPULATION_GROUPS, TOTAL
 from corridor.indicators import UNALLOCATED, compute_indicators
 from corridor.indicators.registry import get_indicator
 from corridor.reports.charts import LineChart, line_chart
-from corridor.reports.protect import Cell, fmt_percent, indicator_cells, suppress_table
+from corridor.reports.protect import (
+    Cell,
+    fmt_percent,
+    indicator_cells,
+    suppress_table,
+    threshold_of,
+)
 from corridor.storage.engine import Engine
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 CASCADE_IDS: tuple[str, ...] = (
     "first_95",
@@ -114,12 +124,16 @@ class Cascade:
 
 
 def _protected(
-    engine: Engine, ids: Sequence[str], by: Sequence[str], period: str | None, threshold: int
+    engine: Engine,
+    ids: Sequence[str],
+    by: Sequence[str],
+    period: str | None,
+    threshold: int | Settings,
 ) -> tuple[pa.Table, list[tuple[Cell, Cell, Cell]]]:
     raw = compute_indicators(engine, ids, by=by, period=period, totals=True)
     if raw.num_rows == 0:
         return raw, []
-    return raw, indicator_cells(raw, suppress_table(raw, threshold), threshold)
+    return raw, indicator_cells(raw, suppress_table(raw, threshold), threshold_of(threshold))
 
 
 def _leaves_people_out(c: CascadeCell) -> bool:
@@ -130,7 +144,7 @@ def _leaves_people_out(c: CascadeCell) -> bool:
 
 
 def cascade(
-    engine: Engine, period: str, threshold: int, country_names: Mapping[str, str]
+    engine: Engine, period: str, threshold: int | Settings, country_names: Mapping[str, str]
 ) -> Cascade:
     """Cascade indicators by country x population group (with country totals) over ``period``."""
     raw, cells = _protected(engine, CASCADE_IDS, ("country", "population_group"), period, threshold)
@@ -184,7 +198,7 @@ def trend_request(first: date, last: date) -> tuple[str, str]:
     return f"{first.year}:{last.year}", "year"
 
 
-def trends(engine: Engine, threshold: int) -> tuple[list[LineChart], str]:
+def trends(engine: Engine, threshold: int | Settings) -> tuple[list[LineChart], str]:
     """One chart per trend indicator: host, each mobile group, and all groups (dashed)."""
     span = engine.query_rows(
         "SELECT MIN(period_start), MAX(period_end) FROM services", step="report: service span"

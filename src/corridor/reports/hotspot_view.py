@@ -1,18 +1,22 @@
 """The hotspot table of the report: the disclosed ranking with a short explanation per site.
 
-Only ``HotspotResult.disclosed(threshold)`` and ``HotspotResult.explain(..., threshold=...)`` are
-read: the estimates (expected new infections per 1,000 residents, model outputs, not counts),
-ranks and probabilities are shown as they are; no raw measure value is printed (the explanation
-names where a site stands among sites, not its counts).
+Only ``HotspotResult.disclosed(settings)`` and ``HotspotResult.explain(..., threshold=settings)``
+(the workspace's disclosure settings) are read: the estimates (expected new infections per 1,000
+residents, model outputs, not counts), ranks and probabilities are shown as they are; no raw
+measure value is printed (the explanation names where a site stands among sites, not its
+counts).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corridor.hotspots import HotspotResult
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 COMPONENT_LABELS: dict[str, str] = {
     "mobility": "mobility",
@@ -162,7 +166,7 @@ def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]
     return out
 
 
-def hotspot_rows(result: HotspotResult, threshold: int) -> list[HotspotRow]:
+def hotspot_rows(result: HotspotResult, threshold: int | Settings) -> list[HotspotRow]:
     """One row per ranked site, in rank order, from the disclosed table."""
     rows: list[HotspotRow] = []
     for rec in result.disclosed(threshold).to_pylist():

@@ -6,20 +6,22 @@
     from corridor.reports.html import render_report, write_report
 
     ws = open_workspace("my-workspace")
-    html = render_report(ws, threshold=ws.settings.suppression_threshold, period="2024")
-    write_report(ws, Path("report.html"))          # threshold from the workspace settings
+    html = render_report(ws, period="2024")        # disclosure settings: the workspace's
+    write_report(ws, Path("report.html"))
 
 The file needs no network: styles, the map (inline SVG over packaged country outlines) and the
-charts are written into it; there is no script. Every count and rate in it has passed through
-``corridor.indicators.suppress`` (or ``HotspotResult.disclosed``); see docs/report.md.
+charts are written into it; there is no script. Every count and rate of people in it has passed
+through ``corridor.indicators.publish`` with the workspace's settings (or
+``HotspotResult.disclosed``); see docs/report.md and docs/disclosure.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -32,7 +34,7 @@ from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
 from corridor.reports.mapview import build_map
 from corridor.reports.outbreak import outbreaks
-from corridor.reports.protect import disclosure_method
+from corridor.reports.protect import disclosure_method, report_settings
 from corridor.reports.quality import (
     completeness,
     imports_table,
@@ -41,6 +43,9 @@ from corridor.reports.quality import (
 )
 from corridor.storage.engine import Engine
 from corridor.workspace import Workspace
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 DEFAULT_TITLE = "Corridor report: health of migrants and mobile populations"
 REPORT_FILE = "report.html"
@@ -171,13 +176,18 @@ def _map_inputs(
 def build_context(
     engine: Engine,
     *,
-    threshold: int,
+    threshold: int | Settings,
     period: str | None,
     title: str,
     draws: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Everything the template shows, each number already through disclosure control."""
+    """Everything the template shows, each number already through disclosure control.
+
+    ``threshold``: the disclosure settings (the workspace's), or a bare threshold over the
+    defaults and the environment."""
+    settings = report_settings(threshold)
+    threshold = settings.suppression_threshold
     if threshold < 1:
         raise ReportError(f"the suppression threshold must be at least 1, got {threshold}")
     if int(engine.scalar("SELECT COUNT(*) FROM places", step="report: places") or 0) == 0:
@@ -195,8 +205,8 @@ def build_context(
         result = rank_sites(engine, period=window.text, draws=draws, seed=seed)
     except CorridorError as exc:  # no sites, or no component with data: say so in the report
         ranking_note = str(exc)
-    hotspots = hotspot_rows(result, threshold) if result is not None else []
-    disclosed = result.disclosed(threshold).to_pylist() if result is not None else []
+    hotspots = hotspot_rows(result, settings) if result is not None else []
+    disclosed = result.disclosed(settings).to_pylist() if result is not None else []
     places, flows = _map_inputs(engine, window)
     level = result.level if result is not None else 0.95
     map_view = build_map(disclosed, places, flows, threshold=threshold, level=level)
@@ -204,8 +214,8 @@ def build_context(
     quarters, complete, missing, missing_more = completeness(
         engine, window.start, window.end, names, threshold
     )
-    chart_list, granularity = trends(engine, threshold)
-    cascade_view = cascade(engine, window.text, threshold, names)
+    chart_list, granularity = trends(engine, settings)
+    cascade_view = cascade(engine, window.text, settings, names)
     return {
         "title": title,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -214,7 +224,7 @@ def build_context(
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
         "threshold": threshold,
-        "disclosure_method": disclosure_method(threshold),
+        "disclosure_method": disclosure_method(settings),
         "database": engine.name,
         "result": result,
         "ranking_note": ranking_note,
@@ -233,7 +243,7 @@ def build_context(
         "gaps": largest_gaps(cascade_view),
         "trends": chart_list,
         "granularity": granularity,
-        "outbreaks": outbreaks(engine, window.start, window.end, threshold, names),
+        "outbreaks": outbreaks(engine, window.start, window.end, settings, names),
         "imports": imports_table(engine, threshold),
         "quarantine": quarantine_table(engine, threshold),
         "quarters": quarters,
@@ -245,10 +255,18 @@ def build_context(
     }
 
 
+def _with_threshold(settings: Settings, threshold: int) -> Settings:
+    if threshold < 1:
+        raise ReportError(f"the suppression threshold must be at least 1, got {threshold}")
+    values = {**settings.values, "suppression_threshold": threshold}
+    return dataclasses.replace(settings, values=values)
+
+
 def render_report(
     source: Workspace | Engine,
     *,
-    threshold: int,
+    threshold: int | None = None,
+    settings: Settings | None = None,
     period: str | None = None,
     title: str = DEFAULT_TITLE,
     draws: int = 500,
@@ -256,15 +274,21 @@ def render_report(
 ) -> str:
     """The report as one self-contained HTML document.
 
-    ``source``: an open workspace or an engine. ``threshold``: counts from 1 to threshold - 1 are
-    shown as ``<threshold`` (use the workspace's ``suppression_threshold``). ``period``: a period
+    ``source``: an open workspace or an engine. ``settings``: the disclosure settings (default:
+    the workspace's, so that the report publishes what the CLI and the API publish; for an
+    engine, the defaults and the environment). ``threshold``: replaces the settings'
+    ``suppression_threshold`` (counts from 1 to threshold - 1 are never shown). ``period``: a period
     or range (``2024``, ``2023Q3:2024Q2``); default the 12 months ending with the latest data.
     ``draws``/``seed``: the ranking's uncertainty draws. Raises ``ReportError`` (a
     ``CorridorError``) for an empty warehouse, a bad period or a period without data.
     """
     engine = _engine(source)
+    if settings is None:
+        settings = source.settings if isinstance(source, Workspace) else report_settings(10)
+    if threshold is not None and threshold != settings.suppression_threshold:
+        settings = _with_threshold(settings, threshold)
     context = build_context(
-        engine, threshold=threshold, period=period, title=title, draws=draws, seed=seed
+        engine, threshold=settings, period=period, title=title, draws=draws, seed=seed
     )
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -281,12 +305,13 @@ def write_report(
 ) -> Path:
     """Render the report and write it to ``out`` (default ``<workspace>/report.html``).
 
-    ``threshold`` defaults to the workspace's ``suppression_threshold`` setting.
+    Disclosure control with the workspace's settings; ``threshold`` replaces its
+    ``suppression_threshold``.
     """
     target = Path(out) if out is not None else ws.path / REPORT_FILE
     html = render_report(
         ws,
-        threshold=ws.settings.suppression_threshold if threshold is None else threshold,
+        threshold=threshold,
         period=period,
         title=title,
         draws=draws,

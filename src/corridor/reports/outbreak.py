@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -29,8 +30,12 @@ from corridor.reports.protect import (
     disclosure_method,
     fmt_count,
     suppress_table,
+    threshold_of,
 )
 from corridor.storage.engine import Engine
+
+if TYPE_CHECKING:
+    from corridor.config import Settings
 
 #: the classifications drawn, bottom to top, and their colours (Okabe-Ito)
 CLASSES: tuple[tuple[str, str, str], ...] = (
@@ -45,7 +50,7 @@ ARRIVAL_ROWS = 15
 
 
 def counts(
-    values: Sequence[int | None], threshold: int, keys: Sequence[int] | None = None
+    values: Sequence[int | None], threshold: int | Settings, keys: Sequence[int] | None = None
 ) -> list[Cell]:
     """Case counts (counts of people), published through the one disclosure function.
 
@@ -56,18 +61,21 @@ def counts(
     threshold - 1 show as ``<threshold``; the caller withholds a margin whose parts are small."""
     if keys is not None and disclosure_method(threshold) == "cellkey":
         return _published(values, keys, threshold)
+    t = threshold_of(threshold)
     out: list[Cell] = []
     for v in values:
         if v is None:
             out.append(Cell(MISSING, None, "missing"))
-        elif 0 < v < threshold:
-            out.append(Cell(f"<{threshold}", None, "small"))
+        elif 0 < v < t:
+            out.append(Cell(f"<{t}", None, "small"))
         else:
             out.append(Cell(fmt_count(float(v)), float(v), "shown"))
     return out
 
 
-def _published(values: Sequence[int | None], keys: Sequence[int], threshold: int) -> list[Cell]:
+def _published(
+    values: Sequence[int | None], keys: Sequence[int], threshold: int | Settings
+) -> list[Cell]:
     n = len(values)
     table = pa.table(
         {
@@ -146,7 +154,7 @@ def _curve(
     name: str,
     weeks: Sequence[date],
     found: Mapping[tuple[date, str], int],
-    threshold: int,
+    threshold: int | Settings,
     key_sums: Mapping[tuple[date, str], int],
 ) -> CountryCurve:
     keys = [(w, c) for w in weeks for c, _label, _colour in CLASSES]
@@ -158,7 +166,11 @@ def _curve(
         total = Cell(WITHHELD, None, "withheld")
 
     def height(cell: Cell) -> float:
-        return float(threshold - 1) if cell.state == "small" else float(cell.value or 0.0)
+        return (
+            float(threshold_of(threshold) - 1)
+            if cell.state == "small"
+            else float(cell.value or 0.0)
+        )
 
     top = nice_max(
         max((sum(height(cells[(w, c)]) for c, _l, _k in CLASSES) for w in weeks), default=0.0)
@@ -197,7 +209,7 @@ def outbreaks(
     engine: Engine,
     start: date,
     end: date,
-    threshold: int,
+    threshold: int | Settings,
     country_names: Mapping[str, str],
 ) -> list[Outbreak]:
     """One outbreak view per disease with cases in ``start``..``end`` (the report's window)."""
@@ -244,7 +256,7 @@ def _arrivals(
     engine: Engine,
     disease: str,
     end: date,
-    threshold: int,
+    threshold: int | Settings,
     country_names: Mapping[str, str],
 ) -> tuple[list[Arrival], int]:
     """Sites by the week of their first case, up to the end of the window."""

@@ -47,15 +47,23 @@ class Cell:
         return self.state == "shown"
 
 
-def report_settings(threshold: int) -> Settings:
-    """The disclosure settings of the report: defaults, then CORRIDOR_* environment variables,
-    with ``threshold`` (the report's own) on top."""
+def report_settings(threshold: int | Settings) -> Settings:
+    """The disclosure settings of the report: the workspace's settings (``render_report`` passes
+    them down), or for a bare threshold the defaults and CORRIDOR_* environment variables with
+    that threshold on top."""
     from corridor.config import load_settings
 
-    return load_settings(None, overrides={"suppression_threshold": threshold})
+    if isinstance(threshold, int):
+        return load_settings(None, overrides={"suppression_threshold": threshold})
+    return threshold
 
 
-def disclosure_method(threshold: int) -> str:
+def threshold_of(disclosure: int | Settings) -> int:
+    """The threshold of the disclosure settings (counts 1 to it minus one are never shown)."""
+    return disclosure if isinstance(disclosure, int) else disclosure.suppression_threshold
+
+
+def disclosure_method(threshold: int | Settings) -> str:
     """``cellkey`` or ``suppression``: the method the report's counts go through."""
     return report_settings(threshold).disclosure_method
 
@@ -64,8 +72,7 @@ def suppress_table(table: pa.Table, threshold: int | Settings) -> pa.Table:
     """The project's disclosure-control function, ``publish`` (imported here, and only here)."""
     from corridor.indicators import publish
 
-    settings = report_settings(threshold) if isinstance(threshold, int) else threshold
-    out: pa.Table = publish(table, settings)
+    out: pa.Table = publish(table, report_settings(threshold))
     return out
 
 
