@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -94,3 +95,29 @@ def test_map_screenshots(open_page: Any) -> None:
         open_page, "/map?site=ke-mombasa-port", "map", "admin", ready="#map[data-ready=true]"
     )
     assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+def test_the_dashboard_publishes_what_the_api_publishes(served: Served) -> None:
+    """The same ranking and the same published cells as the API for the same question."""
+    with _session(served, "analyst") as c:
+        overview = c.get("/overview").text
+        period = re.search(r"Period (\S+) \(", overview)
+        assert period is not None
+        shown = re.findall(r'href="/map\?site=([^"]+)"', overview)
+        api = c.get("/api/v1/hotspots", params={"period": period.group(1), "top": 10}).json()
+        assert shown == [s["place_code"] for s in api["sites"]]
+        panel = c.get(f"/map/site/{shown[0]}", params={"period": period.group(1)}).text
+        answer = c.get(
+            "/api/v1/indicators",
+            params={
+                "indicator": "positivity",
+                "by": "population_group",
+                "period": period.group(1),
+                "place": shown[0],
+            },
+        ).json()
+        rows = answer["rows"] if "rows" in answer else answer["data"]
+        values = [r["value"] for r in rows if r.get("value") is not None]
+        assert values, "the API has positivity values for this site"
+        for v in values:
+            assert f"{v:.1f}%" in panel

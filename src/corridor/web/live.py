@@ -16,6 +16,7 @@ from corridor.access.accounts import Account
 from corridor.access.reads import data_version, read_hotspots
 from corridor.access.scope import scoped
 from corridor.api.auth import hub_of
+from corridor.config import Settings
 from corridor.reports.html import Window, report_window
 from corridor.storage.engine import Engine
 
@@ -62,4 +63,11 @@ def ranking_for(request: Request, engine: Engine, account: Account, period: str)
 
 
 def threshold_of(request: Request) -> int:
+    """The workspace's suppression threshold (flows under it are not drawn)."""
     return int(hub_of(request).settings.suppression_threshold)
+
+
+def disclosure_of(request: Request) -> Settings:
+    """The workspace's settings, which the disclosure function reads (method, threshold, noise):
+    the same as the API's, so the dashboard publishes exactly what the API publishes."""
+    return hub_of(request).settings

@@ -22,6 +22,7 @@ from corridor.access.reads import IndicatorQuery, check_place_in_scope, read_ind
 from corridor.access.scope import scoped
 from corridor.api.auth import EngineDep, hub_of
 from corridor.api.respond import deep_clean
+from corridor.config import Settings
 from corridor.reports import basemap
 from corridor.reports.cascade import TREND_IDS, group_label, trends
 from corridor.reports.hotspot_view import COMPONENT_LABELS, contribution_bar, explanation
@@ -34,7 +35,7 @@ from corridor.reports.mapview import (
 )
 from corridor.reports.outbreak import counts, iso_week
 from corridor.storage.engine import Engine
-from corridor.web.live import cached, ranking_for, threshold_of, window_for
+from corridor.web.live import cached, disclosure_of, ranking_for, threshold_of, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
 
@@ -93,7 +94,7 @@ def site_layer(disclosed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def outbreak_layer(engine: Any, end: Any, threshold: int) -> list[dict[str, Any]]:
+def outbreak_layer(engine: Any, end: Any, settings: Settings) -> list[dict[str, Any]]:
     """Cases per site up to the end of the window (published counts) and the week each site
     was reached, in the order sites were reached."""
     day = "COALESCE(c.onset_date, c.report_date)"
@@ -105,7 +106,7 @@ def outbreak_layer(engine: Any, end: Any, threshold: int) -> list[dict[str, Any]
         step="web: outbreak cases by site",
     )
     rows = [r for r in rows if _finite(r[3], r[4])]
-    cells = counts([int(r[6]) for r in rows], threshold, [int(r[7] or 0) for r in rows])
+    cells = counts([int(r[6]) for r in rows], settings, [int(r[7] or 0) for r in rows])
     out = []
     order: dict[str, int] = {}
     for r, cell in zip(rows, cells, strict=True):
@@ -127,7 +128,7 @@ def outbreak_layer(engine: Any, end: Any, threshold: int) -> list[dict[str, Any]
     return out
 
 
-def _map_rows(eng: Any, window: Any, threshold: int) -> tuple[Any, ...]:
+def _map_rows(eng: Any, window: Any, settings: Settings) -> tuple[Any, ...]:
     places = eng.query(
         "SELECT place_code, name, place_type, lat, lon, corridor FROM places",
         step="web: places for the map",
@@ -139,19 +140,20 @@ def _map_rows(eng: Any, window: Any, threshold: int) -> tuple[Any, ...]:
         (window.end, window.start),
         step="web: flows for the map",
     ).to_pylist()
-    return places, flows, outbreak_layer(eng, window.end, threshold)
+    return places, flows, outbreak_layer(eng, window.end, settings)
 
 
 def layers(request: Request, engine: Any, account: Any, period: str | None) -> dict[str, Any]:
     """Everything the map draws for this user, within their scope."""
     threshold = threshold_of(request)
+    settings = disclosure_of(request)
     window = window_for(engine, account, period)
     result = ranking_for(request, engine, account, window.text)
-    disclosed = result.disclosed(threshold).to_pylist()
+    disclosed = result.disclosed(settings).to_pylist()
 
     def compute(base: Engine) -> tuple[Any, ...]:
         with scoped(base, account.scope) as eng:
-            return _map_rows(eng, window, threshold)
+            return _map_rows(eng, window, settings)
 
     places, flows, outbreak = cached(
         request, engine, ("web.map", account.scope, window.text, threshold), compute
@@ -220,10 +222,11 @@ def site_detail(
     code = code.strip().lower()
     check_place_in_scope(engine, account, code)
     threshold = threshold_of(request)
+    settings = disclosure_of(request)
     window = window_for(engine, account, period)
     result = ranking_for(request, engine, account, window.text)
-    info = result.explain(code, threshold=threshold)
-    row = next(r for r in result.disclosed(threshold).to_pylist() if r["place_code"] == code)
+    info = result.explain(code, threshold=settings)
+    row = next(r for r in result.disclosed(settings).to_pylist() if r["place_code"] == code)
     table = read_indicators(
         engine,
         account,
@@ -243,7 +246,7 @@ def site_detail(
 
     def compute(base: Engine) -> Any:
         with scoped(base, site_scope) as eng:
-            return trends(eng, threshold)
+            return trends(eng, settings)
 
     charts, granularity = cached(request, engine, ("web.trends", site_scope, threshold), compute)
     from corridor.indicators.registry import get_indicator
@@ -287,7 +290,7 @@ def map_page(
     require(account.role, "read_hotspots", user=account.username)
     window = window_for(engine, account, period)
     result = ranking_for(request, engine, account, window.text)
-    sites = site_layer(result.disclosed(threshold_of(request)).to_pylist())
+    sites = site_layer(result.disclosed(disclosure_of(request)).to_pylist())
     detail = site_detail(request, engine, account, site, window.text) if site else None
     return render(
         request,

@@ -40,23 +40,24 @@ def summary(
 ) -> dict[str, Any]:
     """What the overview shows for ``account`` (each number already disclosure-controlled)."""
     hub = hub_of(request)
-    threshold = hub.settings.suppression_threshold
+    settings = hub.settings
+    threshold = settings.suppression_threshold
     window = window_for(engine, account, period)
 
     def compute(base: Engine) -> tuple[Any, ...]:
         with scoped(base, account.scope) as eng:
             names = country_names(eng)
             return (
-                cascade(eng, window.text, threshold, names),
+                cascade(eng, window.text, settings, names),
                 completeness(eng, window.start, window.end, names, threshold),
-                outbreaks(eng, window.start, window.end, threshold, names),
+                outbreaks(eng, window.start, window.end, settings, names),
             )
 
     cascade_view, (quarters, complete, missing, missing_more), outbreak_views = cached(
         request, engine, ("web.overview", account.scope, window.text, threshold), compute
     )
     result = ranking_for(request, engine, account, window.text)
-    sites = hotspot_rows(result, threshold)[:TOP_SITES]
+    sites = hotspot_rows(result, settings)[:TOP_SITES]
     append(
         engine,
         account.username,
@@ -70,7 +71,7 @@ def summary(
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
         "threshold": threshold,
-        "disclosure_method": disclosure_method(threshold),
+        "disclosure_method": disclosure_method(settings),
         "sites": sites,
         "level": round(100 * result.level),
         "top": result.top,
