@@ -20,6 +20,7 @@ import polars as pl
 from corridor.errors import Problem, file_error
 from corridor.intake import codes
 from corridor.intake.jsondepth import nesting_depth
+from corridor.intake.jsonvalues import arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import read_grid
 
@@ -61,10 +62,12 @@ def require_services(kind: str, file: str, fmt: str) -> None:
 def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values.
 
-    The common shapes are streamed (ijson's C parser, a chunk of values at a time, never the
-    whole document as Python objects); anything unusual - a list of dataValueSets, a value that
-    is not an object, a nested value, broken JSON - is read whole by :func:`load_json`, whose
-    messages name the line and column where a file breaks.
+    Flat values of text fields are parsed by Arrow's JSON reader a slice at a time
+    (:mod:`corridor.intake.jsonvalues`); other common shapes are streamed (ijson's C parser, a
+    chunk of values at a time, never the whole document as Python objects); anything unusual -
+    a list of dataValueSets, a value that is not an object, a nested value, broken JSON - is
+    read whole by :func:`load_json`, whose messages name the line and column where a file
+    breaks.
     """
     file = ctx.display_name
     require_services(kind, file, "DHIS2 JSON")
@@ -102,11 +105,12 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
     start = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start not in (b"{", b"["):
         return None
-    if nesting_depth(data, _MAX_DEPTH) > _MAX_DEPTH:
+    fast = arrow_values(data, FIELDS)  # flat values of text fields: Arrow's parser, in slices
+    if fast is None and nesting_depth(data, _MAX_DEPTH) > _MAX_DEPTH:
         return None  # the whole-document reader refuses it without the parser's deep prefixes
     prefix = "dataValues.item" if start == b"{" else "item"
     try:
-        frames = _stream_frames(data, prefix)
+        frames = [fast] if fast is not None else _stream_frames(data, prefix)
         if not frames:
             return None  # no values, or dataValues missing or not a list: say which
         frame = pl.concat(frames)
@@ -114,6 +118,8 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
             frame = _set_defaults(data, frame)
     except (_Unusual, ijson.JSONError, pl.exceptions.PolarsError, ValueError, TypeError):
         return None  # UnicodeDecodeError is a ValueError
+    if ROW in frame.columns:
+        return frame
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
 
 
@@ -357,10 +363,13 @@ def combos(
         pl.Series("_bad", [bool(r) for r in reasons], dtype=pl.Boolean),
         pl.int_range(0, pairs.height).alias("_pair"),
     )
-    joined = frame.join(pairs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    # only the keys go through the join (a join copies every column it carries)
+    joined = frame.select(*keys, ROW).join(
+        pairs, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )
     problems: list[Problem] = []
     if any(reasons):
         for row, pair in joined.filter(pl.col("_bad")).select(ROW, "_pair").iter_rows():
             for col, why, value in reasons[pair]:
                 problems.append(Problem(file, int(row), col, value, why))
-    return joined.drop("_bad", "_pair"), problems
+    return frame.hstack(joined.select(*dims)), problems

@@ -175,6 +175,7 @@ def _prepare(
     reader = reader_for(chosen, name)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
     raw = reader(path, data, kind, ctx)
+    del data  # the bytes are read: validation need not hold them too
     validated = validate(raw, places, extra_age_bands)
     if not validated.problems:  # the raw text is kept only for quarantine records
         validated.raw = validated.raw.clear()
@@ -216,7 +217,10 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
             return
         r.import_id = import_id
         replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
-        if not engine.enforces_unique_keys and r.kind in _UNKEYED:
+        # when no staged key was stored before (the comparison above, in this transaction),
+        # each key is now held once: validation left one row per key in the stage
+        fresh = r.rows_replaced == 0 and r.rows_unchanged == 0
+        if not engine.enforces_unique_keys and r.kind in _UNKEYED and not fresh:
             _check_keys(engine, schema, stage)
     r.replaced_imports = [i for i, _n in replaced]
     if v.problems:
@@ -258,8 +262,15 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
     if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)
         out = out.with_columns(pl.Series("record_key", new_record_keys(out.height)))
-    # string views as they are (no copy into Arrow's older string layout)
-    return out.to_arrow(compat_level=pl.CompatLevel.newest())
+    # string views as they are (no copy into Arrow's older string layout); Enum codes as
+    # dictionaries of plain strings, which both engines read as text
+    table = out.to_arrow(compat_level=pl.CompatLevel.newest())
+    enums = [name for name, dtype in out.schema.items() if isinstance(dtype, pl.Enum)]
+    if enums:
+        coded = out.select(enums).to_arrow(compat_level=pl.CompatLevel.oldest())
+        for name in enums:
+            table = table.set_column(table.schema.get_field_index(name), name, coded[name])
+    return table
 
 
 _PERIOD_COLUMNS = ("period_type", "period_start", "period_end")

@@ -43,6 +43,15 @@ class Spread:
             return pl.repeat(present[0], self.rows, dtype=present.dtype, eager=True).alias(name)
         return self.table[name].gather(self.index)
 
+    def coded(self, name: str) -> pl.Series:
+        """As :meth:`column`, text as an ``Enum`` of its distinct values: a small integer a row
+        and the text once, where a text column holds every row's text (or a 16-byte view)."""
+        values = self.table[name]
+        if self.index is None or values.dtype != pl.Utf8:
+            return self.column(name)
+        categories = values.drop_nulls().unique(maintain_order=True)
+        return values.cast(pl.Enum(categories)).gather(self.index).alias(name)
+
     def mask(self, condition: pl.Expr) -> pl.Series:
         """Which rows meet ``condition`` (an expression over the outcome columns)."""
         hit = self.table.select(condition.fill_null(False)).to_series()
@@ -67,6 +76,8 @@ def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> Spread:
     value (or the typed value itself).
     """
     n = series.len()
+    if isinstance(series.dtype, pl.Enum):  # already one integer a row: its categories are run
+        return _by_category(series, steps, ids=ids)
     distinct = series.unique()
     if n < 64 or distinct.len() > DISTINCT_SHARE * n:
         out = _run(series.to_frame(), steps)
@@ -82,6 +93,22 @@ def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> Spread:
     if nulls:
         index = index.fill_null(values.len())
     return Spread(done, index.rename(series.name), n, nulls)
+
+
+def _by_category(series: pl.Series, steps: Steps, *, ids: bool) -> Spread:
+    """:func:`by_value` of an ``Enum`` column: the steps run on its categories."""
+    dtype = series.dtype
+    assert isinstance(dtype, pl.Enum)
+    values = pl.Series(series.name, dtype.categories, pl.Utf8)
+    small = pl.concat([values.to_frame(), pl.Series(series.name, [None], pl.Utf8).to_frame()])
+    done = _run(small, steps)
+    if ids:
+        done = done.with_columns(pl.col(TYPED).rank("dense").cast(pl.UInt32).alias(ID))
+    index = series.to_physical().cast(pl.UInt32)
+    nulls = index.null_count() > 0
+    if nulls:
+        index = index.fill_null(values.len())
+    return Spread(done, index.rename(series.name), series.len(), nulls)
 
 
 def _run(frame: pl.DataFrame, steps: Steps) -> pl.DataFrame:

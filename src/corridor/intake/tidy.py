@@ -107,15 +107,14 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
         tags, start = list(grid.row(1)), 2
     positions, ignored = resolve_header(header, tags, schema, file)
     names = grid.columns
-    body = grid.slice(start).with_columns(
-        pl.int_range(1, grid.height - start + 1, dtype=pl.Int64).alias(ROW)
-    )
+    body = grid.slice(start)
+    rows = pl.int_range(1, body.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
+    # built from the Series as they are: a select over columns chunked differently (the
+    # parser's chunks, one for the row numbers) would first copy every column into one chunk
+    frame = pl.DataFrame([*[body[names[i]].alias(name) for i, name in positions.items()], rows])
     blank = blank_rows(body, names) if names else None
     if blank is not None and blank.any():  # else no copy of every column
-        body = body.filter(~blank)
-    frame = body.select(
-        *[pl.col(names[i]).alias(name) for i, name in positions.items()], pl.col(ROW)
-    )
+        frame = frame.filter(~blank)
     table = RawTable(file, "hxl" if tags is not None else fmt, kind, frame)
     if ignored:
         table.warnings.append(f"ignored column(s) not in the {kind} contract: {', '.join(ignored)}")
@@ -128,8 +127,8 @@ def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     Only rows whose first cell is empty or blank can be blank rows, so the others are spared the
     string work of stripping every cell.
     """
-    first = pl.col(names[0])
-    maybe = frame.select(first.is_null() | first.str.contains(r"^\s*$")).to_series()
+    first = frame[names[0]]  # a Series: a frame's expression would first rechunk every column
+    maybe = first.is_null() | first.str.contains(r"^\s*$")
     if not maybe.any():
         return maybe
     filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]

@@ -6,9 +6,10 @@ file, 1-based data-row number, column, value and reason.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from corridor.contract.periods import FIRST_YEAR, LAST_YEAR, RANGE_REASON, parse_period
@@ -86,7 +87,7 @@ def validate(
     keys = pl.DataFrame([*[parts[k].column(ID).alias(k) for k in schema.key], frame[ROW]])
     if invalid:
         keys = keys.filter(~pl.col(ROW).is_in(list(invalid)))
-    shared = keys.filter(pl.struct(schema.key).is_duplicated())[ROW]
+    shared = keys.filter(_shared_key(keys, schema.key))[ROW]
     in_dup = frame[ROW].is_in(shared.implode())
     if checked is not None:
         dup = checked.filter(in_dup)
@@ -98,8 +99,11 @@ def validate(
         key=lambda p: (p.row or 0, schema.names.index(p.column) if p.column in schema.names else 99)
     )
     invalid = {p.row for p in problems if p.row is not None}
+    # codes as Enums (a small integer a row; the engines take them as text), except for places,
+    # whose codes the importer compares with other text
+    pick = Spread.column if raw.kind == "places" else Spread.coded
     typed = pl.DataFrame(
-        [*[parts[c.name].column(TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
+        [*[pick(parts[c.name], TYPED).alias(c.name) for c in schema.columns], frame[ROW]]
     )
     if invalid:
         typed = typed.filter(~pl.col(ROW).is_in(list(invalid)))
@@ -111,6 +115,36 @@ def validate(
         if drop:
             typed = typed.filter(~pl.col(ROW).is_in(list(drop)))
     return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
+
+
+def _shared_key(keys: pl.DataFrame, names: Sequence[str]) -> pl.Series:
+    """Which rows share their key (the columns ``names`` of ``keys``) with another row.
+
+    Keys of small integer ids (the usual case) are folded into one integer and sorted: a few
+    bytes a row, where hashing the struct of the columns (a row encoding of every key, and a
+    hash table) took some two hundred.
+    """
+    radix = 1
+    folded = np.zeros(keys.height, np.uint64)
+    for name in names:
+        column = keys[name]
+        if column.dtype != pl.UInt32:
+            return keys.select(pl.struct(names).is_duplicated()).to_series()
+        top = int(column.fill_null(0).to_numpy().max(initial=0)) + 2  # nulls as top - 1
+        if radix * top >= 1 << 63:
+            return keys.select(pl.struct(names).is_duplicated()).to_series()
+        folded += column.fill_null(top - 1).to_numpy().astype(np.uint64) * np.uint64(radix)
+        radix *= top
+    order = np.argsort(folded, kind="stable")
+    ranked = folded[order]
+    del folded
+    same = ranked[1:] == ranked[:-1]
+    flag = np.zeros(keys.height, bool)
+    flag[1:] |= same
+    flag[:-1] |= same
+    shared = np.empty(keys.height, bool)
+    shared[order] = flag
+    return pl.Series(shared)
 
 
 #: kinds with checks across the columns of a row (see _row_checks)
