@@ -94,7 +94,36 @@ def test_rows_outside_the_account_countries_import_nothing(fresh_hub: Any) -> No
     assert _count(fresh_hub) == before
     dry = _post(fresh_hub, "dm-uga", _csv("ug-busia", 3), dry_run="true")
     assert dry.status_code == 201 and dry.json()["dry_run"] is True
+    assert dry.json()["imports"][0]["status"] == "validated"
+    assert dry.json()["imports"][0]["import_id"] is None
     assert _count(fresh_hub) == before
+
+
+def test_a_dry_run_gets_the_same_scope_check_as_an_import(fresh_hub_both: Any) -> None:
+    """A data manager for Uganda dry-running a file with Kenyan rows is refused like the real
+    import, naming the rows outside the scope; nothing changes either way."""
+    hub = fresh_hub_both
+    before = _count(hub)
+    admin = auth(hub.tokens["admin1"])
+    imports_before = hub.client.get("/api/v1/imports", headers=admin).json()["imports"]
+    mixed = _csv("ug-busia", 2) + _csv("ke-busia", 3).split(b"\n", 1)[1]
+    for dry_run in ("true", "false"):
+        r = _post(hub, "dm-uga", mixed, dry_run=dry_run)
+        assert r.status_code == 403, r.text
+        detail = r.json()["detail"]
+        assert "ke-busia (KEN): 3 rows" in detail and "ug-busia" not in detail
+        assert ("(dry run)" in detail) == (dry_run == "true")
+    assert _count(hub) == before
+    assert hub.client.get("/api/v1/imports", headers=admin).json()["imports"] == imports_before
+    # an admin's dry run of the same file is validated, and still changes nothing
+    ok = hub.client.post(
+        "/api/v1/imports",
+        headers=admin,
+        files={"file": ("clinic.csv", mixed, "text/csv")},
+        data={"kind": "services", "dry_run": "true"},
+    )
+    assert ok.status_code == 201 and ok.json()["imports"][0]["rows_valid"] == 5
+    assert _count(hub) == before
 
 
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(fresh_hub: Any) -> None:
@@ -145,18 +174,34 @@ def test_reads_and_writes_are_audited_and_the_chain_verifies(fresh_hub: Any) -> 
         assert audit_verify(eng).ok
 
 
-def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
+def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub_both: Any) -> None:
+    """The answer cache is invalidated by an import; the import computes the answers readers
+    used most for its new data (warms the cache) before it answers, so the next reader finds
+    the new answer instead of computing it."""
+    from corridor.access.versions import data_version
+
+    hub = fresh_hub_both
     q = "/api/v1/indicators?indicator=positivity&period=2025&unsuppressed=false"
-    who = auth(fresh_hub.tokens["admin1"])
-    before = fresh_hub.client.get(q, headers=who).json()["rows"]
-    again = fresh_hub.client.get(q, headers=who).json()["rows"]
+    who = auth(hub.tokens["admin1"])
+    before = hub.client.get(q, headers=who).json()["rows"]
+    again = hub.client.get(q, headers=who).json()["rows"]
     assert before == again
     lines = [HEADER] + [
         f"2025-0{m},ug-busia,{e},total,total,total,{v}\n"
         for m in (1, 2)
         for e, v in (("hiv_tests", 400), ("hiv_positive", 40))
     ]
-    assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
-    after = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert _post(hub, "admin1", "".join(lines).encode()).status_code == 201
+    answers = hub.client.app.state.hub.answers
+    with hub.client.app.state.hub.pool.engine() as eng:
+        version = data_version(eng)
+    assert any(k[-1] == version for k in answers.cached_keys())  # warmed for the new data
+    after = hub.client.get(q, headers=who).json()["rows"]
     # published through the cell-key method: 800 tests come out within the maximum noise (4)
     assert after != before and any(abs(r["denominator"] - 800) <= 4 for r in after)
+    # an import that changes nothing keeps the cached answers
+    kept = answers.cached_keys()
+    assert _post(hub, "admin1", "".join(lines).encode()).status_code == 201
+    with hub.client.app.state.hub.pool.engine() as eng:
+        assert data_version(eng) == version
+    assert set(kept) <= set(answers.cached_keys())
