@@ -192,9 +192,10 @@ def test_sensitivity(small: Engine) -> None:
 def test_fifty_sites_five_hundred_draws_is_fast(duck: Engine) -> None:
     load_synthetic_world(duck, n_sites=50)
     rank_sites(duck, draws=10)  # warm-up (imports, first queries)
-    t0 = time.perf_counter()
+    # CPU time, not wall time: on a shared machine other processes stretch the wall clock
+    t0 = time.process_time()
     result = rank_sites(duck, draws=500, seed=1)
-    assert time.perf_counter() - t0 < 3.0
+    assert time.process_time() - t0 < 3.0
     assert result.table.num_rows == 50
 
 

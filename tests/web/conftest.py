@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webcheck import Watch, watch
 
 from browser import chromium_path
 from corridor.access import add_agreement, add_user
 from corridor.workspace import init_workspace
-from webcheck import Watch, watch
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 PASSWORD = "correct horse battery"
@@ -112,7 +112,9 @@ def browser(served: Served) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
+        )
         yield b
         b.close()
 

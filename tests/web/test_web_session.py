@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import httpx
+from webcheck import watch
 
 from conftest import PASSWORD, Served, log_in
-from webcheck import watch
 
 
 def test_login_then_logout_in_the_browser(browser: Any, served: Served) -> None:

@@ -17,24 +17,22 @@ from fastapi.responses import Response
 from corridor.access.accounts import Account
 from corridor.access.agreements import list_agreements
 from corridor.access.audit import append
-from corridor.access.reads import read_hotspots
 from corridor.access.roles import allows
 from corridor.access.scope import scoped
 from corridor.api.auth import EngineDep, hub_of
 from corridor.reports.cascade import cascade, largest_gaps
 from corridor.reports.hotspot_view import hotspot_rows
-from corridor.reports.html import country_names, report_window
+from corridor.reports.html import country_names
 from corridor.reports.outbreak import outbreaks
 from corridor.reports.protect import disclosure_method
 from corridor.reports.quality import completeness
 from corridor.storage.engine import Engine
+from corridor.web.live import ranking_for, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
 
 router = page_router()
 TOP_SITES = 10
-#: the ranking's draws and seed: the API's defaults, so both share one cached answer
-DRAWS, SEED = 200, 1
 
 
 def summary(
@@ -43,25 +41,15 @@ def summary(
     """What the overview shows for ``account`` (each number already disclosure-controlled)."""
     hub = hub_of(request)
     threshold = hub.settings.suppression_threshold
+    window = window_for(engine, account, period)
     with scoped(engine, account.scope) as eng:
-        window = report_window(eng, period)
         names = country_names(eng)
         cascade_view = cascade(eng, window.text, threshold, names)
         quarters, complete, missing, missing_more = completeness(
             eng, window.start, window.end, names, threshold
         )
         outbreak_views = outbreaks(eng, window.start, window.end, threshold, names)
-    result = read_hotspots(
-        engine,
-        account,
-        hub.settings,
-        period=window.text,
-        country=None,
-        draws=DRAWS,
-        seed=SEED,
-        channel="web",
-        cache=hub.answers,
-    )
+    result = ranking_for(request, engine, account, window.text)
     sites = hotspot_rows(result, threshold)[:TOP_SITES]
     append(
         engine,

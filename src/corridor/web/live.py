@@ -1,0 +1,49 @@
+"""The live pieces the pages share: a user's reporting window and ranking, scoped and audited.
+
+Both go through ``corridor.access`` (scope in the SQL, audit) and the report's own functions;
+the ranking comes from ``read_hotspots`` with the API's default draws and seed, so the overview,
+the map and the API share one cached answer per scope, period and data version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from corridor.access.accounts import Account
+from corridor.access.reads import read_hotspots
+from corridor.access.scope import scoped
+from corridor.api.auth import hub_of
+from corridor.reports.html import Window, report_window
+from corridor.storage.engine import Engine
+
+#: the ranking's draws and seed: the API's defaults
+DRAWS, SEED = 200, 1
+
+
+def window_for(engine: Engine, account: Account, period: str | None) -> Window:
+    """``period`` (checked), else the 12 months ending with the latest data in the user's
+    scope (raises ReportError, a CorridorError, when there is none)."""
+    with scoped(engine, account.scope) as eng:
+        return report_window(eng, period)
+
+
+def ranking_for(request: Request, engine: Engine, account: Account, period: str) -> Any:
+    """The spaces-of-vulnerability ranking (a HotspotResult) within the user's scope."""
+    hub = hub_of(request)
+    return read_hotspots(
+        engine,
+        account,
+        hub.settings,
+        period=period,
+        country=None,
+        draws=DRAWS,
+        seed=SEED,
+        channel="web",
+        cache=hub.answers,
+    )
+
+
+def threshold_of(request: Request) -> int:
+    return int(hub_of(request).settings.suppression_threshold)
