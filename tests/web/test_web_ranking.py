@@ -91,10 +91,10 @@ def test_a_bad_multiplier_is_a_message_not_a_traceback(open_page: Any) -> None:
 
 
 def test_ranking_accessibility_and_screenshots(open_page: Any) -> None:
-    page, w = open_page("admin", "/spaces?m_bridging=2.5")
+    page, w = open_page("admin", "/spaces?m_mobility=3&m_burden=0.3")
     assert axe(page) == []
     w.assert_clean()
     shots = screenshots(
-        open_page, "/spaces?m_bridging=2.5", "ranking", "admin", ready="#ranking-table"
+        open_page, "/spaces?m_mobility=3&m_burden=0.3", "ranking", "admin", ready="#ranking-table"
     )
     assert all(p.stat().st_size > 10_000 for p in shots)

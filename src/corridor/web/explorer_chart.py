@@ -69,7 +69,15 @@ def label_of(row: dict[str, Any], vary: Sequence[str]) -> str:
 
 
 def bar_chart(rows: Sequence[dict[str, Any]]) -> BarChart:
-    shown = list(rows[:MAX_BARS])
+    # a margin row (place "all") has no place name: call it what it is
+    shown = [
+        {
+            **r,
+            "place_name": r.get("place_name")
+            or ("all places" if r.get("place_code") == "all" else r.get("place_code")),
+        }
+        for r in rows[:MAX_BARS]
+    ]
     indicators = list(dict.fromkeys(str(r.get("indicator")) for r in shown))
     colours = {ind: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, ind in enumerate(indicators)}
     # only the columns that differ between rows make the labels

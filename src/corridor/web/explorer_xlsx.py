@@ -2,7 +2,8 @@
 
 Sheet ``indicators`` holds the table (numbers as numbers, withheld values as their text, e.g.
 ``<10``); sheet ``about`` the query, the disclosure note and when it was written. Every text
-cell is stored as text, never as a formula (a place name starting with ``=`` stays a name).
+cell is stored as text, never as a formula (a place name starting with ``=`` stays a name);
+control characters, which a worksheet cannot hold, are dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 from corridor import __version__
@@ -29,7 +30,8 @@ def _set(cell: Cell, value: Any) -> None:
     elif value is None:
         cell.value = None
     else:
-        cell.value = str(value)
+        # control characters cannot be stored in a worksheet: dropped, not a failed download
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
         cell.data_type = "s"  # never a formula
 
 
