@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import httpx
-from webcheck import watch
+from webcheck import axe, watch
 
 from conftest import PASSWORD, Served, log_in
 
@@ -17,6 +17,7 @@ def test_login_then_logout_in_the_browser(browser: Any, served: Served) -> None:
     w = watch(page, served.base_url)
     page.goto(f"{served.base_url}/map")
     assert "/login?next=%2Fmap" in page.url  # no session: the login page, then back here
+    assert axe(page) == []
     page.get_by_label("User name").fill("web-analyst")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()

@@ -7,12 +7,13 @@ the map and the API share one cached answer per scope, period and data version.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 from corridor.access.accounts import Account
-from corridor.access.reads import read_hotspots
+from corridor.access.reads import data_version, read_hotspots
 from corridor.access.scope import scoped
 from corridor.api.auth import hub_of
 from corridor.reports.html import Window, report_window
@@ -20,6 +21,16 @@ from corridor.storage.engine import Engine
 
 #: the ranking's draws and seed: the API's defaults
 DRAWS, SEED = 200, 1
+T = TypeVar("T")
+
+
+def cached(request: Request, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the server's answer cache under ``key`` and the data version:
+    published views are deterministic (the same cell publishes the same value), so a repeated
+    page is served from memory until an import changes the warehouse. ``key`` must hold the
+    scope (and whatever else the answer depends on)."""
+    value: T = hub_of(request).answers.get_or_compute((*key, data_version(engine)), compute)
+    return value
 
 
 def window_for(engine: Engine, account: Account, period: str | None) -> Window:

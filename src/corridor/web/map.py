@@ -33,7 +33,7 @@ from corridor.reports.mapview import (
     score_radius,
 )
 from corridor.reports.outbreak import counts, iso_week
-from corridor.web.live import ranking_for, threshold_of, window_for
+from corridor.web.live import cached, ranking_for, threshold_of, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
 
@@ -126,25 +126,35 @@ def outbreak_layer(engine: Any, end: Any, threshold: int) -> list[dict[str, Any]
     return out
 
 
+def _map_rows(eng: Any, window: Any, threshold: int) -> tuple[Any, ...]:
+    places = eng.query(
+        "SELECT place_code, name, place_type, lat, lon, corridor FROM places",
+        step="web: places for the map",
+    ).to_pylist()
+    flows = eng.query(
+        "SELECT origin_code, observation_code, destination_code, SUM(count) AS count "
+        "FROM flows WHERE period_start <= ? AND period_end >= ? "
+        "GROUP BY origin_code, observation_code, destination_code",
+        (window.end, window.start),
+        step="web: flows for the map",
+    ).to_pylist()
+    return places, flows, outbreak_layer(eng, window.end, threshold)
+
+
 def layers(request: Request, engine: Any, account: Any, period: str | None) -> dict[str, Any]:
     """Everything the map draws for this user, within their scope."""
     threshold = threshold_of(request)
     window = window_for(engine, account, period)
     result = ranking_for(request, engine, account, window.text)
     disclosed = result.disclosed(threshold).to_pylist()
-    with scoped(engine, account.scope) as eng:
-        places = eng.query(
-            "SELECT place_code, name, place_type, lat, lon, corridor FROM places",
-            step="web: places for the map",
-        ).to_pylist()
-        flows = eng.query(
-            "SELECT origin_code, observation_code, destination_code, SUM(count) AS count "
-            "FROM flows WHERE period_start <= ? AND period_end >= ? "
-            "GROUP BY origin_code, observation_code, destination_code",
-            (window.end, window.start),
-            step="web: flows for the map",
-        ).to_pylist()
-        outbreak = outbreak_layer(eng, window.end, threshold)
+
+    def compute() -> tuple[Any, ...]:
+        with scoped(engine, account.scope) as eng:
+            return _map_rows(eng, window, threshold)
+
+    places, flows, outbreak = cached(
+        request, engine, ("web.map", account.scope, window.text, threshold), compute
+    )
     coords = {
         str(p["place_code"]): (float(p["lon"]), float(p["lat"]))
         for p in places
@@ -228,8 +238,13 @@ def site_detail(
             "of": f"{_count(rec['numerator'], rec.get('numerator_flag'))} / "
             f"{_count(rec['denominator'], rec.get('denominator_flag'))}",
         }
-    with scoped(engine, account.scope.narrow(place=code)) as eng:
-        charts, granularity = trends(eng, threshold)
+    site_scope = account.scope.narrow(place=code)
+
+    def compute() -> Any:
+        with scoped(engine, site_scope) as eng:
+            return trends(eng, threshold)
+
+    charts, granularity = cached(request, engine, ("web.trends", site_scope, threshold), compute)
     from corridor.indicators.registry import get_indicator
 
     return {

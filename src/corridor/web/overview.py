@@ -27,7 +27,7 @@ from corridor.reports.outbreak import outbreaks
 from corridor.reports.protect import disclosure_method
 from corridor.reports.quality import completeness
 from corridor.storage.engine import Engine
-from corridor.web.live import ranking_for, window_for
+from corridor.web.live import cached, ranking_for, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
 
@@ -42,13 +42,19 @@ def summary(
     hub = hub_of(request)
     threshold = hub.settings.suppression_threshold
     window = window_for(engine, account, period)
-    with scoped(engine, account.scope) as eng:
-        names = country_names(eng)
-        cascade_view = cascade(eng, window.text, threshold, names)
-        quarters, complete, missing, missing_more = completeness(
-            eng, window.start, window.end, names, threshold
-        )
-        outbreak_views = outbreaks(eng, window.start, window.end, threshold, names)
+
+    def compute() -> tuple[Any, ...]:
+        with scoped(engine, account.scope) as eng:
+            names = country_names(eng)
+            return (
+                cascade(eng, window.text, threshold, names),
+                completeness(eng, window.start, window.end, names, threshold),
+                outbreaks(eng, window.start, window.end, threshold, names),
+            )
+
+    cascade_view, (quarters, complete, missing, missing_more), outbreak_views = cached(
+        request, engine, ("web.overview", account.scope, window.text, threshold), compute
+    )
     result = ranking_for(request, engine, account, window.text)
     sites = hotspot_rows(result, threshold)[:TOP_SITES]
     append(
