@@ -79,10 +79,14 @@ def test_a_bad_query_keeps_the_form_and_says_why(open_page: Any) -> None:
     page, _w = open_page("analyst", "/explorer?submitted=1&indicator=positivity&period=2024Q9")
     assert "2024Q9" in page.inner_text("#query-error")
     assert page.get_by_role("textbox", name="Period").input_value() == "2024Q9"
+    # a country outside the account's scope is refused (403), never an empty table
     page, _w = open_page("analyst", "/explorer?submitted=1&indicator=positivity&country=UGA")
-    assert (
-        "outside" in page.inner_text("#query-error") or page.locator("#explorer-table").count() == 0
-    )
+    assert "UGA is outside your scope" in page.inner_text("#query-error")
+    assert page.locator("#explorer-table").count() == 0
+    status = get(page, "/explorer?submitted=1&indicator=positivity&country=UGA").status
+    assert status == 403
+    page, _w = open_page("analyst", "/explorer?submitted=1&indicator=positivity&place=ug-katosi")
+    assert "outside your scope" in page.inner_text("#query-error")
 
 
 def test_a_partner_sees_only_what_its_agreement_grants(open_page: Any) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from corridor.access.roles import require
 from corridor.api.auth import EngineDep, hub_of
+from corridor.api.problems import status_of
 from corridor.errors import CorridorError
 from corridor.web.explorer_chart import bar_chart
 from corridor.web.explorer_query import (
@@ -47,10 +48,11 @@ def explorer_page(request: Request, engine: EngineDep, account: PageAccount) -> 
     hub = hub_of(request)
     answer = None
     message = ""
+    status = 200
     try:
         answer = explore(engine, account, hub.settings, q, cache=hub.answers)
     except CorridorError as exc:  # a bad or ungranted query: the form stays, with the reason
-        message = str(exc)
+        message, status = str(exc), status_of(exc)
     chart = bar_chart(answer.rows) if answer is not None and answer.rows else None
     return render(
         request,
@@ -69,7 +71,7 @@ def explorer_page(request: Request, engine: EngineDep, account: PageAccount) -> 
         },
         account=account,
         active="explorer",
-        status=200 if not message else 400,
+        status=status,
     )
 
 
