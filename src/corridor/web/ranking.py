@@ -15,8 +15,9 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from corridor.access.roles import require
-from corridor.api.auth import EngineDep, hub_of
+from corridor.api.auth import EngineDep
 from corridor.hotspots.components import COMPONENTS
+from corridor.web.live import ranking_for, threshold_of, window_for
 from corridor.web.ranking_view import (
     MULTIPLIER_MAX,
     MULTIPLIER_MIN,
@@ -41,8 +42,10 @@ COMPONENT_HELP = {
 def ranking_page(request: Request, engine: EngineDep, account: PageAccount) -> Response:
     require(account.role, "read_hotspots", user=account.username)
     form = form_from(request.query_params)
-    hub = hub_of(request)
-    view = ranking_view(engine, account, hub.settings, form, cache=hub.answers)
+    # the overview's and the map's window and ranking (one cached answer per scope and period)
+    period = window_for(engine, account, form.period).text
+    result = ranking_for(request, engine, account, period)
+    view = ranking_view(result, threshold_of(request), form)
     params = {k: v for k, v in request.query_params.items() if k not in ("sort", "dir")}
 
     def sort_url(key: str) -> str:

@@ -1,5 +1,6 @@
-"""The spaces-of-vulnerability page's answer: the API's ranking (``read_hotspots``, raw measures
-through ``result.disclosed`` as in ``GET /api/v1/hotspots``), re-ranked with the component
+"""The spaces-of-vulnerability page's answer: the API's ranking (``read_hotspots`` with the API's
+draws and seed, shared with the overview and the map; raw measures through ``result.disclosed``
+as in ``GET /api/v1/hotspots``), re-ranked with the component
 multipliers the user moved (``corridor.hotspots.reweigh``), then sorted and filtered for the
 table. Sorting and filtering only change what is shown, never the ranks.
 """
@@ -11,13 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from corridor.access.accounts import Account
-from corridor.access.reads import Cache, read_hotspots
-from corridor.config import Settings
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
+from corridor.hotspots.ranking import HotspotResult
 from corridor.hotspots.reweigh import MULTIPLIER_RANGE, Reweighed, reweigh
-from corridor.storage.engine import Engine
 
 #: sortable columns: key -> (label, row field)
 SORTS: Final[dict[str, str]] = {
@@ -28,8 +26,6 @@ SORTS: Final[dict[str, str]] = {
     "p_top10": "p_top10",
     "change": "change",
 }
-DRAWS: Final = 200  # as GET /api/v1/hotspots by default
-SEED: Final = 1
 TOP: Final = 10
 
 
@@ -52,7 +48,6 @@ class RankingView:
 @dataclass(frozen=True, slots=True)
 class RankingForm:
     period: str | None = None
-    country: str | None = None  # narrows the scope (as the API's ``country``)
     multipliers: dict[str, str] = field(default_factory=dict)
     show_country: str = ""  # filters the table only
     place_type: str = ""
@@ -72,7 +67,6 @@ def form_from(params: Mapping[str, Any]) -> RankingForm:
     mult = {c: text(f"m_{c}") for c in COMPONENTS if text(f"m_{c}")}
     return RankingForm(
         period=text("period") or None,
-        country=text("country") or None,
         multipliers=mult,
         show_country=text("show_country").lower(),
         place_type=text("place_type").lower(),
@@ -89,27 +83,11 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-def ranking_view(
-    engine: Engine,
-    account: Account,
-    settings: Settings,
-    form: RankingForm,
-    *,
-    cache: Cache | None = None,
-) -> RankingView:
-    result = read_hotspots(
-        engine,
-        account,
-        settings,
-        period=form.period,
-        country=form.country,
-        draws=DRAWS,
-        seed=SEED,
-        channel="web",
-        cache=cache,
-    )
+def ranking_view(result: HotspotResult, threshold: int, form: RankingForm) -> RankingView:
+    """The page's rows: ``result`` (from ``read_hotspots``) re-ranked with the form's
+    multipliers, its raw measures disclosed with ``threshold``, then filtered and sorted."""
     again: Reweighed = reweigh(result, form.multipliers, top=TOP)
-    shown = result.disclosed(settings.suppression_threshold).to_pylist()
+    shown = result.disclosed(threshold).to_pylist()
     rows: list[dict[str, Any]] = []
     for pos, i in enumerate(again.order):
         base = shown[int(i)]
