@@ -11,8 +11,7 @@ from urllib.parse import urljoin
 
 from webcheck import axe, screenshots
 
-from conftest import QUICKSTART
-
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 BAD = (
     "period,place_code,data_element,sex,age_band,population_group,value\n"
     "2024Q1,ug-busia-osbp,hiv_tests,f,15-24,host,12\n"
