@@ -7,9 +7,14 @@ uvicorn on 127.0.0.1 and opens every dashboard page that exists in headless Chro
 through Playwright), logged in as the demo account of ``--role``. For each page it prints:
 
 * cold: the first render after the server started (nothing cached: the ranking is computed),
-  from navigation to the load event and the page's own data requests done (network idle);
+  from navigation to the load event or the end of the page's last data request, whichever is
+  later;
 * warm: a new browser (nothing in its cache) opening the page again, the server's answer cache
   now holding the ranking, as for the second user of the day;
+* cpu: the CPU seconds this process (the server, and Playwright's client) spent on the cold
+  render: on a loaded, shared machine wall time grows with the load, CPU time much less;
+* server: of the cold render, the seconds until the server's first byte of the page; load: until
+  the load event (scripts run); the rest of ``cold`` is the page's data requests and drawing;
 * bytes: every byte the browser received for the page (documents, scripts, styles, data);
 * the baseline measured in the same run: the same domain work done in-process with no HTTP and
   no browser (the raw tool: ranking, report summary pieces), and the ratio page / baseline.
@@ -96,15 +101,18 @@ def baseline(ws: Path, user: str) -> float:
     try:
         account = get_user(w.engine, user)
         threshold = w.settings.suppression_threshold
-        t0 = time.perf_counter()
-        with scoped(w.engine, account.scope) as eng:
-            window = report_window(eng, None)
-            names = country_names(eng)
-            cascade(eng, window.text, threshold, names)
-            completeness(eng, window.start, window.end, names, threshold)
-            outbreaks(eng, window.start, window.end, threshold, names)
-            rank_sites(eng, period=window.text, draws=200, seed=1).disclosed(threshold)
-        return time.perf_counter() - t0
+        times = []
+        for _ in range(3):  # the median of three (the first also pays for imports)
+            t0 = time.perf_counter()
+            with scoped(w.engine, account.scope) as eng:
+                window = report_window(eng, None)
+                names = country_names(eng)
+                cascade(eng, window.text, threshold, names)
+                completeness(eng, window.start, window.end, names, threshold)
+                outbreaks(eng, window.start, window.end, threshold, names)
+                rank_sites(eng, period=window.text, draws=200, seed=1).disclosed(threshold)
+            times.append(time.perf_counter() - t0)
+        return sorted(times)[1]
     finally:
         w.close()
 
@@ -113,7 +121,7 @@ def open_page(browser: Any, base: str, user: str, password: str, path: str) -> d
     """Log in (not timed), then open ``path`` in a fresh context: seconds and bytes."""
     ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     page = ctx.new_page()
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/login?next=/static/app.css")  # land on a file: nothing computed yet
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
@@ -121,17 +129,41 @@ def open_page(browser: Any, base: str, user: str, password: str, path: str) -> d
     page.close()
     page = ctx.new_page()
     responses: list[Any] = []
-    page.on("requestfinished", lambda r: responses.append(r))
+    finished: list[float] = []
+
+    def done(r: Any) -> None:
+        responses.append(r)
+        finished.append(time.perf_counter())
+
+    page.on("requestfinished", done)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
-    response = page.goto(base + path, wait_until="networkidle")
-    seconds = time.perf_counter() - t0
+    response = page.goto(base + path, wait_until="load")
+    loaded = time.perf_counter()
+    page.wait_for_load_state("networkidle")  # the page's own data requests (the map's layers)
+    # rendered: the load event or the last request the page made, whichever came later (not
+    # the 500 ms of quiet that "networkidle" waits for)
+    seconds = max([loaded, *finished]) - t0
+    cpu = time.process_time() - cpu0
+    nav = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return [n.responseStart - n.requestStart, n.loadEventEnd]; })()"
+    )
     status = response.status if response is not None else 0
     received = 0
     for request in responses:
         sizes = request.sizes()
         received += sizes["responseBodySize"] + sizes["responseHeadersSize"]
     ctx.close()
-    return {"status": status, "seconds": seconds, "bytes": received, "requests": len(responses)}
+    return {
+        "status": status,
+        "seconds": seconds,
+        "cpu": cpu,
+        "server": nav[0] / 1000,
+        "load": nav[1] / 1000,
+        "bytes": received,
+        "requests": len(responses),
+    }
 
 
 def main() -> None:
@@ -148,12 +180,11 @@ def main() -> None:
         ws = demo_workspace(args.workspace, Path(tmp))
         user, password = credentials(ws, args.role)
         base_s = baseline(ws, user)
-        base, server, thread = serve(ws)
-        print(f"load average {os.getloadavg()[0]:.1f}; demo workspace {ws}; as {user}")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {ws}; as {user}")
         print(f"baseline (the same domain work in-process, no HTTP): {base_s:.3f} s")
         print(
-            f"{'page':<12}{'cold s':>9}{'warm s':>9}{'MB':>8}{'requests':>10}"
-            f"{'cold/base':>11}  goal"
+            f"{'page':<12}{'cold s':>9}{'cpu s':>8}{'server':>8}{'load':>7}{'warm s':>9}"
+            f"{'MB':>8}{'requests':>10}{'cold/base':>11}  goal"
         )
         failed = False
         with sync_playwright() as p:
@@ -162,26 +193,32 @@ def main() -> None:
             )
             try:
                 for path in PAGES:
-                    cold = open_page(browser, base, user, password, path)
-                    if cold["status"] == 404:
-                        print(f"{path:<12}  (not built yet)")
-                        continue
-                    warm = open_page(browser, base, user, password, path)
+                    # a fresh server per page: its first render computes everything it shows
+                    base, server, thread = serve(ws)
+                    try:
+                        cold = open_page(browser, base, user, password, path)
+                        if cold["status"] == 404:
+                            print(f"{path:<12}  (not built yet)")
+                            continue
+                        warm = open_page(browser, base, user, password, path)
+                    finally:
+                        server.should_exit = True
+                        thread.join(timeout=10)
                     ok = cold["seconds"] < GOAL_SECONDS and cold["bytes"] < GOAL_BYTES
                     failed |= not ok
                     print(
-                        f"{path:<12}{cold['seconds']:>9.3f}{warm['seconds']:>9.3f}"
+                        f"{path:<12}{cold['seconds']:>9.3f}{cold['cpu']:>8.3f}{cold['server']:>8.3f}"
+                        f"{cold['load']:>7.3f}{warm['seconds']:>9.3f}"
                         f"{cold['bytes'] / 1e6:>8.2f}{cold['requests']:>10}"
                         f"{cold['seconds'] / base_s:>11.2f}  {'met' if ok else 'MISSED'}"
                         + ("" if cold["status"] == 200 else f" (HTTP {cold['status']})")
                     )
             finally:
                 browser.close()
-        server.should_exit = True
-        thread.join(timeout=10)
         print(
-            f"goals: first render < {GOAL_SECONDS:.0f} s and < {GOAL_BYTES / 1e6:.0f} MB per page: "
-            f"{'missed on some page' if failed else 'met on every page'}"
+            f"goals: first render < {GOAL_SECONDS:.0f} s and < {GOAL_BYTES / 1e6:.0f} MB per page:"
+            f" {'missed on some page' if failed else 'met on every page'} (cold s is wall time"
+            " on this machine; cpu s is the server's CPU time, which load does not inflate)"
         )
 
 

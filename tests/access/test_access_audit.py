@@ -69,3 +69,41 @@ def test_any_single_tampering_is_detected(
         assert not audit_verify(eng).ok
     finally:
         eng.close()
+
+
+def test_concurrent_appends_are_group_committed_into_one_valid_chain(
+    engine: Engine, engine_url: str
+) -> None:
+    """The server's request threads append at the same time, each on its own connection: every
+    entry gets its own sequence number, the chain verifies, and an entry in a caller's
+    transaction is written with (and rolled back with) that transaction."""
+    import threading
+
+    conns = [connect(engine_url) for _ in range(6)]
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def work(i: int, eng: Engine) -> None:
+        for j in range(8):
+            n = audit_append(eng, f"user{i}", "api.read_places", {"j": j}, cells=j)
+            with lock:
+                seqs.append(n)
+
+    threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in conns:
+        c.close()
+    assert sorted(seqs) == list(range(1, 49))
+    result = audit_verify(engine)
+    assert result.ok and result.entries == 48, result.problems
+    try:
+        with engine.transaction():
+            assert audit_append(engine, "admin", "cli.add_user", {}) == 49
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    assert audit_append(engine, "admin", "cli.add_user", {}) == 49
+    assert audit_verify(engine).ok

@@ -94,7 +94,36 @@ def test_rows_outside_the_account_countries_import_nothing(fresh_hub: Any) -> No
     assert _count(fresh_hub) == before
     dry = _post(fresh_hub, "dm-uga", _csv("ug-busia", 3), dry_run="true")
     assert dry.status_code == 201 and dry.json()["dry_run"] is True
+    assert dry.json()["imports"][0]["status"] == "validated"
+    assert dry.json()["imports"][0]["import_id"] is None
     assert _count(fresh_hub) == before
+
+
+def test_a_dry_run_gets_the_same_scope_check_as_an_import(fresh_hub_both: Any) -> None:
+    """A data manager for Uganda dry-running a file with Kenyan rows is refused like the real
+    import, naming the rows outside the scope; nothing changes either way."""
+    hub = fresh_hub_both
+    before = _count(hub)
+    admin = auth(hub.tokens["admin1"])
+    imports_before = hub.client.get("/api/v1/imports", headers=admin).json()["imports"]
+    mixed = _csv("ug-busia", 2) + _csv("ke-busia", 3).split(b"\n", 1)[1]
+    for dry_run in ("true", "false"):
+        r = _post(hub, "dm-uga", mixed, dry_run=dry_run)
+        assert r.status_code == 403, r.text
+        detail = r.json()["detail"]
+        assert "ke-busia (KEN): 3 rows" in detail and "ug-busia" not in detail
+        assert ("(dry run)" in detail) == (dry_run == "true")
+    assert _count(hub) == before
+    assert hub.client.get("/api/v1/imports", headers=admin).json()["imports"] == imports_before
+    # an admin's dry run of the same file is validated, and still changes nothing
+    ok = hub.client.post(
+        "/api/v1/imports",
+        headers=admin,
+        files={"file": ("clinic.csv", mixed, "text/csv")},
+        data={"kind": "services", "dry_run": "true"},
+    )
+    assert ok.status_code == 201 and ok.json()["imports"][0]["rows_valid"] == 5
+    assert _count(hub) == before
 
 
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(fresh_hub: Any) -> None:

@@ -155,3 +155,53 @@ def test_scoped_answers_hold_only_the_scope(hub: Any) -> None:
         and margin[0]["numerator"]
         == next(r for r in theirs if r["place_code"] == "uga")["numerator"]
     )
+
+
+def _quarantine_file(rows: list[tuple[str, str]]) -> bytes:
+    """One row per (site, sex); a sex of "q" is invalid and quarantined."""
+    lines = ["period,place_code,data_element,sex,age_band,population_group,value\n"]
+    lines += [
+        f"2025-0{i + 1},{site},hiv_tests,{sex},15-24,migrant,{10 + i}\n"
+        for i, (site, sex) in enumerate(rows)
+    ]
+    return "".join(lines).encode()
+
+
+def test_quarantine_is_limited_to_the_account_countries(fresh_hub_both: Any) -> None:
+    """Quarantined rows carry the country of the place they name (recorded at import), and the
+    scope filter is in the query: every role x its scope: a data manager sees its countries'
+    rows only, an admin all; roles without the permission get 403."""
+    hub = fresh_hub_both
+    admin = auth(hub.tokens["admin1"])
+    rows = [("ug-busia", "q"), ("ke-busia", "q"), ("tz-namanga", "q"), ("ug-busia", "f")]
+    r = hub.client.post(
+        "/api/v1/imports",
+        headers=admin,
+        files={"file": ("mixed.csv", _quarantine_file(rows), "text/csv")},
+        data={"kind": "services", "quarantine": "true"},
+    )
+    assert r.status_code == 201 and r.json()["imports"][0]["rows_quarantined"] == 3, r.text
+    # a data manager's own file: an unknown place code takes the account's country
+    mine = hub.client.post(
+        "/api/v1/imports",
+        headers=auth(hub.tokens["dm-uga"]),
+        files={"file": ("own.csv", _quarantine_file([("ug-nowhere", "f")]), "text/csv")},
+        data={"kind": "services", "quarantine": "true"},
+    )
+    assert mine.status_code == 201 and mine.json()["imports"][0]["rows_quarantined"] == 1
+    for account, (role, _inside, _outside) in ACCOUNTS.items():
+        got = hub.client.get("/api/v1/quarantine", headers=auth(hub.tokens[account]))
+        if not allows(role, "read_quarantine"):
+            assert got.status_code == 403 and "quarantined rows" in got.json()["detail"]
+            continue
+        assert got.status_code == 200, got.text
+        countries = sorted(q["country_code"] for q in got.json()["quarantine"])
+        if role == "admin":
+            assert countries == ["ken", "tza", "uga", "uga"]
+            continue
+        assert countries == ["uga", "uga"], account
+        # the same filter reaches the CSV form
+        csv_text = hub.client.get(
+            "/api/v1/quarantine?format=csv", headers=auth(hub.tokens[account])
+        ).text
+        assert "ke-busia" not in csv_text and "tz-namanga" not in csv_text

@@ -52,7 +52,7 @@ def test_a_form_without_the_csrf_token_is_refused(served: Served) -> None:
     with httpx.Client(base_url=served.base_url) as c:
         c.get("/login")
         r = c.post("/login", data={"username": "web-admin", "password": PASSWORD, "csrf": "forged"})
-        assert r.status_code == 403 and "CSRF" in r.text
+        assert r.status_code == 403 and "csrf" in r.text and "reload the" in r.text
         assert "corridor_session" not in r.cookies
         csrf = c.cookies["corridor_csrf"]
         r = c.post(

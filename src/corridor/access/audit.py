@@ -51,6 +51,30 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class _Entry:
+    logged: datetime
+    user: str
+    action: str
+    text: str
+    cells: int
+    suppressed: bool
+    seq: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Entries waiting to be written to one database, and the lock whose holder writes them."""
+
+    pending: list[_Entry] = field(default_factory=list)
+    writer: threading.Lock = field(default_factory=threading.Lock)
+
+
+_QUEUES: dict[tuple[str, str], _Queue] = {}
+_QUEUES_LOCK = threading.Lock()
+
+
 def append(
     engine: Engine,
     user: str,
@@ -60,34 +84,84 @@ def append(
     cells: int = 0,
     suppressed: bool = True,
 ) -> int:
-    """Append one entry; returns its sequence number. ``detail`` holds parameters, never rows."""
-    text = json.dumps(detail, sort_keys=True, default=str)
-    logged = now()
-    with _APPEND, engine.transaction():
+    """Append one entry; returns its sequence number once the entry is committed. ``detail``
+    holds parameters, never rows.
+
+    Group commit: concurrent appends to one database (the server's request threads) are written
+    together, in one transaction, by whichever caller takes the writer lock first; the others
+    wait for that commit and return. One commit then serves many requests instead of each
+    request waiting for its own in turn. A caller inside a transaction writes its entry alone,
+    in that transaction."""
+    entry = _Entry(
+        now(), user, action, json.dumps(detail, sort_keys=True, default=str), cells, suppressed
+    )
+    if getattr(engine, "_depth", 0):  # inside the caller's transaction (Engine.transaction)
+        with _APPEND:
+            _write(engine, [entry])
+        return _seq(entry)
+    with _QUEUES_LOCK:
+        q = _QUEUES.setdefault((engine.name, engine.url), _Queue())
+        q.pending.append(entry)
+    with q.writer:
+        if entry.seq is None and entry.error is None:  # not written by an earlier holder
+            with _QUEUES_LOCK:
+                batch, q.pending = q.pending, []
+            try:
+                with _APPEND:
+                    _write(engine, batch)
+            except BaseException as exc:
+                for e in batch:
+                    e.error = exc
+    if entry.error is not None:
+        raise entry.error
+    return _seq(entry)
+
+
+def _seq(entry: _Entry) -> int:
+    assert entry.seq is not None
+    return entry.seq
+
+
+def _write(engine: Engine, batch: list[_Entry]) -> None:
+    """Chain and insert ``batch`` in one transaction; sets each entry's seq after the commit."""
+    seqs: list[int] = []
+    with engine.transaction():
         if engine.name == "postgres":
             engine.execute(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})", step="audit lock")
         head = engine.query_rows("SELECT seq, entry_hash FROM audit_head WHERE id = 1")
-        seq, prev = (int(head[0][0]) + 1, head[0][1]) if head else (1, GENESIS)
-        digest = entry_hash(prev, seq, logged, user, action, text, cells, suppressed)
+        seq, prev = (int(head[0][0]), head[0][1]) if head else (0, GENESIS)
+        rows = []
+        for e in batch:
+            seq += 1
+            digest = entry_hash(
+                prev, seq, e.logged, e.user, e.action, e.text, e.cells, e.suppressed
+            )
+            rows.append(
+                (seq, e.logged, e.user, e.action, e.text, e.cells, e.suppressed, prev, digest)
+            )
+            seqs.append(seq)
+            prev = digest
         engine.execute(
             "INSERT INTO audit_chain (seq, logged_at, user_name, action, detail, cells, "
-            "suppressed, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, logged, user, action, text, cells, suppressed, prev, digest),
+            "suppressed, prev_hash, entry_hash) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+            [v for row in rows for v in row],
             step="audit append",
         )
         if head:
             engine.execute(
                 "UPDATE audit_head SET seq = ?, entry_hash = ? WHERE id = 1",
-                (seq, digest),
+                (seq, prev),
                 step="audit head",
             )
         else:
             engine.execute(
                 "INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, ?, ?)",
-                (seq, digest),
+                (seq, prev),
                 step="audit head",
             )
-    return seq
+    for e, n in zip(batch, seqs, strict=True):
+        e.seq = n
 
 
 def entries(

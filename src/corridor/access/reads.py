@@ -21,6 +21,7 @@ from corridor.access.audit import append
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
+from corridor.access.versions import data_version
 from corridor.config import Settings
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
@@ -86,16 +87,6 @@ def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) ->
 
 class Cache(Protocol):
     def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any: ...
-
-
-def data_version(engine: Engine) -> tuple[Any, ...]:
-    """Changes whenever an import changes the warehouse (new or replaced rows)."""
-    row = engine.query_rows(
-        "SELECT COUNT(*), MAX(import_id) FROM imports WHERE rows_new + rows_replaced > 0 "
-        "OR rows_quarantined > 0",
-        step="data version",
-    )
-    return tuple(row[0]) if row else ()
 
 
 def read_indicators(
@@ -211,35 +202,6 @@ def read_places(engine: Engine, account: Account, *, channel: str) -> list[dict[
     return rows
 
 
-def require_countries_of_import(
-    engine: Engine, account: Account, kind: str, import_ids: Sequence[int]
-) -> None:
-    """Refuse (and so roll back) an import that wrote rows outside the account's countries."""
-    if account.countries is None or not import_ids:
-        return
-    ids = ",".join(str(int(i)) for i in import_ids)
-    allowed = ",".join("'" + c + "'" for c in sorted(account.countries)) or "''"
-    if kind == "places":
-        sql = f"SELECT DISTINCT country_code FROM places WHERE import_id IN ({ids}) " + (
-            f"AND country_code NOT IN ({allowed})"
-        )
-    else:
-        code = {"services": "place_code", "cases": "place_code", "flows": "observation_code"}[kind]
-        sql = (
-            f"SELECT DISTINCT COALESCE(p.country_code, t.{code}) FROM {kind} t "
-            f"LEFT JOIN places p ON p.place_code = t.{code} "
-            f"WHERE t.import_id IN ({ids}) AND (p.country_code IS NULL OR "
-            f"p.country_code NOT IN ({allowed}))"
-        )
-    outside = sorted(str(r[0]) for r in engine.query_rows(sql, step="import scope"))
-    if outside:
-        raise PermissionDenied(
-            f"the file has rows for {', '.join(o.upper() for o in outside[:10])}, outside the "
-            f"countries of account {account.username!r} "
-            f"({','.join(sorted(account.countries)).upper()}); nothing was imported"
-        )
-
-
 def check_place_in_scope(engine: Engine, account: Account, place_code: str) -> None:
     """403 for a place outside the account's countries (not a 404 that would hide it)."""
     check_places_in_scope(engine, account.scope, [place_code])
@@ -305,18 +267,30 @@ def read_imports(
     return rows
 
 
-QUARANTINE_COLUMNS = ("import_id", "row_number", "column_name", "value", "reason", "record")
+QUARANTINE_COLUMNS = (
+    "import_id",
+    "row_number",
+    "column_name",
+    "value",
+    "reason",
+    "record",
+    "country_code",
+)
 
 
 def read_quarantine(
     engine: Engine, account: Account, *, limit: int = 1000, channel: str
 ) -> list[dict[str, Any]]:
-    """Quarantined rows of the imports the account may see (row-level: data managers, admins)."""
+    """Quarantined rows (row-level: data managers, admins), of the account's countries only:
+    each row's country is recorded when it is quarantined (``corridor.access.quarantine``), and
+    the filter is part of the query. Rows of no known country are shown to admins only."""
     require(account.role, "read_quarantine", user=account.username)
-    where, params = _own_imports(account)
+    where, params = "", []
+    if account.countries is not None:
+        where = f"WHERE q.country_code IN ({', '.join('?' * len(account.countries)) or 'NULL'}) "
+        params = sorted(account.countries)
     rows = engine.query(
-        f"SELECT {', '.join('q.' + c for c in QUARANTINE_COLUMNS)} FROM quarantine q "
-        f"WHERE q.import_id IN (SELECT import_id FROM imports{where}) "
+        f"SELECT {', '.join('q.' + c for c in QUARANTINE_COLUMNS)} FROM quarantine q {where}"
         "ORDER BY q.import_id DESC, q.row_number LIMIT ?",
         [*params, limit],
         step="quarantine",
@@ -325,7 +299,7 @@ def read_quarantine(
         engine,
         account.username,
         f"{channel}.read_quarantine",
-        {"limit": limit},
+        {"limit": limit, "scope": account.scope.describe()},
         cells=len(rows),
         suppressed=False,
     )

@@ -3,18 +3,37 @@ the account's countries, and audited."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 from corridor.access.accounts import Account
 from corridor.access.audit import append
-from corridor.access.reads import require_countries_of_import
+from corridor.access.quarantine import require_countries_of_import, tag_quarantine
 from corridor.access.roles import require
+from corridor.access.versions import bump
 from corridor.config import Settings
 from corridor.contract.schema import KINDS
 from corridor.errors import CorridorError, QueryError
 from corridor.intake.importer import ImportResult, ingest
 from corridor.storage.engine import Engine
+
+
+class _DryRunDone(Exception):
+    """Rolls back the trial load of a dry run."""
+
+
+def _as_dry_run(r: ImportResult) -> ImportResult:
+    return dataclasses.replace(
+        r,
+        status="validated",
+        import_id=None,
+        rows_new=0,
+        rows_replaced=0,
+        rows_unchanged=0,
+        rows_quarantined=0,
+        replaced_imports=[],
+    )
 
 
 def import_files(
@@ -42,6 +61,9 @@ def import_files(
         "quarantine": quarantine,
         "dry_run": dry_run,
     }
+    # A dry run by an account limited to some countries loads the file in a transaction that
+    # is then rolled back, so that the same scope check as a real import runs on its rows.
+    trial = dry_run and account.countries is not None
     try:
         with engine.transaction():
             results = ingest(
@@ -51,12 +73,17 @@ def import_files(
                 fmt=fmt,
                 mapping_path=mapping,
                 quarantine=quarantine,
-                dry_run=dry_run,
+                dry_run=dry_run and not trial,
                 user=account.username,
                 extra_age_bands=settings.extra_age_bands,
             )
             new_ids = [r.import_id for r in results if r.import_id is not None]
-            require_countries_of_import(engine, account, kind, new_ids)
+            tag_quarantine(engine, account, new_ids)
+            require_countries_of_import(engine, account, kind, new_ids, dry_run=dry_run)
+            if trial:
+                raise _DryRunDone
+    except _DryRunDone:  # rolled back: report what a dry run reports
+        results = [_as_dry_run(r) for r in results]
     except CorridorError as exc:
         # appended after the rollback: the audit chain is never part of an import's transaction
         append(
@@ -67,6 +94,8 @@ def import_files(
             cells=0,
         )
         raise
+    if not dry_run:
+        bump(engine)  # committed: answers cached before this import are stale from now on
     append(
         engine,
         account.username,

@@ -26,6 +26,8 @@ from corridor.storage.migrations import migrate
 from corridor.workspace import WAREHOUSE_FILE, find_workspace
 
 PREFIX = "/api/v1"
+POOL_DUCKDB = 40  # anyio's default number of worker threads: no request waits for a connection
+POOL_PG = 20
 NO_ADMIN = (
     "no admin account in this warehouse: create one first with "
     "`corridor users add NAME --role admin` (the password is read from standard input, or "
@@ -37,7 +39,7 @@ def create_app(
     workspace: str | Path | None = None,
     *,
     db: str | None = None,
-    pool_size: int = 16,
+    pool_size: int | None = None,
     require_admin: bool = True,
 ) -> FastAPI:
     folder = Path(workspace) if workspace is not None else find_workspace()
@@ -52,6 +54,9 @@ def create_app(
             raise WorkspaceError(NO_ADMIN)
     finally:
         first.close()
+    if pool_size is None:  # DuckDB: as many as the thread pool's threads (40); PostgreSQL: fewer
+        # per worker process, so that several workers stay under the server's max_connections
+        pool_size = POOL_DUCKDB if not url.startswith(("postgresql://", "postgres://")) else POOL_PG
     hub = Hub(folder, settings, url, pool_size)
 
     @asynccontextmanager

@@ -3,15 +3,17 @@ rate limiter. One Hub per application; no global mutable state."""
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from corridor.access.accounts import Account, account_for_token, now
 from corridor.access.errors import RateLimited
 from corridor.config import Settings
 from corridor.storage.engine import Engine, connect
@@ -31,17 +33,28 @@ class EnginePool:
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
-        eng = self._take()
+        eng = self.take()
         try:
             yield eng
         finally:
-            self._idle.put(eng)
+            self.put(eng)
 
-    def _take(self) -> Engine:
+    def take_idle(self) -> Engine | None:
+        """An idle connection at once, or None (never blocks: safe in the event loop)."""
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            pass
+            return None
+
+    def put(self, eng: Engine) -> None:
+        self._idle.put(eng)
+
+    def take(self) -> Engine:
+        """An idle connection, a new one while fewer than ``size`` exist, or the next one given
+        back (blocks)."""
+        eng = self.take_idle()
+        if eng is not None:
+            return eng
         with self._lock:
             if self._made < self.size:
                 self._made += 1
@@ -57,48 +70,87 @@ class EnginePool:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per account and per address in ``window`` seconds."""
+    """At most ``attempts`` failed logins per account and per address in ``window`` seconds.
 
-    def __init__(self, attempts: int, window: float = 900.0) -> None:
+    The failures are kept in the warehouse (table ``login_failures``, keyed by a SHA-256 of the
+    account name or the address, never the name or address itself), so the limit holds across
+    the worker processes of ``corridor serve --workers N`` and across restarts. The limiter uses
+    a connection of its own (logins are rare; they take turns on it)."""
+
+    def __init__(self, attempts: int, url: str, window: float = 900.0) -> None:
         self.attempts = attempts
         self.window = window
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self.url = url
+        self._engine: Engine | None = None
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+    @contextmanager
+    def _eng(self) -> Iterator[Engine]:
+        with self._lock:
+            if self._engine is None:
+                self._engine = connect(self.url)
+            yield self._engine
+
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[str, str]:
+        return tuple(  # type: ignore[return-value]
+            hashlib.sha256(k.encode()).hexdigest() for k in (f"user:{user}", f"addr:{address}")
+        )
 
     def check(self, user: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"user:{user}", f"addr:{address}"):
-                q = self._recent(key, now)
-                if len(q) >= self.attempts:
-                    wait = int(q[0] + self.window - now) + 1
-                    raise RateLimited(
-                        f"too many failed logins for this account or address; try again in "
-                        f"{wait} s",
-                        wait,
-                    )
+        current = now()
+        since = current - timedelta(seconds=self.window)
+        with self._eng() as eng:
+            rows = eng.query_rows(
+                "SELECT failure_key, COUNT(*), MIN(failed_at) FROM login_failures "
+                "WHERE failure_key IN (?, ?) AND failed_at > ? GROUP BY failure_key",
+                (*self._keys(user, address), since),
+                step="login failures",
+            )
+        for _key, n, first in rows:
+            if int(n) >= self.attempts:
+                wait = max(1, int((first - since).total_seconds()) + 1)
+                raise RateLimited(
+                    f"too many failed logins for this account or address; try again in {wait} s",
+                    wait,
+                )
 
     def failed(self, user: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"user:{user}", f"addr:{address}"):
-                self._recent(key, now).append(now)
+        current = now()
+        with self._eng() as eng, eng.transaction():
+            eng.execute(
+                "DELETE FROM login_failures WHERE failed_at < ?",
+                (current - timedelta(seconds=self.window),),
+                step="login failures",
+            )
+            for key in self._keys(user, address):
+                eng.execute(
+                    "INSERT INTO login_failures (failure_key, failed_at) VALUES (?, ?)",
+                    (key, current),
+                    step="login failures",
+                )
 
     def succeeded(self, user: str) -> None:
+        with self._eng() as eng:
+            eng.execute(
+                "DELETE FROM login_failures WHERE failure_key = ?",
+                (self._keys(user, "")[0],),
+                step="login failures",
+            )
+
+    def close(self) -> None:
         with self._lock:
-            self._fails.pop(f"user:{user}", None)
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
 
 
 class AnswerCache:
     """Published answers by (scope, query, data version): a cell publishes the same value every
     time (the disclosure function is deterministic), so a repeated query is answered from here
-    until an import changes the data. Bounded, least recently used first out."""
+    until an import changes the data (the data version is part of every key). Bounded, least
+    recently used first out. ``derived`` keeps what is made from a cached answer (its JSON or CSV
+    text) for as long as the answer itself stays."""
 
     def __init__(self, size: int = 256) -> None:
         from collections import OrderedDict
@@ -107,6 +159,9 @@ class AnswerCache:
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._pending: dict[tuple[Any, ...], threading.Lock] = {}
+        # id(cached value) -> {derived key: derived value}; dropped with the value
+        self._derived: dict[int, dict[tuple[Any, ...], Any]] = {}
+        self._held: dict[int, int] = {}  # id(value) -> how many keys hold it
 
     def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """The cached answer, or ``compute()`` once however many requests ask at the same time
@@ -120,13 +175,83 @@ class AnswerCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            value = compute()
+            try:
+                value = compute()
+            finally:
+                with self._lock:
+                    self._pending.pop(key, None)
             with self._lock:
                 self._items[key] = value
+                self._held[id(value)] = self._held.get(id(value), 0) + 1
                 while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-                self._pending.pop(key, None)
+                    _, old = self._items.popitem(last=False)
+                    self._release(old)
         return value
+
+    def _release(self, value: Any) -> None:
+        n = self._held.get(id(value), 0) - 1
+        if n > 0:
+            self._held[id(value)] = n
+        else:
+            self._held.pop(id(value), None)
+            self._derived.pop(id(value), None)
+
+    def derived(self, value: Any, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """``make()`` for ``value`` (an answer this cache returned), kept beside it; a value
+        not (or no longer) in the cache is not kept."""
+        with self._lock:
+            found = self._derived.get(id(value), {}).get(key)
+        if found is not None:
+            return found
+        made = make()
+        with self._lock:
+            if id(value) in self._held:
+                self._derived.setdefault(id(value), {})[key] = made
+        return made
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class TokenCache:
+    """Accounts of recently seen tokens, for ``ttl`` seconds: a burst of requests with one token
+    costs one warehouse lookup. Only successful lookups are kept (a wrong token is checked
+    every time), keyed by the token's SHA-256, never the token. A token revoked or an account
+    disabled elsewhere (the CLI, another worker) stops working within ``ttl`` seconds; a logout
+    through this server (``corridor.api.auth.end_session``) at once."""
+
+    def __init__(self, ttl: float = 2.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[bytes, tuple[Account, float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def cached(self, token: str) -> Account | None:
+        """The account of a token seen less than ``ttl`` seconds ago (memory only)."""
+        with self._lock:
+            hit = self._items.get(self._key(token))
+        if hit is not None and time.monotonic() - hit[1] < self.ttl:
+            return hit[0]
+        return None
+
+    def account(self, engine: Engine, token: str) -> Account:
+        found = self.cached(token)
+        if found is not None:
+            return found
+        account = account_for_token(engine, token)  # raises AuthenticationError
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[self._key(token)] = (account, time.monotonic())
+        return account
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._items.pop(self._key(token), None)
 
 
 class Hub:
@@ -138,9 +263,10 @@ class Hub:
         self.is_duckdb = not url.startswith(("postgresql://", "postgres://"))
         # DuckDB: many readers, one writer (imports are serialised in this process)
         self.write_lock = threading.Lock()
-        self.limiter = LoginLimiter(int(settings["api_login_attempts"]))
+        self.limiter = LoginLimiter(int(settings["api_login_attempts"]), url)
         self.max_upload = int(settings["api_max_upload_mb"]) * 1_000_000
         self.answers = AnswerCache()
+        self.tokens = TokenCache()
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -151,4 +277,5 @@ class Hub:
             yield
 
     def close(self) -> None:
+        self.limiter.close()
         self.pool.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from corridor.access.accounts import SESSION_HOURS, authenticate, create_token, revoke_token
+from corridor.access.accounts import authenticate
 from corridor.access.audit import append, entries
 from corridor.access.errors import AuthenticationError
 from corridor.access.reads import (
@@ -25,7 +24,7 @@ from corridor.access.reads import (
 )
 from corridor.access.roles import require
 from corridor.access.writes import import_files
-from corridor.api.auth import CSRF_COOKIE, SESSION_COOKIE, AccountDep, EngineDep, hub_of
+from corridor.api.auth import AccountDep, EngineDep, end_session, hub_of, start_session
 from corridor.api.problems import ERRORS
 from corridor.api.respond import JSON_OR_CSV, Format, table_response
 from corridor.errors import InputError, Problem
@@ -63,7 +62,7 @@ class Session(BaseModel):
     summary="Exchange a user name and password for a session token (and cookie)",
     responses={k: ERRORS[k] for k in (401, 422, 429)},
 )
-def login(request: Request, engine: EngineDep, body: Login) -> JSONResponse:
+def login(request: Request, response: Response, engine: EngineDep, body: Login) -> Session:
     hub = hub_of(request)
     address = request.client.host if request.client else "unknown"
     user = body.username.strip().lower()
@@ -75,33 +74,17 @@ def login(request: Request, engine: EngineDep, body: Login) -> JSONResponse:
         append(engine, user or "?", "api.login_failed", {"address": address}, cells=0)
         raise
     hub.limiter.succeeded(user)
-    token, info = create_token(engine, account.username, days=SESSION_HOURS / 24, purpose="session")
     append(engine, account.username, "api.login", {"address": address}, cells=0)
-    csrf = secrets.token_urlsafe(24)
+    token, info, csrf = start_session(response, request, engine, account)
     expires = info.expires_at.isoformat(timespec="seconds") + "Z" if info.expires_at else ""
-    response = JSONResponse(Session(token=token, expires_at=expires, csrf_token=csrf).model_dump())
-    secure = request.url.scheme == "https"
-    age = SESSION_HOURS * 3600
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=age, httponly=True, samesite="strict", secure=secure
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=age, httponly=False, samesite="strict", secure=secure
-    )
-    return response
+    return Session(token=token, expires_at=expires, csrf_token=csrf)
 
 
 @router.post("/logout", summary="Revoke the session token of this cookie or bearer token")
 def logout(request: Request, engine: EngineDep, account: AccountDep) -> JSONResponse:
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
-    parts = (token or "").split("_", 2)
-    if len(parts) == 3:
-        revoke_token(engine, parts[1])
-    append(engine, account.username, "api.logout", {}, cells=0)
     response = JSONResponse({"status": "logged out"})
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    end_session(response, request, engine)
+    append(engine, account.username, "api.logout", {}, cells=0)
     return response
 
 

@@ -60,8 +60,13 @@ def get_indicators(
     hub = hub_of(request)
     table = read_indicators(engine, account, hub.settings, q, channel="api", cache=hub.answers)
     fmt = "csv" if wants_csv(request, format) else "json"
-    text = export(table, fmt, unsuppressed=unsuppressed, query=q.as_dict())
-    return Response(text, media_type=CSV_TYPE if fmt == "csv" else "application/json")
+
+    def text() -> bytes:
+        return export(table, fmt, unsuppressed=unsuppressed, query=q.as_dict()).encode()
+
+    # a published answer from the cache is serialised once per format and query wording
+    body = text() if unsuppressed else hub.answers.derived(table, (fmt, repr(q)), text)
+    return Response(body, media_type=CSV_TYPE if fmt == "csv" else "application/json")
 
 
 def _hotspots(

@@ -231,6 +231,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        6,
+        "the country of each quarantined row; failed logins shared by the server's workers",
+        (
+            "ALTER TABLE quarantine ADD COLUMN country_code TEXT",
+            "CREATE TABLE login_failures (failure_key TEXT NOT NULL, failed_at TIMESTAMP NOT NULL)",
+        ),
+    ),
 )
 
 

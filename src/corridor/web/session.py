@@ -1,15 +1,15 @@
 """Login and logout for the dashboard, and who is asking on each page.
 
-The session is the API's (``corridor.api.auth``): a session token in the ``corridor_session``
-cookie (HttpOnly, SameSite=Strict, Secure over https) and a CSRF token in ``corridor_csrf``.
-Every POST form carries the CSRF token in a hidden ``csrf`` field that must equal the cookie
-(double submit); scripts send it as the ``x-csrf-token`` header, which the API checks. The login
-form has its own pre-session CSRF cookie, so a foreign site cannot log a browser in either.
+The session is the API's (``corridor.api.auth``: ``start_session``, ``end_session``,
+``session_account``, ``check_csrf``): a session token in the ``corridor_session`` cookie
+(HttpOnly, SameSite=Strict, Secure over https) and a CSRF token in ``corridor_csrf``. Every POST
+form carries the CSRF token in a hidden ``csrf`` field that must equal the cookie (double
+submit); scripts send it as the ``x-csrf-token`` header. The login form has its own pre-session
+CSRF cookie, so a foreign site cannot log a browser in either.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -17,17 +17,19 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from corridor.access.accounts import (
-    SESSION_HOURS,
-    Account,
-    account_for_token,
-    authenticate,
-    create_token,
-    revoke_token,
-)
+from corridor.access.accounts import Account, authenticate
 from corridor.access.audit import append
 from corridor.access.errors import AuthenticationError, PermissionDenied, RateLimited
-from corridor.api.auth import CSRF_COOKIE, SESSION_COOKIE, EngineDep, hub_of
+from corridor.api.auth import (
+    CSRF_COOKIE,
+    EngineDep,
+    end_session,
+    hub_of,
+    session_account,
+    set_csrf_cookie,
+    start_session,
+)
+from corridor.api.auth import check_csrf as api_check_csrf
 from corridor.web.site import LoginRequired, page_router, render
 
 router = page_router()
@@ -36,13 +38,12 @@ HOME = "/overview"
 
 def page_account(request: Request, engine: EngineDep) -> Account:
     """The account of the session cookie; no (valid) session redirects to the login page."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise LoginRequired()
     try:
-        account = account_for_token(engine, token)
+        account = session_account(request, engine)
     except AuthenticationError:
-        raise LoginRequired() from None
+        account = None
+    if account is None:
+        raise LoginRequired()
     request.state.account = account
     return account
 
@@ -51,28 +52,8 @@ PageAccount = Annotated[Account, Depends(page_account)]
 
 
 def check_csrf(request: Request, sent: str) -> None:
-    """A POST form's ``csrf`` field must equal the CSRF cookie."""
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
-        raise PermissionDenied(
-            "this form has expired or did not come from this dashboard (CSRF check failed): "
-            "reload the page and try again"
-        )
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _set_csrf(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=SESSION_HOURS * 3600,
-        httponly=False,  # scripts copy it into the x-csrf-token header
-        samesite="strict",
-        secure=_secure(request),
-    )
+    """A POST form's ``csrf`` field must equal the CSRF cookie (PermissionDenied, 403)."""
+    api_check_csrf(request, sent or "")
 
 
 def safe_next(target: str | None) -> str:
@@ -90,7 +71,8 @@ def safe_next(target: str | None) -> str:
 def _login_page(
     request: Request, *, next_path: str, message: str = "", username: str = "", status: int = 200
 ) -> Response:
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    have = request.cookies.get(CSRF_COOKIE)
+    csrf = have or secrets.token_urlsafe(24)
     response = render(
         request,
         "login.html.j2",
@@ -104,7 +86,8 @@ def _login_page(
         },
         status=status,
     )
-    _set_csrf(response, request, csrf)
+    if not have:  # the pre-session CSRF token of the login form
+        set_csrf_cookie(response, request, csrf)
     return response
 
 
@@ -151,20 +134,9 @@ def login(
             status=200,  # the form again, with the message (not an error document)
         )
     hub.limiter.succeeded(user)
-    token, _info = create_token(
-        engine, account.username, days=SESSION_HOURS / 24, purpose="session"
-    )
     append(engine, account.username, "web.login", {"address": address}, cells=0)
     response = RedirectResponse(target, 303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_HOURS * 3600,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
-    _set_csrf(response, request, secrets.token_urlsafe(24))  # a fresh token per session
+    start_session(response, request, engine, account)  # a fresh CSRF token per session
     return response
 
 
@@ -176,11 +148,7 @@ def logout(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    parts = (request.cookies.get(SESSION_COOKIE) or "").split("_", 2)
-    if len(parts) == 3:
-        revoke_token(engine, parts[1])
-    append(engine, account.username, "web.logout", {}, cells=0)
     response = RedirectResponse("/login?logged_out=1", 303)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    end_session(response, request, engine)
+    append(engine, account.username, "web.logout", {}, cells=0)
     return response

@@ -1,0 +1,64 @@
+"""The data version of a warehouse: the part of every answer-cache key that an import changes.
+
+``data_version(engine)`` changes whenever an import changes the warehouse (new, replaced or
+quarantined rows). On PostgreSQL (many server workers, the CLI alongside) it is read from the
+``imports`` table on every call, so an import by any process invalidates every cache at once.
+On DuckDB one process holds the file and writes to it, so the version is this process's count
+of imports made through ``corridor.access.writes.import_files`` (bumped as each commits: the
+next read in this process uses a new key) together with the ``imports`` table's version read
+at most once a second (for writes that bypass the access layer in the same process).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from corridor.storage.engine import Engine
+
+#: seconds a DuckDB warehouse's imports-table version is reused
+RECHECK_S = 1.0
+
+_lock = threading.Lock()
+_local: dict[tuple[str, str], int] = {}
+_seen: dict[tuple[str, str], tuple[tuple[Any, ...], float]] = {}
+
+
+def _key(engine: Engine) -> tuple[str, str]:
+    return (engine.name, engine.url)
+
+
+def stored_version(engine: Engine) -> tuple[Any, ...]:
+    """The ``imports`` table's version: how many imports changed data, and the latest."""
+    row = engine.query_rows(
+        "SELECT COUNT(*), MAX(import_id) FROM imports WHERE rows_new + rows_replaced > 0 "
+        "OR rows_quarantined > 0",
+        step="data version",
+    )
+    return tuple(row[0]) if row else ()
+
+
+def bump(engine: Engine) -> None:
+    """An import through the access layer committed: answers cached before are stale."""
+    with _lock:
+        k = _key(engine)
+        _local[k] = _local.get(k, 0) + 1
+        _seen.pop(k, None)
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    if engine.name == "postgres":
+        return stored_version(engine)
+    k = _key(engine)
+    now = time.monotonic()
+    with _lock:
+        local = _local.get(k, 0)
+        seen = _seen.get(k)
+    if seen is not None and now - seen[1] < RECHECK_S:
+        return (local, *seen[0])
+    stored = stored_version(engine)
+    with _lock:
+        if _local.get(k, 0) == local:
+            _seen[k] = (stored, now)
+    return (local, *stored)
