@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from webcheck import axe, screenshots
 
 from conftest import PASSWORD, Served
-from webcheck import axe, screenshots
 
 KENYAN_SITES = {"ke-busia-osbp", "ke-malaba-osbp", "ke-mombasa-port", "ke-mlolongo-ts"}
 
@@ -21,7 +21,11 @@ def _session(served: Served, role: str) -> Iterator[httpx.Client]:
         c.get("/login")
         c.post(
             "/login",
-            data={"username": served.accounts[role], "password": PASSWORD, "csrf": c.cookies["corridor_csrf"]},
+            data={
+                "username": served.accounts[role],
+                "password": PASSWORD,
+                "csrf": c.cookies["corridor_csrf"],
+            },
         )
         yield c
 
@@ -47,7 +51,9 @@ def test_map_draws_layers_and_opens_a_site(open_page: Any) -> None:
     text = panel.inner_text()
     assert "Cascade by population group" in text and "Trends" in text and "Rank" in text
     # a click on a circle on the map opens that site too
-    page.locator("#map path.leaflet-interactive[fill='#bd0026'], #map path.leaflet-interactive").last.click(force=True)
+    page.locator(
+        "#map path.leaflet-interactive[fill='#bd0026'], #map path.leaflet-interactive"
+    ).last.click(force=True)
     w.assert_clean()
     assert axe(page) == []
 
@@ -55,7 +61,9 @@ def test_map_draws_layers_and_opens_a_site(open_page: Any) -> None:
 def test_kenya_analyst_sees_only_kenyan_sites(open_page: Any, served: Served) -> None:
     page, w = open_page("analyst", "/map")
     page.wait_for_selector("#map[data-ready=true]")
-    listed = set(page.locator(".site-list button").evaluate_all("bs => bs.map(b => b.dataset.site)"))
+    listed = set(
+        page.locator(".site-list button").evaluate_all("bs => bs.map(b => b.dataset.site)")
+    )
     assert listed == KENYAN_SITES
     with _session(served, "analyst") as c:
         layers = c.get("/map/layers.json").json()
@@ -82,5 +90,7 @@ def test_the_map_needs_the_hotspot_permission(served: Served) -> None:
 
 
 def test_map_screenshots(open_page: Any) -> None:
-    shots = screenshots(open_page, "/map?site=ke-mombasa-port", "map", "admin", ready="#map[data-ready=true]")
+    shots = screenshots(
+        open_page, "/map?site=ke-mombasa-port", "map", "admin", ready="#map[data-ready=true]"
+    )
     assert all(s.stat().st_size > 10_000 for s in shots)

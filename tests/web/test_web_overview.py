@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Served
 from webcheck import axe, screenshots
+
+from conftest import Served
 
 
 def test_overview_shows_the_summary(open_page: Any) -> None:
@@ -25,7 +26,7 @@ def test_overview_shows_the_summary(open_page: Any) -> None:
 
 
 def test_overview_period_and_bad_period(open_page: Any, served: Served) -> None:
-    page, w = open_page("analyst", "/overview?period=2024Q2")
+    page, _w = open_page("analyst", "/overview?period=2024Q2")
     assert "Period 2024Q2" in page.inner_text("main")
     page.goto(served.base_url + "/overview?period=2024Q9")
     assert "bad --period" in page.inner_text("main") or "2024Q9" in page.inner_text("main")
