@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -45,6 +45,7 @@ ROW = {"indicator": "positivity", "period": "2024", "place_code": "ke-x", "place
        "numerator": 12, "denominator": 100, "value": 12.0, "unit": "percent"}  # fmt: skip
 
 
+@settings(deadline=None, max_examples=40)  # an XLSX a case: no deadline on a loaded machine
 @given(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() == s and "\r" not in s))
 def test_xlsx_holds_text_as_text_never_a_formula(name: str) -> None:
     """Any text (XML turns a carriage return into a newline, so none is drawn)."""
