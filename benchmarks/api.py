@@ -1,16 +1,21 @@
 """The data hub under load: concurrent clients of mixed reads and one writer, on loopback.
 
     .venv/bin/python benchmarks/api.py [--workspace demo-output] [--clients 50] [--seconds 60]
-                                       [--no-postgres]
+                                       [--write-every 1] [--pg-workers 2] [--no-postgres]
 
 Serves the demo workspace (built with ``corridor demo`` when --workspace is not given) with
 uvicorn on 127.0.0.1, on DuckDB and on PostgreSQL (a copy of the demo warehouse on a throw-away
 server), and runs ``--clients`` client threads for ``--seconds``: indicator queries, places,
 status and site explanations as the demo analyst (Kenya, Uganda), and one writer importing a
-small file for Uganda as the demo data manager every second. Prints requests per second,
-p50/p95 latency and errors; and the baseline measured in the same run, the same indicator
-queries computed and published in-process with no HTTP (the raw tool doing the same work), as
-the ratio API p50 / direct p50. Goals: zero errors, indicator p95 under 200 ms on DuckDB.
+small file for Uganda as the demo data manager every ``--write-every`` seconds (each import
+changes a value, so each one invalidates the published-answer cache: the indicator queries are
+computed again after every import). Each indicator query is asked once before the clock starts
+(a cold cache is not the steady state). PostgreSQL is served by ``--pg-workers`` processes.
+Prints requests per second, p50/p95 latency and errors, the server's CPU time per request
+(from /proc: less sensitive to the machine's load than latency), the load average before and
+after; and the baseline measured in the same run, the same indicator queries computed and
+published in-process with no HTTP (the raw tool doing the same work), as the ratio API p50 /
+direct p50. Goals: zero errors, indicator p95 under 200 ms on DuckDB.
 """
 
 from __future__ import annotations
@@ -111,15 +116,29 @@ def direct_baseline(ws: Path, db: str | None, token: str) -> float:
         w.close()
 
 
-def upload(month: int, site: str) -> bytes:
+def upload(month: int, site: str, value: int) -> bytes:
     return (
         "period,place_code,data_element,sex,age_band,population_group,value\n"
-        f"2023-{month:02d},{site},condoms_distributed,total,total,total,{100 + month}\n"
+        f"2023-{month:02d},{site},condoms_distributed,total,total,total,{value}\n"
     ).encode()
 
 
+def warm_up(base: str, creds: dict[str, dict[str, str]]) -> None:
+    """Each indicator query once (every server process's cache starts cold; the load then
+    measures the steady state, with the writer's imports invalidating it as they land)."""
+    reader = {"Authorization": f"Bearer {creds['analyst']['token']}"}
+    with httpx.Client(base_url=base, headers=reader, timeout=120) as c:
+        for q in INDICATOR_QUERIES:
+            c.get(f"/api/v1/indicators?{q}").raise_for_status()
+
+
 def run_load(
-    base: str, creds: dict[str, dict[str, str]], clients: int, seconds: float, site: str
+    base: str,
+    creds: dict[str, dict[str, str]],
+    clients: int,
+    seconds: float,
+    site: str,
+    write_every: float = 1.0,
 ) -> dict[str, list[tuple[float, bool]]]:
     results: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     lock = threading.Lock()
@@ -149,31 +168,53 @@ def run_load(
 
     def write_client() -> None:
         with httpx.Client(base_url=base, headers=writer, timeout=60) as c:
-            month = 1
-            while time.perf_counter() < stop:
+            month, value = 1, int(time.time()) % 100_000  # a new value: every import changes
+            while time.perf_counter() < stop:  # a row, so every import invalidates the cache
                 t0 = time.perf_counter()
+                value += 1
                 try:
                     r = c.post(
                         "/api/v1/imports",
-                        files={"file": ("bench.csv", upload(month, site), "text/csv")},
+                        files={"file": ("bench.csv", upload(month, site, value), "text/csv")},
                         data={"kind": "services"},
                     )
-                    ok = r.status_code == 201
+                    ok = r.status_code == 201 and r.json()["imports"][0]["rows_unchanged"] == 0
                     if not ok:
                         print("write failed:", r.status_code, r.text[:300])
                 except httpx.HTTPError:
                     ok = False
                 record("imports (writer)", time.perf_counter() - t0, ok)
                 month = month % 12 + 1
-                time.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
+                time.sleep(max(0.0, write_every - (time.perf_counter() - t0)))
 
     threads = [threading.Thread(target=read_client, args=(i,)) for i in range(clients)]
-    threads.append(threading.Thread(target=write_client))
+    if write_every > 0:  # 0: reads only
+        threads.append(threading.Thread(target=write_client))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return results
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (the
+    workers of ``--workers N``), from /proc; 0.0 where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return 0.0
+    for e in entries:
+        try:
+            with open(f"/proc/{e}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(e) == pid or int(fields[1]) == pid:  # fields[1]: the parent's id
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -182,16 +223,26 @@ def pct(values: list[float], q: float) -> float:
 
 
 def report(
-    name: str, results: dict[str, list[tuple[float, bool]]], seconds: float, baseline: float
+    name: str,
+    results: dict[str, list[tuple[float, bool]]],
+    seconds: float,
+    baseline: float,
+    cpu: float,
+    load_before: float,
 ) -> None:
     everything = [x for v in results.values() for x in v]
     errors = sum(1 for _, ok in everything if not ok)
     load = os.getloadavg()[0]
     print(
-        f"\n{name} (load average {load:.1f} on {os.cpu_count()} CPUs): "
-        f"{len(everything)} requests in {seconds:.0f} s = "
+        f"\n{name} (load average {load_before:.1f} before, {load:.1f} after, on "
+        f"{os.cpu_count()} CPUs): {len(everything)} requests in {seconds:.0f} s = "
         f"{len(everything) / seconds:.1f} req/s, errors {errors}"
     )
+    if cpu and everything:
+        print(
+            f"  server CPU: {cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores), "
+            f"{1000 * cpu / len(everything):.1f} ms per request"
+        )
     print(f"  {'endpoint':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
     for kind, values in sorted(results.items()):
         times = [t for t, _ in values]
@@ -211,12 +262,13 @@ def report(
         print(f"  goal (zero errors, indicator p95 < 200 ms): {goal} (p95 {1000 * p95:.0f} ms)")
 
 
-def serve(ws: Path, db: str | None, port: int) -> subprocess.Popen[bytes]:
+def serve(ws: Path, db: str | None, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """``corridor serve`` in its own process (the clients' threads must not share its GIL)."""
     cmd = [sys.executable, "-m", "corridor.cli.main", "-w", str(ws)]
     if db:
         cmd += ["--db", db]
-    proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
+    cmd += ["serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     deadline = time.perf_counter() + 120
     while time.perf_counter() < deadline:
         try:
@@ -234,6 +286,15 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument(
+        "--write-every",
+        type=float,
+        default=1.0,
+        help="seconds between the writer's imports (0: no writer)",
+    )
+    ap.add_argument(
+        "--pg-workers", type=int, default=2, help="server processes on PostgreSQL (default 2)"
+    )
     args = ap.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600:
         ap.error("--clients 1-200 and --seconds 1-600")
@@ -270,15 +331,29 @@ def main() -> None:
         for name, db in targets:
             baseline = direct_baseline(ws, db, creds["analyst"]["token"])
             port = free_port()
-            proc = serve(ws, db, port)
+            workers = args.pg_workers if db else 1
+            proc = serve(ws, db, port, workers)
             try:
+                warm_up(f"http://127.0.0.1:{port}", creds)
+                load_before = os.getloadavg()[0]
+                cpu0 = tree_cpu(proc.pid)
                 results = run_load(
-                    f"http://127.0.0.1:{port}", creds, args.clients, args.seconds, site
+                    f"http://127.0.0.1:{port}",
+                    creds,
+                    args.clients,
+                    args.seconds,
+                    site,
+                    args.write_every,
                 )
+                cpu = tree_cpu(proc.pid) - cpu0
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-            report(f"{name}, {args.clients} clients + 1 writer", results, args.seconds, baseline)
+            writer = (
+                f"1 writer every {args.write_every:g} s" if args.write_every > 0 else "no writer"
+            )
+            label = f"{name}, {workers} server process(es), {args.clients} clients, {writer}"
+            report(label, results, args.seconds, baseline, cpu, load_before)
     finally:
         if pg is not None:
             pg.stop()

@@ -174,18 +174,34 @@ def test_reads_and_writes_are_audited_and_the_chain_verifies(fresh_hub: Any) -> 
         assert audit_verify(eng).ok
 
 
-def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub: Any) -> None:
+def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub_both: Any) -> None:
+    """The answer cache is invalidated by an import; the import computes the answers readers
+    used most for its new data (warms the cache) before it answers, so the next reader finds
+    the new answer instead of computing it."""
+    from corridor.access.versions import data_version
+
+    hub = fresh_hub_both
     q = "/api/v1/indicators?indicator=positivity&period=2025&unsuppressed=false"
-    who = auth(fresh_hub.tokens["admin1"])
-    before = fresh_hub.client.get(q, headers=who).json()["rows"]
-    again = fresh_hub.client.get(q, headers=who).json()["rows"]
+    who = auth(hub.tokens["admin1"])
+    before = hub.client.get(q, headers=who).json()["rows"]
+    again = hub.client.get(q, headers=who).json()["rows"]
     assert before == again
     lines = [HEADER] + [
         f"2025-0{m},ug-busia,{e},total,total,total,{v}\n"
         for m in (1, 2)
         for e, v in (("hiv_tests", 400), ("hiv_positive", 40))
     ]
-    assert _post(fresh_hub, "admin1", "".join(lines).encode()).status_code == 201
-    after = fresh_hub.client.get(q, headers=who).json()["rows"]
+    assert _post(hub, "admin1", "".join(lines).encode()).status_code == 201
+    answers = hub.client.app.state.hub.answers
+    with hub.client.app.state.hub.pool.engine() as eng:
+        version = data_version(eng)
+    assert any(k[-1] == version for k in answers.cached_keys())  # warmed for the new data
+    after = hub.client.get(q, headers=who).json()["rows"]
     # published through the cell-key method: 800 tests come out within the maximum noise (4)
     assert after != before and any(abs(r["denominator"] - 800) <= 4 for r in after)
+    # an import that changes nothing keeps the cached answers
+    kept = answers.cached_keys()
+    assert _post(hub, "admin1", "".join(lines).encode()).status_code == 201
+    with hub.client.app.state.hub.pool.engine() as eng:
+        assert data_version(eng) == version
+    assert set(kept) <= set(answers.cached_keys())

@@ -21,7 +21,7 @@ from corridor.access.audit import append
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
-from corridor.access.versions import data_version
+from corridor.access.versions import data_version as data_version  # re-exported
 from corridor.config import Settings
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
@@ -86,7 +86,16 @@ def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) ->
 
 
 class Cache(Protocol):
-    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any: ...
+    def get_or_compute(
+        self,
+        key: tuple[Any, ...],
+        compute: Callable[[], Any],
+        refresh: Callable[[Engine], Any] | None = None,
+    ) -> Any: ...
+
+    def warm(
+        self, engine: Engine, versions: Sequence[tuple[Any, ...]], limit: int = ...
+    ) -> int: ...
 
 
 def read_indicators(
@@ -113,8 +122,8 @@ def read_indicators(
     dims = parse_by(q.by)
     scope = scope_for(engine, account, q)
 
-    def compute() -> pa.Table:
-        with scoped(engine, scope) as eng:
+    def compute_on(target: Engine) -> pa.Table:
+        with scoped(target, scope) as eng:
             raw = compute_indicators(
                 eng,
                 ids,
@@ -128,9 +137,10 @@ def read_indicators(
 
     if cache is not None and not q.unsuppressed:
         key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
-        table: pa.Table = cache.get_or_compute(key, compute)
+        # the refresher lets an import compute this answer again for its new data (``warm``)
+        table: pa.Table = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
     else:
-        table = compute()
+        table = compute_on(engine)
     append(
         engine,
         account.username,

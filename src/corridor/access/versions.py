@@ -47,6 +47,16 @@ def bump(engine: Engine) -> None:
         _seen.pop(k, None)
 
 
+def upcoming_versions(engine: Engine) -> list[tuple[Any, ...]]:
+    """DuckDB, after an import committed and before ``bump``: the versions readers will see
+    (the bumped one, and the current local count with the new stored version, which a reader
+    whose once-a-second re-read falls in between would see)."""
+    stored = stored_version(engine)
+    with _lock:
+        local = _local.get(_key(engine), 0)
+    return [(local + 1, *stored), (local, *stored)]
+
+
 def data_version(engine: Engine) -> tuple[Any, ...]:
     if engine.name == "postgres":
         return stored_version(engine)

@@ -4,19 +4,23 @@ the account's countries, and audited."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from corridor.access.accounts import Account
 from corridor.access.audit import append
 from corridor.access.quarantine import require_countries_of_import, tag_quarantine
+from corridor.access.reads import Cache
 from corridor.access.roles import require
-from corridor.access.versions import bump
+from corridor.access.versions import bump, stored_version, upcoming_versions
 from corridor.config import Settings
 from corridor.contract.schema import KINDS
 from corridor.errors import CorridorError, QueryError
 from corridor.intake.importer import ImportResult, ingest
 from corridor.storage.engine import Engine
+
+log = logging.getLogger("corridor.access")
 
 
 class _DryRunDone(Exception):
@@ -36,6 +40,33 @@ def _as_dry_run(r: ImportResult) -> ImportResult:
     )
 
 
+def _warm(engine: Engine, cache: Cache | None) -> None:
+    """DuckDB: compute the most used answers for the new data before readers see the new
+    version. A failure only means their next reader computes them."""
+    if cache is None:
+        return
+    try:
+        cache.warm(engine, upcoming_versions(engine))
+    except Exception:
+        log.debug("warming the answer cache after an import failed", exc_info=True)
+
+
+def _warm_in_transaction(engine: Engine, cache: Cache | None) -> None:
+    """PostgreSQL: the same inside the import's transaction (which sees its own rows), keyed by
+    the version the commit will publish, under a savepoint so that a failure cannot spoil the
+    import."""
+    if cache is None:
+        return
+    engine.execute("SAVEPOINT corridor_warm", step="warm cache")
+    try:
+        cache.warm(engine, [stored_version(engine)])
+    except Exception:
+        engine.execute("ROLLBACK TO SAVEPOINT corridor_warm", step="warm cache")
+        log.debug("warming the answer cache in an import failed", exc_info=True)
+    else:
+        engine.execute("RELEASE SAVEPOINT corridor_warm", step="warm cache")
+
+
 def import_files(
     engine: Engine,
     account: Account,
@@ -48,6 +79,7 @@ def import_files(
     quarantine: bool = False,
     dry_run: bool = False,
     channel: str,
+    cache: Cache | None = None,
 ) -> list[ImportResult]:
     """Validate and import as ``account``: all or nothing (unless ``quarantine``), and nothing
     at all when a row falls outside the account's countries."""
@@ -64,6 +96,7 @@ def import_files(
     # A dry run by an account limited to some countries loads the file in a transaction that
     # is then rolled back, so that the same scope check as a real import runs on its rows.
     trial = dry_run and account.countries is not None
+    changed = False
     try:
         with engine.transaction():
             results = ingest(
@@ -82,6 +115,9 @@ def import_files(
             require_countries_of_import(engine, account, kind, new_ids, dry_run=dry_run)
             if trial:
                 raise _DryRunDone
+            changed = any(r.rows_new + r.rows_replaced + r.rows_quarantined for r in results)
+            if changed and engine.name == "postgres":  # before the commit: readers never wait
+                _warm_in_transaction(engine, cache)
     except _DryRunDone:  # rolled back: report what a dry run reports
         results = [_as_dry_run(r) for r in results]
     except CorridorError as exc:
@@ -94,8 +130,10 @@ def import_files(
             cells=0,
         )
         raise
-    if not dry_run:
-        bump(engine)  # committed: answers cached before this import are stale from now on
+    if not dry_run and changed:
+        if engine.name != "postgres":  # committed; readers see it when bumped, warmed first
+            _warm(engine, cache)
+        bump(engine)  # answers cached before this import are stale from now on
     append(
         engine,
         account.username,

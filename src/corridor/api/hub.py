@@ -7,7 +7,7 @@ import hashlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -162,11 +162,22 @@ class AnswerCache:
         # id(cached value) -> {derived key: derived value}; dropped with the value
         self._derived: dict[int, dict[tuple[Any, ...], Any]] = {}
         self._held: dict[int, int] = {}  # id(value) -> how many keys hold it
+        # key without its version -> how to compute it on a given connection
+        self._refresh: dict[tuple[Any, ...], Callable[[Engine], Any]] = {}
 
-    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    def get_or_compute(
+        self,
+        key: tuple[Any, ...],
+        compute: Callable[[], Any],
+        refresh: Callable[[Engine], Any] | None = None,
+    ) -> Any:
         """The cached answer, or ``compute()`` once however many requests ask at the same time
-        (the others wait for it instead of computing the same table again)."""
+        (the others wait for it instead of computing the same table again). The key's last
+        element is the data version; ``refresh(engine)`` computes the same answer on another
+        connection, for :meth:`warm`."""
         with self._lock:
+            if refresh is not None:
+                self._refresh[key[:-1]] = refresh
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
@@ -180,13 +191,41 @@ class AnswerCache:
             finally:
                 with self._lock:
                     self._pending.pop(key, None)
-            with self._lock:
-                self._items[key] = value
-                self._held[id(value)] = self._held.get(id(value), 0) + 1
-                while len(self._items) > self.size:
-                    _, old = self._items.popitem(last=False)
-                    self._release(old)
+            self._store(key, value)
         return value
+
+    def _store(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._held[id(value)] = self._held.get(id(value), 0) + 1
+            while len(self._items) > self.size:
+                old_key, old = self._items.popitem(last=False)
+                self._release(old)
+                if not any(k[:-1] == old_key[:-1] for k in self._items):
+                    self._refresh.pop(old_key[:-1], None)
+
+    def warm(self, engine: Engine, versions: Sequence[tuple[Any, ...]], limit: int = 8) -> int:
+        """Compute the ``limit`` most recently used answers again on ``engine`` (an import's
+        connection, which sees its new data) and keep them under each of ``versions`` (the data
+        versions readers will see once the import is complete), so that readers find them
+        instead of all waiting for the computation after an import. Returns how many."""
+        with self._lock:
+            stems: list[tuple[Any, ...]] = []
+            for key in reversed(self._items):
+                if key[:-1] in self._refresh and key[:-1] not in stems:
+                    stems.append(key[:-1])
+                if len(stems) >= limit:
+                    break
+            jobs = [(stem, self._refresh[stem]) for stem in stems]
+        done = 0
+        for stem, refresh in jobs:
+            value = refresh(engine)
+            for version in versions:
+                self._store((*stem, version), value)
+            done += 1
+        return done
 
     def _release(self, value: Any) -> None:
         n = self._held.get(id(value), 0) - 1
@@ -211,6 +250,10 @@ class AnswerCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def cached_keys(self) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._items)
 
 
 class TokenCache:

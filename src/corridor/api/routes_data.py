@@ -175,6 +175,7 @@ def post_import(
                     quarantine=quarantine,
                     dry_run=dry_run,
                     channel="api",
+                    cache=hub.answers,
                 )
         except InputError as exc:
             summary = exc.summary

@@ -24,12 +24,17 @@ DRAWS, SEED = 200, 1
 T = TypeVar("T")
 
 
-def cached(request: Request, engine: Engine, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, kept in the server's answer cache under ``key`` and the data version:
-    published views are deterministic (the same cell publishes the same value), so a repeated
-    page is served from memory until an import changes the warehouse. ``key`` must hold the
-    scope (and whatever else the answer depends on)."""
-    value: T = hub_of(request).answers.get_or_compute((*key, data_version(engine)), compute)
+def cached(
+    request: Request, engine: Engine, key: tuple[Any, ...], compute: Callable[[Engine], T]
+) -> T:
+    """``compute(engine)``, kept in the server's answer cache under ``key`` and the data
+    version: published views are deterministic (the same cell publishes the same value), so a
+    repeated page is served from memory until an import changes the warehouse; an import
+    computes the most used ones again on its own connection (``AnswerCache.warm``). ``key``
+    must hold the scope (and whatever else the answer depends on)."""
+    value: T = hub_of(request).answers.get_or_compute(
+        (*key, data_version(engine)), lambda: compute(engine), refresh=compute
+    )
     return value
 
 

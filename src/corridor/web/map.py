@@ -33,6 +33,7 @@ from corridor.reports.mapview import (
     score_radius,
 )
 from corridor.reports.outbreak import counts, iso_week
+from corridor.storage.engine import Engine
 from corridor.web.live import cached, ranking_for, threshold_of, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
@@ -148,8 +149,8 @@ def layers(request: Request, engine: Any, account: Any, period: str | None) -> d
     result = ranking_for(request, engine, account, window.text)
     disclosed = result.disclosed(threshold).to_pylist()
 
-    def compute() -> tuple[Any, ...]:
-        with scoped(engine, account.scope) as eng:
+    def compute(base: Engine) -> tuple[Any, ...]:
+        with scoped(base, account.scope) as eng:
             return _map_rows(eng, window, threshold)
 
     places, flows, outbreak = cached(
@@ -240,8 +241,8 @@ def site_detail(
         }
     site_scope = account.scope.narrow(place=code)
 
-    def compute() -> Any:
-        with scoped(engine, site_scope) as eng:
+    def compute(base: Engine) -> Any:
+        with scoped(base, site_scope) as eng:
             return trends(eng, threshold)
 
     charts, granularity = cached(request, engine, ("web.trends", site_scope, threshold), compute)

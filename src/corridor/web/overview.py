@@ -43,8 +43,8 @@ def summary(
     threshold = hub.settings.suppression_threshold
     window = window_for(engine, account, period)
 
-    def compute() -> tuple[Any, ...]:
-        with scoped(engine, account.scope) as eng:
+    def compute(base: Engine) -> tuple[Any, ...]:
+        with scoped(base, account.scope) as eng:
             names = country_names(eng)
             return (
                 cascade(eng, window.text, threshold, names),
