@@ -26,7 +26,7 @@ def test_overview_shows_the_summary(open_page: Any) -> None:
 
 
 def test_overview_period_and_bad_period(open_page: Any, served: Served) -> None:
-    page, _w = open_page("analyst", "/overview?period=2024Q2")
+    page, w = open_page("analyst", "/overview?period=2024Q2")
     assert "Period 2024Q2" in page.inner_text("main")
     w.assert_clean()
     # a bad period is a page that says what is wrong (HTTP 400), not a traceback
