@@ -16,8 +16,6 @@ trap 'rm -rf "$WORK"' EXIT
 PACKAGES=(
   "htmx.org@2.0.4|BSD-0-Clause|dist/htmx.min.js LICENSE|partial page updates (site panel) without a framework"
   "leaflet@1.9.4|BSD-2-Clause|dist/leaflet.js dist/leaflet.css LICENSE|pan/zoom map over the package's own GeoJSON, no tiles"
-  "d3@7.9.0|ISC|dist/d3.min.js LICENSE|required by Observable Plot (charts)"
-  "@observablehq/plot@0.6.16|ISC|dist/plot.umd.min.js LICENSE|small declarative charts"
   "axe-core@4.10.2|MPL-2.0|axe.min.js LICENSE|accessibility checks in the browser tests only"
 )
 
