@@ -260,7 +260,7 @@ def outputs(draw: st.DrawFn) -> tuple[list[str], bool, dict[tuple[str, ...], tup
     return by, draw(st.booleans()), finest
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(outputs())
 def test_no_withheld_small_count_can_be_worked_out(
     case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],
@@ -290,7 +290,7 @@ def test_no_withheld_small_count_can_be_worked_out(
         assert _determined(true, shown, axes, T, published=False) == []
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(outputs())
 def test_too_large_for_the_exact_check_withholds_more_not_less(
     case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],

@@ -81,6 +81,9 @@ def create_app(
     app.include_router(routes_data.router, prefix=PREFIX, tags=["hub"])
     app.include_router(routes_read.router, prefix=PREFIX, tags=["data"])
     app.include_router(analytics.router, prefix=PREFIX, tags=["dhis2"])
+    from corridor.web.site import mount as mount_dashboard
+
+    mount_dashboard(app)  # the web dashboard: pages, login/logout, /static (corridor.web)
     origins = [o.strip() for o in str(settings["api_cors_origins"]).split(",") if o.strip()]
     if origins:  # CORS is off unless origins are named
         from fastapi.middleware.cors import CORSMiddleware

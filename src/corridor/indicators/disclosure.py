@@ -23,12 +23,9 @@ what is shown; if it is, more cells are withheld until none is.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import combinations
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -36,7 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+from corridor.indicators.suppresscells import (
+    DISAGGREGATIONS,
+    ROLES,
+    Cells,
+    build_cells,
+    slab_arrays,
+)
 
 if TYPE_CHECKING:
     from corridor.config import Settings
@@ -46,207 +49,12 @@ log = logging.getLogger("corridor.indicators")
 
 DEFAULT_THRESHOLD: Final = 10
 SUPPRESSED: Final = "suppressed"
-ALL: Final = "all"
-DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
-PLACE_SET: Final = ("place_code", "country", "admin1", "place_type")
-ROLES: Final = ("numerator", "denominator")
 #: the largest group of linked withheld cells checked exactly (bigger ones: the rule alone)
 EXACT_CHECK_LIMIT: Final = 1000
 
 
 def primary_text(threshold: int) -> str:
     return f"<{threshold}"
-
-
-MARGIN: Final = None  # the coordinate of a margin on an axis
-
-
-@dataclass
-class Relation:
-    """``sum(components) == margin``; margin is a cell, or None when it is not in the output."""
-
-    components: list[int]
-    margin: int | None
-    virtual_unknown: bool = False  # the margin is not in the output and is itself small
-
-    def members(self) -> list[int]:
-        return self.components if self.margin is None else [*self.components, self.margin]
-
-
-@dataclass
-class Cells:
-    """Distinct counts of an output, the relations between them, and their coordinates.
-
-    ``blocks``: per block of cells that add up together (one element, the same values on the
-    columns that are not axes), the coordinates of its cells on the block's axes.
-    """
-
-    values: list[float] = field(default_factory=list)
-    keys: list[tuple[Any, ...]] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
-    blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
-
-
-def _by(table: pa.Table) -> list[str] | None:
-    meta = table.schema.metadata or {}
-    raw = meta.get(b"corridor.by")
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return [str(v) for v in value] if isinstance(value, list) else None
-
-
-def _column(table: pa.Table, name: str) -> list[Any]:
-    return table.column(name).to_pylist() if name in table.column_names else []
-
-
-def _axes(data: dict[str, list[Any]], place_cols: list[str], by: list[str] | None) -> list[str]:
-    """The dimensions along which the cells of the output add up to margins."""
-    if by is not None:  # the table says how it was grouped (compute_indicators does)
-        dims = [d for d in DISAGGREGATIONS if d in by]
-        places = any(d in by for d in ("place", "admin1", "country", "place_type"))
-        trend = "period" in by
-    else:  # else: whatever varies
-        dims = [d for d in DISAGGREGATIONS if any(v != TOTAL for v in data[d])]
-        places = any(v != ALL for c in place_cols for v in data[c])
-        trend = True
-    # over time, sums add up to the total of the whole range; with one period there is nothing
-    # to add (the "margin" would be the same count)
-    trend = trend and len(set(data["period"])) > 1
-    return [*dims, *(["place"] if places else []), *(["period"] if trend else [])]
-
-
-def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, list[list[int | None]]]:
-    """Cells (distinct counts), relations, and for each row the cell of each role (or None)."""
-    n = table.num_rows
-    by = _by(table)
-    cols = table.column_names
-    place_cols = [c for c in PLACE_SET if c in cols]
-    data = {c: _column(table, c) for c in (*place_cols, *DISAGGREGATIONS, "period")}
-    corridor = _column(table, "corridor") or [None] * n
-    # a place that lies on two corridors appears in both with the same count: one cell
-    corridor_in_identity = "corridor" in cols and not (by is not None and "place" in by)
-    axes = _axes(data, place_cols, by)
-    indicator = _column(table, "indicator") or [""] * n
-    elements = {
-        role: _column(table, f"{role}_element") or [f"{i}:{role}" for i in indicator]
-        for role in ROLES
-    }
-    values = {role: _column(table, role) for role in ROLES}
-    cells = Cells()
-    ids: dict[tuple[Any, ...], int] = {}
-    row_cells: list[list[int | None]] = [[None, None] for _ in range(n)]
-    # (block, coordinates) of a cell is a function of (cell, corridor): each pair is placed once
-    placed: set[tuple[int, Any]] = set()
-    own_of: dict[str, tuple[str, ...]] = {}
-    order = ("sex", "age_band", "population_group", "place", "period")
-    periods = data["period"]
-    places = list(zip(*(data[c] for c in place_cols), strict=True)) if place_cols else [()] * n
-    dims = list(zip(*(data[d] for d in DISAGGREGATIONS), strict=True))
-    all_places = tuple(ALL for _ in place_cols)
-    for r in range(n):
-        place = places[r]
-        period = periods[r]
-        sex, age, group = dims[r]
-        fixed = {"sex": sex, "age_band": age, "population_group": group}
-        fixed.update(place=place, period=period)
-        coord: dict[str, Any] = {
-            "sex": MARGIN if sex == TOTAL else sex,
-            "age_band": MARGIN if age == TOTAL else age,
-            "population_group": MARGIN if group == TOTAL else group,
-            "place": MARGIN if place == all_places else place,
-            "period": period,
-        }
-        corr = corridor[r]
-        for k, role in enumerate(ROLES):
-            v = values[role][r]
-            if v is None:
-                continue
-            e = elements[role][r]
-            key = (e, period, corr if corridor_in_identity else None, *place, sex, age, group)
-            cid = ids.get(key)
-            if cid is None:
-                cid = ids[key] = len(cells.values)
-                cells.values.append(float(v))
-                cells.keys.append(key)
-            row_cells[r][k] = cid
-            if (cid, corr) in placed:
-                continue
-            placed.add((cid, corr))
-            own = own_of.get(e)
-            if own is None:
-                own = own_of[e] = tuple(
-                    a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum"
-                )
-            block = (e, corr, own, *(fixed[a] for a in order if a not in own))
-            cells.blocks.setdefault(block, {})[tuple(coord[a] for a in own)] = cid
-    cells.relations = _relations(cells, threshold)
-    return cells, row_cells
-
-
-def _relations(cells: Cells, threshold: int) -> list[Relation]:
-    """Along each axis, the cells with the same coordinates elsewhere add up to a margin."""
-    out: list[Relation] = []
-    seen: set[tuple[tuple[int, ...], int | None]] = set()
-    for block, coords in cells.blocks.items():
-        n_axes = len(block[2])
-        for a in range(n_axes):
-            groups: dict[tuple[Any, ...], tuple[set[int], set[int]]] = defaultdict(
-                lambda: (set(), set())
-            )
-            for coord, cid in coords.items():
-                rest = coord[:a] + coord[a + 1 :]
-                groups[rest][1 if coord[a] is MARGIN else 0].add(cid)
-            for comps, margins in groups.values():
-                if not comps or (len(comps) == 1 and not margins):
-                    # the margin of one cell is that cell: the output that shows it (without
-                    # this dimension) withholds it by the same rules
-                    continue
-                margin = min(margins) if margins else None
-                members = tuple(sorted(comps))
-                if (members, margin) in seen:
-                    continue
-                seen.add((members, margin))
-                rel = Relation(list(members), margin)
-                if margin is None:
-                    total = sum(cells.values[c] for c in members)
-                    rel.virtual_unknown = 0 < total < threshold
-                out.append(rel)
-    return out
-
-
-def slab_equations(
-    cells: Cells, threshold: int, block: tuple[Any, ...]
-) -> list[tuple[list[int], int | None, bool]]:
-    """The margins of a block: (finest cells, margin cell, margin known?).
-
-    Every margin in the output, of any order; and each margin along one dimension that is not
-    in the output, taken as published (by the same query without that dimension) unless small.
-    """
-    coords = cells.blocks[block]
-    n_axes = len(block[2])
-    finest = {c: cid for c, cid in coords.items() if all(v is not MARGIN for v in c)}
-    out: list[tuple[list[int], int | None, bool]] = []
-    for k in range(1, n_axes + 1):
-        for subset in combinations(range(n_axes), k):
-            groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-            for c, cid in finest.items():
-                proj = tuple(MARGIN if i in subset else v for i, v in enumerate(c))
-                groups[proj].append(cid)
-            for proj, members in groups.items():
-                margin = coords.get(proj)
-                if margin is not None:
-                    out.append((members, margin, True))
-                elif k == 1 and len(members) > 1:
-                    # a margin of one dimension not in the output: taken as published by the
-                    # query without that dimension, unless small (the margin of one cell is
-                    # that cell, withheld there by the same rules)
-                    total = sum(cells.values[c] for c in members)
-                    out.append((members, None, not 0 < total < threshold))
-    return out
 
 
 class _Protector:
@@ -262,15 +70,27 @@ class _Protector:
         self.version: dict[tuple[Any, ...], int] = defaultdict(int)
         self.checked: dict[tuple[tuple[Any, ...], ...], tuple[int, ...]] = {}
         self._arrays_cache: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
-        self.of_cell: dict[int, list[int]] = defaultdict(list)
-        for i, rel in enumerate(cells.relations):
-            for c in rel.members():
-                self.of_cell[c].append(i)
+        # per relation: its withheld members (kept up to date by hide) plus an unknown margin,
+        # and whether any member is non-zero; per cell: its relations (CSR arrays)
+        rels = cells.relations
+        sizes = np.diff(rels.ptr)
+        flat = rels.flat
+        rel_of = np.repeat(np.arange(len(rels), dtype=np.int64), sizes)
+        virtual = rels.virtual
+        self.count = np.bincount(rel_of, self.hidden[flat], len(rels)).astype(np.int64)
+        self.count += virtual
+        self.positive = np.bincount(rel_of, self.values[flat] > 0, len(rels)) > 0
+        order = np.argsort(flat, kind="stable")
+        self._rels_of = rel_of[order]
+        self._rels_ptr = np.searchsorted(flat[order], np.arange(len(self.values) + 1))
         self.block_of: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for block, coords in cells.blocks.items():
             for cid in coords.values():
                 self.block_of[cid].append(block)
-        self._equations: dict[tuple[Any, ...], list[tuple[list[int], int | None, bool]]] = {}
+
+    def of_cell(self, c: int) -> np.ndarray:
+        """The relations that ``c`` is a member of."""
+        return self._rels_of[self._rels_ptr[c] : self._rels_ptr[c + 1]]
 
     def _order(self, c: int) -> tuple[int, float, tuple[Any, ...]]:
         v = self.values[c]
@@ -279,23 +99,17 @@ class _Protector:
     def hide(self, c: int, queue: deque[int]) -> None:
         if not self.hidden[c]:
             self.hidden[c] = True
-            queue.extend(self.of_cell[c])
+            rels = self.of_cell(c)
+            self.count[rels] += 1
+            queue.extend(rels.tolist())
             for b in self.block_of[c]:
                 self.version[b] += 1
 
-    def _count(self, i: int) -> int:
-        rel = self.cells.relations[i]
-        return sum(1 for c in rel.members() if self.hidden[c]) + int(rel.virtual_unknown)
-
     def _opens(self, c: int, current: int) -> int:
         """How many other relations withholding ``c`` would leave with one withheld cell."""
-        rels = self.cells.relations
-        return sum(
-            1
-            for i in self.of_cell[c]
-            if i != current
-            and self._count(i) == 0
-            and any(self.values[m] > 0 for m in rels[i].members())
+        rels = self.of_cell(c)
+        return int(
+            np.count_nonzero((rels != current) & (self.count[rels] == 0) & self.positive[rels])
         )
 
     def rule(self, queue: deque[int]) -> None:
@@ -305,11 +119,11 @@ class _Protector:
         rels = self.cells.relations
         while queue:
             i = queue.popleft()
-            members = rels[i].members()
-            if not any(self.values[c] > 0 for c in members):
+            if not self.positive[i]:
                 continue  # counts are never negative: a zero total shows every cell is zero
-            if self._count(i) != 1:
+            if self.count[i] != 1:
                 continue
+            members = rels.members(i)
             shown = [c for c in members if not self.hidden[c]]
             if shown:
                 best = min(shown, key=lambda c: (self._opens(c, i), *self._order(c)))
@@ -334,11 +148,6 @@ class _Protector:
         return self.hidden
 
     # ---- the exact check ---------------------------------------------------------------------
-    def equations(self, block: tuple[Any, ...]) -> list[tuple[list[int], int | None, bool]]:
-        if block not in self._equations:
-            self._equations[block] = slab_equations(self.cells, self.threshold, block)
-        return self._equations[block]
-
     def _groups(self) -> list[list[tuple[Any, ...]]]:
         """Blocks holding a withheld small count, linked through cells they share."""
         small = np.flatnonzero(self.hidden & self.primary)
@@ -361,12 +170,7 @@ class _Protector:
     def _arrays(self, block: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
         """The margins of a block as arrays: member cells, their equation, margins, known."""
         if block not in self._arrays_cache:
-            eqs = self.equations(block)
-            members = np.array([c for m, _g, _k in eqs for c in m], dtype=np.int64)
-            eq_of = np.repeat(np.arange(len(eqs)), [len(m) for m, _g, _k in eqs])
-            margin = np.array([-1 if g is None else g for _m, g, _k in eqs], dtype=np.int64)
-            known = np.array([k for _m, _g, k in eqs], dtype=bool)
-            self._arrays_cache[block] = (members, eq_of, margin, known)
+            self._arrays_cache[block] = slab_arrays(self.cells, self.threshold, block)
         return self._arrays_cache[block]
 
     def _determined(
@@ -507,7 +311,7 @@ class _Protector:
         self, cell: int, group: list[tuple[Any, ...]], candidates: list[int]
     ) -> int:
         """A candidate that frees ``cell``: first those in a relation with it, smallest first."""
-        near = {c for i in self.of_cell[cell] for c in self.cells.relations[i].members()}
+        near = {c for i in self.of_cell(cell).tolist() for c in self.cells.relations.members(i)}
         ordered = [c for c in candidates if c in near] + [c for c in candidates if c not in near]
         withheld = sum(int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values())
         if withheld <= 300:  # small systems: try a few, so as to withhold no more than needed
@@ -539,16 +343,12 @@ def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
             raise ValueError(f"suppress: the table has no column {c!r}")
     cells, row_cells = build_cells(table, threshold)
     hidden, primary = protect(cells, threshold)
-    small = primary_text(threshold)
-    flags: dict[str, list[str | None]] = {role: [] for role in ROLES}
-    for pair in row_cells:
-        for role, cid in zip(ROLES, pair, strict=True):
-            if cid is None or not hidden[cid]:
-                flags[role].append(None)
-            else:
-                flags[role].append(small if primary[cid] else SUPPRESSED)
-    num_flag = pa.array(flags["numerator"], pa.string())
-    den_flag = pa.array(flags["denominator"], pa.string())
+    # per cell: 0 shown, 1 a small count, 2 withheld to protect one; rows take their cells'
+    kind = np.where(hidden, np.where(primary, 1, 2), 0).astype(np.int64)
+    kind = np.append(kind, 0)  # the cell -1: a row without that count
+    texts = pa.array([None, primary_text(threshold), SUPPRESSED], pa.string())
+    num_flag = texts.take(pa.array(kind[row_cells[:, 0]]))
+    den_flag = texts.take(pa.array(kind[row_cells[:, 1]]))
     any_flag = pc.or_(pc.is_valid(num_flag), pc.is_valid(den_flag))
     has_value = (
         pc.is_valid(table.column("value"))

@@ -1,0 +1,451 @@
+"""The cells of a suppression: distinct counts of an output and the relations between them.
+
+Built column by column (integer codes from Arrow's dictionary encoding, grouped by numpy), so that
+a table of a million rows costs a few passes over its columns instead of a Python loop per row.
+What comes out is exactly what the row-by-row construction gave: the same cells in the same order
+(first appearance, numerator before denominator), the same blocks and the same relations in the
+same order, so that :mod:`corridor.indicators.disclosure` withholds the same cells.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+
+ALL: Final = "all"
+DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
+PLACE_SET: Final = ("place_code", "country", "admin1", "place_type")
+ROLES: Final = ("numerator", "denominator")
+MARGIN: Final = None  # the coordinate of a margin on an axis
+#: the axes of a block, in the order their coordinates are written
+_ORDER: Final = ("sex", "age_band", "population_group", "place", "period")
+_LIMIT: Final = 1 << 62
+
+
+@dataclass
+class Relation:
+    """``sum(components) == margin``; margin is a cell, or None when it is not in the output."""
+
+    components: list[int]
+    margin: int | None
+    virtual_unknown: bool = False  # the margin is not in the output and is itself small
+
+    def members(self) -> list[int]:
+        return self.components if self.margin is None else [*self.components, self.margin]
+
+
+class Relations:
+    """Relations as arrays: the members of relation ``i`` are ``flat[ptr[i]:ptr[i + 1]]``, its
+    components then, where ``has_margin[i]``, its margin; ``virtual[i]``: its margin is not in
+    the output and is itself small. ``relations[i]`` gives a :class:`Relation`."""
+
+    def __init__(
+        self,
+        flat: np.ndarray | None = None,
+        ptr: np.ndarray | None = None,
+        has_margin: np.ndarray | None = None,
+        virtual: np.ndarray | None = None,
+    ) -> None:
+        self.flat = flat if flat is not None else np.zeros(0, np.int64)
+        self.ptr = ptr if ptr is not None else np.zeros(1, np.int64)
+        self.has_margin = has_margin if has_margin is not None else np.zeros(0, bool)
+        self.virtual = virtual if virtual is not None else np.zeros(0, bool)
+        self._flat = self.flat.tolist()
+        self._ptr = self.ptr.tolist()
+        self._margin = self.has_margin.tolist()
+
+    def __len__(self) -> int:
+        return len(self._ptr) - 1
+
+    def members(self, i: int) -> list[int]:
+        return self._flat[self._ptr[i] : self._ptr[i + 1]]
+
+    def __getitem__(self, i: int) -> Relation:
+        m = self.members(i)
+        if self._margin[i]:
+            return Relation(m[:-1], m[-1])
+        return Relation(m, None, bool(self.virtual[i]))
+
+    def __iter__(self) -> Iterator[Relation]:
+        return (self[i] for i in range(len(self)))
+
+
+@dataclass
+class Cells:
+    """Distinct counts of an output, the relations between them, and their coordinates.
+
+    ``blocks``: per block of cells that add up together (one element, the same values on the
+    columns that are not axes), the coordinates of its cells on the block's axes.
+    """
+
+    values: list[float] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    relations: Relations = field(default_factory=Relations)
+    blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
+
+
+def table_by(table: pa.Table) -> list[str] | None:
+    """The ``by`` dimensions the table says it was grouped by (None: not said)."""
+    meta = table.schema.metadata or {}
+    raw = meta.get(b"corridor.by")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else None
+
+
+def _strings(table: pa.Table, name: str, default: str | None) -> pa.Array:
+    if name in table.column_names:
+        col = table.column(name)
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return arr.cast(pa.string()) if arr.type != pa.string() else arr
+    return pa.array([default] * table.num_rows, pa.string())
+
+
+def _codes(arr: pa.Array) -> np.ndarray:
+    """Integer codes of an array's values (null is a value of its own)."""
+    if len(arr) == 0:
+        return np.zeros(0, np.int64)
+    enc = arr.dictionary_encode(null_encoding="encode")
+    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """One integer code per position for the tuple of ``parts`` (equal tuples, equal codes)."""
+    code = np.zeros(n, np.int64)
+    if n == 0:
+        return code
+    for p in parts:
+        card = int(p.max()) + 1 if len(p) else 1
+        if (int(code.max()) + 1) * card >= _LIMIT:
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        code = code * card + p
+    return code
+
+
+def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(id of each position, first position of each id): ids numbered by first appearance."""
+    if len(code) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    _u, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)], first[order]
+
+
+def axes_of(table: pa.Table, place_cols: list[str], by: list[str] | None) -> list[str]:
+    """The dimensions along which the cells of the output add up to margins."""
+    if by is not None:  # the table says how it was grouped (compute_indicators does)
+        dims = [d for d in DISAGGREGATIONS if d in by]
+        places = any(d in by for d in ("place", "admin1", "country", "place_type"))
+        trend = "period" in by
+    else:  # else: whatever varies
+        dims = [d for d in DISAGGREGATIONS if _any_not(table.column(d), TOTAL)]
+        places = any(_any_not(table.column(c), ALL) for c in place_cols)
+        trend = True
+    # over time, sums add up to the total of the whole range; with one period there is nothing
+    # to add (the "margin" would be the same count)
+    trend = trend and pc.count_distinct(table.column("period"), mode="all").as_py() > 1
+    return [*dims, *(["place"] if places else []), *(["period"] if trend else [])]
+
+
+def _any_not(col: Any, value: str) -> bool:
+    if len(col) == 0:
+        return False
+    ne = pc.fill_null(pc.not_equal(col, value), True)
+    return bool(pc.any(ne).as_py())
+
+
+def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
+    """Cells (distinct counts), relations, and for each row the cell of each role: an
+    ``(rows, 2)`` array, -1 where the row has no such count."""
+    n = table.num_rows
+    by = table_by(table)
+    cols = table.column_names
+    place_cols = [c for c in PLACE_SET if c in cols]
+    # a place that lies on two corridors appears in both with the same count: one cell
+    corridor_in_identity = "corridor" in cols and not (by is not None and "place" in by)
+    axes = axes_of(table, place_cols, by)
+    indicator = _strings(table, "indicator", "")
+    elems = []
+    for role in ROLES:
+        name = f"{role}_element"
+        if name in cols:
+            elems.append(_strings(table, name, None))
+        else:
+            elems.append(pc.binary_join_element_wise(indicator, f":{role}", ""))
+    # position 2r + k: row r, role k (numerator first), the order cells were met row by row
+    elem_long = pa.concat_arrays([elems[0], elems[1]]).take(
+        pa.array(np.arange(2 * n).reshape(2, n).T.reshape(-1) if n else [], pa.int64())
+    )
+    values = np.empty(2 * n, dtype=float)
+    valid = np.zeros(2 * n, dtype=bool)
+    for k, role in enumerate(ROLES):
+        col = table.column(role).combine_chunks()
+        values[k::2] = pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        valid[k::2] = col.is_valid().to_numpy(zero_copy_only=False)
+    period = _strings(table, "period", None)
+    corridor = _strings(table, "corridor", None)
+    places = [_strings(table, c, None) for c in place_cols]
+    dims = [_strings(table, d, None) for d in DISAGGREGATIONS]
+    period_c, corridor_c = _codes(period), _codes(corridor)
+    place_c = [_codes(p) for p in places]
+    dim_c = [_codes(d) for d in dims]
+    elem_c = _codes(elem_long)
+    row_parts = [period_c, *(place_c), *dim_c]
+    if corridor_in_identity:
+        row_parts.append(corridor_c)
+    row_key = _combine(row_parts, n)
+    sel = np.flatnonzero(valid)
+    rows_sel = sel // 2
+    key = _combine([elem_c[sel], row_key[rows_sel]], len(sel))
+    cid_sel, first = _first_order(key)
+    cells = Cells()
+    cell_pos = sel[first]
+    cells.values = values[cell_pos].tolist()
+    cell_rows = pa.array(cell_pos // 2, pa.int64())
+    cell_elems = elem_long.take(pa.array(cell_pos, pa.int64())).to_pylist()
+    corr_id = corridor.take(cell_rows).to_pylist() if corridor_in_identity else None
+    columns: list[list[Any]] = [cell_elems, period.take(cell_rows).to_pylist()]
+    columns.append(corr_id if corr_id is not None else [None] * len(cell_pos))
+    columns += [a.take(cell_rows).to_pylist() for a in (*places, *dims)]
+    cells.keys = list(zip(*columns, strict=True))
+    row_cells = np.full(2 * n, -1, dtype=np.int64)
+    row_cells[sel] = cid_sel
+    # (block, coordinates) of a cell is a function of (cell, corridor): each pair placed once
+    pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
+    _pid, pfirst = _first_order(pair)
+    ppos = sel[pfirst]  # the first position of each placement, in the order they were met
+    pcid = cid_sel[pfirst]
+    bid = _place_blocks(cells, table, axes, place_cols, ppos, pcid, elem_long, period, corridor)
+    # integer coordinates of each placement on each axis (0: the margin), for the relations
+    prow = ppos // 2
+    coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64)
+    for j, a in enumerate(axes):
+        if a in DISAGGREGATIONS:
+            k = DISAGGREGATIONS.index(a)
+            margin = pc.equal(dims[k], TOTAL).to_numpy(zero_copy_only=False)[prow]
+            coords[:, j] = np.where(margin, 0, dim_c[k][prow] + 1)
+        elif a == "place":
+            everywhere = np.ones(n, dtype=bool)
+            for p in places:
+                everywhere &= pc.fill_null(pc.equal(p, ALL), False).to_numpy(zero_copy_only=False)
+            coords[:, j] = np.where(everywhere[prow], 0, _combine(place_c, n)[prow] + 1)
+        else:
+            coords[:, j] = period_c[prow] + 1
+    own = np.array([_own_width(e, axes) for e in elem_long.take(pa.array(ppos)).to_pylist()])
+    cells.relations = relations(cells, threshold, bid, pcid, coords, own)
+    return cells, row_cells.reshape(n, 2)
+
+
+def _place_blocks(
+    cells: Cells,
+    table: pa.Table,
+    axes: list[str],
+    place_cols: list[str],
+    ppos: np.ndarray,
+    pcid: np.ndarray,
+    elem_long: pa.Array,
+    period: pa.Array,
+    corridor: pa.Array,
+) -> np.ndarray:
+    """``cells.blocks`` from the placements (first position and cell of each); returns the
+    block (numbered in order of appearance) of each placement."""
+    rows = pa.array(ppos // 2, pa.int64())
+    elements = elem_long.take(pa.array(ppos, pa.int64())).to_pylist()
+    corrs = corridor.take(rows).to_pylist()
+    fixed: dict[str, list[Any]] = {}
+    coord: dict[str, list[Any]] = {}
+    for d in DISAGGREGATIONS:
+        col = _strings(table, d, None).take(rows)
+        fixed[d] = col.to_pylist()
+        coord[d] = pc.if_else(pc.equal(col, TOTAL), pa.scalar(None, pa.string()), col).to_pylist()
+    place_lists = [_strings(table, c, None).take(rows).to_pylist() for c in place_cols]
+    fixed["place"] = list(zip(*place_lists, strict=True)) if place_cols else [()] * len(ppos)
+    all_places = tuple(ALL for _ in place_cols)
+    coord["place"] = [None if p == all_places else p for p in fixed["place"]]
+    fixed["period"] = coord["period"] = period.take(rows).to_pylist()
+    own_of: dict[str, tuple[str, ...]] = {}
+    for e in set(elements):
+        own_of[e] = tuple(a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum")
+    variants = sorted(set(own_of.values()))
+    block_lists: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    coord_lists: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for own in variants:
+        rest = [fixed[a] for a in _ORDER if a not in own]
+        block_lists[own] = list(zip(elements, corrs, [own] * len(ppos), *rest, strict=True))
+        coord_lists[own] = list(zip(*(coord[a] for a in own), strict=True)) if own else []
+    blocks = cells.blocks
+    bid_of: dict[tuple[Any, ...], int] = {}
+    bid = np.empty(len(ppos), np.int64)
+    for i, (e, cid) in enumerate(zip(elements, pcid.tolist(), strict=True)):
+        own = own_of[e]
+        c = coord_lists[own][i] if own else ()
+        block = block_lists[own][i]
+        b = bid_of.get(block)
+        if b is None:
+            b = bid_of[block] = len(bid_of)
+            blocks[block] = {}
+        blocks[block][c] = cid
+        bid[i] = b
+    return bid
+
+
+def _own_width(element: str | None, axes: list[str]) -> int:
+    """How many of ``axes`` a block of ``element`` has (the period only for sums)."""
+    sums = DATA_ELEMENTS.get(element or "", "sum") == "sum"
+    return len(axes) - (1 if "period" in axes and not sums else 0)
+
+
+def relations(
+    cells: Cells,
+    threshold: int,
+    bid: np.ndarray,
+    cid: np.ndarray,
+    coords: np.ndarray,
+    own: np.ndarray,
+) -> Relations:
+    """Along each axis, the cells with the same coordinates elsewhere add up to a margin (in
+    the order of the blocks, then the axes, then the first cell of each group).
+
+    Per placement of a cell: its block ``bid``, cell ``cid``, integer ``coords`` per axis (0:
+    the margin) and ``own``, how many of the axes its block has."""
+    found_key: list[np.ndarray] = []
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    width = coords.shape[1] if len(cid) else 0
+    index = np.arange(len(cid), dtype=np.int64)
+    values = np.asarray(cells.values, dtype=float)
+    for j in range(width):
+        idx = np.flatnonzero(own > j)
+        if len(idx) == 0:
+            continue
+        parts = [bid[idx], own[idx]] + [coords[idx, k] for k in range(width) if k != j]
+        gid = _combine(parts, len(idx))
+        margin = coords[idx, j] == 0
+        # within a group: the components by cell, then the margin
+        order = np.lexsort((cid[idx], margin, gid))
+        g = gid[order]
+        starts = np.flatnonzero(np.diff(g, prepend=-1))
+        sizes = np.diff(np.append(starts, len(order)))
+        n_margin = np.add.reduceat(margin[order].astype(np.int64), starts)
+        n_comp = sizes - n_margin
+        keep = (n_comp > 0) & ~((n_comp == 1) & (n_margin == 0))
+        first = np.minimum.reduceat(index[idx][order], starts)
+        block = bid[idx][order][starts]
+        members = cid[idx][order]
+        # a group without its margin in the output holds only components: their total
+        total = np.add.reduceat(values[members], starts)
+        found_key.append(np.stack([block[keep], np.full(int(keep.sum()), j), first[keep]]))
+        found.append((members, starts[keep], n_comp[keep], n_margin[keep], total[keep]))
+    if not found:
+        return Relations()
+    keys = np.concatenate(found_key, axis=1)
+    rank = np.lexsort((keys[2], keys[1], keys[0]))
+    # every group's members are contiguous in its axis' sorted cells: components, then margin
+    base = np.cumsum([0] + [len(f[0]) for f in found])[:-1]
+    start = np.concatenate([f[1] + b for f, b in zip(found, base, strict=True)])[rank]
+    n_comp = np.concatenate([f[2] for f in found])[rank]
+    has_margin = np.concatenate([f[3] > 0 for f in found])[rank]
+    total = np.concatenate([f[4] for f in found])[rank]
+    every = np.concatenate([f[0] for f in found])
+    size = n_comp + has_margin
+    if len(cid) != len(cells.values):
+        # a cell placed in two blocks (two corridors): the same relation twice, kept once
+        listed = every.tolist()
+        seen: set[tuple[tuple[int, ...], bool]] = set()
+        keep = np.ones(len(start), bool)
+        for r, (s, n, m) in enumerate(
+            zip(start.tolist(), size.tolist(), has_margin.tolist(), strict=True)
+        ):
+            pair = (tuple(listed[s : s + n]), m)
+            if pair in seen:
+                keep[r] = False
+            seen.add(pair)
+        start, n_comp, has_margin, total, size = (
+            x[keep] for x in (start, n_comp, has_margin, total, size)
+        )
+    ptr = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    index = np.repeat(start - ptr[:-1], size) + np.arange(int(ptr[-1]), dtype=np.int64)
+    flat = every[index]
+    virtual = ~has_margin & (total > 0) & (total < threshold)
+    # near a bound, Python's own sum (in member order) decides, as it did row by row
+    near = ~has_margin & ((np.abs(total) < 1e-6) | (np.abs(total - threshold) < 1e-6))
+    for r in np.flatnonzero(near).tolist():
+        exact = sum(cells.values[c] for c in flat[ptr[r] : ptr[r + 1]].tolist())
+        virtual[r] = 0 < exact < threshold
+    return Relations(flat, ptr, has_margin, virtual)
+
+
+def slab_arrays(
+    cells: Cells, threshold: int, block: tuple[Any, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The margins of a block as arrays: (member cells, the equation of each member, margin
+    cell of each equation or -1, margin known?).
+
+    Every margin in the output, of any order, is an equation over the finest cells; so is each
+    margin along one dimension that is not in the output, taken as published (by the same query
+    without that dimension) unless small. Equations come by the number of dimensions added
+    up, then those dimensions, then the first finest cell of each; members in the block's order.
+    """
+    coords = cells.blocks[block]
+    n_axes = len(block[2])
+    empty = np.zeros(0, np.int64)
+    if not coords or n_axes == 0:
+        return empty, empty, empty, np.zeros(0, bool)
+    keys = list(coords)
+    cids = np.fromiter(coords.values(), np.int64, len(keys))
+    codes = np.zeros((len(keys), n_axes), np.int64)  # 0: the margin
+    for j in range(n_axes):
+        ids: dict[Any, int] = {MARGIN: 0}
+        codes[:, j] = [ids.setdefault(k[j], len(ids)) for k in keys]
+    is_finest = (codes != 0).all(axis=1)
+    finest = codes[is_finest]
+    finest_cid = cids[is_finest]
+    nf = len(finest)
+    values = np.asarray(cells.values, dtype=float)
+    members: list[np.ndarray] = []
+    margins: list[np.ndarray] = []
+    known: list[np.ndarray] = []
+    for k in range(1, n_axes + 1):
+        for subset in combinations(range(n_axes), k):
+            proj = finest.copy()
+            proj[:, list(subset)] = 0
+            # one code for a projection and for a cell of the block with those coordinates
+            both = np.concatenate([proj, codes])
+            code = _combine([both[:, j] for j in range(n_axes)], len(both))
+            gid, first = _first_order(code[:nf])
+            lookup = dict(zip(code[nf:].tolist(), cids.tolist(), strict=True))
+            margin = np.array([lookup.get(c, -1) for c in code[:nf][first].tolist()], np.int64)
+            order = np.argsort(gid, kind="stable")
+            size = np.bincount(gid, minlength=len(first))
+            if k == 1:
+                total = np.bincount(gid, values[finest_cid], minlength=len(first))
+                use = (margin >= 0) | (size > 1)
+                ok = (margin >= 0) | ~((total > 0) & (total < threshold))
+            else:
+                use = margin >= 0
+                ok = np.ones(len(first), bool)
+            take = use[gid[order]]
+            members.append(np.stack([gid[order][take], finest_cid[order][take]]))
+            margins.append(margin[use])
+            known.append(ok[use])
+            # equation numbers: local group ids -> running numbers of the kept groups
+            renumber = np.cumsum(use) - 1
+            members[-1][0] = renumber[members[-1][0]]
+    offsets = np.cumsum([0] + [len(m) for m in margins])
+    eq_of = np.concatenate([m[0] + off for m, off in zip(members, offsets, strict=False)])
+    flat = np.concatenate([m[1] for m in members])
+    return flat, eq_of, np.concatenate(margins), np.concatenate(known)

@@ -1,0 +1,121 @@
+"""Overview: the report's summary, live, within the user's scope.
+
+The top spaces of vulnerability (``read_hotspots``: scoped, audited, disclosed like the API),
+where migrant and mobile groups are furthest behind host communities on the cascade, reporting
+completeness and the latest outbreak situation: the report's own functions
+(``corridor.reports``), run on a warehouse scoped to the user's countries, so every count has
+passed the same disclosure control as the report and the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from corridor.access.accounts import Account
+from corridor.access.agreements import list_agreements
+from corridor.access.audit import append
+from corridor.access.roles import allows
+from corridor.access.scope import scoped
+from corridor.api.auth import EngineDep, hub_of
+from corridor.reports.cascade import cascade, largest_gaps
+from corridor.reports.hotspot_view import hotspot_rows
+from corridor.reports.html import country_names
+from corridor.reports.outbreak import outbreaks
+from corridor.reports.protect import disclosure_method
+from corridor.reports.quality import completeness
+from corridor.storage.engine import Engine
+from corridor.web.live import cached, ranking_for, window_for
+from corridor.web.session import PageAccount
+from corridor.web.site import page_router, render
+
+router = page_router()
+TOP_SITES = 10
+
+
+def summary(
+    engine: Engine, account: Account, request: Request, period: str | None
+) -> dict[str, Any]:
+    """What the overview shows for ``account`` (each number already disclosure-controlled)."""
+    hub = hub_of(request)
+    settings = hub.settings
+    threshold = settings.suppression_threshold
+    window = window_for(engine, account, period)
+
+    def compute(base: Engine) -> tuple[Any, ...]:
+        with scoped(base, account.scope) as eng:
+            names = country_names(eng)
+            return (
+                cascade(eng, window.text, settings, names),
+                completeness(eng, window.start, window.end, names, threshold),
+                outbreaks(eng, window.start, window.end, settings, names),
+            )
+
+    cascade_view, (quarters, complete, missing, missing_more), outbreak_views = cached(
+        request, engine, ("web.overview", account.scope, window.text, threshold), compute
+    )
+    result = ranking_for(request, engine, account, window.text)
+    sites = hotspot_rows(result, settings)[:TOP_SITES]
+    append(
+        engine,
+        account.username,
+        "web.overview",
+        {"period": window.text, "scope": account.scope.describe()},
+        cells=len(complete) * 3 + sum(len(c.rows) for c in cascade_view.countries),
+        suppressed=True,
+    )
+    return {
+        "period": window.text,
+        "period_start": window.start.isoformat(),
+        "period_end": window.end.isoformat(),
+        "threshold": threshold,
+        "disclosure_method": disclosure_method(settings),
+        "sites": sites,
+        "level": round(100 * result.level),
+        "top": result.top,
+        "gaps": largest_gaps(cascade_view),
+        "cascade_period": cascade_view.period,
+        "quarters": quarters,
+        "completeness": complete,
+        "missing_sites": missing,
+        "missing_more": missing_more,
+        "outbreaks": [latest_situation(o) for o in outbreak_views],
+    }
+
+
+def latest_situation(o: Any) -> dict[str, Any]:
+    """An outbreak's latest picture: cases per country in the window, the last sites reached."""
+    return {
+        "disease": o.disease,
+        "countries": [(c.name, c.total) for c in o.curves],
+        "latest": sorted(o.arrivals, key=lambda a: -a.order)[:5],
+        "reached": len(o.arrivals) + o.more_sites,
+        "curves": o.curves,
+        "view": o,
+    }
+
+
+@router.get("/overview")
+def overview(
+    request: Request, engine: EngineDep, account: PageAccount, period: str | None = None
+) -> Response:
+    if not allows(account.role, "read_hotspots"):
+        # partners read what their sharing agreements grant, nothing of the report
+        agreements = [a for a in list_agreements(engine, account.username)]
+        return render(
+            request,
+            "overview_partner.html.j2",
+            {"title": "Overview", "agreements": agreements},
+            account=account,
+            active="overview",
+        )
+    context = summary(engine, account, request, period)
+    return render(
+        request,
+        "overview.html.j2",
+        {"title": "Overview", **context},
+        account=account,
+        active="overview",
+    )

@@ -1,0 +1,86 @@
+// The map page: Leaflet over the package's own boundaries and lakes (no tiles), layers from
+// /map/layers.json (the user's scope only), a click on a site loads its panel with htmx.
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || !window.L) { return; }
+  var map = L.map(el, { zoomSnap: 0.25, attributionControl: true, keyboard: true, preferCanvas: false });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Boundaries and lakes: Natural Earth");
+  map.setView([0, 34], 5);
+  var groups = {
+    sites: L.featureGroup(), corridors: L.featureGroup(), flows: L.featureGroup(),
+    outbreak: L.featureGroup()
+  };
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "accept": "application/json" } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(url + " answered " + r.status); }
+        return r.json();
+      });
+  }
+
+  function showSite(code) {
+    var period = el.getAttribute("data-period") || "";
+    htmx.ajax("GET", "/map/site/" + encodeURIComponent(code) + "?period=" + encodeURIComponent(period),
+      { target: "#site-detail" });
+  }
+
+  function draw(base, data) {
+    L.geoJSON(base.countries, {
+      style: function () { return { color: "#6b6b6b", weight: 1, fillColor: "#f3f0e8", fillOpacity: 1 }; },
+      onEachFeature: function (f, layer) { layer.bindTooltip(String(f.properties.name || ""), { sticky: true }); }
+    }).addTo(map);
+    L.geoJSON(base.lakes, {
+      style: function () { return { color: "#4a90c2", weight: 0.6, fillColor: "#a6cee3", fillOpacity: 1 }; },
+      interactive: false
+    }).addTo(map);
+    data.corridors.forEach(function (c) {
+      c.segments.forEach(function (seg) {
+        L.polyline(seg, { color: c.colour, weight: 3, opacity: 0.85 })
+          .bindTooltip(c.label + " corridor").addTo(groups.corridors);
+      });
+    });
+    data.flows.forEach(function (f) {
+      L.polyline(f.line, { color: "#3f5f7f", weight: f.width, opacity: 0.5 })
+        .bindTooltip(f.title).addTo(groups.flows);
+    });
+    data.outbreak.forEach(function (o) {
+      var r = o.value ? 4 + 3 * Math.sqrt(o.value) : 5;
+      L.circleMarker([o.lat, o.lon], { radius: r, color: "#000000", weight: 1.5, dashArray: "3 2",
+        fillColor: "#0072b2", fillOpacity: 0.35 })
+        .bindTooltip(o.disease + ": " + o.name + ", " + o.cases + " cases; reached " + o.week +
+          " (site " + o.order + " in order)")
+        .addTo(groups.outbreak);
+    });
+    data.sites.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (s) {
+      L.circleMarker([s.lat, s.lon], { radius: s.radius, color: "#333333", weight: 1,
+        fillColor: s.colour, fillOpacity: 0.9 })
+        .bindTooltip("#" + s.rank + " " + s.name + " (" + s.type + ", " + s.country + "): score " + s.score)
+        .on("click", function () { showSite(s.code); })
+        .addTo(groups.sites);
+    });
+    var toggles = document.querySelectorAll("input[name=layer]");
+    Array.prototype.forEach.call(toggles, function (box) {
+      var sync = function () {
+        var g = groups[box.value];
+        if (box.checked) { g.addTo(map); } else { map.removeLayer(g); }
+      };
+      box.addEventListener("change", sync);
+      sync();
+    });
+    var bounds = L.latLngBounds([]);
+    data.sites.forEach(function (s) { bounds.extend([s.lat, s.lon]); });
+    data.corridors.forEach(function (c) { c.segments.forEach(function (seg) { bounds.extend(seg); }); });
+    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.25), { maxZoom: 8 }); }
+    el.setAttribute("data-ready", "true");
+  }
+
+  Promise.all([getJSON(el.getAttribute("data-basemap")), getJSON(el.getAttribute("data-layers"))])
+    .then(function (parts) { draw(parts[0], parts[1]); })
+    .catch(function (e) {
+      el.textContent = "The map could not be drawn: " + e.message;
+      el.setAttribute("data-ready", "error");
+    });
+})();

@@ -1,0 +1,56 @@
+"""The cells and relations of suppression, built column by column (indicators/suppresscells.py)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from test_indicator_disclosure import T, grid, outputs, table_of
+
+from corridor.indicators import suppress
+from corridor.indicators.suppresscells import build_cells
+
+Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
+FLAGS = ("numerator_flag", "denominator_flag", "value_flag")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs())
+def test_relations_add_up_and_rows_point_at_their_counts(case: Case) -> None:
+    """Every relation whose margin is in the output adds up to it; every row's cell holds the
+    row's count; relations read as objects and as arrays agree."""
+    by, totals, finest = case
+    table = table_of(grid(finest, by, totals), by)
+    cells, rows = build_cells(table, T)
+    assert rows.shape == (table.num_rows, 2)
+    for role, k in (("numerator", 0), ("denominator", 1)):
+        for r, v in enumerate(table.column(role).to_pylist()):
+            assert (rows[r, k] < 0) == (v is None)
+            if v is not None:
+                assert cells.values[rows[r, k]] == v
+    for i, rel in enumerate(cells.relations):
+        assert rel.members() == cells.relations.members(i)
+        assert len(set(rel.members())) == len(rel.members())
+        if rel.margin is not None:
+            parts = sum(cells.values[c] for c in rel.components)
+            assert parts == cells.values[rel.margin]
+        else:
+            total = sum(cells.values[c] for c in rel.components)
+            assert rel.virtual_unknown == (0 < total < T)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs())
+def test_a_count_shown_twice_is_one_cell(case: Case) -> None:
+    """Every row twice (a count in two rows, as one element in two indicators): the same
+    cells, and each copy withheld exactly as the row of the table once."""
+    by, totals, finest = case
+    once = table_of(grid(finest, by, totals), by)
+    twice = pa.concat_tables([once, once]).replace_schema_metadata(once.schema.metadata)
+    cells_once, _ = build_cells(once, T)
+    cells_twice, rows = build_cells(twice, T)
+    assert cells_twice.values == cells_once.values
+    assert (rows[: once.num_rows] == rows[once.num_rows :]).all()
+    a, b = suppress(once, T), suppress(twice, T)
+    for flag in FLAGS:
+        single = a.column(flag).to_pylist()
+        assert b.column(flag).to_pylist() == single + single

@@ -1,0 +1,82 @@
+"""Logging in and out of the dashboard: in the browser, and the cookie and CSRF rules behind it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from webcheck import axe, watch
+
+from conftest import PASSWORD, Served, log_in
+
+
+def test_login_then_logout_in_the_browser(browser: Any, served: Served) -> None:
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    w = watch(page, served.base_url)
+    page.goto(f"{served.base_url}/map")
+    assert "/login?next=%2Fmap" in page.url  # no session: the login page, then back here
+    assert axe(page) == []
+    page.get_by_label("User name").fill("web-analyst")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_role("alert").inner_text() == "Wrong user name or password."
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/map$"))
+    cookies = {c["name"]: c for c in ctx.cookies()}
+    session = cookies["corridor_session"]
+    assert session["httpOnly"] is True and session["sameSite"] == "Strict"
+    assert cookies["corridor_csrf"]["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie").find("corridor_session") == -1  # scripts cannot read it
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Overview").is_visible()
+    assert nav.get_by_role("link", name="Admin").count() == 0  # an analyst has no admin page
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login\?logged_out=1$"))
+    assert "You are logged out" in page.inner_text("main")
+    # the session token is revoked, not only forgotten by the browser
+    r = httpx.get(
+        f"{served.base_url}/api/v1/status",
+        cookies={"corridor_session": session["value"]},
+    )
+    assert r.status_code == 401
+    page.goto(f"{served.base_url}/overview")
+    assert "/login" in page.url
+    w.assert_clean()
+    ctx.close()
+
+
+def test_a_form_without_the_csrf_token_is_refused(served: Served) -> None:
+    with httpx.Client(base_url=served.base_url) as c:
+        c.get("/login")
+        r = c.post("/login", data={"username": "web-admin", "password": PASSWORD, "csrf": "forged"})
+        assert r.status_code == 403 and "csrf" in r.text and "reload the" in r.text
+        assert "corridor_session" not in r.cookies
+        csrf = c.cookies["corridor_csrf"]
+        r = c.post(
+            "/login",
+            data={"username": "web-admin", "password": PASSWORD, "csrf": csrf, "next": "//evil"},
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/overview"  # never off-site
+        assert "corridor_session" in c.cookies
+        r = c.post("/logout", data={"csrf": "forged"})
+        assert r.status_code == 403  # the session is still there
+        assert c.get("/overview").status_code == 200
+
+
+def test_pages_send_a_strict_content_security_policy(served: Served) -> None:
+    r = httpx.get(f"{served.base_url}/login")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_log_in_helper_reaches_the_overview(browser: Any, served: Served) -> None:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    log_in(page, served.base_url, "web-admin")
+    assert page.url.endswith("/overview")
+    ctx.close()
