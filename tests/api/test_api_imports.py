@@ -126,6 +126,31 @@ def test_a_dry_run_gets_the_same_scope_check_as_an_import(fresh_hub_both: Any) -
     assert _count(hub) == before
 
 
+def test_rows_already_stored_count_for_the_scope_check(fresh_hub_both: Any) -> None:
+    """Another country's rows are refused even when they equal what is stored (an upload that
+    came back "0 new rows" would tell a data manager the stored values)."""
+    hub = fresh_hub_both
+    admin = auth(hub.tokens["admin1"])
+    kenyan = _csv("ke-busia", 4)
+    stored = hub.client.post(
+        "/api/v1/imports",
+        headers=admin,
+        files={"file": ("clinic.csv", kenyan, "text/csv")},
+        data={"kind": "services"},
+    )
+    assert stored.status_code == 201, stored.text
+    before = _count(hub)
+    imports_before = hub.client.get("/api/v1/imports", headers=admin).json()["imports"]
+    header, *rows = kenyan.decode().splitlines(keepends=True)
+    same_rows = (header + "".join(reversed(rows))).encode()  # another file, the same rows
+    for dry_run in ("true", "false"):
+        r = _post(hub, "dm-uga", same_rows, dry_run=dry_run)
+        assert r.status_code == 403, r.text
+        assert "ke-busia (KEN): 4 rows" in r.json()["detail"]
+    assert _count(hub) == before
+    assert hub.client.get("/api/v1/imports", headers=admin).json()["imports"] == imports_before
+
+
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(fresh_hub: Any) -> None:
     limit = fresh_hub.client.app.state.hub.max_upload
     r = _post(fresh_hub, "dm-uga", b"x" * (limit + 10))

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import polars as pl
 
 from corridor.access.accounts import Account
 from corridor.access.errors import PermissionDenied
 from corridor.storage.engine import Engine
 
+#: checks a file's valid rows (kind, rows) and raises to refuse them
+FileScope = Callable[[str, pl.DataFrame], None]
 _PLACE_FIELDS = ("place_code", "observation_code")
 _CODE_OF_KIND = {"services": "place_code", "cases": "place_code", "flows": "observation_code"}
 _CHUNK = 500
@@ -167,7 +171,43 @@ def require_countries_of_import(
         return
     ids = ",".join(str(int(i)) for i in import_ids)
     allowed = ",".join("'" + c + "'" for c in sorted(account.countries)) or "''"
-    outside = _outside(engine, kind, ids, allowed)
+    _refuse(account, _outside(engine, kind, ids, allowed), dry_run=dry_run)
+
+
+def file_scope(engine: Engine, account: Account, *, dry_run: bool = False) -> FileScope | None:
+    """A check of a file's valid rows against the account's countries before anything is
+    loaded: rows that would be unchanged or replaced count as much as new ones, so that an
+    upload cannot learn whether another country's stored values equal its own."""
+    if account.countries is None:
+        return None
+    places = {
+        str(code): str(country)
+        for code, country in engine.query_rows(
+            "SELECT place_code, country_code FROM places", step="place countries"
+        )
+    }
+
+    def check(kind: str, valid: pl.DataFrame) -> None:
+        column = "country_code" if kind == "places" else _CODE_OF_KIND.get(kind)
+        if column is None or column not in valid.columns or valid.height == 0:
+            return
+        codes = valid.get_column(column).cast(pl.Utf8)
+        counts = codes.value_counts()
+        outside: list[tuple[str, str, int]] = []
+        for code, n in counts.iter_rows():
+            code = str(code)
+            if kind == "places":
+                country, place = code.lower(), "(places file)"
+            else:
+                country, place = places.get(code, "?"), code
+            if country not in (account.countries or set()):
+                outside.append((country, place, int(n)))
+        _refuse(account, sorted(outside), dry_run=dry_run)
+
+    return check
+
+
+def _refuse(account: Account, outside: list[tuple[str, str, int]], *, dry_run: bool) -> None:
     if not outside:
         return
     total = sum(n for *_, n in outside)
@@ -178,6 +218,6 @@ def require_countries_of_import(
     raise PermissionDenied(
         f"{total} row{'s' if total != 1 else ''} of the file "
         f"{'are' if total != 1 else 'is'} outside the countries of account {account.username!r} "
-        f"({','.join(sorted(account.countries)).upper()}): {named}; "
+        f"({','.join(sorted(account.countries or ())).upper()}): {named}; "
         + ("nothing was imported (dry run)" if dry_run else "nothing was imported")
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from corridor.access.accounts import Account
 from corridor.access.audit import append
-from corridor.access.quarantine import require_countries_of_import, tag_quarantine
+from corridor.access.quarantine import file_scope, require_countries_of_import, tag_quarantine
 from corridor.access.reads import Cache
 from corridor.access.roles import require
 from corridor.access.versions import bump, stored_version, upcoming_versions
@@ -109,6 +109,7 @@ def import_files(
                 dry_run=dry_run and not trial,
                 user=account.username,
                 extra_age_bands=settings.extra_age_bands,
+                scope=file_scope(engine, account, dry_run=dry_run),
             )
             new_ids = [r.import_id for r in results if r.import_id is not None]
             tag_quarantine(engine, account, new_ids)

@@ -95,10 +95,13 @@ def ingest(
     extra_age_bands: Sequence[str] = (),
     progress: Progress | None = None,
     max_bytes: int | None = DEFAULT_MAX_FILE_MB * 1024 * 1024,
+    scope: Callable[[str, pl.DataFrame], None] | None = None,
 ) -> list[ImportResult]:
     """Import ``paths`` as ``kind``. Raises InputError (nothing imported) on invalid input.
 
     Files that are not regular files, or larger than ``max_bytes``, are refused before reading.
+    ``scope``, when given, sees every file's valid rows (loaded, replacing or unchanged alike)
+    before anything is loaded, and may refuse them by raising.
     """
     schema_for(kind)  # KeyError is caught by callers that accept user input
     say = progress or (lambda _msg: None)
@@ -125,6 +128,9 @@ def ingest(
             + (" (dry run)" if dry_run else "")
             + ". Fix the file(s), or use --quarantine to import the valid rows.",
         )
+    if scope is not None:
+        for p in prepared:
+            scope(kind, p.validated.valid)
     if dry_run:
         return [p.result for p in prepared]
     who = user or getpass.getuser()
