@@ -44,13 +44,19 @@ def test_map_draws_layers_and_opens_a_site(open_page: Any) -> None:
     page.get_by_role("checkbox", name="Outbreak cases and arrivals").check()
     assert page.locator("#map path.leaflet-interactive").count() > before
     # the site list is the keyboard's way to the same panel as a click on the map
-    page.get_by_role("button", name="Port of Dar es Salaam").focus()
+    page.get_by_role("button", name="Port of Dar es Salaam", exact=True).focus()
     page.keyboard.press("Enter")
     panel = page.locator("#site-detail section.site")
     panel.wait_for()
     assert panel.get_attribute("data-site") == "tz-dar-port"
     text = panel.inner_text()
     assert "Cascade by population group" in text and "Trends" in text and "Rank" in text
+    # so is the circle itself: Tab reaches it, Enter opens it
+    circle = page.locator("#map path[data-site='ke-mombasa-port']")
+    assert circle.get_attribute("tabindex") == "0" and circle.get_attribute("role") == "button"
+    circle.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#site-detail section.site[data-site='ke-mombasa-port']")
     # a click on a circle on the map opens that site too
     page.locator(
         "#map path.leaflet-interactive[fill='#bd0026'], #map path.leaflet-interactive"

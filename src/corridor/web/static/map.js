@@ -55,10 +55,23 @@
         .addTo(groups.outbreak);
     });
     data.sites.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (s) {
+      var label = "#" + s.rank + " " + s.name + " (" + s.type + ", " + s.country + "): score " + s.score;
       L.circleMarker([s.lat, s.lon], { radius: s.radius, color: "#333333", weight: 1,
         fillColor: s.colour, fillOpacity: 0.9 })
-        .bindTooltip("#" + s.rank + " " + s.name + " (" + s.type + ", " + s.country + "): score " + s.score)
+        .bindTooltip(label)
         .on("click", function () { showSite(s.code); })
+        .on("add", function () {
+          // the circle itself is reachable with the keyboard: Tab to it, Enter or Space opens it
+          var path = this.getElement();
+          if (!path || path.hasAttribute("tabindex")) { return; }
+          path.setAttribute("tabindex", "0");
+          path.setAttribute("role", "button");
+          path.setAttribute("aria-label", label);
+          path.setAttribute("data-site", s.code);
+          path.addEventListener("keydown", function (e) {
+            if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showSite(s.code); }
+          });
+        })
         .addTo(groups.sites);
     });
     var toggles = document.querySelectorAll("input[name=layer]");
