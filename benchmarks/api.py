@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+from demohub import demo_workspace, free_port
 
 from corridor.access import account_for_token
 from corridor.indicators import compute_indicators, publish
@@ -50,25 +50,6 @@ INDICATOR_QUERIES = (
 )
 OTHER = ("/api/v1/places", "/api/v1/status")
 COPY_TABLES = ("places", "flows", "services", "cases", "imports", "quarantine", "replacements")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def demo_workspace(given: str | None, tmp: Path) -> Path:
-    if given:
-        return Path(given)
-    out = tmp / "demo"
-    print("building the demo workspace (corridor demo)...", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "corridor.cli.main", "demo", "--out", str(out)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return out
 
 
 def credentials(ws: Path) -> dict[str, dict[str, str]]:

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,29 +34,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from demohub import demo_workspace, free_port
+
 #: every page of the dashboard, in navigation order (pages not built yet answer 404: skipped)
 PAGES = ("/overview", "/map", "/explorer", "/spaces", "/data", "/admin")
 GOAL_SECONDS = 1.0
 GOAL_BYTES = 2_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def demo_workspace(given: str | None, tmp: Path) -> Path:
-    if given:
-        return Path(given)
-    out = tmp / "demo"
-    print("building the demo workspace (corridor demo)...", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "corridor.cli.main", "demo", "--out", str(out)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return out
 
 
 def credentials(ws: Path, role: str) -> tuple[str, str]:

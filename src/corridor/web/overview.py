@@ -54,18 +54,27 @@ def summary(
                 outbreaks(eng, window.start, window.end, settings, names),
             )
 
-    def rank() -> Any:
-        with hub.pool.engine() as own:  # a connection of its own: DuckDB queries run in parallel
-            return ranking_for(request, own, account, window.text)
-
-    # the ranking and the report's summary are independent: on a cold cache they are computed
-    # side by side (the queries release the GIL), which takes the slower of the two, not both
-    with ThreadPoolExecutor(max_workers=1) as side:
-        ranked = side.submit(rank)
-        cascade_view, (quarters, complete, missing, missing_more), outbreak_views = cached(
+    def summary_views() -> tuple[Any, ...]:
+        return cached(
             request, engine, ("web.overview", account.scope, window.text, threshold), compute
         )
-        result = ranked.result()
+
+    # the ranking and the report's summary are independent: on a cold cache they are computed
+    # side by side (the queries release the GIL) when a second connection is idle at once;
+    # never waiting for one, so that busy requests cannot hold the pool waiting for each other
+    own = hub.pool.take_idle()
+    if own is None:
+        views = summary_views()
+        result = ranking_for(request, engine, account, window.text)
+    else:
+        try:
+            with ThreadPoolExecutor(max_workers=1) as side:
+                ranked = side.submit(ranking_for, request, own, account, window.text)
+                views = summary_views()
+                result = ranked.result()
+        finally:
+            hub.pool.put(own)
+    cascade_view, (quarters, complete, missing, missing_more), outbreak_views = views
     sites = hotspot_rows(result, settings)[:TOP_SITES]
     append(
         engine,
