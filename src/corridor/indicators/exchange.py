@@ -25,7 +25,6 @@ from corridor.errors import QueryError
 from corridor.indicators.disclosure import disclosure_note, method_of, threshold_of
 from corridor.indicators.exchangevalues import (
     Coded,
-    Texts,
     Values,
     combined,
     exchange_table,
@@ -192,8 +191,18 @@ def _held(values: Values) -> np.ndarray:
 Part = Callable[[np.ndarray], pa.Array]
 
 
-def _numbers(values: Values) -> Part:
-    return lambda rows: numbers(values.value.take(pa.array(rows)), 4, "None")
+def _numbers(values: Values, blank: np.ndarray | None = None) -> Part:
+    """The values as written ("None" for NaN); empty where ``blank``."""
+    value = values.value
+    if blank is None or not blank.any():
+        return lambda rows: numbers(value.take(pa.array(rows)), 4, "None")
+    x = value.to_numpy(zero_copy_only=False)
+    if not np.isnan(x[~blank]).any():  # (shown values are never null): blank ones made null
+        value = pc.if_else(pa.array(blank), pa.scalar(None, pa.float64()), value)
+        return lambda rows: numbers(value.take(pa.array(rows)), 4, "")
+    return lambda rows: pc.if_else(
+        pa.array(blank[rows]), "", numbers(value.take(pa.array(rows)), 4, "None")
+    )
 
 
 def _write_joined(
@@ -265,7 +274,7 @@ def write_dhis2_json(
 
 
 def _flags(mask: np.ndarray) -> Coded:
-    return Coded(mask.astype(np.int64), [False, True])  # type: ignore[list-item]
+    return Coded(mask.view(np.int8), [False, True])  # type: ignore[list-item]
 
 
 def write_adx(
@@ -300,56 +309,44 @@ def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
     order = pc.sort_indices(group).to_numpy()
     ids = group.to_numpy()[order]
     start = np.flatnonzero(np.diff(ids, prepend=-1))  # positions in the sorted order
-    first, last = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-    first[order[start]] = np.arange(1, len(start) + 1)  # a group's first value: its number
-    last[order[np.append(start[1:] - 1, n - 1)]] = True
     held = _held(values)
     places, periods = values.place.codes[order[start]], values.period.codes[order[start]]
+    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places.tolist())}
+    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods.tolist())}
     headers = [
-        f"  <group orgUnit={quoteattr(codes.org_unit(str(values.place.texts[p])))} "
-        f"period={quoteattr(adx_period(str(values.period.texts[q])))} "
-        'dataSet="CORRIDOR_INDICATORS">\n'
+        f'  <group orgUnit={org[p]} period={when[q]} dataSet="CORRIDOR_INDICATORS">\n'
         for p, q in zip(places.tolist(), periods.tolist(), strict=True)
     ]
-    # before a value: its group's opening (on a group's first value), then the completeness
-    # note of a value that is shown
-    opening = Texts(pa.array(["", *headers], pa.string()), first).at
-    pre: Part = opening
-    if any(values.note.texts[c] for c in np.unique(values.note.codes[~held]).tolist()):
-        shown_note = Coded(np.where(held, 0, values.note.codes + 1), ["", *values.note.texts])
-        note = shown_note.formatted(lambda t: f"    <!-- {t} -->\n" if t else "").at
+    # the last value of a group is followed by its closing and the next group's opening
+    turn = np.zeros(n, dtype=np.int64)
+    turn[order[np.append(start[1:] - 1, n - 1)]] = np.arange(1, len(start) + 1)
+    turns = ["", *(f"  </group>\n{h}" for h in headers[1:]), "  </group>\n"]
+    # a shown value's completeness note comes before it (code 0: none)
+    note = Coded(
+        np.where(held, 0, values.note.codes.astype(np.int64) + 1), ["", *values.note.texts]
+    )
 
-        def pre(rows: np.ndarray) -> pa.Array:
-            return pc.binary_join_element_wise(opening(rows), note(rows), "")
-
-    def element_text(flag: str | None, element: str) -> str:
-        attr = f"dataElement={quoteattr(codes.data_element(element))}"
-        if flag is None:
-            return f"    <dataValue {attr}"
-        return f"    <!-- withheld by disclosure control ({flag}): " + attr.replace("--", "- -")
-
-    def dims_text(withheld: bool, sex: str, age: str, group: str) -> str:
+    def line(note: str, flag: str | None, element: str, sex: str, age: str, group: str) -> str:
+        text = f"    <!-- {note} -->\n" if note else ""
         dims = zip(DISAGGREGATIONS, (sex, age, group), strict=True)
-        attrs = "".join(_dim_attr(codes, d, c) for d, c in dims)
-        return attrs.replace("--", "- -") + " -->\n" if withheld else attrs + ' value="'
+        attrs = f"dataElement={quoteattr(codes.data_element(element))}" + "".join(
+            _dim_attr(codes, d, c) for d, c in dims
+        )
+        if flag is None:
+            return f'{text}    <dataValue {attrs} value="'
+        return f"{text}    <!-- withheld by disclosure control ({flag}): " + (
+            attrs.replace("--", "- -") + " -->\n"
+        )
 
-    def end_text(withheld: bool, closes: bool) -> str:
-        return ("" if withheld else '"/>\n') + ("  </group>\n" if closes else "")
-
-    number = _numbers(values)
-    if held.any():  # a withheld value's number is not written
-        shown_number = number
-
-        def number(rows: np.ndarray) -> pa.Array:
-            return pc.if_else(pa.array(held[rows]), "", shown_number(rows))
+    def end(withheld: bool, turn: str) -> str:
+        return ("" if withheld else '"/>\n') + turn
 
     parts = [
-        pre,
-        formatted([values.flag, values.element], element_text).at,
-        formatted([_flags(held), *values.dims()], dims_text).at,
-        number,
-        formatted([_flags(held), _flags(last)], end_text).at,
+        formatted([note, values.flag, values.element, *values.dims()], line).at,
+        _numbers(values, held),  # a withheld value's number is not written
+        formatted([_flags(held), Coded(turn, turns)], end).at,
     ]
+    stream.write(headers[0].encode())
     _write_joined(parts, order, stream)
 
 

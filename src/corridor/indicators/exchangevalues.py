@@ -33,7 +33,7 @@ _WIDE: Final = 1 << 62  # a combined key stays below this (int64)
 
 @dataclass(frozen=True)
 class Coded:
-    """A text column as int64 codes into ``texts`` (None stands for null)."""
+    """A text column as integer codes into ``texts`` (None stands for null)."""
 
     codes: np.ndarray
     texts: list[str | None]
@@ -97,7 +97,7 @@ def encode(arr: pa.Array | pa.ChunkedArray) -> Coded:
     if arr.null_count:
         indices = pc.fill_null(indices, len(texts))
         texts.append(None)
-    return Coded(indices.to_numpy().astype(np.int64, copy=False), texts)
+    return Coded(indices.to_numpy(), texts)  # int32 as Arrow has them: no copy
 
 
 def combined(columns: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
@@ -179,9 +179,9 @@ def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
     """Codes of several columns in one shared list of texts: (codes stacked by column, texts)."""
     texts: list[str | None] = []
     index: dict[str | None, int] = {}
-    out = np.empty((len(columns), len(columns[0].codes) if columns else 0), dtype=np.int64)
+    out = np.empty((len(columns), len(columns[0].codes) if columns else 0), dtype=np.int32)
     for i, c in enumerate(columns):
-        remap = np.array([index.setdefault(t, len(index)) for t in c.texts], dtype=np.int64)
+        remap = np.array([index.setdefault(t, len(index)) for t in c.texts], dtype=np.int32)
         out[i] = remap[c.codes] if len(remap) else 0
     texts = list(index)
     return out, texts
@@ -204,7 +204,7 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
     keep = np.ones(n, dtype=bool)
     for k, margin in (("place_code", ALL), *((d, TOTAL) for d in grouped)):
         c = keys[k]
-        keep &= ~np.isin(c.codes, [i for i, v in enumerate(c.texts) if v == margin])
+        keep &= ~np.array([v == margin for v in c.texts], dtype=bool)[c.codes]
     rows = np.flatnonzero(keep)
     # the three roles of a row: numerator (0), denominator (1) and indicator value (2)
     roles = (*COUNTS, "value")
