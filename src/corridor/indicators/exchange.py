@@ -274,7 +274,7 @@ def write_dhis2_json(
 
 
 def _flags(mask: np.ndarray) -> Coded:
-    return Coded(mask.view(np.int8), [False, True])  # type: ignore[list-item]
+    return Coded(mask.view(np.int8), [False, True])
 
 
 def write_adx(

@@ -36,7 +36,7 @@ class Coded:
     """A text column as integer codes into ``texts`` (None stands for null)."""
 
     codes: np.ndarray
-    texts: list[str | None]
+    texts: Sequence[Any]  # str or None; bool for the flags the writers make
 
     def take(self, rows: np.ndarray) -> Coded:
         return Coded(self.codes[rows], self.texts)
@@ -135,18 +135,6 @@ class Values:
 
     def dims(self) -> tuple[Coded, Coded, Coded]:
         return (self.sex, self.age_band, self.population_group)
-
-    def take(self, rows: np.ndarray) -> Values:
-        return Values(
-            *(getattr(self, f).take(rows) for f in _CODED[:6]),
-            value=self.value.take(pa.array(rows)),
-            flag=self.flag.take(rows),
-            indicator=self.indicator[rows],
-            note=self.note.take(rows),
-        )
-
-
-_CODED: Final = ("element", "period", "place", "sex", "age_band", "population_group")
 
 
 def _column(t: pa.Table, name: str, type_: pa.DataType = _STRING) -> pa.Array:
