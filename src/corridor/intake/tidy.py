@@ -93,7 +93,11 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     Fully empty rows are skipped; row numbers count data rows from 1 after the header rows.
     """
     schema = schema_for(kind)
-    grid = grid.select(pl.all().cast(pl.Utf8))
+    # text, except the categorical columns of the file reader (a number a cell, each text once)
+    grid = grid.select(
+        pl.col(c) if isinstance(t, pl.Categorical) else pl.col(c).cast(pl.Utf8)
+        for c, t in grid.schema.items()
+    )
     if grid.height == 0:
         raise file_error(file, "empty file: no header row")
     header: list[str | None] = list(grid.row(0))
@@ -128,10 +132,15 @@ def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     string work of stripping every cell.
     """
     first = frame[names[0]]  # a Series: a frame's expression would first rechunk every column
-    maybe = first.is_null() | first.str.contains(r"^\s*$")
+    if isinstance(first.dtype, pl.Categorical):  # each distinct text checked once
+        blank = first.unique().drop_nulls()
+        blank = blank.filter(blank.cast(pl.Utf8).str.contains(r"^\s*$"))
+        maybe = first.is_null() | first.is_in(blank.implode())
+    else:
+        maybe = first.is_null() | first.str.contains(r"^\s*$")
     if not maybe.any():
         return maybe
-    filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
+    filled = [pl.col(c).cast(pl.Utf8).fill_null("").str.strip_chars() != "" for c in names]
     part = frame.filter(maybe).select(~pl.any_horizontal(filled)).to_series()
     return maybe.scatter(maybe.arg_true(), part)
 
@@ -206,6 +215,30 @@ def _polars_grid(data: bytes, delim: str) -> pl.DataFrame:
     return pl.read_csv(data, has_header=False, separator=delim, infer_schema=False, encoding="utf8")
 
 
+def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawTable | None:
+    """As :func:`read_delimited`, from the file itself (``head``: its first bytes), in batches.
+
+    polars' streaming engine parses the file a batch of rows at a time and keeps each cell as a
+    number into its column's distinct texts (``Categorical``): neither the file's bytes nor a
+    text column of every cell is ever held whole. The same parser as :func:`read_grid`'s, so the
+    same cells. None when the file needs :func:`read_grid` (not UTF-8, ragged rows, odd quoting),
+    which reads such files as before and says where they break.
+    """
+    file = ctx.display_name
+    delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
+    try:
+        lazy = pl.scan_csv(
+            path, has_header=False, separator=delim, infer_schema=False, encoding="utf8"
+        )
+        names = lazy.collect_schema().names()
+        grid = lazy.select(
+            pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in names
+        ).collect(engine="streaming")
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    return frame_from_grid(grid, kind, file, "csv")
+
+
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     """CSV/TSV in the tidy contract (header names, HXL tag row, or tags only)."""
     grid = read_grid(data, ctx.display_name)
@@ -219,4 +252,5 @@ __all__ = [
     "match_tag",
     "read_delimited",
     "read_grid",
+    "scan_delimited",
 ]
