@@ -196,16 +196,25 @@ def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> Inpu
         "(the file ends inside it: truncated?)"
     )
     lines = text.split("\n", 2)[:2]
-    header = next(csv.reader([lines[0]], delimiter=delim), [])
+    header = _cells(lines[0], delim)
     row: int | None = exc.record
     if exc.record == 0:
         row = None
     elif exc.record > 1 and len(lines) > 1:
-        second = next(csv.reader([lines[1]], delimiter=delim), [])
+        second = _cells(lines[1], delim)
         if is_tag_row(list(second)):
             row = exc.record - 1
     column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
     return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
+
+
+def _cells(line: str, delim: str) -> list[str]:
+    """The cells of one line (a carriage return in it, which the csv module refuses outside
+    quotes, splits plainly)."""
+    try:
+        return next(csv.reader([line], delimiter=delim), [])
+    except csv.Error:
+        return line.split(delim)
 
 
 _HEAD = 65536
