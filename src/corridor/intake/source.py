@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corridor.errors import file_error
-from corridor.intake.text import has_text
 
 #: the default of the ``max_file_mb`` setting (megabytes of 1,048,576 bytes)
 DEFAULT_MAX_FILE_MB = 4096
@@ -74,7 +73,6 @@ class Scanned:
 
     sha256: str
     head: bytes  #: the first :data:`BLOCK` bytes
-    has_text: bool  #: anything but blanks
     stamp: tuple[int, int]  #: size and modification time, to see that it did not change
 
 
@@ -83,7 +81,6 @@ def scan_source(path: Path, name: str, max_bytes: int | None) -> Scanned:
     check_source(path, name, max_bytes)
     digest = hashlib.sha256()
     head = b""
-    text = False
     size = 0
     try:
         with open(path, "rb") as fh:
@@ -92,13 +89,12 @@ def scan_source(path: Path, name: str, max_bytes: int | None) -> Scanned:
                 if not head:
                     head = block
                 digest.update(block)
-                text = text or has_text(block)
                 size += len(block)
                 if max_bytes is not None and size > max_bytes:  # it grew while being read
                     raise file_error(name, f"file too large: more than {max_bytes:,} bytes")
     except OSError as exc:
         raise file_error(name, f"cannot read file: {exc.strerror}") from None
-    return Scanned(digest.hexdigest(), head, text, stamp)
+    return Scanned(digest.hexdigest(), head, stamp)
 
 
 def read_head(path: Path, name: str, max_bytes: int | None) -> bytes:
