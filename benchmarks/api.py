@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 from demohub import demo_workspace, free_port
+from loadclient import run_readers
 
 from corridor.access import account_for_token
 from corridor.indicators import compute_indicators, publish
@@ -120,7 +121,10 @@ def run_load(
     seconds: float,
     site: str,
     write_every: float = 1.0,
-) -> dict[str, list[tuple[float, bool]]]:
+) -> tuple[dict[str, list[tuple[float, bool]]], float]:
+    """The readers (``loadclient``: one event loop, light keep-alive clients) and the writer
+    (an httpx thread posting a multipart upload). Returns the answers by kind and the CPU
+    seconds the readers' generator used."""
     results: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -128,24 +132,11 @@ def run_load(
     writer = {"Authorization": f"Bearer {creds['data_manager']['token']}"}
     urls = [f"/api/v1/indicators?{q}" for q in INDICATOR_QUERIES] * 4
     urls += [*OTHER, f"/api/v1/hotspots/{site}?draws=0"]
+    paths = [(url.split("?")[0].split("/")[3], url) for url in urls]
 
     def record(kind: str, elapsed: float, ok: bool) -> None:
         with lock:
             results[kind].append((elapsed, ok))
-
-    def read_client(i: int) -> None:
-        with httpx.Client(base_url=base, headers=reader, timeout=60) as c:
-            n = i
-            while time.perf_counter() < stop:
-                url = urls[n % len(urls)]
-                n += 7
-                kind = url.split("?")[0].split("/")[3]
-                t0 = time.perf_counter()
-                try:
-                    ok = c.get(url).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                record(kind, time.perf_counter() - t0, ok)
 
     def write_client() -> None:
         with httpx.Client(base_url=base, headers=writer, timeout=60) as c:
@@ -168,14 +159,16 @@ def run_load(
                 month = month % 12 + 1
                 time.sleep(max(0.0, write_every - (time.perf_counter() - t0)))
 
-    threads = [threading.Thread(target=read_client, args=(i,)) for i in range(clients)]
+    threads = []
     if write_every > 0:  # 0: reads only
         threads.append(threading.Thread(target=write_client))
     for t in threads:
         t.start()
+    host, port = base.rsplit("//", 1)[1].split(":")
+    load = run_readers(host, int(port), paths, reader, clients, seconds, record)
     for t in threads:
         t.join()
-    return results
+    return results, load.cpu_s
 
 
 def tree_cpu(pid: int) -> float:
@@ -210,6 +203,7 @@ def report(
     baseline: float,
     cpu: float,
     load_before: float,
+    client_cpu: float = 0.0,
 ) -> None:
     everything = [x for v in results.values() for x in v]
     errors = sum(1 for _, ok in everything if not ok)
@@ -223,6 +217,12 @@ def report(
         print(
             f"  server CPU: {cpu:.1f} s in {seconds:.0f} s ({cpu / seconds:.2f} cores), "
             f"{1000 * cpu / len(everything):.1f} ms per request"
+        )
+    if client_cpu and everything:
+        print(
+            f"  load generator CPU (the readers' event loop): {client_cpu:.1f} s "
+            f"({client_cpu / seconds:.2f} cores), {1000 * client_cpu / len(everything):.2f} ms "
+            "per request"
         )
     print(f"  {'endpoint':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
     for kind, values in sorted(results.items()):
@@ -318,7 +318,7 @@ def main() -> None:
                 warm_up(f"http://127.0.0.1:{port}", creds)
                 load_before = os.getloadavg()[0]
                 cpu0 = tree_cpu(proc.pid)
-                results = run_load(
+                results, client_cpu = run_load(
                     f"http://127.0.0.1:{port}",
                     creds,
                     args.clients,
@@ -334,7 +334,7 @@ def main() -> None:
                 f"1 writer every {args.write_every:g} s" if args.write_every > 0 else "no writer"
             )
             label = f"{name}, {workers} server process(es), {args.clients} clients, {writer}"
-            report(label, results, args.seconds, baseline, cpu, load_before)
+            report(label, results, args.seconds, baseline, cpu, load_before, client_cpu)
     finally:
         if pg is not None:
             pg.stop()
