@@ -9,12 +9,11 @@ import json
 import threading
 from typing import Any
 
-from hubdata import auth
-
 from corridor.access.accounts import account_for_token
 from corridor.access.reads import IndicatorQuery, read_indicators
 from corridor.access.versions import data_version
 from corridor.indicators.export import export
+from hubdata import auth
 
 HEADER = "period,place_code,data_element,sex,age_band,population_group,value\n"
 QUERY = "/api/v1/indicators?indicator=positivity&by=country&period=2024"
