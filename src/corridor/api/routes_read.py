@@ -17,6 +17,7 @@ from corridor.api.respond import (
     JSON_OR_CSV,
     Format,
     clean_rows,
+    csv_text,
     deep_clean,
     table_response,
     wants_csv,
@@ -173,8 +174,10 @@ def get_places(
     ]
     fmt: Format = "csv" if wants_csv(request, format) else "json"
 
-    def text(answer: Any) -> bytes:
-        return bytes(table_response(request, fmt, answer, columns, key="places").body)
+    def text(answer: Any) -> bytes:  # what table_response writes, kept beside the answer
+        if fmt == "csv":
+            return csv_text(answer, columns).encode()
+        return json.dumps({"places": clean_rows(answer)}, default=str).encode()
 
     return Response(
         hub.answers.derived(rows, ("places", fmt), text),
