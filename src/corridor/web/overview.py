@@ -60,9 +60,10 @@ def summary(
         )
 
     # the ranking and the report's summary are independent: on a cold cache they are computed
-    # side by side (the queries release the GIL) when a second connection is idle at once;
-    # never waiting for one, so that busy requests cannot hold the pool waiting for each other
-    own = hub.pool.take_idle()
+    # side by side (the queries release the GIL) on a second connection, idle or new (a cold
+    # server has opened only one); never waiting for one, so that busy requests cannot hold the
+    # pool waiting for each other
+    own = hub.pool.take_spare()
     if own is None:
         views = summary_views()
         result = ranking_for(request, engine, account, window.text)
