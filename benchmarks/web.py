@@ -66,11 +66,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 class Server:
     """``corridor serve`` on the workspace, a process of its own on a free loopback port."""
 
-    def __init__(self, ws: Path) -> None:
+    def __init__(self, ws: Path, prepare: bool) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
         command = [sys.executable, "-m", "corridor.cli.main", "serve", "-w", str(ws)]
+        if not prepare:
+            command += ["--prepare-seconds", "0"]
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
         self.proc = subprocess.Popen(
             [*command, "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=self.log
@@ -190,68 +192,93 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in runs))
 
 
+MODES = {
+    False: "computed on request: corridor serve --prepare-seconds 0 (nothing prepared at start)",
+    True: "prepared at start: corridor serve as by default (each account scope's overview, map"
+    " and ranking computed before its first answer)",
+}
+
+
+def measure(
+    browser: Any, ws: Path, user: str, password: str, path: str, repeat: int, prepare: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[float]]:
+    """``repeat`` cold renders of ``path``, each on a new server process, and a warm one each."""
+    colds: list[dict[str, Any]] = []
+    warms: list[dict[str, Any]] = []
+    readies: list[float] = []
+    for _ in range(repeat):
+        server = Server(ws, prepare)
+        try:
+            readies.append(server.ready)
+            colds.append(open_page(browser, server, user, password, path))
+            if colds[-1]["status"] == 404:
+                break
+            warms.append(open_page(browser, server, user, password, path))
+        finally:
+            server.stop()
+    return colds, warms, readies
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--workspace", help="a demo workspace (default: build one)")
     ap.add_argument("--role", default="analyst", help="the demo account to log in as")
     ap.add_argument("--repeat", type=int, default=3, help="cold servers per page (median)")
     ap.add_argument("--pages", default=",".join(PAGES), help="comma-separated paths")
+    ap.add_argument(
+        "--modes", default="request,start", help="request (nothing prepared), start, or both"
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from playwright.sync_api import sync_playwright
 
     from browser import chromium_path
 
+    modes = [m == "start" for m in args.modes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo_workspace(args.workspace, Path(tmp))
         user, password = credentials(ws, args.role)
         base_s = baseline(ws, user)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {ws}; as {user}")
         print(f"baseline (the same domain work in-process, no HTTP): {base_s:.3f} s")
-        print(f"first render, median of {args.repeat} cold servers per page (slowest in brackets)")
-        print(
-            f"{'page':<11}{'first render s':>20}{'server':>8}{'load':>7}{'cpu s':>7}"
-            f"{'warm s':>8}{'ready s':>9}{'MB':>6}{'requests':>9}{'/base':>7}  goal"
-        )
         failed = False
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
             )
             try:
-                for path in args.pages.split(","):
-                    colds: list[dict[str, Any]] = []
-                    warms: list[dict[str, Any]] = []
-                    readies: list[float] = []
-                    for _ in range(args.repeat):
-                        # a new server process per render: its first render computes everything
-                        server = Server(ws)
-                        try:
-                            readies.append(server.ready)
-                            colds.append(open_page(browser, server, user, password, path))
-                            if colds[-1]["status"] == 404:
-                                break
-                            warms.append(open_page(browser, server, user, password, path))
-                        finally:
-                            server.stop()
-                    if colds[-1]["status"] == 404:
-                        print(f"{path:<11}  (not built yet)")
-                        continue
-                    cold = median(colds, "seconds")
-                    worst = max(r["seconds"] for r in colds)
-                    size = max(r["bytes"] for r in colds)
-                    ok = cold < GOAL_SECONDS and size < GOAL_BYTES
-                    failed |= not ok
-                    status = colds[-1]["status"]
+                for prepare in modes:
+                    print(f"\n{MODES[prepare]}")
                     print(
-                        f"{path:<11}{f'{cold:.3f} ({worst:.3f})':>20}"
-                        f"{median(colds, 'server'):>8.3f}"
-                        f"{median(colds, 'load'):>7.3f}{median(colds, 'cpu'):>7.2f}"
-                        f"{median(warms, 'seconds'):>8.3f}{statistics.median(readies):>9.2f}"
-                        f"{size / 1e6:>6.2f}{colds[-1]['requests']:>9}{cold / base_s:>7.2f}"
-                        f"  {'met' if ok else 'MISSED'}"
-                        + ("" if status == 200 else f" (HTTP {status})")
+                        f"first render, median of {args.repeat} new server processes per page"
+                        " (slowest in brackets)"
                     )
+                    print(
+                        f"{'page':<11}{'first render s':>20}{'server':>8}{'load':>7}{'cpu s':>7}"
+                        f"{'warm s':>8}{'ready s':>9}{'MB':>6}{'requests':>9}{'/base':>7}  goal"
+                    )
+                    for path in args.pages.split(","):
+                        colds, warms, readies = measure(
+                            browser, ws, user, password, path, args.repeat, prepare
+                        )
+                        if colds[-1]["status"] == 404:
+                            print(f"{path:<11}  (not built yet)")
+                            continue
+                        cold = median(colds, "seconds")
+                        worst = max(r["seconds"] for r in colds)
+                        size = max(r["bytes"] for r in colds)
+                        ok = cold < GOAL_SECONDS and size < GOAL_BYTES
+                        failed |= not ok
+                        status = colds[-1]["status"]
+                        print(
+                            f"{path:<11}{f'{cold:.3f} ({worst:.3f})':>20}"
+                            f"{median(colds, 'server'):>8.3f}"
+                            f"{median(colds, 'load'):>7.3f}{median(colds, 'cpu'):>7.2f}"
+                            f"{median(warms, 'seconds'):>8.3f}{statistics.median(readies):>9.2f}"
+                            f"{size / 1e6:>6.2f}{colds[-1]['requests']:>9}{cold / base_s:>7.2f}"
+                            f"  {'met' if ok else 'MISSED'}"
+                            + ("" if status == 200 else f" (HTTP {status})")
+                        )
             finally:
                 browser.close()
         print(
