@@ -14,6 +14,7 @@ audits its own reads as always. Scopes with the most accounts come first, until 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from corridor.storage.engine import Engine
 from corridor.web.live import DRAWS, SEED, cached_in, window_for
 from corridor.web.map import layer_rows, layers_key
 from corridor.web.overview import summary_key, summary_views
+
+log = logging.getLogger("corridor.web")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,10 @@ def prepare(hub: Any, *, budget_s: float = 30.0) -> Prepared:
             try:
                 prepare_scope(hub, engine, scope, account)
             except CorridorError:  # no data in the scope: its pages say so themselves
+                left += 1
+                continue
+            except Exception as exc:  # never keeps the server from starting: the page will say
+                log.warning("preparing %s failed (%s)", scope.describe(), type(exc).__name__)
                 left += 1
                 continue
             done += 1
