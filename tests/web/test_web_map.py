@@ -18,7 +18,9 @@ KENYAN_SITES = {"ke-busia-osbp", "ke-malaba-osbp", "ke-mombasa-port", "ke-mlolon
 @contextmanager
 def _session(served: Served, role: str) -> Iterator[httpx.Client]:
     """An HTTP client logged in through the dashboard's form as ``role``."""
-    with httpx.Client(base_url=served.base_url) as c:
+    # a cold server computes the ranking on the first page asked for: under a loaded parallel
+    # run that took longer than httpx's default 5 s timeout (the flaky failure seen once)
+    with httpx.Client(base_url=served.base_url, timeout=60) as c:
         c.get("/login")
         c.post(
             "/login",

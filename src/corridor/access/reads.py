@@ -170,20 +170,9 @@ def read_hotspots(
 ) -> Any:
     """The ranking within the account's scope (a HotspotResult); raw measures are disclosed by
     the caller with the same threshold as the CLI (``result.disclosed``/``explain``)."""
-    from corridor.hotspots import rank_sites
-
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
-
-    def compute_on(target: Engine) -> Any:
-        with scoped(target, scope) as eng:
-            return rank_sites(eng, period=period, draws=draws, seed=seed)
-
-    if cache is not None:  # the ranking is deterministic for its seed: same data, same answer
-        key = ("hotspots", scope, period, draws, seed, data_version(engine))
-        result = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
-    else:
-        result = compute_on(engine)
+    result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
     append(
         engine,
         account.username,
@@ -193,6 +182,32 @@ def read_hotspots(
         suppressed=True,
     )
     return result
+
+
+def hotspots_answer(
+    engine: Engine,
+    scope: Scope,
+    *,
+    period: str | None,
+    draws: int,
+    seed: int,
+    cache: Cache | None = None,
+) -> Any:
+    """The ranking computed within ``scope`` (or ``cache``'s copy of it): no permission check
+    and no audit, which are the caller's (``read_hotspots``; answers prepared when the server
+    starts, ``corridor.web.warm``, which no user has read yet)."""
+    from corridor.hotspots import rank_sites
+
+    def compute_on(target: Engine) -> Any:
+        with scoped(target, scope) as eng:
+            return rank_sites(eng, period=period, draws=draws, seed=seed)
+
+    if cache is None:
+        return compute_on(engine)
+    # the ranking is deterministic for its seed: same scope and data, same answer; an import
+    # computes it again for the new data (``refresh``) before readers switch to it
+    key = ("hotspots", scope, period, draws, seed, data_version(engine))
+    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
 
 
 def read_places(

@@ -49,6 +49,20 @@ class EnginePool:
     def put(self, eng: Engine) -> None:
         self._idle.put(eng)
 
+    def take_spare(self) -> Engine | None:
+        """An idle connection, else a new one while fewer than ``size`` exist, else None: never
+        waits for one to be given back (safe for a request that already holds one)."""
+        eng = self.take_idle()
+        if eng is not None:
+            return eng
+        with self._lock:
+            if self._made >= self.size:
+                return None
+            self._made += 1
+            eng = connect(self.url)
+            self._all.append(eng)
+            return eng
+
     def take(self) -> Engine:
         """An idle connection, a new one while fewer than ``size`` exist, or the next one given
         back (blocks)."""

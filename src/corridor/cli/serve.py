@@ -28,6 +28,14 @@ from corridor.cli.common import err_console, state
     type=click.IntRange(1, 64),
     help="Worker processes (PostgreSQL only: a DuckDB file is held by one process).",
 )
+@click.option(
+    "--prepare-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Before answering, compute each account scope's default overview, map and ranking "
+    "for up to this long (0: none; one worker only). docs/dashboard.md, 'Speed and size'.",
+)
 @click.pass_context
 def serve_command(
     ctx: click.Context,
@@ -36,6 +44,7 @@ def serve_command(
     host: str,
     port: int,
     workers: int,
+    prepare_seconds: float,
 ) -> None:
     """Serve the HTTP API (docs/api.md) on loopback by default. Needs an admin account."""
     import uvicorn
@@ -57,6 +66,16 @@ def serve_command(
         err_console.print(
             f"[bold yellow]warning:[/] listening on {host}: put a TLS-terminating proxy in "
             "front; tokens travel in every request",
+            highlight=False,
+        )
+    if workers == 1 and prepare_seconds > 0:
+        from corridor.web.warm import prepare
+
+        ready = prepare(app.state.hub, budget_s=prepare_seconds)
+        err_console.print(
+            f"prepared the overview, map and ranking of {ready.scopes} account scope(s) in "
+            f"{ready.seconds:.1f} s"
+            + (f" ({ready.left} left for their first user)" if ready.left else ""),
             highlight=False,
         )
     err_console.print(

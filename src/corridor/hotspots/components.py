@@ -17,6 +17,7 @@ import pandas as pd
 from corridor.contract.dimensions import MOBILE_GROUPS, TOTAL
 from corridor.hotspots import network
 from corridor.hotspots.inputs import IncidenceInputs, collect_inputs, read_recency
+from corridor.hotspots.sitetotals import SiteTotals
 from corridor.hotspots.warehouse import (
     Window,
     read_flows,
@@ -196,15 +197,6 @@ class SiteData:
     inputs: IncidenceInputs | None = None
 
 
-def _lookup(frame: pd.DataFrame, element: str, groups: tuple[str, ...]) -> pd.DataFrame:
-    """Per place: the element's value summed over ``groups``, and its cell key (the sum of the
-    parts' keys mod 2^32, the key of the rows that make the sum)."""
-    part = frame[(frame["data_element"] == element) & frame["population_group"].isin(groups)]
-    out = part.groupby("place_code").agg(value=("value", "sum"), key=("key", "sum"))
-    out["key"] = out["key"] % KEY_MODULUS
-    return out
-
-
 def compute_site_data(engine: Engine, window: Window) -> SiteData:
     """Read the warehouse and compute every measure for every site."""
     places = read_places(engine)
@@ -217,15 +209,10 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     cases, any_cases = read_recent_cases(engine, window)
     notes: list[str] = []
 
-    def col(frame: pd.DataFrame, name: str = "value") -> np.ndarray:
-        return frame[name].reindex(idx).to_numpy(dtype=float)
-
-    def keyed(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        return col(frame), col(frame, "key")
-
+    lookup = SiteTotals(services, idx)
     ones = np.ones(n)
     # population: the registry's (a reference figure: no cell key), else the services' estimate
-    pop_est, pop_est_key = keyed(_lookup(services, "pop_estimated", (TOTAL,)))
+    pop_est, pop_est_key = lookup("pop_estimated", (TOTAL,))
     population = sites["population"].to_numpy(dtype=float)
     registry = np.isfinite(population) & (population > 0)
     population_key = np.where(registry, np.nan, pop_est_key)
@@ -249,30 +236,32 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     m.extra_flags = {i: "no_population" for i in range(n) if seen[i] and np.isnan(population[i])}
     measures.append(m)
 
-    def counted(name: str, num: pd.DataFrame, den: pd.DataFrame, factor: np.ndarray) -> Measure:
+    Totals = tuple[np.ndarray, np.ndarray]  # per site: value, cell key
+
+    def counted(name: str, num: Totals, den: Totals, factor: np.ndarray) -> Measure:
         return Measure(
             SPEC_BY_NAME[name],
-            col(num),
-            col(den),
+            num[0],
+            den[0],
             factor,
-            numerator_key=col(num, "key"),
-            denominator_key=col(den, "key"),
+            numerator_key=num[1],
+            denominator_key=den[1],
         )
 
-    mobile = _lookup(services, "hiv_tests", MOBILE_GROUPS)
+    mobile = lookup("hiv_tests", MOBILE_GROUPS)
     groups = tuple(sorted(set(services["population_group"]) - {TOTAL}))
-    all_groups = _lookup(services, "hiv_tests", groups)
-    has_groups = idx.isin(all_groups.index)
+    all_groups = lookup("hiv_tests", groups)
+    has_groups = np.isfinite(all_groups[0])
     m = counted("mobile_share", mobile, all_groups, ones)
     m.numerator = np.where(has_groups, np.nan_to_num(m.numerator), np.nan)
     assert m.numerator_key is not None
     m.numerator_key = np.where(has_groups, np.nan_to_num(m.numerator_key), np.nan)
     measures.append(m)
     # ---- burden ------------------------------------------------------------------------
-    tests = _lookup(services, "hiv_tests", (TOTAL,))
-    positive = _lookup(services, "hiv_positive", (TOTAL,))
+    tests = lookup("hiv_tests", (TOTAL,))
+    positive = lookup("hiv_positive", (TOTAL,))
     measures.append(counted("positivity", positive, tests, ones))
-    plhiv = _lookup(services, "plhiv_estimated", (TOTAL,))
+    plhiv = lookup("plhiv_estimated", (TOTAL,))
     m = counted("prevalence", plhiv, plhiv, ones)
     m.denominator, m.denominator_key = pop_est, pop_est_key
     measures.append(m)
@@ -293,14 +282,14 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     else:
         notes.append("no outbreak cases in the warehouse: the outbreak measure is left out")
     # ---- service gap -------------------------------------------------------------------
-    pop_mobile = _lookup(services, "pop_estimated", MOBILE_GROUPS)
+    pop_mobile = lookup("pop_estimated", MOBILE_GROUPS)
     measures.append(counted("testing_coverage_mobile", mobile, pop_mobile, ones / years))
-    initiated = _lookup(services, "art_initiated", (TOTAL,))
+    initiated = lookup("art_initiated", (TOTAL,))
     measures.append(counted("linkage_proxy", initiated, positive, ones))
-    on_art = _lookup(services, "art_current", (TOTAL,))
+    on_art = lookup("art_current", (TOTAL,))
     measures.append(counted("art_coverage", on_art, plhiv, ones))
-    vl_sup = _lookup(services, "vl_suppressed", (TOTAL,))
-    vl_tested = _lookup(services, "vl_tested", (TOTAL,))
+    vl_sup = lookup("vl_suppressed", (TOTAL,))
+    vl_tested = lookup("vl_tested", (TOTAL,))
     measures.append(counted("vl_suppression", vl_sup, vl_tested, ones))
     # ---- bridging ----------------------------------------------------------------------
     prevalence = network.place_prevalence(places, services)

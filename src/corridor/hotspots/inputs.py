@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.contract.dimensions import TOTAL
+from corridor.hotspots.sitetotals import SiteTotals
 from corridor.hotspots.warehouse import Window
 from corridor.storage.engine import Engine
 
@@ -70,12 +71,10 @@ def collect_inputs(
 ) -> IncidenceInputs:
     """Arrange the service totals (``read_service_totals``) and recency per site."""
     idx = pd.Index(codes)
+    totals = SiteTotals(services, idx)
 
     def element(name: str, group: str = TOTAL) -> np.ndarray:
-        part = services[
-            (services["data_element"] == name) & (services["population_group"] == group)
-        ]
-        return part.groupby("place_code")["value"].sum().reindex(idx).to_numpy(dtype=float)
+        return totals(name, (group,))[0]
 
     rec = recency.reindex(idx)
     tested = rec["hiv_recency_tested"].to_numpy(dtype=float) if not rec.empty else np.nan

@@ -175,18 +175,27 @@ class Normaliser:
 def imputation_pools(observed: np.ndarray, place_types: np.ndarray) -> list[np.ndarray]:
     """For each site, the indices of the observed sites its missing value is drawn from."""
     all_obs = np.flatnonzero(observed)
+    by_type: dict[object, np.ndarray] = {}  # sites of one type share one pool (read only)
     pools = []
     for t in place_types:
-        same = np.flatnonzero(observed & (place_types == t))
-        pools.append(same if same.size >= MIN_POOL else all_obs)
+        pool = by_type.get(t)
+        if pool is None:
+            same = np.flatnonzero(observed & (place_types == t))
+            pool = by_type[t] = same if same.size >= MIN_POOL else all_obs
+        pools.append(pool)
     return pools
 
 
 def impute_point(values: np.ndarray, pools: list[np.ndarray]) -> np.ndarray:
     """Missing values replaced with the median of their pool."""
     out = values.copy()
+    medians: dict[int, float] = {}  # by pool: sites of one type share theirs
     for i in np.flatnonzero(~np.isfinite(values)):
-        out[i] = float(np.median(values[pools[i]]))
+        pool = pools[i]
+        median = medians.get(id(pool))
+        if median is None:
+            median = medians[id(pool)] = float(np.median(values[pool]))
+        out[i] = median
     return out
 
 

@@ -33,7 +33,14 @@ def cached(
     repeated page is served from memory until an import changes the warehouse; an import
     computes the most used ones again on its own connection (``AnswerCache.warm``). ``key``
     must hold the scope (and whatever else the answer depends on)."""
-    value: T = hub_of(request).answers.get_or_compute(
+    return cached_in(hub_of(request).answers, engine, key, compute)
+
+
+def cached_in(
+    answers: Any, engine: Engine, key: tuple[Any, ...], compute: Callable[[Engine], T]
+) -> T:
+    """``cached`` with the server's answer cache given (``Hub.answers``)."""
+    value: T = answers.get_or_compute(
         (*key, data_version(engine)), lambda: compute(engine), refresh=compute
     )
     return value

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from corridor.access.audit import append
 from corridor.access.reads import IndicatorQuery, check_place_in_scope, read_indicators
-from corridor.access.scope import scoped
+from corridor.access.scope import Scope, scoped
 from corridor.api.auth import EngineDep, hub_of
 from corridor.api.respond import deep_clean
 from corridor.config import Settings
@@ -143,6 +143,17 @@ def _map_rows(eng: Any, window: Any, settings: Settings) -> tuple[Any, ...]:
     return places, flows, outbreak_layer(eng, window.end, settings)
 
 
+def layers_key(scope: Scope, window: Any, settings: Settings) -> tuple[Any, ...]:
+    """The answer cache's key of the map's places, flows and outbreak layer (no version)."""
+    return ("web.map", scope, window.text, settings.suppression_threshold)
+
+
+def layer_rows(base: Engine, scope: Scope, window: Any, settings: Settings) -> tuple[Any, ...]:
+    """The map's places, flows and outbreak layer within ``scope``."""
+    with scoped(base, scope) as eng:
+        return _map_rows(eng, window, settings)
+
+
 def layers(request: Request, engine: Any, account: Any, period: str | None) -> dict[str, Any]:
     """Everything the map draws for this user, within their scope."""
     threshold = threshold_of(request)
@@ -152,11 +163,10 @@ def layers(request: Request, engine: Any, account: Any, period: str | None) -> d
     disclosed = result.disclosed(settings).to_pylist()
 
     def compute(base: Engine) -> tuple[Any, ...]:
-        with scoped(base, account.scope) as eng:
-            return _map_rows(eng, window, settings)
+        return layer_rows(base, account.scope, window, settings)
 
     places, flows, outbreak = cached(
-        request, engine, ("web.map", account.scope, window.text, threshold), compute
+        request, engine, layers_key(account.scope, window, settings), compute
     )
     coords = {
         str(p["place_code"]): (float(p["lon"]), float(p["lat"]))

@@ -19,11 +19,12 @@ from corridor.access.accounts import Account
 from corridor.access.agreements import list_agreements
 from corridor.access.audit import append
 from corridor.access.roles import allows
-from corridor.access.scope import scoped
+from corridor.access.scope import Scope, scoped
 from corridor.api.auth import EngineDep, hub_of
+from corridor.config import Settings
 from corridor.reports.cascade import cascade, largest_gaps
 from corridor.reports.hotspot_view import hotspot_rows
-from corridor.reports.html import country_names
+from corridor.reports.html import Window, country_names
 from corridor.reports.outbreak import outbreaks
 from corridor.reports.protect import disclosure_method
 from corridor.reports.quality import completeness
@@ -36,6 +37,24 @@ router = page_router()
 TOP_SITES = 10
 
 
+def summary_key(scope: Scope, window: Window, settings: Settings) -> tuple[Any, ...]:
+    """The answer cache's key of the report's summary views (without the data version)."""
+    return ("web.overview", scope, window.text, settings.suppression_threshold)
+
+
+def summary_views(
+    base: Engine, scope: Scope, window: Window, settings: Settings
+) -> tuple[Any, ...]:
+    """The report's summary views within ``scope``: cascade, completeness, outbreaks."""
+    with scoped(base, scope) as eng:
+        names = country_names(eng)
+        return (
+            cascade(eng, window.text, settings, names),
+            completeness(eng, window.start, window.end, names, settings.suppression_threshold),
+            outbreaks(eng, window.start, window.end, settings, names),
+        )
+
+
 def summary(
     engine: Engine, account: Account, request: Request, period: str | None
 ) -> dict[str, Any]:
@@ -46,31 +65,24 @@ def summary(
     window = window_for(engine, account, period)
 
     def compute(base: Engine) -> tuple[Any, ...]:
-        with scoped(base, account.scope) as eng:
-            names = country_names(eng)
-            return (
-                cascade(eng, window.text, settings, names),
-                completeness(eng, window.start, window.end, names, threshold),
-                outbreaks(eng, window.start, window.end, settings, names),
-            )
+        return summary_views(base, account.scope, window, settings)
 
-    def summary_views() -> tuple[Any, ...]:
-        return cached(
-            request, engine, ("web.overview", account.scope, window.text, threshold), compute
-        )
+    def views_of() -> tuple[Any, ...]:
+        return cached(request, engine, summary_key(account.scope, window, settings), compute)
 
     # the ranking and the report's summary are independent: on a cold cache they are computed
-    # side by side (the queries release the GIL) when a second connection is idle at once;
-    # never waiting for one, so that busy requests cannot hold the pool waiting for each other
-    own = hub.pool.take_idle()
+    # side by side (the queries release the GIL) on a second connection, idle or new (a cold
+    # server has opened only one); never waiting for one, so that busy requests cannot hold the
+    # pool waiting for each other
+    own = hub.pool.take_spare()
     if own is None:
-        views = summary_views()
+        views = views_of()
         result = ranking_for(request, engine, account, window.text)
     else:
         try:
             with ThreadPoolExecutor(max_workers=1) as side:
                 ranked = side.submit(ranking_for, request, own, account, window.text)
-                views = summary_views()
+                views = views_of()
                 result = ranked.result()
         finally:
             hub.pool.put(own)

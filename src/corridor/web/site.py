@@ -87,6 +87,15 @@ def _environment() -> jinja2.Environment:
 TEMPLATES = _environment()
 
 
+def compile_templates() -> int:
+    """Compile every dashboard template (and the report macros they import) into the
+    environment's cache, so that no page's first render pays for it; returns how many."""
+    names = [n for n in TEMPLATES.list_templates() if n.endswith(".j2")]
+    for name in names:
+        TEMPLATES.get_template(name)
+    return len(names)
+
+
 def render(
     request: Request,
     template: str,
@@ -173,6 +182,7 @@ def mount(app: FastAPI) -> None:
     for name in page_modules():
         module = importlib.import_module(f"corridor.web.{name}")
         app.include_router(module.router)
+    compile_templates()  # code, not data: nothing about any user is computed here
     app.mount(
         STATIC_PREFIX,
         StaticFiles(directory=str(files("corridor.web") / "static")),
