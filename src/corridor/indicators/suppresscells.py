@@ -169,9 +169,80 @@ def _any_not(col: Any, value: str) -> bool:
     return bool(pc.any(ne).as_py())
 
 
+@dataclass
+class Layout:
+    """The cells of an output as arrays, built column by column (nothing per row in Python).
+
+    Per cell (numbered by first appearance, numerator before denominator): ``values`` and
+    ``cell_pos`` (its first position ``2 * row + role``). Per placement of a cell in a block
+    (a cell lies in two blocks where a place lies on two corridors): ``ppos`` (first position),
+    ``pcid`` (cell), ``bid`` (block), ``coords`` (one integer per axis, 0: the margin) and
+    ``own`` (how many of the axes its block has: the period only for sums, and it is last).
+    ``row_cells``: per row, the cell of each role (-1: none). The rest is what
+    :meth:`cells` needs to give the Python objects of some blocks."""
+
+    values: np.ndarray
+    cell_pos: np.ndarray
+    ppos: np.ndarray
+    pcid: np.ndarray
+    bid: np.ndarray
+    coords: np.ndarray
+    own: np.ndarray
+    row_cells: np.ndarray
+    table: pa.Table
+    axes: list[str]
+    place_cols: list[str]
+    elem_long: pa.Array
+    period: pa.Array
+    corridor: pa.Array
+    columns: list[pa.Array]  # per cell key: period, (corridor), places, dims
+
+    def cells(
+        self, threshold: int, placements: np.ndarray | None = None
+    ) -> tuple[Cells, np.ndarray]:
+        """The :class:`Cells` (keys, blocks, relations) of the cells placed at ``placements``
+        (all when None; the blocks must be whole), and the ids of those cells in this layout
+        (``Cells`` numbers them 0.. in the same order)."""
+        if placements is None:
+            placements = np.arange(len(self.pcid), dtype=np.int64)
+        ids = np.unique(self.pcid[placements])
+        local = np.full(len(self.values), -1, np.int64)
+        local[ids] = np.arange(len(ids))
+        pcid = local[self.pcid[placements]]
+        ppos = self.ppos[placements]
+        cells = Cells()
+        cells.values = self.values[ids].tolist()
+        pos = self.cell_pos[ids]
+        rows = pa.array(pos // 2, pa.int64())
+        keys: list[list[Any]] = [self.elem_long.take(pa.array(pos, pa.int64())).to_pylist()]
+        keys += [col.take(rows).to_pylist() for col in self.columns]
+        cells.keys = list(zip(*keys, strict=True))
+        bid = _place_blocks(
+            cells,
+            self.table,
+            self.axes,
+            self.place_cols,
+            ppos,
+            pcid,
+            self.elem_long,
+            self.period,
+            self.corridor,
+        )
+        coords = self.coords[placements]
+        cells.relations = relations(cells, threshold, bid, pcid, coords, self.own[placements])
+        return cells, ids
+
+
 def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     """Cells (distinct counts), relations, and for each row the cell of each role: an
     ``(rows, 2)`` array, -1 where the row has no such count."""
+    lay = layout(table)
+    cells, _ids = lay.cells(threshold)
+    return cells, lay.row_cells
+
+
+def layout(table: pa.Table) -> Layout:
+    """The cells of ``table`` as arrays (see :class:`Layout`)."""
     n = table.num_rows
     by = table_by(table)
     cols = table.column_names
@@ -204,7 +275,8 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     period_c, corridor_c = _codes(period), _codes(corridor)
     place_c = [_codes(p) for p in places]
     dim_c = [_codes(d) for d in dims]
-    elem_c = _codes(elem_long)
+    elem_enc = elem_long.dictionary_encode(null_encoding="encode")
+    elem_c = np.asarray(elem_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
@@ -213,16 +285,8 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     rows_sel = sel // 2
     key = _combine([elem_c[sel], row_key[rows_sel]], len(sel))
     cid_sel, first = _first_order(key)
-    cells = Cells()
     cell_pos = sel[first]
-    cells.values = values[cell_pos].tolist()
-    cell_rows = pa.array(cell_pos // 2, pa.int64())
-    cell_elems = elem_long.take(pa.array(cell_pos, pa.int64())).to_pylist()
-    corr_id = corridor.take(cell_rows).to_pylist() if corridor_in_identity else None
-    columns: list[list[Any]] = [cell_elems, period.take(cell_rows).to_pylist()]
-    columns.append(corr_id if corr_id is not None else [None] * len(cell_pos))
-    columns += [a.take(cell_rows).to_pylist() for a in (*places, *dims)]
-    cells.keys = list(zip(*columns, strict=True))
+    cell_values = values[cell_pos]
     row_cells = np.full(2 * n, -1, dtype=np.int64)
     row_cells[sel] = cid_sel
     # (block, coordinates) of a cell is a function of (cell, corridor): each pair placed once
@@ -230,10 +294,10 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     _pid, pfirst = _first_order(pair)
     ppos = sel[pfirst]  # the first position of each placement, in the order they were met
     pcid = cid_sel[pfirst]
-    bid = _place_blocks(cells, table, axes, place_cols, ppos, pcid, elem_long, period, corridor)
     # integer coordinates of each placement on each axis (0: the margin), for the relations
     prow = ppos // 2
     coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64)
+    place_code = _combine(place_c, n)
     for j, a in enumerate(axes):
         if a in DISAGGREGATIONS:
             k = DISAGGREGATIONS.index(a)
@@ -243,12 +307,43 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
             everywhere = np.ones(n, dtype=bool)
             for p in places:
                 everywhere &= pc.fill_null(pc.equal(p, ALL), False).to_numpy(zero_copy_only=False)
-            coords[:, j] = np.where(everywhere[prow], 0, _combine(place_c, n)[prow] + 1)
+            coords[:, j] = np.where(everywhere[prow], 0, place_code[prow] + 1)
         else:
             coords[:, j] = period_c[prow] + 1
-    own = np.array([_own_width(e, axes) for e in elem_long.take(pa.array(ppos)).to_pylist()])
-    cells.relations = relations(cells, threshold, bid, pcid, coords, own)
-    return cells, row_cells.reshape(n, 2)
+    # the period is an axis of sums only (the last axis); other elements are one per period
+    names = elem_enc.dictionary.to_pylist()
+    sums = np.array([DATA_ELEMENTS.get(e or "", "sum") == "sum" for e in names], bool)
+    psum = sums[elem_c[ppos]] if len(names) else np.zeros(len(ppos), bool)
+    own = np.full(len(ppos), len(axes), np.int64)
+    if "period" in axes:
+        own -= (~psum).astype(np.int64)
+    # a block: the element, the corridor, its axes and the coordinates on the other dimensions
+    parts = [elem_c[ppos], corridor_c[prow], own]
+    parts += [dim_c[k][prow] for k, d in enumerate(DISAGGREGATIONS) if d not in axes]
+    if "place" not in axes:
+        parts.append(place_code[prow])
+    parts.append(np.where(psum & ("period" in axes), 0, period_c[prow] + 1))
+    bid, _bfirst = _first_order(_combine(parts, len(ppos)))
+    columns = [period]
+    corr_col = corridor if corridor_in_identity else pa.nulls(n, pa.string())
+    columns += [corr_col, *places, *dims]
+    return Layout(
+        values=cell_values,
+        cell_pos=cell_pos,
+        ppos=ppos,
+        pcid=pcid,
+        bid=bid,
+        coords=coords,
+        own=own,
+        row_cells=row_cells.reshape(n, 2),
+        table=table,
+        axes=axes,
+        place_cols=place_cols,
+        elem_long=elem_long,
+        period=period,
+        corridor=corridor,
+        columns=columns,
+    )
 
 
 def _place_blocks(
@@ -302,12 +397,6 @@ def _place_blocks(
         blocks[block][c] = cid
         bid[i] = b
     return bid
-
-
-def _own_width(element: str | None, axes: list[str]) -> int:
-    """How many of ``axes`` a block of ``element`` has (the period only for sums)."""
-    sums = DATA_ELEMENTS.get(element or "", "sum") == "sum"
-    return len(axes) - (1 if "period" in axes and not sums else 0)
 
 
 def relations(
