@@ -29,6 +29,8 @@ from itertools import product
 from typing import Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: partners tried along each axis (besides the margin)
 PARTNERS: Final = 3
@@ -193,10 +195,10 @@ class _Lines:
             wanted = np.unique(self.code(sel, j))
             # the cells on those lines only: each line a group, cheapest first
             on = np.flatnonzero(self.own > j)
-            lc = self.code(on, j)
-            g = np.minimum(np.searchsorted(wanted, lc), len(wanted) - 1)
-            member = wanted[g] == lc
-            on, g = on[member], g[member]
+            found = pc.index_in(pa.array(self.code(on, j)), value_set=pa.array(wanted))
+            member = np.flatnonzero(found.is_valid())
+            on = on[member]
+            g = np.asarray(found.drop_null().to_numpy(), np.int64)
             order = np.argsort(g * n + rank[on])
             on, g = on[order], g[order]
             starts = np.searchsorted(g, np.arange(len(wanted)))

@@ -116,10 +116,20 @@ def _strings(table: pa.Table, name: str, default: str | None) -> pa.Array:
 
 def _codes(arr: pa.Array) -> np.ndarray:
     """Integer codes of an array's values (null is a value of its own)."""
+    return _encode(arr)[0]
+
+
+def _encode(arr: pa.Array, value: str | None = None) -> tuple[np.ndarray, int]:
+    """Integer codes of an array's values (null is a value of its own), and the code of
+    ``value`` (-1: absent)."""
     if len(arr) == 0:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), -1
     enc = arr.dictionary_encode(null_encoding="encode")
-    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if value is None:
+        return codes, -1
+    where = pc.index(enc.dictionary, value).as_py()
+    return codes, -1 if where is None else int(where)
 
 
 def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
@@ -144,6 +154,18 @@ def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     return rank[inverse.reshape(-1)], first[order]
+
+
+def _dense(code: np.ndarray) -> np.ndarray:
+    """Codes renumbered 0.. (in the order of the codes)."""
+    if len(code) == 0:
+        return code
+    top = int(code.max()) + 1
+    if top <= 4 * len(code) + 1024:  # a small range: a table instead of a sort
+        present = np.zeros(top, np.int64)
+        present[code] = 1
+        return (np.cumsum(present) - 1)[code]
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
 def axes_of(table: pa.Table, place_cols: list[str], by: list[str] | None) -> list[str]:
@@ -192,10 +214,15 @@ class Layout:
     table: pa.Table
     axes: list[str]
     place_cols: list[str]
-    elem_long: pa.Array
+    elem_both: pa.Array  # the elements of the numerators, then of the denominators
     period: pa.Array
     corridor: pa.Array
     columns: list[pa.Array]  # per cell key: period, (corridor), places, dims
+
+    def elements(self, pos: np.ndarray) -> pa.Array:
+        """The element at each position ``2 * row + role``."""
+        n = len(self.row_cells)
+        return self.elem_both.take(pa.array((pos % 2) * n + pos // 2, pa.int64()))
 
     def cells(
         self, threshold: int, placements: np.ndarray | None = None
@@ -214,7 +241,7 @@ class Layout:
         cells.values = self.values[ids].tolist()
         pos = self.cell_pos[ids]
         rows = pa.array(pos // 2, pa.int64())
-        keys: list[list[Any]] = [self.elem_long.take(pa.array(pos, pa.int64())).to_pylist()]
+        keys: list[list[Any]] = [self.elements(pos).to_pylist()]
         keys += [col.take(rows).to_pylist() for col in self.columns]
         cells.keys = list(zip(*keys, strict=True))
         bid = _place_blocks(
@@ -224,7 +251,7 @@ class Layout:
             self.place_cols,
             ppos,
             pcid,
-            self.elem_long,
+            self.elements(ppos),
             self.period,
             self.corridor,
         )
@@ -258,10 +285,9 @@ def layout(table: pa.Table) -> Layout:
             elems.append(_strings(table, name, None))
         else:
             elems.append(pc.binary_join_element_wise(indicator, f":{role}", ""))
-    # position 2r + k: row r, role k (numerator first), the order cells were met row by row
-    elem_long = pa.concat_arrays([elems[0], elems[1]]).take(
-        pa.array(np.arange(2 * n).reshape(2, n).T.reshape(-1) if n else [], pa.int64())
-    )
+    # position 2r + k: row r, role k (numerator first), the order cells were met row by row;
+    # the elements of both roles one after the other (position 2r + k is at k * n + r)
+    elem_both = pa.concat_arrays([elems[0], elems[1]])
     values = np.empty(2 * n, dtype=float)
     valid = np.zeros(2 * n, dtype=bool)
     for k, role in enumerate(ROLES):
@@ -273,10 +299,13 @@ def layout(table: pa.Table) -> Layout:
     places = [_strings(table, c, None) for c in place_cols]
     dims = [_strings(table, d, None) for d in DISAGGREGATIONS]
     period_c, corridor_c = _codes(period), _codes(corridor)
-    place_c = [_codes(p) for p in places]
-    dim_c = [_codes(d) for d in dims]
-    elem_enc = elem_long.dictionary_encode(null_encoding="encode")
-    elem_c = np.asarray(elem_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    place_enc = [_encode(p, ALL) for p in places]
+    place_c = [c for c, _ in place_enc]
+    dim_enc = [_encode(d, TOTAL) for d in dims]
+    dim_c = [c for c, _ in dim_enc]
+    elem_enc = elem_both.dictionary_encode(null_encoding="encode")
+    both_c = np.asarray(elem_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    elem_c = both_c.reshape(2, n).T.reshape(-1) if n else both_c
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
@@ -290,10 +319,13 @@ def layout(table: pa.Table) -> Layout:
     row_cells = np.full(2 * n, -1, dtype=np.int64)
     row_cells[sel] = cid_sel
     # (block, coordinates) of a cell is a function of (cell, corridor): each pair placed once
-    pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
-    _pid, pfirst = _first_order(pair)
-    ppos = sel[pfirst]  # the first position of each placement, in the order they were met
-    pcid = cid_sel[pfirst]
+    if corridor_in_identity or len(corridor_c) == 0 or int(corridor_c.max()) == 0:
+        ppos, pcid = cell_pos, np.arange(len(cell_pos), dtype=np.int64)  # each cell placed once
+    else:
+        pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
+        _pid, pfirst = _first_order(pair)
+        ppos = sel[pfirst]  # the first position of each placement, in the order they were met
+        pcid = cid_sel[pfirst]
     # integer coordinates of each placement on each axis (0: the margin), for the relations
     prow = ppos // 2
     coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64)
@@ -301,13 +333,13 @@ def layout(table: pa.Table) -> Layout:
     for j, a in enumerate(axes):
         if a in DISAGGREGATIONS:
             k = DISAGGREGATIONS.index(a)
-            margin = pc.equal(dims[k], TOTAL).to_numpy(zero_copy_only=False)[prow]
+            margin = dim_c[k][prow] == dim_enc[k][1]
             coords[:, j] = np.where(margin, 0, dim_c[k][prow] + 1)
         elif a == "place":
-            everywhere = np.ones(n, dtype=bool)
-            for p in places:
-                everywhere &= pc.fill_null(pc.equal(p, ALL), False).to_numpy(zero_copy_only=False)
-            coords[:, j] = np.where(everywhere[prow], 0, place_code[prow] + 1)
+            everywhere = np.ones(len(prow), dtype=bool)
+            for codes, at in place_enc:
+                everywhere &= codes[prow] == at
+            coords[:, j] = np.where(everywhere, 0, place_code[prow] + 1)
         else:
             coords[:, j] = period_c[prow] + 1
     # the period is an axis of sums only (the last axis); other elements are one per period
@@ -323,7 +355,7 @@ def layout(table: pa.Table) -> Layout:
     if "place" not in axes:
         parts.append(place_code[prow])
     parts.append(np.where(psum & ("period" in axes), 0, period_c[prow] + 1))
-    bid, _bfirst = _first_order(_combine(parts, len(ppos)))
+    bid = _dense(_combine(parts, len(ppos)))
     columns = [period]
     corr_col = corridor if corridor_in_identity else pa.nulls(n, pa.string())
     columns += [corr_col, *places, *dims]
@@ -339,7 +371,7 @@ def layout(table: pa.Table) -> Layout:
         table=table,
         axes=axes,
         place_cols=place_cols,
-        elem_long=elem_long,
+        elem_both=elem_both,
         period=period,
         corridor=corridor,
         columns=columns,
@@ -353,14 +385,14 @@ def _place_blocks(
     place_cols: list[str],
     ppos: np.ndarray,
     pcid: np.ndarray,
-    elem_long: pa.Array,
+    elements_at: pa.Array,
     period: pa.Array,
     corridor: pa.Array,
 ) -> np.ndarray:
-    """``cells.blocks`` from the placements (first position and cell of each); returns the
+    """``cells.blocks`` from the placements (first position, cell and element of each); returns the
     block (numbered in order of appearance) of each placement."""
     rows = pa.array(ppos // 2, pa.int64())
-    elements = elem_long.take(pa.array(ppos, pa.int64())).to_pylist()
+    elements = elements_at.to_pylist()
     corrs = corridor.take(rows).to_pylist()
     fixed: dict[str, list[Any]] = {}
     coord: dict[str, list[Any]] = {}
