@@ -106,30 +106,33 @@ def table_by(table: pa.Table) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, list) else None
 
 
-def _strings(table: pa.Table, name: str, default: str | None) -> pa.Array:
+def _strings(table: pa.Table, name: str, default: str | None) -> pa.ChunkedArray:
+    """A column as strings, in its chunks (not copied into one array)."""
     if name in table.column_names:
         col = table.column(name)
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        return arr.cast(pa.string()) if arr.type != pa.string() else arr
-    return pa.array([default] * table.num_rows, pa.string())
+        return col.cast(pa.string()) if col.type != pa.string() else col
+    return pa.chunked_array([pa.array([default] * table.num_rows, pa.string())])
 
 
-def _codes(arr: pa.Array) -> np.ndarray:
+def _codes(arr: pa.ChunkedArray) -> np.ndarray:
     """Integer codes of an array's values (null is a value of its own)."""
     return _encode(arr)[0]
 
 
-def _encode(arr: pa.Array, value: str | None = None) -> tuple[np.ndarray, int]:
-    """Integer codes of an array's values (null is a value of its own), and the code of
-    ``value`` (-1: absent)."""
-    if len(arr) == 0:
-        return np.zeros(0, np.int64), -1
+def _encode(arr: pa.ChunkedArray, value: str | None = None) -> tuple[np.ndarray, int, pa.Array]:
+    """Integer codes of an array's values (null is a value of its own), the code of ``value``
+    (-1: absent) and the values of the codes."""
     enc = arr.dictionary_encode(null_encoding="encode")
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    if value is None:
-        return codes, -1
-    where = pc.index(enc.dictionary, value).as_py()
-    return codes, -1 if where is None else int(where)
+    chunks = [c for c in enc.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, np.int64), -1, pa.array([], pa.string())
+    dictionary = chunks[-1].dictionary
+    if not all(c.dictionary.equals(dictionary) for c in chunks):
+        one = pa.concat_arrays([c.dictionary_decode() for c in chunks])
+        return _encode(pa.chunked_array([one]), value)
+    codes = np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks])
+    where = None if value is None else pc.index(dictionary, value).as_py()
+    return codes, -1 if where is None else int(where), dictionary
 
 
 def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
@@ -214,12 +217,12 @@ class Layout:
     table: pa.Table
     axes: list[str]
     place_cols: list[str]
-    elem_both: pa.Array  # the elements of the numerators, then of the denominators
-    period: pa.Array
-    corridor: pa.Array
-    columns: list[pa.Array]  # per cell key: period, (corridor), places, dims
+    elem_both: pa.ChunkedArray  # the elements of the numerators, then of the denominators
+    period: pa.ChunkedArray
+    corridor: pa.ChunkedArray
+    columns: list[pa.ChunkedArray]  # per cell key: period, (corridor), places, dims
 
-    def elements(self, pos: np.ndarray) -> pa.Array:
+    def elements(self, pos: np.ndarray) -> pa.ChunkedArray:
         """The element at each position ``2 * row + role``."""
         n = len(self.row_cells)
         return self.elem_both.take(pa.array((pos % 2) * n + pos // 2, pa.int64()))
@@ -287,7 +290,7 @@ def layout(table: pa.Table) -> Layout:
             elems.append(pc.binary_join_element_wise(indicator, f":{role}", ""))
     # position 2r + k: row r, role k (numerator first), the order cells were met row by row;
     # the elements of both roles one after the other (position 2r + k is at k * n + r)
-    elem_both = pa.concat_arrays([elems[0], elems[1]])
+    elem_both = pa.chunked_array([*elems[0].chunks, *elems[1].chunks], pa.string())
     values = np.empty(2 * n, dtype=float)
     valid = np.zeros(2 * n, dtype=bool)
     for k, role in enumerate(ROLES):
@@ -300,11 +303,10 @@ def layout(table: pa.Table) -> Layout:
     dims = [_strings(table, d, None) for d in DISAGGREGATIONS]
     period_c, corridor_c = _codes(period), _codes(corridor)
     place_enc = [_encode(p, ALL) for p in places]
-    place_c = [c for c, _ in place_enc]
+    place_c = [c for c, _, _ in place_enc]
     dim_enc = [_encode(d, TOTAL) for d in dims]
-    dim_c = [c for c, _ in dim_enc]
-    elem_enc = elem_both.dictionary_encode(null_encoding="encode")
-    both_c = np.asarray(elem_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    dim_c = [c for c, _, _ in dim_enc]
+    both_c, _none, elem_names = _encode(elem_both)
     elem_c = both_c.reshape(2, n).T.reshape(-1) if n else both_c
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
@@ -337,13 +339,13 @@ def layout(table: pa.Table) -> Layout:
             coords[:, j] = np.where(margin, 0, dim_c[k][prow] + 1)
         elif a == "place":
             everywhere = np.ones(len(prow), dtype=bool)
-            for codes, at in place_enc:
+            for codes, at, _ in place_enc:
                 everywhere &= codes[prow] == at
             coords[:, j] = np.where(everywhere, 0, place_code[prow] + 1)
         else:
             coords[:, j] = period_c[prow] + 1
     # the period is an axis of sums only (the last axis); other elements are one per period
-    names = elem_enc.dictionary.to_pylist()
+    names = elem_names.to_pylist()
     sums = np.array([DATA_ELEMENTS.get(e or "", "sum") == "sum" for e in names], bool)
     psum = sums[elem_c[ppos]] if len(names) else np.zeros(len(ppos), bool)
     own = np.full(len(ppos), len(axes), np.int64)
@@ -385,9 +387,9 @@ def _place_blocks(
     place_cols: list[str],
     ppos: np.ndarray,
     pcid: np.ndarray,
-    elements_at: pa.Array,
-    period: pa.Array,
-    corridor: pa.Array,
+    elements_at: pa.ChunkedArray,
+    period: pa.ChunkedArray,
+    corridor: pa.ChunkedArray,
 ) -> np.ndarray:
     """``cells.blocks`` from the placements (first position, cell and element of each); returns the
     block (numbered in order of appearance) of each placement."""
