@@ -356,7 +356,17 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     hidden[cid] = sub
     if len(left):
         log.debug("disclosure: %d small counts without a box; their blocks checked", len(left))
-        hard[bid[easy[left]]] = True
+        blocks = np.unique(bid[easy[left]])
+        # a block with more withheld cells than the exact check takes: all its cells withheld
+        # (more than the rule and the check would, never less)
+        count = np.bincount(bid[easy], hidden[cid], len(hard))
+        whole = blocks[count[blocks] > 4 * EXACT_CHECK_LIMIT]
+        if len(whole):
+            log.info("disclosure: %d blocks too large to check exactly; withheld", len(whole))
+            every = np.zeros(len(hard), bool)
+            every[whole] = True
+            hidden[cid[every[bid[easy]]]] = True
+        hard[np.setdiff1d(blocks, whole)] = True
     if hard.any():
         cells, ids = lay.cells(threshold, np.flatnonzero(hard[bid]))
         hidden[ids] = _Protector(cells, threshold, withheld=hidden[ids]).run()

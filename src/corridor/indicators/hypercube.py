@@ -102,8 +102,74 @@ def protect_boxes(
         return left
     # then the others, with what is withheld now, trying other partners and the margins
     options = lines.options(left, _costs(values, hidden))
-    combos = _combinations(grid.width)
-    for combo in combos:
+    left = _search(grid, lines, left, options, hidden)
+    # a cell alone on its line along some axes (a count in one quarter only): its box can keep
+    # those axes only if every corner is alone along them too; partners among such cells
+    if len(left):
+        alone = np.stack([lines.alone(j)[left] for j in range(grid.width)], axis=1)
+        alone &= np.arange(grid.width)[None, :] < own[left][:, None]
+        masks = alone @ (1 << np.arange(grid.width))
+        rest = []
+        for mask in np.unique(masks).tolist():
+            group = left[masks == mask]
+            axes = [j for j in range(grid.width) if mask >> j & 1]
+            if not axes:
+                rest.append(group)
+                continue
+            allowed = np.ones(len(values), bool)
+            for j in axes:
+                allowed &= lines.alone(j)
+            options = lines.options(group, _costs(values, hidden), allowed)
+            rest.append(_search(grid, lines, group, options, hidden))
+        left = np.concatenate(rest) if rest else left
+    if len(left):
+        left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
+    return left
+
+
+def _margins_box(
+    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, hidden: np.ndarray
+) -> np.ndarray:
+    """The box of a finest cell ``y`` below each cell (``y`` itself where it is finest) and its
+    margins: on every axis with margins in the block the pair (``y``'s value, the margin), on
+    the others (the period) ``y``'s cheapest partner. Its corners are ``y``'s partial margins,
+    which exist where the output has its totals, in two periods; the cell is one of them."""
+    w = grid.width
+    own = lines.own
+    # components that have partners along the axes without margins (another period)
+    allowed = np.ones(len(cost), bool)
+    for j in range(w):
+        bare = (own > j) & ~lines.block_margin[grid.bid, j]
+        if bare.any():
+            allowed &= ~bare | ~lines.alone(j)
+    allowed[left] = True
+    y = left.copy()
+    ok = np.ones(len(left), bool)
+    for j in range(w):  # down to a finest cell, one axis at a time (the cheapest component)
+        need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
+        if len(need) == 0:
+            continue
+        part = lines.options(y[need], cost, allowed)[:, j, 0]
+        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult[j])
+        found[part < 0] = -1
+        ok[need] &= found >= 0
+        y[need] = np.where(found >= 0, found, y[need])
+    options = lines.options(y, cost)
+    choice = np.empty((len(y), w), np.int64)
+    for j in range(w):
+        margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
+        choice[:, j] = np.where(margin, 0, options[:, j, 0])
+    corners, sound = _corners(grid, lines, y, choice)
+    ok &= sound & (corners == left[:, None]).any(axis=1)
+    hidden[corners[ok].reshape(-1)] = True
+    return left[~ok]
+
+
+def _search(
+    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, hidden: np.ndarray
+) -> np.ndarray:
+    """Boxes from other combinations of partners; returns the cells still without one."""
+    for combo in _combinations(grid.width):
         avail = np.ones(len(left), bool)
         choice = np.empty((len(left), grid.width), np.int64)
         for j, slot in enumerate(combo):
@@ -163,24 +229,30 @@ class _Lines:
         for j in range(w):
             margin = (own > j) & (grid.coords[:, j] == 0)
             self.block_margin[grid.bid[margin], j] = True
-        self._sorted: dict[int, np.ndarray] = {}
+        self._alone: dict[int, np.ndarray] = {}
 
     def code(self, cells: np.ndarray, j: int) -> np.ndarray:
         grid = self.grid
         return grid.code[cells] - grid.coords[cells, j] * grid.mult[j]
 
-    def size(self, cells: np.ndarray, j: int) -> np.ndarray:
-        """How many cells the line along ``j`` of each of ``cells`` holds."""
-        if j not in self._sorted:
+    def alone(self, j: int) -> np.ndarray:
+        """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
+        if j not in self._alone:
+            flag = np.ones(len(self.own), bool)
             on = np.flatnonzero(self.own > j)
-            self._sorted[j] = np.sort(self.code(on, j))
-        s = self._sorted[j]
-        c = self.code(cells, j)
-        return np.searchsorted(s, c, side="right") - np.searchsorted(s, c, side="left")
+            if len(on):
+                _u, inverse, count = np.unique(
+                    self.code(on, j), return_inverse=True, return_counts=True
+                )
+                flag[on] = count[inverse.reshape(-1)] == 1
+            self._alone[j] = flag
+        return self._alone[j]
 
-    def options(self, cells: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    def options(
+        self, cells: np.ndarray, cost: np.ndarray, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
         """Per cell and axis, the coordinates of up to ``PARTNERS`` cheapest other cells on its
-        line, then the margin (slot ``PARTNERS``); -1: none."""
+        line (of the ``allowed`` ones), then the margin (slot ``PARTNERS``); -1: none."""
         grid = self.grid
         w = grid.width
         n = len(cost)
@@ -194,7 +266,7 @@ class _Lines:
             sel = cells[mine]
             wanted = np.unique(self.code(sel, j))
             # the cells on those lines only: each line a group, cheapest first
-            on = np.flatnonzero(self.own > j)
+            on = np.flatnonzero((self.own > j) if allowed is None else (self.own > j) & allowed)
             found = pc.index_in(pa.array(self.code(on, j)), value_set=pa.array(wanted))
             member = np.flatnonzero(found.is_valid())
             on = on[member]
@@ -215,6 +287,8 @@ class _Lines:
             # the margin of the line, when it is in the output and is not the cell itself
             margin = grid.find(self.code(sel, j))
             has = (margin >= 0) & (grid.coords[sel, j] != 0)
+            if allowed is not None:
+                has &= allowed[np.maximum(margin, 0)]
             out[mine, j, PARTNERS] = np.where(has, 0, -1)
         return out
 
@@ -231,19 +305,18 @@ def _corners(
     keep = (choice < 0) | (axis >= own[:, None])
     partner = np.where(keep, base, choice)
     blocks = grid.bid[cells] * grid.span
-    found = np.empty((len(cells), 1 << w), np.int64)
-    for m in range(1 << w):
-        pick = np.array([(m >> j) & 1 for j in range(w)], bool)
-        at = np.where(pick[None, :], partner, base)
-        found[:, m] = grid.find(blocks + at @ grid.mult)
+    pick = (np.arange(1 << w)[:, None] >> np.arange(w)[None, :]) & 1 == 1  # corner x axis
+    at = np.where(pick[None, :, :], partner[:, None, :], base[:, None, :])
+    found = grid.find(blocks[:, None] + at @ grid.mult)
     ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
     for j in range(w):
         kept = keep[:, j] & (own > j)
         if not kept.any():
             continue
-        sizes = lines.size(np.maximum(found, 0).reshape(-1), j).reshape(found.shape)
-        alone = (sizes == 1).all(axis=1)
-        no_margin = ~lines.block_margin[grid.bid[cells], j]
-        ok &= ~kept | (alone & no_margin)
+        rows = np.flatnonzero(kept & ok)
+        alone = lines.alone(j)[found[rows]].all(axis=1)
+        no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
+        ok[kept] = False
+        ok[rows[alone & no_margin]] = True
     return found, ok
