@@ -37,7 +37,7 @@ PARTNERS: Final = 3
 #: the cost of withholding a zero (a zero total shows that its cells are zero): last resort
 _ZERO: Final = 1e18
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
-_TRIES: Final = 48
+_TRIES: Final = 16
 _LIMIT: Final = 1 << 62
 
 
@@ -103,25 +103,6 @@ def protect_boxes(
     # then the others, with what is withheld now, trying other partners and the margins
     options = lines.options(left, _costs(values, hidden))
     left = _search(grid, lines, left, options, hidden)
-    # a cell alone on its line along some axes (a count in one quarter only): its box can keep
-    # those axes only if every corner is alone along them too; partners among such cells
-    if len(left):
-        alone = np.stack([lines.alone(j)[left] for j in range(grid.width)], axis=1)
-        alone &= np.arange(grid.width)[None, :] < own[left][:, None]
-        masks = alone @ (1 << np.arange(grid.width))
-        rest = []
-        for mask in np.unique(masks).tolist():
-            group = left[masks == mask]
-            axes = [j for j in range(grid.width) if mask >> j & 1]
-            if not axes:
-                rest.append(group)
-                continue
-            allowed = np.ones(len(values), bool)
-            for j in axes:
-                allowed &= lines.alone(j)
-            options = lines.options(group, _costs(values, hidden), allowed)
-            rest.append(_search(grid, lines, group, options, hidden))
-        left = np.concatenate(rest) if rest else left
     if len(left):
         left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
     return left
@@ -203,17 +184,11 @@ def _combinations(width: int) -> list[tuple[int, ...]]:
     margin_first = [
         tuple(PARTNERS if k < m else 0 for k in range(width)) for m in range(1, width + 1)
     ]
-    margins = [tuple(PARTNERS if j in sub else 0 for j in range(width)) for sub in _subsets(width)]
     out: list[tuple[int, ...]] = []
-    for c in [*tries, *margin_first, *margins]:
+    for c in [*tries, *margin_first]:
         if c not in out:
             out.append(c)
     return out
-
-
-def _subsets(width: int) -> list[set[int]]:
-    subs = [set(j for j in range(width) if m >> j & 1) for m in range(1, 1 << width)]
-    return sorted(subs, key=lambda s: (len(s), sorted(s)))
 
 
 class _Lines:
