@@ -306,8 +306,8 @@ def main() -> None:
         for key in ("cellkey", "suppression", "suppression_cpu"):
             growth(rows, key)
         if args.suppression:
-            raw = compute_indicators(eng, ["all"], [*BY, "period"], "2021Q1:2024Q4", totals=True)
-            print(f"  all by place x ... x quarter, 2021-2024: {raw.num_rows:,} rows")
+            raw = compute_indicators(eng, ["all"], [*BY, "period"], "2019Q1:2025Q4", totals=True)
+            print(f"  all by place x ... x quarter, 2019-2025: {raw.num_rows:,} rows")
             suppression_scaling(raw)
         accuracy(eng)
 
