@@ -14,7 +14,7 @@ Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak mem
 the file size; DHIS2 JSON at least 500,000 values/s.
 
     .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--json-rows 1000000] [--repeat 3]
-        [--postgres]
+        [--postgres] [--formats csv,dhis2-json]
 """
 
 from __future__ import annotations
@@ -267,6 +267,9 @@ def main() -> None:
     ap.add_argument("--json-rows", type=int, default=1_000_000, help="values in the DHIS2 JSON")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest is kept")
     ap.add_argument("--postgres", action="store_true", help="also ingest into PostgreSQL")
+    ap.add_argument(
+        "--formats", default="csv,dhis2-json", help="comma-separated: csv, dhis2-json (both)"
+    )
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
@@ -290,6 +293,8 @@ def main() -> None:
                     ("csv", src["tidy"], "", size),
                     ("dhis2-json", src["dhis2"], str(src["mapping"]), jsize),
                 ):
+                    if fmt not in args.formats.split(","):
+                        continue
                     runs: list[dict[str, Any]] = []
                     for _ in range(args.repeat):  # raw DuckDB and the ingest take turns
                         (folder / "raw.duckdb").unlink(missing_ok=True)

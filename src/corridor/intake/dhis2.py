@@ -288,7 +288,9 @@ def translate(
     file, mapping = ctx.display_name, ctx.mapping
     warnings: list[str] = []
     # identifiers are stripped when translated (on unique values), values by validation
-    deleted = (pl.col("deleted").str.strip_chars().str.to_lowercase() == "true").fill_null(False)
+    deleted = (
+        pl.col("deleted").cast(pl.Utf8).str.strip_chars().str.to_lowercase() == "true"
+    ).fill_null(False)
     n_deleted = int(frame.select(deleted.sum()).item() or 0)
     if n_deleted:
         frame = frame.filter(~deleted)
@@ -359,7 +361,7 @@ def combos(
             values.append(merged.get(k))
         reasons.append(found)
     pairs = pairs.with_columns(
-        *[pl.Series(k, v, dtype=pl.Utf8) for k, v in dims.items()],
+        *[_dimension(pl.Series(k, v, dtype=pl.Utf8), frame) for k, v in dims.items()],
         pl.Series("_bad", [bool(r) for r in reasons], dtype=pl.Boolean),
         pl.int_range(0, pairs.height).alias("_pair"),
     )
@@ -373,3 +375,11 @@ def combos(
             for col, why, value in reasons[pair]:
                 problems.append(Problem(file, int(row), col, value, why))
     return frame.hstack(joined.select(*dims)), problems
+
+
+def _dimension(values: pl.Series, frame: pl.DataFrame) -> pl.Series:
+    """A dimension's value per option combo pair, as Categorical when the reader's cells are (a
+    number a row after the join, not a text)."""
+    if isinstance(frame.schema["categoryOptionCombo"], pl.Categorical):
+        return values.cast(pl.Categorical(pl.Categories.random()))
+    return values

@@ -26,9 +26,16 @@ from corridor.errors import ConcurrentChangeError, InputError, Problem, file_err
 from corridor.intake.formats import detect_format, reader_for
 from corridor.intake.lookup import by_value
 from corridor.intake.mapping import load_mapping
-from corridor.intake.rawtable import ROW, ReadContext
-from corridor.intake.source import DEFAULT_MAX_FILE_MB, read_source
+from corridor.intake.rawtable import ROW, RawTable, ReadContext
+from corridor.intake.source import (
+    DEFAULT_MAX_FILE_MB,
+    check_unchanged,
+    read_head,
+    read_source,
+    scan_source,
+)
 from corridor.intake.text import has_text, printable
+from corridor.intake.tidy import scan_delimited
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
 from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
@@ -173,15 +180,8 @@ def _prepare(
     max_bytes: int | None,
 ) -> _Prepared:
     name = str(path)
-    data = read_source(path, name, max_bytes)
-    digest = hashlib.sha256(data).hexdigest()
-    if not has_text(data):
-        raise file_error(name, "empty file")
-    chosen = detect_format(path, data) if fmt == "auto" else fmt
-    reader = reader_for(chosen, name)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
-    raw = reader(path, data, kind, ctx)
-    del data  # the bytes are read: validation need not hold them too
+    raw, digest, chosen = _read(path, kind, fmt, ctx, max_bytes)
     validated = validate(raw, places, extra_age_bands)
     if not validated.problems:  # the raw text is kept only for quarantine records
         validated.raw = validated.raw.clear()
@@ -201,6 +201,35 @@ def _prepare(
     return _Prepared(result, validated, used)
 
 
+def _read(
+    path: Path, kind: str, fmt: str, ctx: ReadContext, max_bytes: int | None
+) -> tuple[RawTable, str, str]:
+    """The file's rows as text, its SHA-256 and its format.
+
+    Tidy delimited text is read from the file in batches (its bytes are only hashed, a block at
+    a time); other formats, and text the batch reader leaves to the byte reader, are read whole.
+    """
+    name = ctx.display_name
+    head = read_head(path, name, max_bytes)
+    if has_text(head):
+        chosen = detect_format(path, head) if fmt == "auto" else fmt
+        if chosen in _SCANNED:
+            scanned = scan_source(path, name, max_bytes)
+            raw = scan_delimited(path, scanned.head, kind, ctx)
+            if raw is not None:
+                check_unchanged(path, name, scanned)
+                return raw, scanned.sha256, chosen
+    data = read_source(path, name, max_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    if not has_text(data):
+        raise file_error(name, "empty file")
+    chosen = detect_format(path, data) if fmt == "auto" else fmt
+    raw = reader_for(chosen, name)(path, data, kind, ctx)
+    return raw, digest, chosen
+
+
+#: formats read from the file in batches (:func:`corridor.intake.tidy.scan_delimited`)
+_SCANNED = ("csv", "hxl")
 _MAPPED = ("dhis2-json", "dhis2-csv", "dhis2-xml", "adx", "dtm-fmr")
 
 

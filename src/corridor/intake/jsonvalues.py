@@ -49,11 +49,15 @@ def arrow_values(
         start, end = span
         schema = pa.schema([(f, pa.string()) for f in fields])
         # each slice becomes polars columns before the next is parsed (Arrow's memory reused),
-        # with its row numbers: every column chunked alike, so no later step copies them all
+        # with its row numbers: every column chunked alike, so no later step copies them all.
+        # Cells are kept as numbers into each column's distinct texts (Categorical, one set of
+        # categories a column for the whole document): translation and validation then work
+        # once per distinct text, and no text column of every value is held.
+        coded = [pl.col(f).cast(pl.Categorical(pl.Categories.random())) for f in fields]
         frames: list[pl.DataFrame] = []
         rows = 0
         for table in _parse_slices(data, start, end, schema, slice_bytes):
-            frame = pl.DataFrame(table)
+            frame = pl.DataFrame(table).select(coded)
             n = frame.height
             frames.append(
                 frame.with_columns(pl.int_range(rows + 1, rows + n + 1, dtype=pl.Int64).alias(ROW))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 #: the column of the typed value, and of an integer standing for it (equal values, equal ids)
@@ -78,6 +79,8 @@ def by_value(series: pl.Series, steps: Steps, *, ids: bool = False) -> Spread:
     n = series.len()
     if isinstance(series.dtype, pl.Enum):  # already one integer a row: its categories are run
         return _by_category(series, steps, ids=ids)
+    if isinstance(series.dtype, pl.Categorical):  # as read from a file: its values present
+        return _by_categorical(series, steps, ids=ids)
     distinct = series.unique()
     if n < 64 or distinct.len() > DISTINCT_SHARE * n:
         out = _run(series.to_frame(), steps)
@@ -109,6 +112,29 @@ def _by_category(series: pl.Series, steps: Steps, *, ids: bool) -> Spread:
     if nulls:
         index = index.fill_null(values.len())
     return Spread(done, index.rename(series.name), series.len(), nulls)
+
+
+def _by_categorical(series: pl.Series, steps: Steps, *, ids: bool) -> Spread:
+    """:func:`by_value` of a ``Categorical`` column (the tidy reader's): the steps run on the
+    distinct values present, and each row's category number is mapped to its value's position."""
+    n = series.len()
+    distinct = series.unique().drop_nulls()
+    if n < 64 or distinct.len() > DISTINCT_SHARE * n:
+        return by_value(series.cast(pl.Utf8), steps, ids=ids)
+    values = distinct.cast(pl.Utf8)
+    small = pl.concat([values.to_frame(), pl.Series(series.name, [None], pl.Utf8).to_frame()])
+    done = _run(small, steps)
+    if ids:
+        done = done.with_columns(pl.col(TYPED).rank("dense").cast(pl.UInt32).alias(ID))
+    present = distinct.to_physical().to_numpy()
+    position = np.zeros(int(present.max(initial=0)) + 1, np.uint32)
+    position[present] = np.arange(present.size, dtype=np.uint32)
+    codes = series.to_physical()
+    nulls = codes.null_count() > 0
+    index = position[codes.fill_null(0).to_numpy()] if nulls else position[codes.to_numpy()]
+    if nulls:
+        index[codes.is_null().to_numpy()] = values.len()
+    return Spread(done, pl.Series(series.name, index), n, nulls)
 
 
 def _run(frame: pl.DataFrame, steps: Steps) -> pl.DataFrame:

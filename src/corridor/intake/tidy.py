@@ -93,7 +93,11 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
     Fully empty rows are skipped; row numbers count data rows from 1 after the header rows.
     """
     schema = schema_for(kind)
-    grid = grid.select(pl.all().cast(pl.Utf8))
+    # text, except the categorical columns of the file reader (a number a cell, each text once)
+    grid = grid.select(
+        pl.col(c) if isinstance(t, pl.Categorical) else pl.col(c).cast(pl.Utf8)
+        for c, t in grid.schema.items()
+    )
     if grid.height == 0:
         raise file_error(file, "empty file: no header row")
     header: list[str | None] = list(grid.row(0))
@@ -128,10 +132,15 @@ def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     string work of stripping every cell.
     """
     first = frame[names[0]]  # a Series: a frame's expression would first rechunk every column
-    maybe = first.is_null() | first.str.contains(r"^\s*$")
+    if isinstance(first.dtype, pl.Categorical):  # each distinct text checked once
+        blank = first.unique().drop_nulls()
+        blank = blank.filter(blank.cast(pl.Utf8).str.contains(r"^\s*$"))
+        maybe = first.is_null() | first.is_in(blank.implode())
+    else:
+        maybe = first.is_null() | first.str.contains(r"^\s*$")
     if not maybe.any():
         return maybe
-    filled = [pl.col(c).fill_null("").str.strip_chars() != "" for c in names]
+    filled = [pl.col(c).cast(pl.Utf8).fill_null("").str.strip_chars() != "" for c in names]
     part = frame.filter(maybe).select(~pl.any_horizontal(filled)).to_series()
     return maybe.scatter(maybe.arg_true(), part)
 
@@ -187,16 +196,25 @@ def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> Inpu
         "(the file ends inside it: truncated?)"
     )
     lines = text.split("\n", 2)[:2]
-    header = next(csv.reader([lines[0]], delimiter=delim), [])
+    header = _cells(lines[0], delim)
     row: int | None = exc.record
     if exc.record == 0:
         row = None
     elif exc.record > 1 and len(lines) > 1:
-        second = next(csv.reader([lines[1]], delimiter=delim), [])
+        second = _cells(lines[1], delim)
         if is_tag_row(list(second)):
             row = exc.record - 1
     column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
     return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
+
+
+def _cells(line: str, delim: str) -> list[str]:
+    """The cells of one line (a carriage return in it, which the csv module refuses outside
+    quotes, splits plainly)."""
+    try:
+        return next(csv.reader([line], delimiter=delim), [])
+    except csv.Error:
+        return line.split(delim)
 
 
 _HEAD = 65536
@@ -204,6 +222,30 @@ _HEAD = 65536
 
 def _polars_grid(data: bytes, delim: str) -> pl.DataFrame:
     return pl.read_csv(data, has_header=False, separator=delim, infer_schema=False, encoding="utf8")
+
+
+def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawTable | None:
+    """As :func:`read_delimited`, from the file itself (``head``: its first bytes), in batches.
+
+    polars' streaming engine parses the file a batch of rows at a time and keeps each cell as a
+    number into its column's distinct texts (``Categorical``): neither the file's bytes nor a
+    text column of every cell is ever held whole. The same parser as :func:`read_grid`'s, so the
+    same cells. None when the file needs :func:`read_grid` (not UTF-8, ragged rows, odd quoting),
+    which reads such files as before and says where they break.
+    """
+    file = ctx.display_name
+    delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
+    try:
+        lazy = pl.scan_csv(
+            path, has_header=False, separator=delim, infer_schema=False, encoding="utf8"
+        )
+        names = lazy.collect_schema().names()
+        grid = lazy.select(
+            pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in names
+        ).collect(engine="streaming")
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    return frame_from_grid(grid, kind, file, "csv")
 
 
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
@@ -219,4 +261,5 @@ __all__ = [
     "match_tag",
     "read_delimited",
     "read_grid",
+    "scan_delimited",
 ]
