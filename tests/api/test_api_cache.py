@@ -40,9 +40,9 @@ def test_derived_text_lives_as_long_as_its_answer() -> None:
     first = cache.get_or_compute(("a", 1), lambda: ["a"])
     made: list[int] = []
 
-    def text() -> bytes:
+    def text(value: list[str]) -> bytes:
         made.append(1)
-        return b"a-json"
+        return f"{value[0]}-json".encode()
 
     assert cache.derived(first, ("json",), text) == b"a-json"
     assert cache.derived(first, ("json",), text) == b"a-json"
@@ -53,9 +53,51 @@ def test_derived_text_lives_as_long_as_its_answer() -> None:
     cache.derived(first, ("json",), text)
     assert len(made) == 2
     loose: list[str] = ["not cached"]
-    cache.derived(loose, ("json",), text)
+    assert cache.derived(loose, ("json",), text) == b"not cached-json"
     cache.derived(loose, ("json",), text)
     assert len(made) == 4  # a value the cache does not hold keeps nothing beside it
+
+
+def test_concurrent_askers_of_a_text_share_one_serialisation() -> None:
+    cache = AnswerCache()
+    value = cache.get_or_compute(("q", 1), lambda: ["answer"])
+    made: list[int] = []
+    gate = threading.Event()
+
+    def text(v: list[str]) -> bytes:
+        made.append(1)
+        gate.wait(5)
+        return v[0].encode()
+
+    got: list[bytes] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.derived(value, ("json",), text)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert got == [b"answer"] * 8 and len(made) == 1
+
+
+def test_warming_makes_the_texts_of_the_new_answers_too() -> None:
+    """After an import, readers find the new answer and its text made: none of them waits for
+    a computation or a serialisation."""
+    cache = AnswerCache()
+    old = cache.get_or_compute(("q", "v1"), lambda: ["old"], lambda engine: ["new"])
+    cache.derived(old, ("json", "wording"), lambda v: f"{v[0]} as json".encode())
+    assert cache.warm("importer", [("v2",)]) == 1  # type: ignore[arg-type]
+    new = cache.get_or_compute(("q", ("v2",)), lambda: ["computed by a reader"])
+    assert new == ["new"]
+
+    def not_again(v: list[str]) -> bytes:
+        raise AssertionError("made again")
+
+    assert cache.derived(new, ("json", "wording"), not_again) == b"new as json"
+    assert cache.derived(old, ("json", "wording"), not_again) == b"old as json"
 
 
 def test_warming_recomputes_the_most_recent_answers_for_the_new_version() -> None:

@@ -15,10 +15,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from corridor.access.accounts import now
 from corridor.storage.engine import Engine
 
 GENESIS = "0" * 64
+_COLUMNS = (
+    "seq",
+    "logged_at",
+    "user_name",
+    "action",
+    "detail",
+    "cells",
+    "suppressed",
+    "prev_hash",
+    "entry_hash",
+)
+_TYPES = (
+    pa.int64(),
+    pa.timestamp("us"),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.int64(),
+    pa.bool_(),
+    pa.string(),
+    pa.string(),
+)
 # appends are serialised: in-process by this lock (DuckDB: one process holds the file), across
 # processes (PostgreSQL, several workers) by a transaction-scoped advisory lock
 _APPEND = threading.Lock()
@@ -141,11 +165,14 @@ def _write(engine: Engine, batch: list[_Entry]) -> None:
             )
             seqs.append(seq)
             prev = digest
-        engine.execute(
-            "INSERT INTO audit_chain (seq, logged_at, user_name, action, detail, cells, "
-            "suppressed, prev_hash, entry_hash) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
-            [v for row in rows for v in row],
+        # one Arrow batch: far cheaper than binding 9 parameters per entry
+        columns = list(zip(*rows, strict=True))
+        engine.insert_arrow(
+            "audit_chain",
+            pa.table(
+                [pa.array(col, type=t) for col, t in zip(columns, _TYPES, strict=True)],
+                names=_COLUMNS,
+            ),
             step="audit append",
         )
         if head:

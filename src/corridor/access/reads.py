@@ -175,15 +175,15 @@ def read_hotspots(
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
 
-    def compute() -> Any:
-        with scoped(engine, scope) as eng:
+    def compute_on(target: Engine) -> Any:
+        with scoped(target, scope) as eng:
             return rank_sites(eng, period=period, draws=draws, seed=seed)
 
     if cache is not None:  # the ranking is deterministic for its seed: same data, same answer
         key = ("hotspots", scope, period, draws, seed, data_version(engine))
-        result = cache.get_or_compute(key, compute)
+        result = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
     else:
-        result = compute()
+        result = compute_on(engine)
     append(
         engine,
         account.username,
@@ -195,7 +195,11 @@ def read_hotspots(
     return result
 
 
-def read_places(engine: Engine, account: Account, *, channel: str) -> list[dict[str, Any]]:
+def read_places(
+    engine: Engine, account: Account, *, channel: str, cache: Cache | None = None
+) -> list[dict[str, Any]]:
+    """The place registry within the account's countries (from ``cache`` by scope and data
+    version when given: places change only by an import)."""
     require(account.role, "read_places", user=account.username)
     if account.role in AGREEMENT_ROLES:
         today = now().date()
@@ -206,12 +210,23 @@ def read_places(engine: Engine, account: Account, *, channel: str) -> list[dict[
         scope = Scope(frozenset(countries))
     else:
         scope = account.scope
-    with scoped(engine, scope) as eng:
-        rows = eng.query(
-            "SELECT place_code, name, place_type, parent_code, country_code, lat, lon, corridor, "
-            "dhis2_uid FROM places ORDER BY country_code, place_code",
-            step="places",
-        ).to_pylist()
+
+    def compute_on(target: Engine) -> list[dict[str, Any]]:
+        with scoped(target, scope) as eng:
+            found: list[dict[str, Any]] = eng.query(
+                "SELECT place_code, name, place_type, parent_code, country_code, lat, lon, "
+                "corridor, dhis2_uid FROM places ORDER BY country_code, place_code",
+                step="places",
+            ).to_pylist()
+        return found
+
+    if cache is not None:
+        key = ("places", scope, data_version(engine))
+        rows: list[dict[str, Any]] = cache.get_or_compute(
+            key, lambda: compute_on(engine), compute_on
+        )
+    else:
+        rows = compute_on(engine)
     append(engine, account.username, f"{channel}.read_places", {}, cells=0, suppressed=True)
     return rows
 
@@ -228,15 +243,30 @@ def _own_imports(account: Account) -> tuple[str, list[Any]]:
     return " WHERE user_name = ?", [account.username]
 
 
-def read_status(engine: Engine, account: Account, *, channel: str) -> dict[str, Any]:
+def read_status(
+    engine: Engine, account: Account, *, channel: str, cache: Cache | None = None
+) -> dict[str, Any]:
+    """Row counts within the account's scope (from ``cache`` by scope and data version when
+    given) and, for those who may read imports, the latest imports (never cached)."""
     from corridor.access.roles import allows
     from corridor.contract.schema import KINDS
 
     require(account.role, "read_status", user=account.username)
-    with scoped(engine, account.scope) as eng:
-        counts = {
-            k: int(eng.scalar(f"SELECT COUNT(*) FROM {k}", step=f"count {k}") or 0) for k in KINDS
-        }
+
+    def compute_on(target: Engine) -> dict[str, int]:
+        with scoped(target, account.scope) as eng:
+            return {
+                k: int(eng.scalar(f"SELECT COUNT(*) FROM {k}", step=f"count {k}") or 0)
+                for k in KINDS
+            }
+
+    if cache is not None:
+        key = ("status", account.scope, data_version(engine))
+        counts: dict[str, int] = dict(
+            cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+        )
+    else:
+        counts = compute_on(engine)
     out: dict[str, Any] = {
         "database": engine.name,
         "scope": account.scope.describe(),

@@ -7,12 +7,19 @@ On DuckDB one process holds the file and writes to it, so the version is this pr
 of imports made through ``corridor.access.writes.import_files`` (bumped as each commits: the
 next read in this process uses a new key) together with the ``imports`` table's version read
 at most once a second (for writes that bypass the access layer in the same process).
+
+While an import through the access layer is under way on DuckDB (:func:`pinned`, from before
+its transaction until :func:`bump` after its answers are warmed), readers keep the version they
+had: they are answered from the previous complete version's cached answers, and are switched to
+the new version, whose answers the import computed beforehand, all at once by ``bump``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from corridor.storage.engine import Engine
@@ -23,6 +30,8 @@ RECHECK_S = 1.0
 _lock = threading.Lock()
 _local: dict[tuple[str, str], int] = {}
 _seen: dict[tuple[str, str], tuple[tuple[Any, ...], float]] = {}
+# the version readers keep while an import is under way (DuckDB; see the module docstring)
+_pins: dict[tuple[str, str], tuple[Any, ...]] = {}
 
 
 def _key(engine: Engine) -> tuple[str, str]:
@@ -39,18 +48,39 @@ def stored_version(engine: Engine) -> tuple[Any, ...]:
     return tuple(row[0]) if row else ()
 
 
+@contextmanager
+def pinned(engine: Engine) -> Iterator[None]:
+    """DuckDB: readers keep the current data version within the block (an import's
+    transaction and warming); :func:`bump`, or the end of the block, releases it. Imports are
+    serialised by the server's writer lock, so one pin at a time."""
+    if engine.name == "postgres":  # the version changes at the commit, read by every reader
+        yield
+        return
+    current = data_version(engine)
+    k = _key(engine)
+    with _lock:
+        _pins[k] = current
+    try:
+        yield
+    finally:
+        with _lock:
+            if _pins.get(k) == current:
+                _pins.pop(k, None)
+
+
 def bump(engine: Engine) -> None:
     """An import through the access layer committed: answers cached before are stale."""
     with _lock:
         k = _key(engine)
         _local[k] = _local.get(k, 0) + 1
         _seen.pop(k, None)
+        _pins.pop(k, None)
 
 
 def upcoming_versions(engine: Engine) -> list[tuple[Any, ...]]:
     """DuckDB, after an import committed and before ``bump``: the versions readers will see
     (the bumped one, and the current local count with the new stored version, which a reader
-    whose once-a-second re-read falls in between would see)."""
+    outside a pin whose once-a-second re-read falls in between would see)."""
     stored = stored_version(engine)
     with _lock:
         local = _local.get(_key(engine), 0)
@@ -63,6 +93,9 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
     k = _key(engine)
     now = time.monotonic()
     with _lock:
+        pin = _pins.get(k)
+        if pin is not None:
+            return pin
         local = _local.get(k, 0)
         seen = _seen.get(k)
     if seen is not None and now - seen[1] < RECHECK_S:

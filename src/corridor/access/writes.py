@@ -13,7 +13,7 @@ from corridor.access.audit import append
 from corridor.access.quarantine import file_scope, require_countries_of_import, tag_quarantine
 from corridor.access.reads import Cache
 from corridor.access.roles import require
-from corridor.access.versions import bump, stored_version, upcoming_versions
+from corridor.access.versions import bump, pinned, stored_version, upcoming_versions
 from corridor.config import Settings
 from corridor.contract.schema import KINDS
 from corridor.errors import CorridorError, QueryError
@@ -93,48 +93,52 @@ def import_files(
         "quarantine": quarantine,
         "dry_run": dry_run,
     }
-    # A dry run by an account limited to some countries loads the file in a transaction that
-    # is then rolled back, so that the same scope check as a real import runs on its rows.
-    trial = dry_run and account.countries is not None
-    changed = False
-    try:
-        with engine.transaction():
-            results = ingest(
+    # DuckDB: readers keep the version they have (and its cached answers) until the import
+    # is committed and its answers warmed; bump() then switches them all at once
+    with pinned(engine):
+        # A dry run by an account limited to some countries loads the file in a transaction
+        # that is then rolled back, so that the same scope check as a real import runs on its
+        # rows.
+        trial = dry_run and account.countries is not None
+        changed = False
+        try:
+            with engine.transaction():
+                results = ingest(
+                    engine,
+                    list(paths),
+                    kind,
+                    fmt=fmt,
+                    mapping_path=mapping,
+                    quarantine=quarantine,
+                    dry_run=dry_run and not trial,
+                    user=account.username,
+                    extra_age_bands=settings.extra_age_bands,
+                    scope=file_scope(engine, account, dry_run=dry_run),
+                )
+                new_ids = [r.import_id for r in results if r.import_id is not None]
+                tag_quarantine(engine, account, new_ids)
+                require_countries_of_import(engine, account, kind, new_ids, dry_run=dry_run)
+                if trial:
+                    raise _DryRunDone
+                changed = any(r.rows_new + r.rows_replaced + r.rows_quarantined for r in results)
+                if changed and engine.name == "postgres":  # before the commit: readers never wait
+                    _warm_in_transaction(engine, cache)
+        except _DryRunDone:  # rolled back: report what a dry run reports
+            results = [_as_dry_run(r) for r in results]
+        except CorridorError as exc:
+            # appended after the rollback: the audit chain is never part of an import's transaction
+            append(
                 engine,
-                list(paths),
-                kind,
-                fmt=fmt,
-                mapping_path=mapping,
-                quarantine=quarantine,
-                dry_run=dry_run and not trial,
-                user=account.username,
-                extra_age_bands=settings.extra_age_bands,
-                scope=file_scope(engine, account, dry_run=dry_run),
+                account.username,
+                f"{channel}.import_rejected",
+                {**detail, "reason": type(exc).__name__},
+                cells=0,
             )
-            new_ids = [r.import_id for r in results if r.import_id is not None]
-            tag_quarantine(engine, account, new_ids)
-            require_countries_of_import(engine, account, kind, new_ids, dry_run=dry_run)
-            if trial:
-                raise _DryRunDone
-            changed = any(r.rows_new + r.rows_replaced + r.rows_quarantined for r in results)
-            if changed and engine.name == "postgres":  # before the commit: readers never wait
-                _warm_in_transaction(engine, cache)
-    except _DryRunDone:  # rolled back: report what a dry run reports
-        results = [_as_dry_run(r) for r in results]
-    except CorridorError as exc:
-        # appended after the rollback: the audit chain is never part of an import's transaction
-        append(
-            engine,
-            account.username,
-            f"{channel}.import_rejected",
-            {**detail, "reason": type(exc).__name__},
-            cells=0,
-        )
-        raise
-    if not dry_run and changed:
-        if engine.name != "postgres":  # committed; readers see it when bumped, warmed first
-            _warm(engine, cache)
-        bump(engine)  # answers cached before this import are stale from now on
+            raise
+        if not dry_run and changed:
+            if engine.name != "postgres":  # committed; readers see it when bumped, warmed first
+                _warm(engine, cache)
+            bump(engine)  # answers cached before this import are stale from now on
     append(
         engine,
         account.username,

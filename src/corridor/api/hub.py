@@ -150,7 +150,12 @@ class AnswerCache:
     time (the disclosure function is deterministic), so a repeated query is answered from here
     until an import changes the data (the data version is part of every key). Bounded, least
     recently used first out. ``derived`` keeps what is made from a cached answer (its JSON or CSV
-    text) for as long as the answer itself stays."""
+    text) for as long as the answer itself stays.
+
+    After an import, :meth:`warm` computes every recently used answer again for the new data,
+    with its texts, before readers are switched to the new version: until then they are
+    answered from the previous complete version, and then from the warmed one, so that no
+    reader waits for a computation because of an import (docs/api.md, "Imports and readers")."""
 
     def __init__(self, size: int = 256) -> None:
         from collections import OrderedDict
@@ -162,8 +167,32 @@ class AnswerCache:
         # id(cached value) -> {derived key: derived value}; dropped with the value
         self._derived: dict[int, dict[tuple[Any, ...], Any]] = {}
         self._held: dict[int, int] = {}  # id(value) -> how many keys hold it
+        self._stem: dict[int, tuple[Any, ...]] = {}  # id(value) -> its key without the version
         # key without its version -> how to compute it on a given connection
         self._refresh: dict[tuple[Any, ...], Callable[[Engine], Any]] = {}
+        # key without its version -> {derived key: how to make it from a value}
+        self._makers: dict[tuple[Any, ...], dict[tuple[Any, ...], Callable[[Any], Any]]] = {}
+
+    def _single_flight(
+        self, key: tuple[Any, ...], find: Callable[[], Any], make: Callable[[], Any]
+    ) -> Any:
+        """``find()`` (None: not there) or else ``make()`` once per ``key`` however many
+        threads ask at the same time (the others wait for it)."""
+        with self._lock:
+            found = find()
+            if found is not None:
+                return found
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            with self._lock:
+                found = find()
+                if found is not None:
+                    return found
+            try:
+                return make()
+            finally:
+                with self._lock:
+                    self._pending.pop(key, None)
 
     def get_or_compute(
         self,
@@ -181,18 +210,13 @@ class AnswerCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            pending = self._pending.setdefault(key, threading.Lock())
-        with pending:
-            with self._lock:
-                if key in self._items:
-                    return self._items[key]
-            try:
-                value = compute()
-            finally:
-                with self._lock:
-                    self._pending.pop(key, None)
+
+        def make() -> Any:
+            value = compute()
             self._store(key, value)
-        return value
+            return value
+
+        return self._single_flight(("answer", key), lambda: self._items.get(key), make)
 
     def _store(self, key: tuple[Any, ...], value: Any) -> None:
         with self._lock:
@@ -200,24 +224,27 @@ class AnswerCache:
                 return
             self._items[key] = value
             self._held[id(value)] = self._held.get(id(value), 0) + 1
+            self._stem[id(value)] = key[:-1]
             while len(self._items) > self.size:
                 old_key, old = self._items.popitem(last=False)
                 self._release(old)
                 if not any(k[:-1] == old_key[:-1] for k in self._items):
                     self._refresh.pop(old_key[:-1], None)
+                    self._makers.pop(old_key[:-1], None)
 
     def warm(
         self,
         engine: Engine,
         versions: Sequence[tuple[Any, ...]],
-        limit: int = 8,
-        budget_s: float = 3.0,
+        limit: int = 64,
+        budget_s: float = 60.0,
     ) -> int:
         """Compute the ``limit`` most recently used answers again on ``engine`` (an import's
-        connection, which sees its new data) and keep them under each of ``versions`` (the data
-        versions readers will see once the import is complete), so that readers find them
-        instead of all waiting for the computation after an import. Stops starting new ones
-        after ``budget_s`` seconds (the import's own answer waits for this). Returns how
+        connection, which sees its new data), with the texts made from them (``derived``), and
+        keep them under each of ``versions`` (the data versions readers will see once the import
+        is complete), so that readers find them instead of waiting for the computation after an
+        import. Stops starting new ones after ``budget_s`` seconds (the import's own answer
+        waits for this; an answer not warmed is computed by its next reader). Returns how
         many."""
         with self._lock:
             stems: list[tuple[Any, ...]] = []
@@ -226,15 +253,19 @@ class AnswerCache:
                     stems.append(key[:-1])
                 if len(stems) >= limit:
                     break
-            jobs = [(stem, self._refresh[stem]) for stem in stems]
+            jobs = [(stem, self._refresh[stem], dict(self._makers.get(stem, {}))) for stem in stems]
         done = 0
         start = time.monotonic()
-        for stem, refresh in jobs:
+        for stem, refresh, makers in jobs:
             if time.monotonic() - start > budget_s:
                 break
             value = refresh(engine)
+            texts = {dkey: make(value) for dkey, make in makers.items()}
             for version in versions:
                 self._store((*stem, version), value)
+            with self._lock:
+                if id(value) in self._held:
+                    self._derived.setdefault(id(value), {}).update(texts)
             done += 1
         return done
 
@@ -245,19 +276,27 @@ class AnswerCache:
         else:
             self._held.pop(id(value), None)
             self._derived.pop(id(value), None)
+            self._stem.pop(id(value), None)
 
-    def derived(self, value: Any, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        """``make()`` for ``value`` (an answer this cache returned), kept beside it; a value
-        not (or no longer) in the cache is not kept."""
-        with self._lock:
-            found = self._derived.get(id(value), {}).get(key)
-        if found is not None:
-            return found
-        made = make()
-        with self._lock:
-            if id(value) in self._held:
-                self._derived.setdefault(id(value), {})[key] = made
-        return made
+    def derived(self, value: Any, key: tuple[Any, ...], make: Callable[[Any], Any]) -> Any:
+        """``make(value)`` for ``value`` (an answer this cache returned), kept beside it and
+        made once however many ask at the same time; :meth:`warm` makes it for the new answer
+        too. A value not (or no longer) in the cache is not kept."""
+
+        def find() -> Any:
+            return self._derived.get(id(value), {}).get(key)
+
+        def build() -> Any:
+            made = make(value)
+            with self._lock:
+                if id(value) in self._held:
+                    self._derived.setdefault(id(value), {})[key] = made
+                    stem = self._stem.get(id(value))
+                    if stem is not None:
+                        self._makers.setdefault(stem, {})[key] = make
+            return made
+
+        return self._single_flight(("derived", id(value), key), find, build)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from typing import Any
@@ -159,26 +160,32 @@ def install_handlers(app: FastAPI) -> None:
         return problem(request, 500, "internal error; report the request id")
 
 
+_HEADERS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
 class RequestIdAndHeaders:
-    """Pure ASGI middleware: a request id on every request, security headers on every answer."""
+    """Pure ASGI middleware: a request id on every request, security headers on every answer.
+
+    Request ids are this process's random prefix and a counter: unique across the worker
+    processes and restarts without a call for random bytes per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._prefix = uuid.uuid4().hex[:16]
+        self._count = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = uuid.uuid4().hex
+        rid = f"{self._prefix}{next(self._count):016x}"
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                for k, v in SECURITY_HEADERS.items():
-                    if k.encode() not in present:
-                        headers.append((k.encode(), v.encode()))
+                headers += [(k, v) for k, v in _HEADERS if k not in present]
                 headers.append((b"x-request-id", rid.encode()))
                 message["headers"] = headers
             await send(message)

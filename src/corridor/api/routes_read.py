@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +17,7 @@ from corridor.api.respond import (
     JSON_OR_CSV,
     Format,
     clean_rows,
+    csv_text,
     deep_clean,
     table_response,
     wants_csv,
@@ -32,8 +34,8 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 
 @router.get("/status", summary="Row counts and the latest imports, within your scope")
-def get_status(engine: EngineDep, account: AccountDep) -> dict[str, Any]:
-    return status_of(engine, account, channel="api")
+def get_status(request: Request, engine: EngineDep, account: AccountDep) -> dict[str, Any]:
+    return status_of(engine, account, channel="api", cache=hub_of(request).answers)
 
 
 @router.get(
@@ -61,11 +63,11 @@ def get_indicators(
     table = read_indicators(engine, account, hub.settings, q, channel="api", cache=hub.answers)
     fmt = "csv" if wants_csv(request, format) else "json"
 
-    def text() -> bytes:
-        return export(table, fmt, unsuppressed=unsuppressed, query=q.as_dict()).encode()
+    def text(answer: Any) -> bytes:
+        return export(answer, fmt, unsuppressed=unsuppressed, query=q.as_dict()).encode()
 
     # a published answer from the cache is serialised once per format and query wording
-    body = text() if unsuppressed else hub.answers.derived(table, (fmt, repr(q)), text)
+    body = text(table) if unsuppressed else hub.answers.derived(table, (fmt, repr(q)), text)
     return Response(body, media_type=CSV_TYPE if fmt == "csv" else "application/json")
 
 
@@ -123,7 +125,12 @@ def get_hotspots(
     return table_response(request, format, rows, columns, extra, key="sites")
 
 
-@router.get("/hotspots/{place_code}", summary="Why a site ranks where it does")
+@router.get(
+    "/hotspots/{place_code}",
+    summary="Why a site ranks where it does",
+    response_model=None,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
 def get_hotspot(
     request: Request,
     engine: EngineDep,
@@ -132,21 +139,28 @@ def get_hotspot(
     period: str | None = None,
     draws: Annotated[int, Query(ge=0, le=2000)] = 200,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 1,
-) -> dict[str, Any]:
+) -> Response:
     from corridor.access.reads import check_place_in_scope
 
     check_place_in_scope(engine, account, place_code)
     result = _hotspots(request, engine, account, period, None, draws, seed)
-    info = result.explain(place_code, threshold=hub_of(request).settings)
-    cleaned: dict[str, Any] = deep_clean(info)
-    return cleaned
+    settings = hub_of(request).settings
+
+    def text(answer: Any) -> bytes:
+        info = deep_clean(answer.explain(place_code, threshold=settings))
+        return json.dumps(info, ensure_ascii=False, allow_nan=False).encode()
+
+    # the explanation of a cached ranking is made once per site (and again by an import's warming)
+    body = hub_of(request).answers.derived(result, ("explain", place_code), text)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/places", summary="The place registry within your scope", responses=JSON_OR_CSV)
 def get_places(
     request: Request, engine: EngineDep, account: AccountDep, format: FormatQ = None
 ) -> Response:
-    rows = read_places(engine, account, channel="api")
+    hub = hub_of(request)
+    rows = read_places(engine, account, channel="api", cache=hub.answers)
     columns = [
         "place_code",
         "name",
@@ -158,4 +172,14 @@ def get_places(
         "corridor",
         "dhis2_uid",
     ]
-    return table_response(request, format, rows, columns, key="places")
+    fmt: Format = "csv" if wants_csv(request, format) else "json"
+
+    def text(answer: Any) -> bytes:  # what table_response writes, kept beside the answer
+        if fmt == "csv":
+            return csv_text(answer, columns).encode()
+        return json.dumps({"places": clean_rows(answer)}, default=str).encode()
+
+    return Response(
+        hub.answers.derived(rows, ("places", fmt), text),
+        media_type=CSV_TYPE if fmt == "csv" else "application/json",
+    )

@@ -9,36 +9,35 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, BinaryIO, Final
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+from corridor.contract.dimensions import TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import (
-    disclosure_note,
-    is_suppressed,
-    method_of,
-    threshold_of,
+from corridor.indicators.disclosure import disclosure_note, method_of, threshold_of
+from corridor.indicators.exchangevalues import (
+    Coded,
+    Values,
+    combined,
+    exchange_table,
+    exchange_values,
+    formatted,
 )
-from corridor.indicators.exportcells import affix, join_lines, mapped, numbers, write_array
-from corridor.indicators.places import ALL
+from corridor.indicators.exportcells import numbers, write_array
 from corridor.storage.engine import Engine
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
-COUNTS: Final = ("numerator", "denominator")
-_KEY: Final = ("period", "place_code", *DISAGGREGATIONS)
 INDICATOR_COMMENT: Final = "Corridor indicator value (percent)"
-_STRING: Final = pa.string()
+#: values joined into text at a time: memory stays bounded whatever the table's size
+BATCH_ROWS: Final = 1 << 16
 
 
 @dataclass
@@ -160,167 +159,73 @@ class Value:
     note: str = ""  # incomplete reporting, for indicator values
 
 
-def _completeness_note(r: Mapping[str, Any]) -> str:
-    if not r.get("incomplete"):
-        return ""
-    return (
-        f"incomplete: {r.get('places_reporting')} of {r.get('places_expected')} expected "
-        "places reported"
-    )
-
-
 def values_for_exchange(table: pa.Table, *, unsuppressed: bool = False) -> list[Value]:
     """The finest cells of the output (no margins), counts once each, then indicator values."""
-    if not unsuppressed and not is_suppressed(table):
-        raise ValueError("refusing to export an unsuppressed table: pass it through suppress()")
-    meta = table.schema.metadata or {}
-    by = json.loads(meta.get(b"corridor.by", b"[]"))
-    grouped = [d for d in DISAGGREGATIONS if d in by]
-    if not any(d in by for d in ("place", "admin1", "country")):
-        raise QueryError(
-            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
+    return [
+        Value(
+            r["data_element"],
+            r["period"],
+            r["place"],
+            r["sex"],
+            r["age_band"],
+            r["population_group"],
+            r["value"],
+            r["flag"],
+            r["kind"],
+            r["note"],
         )
-    counts: dict[tuple[str, ...], Value] = {}
-    indicators: list[Value] = []
-    for r in table.to_pylist():
-        if r["place_code"] == ALL or any(r[d] == TOTAL for d in grouped):
-            continue  # a margin: DHIS2 adds up the cells itself
-        key = (r["period"], r["place_code"], r["sex"], r["age_band"], r["population_group"])
-        for role in COUNTS:
-            element = r.get(f"{role}_element")
-            if element is None or (r[role] is None and r.get(f"{role}_flag") is None):
-                continue
-            if element not in DATA_ELEMENTS:  # another period's value or a part of the count
-                continue
-            counts.setdefault(
-                (element, *key),
-                Value(element, *key, r[role], r.get(f"{role}_flag"), "count"),
-            )
-        if r["value"] is not None or r.get("value_flag") is not None:
-            indicators.append(
-                Value(
-                    r["indicator"],
-                    *key,
-                    r["value"],
-                    r.get("value_flag"),
-                    "indicator",
-                    _completeness_note(r),
-                )
-            )
-    return [*counts.values(), *indicators]
-
-
-def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
-    """``values_for_exchange`` as an Arrow table, computed column-wise.
-
-    Columns: data_element, period, place, sex, age_band, population_group, value, flag, kind.
-    """
-    if not unsuppressed and not is_suppressed(table):
-        raise ValueError("refusing to export an unsuppressed table: pass it through suppress()")
-    meta = table.schema.metadata or {}
-    by = json.loads(meta.get(b"corridor.by", b"[]"))
-    grouped = [d for d in DISAGGREGATIONS if d in by]
-    if not any(d in by for d in ("place", "admin1", "country")):
-        raise QueryError(
-            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
-        )
-    keep = pc.not_equal(table.column("place_code"), ALL)
-    for d in grouped:
-        keep = pc.and_(keep, pc.not_equal(table.column(d), TOTAL))
-    wanted = [
-        *_KEY,
-        *_COMPLETENESS,
-        "indicator",
-        "value",
-        "value_flag",
-        *(f"{r}{s}" for r in COUNTS for s in ("", "_flag", "_element")),
+        for r in exchange_table(table, unsuppressed=unsuppressed).to_pylist()
     ]
-    t = table.select([c for c in wanted if c in table.column_names])
-    t = t.filter(pc.fill_null(keep, True))
-    n = t.num_rows
-    names = t.column_names
-
-    def col(name: str, type_: pa.DataType = _STRING) -> pl.Series:
-        arr = t.column(name).combine_chunks().cast(type_) if name in names else pa.nulls(n, type_)
-        return pl.Series(name, arr)
-
-    # counts: each once, where it first appears (row by row, numerator before denominator);
-    # done in polars, which keeps the first of each key in order many times faster than Arrow
-    keys = {k: col(k) for k in _KEY}
-    rows = np.arange(n, dtype=np.int64)
-    parts = [
-        pl.DataFrame(
-            {
-                "data_element": col(f"{role}_element"),
-                **keys,
-                "value": col(role, pa.float64()),
-                "flag": col(f"{role}_flag"),
-                "pos": rows * 2 + i,
-            }
-        )
-        for i, role in enumerate(COUNTS)
-    ]
-    counts = (
-        pl.concat(parts)
-        .filter(
-            pl.col("data_element").is_in(list(DATA_ELEMENTS))  # not another period's value
-            & (pl.col("value").is_not_null() | pl.col("flag").is_not_null())
-        )
-        .sort("pos")
-        .unique(subset=["data_element", *_KEY], keep="first", maintain_order=True)
-        .drop("pos")
-        .with_columns(pl.lit("count").alias("kind"), pl.lit("").alias("note"))
-    )
-    indicators = pl.DataFrame(
-        {
-            "data_element": col("indicator"),
-            **keys,
-            "value": col("value", pa.float64()),
-            "flag": col("value_flag"),
-            "note": _notes(t),
-        }
-    ).filter(pl.col("value").is_not_null() | pl.col("flag").is_not_null())
-    indicators = indicators.with_columns(pl.lit("indicator").alias("kind")).select(counts.columns)
-    out = pl.concat([counts, indicators])
-    schema = pa.schema(
-        [
-            *((c, _STRING) for c in ("data_element", "period", "place", *DISAGGREGATIONS)),
-            ("value", pa.float64()),
-            ("flag", _STRING),
-            ("kind", _STRING),
-            ("note", _STRING),
-        ]
-    )
-    return out.rename({"place_code": "place"}).to_arrow().cast(schema)
-
-
-_COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
-
-
-def _notes(t: pa.Table) -> pl.Series:
-    """The completeness note of each row ("" where reporting is complete or not measured)."""
-    if "incomplete" not in t.column_names:
-        return pl.Series("note", [""] * t.num_rows, pl.String)
-    cols = {c: t.column(c).to_pylist() for c in _COMPLETENESS if c in t.column_names}
-    notes = (
-        [_completeness_note({c: cols[c][i] for c in cols}) for i in range(t.num_rows)]
-        if any(cols["incomplete"])
-        else [""] * t.num_rows
-    )
-    return pl.Series("note", notes, pl.String)
 
 
 def _q(text: str) -> str:
     return json.dumps(text)
 
 
+def _held(values: Values) -> np.ndarray:
+    """Which values are withheld (they carry a flag)."""
+    return np.array([f is not None for f in values.flag.texts], dtype=bool)[values.flag.codes]
+
+
+#: a part of each written value: its text for a batch of rows (an array of row numbers)
+Part = Callable[[np.ndarray], pa.Array]
+
+
+def _numbers(values: Values, blank: np.ndarray | None = None) -> Part:
+    """The values as written ("None" for NaN); empty where ``blank``."""
+    value = values.value
+    if blank is None or not blank.any():
+        return lambda rows: numbers(value.take(pa.array(rows)), 4, "None")
+    x = value.to_numpy(zero_copy_only=False)
+    if not np.isnan(x[~blank]).any():  # (shown values are never null): blank ones made null
+        value = pc.if_else(pa.array(blank), pa.scalar(None, pa.float64()), value)
+        return lambda rows: numbers(value.take(pa.array(rows)), 4, "")
+    return lambda rows: pc.if_else(
+        pa.array(blank[rows]), "", numbers(value.take(pa.array(rows)), 4, "None")
+    )
+
+
+def _write_joined(
+    parts: Sequence[Part], rows: np.ndarray, stream: BinaryIO, *, drop_tail: int = 0
+) -> None:
+    """The texts of ``rows`` (their parts joined), made and written a batch at a time: each
+    batch stays in the processor's cache and its memory is reused, whatever the table's size."""
+    n = len(rows)
+    for start in range(0, n, BATCH_ROWS):
+        batch = rows[start : start + BATCH_ROWS]
+        last = start + BATCH_ROWS >= n
+        text = pc.binary_join_element_wise(*(p(batch) for p in parts), "")
+        write_array(text, stream, drop_tail=drop_tail if last else 0)
+
+
 def write_dhis2_json(
     table: pa.Table, codes: Codes, stream: BinaryIO, *, unsuppressed: bool = False
 ) -> None:
     """A DHIS2 dataValueSet: ``json.dumps(indent=2)`` bytes, built column by column."""
-    values = exchange_table(table, unsuppressed=unsuppressed)
-    withheld = values.num_rows - values.column("flag").null_count
-    values = values.filter(pc.is_null(values.column("flag")))
+    values = exchange_values(table, unsuppressed=unsuppressed)
+    held = _held(values)
+    withheld = int(held.sum())
+    rows = np.flatnonzero(~held)
     tail: dict[str, Any] = {}
     if withheld:
         t = threshold_of(table)
@@ -330,64 +235,46 @@ def write_dhis2_json(
         )
     elif not unsuppressed and method_of(table) == "cellkey":
         tail["comment"] = disclosure_note(table)
-    if values.num_rows == 0:
+    if len(rows) == 0:
         stream.write((json.dumps({"dataValues": [], **tail}, indent=2) + "\n").encode())
         return
     stream.write(b'{\n  "dataValues": [\n')
-    combo = join_lines(
-        [
-            values.column("sex").combine_chunks(),
-            "\x00",
-            values.column("age_band").combine_chunks(),
-            "\x00",
-            values.column("population_group").combine_chunks(),
-        ]
-    )
 
-    def combo_text(k: str) -> str:
-        coc, aoc = codes.combo(*k.split("\x00"))
+    def combo_text(sex: str, age: str, group: str) -> str:
+        coc, aoc = codes.combo(sex, age, group)
         text = f'      "categoryOptionCombo": {_q(coc)},\n'
         if aoc is not None:
             text += f'      "attributeOptionCombo": {_q(aoc)},\n'
-        return text
+        return text + '      "value": "'
 
-    # the constant texts are folded into the formats of the mapped columns: no extra passes
-    lines = join_lines(
-        [
-            mapped(
-                values.column("data_element"),
-                lambda v: (
-                    f'    {{\n      "dataElement": {_q(codes.data_element(v))},\n      "period": '
-                ),
+    def tail_text(indicator: bool, note: str) -> str:
+        """The end of a data value: an indicator's comment (with a completeness note)."""
+        if not indicator:
+            return '"\n    },\n'
+        text = INDICATOR_COMMENT + (f"; {note}" if note else "")
+        return f'",\n      "comment": {_q(text)}\n    }},\n'
+
+    # each distinct text formatted once (of the values written), constant texts folded in
+    parts = [
+        values.element.formatted(
+            lambda v: (
+                f'    {{\n      "dataElement": {_q(codes.data_element(v))},\n      "period": '
             ),
-            mapped(values.column("period"), lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": '),
-            mapped(values.column("place"), lambda v: f"{_q(codes.org_unit(v))},\n"),
-            mapped(combo, lambda k: combo_text(k) + '      "value": "'),
-            numbers(values.column("value"), 4, "None"),
-            mapped(
-                join_lines(
-                    [
-                        values.column("kind").combine_chunks(),
-                        "\x00",
-                        values.column("note").combine_chunks(),
-                    ]
-                ),
-                _dhis2_tail,
-            ),
-        ]
-    )
-    write_array(lines, stream, drop_tail=2)
+            rows,
+        ).at,
+        values.period.formatted(lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": ', rows).at,
+        values.place.formatted(lambda v: f"{_q(codes.org_unit(v))},\n", rows).at,
+        formatted(values.dims(), combo_text, rows).at,
+        _numbers(values),
+        formatted([_flags(values.indicator), values.note], tail_text, rows).at,
+    ]
+    _write_joined(parts, rows, stream, drop_tail=2)
     rest = "".join(f",\n  {_q(k)}: {_q(v)}" for k, v in tail.items())
     stream.write(f"\n  ]{rest}\n}}\n".encode())
 
 
-def _dhis2_tail(kind_note: str) -> str:
-    """The end of a DHIS2 data value: an indicator's comment (with a completeness note)."""
-    kind, note = kind_note.split("\x00")
-    if kind != "indicator":
-        return '"\n    },\n'
-    text = INDICATOR_COMMENT + (f"; {note}" if note else "")
-    return f'",\n      "comment": {_q(text)}\n    }},\n'
+def _flags(mask: np.ndarray) -> Coded:
+    return Coded(mask.view(np.int8), [False, True])
 
 
 def write_adx(
@@ -399,7 +286,7 @@ def write_adx(
     stamp: str | None = None,
 ) -> None:
     """ADX XML: one group per org unit and period, in order of first appearance."""
-    values = exchange_table(table, unsuppressed=unsuppressed)
+    values = exchange_values(table, unsuppressed=unsuppressed)
     stamp = stamp or datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     stream.write(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<adx xmlns="urn:ihe:qrph:adx:2015" '
@@ -407,75 +294,60 @@ def write_adx(
     )
     if not unsuppressed and method_of(table) == "cellkey":
         stream.write(f"  <!-- {disclosure_note(table)} -->\n".encode())
-    if values.num_rows:
-        group = pc.dictionary_encode(
-            join_lines(
-                [
-                    values.column("place").combine_chunks(),
-                    "\x00",
-                    values.column("period").combine_chunks(),
-                ]
-            )
-        )
-        order = pc.sort_indices(group.indices)  # stable: groups in order of first appearance
-        values = values.take(order)
-        ids = group.indices.take(order).to_numpy()
-        starts = np.flatnonzero(np.diff(ids, prepend=-1))
-
-        def dims(v: pa.Table) -> list[pa.Array]:
-            return [mapped(v.column(d), partial(_dim_attr, codes, d)) for d in DISAGGREGATIONS]
-
-        notes = values.column("note").combine_chunks()
-        noted = (
-            [mapped(notes, lambda n: f"    <!-- {n} -->\n" if n else "")]
-            if pc.any(pc.not_equal(notes, "")).as_py()
-            else []
-        )
-        shown = join_lines(
-            [
-                *noted,
-                mapped(
-                    values.column("data_element"),
-                    lambda v: f"    <dataValue dataElement={quoteattr(codes.data_element(v))}",
-                ),
-                *dims(values),
-                affix(numbers(values.column("value"), 4, "None"), ' value="', '"/>\n'),
-            ]
-        )
-        held = pc.is_valid(values.column("flag").combine_chunks())
-        lines = shown
-        if pc.any(held).as_py():  # withheld values: a comment naming what was left out
-            sub = values.filter(held)
-            attrs = join_lines(
-                [
-                    mapped(
-                        sub.column("data_element"),
-                        lambda v: f"dataElement={quoteattr(codes.data_element(v))}",
-                    ),
-                    *dims(sub),
-                ]
-            )
-            withheld = join_lines(
-                [
-                    mapped(
-                        sub.column("flag"),
-                        lambda f: f"    <!-- withheld by disclosure control ({f}): ",
-                    ),
-                    affix(pc.replace_substring(attrs, "--", "- -"), suffix=" -->\n"),
-                ]
-            )
-            lines = pc.replace_with_mask(shown, held, withheld)
-        dictionary = group.dictionary.to_pylist()
-        ends = [*starts[1:], values.num_rows]
-        for start, end in zip(starts, ends, strict=True):
-            place, period = dictionary[ids[start]].split("\x00")
-            stream.write(
-                f"  <group orgUnit={quoteattr(codes.org_unit(place))} "
-                f'period={quoteattr(adx_period(period))} dataSet="CORRIDOR_INDICATORS">\n'.encode()
-            )
-            write_array(lines.slice(int(start), int(end - start)), stream)
-            stream.write(b"  </group>\n")
+    n = values.num_rows
+    if n:
+        _write_adx_groups(values, codes, stream)
     stream.write(b"</adx>\n")
+
+
+def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
+    # groups (place, period) numbered in order of first appearance; a stable sort keeps each
+    # group's values in their order
+    n = values.num_rows
+    key = combined([(c.codes, len(c.texts)) for c in (values.place, values.period)])
+    group = pc.dictionary_encode(pa.array(key)).indices
+    order = pc.sort_indices(group).to_numpy()
+    ids = group.to_numpy()[order]
+    start = np.flatnonzero(np.diff(ids, prepend=-1))  # positions in the sorted order
+    held = _held(values)
+    places, periods = values.place.codes[order[start]], values.period.codes[order[start]]
+    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places.tolist())}
+    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods.tolist())}
+    headers = [
+        f'  <group orgUnit={org[p]} period={when[q]} dataSet="CORRIDOR_INDICATORS">\n'
+        for p, q in zip(places.tolist(), periods.tolist(), strict=True)
+    ]
+    # the last value of a group is followed by its closing and the next group's opening
+    turn = np.zeros(n, dtype=np.int64)
+    turn[order[np.append(start[1:] - 1, n - 1)]] = np.arange(1, len(start) + 1)
+    turns = ["", *(f"  </group>\n{h}" for h in headers[1:]), "  </group>\n"]
+    # a shown value's completeness note comes before it (code 0: none)
+    note = Coded(
+        np.where(held, 0, values.note.codes.astype(np.int64) + 1), ["", *values.note.texts]
+    )
+
+    def line(note: str, flag: str | None, element: str, sex: str, age: str, group: str) -> str:
+        text = f"    <!-- {note} -->\n" if note else ""
+        dims = zip(DISAGGREGATIONS, (sex, age, group), strict=True)
+        attrs = f"dataElement={quoteattr(codes.data_element(element))}" + "".join(
+            _dim_attr(codes, d, c) for d, c in dims
+        )
+        if flag is None:
+            return f'{text}    <dataValue {attrs} value="'
+        return f"{text}    <!-- withheld by disclosure control ({flag}): " + (
+            attrs.replace("--", "- -") + " -->\n"
+        )
+
+    def end(withheld: bool, turn: str) -> str:
+        return ("" if withheld else '"/>\n') + turn
+
+    parts = [
+        formatted([note, values.flag, values.element, *values.dims()], line).at,
+        _numbers(values, held),  # a withheld value's number is not written
+        formatted([_flags(held), Coded(turn, turns)], end).at,
+    ]
+    stream.write(headers[0].encode())
+    _write_joined(parts, order, stream)
 
 
 def _dim_attr(codes: Codes, dim: str, code: str | None) -> str:

@@ -1,0 +1,303 @@
+"""The values that go out to DHIS2/ADX, picked as dictionary codes, never row by row.
+
+Only the finest cells go out (no margins): each count of a data element once, where it first
+appears (row by row, numerator before denominator), then the indicator values in row order. Every
+text column is dictionary-encoded once; the picking works on integer codes (numpy, and polars for
+the first of each key), and the writers format each distinct text once and gather it by code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+from corridor.errors import QueryError
+from corridor.indicators.disclosure import is_suppressed
+from corridor.indicators.places import ALL
+
+DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
+COUNTS: Final = ("numerator", "denominator")
+KEY: Final = ("period", "place_code", *DISAGGREGATIONS)
+COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
+_STRING: Final = pa.string()
+_WIDE: Final = 1 << 62  # a combined key stays below this (int64)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as integer codes into ``texts`` (None stands for null)."""
+
+    codes: np.ndarray
+    texts: Sequence[Any]  # str or None; bool for the flags the writers make
+
+    def take(self, rows: np.ndarray) -> Coded:
+        return Coded(self.codes[rows], self.texts)
+
+    def arrow(self) -> pa.Array:
+        return pa.array(self.texts, _STRING).take(pa.array(self.codes))
+
+    def formatted(self, fmt: Callable[[Any], str], rows: np.ndarray | None = None) -> Texts:
+        """``fmt`` of each value, formatted once per distinct value used (by ``rows``)."""
+        return formatted([self], fmt, rows)
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A text per row, ``texts[key[row]]``: gathered for a batch of rows at a time."""
+
+    texts: pa.Array
+    key: np.ndarray
+
+    def at(self, rows: np.ndarray) -> pa.Array:
+        return self.texts.take(pa.array(self.key[rows]))
+
+
+def formatted(
+    columns: Sequence[Coded], fmt: Callable[..., str], rows: np.ndarray | None = None
+) -> Texts:
+    """``fmt(a, b, ...)`` of the rows' values of ``columns``, once per distinct combination.
+
+    Only the combinations of ``rows`` (default: all) are formatted: those are the rows to write.
+    """
+    n = len(columns[0].codes)
+    span = math.prod(max(len(c.texts), 1) for c in columns)
+    key = combined([(c.codes, len(c.texts)) for c in columns])
+    if span <= max(1 << 16, 2 * n):  # small: a table indexed by the key itself
+        size = span
+    else:
+        uniq, key = np.unique(key, return_inverse=True)
+        size = len(uniq)
+    if rows is None:
+        rows = np.arange(n, dtype=np.int64)
+    where = np.full(size, -1, dtype=np.int64)
+    where[key[rows]] = rows  # a row of each combination used
+    texts = [""] * size
+    for j in np.flatnonzero(where >= 0).tolist():
+        r = int(where[j])
+        texts[j] = fmt(*(c.texts[c.codes[r]] for c in columns))
+    return Texts(pa.array(texts, _STRING), key)
+
+
+def encode(arr: pa.Array | pa.ChunkedArray) -> Coded:
+    """Dictionary codes of a column (nulls get a code of their own, whose text is None)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    texts: list[str | None] = [None if v is None else str(v) for v in arr.dictionary.to_pylist()]
+    indices = arr.indices
+    if arr.null_count:
+        indices = pc.fill_null(indices, len(texts))
+        texts.append(None)
+    return Coded(indices.to_numpy(), texts)  # int32 as Arrow has them: no copy
+
+
+def combined(columns: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
+    """One int64 key per row from several (codes, size) columns: equal keys, equal rows."""
+    key = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+    span = 1
+    for codes, size in columns:
+        size = max(size, 1)
+        if span * size >= _WIDE:  # renumber the keys so far densely before going on
+            uniq, key = np.unique(key, return_inverse=True)
+            span = len(uniq)
+        key = key * size + codes
+        span *= size
+    return key
+
+
+@dataclass(frozen=True)
+class Values:
+    """The exchange values: one row per value, columns as codes (see ``exchange_table``)."""
+
+    element: Coded
+    period: Coded
+    place: Coded
+    sex: Coded
+    age_band: Coded
+    population_group: Coded
+    value: pa.Array  # float64
+    flag: Coded
+    indicator: np.ndarray  # bool: an indicator value (else a count)
+    note: Coded  # the completeness note of an indicator value ("" for counts)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.indicator)
+
+    def dims(self) -> tuple[Coded, Coded, Coded]:
+        return (self.sex, self.age_band, self.population_group)
+
+
+def _column(t: pa.Table, name: str, type_: pa.DataType = _STRING) -> pa.Array:
+    if name not in t.column_names:
+        return pa.nulls(t.num_rows, type_)
+    arr = t.column(name).combine_chunks()
+    if pa.types.is_dictionary(arr.type) and type_ == _STRING:
+        return arr
+    return arr.cast(type_)
+
+
+def first_of_each(key: np.ndarray) -> np.ndarray:
+    """Where each distinct key appears first (a bool mask over ``key``)."""
+    n = len(key)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    at = np.arange(n, dtype=np.int64)
+    span = int(key.max()) + 1
+    if span <= 8 * n:  # a table addressed by the key: the first write of a repeated index wins
+        # when the writes go backwards (numpy assigns the last of repeated indices)
+        seen = np.empty(span, dtype=np.int64)
+        seen[key[::-1]] = at[::-1]
+        return seen[key] == at
+    first = np.zeros(n, dtype=bool)
+    first[np.unique(key, return_index=True)[1]] = True
+    return first
+
+
+def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
+    """Codes of several columns in one shared list of texts: (codes stacked by column, texts)."""
+    texts: list[str | None] = []
+    index: dict[str | None, int] = {}
+    out = np.empty((len(columns), len(columns[0].codes) if columns else 0), dtype=np.int32)
+    for i, c in enumerate(columns):
+        remap = np.array([index.setdefault(t, len(index)) for t in c.texts], dtype=np.int32)
+        out[i] = remap[c.codes] if len(remap) else 0
+    texts = list(index)
+    return out, texts
+
+
+def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
+    """The finest cells of the output (no margins), counts once each, then indicator values."""
+    if not unsuppressed and not is_suppressed(table):
+        raise ValueError("refusing to export an unsuppressed table: pass it through suppress()")
+    meta = table.schema.metadata or {}
+    by = json.loads(meta.get(b"corridor.by", b"[]"))
+    grouped = [d for d in DISAGGREGATIONS if d in by]
+    if not any(d in by for d in ("place", "admin1", "country")):
+        raise QueryError(
+            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
+        )
+    n = table.num_rows
+    keys = {k: encode(_column(table, k)) for k in KEY}
+    # a margin (all places, or a total of a grouped dimension) does not go out
+    keep = np.ones(n, dtype=bool)
+    for k, margin in (("place_code", ALL), *((d, TOTAL) for d in grouped)):
+        c = keys[k]
+        keep &= ~np.array([v == margin for v in c.texts], dtype=bool)[c.codes]
+    rows = np.flatnonzero(keep)
+    # the three roles of a row: numerator (0), denominator (1) and indicator value (2)
+    roles = (*COUNTS, "value")
+    elements, element_texts = unified(
+        [encode(_column(table, f"{r}_element")) for r in COUNTS]
+        + [encode(_column(table, "indicator"))]
+    )
+    flags, flag_texts = unified([encode(_column(table, f"{r}_flag")) for r in roles])
+    value = pa.concat_arrays([_column(table, r, pa.float64()) for r in roles])
+    is_flag = np.array([f is not None for f in flag_texts], dtype=bool)
+    present = value.is_valid().to_numpy(zero_copy_only=False).reshape(3, n) | is_flag[flags]
+    # counts: numerator and denominator of row r at 2r and 2r + 1 (the order they appear in);
+    # only data elements (not another period's value or a part of a count), each once
+    is_element = np.array([t in DATA_ELEMENTS for t in element_texts], dtype=bool)
+    both = (is_element[elements[:2, rows]] & present[:2, rows]).T.ravel()
+    at = np.flatnonzero(both)
+    key = combined(
+        [(c.codes[rows], len(c.texts)) for c in (keys[k] for k in KEY)],
+    )
+    key = combined(
+        [
+            (key[at // 2], int(key.max(initial=0)) + 1),
+            (elements[:2, rows].T.ravel()[at], len(element_texts)),
+        ]
+    )
+    at = at[first_of_each(key)]
+    shown = rows[present[2, rows]]
+    row = np.concatenate([rows[at // 2], shown])
+    role = np.concatenate([at % 2, np.full(len(shown), 2, dtype=np.int64)])
+    notes = _notes(table)
+    blank = notes.texts.index("")
+    indicator = role == 2
+    return Values(
+        element=Coded(elements[role, row], element_texts),
+        period=keys["period"].take(row),
+        place=keys["place_code"].take(row),
+        sex=keys["sex"].take(row),
+        age_band=keys["age_band"].take(row),
+        population_group=keys["population_group"].take(row),
+        value=value.take(pa.array(role * n + row)),
+        flag=Coded(flags[role, row], flag_texts),
+        indicator=indicator,
+        note=Coded(np.where(indicator, notes.codes[row], blank), notes.texts),
+    )
+
+
+def _notes(t: pa.Table) -> Coded:
+    """The completeness note of each row ("" where reporting is complete or not measured)."""
+    n = t.num_rows
+    none = Coded(np.zeros(n, dtype=np.int64), [""])
+    if "incomplete" not in t.column_names:
+        return none
+    flagged = pc.fill_null(t.column("incomplete").combine_chunks().cast(pa.bool_()), False)
+    if not pc.any(flagged).as_py():
+        return none
+
+    def text(name: str) -> pa.Array:
+        if name not in t.column_names:
+            return pa.array(["None"] * n, _STRING)
+        coded = encode(t.column(name))
+        return coded.formatted(str).at(np.arange(n))  # str(None) is "None", as Python writes
+
+    note = pc.binary_join_element_wise(
+        "incomplete: ",
+        text("places_reporting"),
+        " of ",
+        text("places_expected"),
+        " expected places reported",
+        "",
+    )
+    coded = encode(pc.if_else(flagged, note, ""))
+    return coded if "" in coded.texts else Coded(coded.codes, [*coded.texts, ""])
+
+
+def exchange_table(table: pa.Table, *, unsuppressed: bool = False) -> pa.Table:
+    """The exchange values as an Arrow table, one row per value.
+
+    Columns: data_element, period, place, sex, age_band, population_group, value, flag, kind,
+    note.
+    """
+    v = exchange_values(table, unsuppressed=unsuppressed)
+    kind = pa.array(["count", "indicator"], _STRING).take(pa.array(v.indicator.astype(np.int8)))
+    return pa.table(
+        {
+            "data_element": v.element.arrow(),
+            "period": v.period.arrow(),
+            "place": v.place.arrow(),
+            "sex": v.sex.arrow(),
+            "age_band": v.age_band.arrow(),
+            "population_group": v.population_group.arrow(),
+            "value": v.value,
+            "flag": v.flag.arrow(),
+            "kind": kind,
+            "note": v.note.arrow(),
+        }
+    )
+
+
+__all__ = (
+    "Coded",
+    "Texts",
+    "Values",
+    "combined",
+    "encode",
+    "exchange_table",
+    "exchange_values",
+    "formatted",
+)
