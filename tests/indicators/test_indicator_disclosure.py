@@ -293,7 +293,7 @@ def _check_withheld(
         assert _determined(true, shown, axes, T, published=False) == []
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(outputs())
 def test_no_withheld_small_count_can_be_worked_out(
     case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],
@@ -304,7 +304,7 @@ def test_no_withheld_small_count_can_be_worked_out(
     _check_withheld(out, cells, finest, by, exactly_small=True)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=240, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(outputs())
 def test_too_large_for_the_exact_check_withholds_more_not_less(
     case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],

@@ -33,11 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
+from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.suppresscells import (
     DISAGGREGATIONS,
     ROLES,
     Cells,
-    build_cells,
+    Layout,
+    layout,
     slab_arrays,
 )
 
@@ -60,12 +62,14 @@ def primary_text(threshold: int) -> str:
 class _Protector:
     """Complementary suppression: the rule, then the exact check with more cells if needed."""
 
-    def __init__(self, cells: Cells, threshold: int) -> None:
+    def __init__(self, cells: Cells, threshold: int, withheld: np.ndarray | None = None) -> None:
         self.cells = cells
         self.threshold = threshold
         self.values = np.asarray(cells.values, dtype=float)
         self.primary = (self.values > 0) & (self.values < threshold)
         self.hidden = self.primary.copy()
+        if withheld is not None:  # withheld already (by the hypercube method)
+            self.hidden |= withheld
         self.given_up: set[int] = set()
         self.version: dict[tuple[Any, ...], int] = defaultdict(int)
         self.checked: dict[tuple[tuple[Any, ...], ...], tuple[int, ...]] = {}
@@ -321,11 +325,52 @@ class _Protector:
         return ordered[0]
 
 
-def protect(cells: Cells, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-    """(withheld, primary) flags per cell."""
-    p = _Protector(cells, threshold)
-    hidden = p.run()
-    return hidden, p.primary
+def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """(withheld, primary) flags per cell of ``lay``: a box of withheld cells around every
+    small count (:mod:`corridor.indicators.hypercube`); the blocks where no box is found, and
+    those linked through a cell placed in two (a place on two corridors), by the relation rule
+    and the exact check (:class:`_Protector`)."""
+    values = lay.values
+    primary = (values > 0) & (values < threshold)
+    hidden = primary.copy()
+    if len(values) == 0:
+        return hidden, primary
+    bid, pcid = lay.bid, lay.pcid
+    hard = np.zeros(int(bid.max()) + 1, bool)
+    shared = np.bincount(pcid, minlength=len(values)) > 1
+    if shared.any():
+        hard[bid[shared[pcid]]] = True
+        while True:  # blocks linked through shared cells go together
+            linked = np.zeros(len(values), bool)
+            linked[pcid[hard[bid]]] = True
+            grown = hard.copy()
+            grown[bid[linked[pcid] & shared[pcid]]] = True
+            if (grown == hard).all():
+                break
+            hard = grown
+    easy = np.flatnonzero(~hard[bid])  # placements; each of their cells is placed once
+    cid = pcid[easy]
+    sub = hidden[cid]
+    todo = np.flatnonzero(primary[cid])
+    left = protect_boxes(values[cid], bid[easy], lay.coords[easy], lay.own[easy], sub, todo)
+    hidden[cid] = sub
+    if len(left):
+        log.debug("disclosure: %d small counts without a box; their blocks checked", len(left))
+        blocks = np.unique(bid[easy[left]])
+        # a block with more withheld cells than the exact check takes: all its cells withheld
+        # (more than the rule and the check would, never less)
+        count = np.bincount(bid[easy], hidden[cid], len(hard))
+        whole = blocks[count[blocks] > 4 * EXACT_CHECK_LIMIT]
+        if len(whole):
+            log.info("disclosure: %d blocks too large to check exactly; withheld", len(whole))
+            every = np.zeros(len(hard), bool)
+            every[whole] = True
+            hidden[cid[every[bid[easy]]]] = True
+        hard[np.setdiff1d(blocks, whole)] = True
+    if hard.any():
+        cells, ids = lay.cells(threshold, np.flatnonzero(hard[bid]))
+        hidden[ids] = _Protector(cells, threshold, withheld=hidden[ids]).run()
+    return hidden, primary
 
 
 def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
@@ -341,8 +386,9 @@ def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
     for c in (*ROLES, "period", "place_code", *DISAGGREGATIONS):
         if c not in table.column_names:
             raise ValueError(f"suppress: the table has no column {c!r}")
-    cells, row_cells = build_cells(table, threshold)
-    hidden, primary = protect(cells, threshold)
+    lay = layout(table)
+    row_cells = lay.row_cells
+    hidden, primary = protect(lay, threshold)
     # per cell: 0 shown, 1 a small count, 2 withheld to protect one; rows take their cells'
     kind = np.where(hidden, np.where(primary, 1, 2), 0).astype(np.int64)
     kind = np.append(kind, 0)  # the cell -1: a row without that count

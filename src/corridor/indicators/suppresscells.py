@@ -106,20 +106,33 @@ def table_by(table: pa.Table) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, list) else None
 
 
-def _strings(table: pa.Table, name: str, default: str | None) -> pa.Array:
+def _strings(table: pa.Table, name: str, default: str | None) -> pa.ChunkedArray:
+    """A column as strings, in its chunks (not copied into one array)."""
     if name in table.column_names:
         col = table.column(name)
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        return arr.cast(pa.string()) if arr.type != pa.string() else arr
-    return pa.array([default] * table.num_rows, pa.string())
+        return col.cast(pa.string()) if col.type != pa.string() else col
+    return pa.chunked_array([pa.array([default] * table.num_rows, pa.string())])
 
 
-def _codes(arr: pa.Array) -> np.ndarray:
+def _codes(arr: pa.ChunkedArray) -> np.ndarray:
     """Integer codes of an array's values (null is a value of its own)."""
-    if len(arr) == 0:
-        return np.zeros(0, np.int64)
+    return _encode(arr)[0]
+
+
+def _encode(arr: pa.ChunkedArray, value: str | None = None) -> tuple[np.ndarray, int, pa.Array]:
+    """Integer codes of an array's values (null is a value of its own), the code of ``value``
+    (-1: absent) and the values of the codes."""
     enc = arr.dictionary_encode(null_encoding="encode")
-    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    chunks = [c for c in enc.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, np.int64), -1, pa.array([], pa.string())
+    dictionary = chunks[-1].dictionary
+    if not all(c.dictionary.equals(dictionary) for c in chunks):
+        one = pa.concat_arrays([c.dictionary_decode() for c in chunks])
+        return _encode(pa.chunked_array([one]), value)
+    codes = np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks])
+    where = None if value is None else pc.index(dictionary, value).as_py()
+    return codes, -1 if where is None else int(where), dictionary
 
 
 def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
@@ -146,6 +159,18 @@ def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.reshape(-1)], first[order]
 
 
+def _dense(code: np.ndarray) -> np.ndarray:
+    """Codes renumbered 0.. (in the order of the codes)."""
+    if len(code) == 0:
+        return code
+    top = int(code.max()) + 1
+    if top <= 4 * len(code) + 1024:  # a small range: a table instead of a sort
+        present = np.zeros(top, np.int64)
+        present[code] = 1
+        return (np.cumsum(present) - 1)[code]
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
 def axes_of(table: pa.Table, place_cols: list[str], by: list[str] | None) -> list[str]:
     """The dimensions along which the cells of the output add up to margins."""
     if by is not None:  # the table says how it was grouped (compute_indicators does)
@@ -169,9 +194,85 @@ def _any_not(col: Any, value: str) -> bool:
     return bool(pc.any(ne).as_py())
 
 
+@dataclass
+class Layout:
+    """The cells of an output as arrays, built column by column (nothing per row in Python).
+
+    Per cell (numbered by first appearance, numerator before denominator): ``values`` and
+    ``cell_pos`` (its first position ``2 * row + role``). Per placement of a cell in a block
+    (a cell lies in two blocks where a place lies on two corridors): ``ppos`` (first position),
+    ``pcid`` (cell), ``bid`` (block), ``coords`` (one integer per axis, 0: the margin) and
+    ``own`` (how many of the axes its block has: the period only for sums, and it is last).
+    ``row_cells``: per row, the cell of each role (-1: none). The rest is what
+    :meth:`cells` needs to give the Python objects of some blocks."""
+
+    values: np.ndarray
+    cell_pos: np.ndarray
+    ppos: np.ndarray
+    pcid: np.ndarray
+    bid: np.ndarray
+    coords: np.ndarray
+    own: np.ndarray
+    row_cells: np.ndarray
+    table: pa.Table
+    axes: list[str]
+    place_cols: list[str]
+    elem_both: pa.ChunkedArray  # the elements of the numerators, then of the denominators
+    period: pa.ChunkedArray
+    corridor: pa.ChunkedArray
+    columns: list[pa.ChunkedArray]  # per cell key: period, (corridor), places, dims
+
+    def elements(self, pos: np.ndarray) -> pa.ChunkedArray:
+        """The element at each position ``2 * row + role``."""
+        n = len(self.row_cells)
+        return self.elem_both.take(pa.array((pos % 2) * n + pos // 2, pa.int64()))
+
+    def cells(
+        self, threshold: int, placements: np.ndarray | None = None
+    ) -> tuple[Cells, np.ndarray]:
+        """The :class:`Cells` (keys, blocks, relations) of the cells placed at ``placements``
+        (all when None; the blocks must be whole), and the ids of those cells in this layout
+        (``Cells`` numbers them 0.. in the same order)."""
+        if placements is None:
+            placements = np.arange(len(self.pcid), dtype=np.int64)
+        ids = np.unique(self.pcid[placements])
+        local = np.full(len(self.values), -1, np.int64)
+        local[ids] = np.arange(len(ids))
+        pcid = local[self.pcid[placements]]
+        ppos = self.ppos[placements]
+        cells = Cells()
+        cells.values = self.values[ids].tolist()
+        pos = self.cell_pos[ids]
+        rows = pa.array(pos // 2, pa.int64())
+        keys: list[list[Any]] = [self.elements(pos).to_pylist()]
+        keys += [col.take(rows).to_pylist() for col in self.columns]
+        cells.keys = list(zip(*keys, strict=True))
+        bid = _place_blocks(
+            cells,
+            self.table,
+            self.axes,
+            self.place_cols,
+            ppos,
+            pcid,
+            self.elements(ppos),
+            self.period,
+            self.corridor,
+        )
+        coords = self.coords[placements]
+        cells.relations = relations(cells, threshold, bid, pcid, coords, self.own[placements])
+        return cells, ids
+
+
 def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     """Cells (distinct counts), relations, and for each row the cell of each role: an
     ``(rows, 2)`` array, -1 where the row has no such count."""
+    lay = layout(table)
+    cells, _ids = lay.cells(threshold)
+    return cells, lay.row_cells
+
+
+def layout(table: pa.Table) -> Layout:
+    """The cells of ``table`` as arrays (see :class:`Layout`)."""
     n = table.num_rows
     by = table_by(table)
     cols = table.column_names
@@ -187,10 +288,9 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
             elems.append(_strings(table, name, None))
         else:
             elems.append(pc.binary_join_element_wise(indicator, f":{role}", ""))
-    # position 2r + k: row r, role k (numerator first), the order cells were met row by row
-    elem_long = pa.concat_arrays([elems[0], elems[1]]).take(
-        pa.array(np.arange(2 * n).reshape(2, n).T.reshape(-1) if n else [], pa.int64())
-    )
+    # position 2r + k: row r, role k (numerator first), the order cells were met row by row;
+    # the elements of both roles one after the other (position 2r + k is at k * n + r)
+    elem_both = pa.chunked_array([*elems[0].chunks, *elems[1].chunks], pa.string())
     values = np.empty(2 * n, dtype=float)
     valid = np.zeros(2 * n, dtype=bool)
     for k, role in enumerate(ROLES):
@@ -202,9 +302,12 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     places = [_strings(table, c, None) for c in place_cols]
     dims = [_strings(table, d, None) for d in DISAGGREGATIONS]
     period_c, corridor_c = _codes(period), _codes(corridor)
-    place_c = [_codes(p) for p in places]
-    dim_c = [_codes(d) for d in dims]
-    elem_c = _codes(elem_long)
+    place_enc = [_encode(p, ALL) for p in places]
+    place_c = [c for c, _, _ in place_enc]
+    dim_enc = [_encode(d, TOTAL) for d in dims]
+    dim_c = [c for c, _, _ in dim_enc]
+    both_c, _none, elem_names = _encode(elem_both)
+    elem_c = both_c.reshape(2, n).T.reshape(-1) if n else both_c
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
@@ -213,42 +316,68 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     rows_sel = sel // 2
     key = _combine([elem_c[sel], row_key[rows_sel]], len(sel))
     cid_sel, first = _first_order(key)
-    cells = Cells()
     cell_pos = sel[first]
-    cells.values = values[cell_pos].tolist()
-    cell_rows = pa.array(cell_pos // 2, pa.int64())
-    cell_elems = elem_long.take(pa.array(cell_pos, pa.int64())).to_pylist()
-    corr_id = corridor.take(cell_rows).to_pylist() if corridor_in_identity else None
-    columns: list[list[Any]] = [cell_elems, period.take(cell_rows).to_pylist()]
-    columns.append(corr_id if corr_id is not None else [None] * len(cell_pos))
-    columns += [a.take(cell_rows).to_pylist() for a in (*places, *dims)]
-    cells.keys = list(zip(*columns, strict=True))
+    cell_values = values[cell_pos]
     row_cells = np.full(2 * n, -1, dtype=np.int64)
     row_cells[sel] = cid_sel
     # (block, coordinates) of a cell is a function of (cell, corridor): each pair placed once
-    pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
-    _pid, pfirst = _first_order(pair)
-    ppos = sel[pfirst]  # the first position of each placement, in the order they were met
-    pcid = cid_sel[pfirst]
-    bid = _place_blocks(cells, table, axes, place_cols, ppos, pcid, elem_long, period, corridor)
+    if corridor_in_identity or len(corridor_c) == 0 or int(corridor_c.max()) == 0:
+        ppos, pcid = cell_pos, np.arange(len(cell_pos), dtype=np.int64)  # each cell placed once
+    else:
+        pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
+        _pid, pfirst = _first_order(pair)
+        ppos = sel[pfirst]  # the first position of each placement, in the order they were met
+        pcid = cid_sel[pfirst]
     # integer coordinates of each placement on each axis (0: the margin), for the relations
     prow = ppos // 2
     coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64)
+    place_code = _combine(place_c, n)
     for j, a in enumerate(axes):
         if a in DISAGGREGATIONS:
             k = DISAGGREGATIONS.index(a)
-            margin = pc.equal(dims[k], TOTAL).to_numpy(zero_copy_only=False)[prow]
+            margin = dim_c[k][prow] == dim_enc[k][1]
             coords[:, j] = np.where(margin, 0, dim_c[k][prow] + 1)
         elif a == "place":
-            everywhere = np.ones(n, dtype=bool)
-            for p in places:
-                everywhere &= pc.fill_null(pc.equal(p, ALL), False).to_numpy(zero_copy_only=False)
-            coords[:, j] = np.where(everywhere[prow], 0, _combine(place_c, n)[prow] + 1)
+            everywhere = np.ones(len(prow), dtype=bool)
+            for codes, at, _ in place_enc:
+                everywhere &= codes[prow] == at
+            coords[:, j] = np.where(everywhere, 0, place_code[prow] + 1)
         else:
             coords[:, j] = period_c[prow] + 1
-    own = np.array([_own_width(e, axes) for e in elem_long.take(pa.array(ppos)).to_pylist()])
-    cells.relations = relations(cells, threshold, bid, pcid, coords, own)
-    return cells, row_cells.reshape(n, 2)
+    # the period is an axis of sums only (the last axis); other elements are one per period
+    names = elem_names.to_pylist()
+    sums = np.array([DATA_ELEMENTS.get(e or "", "sum") == "sum" for e in names], bool)
+    psum = sums[elem_c[ppos]] if len(names) else np.zeros(len(ppos), bool)
+    own = np.full(len(ppos), len(axes), np.int64)
+    if "period" in axes:
+        own -= (~psum).astype(np.int64)
+    # a block: the element, the corridor, its axes and the coordinates on the other dimensions
+    parts = [elem_c[ppos], corridor_c[prow], own]
+    parts += [dim_c[k][prow] for k, d in enumerate(DISAGGREGATIONS) if d not in axes]
+    if "place" not in axes:
+        parts.append(place_code[prow])
+    parts.append(np.where(psum & ("period" in axes), 0, period_c[prow] + 1))
+    bid = _dense(_combine(parts, len(ppos)))
+    columns = [period]
+    corr_col = corridor if corridor_in_identity else pa.nulls(n, pa.string())
+    columns += [corr_col, *places, *dims]
+    return Layout(
+        values=cell_values,
+        cell_pos=cell_pos,
+        ppos=ppos,
+        pcid=pcid,
+        bid=bid,
+        coords=coords,
+        own=own,
+        row_cells=row_cells.reshape(n, 2),
+        table=table,
+        axes=axes,
+        place_cols=place_cols,
+        elem_both=elem_both,
+        period=period,
+        corridor=corridor,
+        columns=columns,
+    )
 
 
 def _place_blocks(
@@ -258,14 +387,14 @@ def _place_blocks(
     place_cols: list[str],
     ppos: np.ndarray,
     pcid: np.ndarray,
-    elem_long: pa.Array,
-    period: pa.Array,
-    corridor: pa.Array,
+    elements_at: pa.ChunkedArray,
+    period: pa.ChunkedArray,
+    corridor: pa.ChunkedArray,
 ) -> np.ndarray:
-    """``cells.blocks`` from the placements (first position and cell of each); returns the
+    """``cells.blocks`` from the placements (first position, cell and element of each); returns the
     block (numbered in order of appearance) of each placement."""
     rows = pa.array(ppos // 2, pa.int64())
-    elements = elem_long.take(pa.array(ppos, pa.int64())).to_pylist()
+    elements = elements_at.to_pylist()
     corrs = corridor.take(rows).to_pylist()
     fixed: dict[str, list[Any]] = {}
     coord: dict[str, list[Any]] = {}
@@ -302,12 +431,6 @@ def _place_blocks(
         blocks[block][c] = cid
         bid[i] = b
     return bid
-
-
-def _own_width(element: str | None, axes: list[str]) -> int:
-    """How many of ``axes`` a block of ``element`` has (the period only for sums)."""
-    sums = DATA_ELEMENTS.get(element or "", "sum") == "sum"
-    return len(axes) - (1 if "period" in axes and not sums else 0)
 
 
 def relations(

@@ -1,0 +1,297 @@
+"""Secondary suppression by hypercubes: every small count in a box of withheld counts.
+
+Within one block (one element; the cells that add up together along its axes: sex, age band,
+population group, place and, for sums, period; 0 is an axis' margin), a *box* of a cell ``p`` takes
+two coordinates on every axis, ``p``'s own and a partner (another value along that axis, the
+margin included), and holds the ``2^w`` cells with those coordinates (its corners). When every
+corner is withheld, the signed pattern that adds +1 and -1 alternately around the box (on an axis
+where one of the pair is the margin, both get the same sign) changes no margin of any order along
+any axis, in the output or outside it, and no cell outside the box: every equation an attacker
+can write from the output holds for the true counts and for the counts moved along that pattern.
+So no corner, ``p`` included, can be worked out by adding and subtracting what is shown, whatever
+else is withheld (this is the hypercube method of Repsilber, as in tau-Argus and sdcTable).
+
+An axis on which ``p``'s line holds no other cell is left as it is (a box of one value on it)
+where that says nothing: every corner is alone on its line along that axis and the block has no
+margin along it.
+
+Work is done for all small counts at once with numpy: per axis one sort of the cells by (line,
+cost) gives each small count the cheapest few partners along it (a withheld cell costs nothing, a
+zero the most, otherwise its value); the box of the cheapest partners is taken where all its
+corners exist; the others try other partners and the margins, with the costs of what the first
+boxes withheld. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
+checks its blocks exactly).
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: partners tried along each axis (besides the margin)
+PARTNERS: Final = 3
+#: the cost of withholding a zero (a zero total shows that its cells are zero): last resort
+_ZERO: Final = 1e18
+#: combinations of partners tried for a small count whose cheapest box has a missing corner
+_TRIES: Final = 16
+_LIMIT: Final = 1 << 62
+
+
+class _Grid:
+    """Cells of the blocks as integer codes (block and coordinates) for lookups."""
+
+    def __init__(self, bid: np.ndarray, coords: np.ndarray, own: np.ndarray) -> None:
+        self.width = coords.shape[1]
+        c = coords.copy()
+        c[np.arange(self.width)[None, :] >= own[:, None]] = 0
+        self.coords = c
+        card = [int(c[:, j].max()) + 1 if len(c) else 1 for j in range(self.width)]
+        mult = [1] * self.width
+        for j in range(self.width - 2, -1, -1):
+            mult[j] = mult[j + 1] * card[j + 1]
+        span = mult[0] * card[0] if self.width else 1
+        self.span = span
+        self.fits = (int(bid.max()) + 1 if len(bid) else 1) * span < _LIMIT
+        self.mult = np.array(mult, np.int64)
+        self.bid = bid
+        if not self.fits:
+            return
+        self.code = bid * span + c @ self.mult
+        self.order = np.argsort(self.code, kind="stable")
+        self.sorted = self.code[self.order]
+        self.unique = not bool((np.diff(self.sorted) == 0).any())
+
+    def find(self, code: np.ndarray) -> np.ndarray:
+        """The cell of each code, -1 where there is none."""
+        if len(self.sorted) == 0:
+            return np.full(code.shape, -1, np.int64)
+        i = np.minimum(np.searchsorted(self.sorted, code), len(self.sorted) - 1)
+        return np.where(self.sorted[i] == code, self.order[i], -1)
+
+
+def protect_boxes(
+    values: np.ndarray,
+    bid: np.ndarray,
+    coords: np.ndarray,
+    own: np.ndarray,
+    hidden: np.ndarray,
+    todo: np.ndarray,
+) -> np.ndarray:
+    """Withhold (in ``hidden``) the corners of a box for each cell of ``todo``; returns the
+    cells of ``todo`` for which no box was found.
+
+    ``values``, ``bid`` (block), ``coords`` (per axis, 0: the margin) and ``own`` (how many of
+    the axes the cell's block has; those are the first ones) per cell; every cell in one block.
+    """
+    grid = _Grid(bid, coords, own)
+    if not grid.fits or not grid.unique or len(todo) == 0:
+        return todo
+    lines = _Lines(grid, own)
+    todo = np.asarray(todo, np.int64)
+    # first the cheapest box of every small count, all at once
+    options = lines.options(todo, _costs(values, hidden))
+    choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
+    corners, ok = _corners(grid, lines, todo, choice)
+    hidden[corners[ok].reshape(-1)] = True
+    left = todo[~ok]
+    if len(left) == 0:
+        return left
+    # then the others, with what is withheld now, trying other partners and the margins
+    options = lines.options(left, _costs(values, hidden))
+    left = _search(grid, lines, left, options, hidden)
+    if len(left):
+        left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
+    return left
+
+
+def _margins_box(
+    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, hidden: np.ndarray
+) -> np.ndarray:
+    """The box of a finest cell ``y`` below each cell (``y`` itself where it is finest) and its
+    margins: on every axis with margins in the block the pair (``y``'s value, the margin), on
+    the others (the period) ``y``'s cheapest partner. Its corners are ``y``'s partial margins,
+    which exist where the output has its totals, in two periods; the cell is one of them."""
+    w = grid.width
+    own = lines.own
+    # components that have partners along the axes without margins (another period)
+    allowed = np.ones(len(cost), bool)
+    for j in range(w):
+        bare = (own > j) & ~lines.block_margin[grid.bid, j]
+        if bare.any():
+            allowed &= ~bare | ~lines.alone(j)
+    allowed[left] = True
+    y = left.copy()
+    ok = np.ones(len(left), bool)
+    for j in range(w):  # down to a finest cell, one axis at a time (the cheapest component)
+        need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
+        if len(need) == 0:
+            continue
+        part = lines.options(y[need], cost, allowed)[:, j, 0]
+        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult[j])
+        found[part < 0] = -1
+        ok[need] &= found >= 0
+        y[need] = np.where(found >= 0, found, y[need])
+    options = lines.options(y, cost)
+    choice = np.empty((len(y), w), np.int64)
+    for j in range(w):
+        margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
+        choice[:, j] = np.where(margin, 0, options[:, j, 0])
+    corners, sound = _corners(grid, lines, y, choice)
+    ok &= sound & (corners == left[:, None]).any(axis=1)
+    hidden[corners[ok].reshape(-1)] = True
+    return left[~ok]
+
+
+def _search(
+    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, hidden: np.ndarray
+) -> np.ndarray:
+    """Boxes from other combinations of partners; returns the cells still without one."""
+    for combo in _combinations(grid.width):
+        avail = np.ones(len(left), bool)
+        choice = np.empty((len(left), grid.width), np.int64)
+        for j, slot in enumerate(combo):
+            choice[:, j] = options[:, j, slot]
+            none = (options[:, j, :] < 0).all(axis=1)  # nothing along j: keep its own value
+            choice[none, j] = -1
+            avail &= none | (options[:, j, slot] >= 0)
+        idx = np.flatnonzero(avail)
+        if len(idx) == 0:
+            continue
+        corners, ok = _corners(grid, lines, left[idx], choice[idx])
+        hidden[corners[ok].reshape(-1)] = True
+        keep = np.ones(len(left), bool)
+        keep[idx[ok]] = False
+        left, options = left[keep], options[keep]
+        if len(left) == 0:
+            break
+    return left
+
+
+def _costs(values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    return np.where(hidden, 0.0, np.where(values > 0, values, _ZERO))
+
+
+def _combinations(width: int) -> list[tuple[int, ...]]:
+    """Partner slots per axis to try, cheapest first: slot ``PARTNERS`` is the margin; the
+    margins on every axis last (with totals in the output that box always exists)."""
+    slots = range(PARTNERS + 1)
+    combos = sorted(product(slots, repeat=width), key=lambda c: (sum(c), c))
+    tries = [c for c in combos if sum(1 for s in c if s == PARTNERS) <= 1][:_TRIES]
+    margin_first = [
+        tuple(PARTNERS if k < m else 0 for k in range(width)) for m in range(1, width + 1)
+    ]
+    out: list[tuple[int, ...]] = []
+    for c in [*tries, *margin_first]:
+        if c not in out:
+            out.append(c)
+    return out
+
+
+class _Lines:
+    """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere)
+    as a code, the line's size (looked up when needed), and per block whether it has any margin
+    along the axis."""
+
+    def __init__(self, grid: _Grid, own: np.ndarray) -> None:
+        self.grid = grid
+        self.own = own
+        w = grid.width
+        self.block_margin = np.zeros((int(grid.bid.max()) + 1 if len(own) else 0, w), bool)
+        for j in range(w):
+            margin = (own > j) & (grid.coords[:, j] == 0)
+            self.block_margin[grid.bid[margin], j] = True
+        self._alone: dict[int, np.ndarray] = {}
+
+    def code(self, cells: np.ndarray, j: int) -> np.ndarray:
+        grid = self.grid
+        return grid.code[cells] - grid.coords[cells, j] * grid.mult[j]
+
+    def alone(self, j: int) -> np.ndarray:
+        """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
+        if j not in self._alone:
+            flag = np.ones(len(self.own), bool)
+            on = np.flatnonzero(self.own > j)
+            if len(on):
+                _u, inverse, count = np.unique(
+                    self.code(on, j), return_inverse=True, return_counts=True
+                )
+                flag[on] = count[inverse.reshape(-1)] == 1
+            self._alone[j] = flag
+        return self._alone[j]
+
+    def options(
+        self, cells: np.ndarray, cost: np.ndarray, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per cell and axis, the coordinates of up to ``PARTNERS`` cheapest other cells on its
+        line (of the ``allowed`` ones), then the margin (slot ``PARTNERS``); -1: none."""
+        grid = self.grid
+        w = grid.width
+        n = len(cost)
+        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int64)
+        rank = np.empty(n, np.int64)  # cheapest first, then by cell
+        rank[np.argsort(cost, kind="stable")] = np.arange(n)
+        for j in range(w):
+            mine = np.flatnonzero(self.own[cells] > j)
+            if len(mine) == 0:
+                continue
+            sel = cells[mine]
+            wanted = np.unique(self.code(sel, j))
+            # the cells on those lines only: each line a group, cheapest first
+            on = np.flatnonzero((self.own > j) if allowed is None else (self.own > j) & allowed)
+            found = pc.index_in(pa.array(self.code(on, j)), value_set=pa.array(wanted))
+            member = np.flatnonzero(found.is_valid())
+            on = on[member]
+            g = np.asarray(found.drop_null().to_numpy(), np.int64)
+            order = np.argsort(g * n + rank[on])
+            on, g = on[order], g[order]
+            starts = np.searchsorted(g, np.arange(len(wanted)))
+            pos = np.arange(len(g)) - starts[g]
+            top = np.full((len(wanted), PARTNERS + 1), -1, np.int64)
+            near = pos <= PARTNERS
+            top[g[near], pos[near]] = on[near]
+            rows = top[np.searchsorted(wanted, self.code(sel, j))]
+            others = (rows >= 0) & (rows != sel[:, None]) & (grid.coords[rows, j] != 0)
+            pick = np.argsort(~others, axis=1, kind="stable")[:, :PARTNERS]
+            chosen = np.take_along_axis(rows, pick, 1)
+            valid = np.take_along_axis(others, pick, 1)
+            out[mine, j, :PARTNERS] = np.where(valid, grid.coords[np.maximum(chosen, 0), j], -1)
+            # the margin of the line, when it is in the output and is not the cell itself
+            margin = grid.find(self.code(sel, j))
+            has = (margin >= 0) & (grid.coords[sel, j] != 0)
+            if allowed is not None:
+                has &= allowed[np.maximum(margin, 0)]
+            out[mine, j, PARTNERS] = np.where(has, 0, -1)
+        return out
+
+
+def _corners(
+    grid: _Grid, lines: _Lines, cells: np.ndarray, choice: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of each cell's box (``choice``: the partner coordinate per axis, -1: keep
+    the cell's own, an axis with nothing else on the line) and whether the box is sound."""
+    w = grid.width
+    base = grid.coords[cells]
+    own = lines.own[cells]
+    axis = np.arange(w)[None, :]
+    keep = (choice < 0) | (axis >= own[:, None])
+    partner = np.where(keep, base, choice)
+    blocks = grid.bid[cells] * grid.span
+    pick = (np.arange(1 << w)[:, None] >> np.arange(w)[None, :]) & 1 == 1  # corner x axis
+    at = np.where(pick[None, :, :], partner[:, None, :], base[:, None, :])
+    found = grid.find(blocks[:, None] + at @ grid.mult)
+    ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
+    # an axis kept as it is: every corner alone on its line along it, no margin along it
+    for j in range(w):
+        kept = keep[:, j] & (own > j)
+        if not kept.any():
+            continue
+        rows = np.flatnonzero(kept & ok)
+        alone = lines.alone(j)[found[rows]].all(axis=1)
+        no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
+        ok[kept] = False
+        ok[rows[alone & no_margin]] = True
+    return found, ok
