@@ -72,6 +72,8 @@ VALUES = {
     "places_reporting",
     "places_expected",
     "incomplete",
+    "numerator_key",  # the cell keys of the disclosure control: sums of record keys, not
+    "denominator_key",  # dimensions of the cell
 }
 
 
