@@ -1,0 +1,113 @@
+"""What the Admin page's forms change: accounts (add, disable) and sharing agreements (add,
+revoke), through the functions ``corridor users`` and ``corridor agreements`` call, with the
+same rules and messages, and audited as the CLI's commands are (``web.add_user``,
+``web.disable_user``, ``web.add_agreement``, ``web.revoke_agreement``, with the CLI's details).
+
+A generated password is returned to the page once and is never stored in clear nor written to
+the audit trail (which holds the account's name, role and countries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from corridor.access.accounts import Account, add_user, disable_user, generate_password
+from corridor.access.agreements import add_agreement, revoke_agreement
+from corridor.access.audit import append
+from corridor.access.roles import require
+from corridor.errors import QueryError
+from corridor.storage.engine import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A change made: what the page says, and the one-time password of a new account."""
+
+    message: str
+    password: str = ""
+    username: str = ""
+
+
+def _admin(account: Account) -> None:
+    require(account.role, "manage_accounts", user=account.username)
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise QueryError(f"{what} {text!r}: expected an ISO date such as 2025-01-31") from None
+
+
+def add_account(
+    engine: Engine,
+    account: Account,
+    *,
+    name: str,
+    role: str,
+    countries: str,
+    unsuppressed: bool = False,
+) -> Outcome:
+    """``corridor users add`` with a generated password (shown once by the page)."""
+    _admin(account)
+    password = generate_password()
+    acct = add_user(
+        engine, name, role, password, countries=countries.strip() or "*", unsuppressed=unsuppressed
+    )
+    append(engine, account.username, "web.add_user", acct.as_dict(), cells=0)
+    shown = acct.as_dict()
+    return Outcome(
+        f"Added {acct.username} ({acct.role}, countries {shown['countries']}).",
+        password,
+        acct.username,
+    )
+
+
+def disable_account(engine: Engine, account: Account, *, name: str) -> Outcome:
+    """``corridor users disable``: the account is disabled and its tokens (sessions) revoked."""
+    _admin(account)
+    acct = disable_user(engine, name)
+    append(engine, account.username, "web.disable_user", {"username": acct.username})
+    return Outcome(f"Disabled {acct.username}; its tokens and sessions are revoked.")
+
+
+def add_sharing(
+    engine: Engine,
+    account: Account,
+    *,
+    partner: str,
+    indicators: str,
+    by: str,
+    period_type: str,
+    countries: str,
+    valid_from: str,
+    valid_to: str,
+) -> Outcome:
+    """``corridor agreements add``."""
+    _admin(account)
+    a = add_agreement(
+        engine,
+        partner,
+        indicators=indicators,
+        by=by,
+        period_type=period_type,
+        countries=countries,
+        valid_from=_day(valid_from, "valid from"),
+        valid_to=_day(valid_to, "valid to"),
+        created_by=account.username,
+    )
+    append(engine, account.username, "web.add_agreement", a.as_dict())
+    return Outcome(f"Agreement {a.agreement_id} recorded for {a.partner}.")
+
+
+def revoke_sharing(engine: Engine, account: Account, *, agreement_id: str) -> Outcome:
+    """``corridor agreements revoke``: the agreement grants nothing from now on."""
+    _admin(account)
+    try:
+        number = int(agreement_id)
+    except ValueError:
+        raise QueryError(f"agreement id {agreement_id!r}: expected a number") from None
+    revoke_agreement(engine, number)
+    append(engine, account.username, "web.revoke_agreement", {"id": number})
+    return Outcome(f"Revoked agreement {number}.")
