@@ -55,7 +55,12 @@ def test_admin_adds_and_disables_an_account(open_page: Any, served: Any, browser
     try:
         log_in(newcomer.new_page(), served.base_url, "web-newcomer", password)
         page.goto(served.base_url + "/admin")
-        # disable it: its session ends and it cannot log in again
+        # disable it: its session ends and it cannot log in again (the form never offers the
+        # admin's own account)
+        options = page.eval_on_selector_all(
+            "#disable-username option", "os => os.map(o => o.value)"
+        )
+        assert "web-newcomer" in options and served.accounts["admin"] not in options
         page.get_by_label("Account", exact=True).select_option("web-newcomer")
         assert _post(page, "/admin/accounts/disable").status == 200
         assert "Disabled web-newcomer" in page.inner_text("#admin-result")
