@@ -11,6 +11,19 @@ from typing import Any
 from corridor.api.hub import AnswerCache
 
 
+def _ask_together(ask: Any, gate: threading.Event, n: int = 8) -> list[Any]:
+    """``ask()`` from ``n`` threads at once, all started before ``gate`` opens the computation."""
+    got: list[Any] = []
+    threads = [threading.Thread(target=lambda: got.append(ask())) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join()
+    return got
+
+
 def test_concurrent_askers_share_one_computation() -> None:
     cache = AnswerCache()
     calls: list[int] = []
@@ -21,17 +34,7 @@ def test_concurrent_askers_share_one_computation() -> None:
         gate.wait(5)
         return "answer"
 
-    got: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: got.append(cache.get_or_compute(("q", 1), compute)))
-        for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    time.sleep(0.2)
-    gate.set()
-    for t in threads:
-        t.join()
+    got = _ask_together(lambda: cache.get_or_compute(("q", 1), compute), gate)
     assert got == ["answer"] * 8 and len(calls) == 1
 
 
@@ -69,17 +72,7 @@ def test_concurrent_askers_of_a_text_share_one_serialisation() -> None:
         gate.wait(5)
         return v[0].encode()
 
-    got: list[bytes] = []
-    threads = [
-        threading.Thread(target=lambda: got.append(cache.derived(value, ("json",), text)))
-        for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    time.sleep(0.2)
-    gate.set()
-    for t in threads:
-        t.join()
+    got = _ask_together(lambda: cache.derived(value, ("json",), text), gate)
     assert got == [b"answer"] * 8 and len(made) == 1
 
 
