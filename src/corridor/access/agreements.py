@@ -53,6 +53,14 @@ class Agreement:
         }
 
 
+def parse_day(text: str, label: str) -> date:
+    """An ISO date typed by a person (``label`` names the field in the message)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise QueryError(f"{label} {text!r}: expected an ISO date such as 2025-01-31") from None
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip().lower() for p in text.split(",") if p.strip())
 

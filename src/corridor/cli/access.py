@@ -4,7 +4,6 @@ trail. Heavy imports (argon2, the warehouse) happen inside the commands, so --he
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 
@@ -174,15 +173,6 @@ def agreements_group() -> None:
     """Sharing agreements: what a partner may read, for which countries, from when to when."""
 
 
-def _day(text: str, what: str) -> date:
-    from corridor.errors import QueryError
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise QueryError(f"--{what} {text!r}: expected an ISO date such as 2025-01-31") from None
-
-
 @agreements_group.command("add")
 @click.argument("partner")
 @click.option("--indicators", required=True, metavar="ID[,ID...]", help="Indicators granted.")
@@ -211,6 +201,7 @@ def agreements_add(
 ) -> None:
     """Record an agreement granting PARTNER agreed aggregates."""
     from corridor.access import add_agreement, audit_append
+    from corridor.access.agreements import parse_day
 
     ws = workspace(ctx)
     a = add_agreement(
@@ -220,8 +211,8 @@ def agreements_add(
         by=by,
         period_type=period_type,
         countries=countries,
-        valid_from=_day(valid_from, "from"),
-        valid_to=_day(valid_to, "to"),
+        valid_from=parse_day(valid_from, "--from"),
+        valid_to=parse_day(valid_to, "--to"),
         created_by=ws.settings.user,
     )
     audit_append(ws.engine, ws.settings.user, "cli.add_agreement", a.as_dict())

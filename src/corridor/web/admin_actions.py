@@ -10,10 +10,9 @@ the audit trail (which holds the account's name, role and countries).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from corridor.access.accounts import Account, add_user, disable_user, generate_password
-from corridor.access.agreements import add_agreement, revoke_agreement
+from corridor.access.agreements import add_agreement, parse_day, revoke_agreement
 from corridor.access.audit import append
 from corridor.access.roles import require
 from corridor.errors import QueryError
@@ -31,13 +30,6 @@ class Outcome:
 
 def _admin(account: Account) -> None:
     require(account.role, "manage_accounts", user=account.username)
-
-
-def _day(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise QueryError(f"{what} {text!r}: expected an ISO date such as 2025-01-31") from None
 
 
 def add_account(
@@ -93,8 +85,8 @@ def add_sharing(
         by=by,
         period_type=period_type,
         countries=countries,
-        valid_from=_day(valid_from, "valid from"),
-        valid_to=_day(valid_to, "valid to"),
+        valid_from=parse_day(valid_from.strip(), "valid from"),
+        valid_to=parse_day(valid_to.strip(), "valid to"),
         created_by=account.username,
     )
     append(engine, account.username, "web.add_agreement", a.as_dict())
