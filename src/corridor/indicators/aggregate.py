@@ -43,7 +43,13 @@ from corridor.indicators.completeness import (
     group_keys,
     zero_places,
 )
-from corridor.indicators.margins import cells_out_sql, grouped_sql, paired_sql, zeros_sql
+from corridor.indicators.margins import (
+    SORT_PREFIX,
+    cells_out_sql,
+    grouped_sql,
+    paired_sql,
+    zeros_sql,
+)
 from corridor.indicators.order import UNALLOCATED
 from corridor.indicators.pivot import output_schema, pivot
 from corridor.indicators.places import PLACE_COLUMNS, place_code_dim, place_map, place_names
@@ -54,6 +60,7 @@ from corridor.indicators.registry import (
     Series,
     resolve_ids,
 )
+from corridor.storage.dialect import DUCKDB, Dialect
 from corridor.storage.engine import Engine
 
 __all__ = ("UNALLOCATED", "compute_indicators", "element_totals", "indicators_sql", "parse_by")
@@ -118,7 +125,7 @@ def indicators_sql(
     map_table: str | None,
     totals: bool,
     mixed: bool = True,
-    dialect: str = "duckdb",
+    dialect: Dialect = DUCKDB,
     ordered: bool = True,
     uniform: bool = False,
     offered: Sequence[str] = (),
@@ -149,7 +156,7 @@ def indicators_sql(
     zeros = {e: p for e, p in (zeros or {}).items() if p}
     steps = [
         feeds_sql(plan),
-        *units_sql(sums, stock_rows, offered),
+        *units_sql(sums, stock_rows, offered, dialect),
         *cells_sql(dims, [s.key for s in series], mixed, uniform),
     ]
     if zeros:
@@ -312,13 +319,14 @@ def _compute(
             map_table,
             totals,
             mixed,
-            engine.name,
+            engine.dialect,
             ordered,
             not partial_feeds(plans, partial_rows),
             offered,
             zeros,
         )
-        return engine.query(sql, step="compute indicators")
+        table = engine.query(sql, step="compute indicators", analytic=True)
+        return table.drop_columns([c for c in table.column_names if c.startswith(SORT_PREFIX)])
 
     if any(d != "place" for d in place_dims):
         groups = place_map(engine, place_dims)

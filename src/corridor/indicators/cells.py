@@ -35,12 +35,17 @@ from corridor.contract.dimensions import DISAGGREGATIONS, TOTAL
 from corridor.indicators.buckets import Feed, PeriodPlan
 from corridor.indicators.order import UNALLOCATED
 from corridor.indicators.registry import Series
+from corridor.storage.dialect import DUCKDB, Dialect
 from corridor.storage.recordkeys import KEY_MODULUS
 
 _BIT: Final = {"sex": 1, "age_band": 2, "population_group": 4}
 _PTYPE_ORDER: Final = ("week", "month", "quarter", "year")
 UNIT_KEY: Final = ("place_code", "data_element", "bucket", "slot", "unit")
 _TYPE_KEY: Final = ("place_code", "data_element", "bucket", "ptype")
+#: the most ranks that :func:`latest_sql` picks from by aggregation (two columns each)
+MAX_RANK_COLUMNS: Final = 16
+#: a ``feeds`` row that no reported period matches (periods are never empty)
+_NO_FEED: Final = "('', '', 1, 0, '', '')"
 #: the columns that name a cell
 CELL_KEY: Final = ("place_code", "bucket", "slot", *DISAGGREGATIONS)
 
@@ -103,12 +108,19 @@ class StockFeed:
 
 
 def feeds_sql(plan: PeriodPlan) -> str:
+    """Step ``feeds``: the reported periods that lie inside an output period (those that sum
+    elements add), each with its bucket, rank, period type and slot.
+
+    Only those rows, so that the join needs no condition on the list: a planner estimates a
+    filtered VALUES list at about one row (PostgreSQL then sorted a million rows for GROUP BY
+    where a hash table is cheaper). Without any, one row that no period matches."""
     rows = ", ".join(
         f"({lit(f.period)}, {lit(f.bucket)}, {int(f.inside)}, {f.rank}, {lit(f.period_type)}, "
         f"{lit(f.slot or f.period)})"
         for f in plan.feeds
+        if f.inside
     )
-    return f"feeds (period, bucket, inside, rnk, ptype, slot) AS (VALUES {rows})"
+    return f"feeds (period, bucket, inside, rnk, ptype, slot) AS (VALUES {rows or _NO_FEED})"
 
 
 def stock_feeds(
@@ -151,14 +163,44 @@ def _pattern_rank(allowed: Sequence[int]) -> str:
     return f"CASE pattern {whens} ELSE 99 END"
 
 
+def latest_sql(source: str, ranks: Sequence[int], dialect: Dialect) -> str:
+    """Step ``stock_ranked``: of the rows of ``source`` (a unit's candidate values, ``rnk``
+    0 the first choice), the value and record key of the row with the lowest ``rnk`` of each
+    unit, in column ``rn`` 1.
+
+    A unit never has two rows of one rank (one row per place, element, period and
+    disaggregation; a rank is a period). Where the dialect's windows sort every row, and the
+    ranks are few, the choice is a hash aggregation: each rank's value summed apart (one row)
+    and the lowest rank present taken; else ``ROW_NUMBER`` over the unit by rank."""
+    dims = "sex, age_band, population_group"
+    unit = f"place_code, data_element, bucket, {dims}"
+    if dialect.sorting_windows and len(ranks) <= MAX_RANK_COLUMNS:
+
+        def pick(column: str) -> str:
+            whens = " ".join(f"WHEN {r} THEN SUM({column}) FILTER (WHERE rnk = {r})" for r in ranks)
+            return f"CASE MIN(rnk) {whens} END AS {column}"
+
+        return (
+            f"stock_ranked AS (SELECT {unit}, {pick('value')}, {pick('rkey')}, 1 AS rn "
+            f"FROM ({source}) r GROUP BY {unit})"
+        )
+    return (
+        f"stock_ranked AS (SELECT {unit}, value, rkey, "
+        f"ROW_NUMBER() OVER (PARTITION BY {unit} ORDER BY rnk) AS rn FROM ({source}) r)"
+    )
+
+
 def units_sql(
-    sum_elements: Sequence[str], stock_feed_rows: Sequence[StockFeed], offered: Sequence[str]
+    sum_elements: Sequence[str],
+    stock_feed_rows: Sequence[StockFeed],
+    offered: Sequence[str],
+    dialect: Dialect = DUCKDB,
 ) -> list[str]:
     """Steps ``sum_units`` (sum elements), ``stock_units`` (stock and lookback series) and
     ``units`` (both): one row per reported value and output period (for stocks, per latest
-    value). A unit's ``data_element`` is the series key; ``slot`` is the reported quarter of a
-    sum element, the output period of a stock. ``offered``: the age bands offered testing (rows
-    of an age-limited series outside them are left out)."""
+    value, :func:`latest_sql`). A unit's ``data_element`` is the series key; ``slot`` is the
+    reported quarter of a sum element, the output period of a stock. ``offered``: the age
+    bands offered testing (rows of an age-limited series outside them are left out)."""
     dims = "sex, age_band, population_group"
     sdims = "s.sex, s.age_band, s.population_group"
     steps: list[str] = []
@@ -167,7 +209,7 @@ def units_sql(
         steps.append(
             "sum_units AS (SELECT s.place_code, s.data_element, f.bucket, f.slot, "
             f"s.period AS unit, f.ptype, {sdims}, s.value, {_RKEY} FROM services s "
-            "JOIN feeds f ON f.period = s.period AND f.inside = 1 "
+            "JOIN feeds f ON f.period = s.period "
             f"WHERE s.data_element IN {in_list(sum_elements)})"
         )
         kinds.append("sum_units")
@@ -201,11 +243,7 @@ def units_sql(
         if not several:
             parts.append(f"SELECT {unit} FROM ({source}) r")
             continue
-        steps.append(
-            f"stock_ranked AS (SELECT place_code, data_element, bucket, {dims}, value, rkey, "
-            f"ROW_NUMBER() OVER (PARTITION BY place_code, data_element, bucket, {dims} "
-            f"ORDER BY rnk) AS rn FROM ({source}) r)"
-        )
+        steps.append(latest_sql(source, sorted({sf.feed.rank for sf in feeds}), dialect))
         parts.append(f"SELECT {unit} FROM stock_ranked WHERE rn = 1")
     if parts:
         steps.append(f"stock_units AS ({' UNION ALL '.join(parts)})")

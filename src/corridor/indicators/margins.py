@@ -22,7 +22,11 @@ from corridor.indicators.cells import col, kcol, lit
 from corridor.indicators.order import code_rank, text_order
 from corridor.indicators.places import ALL
 from corridor.indicators.registry import Indicator
+from corridor.storage.dialect import Dialect
 from corridor.storage.recordkeys import KEY_MODULUS
+
+#: the leading columns of ordered cells: the sort keys (dropped after the query)
+SORT_PREFIX = "sort_"
 
 
 def num(k: int) -> str:
@@ -212,7 +216,11 @@ def grouped_sql(
 
 
 def cells_out_sql(
-    place_cols: Sequence[str], n: int, buckets: Sequence[str], dialect: str, ordered: bool = True
+    place_cols: Sequence[str],
+    n: int,
+    buckets: Sequence[str],
+    dialect: Dialect,
+    ordered: bool = True,
 ) -> str:
     """The final SELECT: one row per output cell (period x places x disaggregations) with the
     pair, places reporting and presence of each indicator, in reading order (period, places
@@ -221,6 +229,11 @@ def cells_out_sql(
     The indicators are laid out from these rows in Arrow (:func:`corridor.indicators.pivot.
     pivot`): each indicator takes the cells where some place reports its numerator or
     denominator, in this order, so sorting the cells once sorts every indicator.
+
+    Ordered rows start with their sort keys (``sort_0`` ...; the caller drops them): a sort
+    key behind the seventy columns of a cell is found again at every comparison by a
+    row-at-a-time engine (PostgreSQL: 5 s of CPU to sort 88,800 cells, 0.8 s with the keys
+    first).
     """
     keys = ["place_code", *place_cols]
     select = ", ".join(
@@ -242,4 +255,6 @@ def cells_out_sql(
         order.append(code_rank(f"r.{d}", d))
         if d == "age_band":  # a workspace may declare more bands; sex and groups are closed
             order.append(text_order(f"r.{d}", dialect))
-    return f"SELECT r.* FROM ({sql}) r ORDER BY {', '.join(order)}"
+    leading = ", ".join(f"{o} AS {SORT_PREFIX}{i}" for i, o in enumerate(order))
+    by = ", ".join(f"{SORT_PREFIX}{i}" for i in range(len(order)))
+    return f"SELECT {leading}, r.* FROM ({sql}) r ORDER BY {by}"

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.contract.dimensions import AGE_BANDS, POPULATION_GROUPS, SEXES, TOTAL
+from corridor.storage.dialect import Dialect
 
 UNALLOCATED: Final = "unallocated"
 
@@ -35,9 +36,9 @@ def code_rank(expr: str, dimension: str) -> str:
     return f"CASE {expr} {' '.join(whens)} ELSE {len(known)} END"
 
 
-def text_order(expr: str, dialect: str) -> str:
+def text_order(expr: str, dialect: Dialect) -> str:
     """SQL: ``expr`` compared byte by byte (PostgreSQL's default collation may ignore dashes)."""
-    return f'{expr} COLLATE "C"' if dialect == "postgres" else expr
+    return dialect.text_order(expr)
 
 
 def lookup(column: Any, mapping: Mapping[str, Any], type_: pa.DataType) -> pa.Array:

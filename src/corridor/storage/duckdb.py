@@ -30,6 +30,7 @@ from corridor.errors import (
     WarehouseBusyError,
     WarehouseDamagedError,
 )
+from corridor.storage.dialect import DUCKDB
 from corridor.storage.engine import Engine, Params
 
 #: beside ``warehouse.duckdb``: the pid and address of the server that holds the file
@@ -117,6 +118,7 @@ def damaged(path: str, reason: str) -> WarehouseDamagedError:
 
 class DuckDBEngine(Engine):
     name = "duckdb"
+    dialect = DUCKDB
 
     def __init__(self, path: str | Path, *, wait_s: float = 60.0) -> None:
         super().__init__()

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from corridor.errors import CorridorError
+from corridor.storage.dialect import Dialect
 
 log = logging.getLogger("corridor.storage")
 
@@ -36,6 +37,8 @@ class Engine(ABC):
     """A connection to a warehouse. Subclasses implement the underscored primitives."""
 
     name: str = "engine"
+    #: the engine's spelling and planner properties, for domain code that shapes its SQL
+    dialect: Dialect = Dialect("engine")
     #: whether the database itself refuses a second row with the same natural key
     enforces_unique_keys: bool = False
 
@@ -81,6 +84,11 @@ class Engine(ABC):
         """Hold the writers' lock ``name`` (e.g. imports): other holders wait until it ends."""
         yield
 
+    @contextmanager
+    def _settings(self, settings: dict[str, str]) -> Iterator[None]:
+        """``settings`` in force within the block, the previous values after it."""
+        yield
+
     # ---- the public API, with logging and error wrapping ------------------------------------
     def execute(self, sql: str, params: Params = None, *, step: str = "sql") -> None:
         self._run(step, sql, lambda: self._execute(sql, params))
@@ -89,8 +97,17 @@ class Engine(ABC):
         for i, sql in enumerate(statements):
             self.execute(sql, step=f"{step}[{i}]")
 
-    def query(self, sql: str, params: Params = None, *, step: str = "query") -> pa.Table:
-        result: pa.Table = self._run(step, sql, lambda: self._query(sql, params))
+    def query(
+        self, sql: str, params: Params = None, *, step: str = "query", analytic: bool = False
+    ) -> pa.Table:
+        """The result of ``sql`` as an Arrow table. ``analytic``: one large read-only
+        statement (aggregations over many rows), run with the dialect's ``analytic_settings``."""
+        settings = dict(self.dialect.analytic_settings) if analytic else {}
+        if not settings:
+            result: pa.Table = self._run(step, sql, lambda: self._query(sql, params))
+            return result
+        with self._settings(settings):
+            result = self._run(step, sql, lambda: self._query(sql, params))
         return result
 
     def query_rows(self, sql: str, params: Params = None, *, step: str = "query") -> list[tuple]:

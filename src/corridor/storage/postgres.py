@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from corridor.errors import ConcurrentChangeError, CorridorError, DatabaseConnectionError
+from corridor.storage.dialect import POSTGRES
 from corridor.storage.engine import Engine, Params
 from corridor.storage.rewrite import is_plain_query, prune_ctes
 
@@ -51,6 +52,7 @@ def _redact(url: str) -> str:
 
 class PostgresEngine(Engine):
     name = "postgres"
+    dialect = POSTGRES
     enforces_unique_keys = True  # migration 3: unique indexes on every table's natural key
 
     def __init__(self, url: str) -> None:
@@ -95,6 +97,24 @@ class PostgresEngine(Engine):
         finally:
             if not self._con.closed:
                 self._lock(key, False)
+
+    @contextmanager
+    def _settings(self, settings: dict[str, str]) -> Iterator[None]:
+        """Each setting for the session, then its previous value back. In a transaction that a
+        failed statement aborted the values are not put back here: the rollback restores
+        them."""
+        before = {
+            name: self._con.execute(b"SELECT current_setting(%s)", [name]).fetchone()[0]  # type: ignore[index]
+            for name in settings
+        }
+        for name, value in settings.items():
+            self._con.execute(b"SELECT set_config(%s, %s, false)", [name, value])
+        try:
+            yield
+        finally:
+            if self._con.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                for name, value in before.items():
+                    self._con.execute(b"SELECT set_config(%s, %s, false)", [name, value])
 
     def _lock(self, key: int, take: bool) -> None:
         fn = b"pg_advisory_lock" if take else b"pg_advisory_unlock"
