@@ -43,6 +43,7 @@ from corridor.indicators.completeness import (
     group_keys,
     zero_places,
 )
+from corridor.indicators.foldcells import can_fold, folded_cells_sql
 from corridor.indicators.margins import (
     SORT_PREFIX,
     cells_out_sql,
@@ -154,10 +155,20 @@ def indicators_sql(
         stock_rows += stock_feeds(own, reported, [s])
     mixed = mixed and bool(sums)
     zeros = {e: p for e, p in (zeros or {}).items() if p}
-    steps = [
+    keys = [s.key for s in series]
+    folded: list[str] = []
+    if (
+        dialect.sorting_windows
+        and uniform
+        and not mixed
+        and list(dims) == list(DISAGGREGATIONS)
+        and can_fold(stock_rows)
+    ):
+        folded = folded_cells_sql(plan, sums, stock_rows, keys, offered)
+    steps = folded or [
         feeds_sql(plan),
         *units_sql(sums, stock_rows, offered, dialect),
-        *cells_sql(dims, [s.key for s in series], mixed, uniform),
+        *cells_sql(dims, keys, mixed, uniform),
     ]
     if zeros:
         steps.append(zeros_sql(zeros))
