@@ -17,7 +17,10 @@ read_csv gives them) and leaves its rows unsorted; DuckDB starts from its wareho
 returns rows in reading order (the headline time; the time without the final sort,
 ordered=False, is printed too). PostgreSQL runs on the first sites (``--pg-rows``) and is
 compared with pandas and with DuckDB on the same rows; the ratio PostgreSQL / DuckDB is
-printed (goal: at most 3x). Both engines run ``--repeat`` times.
+printed (goal: at most 3x). Both engines run ``--repeat`` times. CPU seconds are printed beside
+wall time (the machine may be shared): DuckDB's are this process's; PostgreSQL's are this
+process's plus the server's (its backend and parallel workers), where the benchmark started
+the server itself.
 """
 
 from __future__ import annotations
@@ -236,14 +239,47 @@ def subset(
     return part, expected, secs
 
 
+#: CPU seconds of every run timed by :func:`timed` (this process, plus a local PostgreSQL
+#: server's processes where :data:`SERVER_DATA` names its data folder)
+CPU: list[float] = []
+SERVER_DATA: list[Path] = []
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the local PostgreSQL server started here: the postmaster,
+    its live processes and the ones it has reaped (parallel workers); 0 without one."""
+    if not SERVER_DATA:
+        return 0.0
+    try:
+        postmaster = int((SERVER_DATA[0] / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])  # its own and its reaped children's
+        elif ppid == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn: object, repeat: int) -> tuple[float, list[float], object]:
-    """(median seconds, every run's seconds, the last result) of ``repeat`` runs."""
+    """(median seconds, every run's seconds, the last result) of ``repeat`` runs; the CPU
+    seconds of each run are appended to :data:`CPU`."""
     runs, result = [], None
+    CPU.clear()
     for _ in range(repeat):
         result = None  # the previous result is not kept alive during the next run
+        c0 = time.process_time() + server_cpu()
         t0 = time.perf_counter()
         result = fn()  # type: ignore[operator]
         runs.append(time.perf_counter() - t0)
+        CPU.append(time.process_time() + server_cpu() - c0)
     return statistics.median(runs), runs, result
 
 
@@ -279,7 +315,7 @@ def main() -> None:
     print(
         f"rows: {services.num_rows:,} services rows, {places.num_rows - 1:,} sites "
         f"(generated in {time.perf_counter() - t0:.1f} s); cores: {os.cpu_count()}; "
-        f"median of {args.repeat} runs [each run]"
+        f"load average {os.getloadavg()[0]:.1f}; median of {args.repeat} runs [each run]"
     )
     names = dict(zip(places["place_code"].to_pylist(), places["name"].to_pylist(), strict=True))
     df = services.select(["period", *KEY[:-1], "data_element", "value"]).to_pandas()
@@ -313,6 +349,7 @@ def main() -> None:
             print("postgres: no server available, skipped")
     goal: tuple[float, float] | None = None
     duck_secs: dict[int, float] = {}  # rows -> DuckDB's median on them
+    duck_cpu: dict[int, float] = {}  # rows -> DuckDB's median CPU seconds on them
     pg_ratio: float | None = None
     try:
         for name, url in targets:
@@ -334,22 +371,31 @@ def main() -> None:
                 secs_d, runs_d, _ = timed(lambda eng=duck: run(eng), args.repeat)
                 duck.close()
                 duck_secs[data.num_rows] = secs_d
-                print(f"duckdb   compute_indicators, same rows {secs_d:7.2f} s  {_runs(runs_d)}")
+                duck_cpu[data.num_rows] = statistics.median(CPU)
+                print(
+                    f"duckdb   compute_indicators, same rows {secs_d:7.2f} s  {_runs(runs_d)} "
+                    f"CPU {_runs(CPU)}"
+                )
             eng, secs_load = load(url, places, data)
             if name == "postgres":
                 eng.execute("ANALYZE services")
+                if server is not None:
+                    SERVER_DATA[:] = [server.data]
             secs, runs, table = timed(lambda eng=eng: run(eng), args.repeat)
+            cpu = statistics.median(CPU)
             assert isinstance(table, pa.Table)
             print(
                 f"{name:8s} compute_indicators           {secs:7.2f} s  ({table.num_rows:,} rows "
                 f"from {data.num_rows:,}; load {secs_load:.1f} s)  "
-                f"{secs_base / secs:5.1f}x faster than pandas {_runs(runs)}"
+                f"{secs_base / secs:5.1f}x faster than pandas {_runs(runs)} CPU {_runs(CPU)}"
+                + (" (this process and the server)" if name == "postgres" and SERVER_DATA else "")
             )
             compare(table, expect)
             del table
             if name == "duckdb":
                 goal = (secs, secs_base / secs)
                 duck_secs[data.num_rows] = secs
+                duck_cpu[data.num_rows] = cpu
                 secs_u, runs_u, _ = timed(lambda eng=eng: run(eng, False), args.repeat)
                 print(
                     f"{name:8s}   the same, ordered=False    {secs_u:7.2f} s  "
@@ -357,9 +403,10 @@ def main() -> None:
                 )
             else:
                 pg_ratio = secs / duck_secs[data.num_rows]
+                cpu_ratio = f"; CPU {cpu / duck_cpu[data.num_rows]:.1f}x" if SERVER_DATA else ""
                 print(
-                    f"postgres / duckdb on {data.num_rows:,} rows: {pg_ratio:.1f}x "
-                    f"(goal: at most 3x)"
+                    f"postgres / duckdb on {data.num_rows:,} rows: {pg_ratio:.1f}x wall"
+                    f"{cpu_ratio} (goal: at most 3x; load average {os.getloadavg()[0]:.1f})"
                 )
             eng.close()
     finally:
