@@ -176,3 +176,26 @@ def test_any_text_and_numbers_round_trip(pg: PostgresEngine, rows: list[tuple]) 
     assert got.column("txt").to_pylist() == [r[0] for r in rows]
     assert got.column("f").to_pylist() == [r[1] for r in rows]
     assert got.column("i").to_pylist() == [r[2] for r in rows]
+
+
+def test_analytic_settings_hold_for_one_statement(pg: PostgresEngine) -> None:
+    """An analytic query runs with the dialect's planner settings; the session's own values
+    are back after it, after a failed one, and inside a transaction."""
+    show = "SELECT current_setting('enable_sort') AS v"
+    assert dict(pg.dialect.analytic_settings) == {"enable_sort": "off"}
+    assert pg.query(show, analytic=True).column("v").to_pylist() == ["off"]
+    assert pg.scalar(show) == "on"
+    with pytest.raises(StorageError):
+        pg.query("SELECT 1 / 0", analytic=True)
+    assert pg.scalar(show) == "on"
+    pg.execute("SET enable_sort = off")  # the session's own choice is kept
+    pg.query(show, analytic=True)
+    assert pg.scalar(show) == "off"
+    pg.execute("RESET enable_sort")
+    with pg.transaction():
+        assert pg.query(show, analytic=True).column("v").to_pylist() == ["off"]
+        assert pg.scalar(show) == "on"
+    # a statement that fails inside a transaction: the rollback puts the setting back
+    with pytest.raises(StorageError), pg.transaction():
+        pg.query("SELECT 1 / 0", analytic=True)
+    assert pg.scalar(show) == "on"

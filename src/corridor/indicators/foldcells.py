@@ -29,7 +29,12 @@ from corridor.storage.recordkeys import KEY_MODULUS
 
 #: the most ranks a stock series may be chosen from here (each is two more aggregates)
 MAX_FOLDED_RANKS: Final = 8
-_RKEY: Final = "CASE WHEN s.value = 0 THEN 0 ELSE s.record_key END"
+#: a row's record key (0 for a zero value, as in :mod:`corridor.indicators.cells`) as a
+#: double: each sum here adds the rows of one series in one cell, one per reported period
+#: inside a quarter (or one, for a stock), far fewer than the 2^21 keys below 2^32 that a
+#: double adds exactly; summed as BIGINT, PostgreSQL accumulates 128-bit integers and hands
+#: NUMERIC states between its parallel workers (a fifth of the query's CPU time at 2M rows)
+_RKEY: Final = "CAST(CASE WHEN s.value = 0 THEN 0 ELSE s.record_key END AS DOUBLE PRECISION)"
 
 
 def series_ranks(stock_rows: Sequence[StockFeed]) -> dict[str, list[int]]:
@@ -68,7 +73,7 @@ def _sums(key: str, k: int, ranks: Sequence[int]) -> tuple[str, str]:
     if len(ranks) <= 1:  # one row per cell: its sum
         return (
             f"SUM(s.value) FILTER (WHERE f.sid = {k}) AS {col(key)}",
-            f"SUM({_RKEY}) FILTER (WHERE f.sid = {k}) % {mod} AS {kcol(key)}",
+            f"CAST(SUM({_RKEY}) FILTER (WHERE f.sid = {k}) AS BIGINT) % {mod} AS {kcol(key)}",
         )
 
     def pick(expr: str) -> str:
@@ -77,7 +82,10 @@ def _sums(key: str, k: int, ranks: Sequence[int]) -> tuple[str, str]:
         )
         return f"CASE MIN(f.rnk) FILTER (WHERE f.sid = {k}) {whens} END"
 
-    return f"{pick('s.value')} AS {col(key)}", f"{pick(_RKEY)} % {mod} AS {kcol(key)}"
+    return (
+        f"{pick('s.value')} AS {col(key)}",
+        f"CAST({pick(_RKEY)} AS BIGINT) % {mod} AS {kcol(key)}",
+    )
 
 
 def folded_cells_sql(
