@@ -46,7 +46,9 @@ age bands offered testing).
 _RULES = """\
 ## How values are added up
 
-The rules below are applied by one SQL statement, the same on DuckDB and PostgreSQL.
+The rules below are applied by one SQL statement. Its shape differs by engine where an engine
+runs another shape much faster (PostgreSQL: the latest value of a stock by aggregation rather
+than a window; docs/architecture.md, "Storage"); the numbers are the same (tested on both).
 
 ### Periods
 
