@@ -39,34 +39,59 @@ _ZERO: Final = 1e18
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
 _LIMIT: Final = 1 << 62
+#: codes looked up in a table (beyond: by binary search) up to this many, or 8 per cell
+_TABLE: Final = 1 << 22
 
 
 class _Grid:
-    """Cells of the blocks as integer codes (block and coordinates) for lookups."""
+    """Cells of the blocks as integer codes (block and coordinates) for lookups.
+
+    Each block has its own span of codes, the product of its largest coordinate (+1) on each of
+    its axes, so that the codes of an output are few; then a cell is found by indexing a table
+    of them (a sort and a binary search where the codes are too many for a table)."""
 
     def __init__(self, bid: np.ndarray, coords: np.ndarray, own: np.ndarray) -> None:
-        self.width = coords.shape[1]
+        self.width = w = coords.shape[1]
+        n = len(bid)
         c = coords.copy()
-        c[np.arange(self.width)[None, :] >= own[:, None]] = 0
+        c[np.arange(w)[None, :] >= own[:, None]] = 0
         self.coords = c
-        card = [int(c[:, j].max()) + 1 if len(c) else 1 for j in range(self.width)]
-        mult = [1] * self.width
-        for j in range(self.width - 2, -1, -1):
-            mult[j] = mult[j + 1] * card[j + 1]
-        span = mult[0] * card[0] if self.width else 1
-        self.span = span
-        self.fits = (int(bid.max()) + 1 if len(bid) else 1) * span < _LIMIT
-        self.mult = np.array(mult, np.int64)
         self.bid = bid
+        blocks = int(bid.max()) + 1 if n else 0
+        card = np.ones((blocks, w), np.int64)
+        for j in range(w):
+            np.maximum.at(card[:, j], bid, c[:, j] + 1)
+        self.fits = bool(np.prod(card.astype(float), axis=1).sum() < _LIMIT)
         if not self.fits:
             return
-        self.code = bid * span + c @ self.mult
-        self.order = np.argsort(self.code, kind="stable")
-        self.sorted = self.code[self.order]
-        self.unique = not bool((np.diff(self.sorted) == 0).any())
+        mult = np.ones((blocks, w), np.int64)
+        for j in range(1, w):
+            mult[:, j] = mult[:, j - 1] * card[:, j - 1]
+        span = mult[:, -1] * card[:, -1] if w else np.ones(blocks, np.int64)
+        offset = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
+        self.bmult = mult
+        self.code = offset[bid].copy()
+        for j in range(w):
+            self.code += c[:, j] * mult[bid, j]
+        total = int(span.sum())
+        self.table: np.ndarray | None = None
+        if total <= max(_TABLE, 8 * n):
+            self.table = np.full(total, -1, np.int32 if n < 1 << 31 else np.int64)
+            self.table[self.code] = np.arange(n)
+            self.unique = bool((self.table[self.code] == np.arange(n)).all())
+        else:
+            self.order = np.argsort(self.code, kind="stable")
+            self.sorted = self.code[self.order]
+            self.unique = not bool((np.diff(self.sorted) == 0).any())
+
+    def mult(self, cells: np.ndarray, j: int) -> np.ndarray:
+        """The step of the code along axis ``j`` in each cell's block."""
+        return self.bmult[self.bid[cells], j]
 
     def find(self, code: np.ndarray) -> np.ndarray:
-        """The cell of each code, -1 where there is none."""
+        """The cell of each code (of a cell's block), -1 where there is none."""
+        if self.table is not None:
+            return self.table[code]
         if len(self.sorted) == 0:
             return np.full(code.shape, -1, np.int64)
         i = np.minimum(np.searchsorted(self.sorted, code), len(self.sorted) - 1)
@@ -130,8 +155,8 @@ def _margins_box(
         need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
         if len(need) == 0:
             continue
-        part = lines.options(y[need], cost, allowed)[:, j, 0]
-        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult[j])
+        part = lines.options(y[need], cost, allowed, range(j, j + 1))[:, j, 0]
+        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult(y[need], j))
         found[part < 0] = -1
         ok[need] &= found >= 0
         y[need] = np.where(found >= 0, found, y[need])
@@ -193,7 +218,7 @@ def _combinations(width: int) -> list[tuple[int, ...]]:
 
 class _Lines:
     """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere)
-    as a code, the line's size (looked up when needed), and per block whether it has any margin
+    as a code, the line's size (counted when needed), and per block whether it has any margin
     along the axis."""
 
     def __init__(self, grid: _Grid, own: np.ndarray) -> None:
@@ -205,62 +230,93 @@ class _Lines:
             margin = (own > j) & (grid.coords[:, j] == 0)
             self.block_margin[grid.bid[margin], j] = True
         self._alone: dict[int, np.ndarray] = {}
+        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def code(self, cells: np.ndarray, j: int) -> np.ndarray:
         grid = self.grid
-        return grid.code[cells] - grid.coords[cells, j] * grid.mult[j]
+        return grid.code[cells] - grid.coords[cells, j] * grid.mult(cells, j)
+
+    def codes(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells on axis ``j`` and their lines' codes."""
+        if j not in self._codes:
+            on = np.flatnonzero(self.own > j)
+            self._codes[j] = (on, self.code(on, j))
+        return self._codes[j]
 
     def alone(self, j: int) -> np.ndarray:
         """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
         if j not in self._alone:
             flag = np.ones(len(self.own), bool)
-            on = np.flatnonzero(self.own > j)
-            if len(on):
-                _u, inverse, count = np.unique(
-                    self.code(on, j), return_inverse=True, return_counts=True
-                )
+            on, code = self.codes(j)
+            if len(on) and self.grid.table is not None:
+                flag[on] = np.bincount(code, minlength=len(self.grid.table))[code] == 1
+            elif len(on):
+                _u, inverse, count = np.unique(code, return_inverse=True, return_counts=True)
                 flag[on] = count[inverse.reshape(-1)] == 1
             self._alone[j] = flag
         return self._alone[j]
 
+    def _members(self, j: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cells of the lines ``wanted`` (sorted codes) along ``j``, each line's together
+        in cell order, and the line of each (its index in ``wanted``)."""
+        on, code = self.codes(j)
+        if self.grid.table is not None:
+            flag = np.zeros(len(self.grid.table), bool)
+            flag[wanted] = True
+            member = np.flatnonzero(flag[code])
+            g = np.searchsorted(wanted, code[member])
+        else:
+            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
+            member = np.flatnonzero(found.is_valid())
+            g = np.asarray(found.drop_null().to_numpy(), np.int64)
+        order = np.argsort(g, kind="stable")
+        return on[member[order]], g[order]
+
     def options(
-        self, cells: np.ndarray, cost: np.ndarray, allowed: np.ndarray | None = None
+        self,
+        cells: np.ndarray,
+        cost: np.ndarray,
+        allowed: np.ndarray | None = None,
+        axes: range | None = None,
     ) -> np.ndarray:
-        """Per cell and axis, the coordinates of up to ``PARTNERS`` cheapest other cells on its
-        line (of the ``allowed`` ones), then the margin (slot ``PARTNERS``); -1: none."""
+        """Per cell and axis (of ``axes``, all by default), the coordinates of up to
+        ``PARTNERS`` cheapest other cells on its line (of the ``allowed`` ones; equal costs:
+        the first cell), then the margin (slot ``PARTNERS``); -1: none."""
         grid = self.grid
         w = grid.width
-        n = len(cost)
         out = np.full((len(cells), w, PARTNERS + 1), -1, np.int64)
-        rank = np.empty(n, np.int64)  # cheapest first, then by cell
-        rank[np.argsort(cost, kind="stable")] = np.arange(n)
-        for j in range(w):
+        for j in range(w) if axes is None else axes:
             mine = np.flatnonzero(self.own[cells] > j)
             if len(mine) == 0:
                 continue
             sel = cells[mine]
-            wanted = np.unique(self.code(sel, j))
-            # the cells on those lines only: each line a group, cheapest first
-            on = np.flatnonzero((self.own > j) if allowed is None else (self.own > j) & allowed)
-            found = pc.index_in(pa.array(self.code(on, j)), value_set=pa.array(wanted))
-            member = np.flatnonzero(found.is_valid())
-            on = on[member]
-            g = np.asarray(found.drop_null().to_numpy(), np.int64)
-            order = np.argsort(g * n + rank[on])
-            on, g = on[order], g[order]
-            starts = np.searchsorted(g, np.arange(len(wanted)))
-            pos = np.arange(len(g)) - starts[g]
+            line = self.code(sel, j)
+            wanted = np.unique(line)
+            members, seg = self._members(j, wanted)
+            c = cost[members]
+            if allowed is not None:
+                c = np.where(allowed[members], c, np.inf)
+            starts = np.searchsorted(seg, np.arange(len(wanted)))
+            pos = np.arange(len(members))
+            # the cheapest PARTNERS + 1 of each line (equal costs: the first), one at a time
             top = np.full((len(wanted), PARTNERS + 1), -1, np.int64)
-            near = pos <= PARTNERS
-            top[g[near], pos[near]] = on[near]
-            rows = top[np.searchsorted(wanted, self.code(sel, j))]
+            for k in range(PARTNERS + 1):
+                low = np.minimum.reduceat(c, starts)
+                real = np.isfinite(low)
+                if not real.any():
+                    break
+                hit = np.where(c == low[seg], pos, len(members))
+                best = np.minimum.reduceat(hit, starts)
+                top[real, k] = members[best[real]]
+                c[best[real]] = np.inf
+            rows = top[np.searchsorted(wanted, line)]
             others = (rows >= 0) & (rows != sel[:, None]) & (grid.coords[rows, j] != 0)
             pick = np.argsort(~others, axis=1, kind="stable")[:, :PARTNERS]
             chosen = np.take_along_axis(rows, pick, 1)
             valid = np.take_along_axis(others, pick, 1)
             out[mine, j, :PARTNERS] = np.where(valid, grid.coords[np.maximum(chosen, 0), j], -1)
             # the margin of the line, when it is in the output and is not the cell itself
-            margin = grid.find(self.code(sel, j))
+            margin = grid.find(line)
             has = (margin >= 0) & (grid.coords[sel, j] != 0)
             if allowed is not None:
                 has &= allowed[np.maximum(margin, 0)]
@@ -272,17 +328,20 @@ def _corners(
     grid: _Grid, lines: _Lines, cells: np.ndarray, choice: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The corners of each cell's box (``choice``: the partner coordinate per axis, -1: keep
-    the cell's own, an axis with nothing else on the line) and whether the box is sound."""
+    the cell's own, an axis with nothing else on the line) and whether the box is sound.
+
+    Corner ``k`` takes the partner on the axes of the bits of ``k``: the codes of the ``2^w``
+    corners come by doubling, one axis at a time."""
     w = grid.width
     base = grid.coords[cells]
     own = lines.own[cells]
     axis = np.arange(w)[None, :]
     keep = (choice < 0) | (axis >= own[:, None])
-    partner = np.where(keep, base, choice)
-    blocks = grid.bid[cells] * grid.span
-    pick = (np.arange(1 << w)[:, None] >> np.arange(w)[None, :]) & 1 == 1  # corner x axis
-    at = np.where(pick[None, :, :], partner[:, None, :], base[:, None, :])
-    found = grid.find(blocks[:, None] + at @ grid.mult)
+    codes = grid.code[cells][:, None]
+    for j in range(w):
+        step = np.where(keep[:, j], 0, (choice[:, j] - base[:, j]) * grid.mult(cells, j))
+        codes = np.concatenate([codes, codes + step[:, None]], axis=1)
+    found = grid.find(codes)
     ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
     for j in range(w):
