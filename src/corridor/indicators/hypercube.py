@@ -118,7 +118,7 @@ def protect_boxes(
     lines = _Lines(grid, own)
     todo = np.asarray(todo, np.int64)
     # first the cheapest box of every small count, all at once
-    options = lines.options(todo, _costs(values, hidden))
+    options = lines.options(todo, _costs(values, hidden), partners=1)
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
     corners, ok = _corners(grid, lines, todo, choice)
     hidden[corners[ok].reshape(-1)] = True
@@ -231,6 +231,7 @@ class _Lines:
             self.block_margin[grid.bid[margin], j] = True
         self._alone: dict[int, np.ndarray] = {}
         self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._index: np.ndarray | None = None  # per code: its line among those wanted
 
     def code(self, cells: np.ndarray, j: int) -> np.ndarray:
         grid = self.grid
@@ -257,20 +258,21 @@ class _Lines:
         return self._alone[j]
 
     def _members(self, j: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The cells of the lines ``wanted`` (sorted codes) along ``j``, each line's together
-        in cell order, and the line of each (its index in ``wanted``)."""
+        """The cells of the lines ``wanted`` (sorted codes) along ``j``, in cell order, and
+        the line of each (its index in ``wanted``)."""
         on, code = self.codes(j)
-        if self.grid.table is not None:
-            flag = np.zeros(len(self.grid.table), bool)
-            flag[wanted] = True
-            member = np.flatnonzero(flag[code])
-            g = np.searchsorted(wanted, code[member])
-        else:
-            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
-            member = np.flatnonzero(found.is_valid())
-            g = np.asarray(found.drop_null().to_numpy(), np.int64)
-        order = np.argsort(g, kind="stable")
-        return on[member[order]], g[order]
+        table = self.grid.table
+        if table is not None:
+            if self._index is None:
+                self._index = np.full(len(table), -1, np.int64)
+            self._index[wanted] = np.arange(len(wanted))
+            g = self._index[code]
+            self._index[wanted] = -1
+            member = np.flatnonzero(g >= 0)
+            return on[member], g[member]
+        found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
+        member = np.flatnonzero(found.is_valid())
+        return on[member], np.asarray(found.drop_null().to_numpy(), np.int64)
 
     def options(
         self,
@@ -278,10 +280,11 @@ class _Lines:
         cost: np.ndarray,
         allowed: np.ndarray | None = None,
         axes: range | None = None,
+        partners: int = PARTNERS,
     ) -> np.ndarray:
         """Per cell and axis (of ``axes``, all by default), the coordinates of up to
-        ``PARTNERS`` cheapest other cells on its line (of the ``allowed`` ones; equal costs:
-        the first cell), then the margin (slot ``PARTNERS``); -1: none."""
+        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
+        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none."""
         grid = self.grid
         w = grid.width
         out = np.full((len(cells), w, PARTNERS + 1), -1, np.int64)
@@ -291,30 +294,26 @@ class _Lines:
                 continue
             sel = cells[mine]
             line = self.code(sel, j)
-            wanted = np.unique(line)
-            members, seg = self._members(j, wanted)
-            c = cost[members]
+            wanted, inverse = np.unique(line, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            members, g = self._members(j, wanted)
+            c = np.where(grid.coords[members, j] != 0, cost[members], np.inf)
             if allowed is not None:
-                c = np.where(allowed[members], c, np.inf)
-            starts = np.searchsorted(seg, np.arange(len(wanted)))
-            pos = np.arange(len(members))
-            # the cheapest PARTNERS + 1 of each line (equal costs: the first), one at a time
-            top = np.full((len(wanted), PARTNERS + 1), -1, np.int64)
-            for k in range(PARTNERS + 1):
-                low = np.minimum.reduceat(c, starts)
-                real = np.isfinite(low)
-                if not real.any():
-                    break
-                hit = np.where(c == low[seg], pos, len(members))
-                best = np.minimum.reduceat(hit, starts)
-                top[real, k] = members[best[real]]
-                c[best[real]] = np.inf
-            rows = top[np.searchsorted(wanted, line)]
-            others = (rows >= 0) & (rows != sel[:, None]) & (grid.coords[rows, j] != 0)
-            pick = np.argsort(~others, axis=1, kind="stable")[:, :PARTNERS]
-            chosen = np.take_along_axis(rows, pick, 1)
-            valid = np.take_along_axis(others, pick, 1)
-            out[mine, j, :PARTNERS] = np.where(valid, grid.coords[np.maximum(chosen, 0), j], -1)
+                c[~allowed[members]] = np.inf
+            # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
+            # each cell's first partners of them, the cell itself aside
+            last = len(cost)
+            slot = np.zeros(len(sel), np.int64)
+            for _k in range(partners + 1):
+                low = np.full(len(wanted), np.inf)
+                np.minimum.at(low, g, c)
+                best = np.full(len(wanted), last, np.int64)
+                np.minimum.at(best, g, np.where(c == low[g], members, last))
+                found = best[inverse]
+                put = np.flatnonzero((found < last) & (found != sel) & (slot < partners))
+                out[mine[put], j, slot[put]] = grid.coords[found[put], j]
+                slot[put] += 1
+                c[members == best[g]] = np.inf
             # the margin of the line, when it is in the output and is not the cell itself
             margin = grid.find(line)
             has = (margin >= 0) & (grid.coords[sel, j] != 0)
@@ -337,10 +336,11 @@ def _corners(
     own = lines.own[cells]
     axis = np.arange(w)[None, :]
     keep = (choice < 0) | (axis >= own[:, None])
-    codes = grid.code[cells][:, None]
+    codes = np.empty((len(cells), 1 << w), np.int64)
+    codes[:, 0] = grid.code[cells]
     for j in range(w):
         step = np.where(keep[:, j], 0, (choice[:, j] - base[:, j]) * grid.mult(cells, j))
-        codes = np.concatenate([codes, codes + step[:, None]], axis=1)
+        np.add(codes[:, : 1 << j], step[:, None], out=codes[:, 1 << j : 2 << j])
     found = grid.find(codes)
     ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
