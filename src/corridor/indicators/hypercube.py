@@ -125,12 +125,72 @@ def protect_boxes(
     left = todo[~ok]
     if len(left) == 0:
         return left
-    # then the others, with what is withheld now, trying other partners and the margins
-    options = lines.options(left, _costs(values, hidden))
-    left = _search(grid, lines, left, options, hidden)
+    # then the others, with what is withheld now: a box grown one axis at a time, then other
+    # combinations of partners and the margins
+    cost = _costs(values, hidden)
+    options = lines.options(left, cost)
+    ok = _grow(grid, lines, left, options, cost, hidden)
+    left, options = left[~ok], options[~ok]
+    if len(left):
+        left = _search(grid, lines, left, options, hidden)
     if len(left):
         left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
     return left
+
+
+def _grow(
+    grid: _Grid,
+    lines: _Lines,
+    cells: np.ndarray,
+    options: np.ndarray,
+    cost: np.ndarray,
+    hidden: np.ndarray,
+) -> np.ndarray:
+    """A box for each cell grown one axis at a time: on each axis the partner (of its
+    ``options``) whose new corners all exist and cost least, given the corners so far; an axis
+    is kept as it is where that says nothing (as in :func:`_corners`). Withholds the corners of
+    the boxes found; returns whether each cell has one."""
+    m = len(cells)
+    codes = grid.code[cells][:, None]
+    found = cells[:, None]
+    alive = np.ones(m, bool)
+    own = lines.own[cells]
+    base = grid.coords[cells]
+    for j in range(grid.width):
+        on = np.flatnonzero(alive & (own > j))
+        if len(on) == 0:
+            continue
+        nothing = (options[on, j, :] < 0).all(axis=1)
+        keep = nothing & ~lines.block_margin[grid.bid[cells[on]], j]
+        keep &= lines.alone(j)[found[on]].all(axis=1)
+        best = np.full(len(on), np.inf)
+        step = np.zeros(len(on), np.int64)
+        new = np.full((len(on), codes.shape[1]), -1, np.int64)
+        mult = grid.mult(cells[on], j)
+        for s in range(PARTNERS + 1):
+            v = options[on, j, s]
+            try_ = np.flatnonzero((v >= 0) & ~keep)
+            if len(try_) == 0:
+                continue
+            d = (v[try_] - base[on[try_], j]) * mult[try_]
+            at = grid.find(codes[on[try_]] + d[:, None])
+            exists = (at >= 0).all(axis=1)
+            price = np.where(exists, cost[np.maximum(at, 0)].sum(axis=1), np.inf)
+            better = price < best[try_]
+            pick = try_[better]
+            best[pick] = price[better]
+            step[pick] = d[better]
+            new[pick] = at[better]
+        fail = ~keep & ~np.isfinite(best)
+        alive[on[fail]] = False
+        grown = np.zeros(m, np.int64)
+        grown[on] = step
+        extra = found.copy()
+        extra[on] = np.where(keep[:, None], found[on], new)
+        codes = np.concatenate([codes, codes + grown[:, None]], axis=1)
+        found = np.concatenate([found, extra], axis=1)
+    hidden[found[alive].reshape(-1)] = True
+    return alive
 
 
 def _margins_box(
@@ -257,22 +317,31 @@ class _Lines:
             self._alone[j] = flag
         return self._alone[j]
 
-    def _members(self, j: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The cells of the lines ``wanted`` (sorted codes) along ``j``, in cell order, and
-        the line of each (its index in ``wanted``)."""
+    def _lines_of(
+        self, j: int, line: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For the line codes ``line``: (the distinct lines, the index of each code among them,
+        the cells on those lines along ``j``, in cell order, and the line of each)."""
         on, code = self.codes(j)
         table = self.grid.table
-        if table is not None:
-            if self._index is None:
-                self._index = np.full(len(table), -1, np.int64)
-            self._index[wanted] = np.arange(len(wanted))
-            g = self._index[code]
-            self._index[wanted] = -1
-            member = np.flatnonzero(g >= 0)
-            return on[member], g[member]
-        found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
-        member = np.flatnonzero(found.is_valid())
-        return on[member], np.asarray(found.drop_null().to_numpy(), np.int64)
+        if table is None:
+            wanted, inverse = np.unique(line, return_inverse=True)
+            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
+            member = np.flatnonzero(found.is_valid())
+            g = np.asarray(found.drop_null().to_numpy(), np.int64)
+            return wanted, inverse.reshape(-1), on[member], g
+        # a table over the codes (-1 but for the lines asked, emptied again after)
+        if self._index is None:
+            self._index = np.full(len(table), -1, np.int32 if len(table) < 1 << 31 else np.int64)
+        index = self._index
+        index[line] = np.arange(len(line))
+        wanted = line[index[line] == np.arange(len(line))]
+        index[wanted] = np.arange(len(wanted))
+        inverse = index[line].astype(np.int64)
+        g = index[code]
+        index[wanted] = -1
+        member = np.flatnonzero(g >= 0)
+        return wanted, inverse, on[member], g[member].astype(np.int64)
 
     def options(
         self,
@@ -294,9 +363,7 @@ class _Lines:
                 continue
             sel = cells[mine]
             line = self.code(sel, j)
-            wanted, inverse = np.unique(line, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            members, g = self._members(j, wanted)
+            wanted, inverse, members, g = self._lines_of(j, line)
             c = np.where(grid.coords[members, j] != 0, cost[members], np.inf)
             if allowed is not None:
                 c[~allowed[members]] = np.inf
@@ -304,6 +371,7 @@ class _Lines:
             # each cell's first partners of them, the cell itself aside
             last = len(cost)
             slot = np.zeros(len(sel), np.int64)
+            chosen = np.full(len(sel) * partners, -1, np.int64)
             for _k in range(partners + 1):
                 low = np.full(len(wanted), np.inf)
                 np.minimum.at(low, g, c)
@@ -311,9 +379,10 @@ class _Lines:
                 np.minimum.at(best, g, np.where(c == low[g], members, last))
                 found = best[inverse]
                 put = np.flatnonzero((found < last) & (found != sel) & (slot < partners))
-                out[mine[put], j, slot[put]] = grid.coords[found[put], j]
+                chosen[put * partners + slot[put]] = grid.coords[found[put], j]
                 slot[put] += 1
                 c[members == best[g]] = np.inf
+            out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
             margin = grid.find(line)
             has = (margin >= 0) & (grid.coords[sel, j] != 0)
