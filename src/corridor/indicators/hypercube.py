@@ -39,7 +39,7 @@ _ZERO: Final = 1e18
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
 _LIMIT: Final = 1 << 62
-#: codes looked up in a table (beyond: by binary search) up to this many, or 8 per cell
+#: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
 _TABLE: Final = 1 << 22
 
 
@@ -75,7 +75,7 @@ class _Grid:
             self.code += c[:, j] * mult[bid, j]
         total = int(span.sum())
         self.table: np.ndarray | None = None
-        if total <= max(_TABLE, 8 * n):
+        if total <= max(_TABLE, 16 * n):
             self.table = np.full(total, -1, np.int32 if n < 1 << 31 else np.int64)
             self.table[self.code] = np.arange(n)
             self.unique = bool((self.table[self.code] == np.arange(n)).all())
@@ -132,6 +132,9 @@ def protect_boxes(
     ok = _grow(grid, lines, left, options, cost, hidden)
     left, options = left[~ok], options[~ok]
     if len(left):
+        ok = _grow(grid, lines, left, options, cost, hidden, list(range(grid.width))[::-1])
+        left, options = left[~ok], options[~ok]
+    if len(left):
         left = _search(grid, lines, left, options, hidden)
     if len(left):
         left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
@@ -145,52 +148,60 @@ def _grow(
     options: np.ndarray,
     cost: np.ndarray,
     hidden: np.ndarray,
+    axes: list[int] | None = None,
 ) -> np.ndarray:
-    """A box for each cell grown one axis at a time: on each axis the partner (of its
-    ``options``) whose new corners all exist and cost least, given the corners so far; an axis
-    is kept as it is where that says nothing (as in :func:`_corners`). Withholds the corners of
-    the boxes found; returns whether each cell has one."""
-    m = len(cells)
+    """A box for each cell grown one axis at a time (in the order of ``axes``): on each axis
+    the partner (of its ``options``) whose new corners all exist and cost least, given the
+    corners so far; an axis is kept as it is where that says nothing (as in
+    :func:`_corners`). Withholds the corners of the boxes found; returns whether each cell has
+    one."""
+    rows = np.arange(len(cells))  # the cells still growing a box, their corners' codes, cells
     codes = grid.code[cells][:, None]
     found = cells[:, None]
-    alive = np.ones(m, bool)
     own = lines.own[cells]
     base = grid.coords[cells]
-    for j in range(grid.width):
-        on = np.flatnonzero(alive & (own > j))
+    for j in range(grid.width) if axes is None else axes:
+        on = np.flatnonzero(own[rows] > j)
         if len(on) == 0:
             continue
-        nothing = (options[on, j, :] < 0).all(axis=1)
-        keep = nothing & ~lines.block_margin[grid.bid[cells[on]], j]
-        keep &= lines.alone(j)[found[on]].all(axis=1)
+        at_j = rows[on]
+        here, got = codes[on], found[on]
+        keep = (options[at_j, j, :] < 0).all(axis=1)
+        keep &= ~lines.block_margin[grid.bid[cells[at_j]], j]
+        if keep.any():
+            keep[keep] = lines.alone(j, got[keep]).all(axis=1)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
-        new = np.full((len(on), codes.shape[1]), -1, np.int64)
-        mult = grid.mult(cells[on], j)
+        new = got.copy()  # kept: the same corners
+        mult = grid.mult(cells[at_j], j)
         for s in range(PARTNERS + 1):
-            v = options[on, j, s]
-            try_ = np.flatnonzero((v >= 0) & ~keep)
-            if len(try_) == 0:
+            v = options[at_j, j, s]
+            trying = np.flatnonzero((v >= 0) & ~keep)
+            if len(trying) == 0:
                 continue
-            d = (v[try_] - base[on[try_], j]) * mult[try_]
-            at = grid.find(codes[on[try_]] + d[:, None])
+            d = (v[trying] - base[at_j[trying], j]) * mult[trying]
+            at = grid.find(here[trying] + d[:, None])
             exists = (at >= 0).all(axis=1)
-            price = np.where(exists, cost[np.maximum(at, 0)].sum(axis=1), np.inf)
-            better = price < best[try_]
-            pick = try_[better]
+            trying, d, at = trying[exists], d[exists], at[exists]
+            price = cost[at].sum(axis=1)
+            better = price < best[trying]
+            pick = trying[better]
             best[pick] = price[better]
             step[pick] = d[better]
             new[pick] = at[better]
-        fail = ~keep & ~np.isfinite(best)
-        alive[on[fail]] = False
-        grown = np.zeros(m, np.int64)
+        grown = np.zeros(len(rows), np.int64)
         grown[on] = step
         extra = found.copy()
-        extra[on] = np.where(keep[:, None], found[on], new)
-        codes = np.concatenate([codes, codes + grown[:, None]], axis=1)
-        found = np.concatenate([found, extra], axis=1)
-    hidden[found[alive].reshape(-1)] = True
-    return alive
+        extra[on] = new
+        stay = np.ones(len(rows), bool)
+        stay[on[~keep & ~np.isfinite(best)]] = False
+        codes = np.concatenate([codes, codes + grown[:, None]], axis=1)[stay]
+        found = np.concatenate([found, extra], axis=1)[stay]
+        rows = rows[stay]
+    hidden[found.reshape(-1)] = True
+    ok = np.zeros(len(cells), bool)
+    ok[rows] = True
+    return ok
 
 
 def _margins_box(
@@ -304,18 +315,20 @@ class _Lines:
             self._codes[j] = (on, self.code(on, j))
         return self._codes[j]
 
-    def alone(self, j: int) -> np.ndarray:
-        """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
-        if j not in self._alone:
-            flag = np.ones(len(self.own), bool)
-            on, code = self.codes(j)
-            if len(on) and self.grid.table is not None:
-                flag[on] = np.bincount(code, minlength=len(self.grid.table))[code] == 1
-            elif len(on):
-                _u, inverse, count = np.unique(code, return_inverse=True, return_counts=True)
-                flag[on] = count[inverse.reshape(-1)] == 1
-            self._alone[j] = flag
-        return self._alone[j]
+    def alone(self, j: int, cells: np.ndarray | None = None) -> np.ndarray:
+        """Per cell (of ``cells``, any shape; all by default): the only one on its line along
+        ``j`` (or ``j`` not one of its axes)."""
+        if cells is None:
+            if j not in self._alone:
+                self._alone[j] = self.alone(j, np.arange(len(self.own)))
+            return self._alone[j]
+        flat = cells.reshape(-1)
+        flag = np.ones(len(flat), bool)
+        on = np.flatnonzero(self.own[flat] > j)
+        if len(on):
+            wanted, inverse, _members, g = self._lines_of(j, self.code(flat[on], j))
+            flag[on] = np.bincount(g, minlength=len(wanted))[inverse] == 1
+        return flag.reshape(cells.shape)
 
     def _lines_of(
         self, j: int, line: np.ndarray
@@ -418,7 +431,7 @@ def _corners(
         if not kept.any():
             continue
         rows = np.flatnonzero(kept & ok)
-        alone = lines.alone(j)[found[rows]].all(axis=1)
+        alone = lines.alone(j, found[rows]).all(axis=1)
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True

@@ -149,14 +149,15 @@ def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(id of each position, first position of each id): ids numbered by first appearance."""
+    """(id of each position, first position of each id): ids numbered by first appearance
+    (Arrow's hash-based dictionary encoding numbers them so)."""
     if len(code) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    _u, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[inverse.reshape(-1)], first[order]
+    enc = pa.array(code, pa.int64()).dictionary_encode()
+    ids = np.asarray(enc.indices, dtype=np.int64)
+    first = np.full(len(enc.dictionary), len(ids), np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+    return ids, first
 
 
 def _dense(code: np.ndarray) -> np.ndarray:
