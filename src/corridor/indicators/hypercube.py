@@ -118,7 +118,7 @@ def protect_boxes(
     lines = _Lines(grid, own)
     todo = np.asarray(todo, np.int64)
     # first the cheapest box of every small count, all at once
-    options = lines.options(todo, _costs(values, hidden), partners=1)
+    options = lines.options(todo, _costs(values, hidden))
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
     corners, ok = _corners(grid, lines, todo, choice)
     hidden[corners[ok].reshape(-1)] = True
@@ -128,7 +128,7 @@ def protect_boxes(
     # then the others, with what is withheld now: a box grown one axis at a time, then other
     # combinations of partners and the margins
     cost = _costs(values, hidden)
-    options = lines.options(left, cost)
+    options = options[~ok]
     ok = _grow(grid, lines, left, options, cost, hidden)
     left, options = left[~ok], options[~ok]
     if len(left):
@@ -155,31 +155,32 @@ def _grow(
     corners so far; an axis is kept as it is where that says nothing (as in
     :func:`_corners`). Withholds the corners of the boxes found; returns whether each cell has
     one."""
-    rows = np.arange(len(cells))  # the cells still growing a box, their corners' codes, cells
-    codes = grid.code[cells][:, None]
-    found = cells[:, None]
+    m, w = len(cells), grid.width
+    codes = np.empty((m, 1 << w), np.int64)  # the corners so far: codes, cells
+    found = np.empty((m, 1 << w), np.int64)
+    codes[:, 0] = grid.code[cells]
+    found[:, 0] = cells
+    size = 1
+    alive = np.ones(m, bool)
     own = lines.own[cells]
     base = grid.coords[cells]
-    for j in range(grid.width) if axes is None else axes:
-        on = np.flatnonzero(own[rows] > j)
-        if len(on) == 0:
-            continue
-        at_j = rows[on]
-        here, got = codes[on], found[on]
-        keep = (options[at_j, j, :] < 0).all(axis=1)
-        keep &= ~lines.block_margin[grid.bid[cells[at_j]], j]
+    for j in range(w) if axes is None else axes:
+        on = np.flatnonzero(alive & (own > j))
+        here, got = codes[on, :size], found[on, :size]
+        keep = (options[on, j, :] < 0).all(axis=1)
+        keep &= ~lines.block_margin[grid.bid[cells[on]], j]
         if keep.any():
             keep[keep] = lines.alone(j, got[keep]).all(axis=1)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
         new = got.copy()  # kept: the same corners
-        mult = grid.mult(cells[at_j], j)
+        mult = grid.mult(cells[on], j)
         for s in range(PARTNERS + 1):
-            v = options[at_j, j, s]
+            v = options[on, j, s]
             trying = np.flatnonzero((v >= 0) & ~keep)
             if len(trying) == 0:
                 continue
-            d = (v[trying] - base[at_j[trying], j]) * mult[trying]
+            d = (v[trying] - base[on[trying], j]) * mult[trying]
             at = grid.find(here[trying] + d[:, None])
             exists = (at >= 0).all(axis=1)
             trying, d, at = trying[exists], d[exists], at[exists]
@@ -189,19 +190,15 @@ def _grow(
             best[pick] = price[better]
             step[pick] = d[better]
             new[pick] = at[better]
-        grown = np.zeros(len(rows), np.int64)
-        grown[on] = step
-        extra = found.copy()
-        extra[on] = new
-        stay = np.ones(len(rows), bool)
-        stay[on[~keep & ~np.isfinite(best)]] = False
-        codes = np.concatenate([codes, codes + grown[:, None]], axis=1)[stay]
-        found = np.concatenate([found, extra], axis=1)[stay]
-        rows = rows[stay]
-    hidden[found.reshape(-1)] = True
-    ok = np.zeros(len(cells), bool)
-    ok[rows] = True
-    return ok
+        alive[on[~keep & ~np.isfinite(best)]] = False
+        # the box doubles: the same corners with the partner on axis j (off it: themselves)
+        codes[:, size : 2 * size] = codes[:, :size]
+        found[:, size : 2 * size] = found[:, :size]
+        codes[on, size : 2 * size] += step[:, None]
+        found[on, size : 2 * size] = new
+        size *= 2
+    hidden[found[alive, :size].reshape(-1)] = True
+    return alive
 
 
 def _margins_box(
