@@ -76,9 +76,10 @@ class _Grid:
         total = int(span.sum())
         self.table: np.ndarray | None = None
         if total <= max(_TABLE, 16 * n):
-            self.table = np.full(total, -1, np.int32 if n < 1 << 31 else np.int64)
-            self.table[self.code] = np.arange(n)
-            self.unique = bool((self.table[self.code] == np.arange(n)).all())
+            # each cell + 1 at its code, 0 elsewhere (zeroed memory: pages untouched are free)
+            self.table = np.zeros(total, np.int32 if n < (1 << 31) - 1 else np.int64)
+            self.table[self.code] = np.arange(1, n + 1)
+            self.unique = bool((self.table[self.code] == np.arange(1, n + 1)).all())
         else:
             self.order = np.argsort(self.code, kind="stable")
             self.sorted = self.code[self.order]
@@ -91,7 +92,7 @@ class _Grid:
     def find(self, code: np.ndarray) -> np.ndarray:
         """The cell of each code (of a cell's block), -1 where there is none."""
         if self.table is not None:
-            return self.table[code]
+            return self.table[code] - 1
         if len(self.sorted) == 0:
             return np.full(code.shape, -1, np.int64)
         i = np.minimum(np.searchsorted(self.sorted, code), len(self.sorted) - 1)
@@ -121,23 +122,30 @@ def protect_boxes(
     options = lines.options(todo, _costs(values, hidden))
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
     corners, ok = _corners(grid, lines, todo, choice)
-    hidden[corners[ok].reshape(-1)] = True
-    left = todo[~ok]
-    if len(left) == 0:
-        return left
-    # then the others, with what is withheld now: a box grown one axis at a time, then other
-    # combinations of partners and the margins
+    # every corner of a box of withheld cells is protected by it, not only the cell it was
+    # built for: a small count that is a corner of one needs no box of its own
+    boxed = np.zeros(len(values), bool)
+    boxed[corners[ok].reshape(-1)] = True
+    hidden |= boxed
+    rest = ~boxed[todo]
+    left, options = todo[rest], options[rest]
+    # then the others, with what is withheld now: a box grown one axis at a time (then along
+    # the axes in reverse), then other combinations of partners, then the margins
     cost = _costs(values, hidden)
-    options = options[~ok]
-    ok = _grow(grid, lines, left, options, cost, hidden)
-    left, options = left[~ok], options[~ok]
+    for axes in (None, list(range(grid.width))[::-1]):
+        if len(left):
+            _grow(grid, lines, left, options, cost, boxed, axes)
+            hidden |= boxed
+            rest = ~boxed[left]
+            left, options = left[rest], options[rest]
     if len(left):
-        ok = _grow(grid, lines, left, options, cost, hidden, list(range(grid.width))[::-1])
-        left, options = left[~ok], options[~ok]
+        _search(grid, lines, left, options, boxed)
+        hidden |= boxed
+        left = left[~boxed[left]]
     if len(left):
-        left = _search(grid, lines, left, options, hidden)
-    if len(left):
-        left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
+        _margins_box(grid, lines, left, _costs(values, hidden), boxed)
+        hidden |= boxed
+        left = left[~boxed[left]]
     return left
 
 
@@ -147,14 +155,14 @@ def _grow(
     cells: np.ndarray,
     options: np.ndarray,
     cost: np.ndarray,
-    hidden: np.ndarray,
+    boxed: np.ndarray,
     axes: list[int] | None = None,
 ) -> np.ndarray:
     """A box for each cell grown one axis at a time (in the order of ``axes``): on each axis
     the partner (of its ``options``) whose new corners all exist and cost least, given the
     corners so far; an axis is kept as it is where that says nothing (as in
-    :func:`_corners`). Withholds the corners of the boxes found; returns whether each cell has
-    one."""
+    :func:`_corners`). Marks the corners of the boxes found in ``boxed``; returns whether each
+    cell has one."""
     m, w = len(cells), grid.width
     codes = np.empty((m, 1 << w), np.int64)  # the corners so far: codes, cells
     found = np.empty((m, 1 << w), np.int64)
@@ -197,17 +205,18 @@ def _grow(
         codes[on, size : 2 * size] += step[:, None]
         found[on, size : 2 * size] = new
         size *= 2
-    hidden[found[alive, :size].reshape(-1)] = True
+    boxed[found[alive, :size].reshape(-1)] = True
     return alive
 
 
 def _margins_box(
-    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, hidden: np.ndarray
+    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
     """The box of a finest cell ``y`` below each cell (``y`` itself where it is finest) and its
     margins: on every axis with margins in the block the pair (``y``'s value, the margin), on
     the others (the period) ``y``'s cheapest partner. Its corners are ``y``'s partial margins,
-    which exist where the output has its totals, in two periods; the cell is one of them."""
+    which exist where the output has its totals, in two periods; the cell is one of them.
+    Marks the corners in ``boxed``; returns the cells without such a box."""
     w = grid.width
     own = lines.own
     # components that have partners along the axes without margins (another period)
@@ -228,21 +237,22 @@ def _margins_box(
         found[part < 0] = -1
         ok[need] &= found >= 0
         y[need] = np.where(found >= 0, found, y[need])
-    options = lines.options(y, cost)
+    options = lines.options(y, cost, partners=1)
     choice = np.empty((len(y), w), np.int64)
     for j in range(w):
         margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
         choice[:, j] = np.where(margin, 0, options[:, j, 0])
     corners, sound = _corners(grid, lines, y, choice)
     ok &= sound & (corners == left[:, None]).any(axis=1)
-    hidden[corners[ok].reshape(-1)] = True
+    boxed[corners[ok].reshape(-1)] = True
     return left[~ok]
 
 
 def _search(
-    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, hidden: np.ndarray
+    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
-    """Boxes from other combinations of partners; returns the cells still without one."""
+    """Boxes from other combinations of partners (their corners marked in ``boxed``); returns
+    the cells still without one."""
     for combo in _combinations(grid.width):
         avail = np.ones(len(left), bool)
         choice = np.empty((len(left), grid.width), np.int64)
@@ -255,9 +265,8 @@ def _search(
         if len(idx) == 0:
             continue
         corners, ok = _corners(grid, lines, left[idx], choice[idx])
-        hidden[corners[ok].reshape(-1)] = True
-        keep = np.ones(len(left), bool)
-        keep[idx[ok]] = False
+        boxed[corners[ok].reshape(-1)] = True
+        keep = ~boxed[left]
         left, options = left[keep], options[keep]
         if len(left) == 0:
             break
@@ -340,18 +349,18 @@ class _Lines:
             member = np.flatnonzero(found.is_valid())
             g = np.asarray(found.drop_null().to_numpy(), np.int64)
             return wanted, inverse.reshape(-1), on[member], g
-        # a table over the codes (-1 but for the lines asked, emptied again after)
-        if self._index is None:
-            self._index = np.full(len(table), -1, np.int32 if len(table) < 1 << 31 else np.int64)
+        # a table over the codes (0 but for the lines asked, emptied again after)
+        if self._index is None:  # zeroed, as the table; ids + 1
+            self._index = np.zeros(len(table), table.dtype)
         index = self._index
-        index[line] = np.arange(len(line))
-        wanted = line[index[line] == np.arange(len(line))]
-        index[wanted] = np.arange(len(wanted))
-        inverse = index[line].astype(np.int64)
-        g = index[code]
-        index[wanted] = -1
+        index[line] = np.arange(1, len(line) + 1)
+        wanted = line[index[line] == np.arange(1, len(line) + 1)]
+        index[wanted] = np.arange(1, len(wanted) + 1)
+        inverse = index[line].astype(np.int64) - 1
+        g = index[code].astype(np.int64) - 1
+        index[wanted] = 0
         member = np.flatnonzero(g >= 0)
-        return wanted, inverse, on[member], g[member].astype(np.int64)
+        return wanted, inverse, on[member], g[member]
 
     def options(
         self,
@@ -366,7 +375,7 @@ class _Lines:
         equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none."""
         grid = self.grid
         w = grid.width
-        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int64)
+        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int32)
         for j in range(w) if axes is None else axes:
             mine = np.flatnonzero(self.own[cells] > j)
             if len(mine) == 0:
