@@ -15,11 +15,17 @@ An axis on which ``p``'s line holds no other cell is left as it is (a box of one
 where that says nothing: every corner is alone on its line along that axis and the block has no
 margin along it.
 
-Work is done for all small counts at once with numpy: per axis one sort of the cells by (line,
-cost) gives each small count the cheapest few partners along it (a withheld cell costs nothing, a
-zero the most, otherwise its value); the box of the cheapest partners is taken where all its
-corners exist; the others try other partners and the margins, with the costs of what the first
-boxes withheld. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
+The same pattern moves every corner, so every corner of a box of withheld cells is protected by
+it: a small count that is a corner of a box already withheld needs no box of its own.
+
+Work is done for all small counts at once with numpy, on integer codes of the cells (per block,
+the coordinates in a mixed radix; a cell is found by indexing a table of the codes): per axis,
+each small count's cheapest few partners along its line (a withheld cell costs nothing, a zero
+the most, otherwise its value; the margins aside); the box of the cheapest partners is taken
+where all its corners exist; for the others (that are not corners of those boxes) a box is grown
+one axis at a time, taking on each axis the partner whose new corners all exist and cost least
+(then again along the axes in reverse order); then other combinations of partners and the
+margins. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
 checks its blocks exactly).
 """
 
