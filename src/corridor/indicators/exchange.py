@@ -30,8 +30,9 @@ from corridor.indicators.exchangevalues import (
     exchange_table,
     exchange_values,
     formatted,
+    numbered,
 )
-from corridor.indicators.exportcells import numbers, write_array
+from corridor.indicators.exportcells import number_parts, write_array
 from corridor.storage.engine import Engine
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -187,34 +188,32 @@ def _held(values: Values) -> np.ndarray:
     return np.array([f is not None for f in values.flag.texts], dtype=bool)[values.flag.codes]
 
 
-#: a part of each written value: its text for a batch of rows (an array of row numbers)
-Part = Callable[[np.ndarray], pa.Array]
+#: a part of each written value: its text for a batch of rows (an array of row numbers), or
+#: several texts null where they do not apply (numbers: see ``number_parts``)
+Part = Callable[[np.ndarray], pa.Array | list[pa.Array]]
 
 
 def _numbers(values: Values, blank: np.ndarray | None = None) -> Part:
-    """The values as written ("None" for NaN); empty where ``blank``."""
-    value = values.value
-    if blank is None or not blank.any():
-        return lambda rows: numbers(value.take(pa.array(rows)), 4, "None")
-    x = value.to_numpy(zero_copy_only=False)
-    if not np.isnan(x[~blank]).any():  # (shown values are never null): blank ones made null
-        value = pc.if_else(pa.array(blank), pa.scalar(None, pa.float64()), value)
-        return lambda rows: numbers(value.take(pa.array(rows)), 4, "")
-    return lambda rows: pc.if_else(
-        pa.array(blank[rows]), "", numbers(value.take(pa.array(rows)), 4, "None")
-    )
+    """The values as written ("None" for NaN); nothing where ``blank``."""
+    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
+    return lambda rows: number_parts(x[rows], 4, "None", None if blank is None else blank[rows])
 
 
 def _write_joined(
     parts: Sequence[Part], rows: np.ndarray, stream: BinaryIO, *, drop_tail: int = 0
 ) -> None:
-    """The texts of ``rows`` (their parts joined), made and written a batch at a time: each
-    batch stays in the processor's cache and its memory is reused, whatever the table's size."""
+    """The texts of ``rows`` (their parts joined, nulls skipped), made and written a batch at a
+    time: each batch stays in the processor's cache and its memory is reused, whatever the
+    table's size. A row's parts are never all null (Arrow drops such a row)."""
     n = len(rows)
     for start in range(0, n, BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
         last = start + BATCH_ROWS >= n
-        text = pc.binary_join_element_wise(*(p(batch) for p in parts), "")
+        arrays: list[pa.Array] = []
+        for part in parts:
+            made = part(batch)
+            arrays.extend(made if isinstance(made, list) else [made])
+        text = pc.binary_join_element_wise(*arrays, "", null_handling="skip")
         write_array(text, stream, drop_tail=drop_tail if last else 0)
 
 
@@ -301,26 +300,23 @@ def write_adx(
 
 
 def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
-    # groups (place, period) numbered in order of first appearance; a stable sort keeps each
-    # group's values in their order
-    n = values.num_rows
+    """The groups (org unit, period), numbered in order of first appearance; a stable sort keeps
+    each group's values in their order. A line is two parts: the line up to its value (a note,
+    the element and dimensions; a withheld value's comment), after a group's closing and the
+    next one's opening where a group starts, and its number with the end of the line."""
     key = combined([(c.codes, len(c.texts)) for c in (values.place, values.period)])
-    group = pc.dictionary_encode(pa.array(key)).indices
-    order = pc.sort_indices(group).to_numpy()
-    ids = group.to_numpy()[order]
-    start = np.flatnonzero(np.diff(ids, prepend=-1))  # positions in the sorted order
+    group, heads = numbered(key)
+    order = np.argsort(group, kind="stable")
+    start = np.cumsum(np.bincount(group))[:-1]  # where groups after the first start (written)
     held = _held(values)
-    places, periods = values.place.codes[order[start]], values.period.codes[order[start]]
-    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places.tolist())}
-    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods.tolist())}
+    places = values.place.codes[heads].tolist()
+    periods = values.period.codes[heads].tolist()
+    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places)}
+    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods)}
     headers = [
         f'  <group orgUnit={org[p]} period={when[q]} dataSet="CORRIDOR_INDICATORS">\n'
-        for p, q in zip(places.tolist(), periods.tolist(), strict=True)
+        for p, q in zip(places, periods, strict=True)
     ]
-    # the last value of a group is followed by its closing and the next group's opening
-    turn = np.zeros(n, dtype=np.int64)
-    turn[order[np.append(start[1:] - 1, n - 1)]] = np.arange(1, len(start) + 1)
-    turns = ["", *(f"  </group>\n{h}" for h in headers[1:]), "  </group>\n"]
     # a shown value's completeness note comes before it (code 0: none)
     note = Coded(
         np.where(held, 0, values.note.codes.astype(np.int64) + 1), ["", *values.note.texts]
@@ -338,16 +334,24 @@ def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
             attrs.replace("--", "- -") + " -->\n"
         )
 
-    def end(withheld: bool, turn: str) -> str:
-        return ("" if withheld else '"/>\n') + turn
-
-    parts = [
-        formatted([note, values.flag, values.element, *values.dims()], line).at,
-        _numbers(values, held),  # a withheld value's number is not written
-        formatted([_flags(held), Coded(turn, turns)], end).at,
+    lines = formatted([note, values.flag, values.element, *values.dims()], line)
+    # the first line of each group after the first: the group turn, then the line
+    firsts = order[start]
+    turns = [
+        f"  </group>\n{h}{t}"
+        for h, t in zip(headers[1:], lines.at(firsts).to_pylist(), strict=True)
+    ]
+    key = lines.key.copy()
+    key[firsts] = len(lines.texts) + np.arange(len(turns))
+    texts = pa.concat_arrays([lines.texts, pa.array(turns, pa.string())])
+    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
+    parts: list[Part] = [
+        lambda rows: texts.take(pa.array(key[rows])),
+        lambda rows: number_parts(x[rows], 4, "None", held[rows], '"/>\n'),  # none if withheld
     ]
     stream.write(headers[0].encode())
     _write_joined(parts, order, stream)
+    stream.write(b"  </group>\n")
 
 
 def _dim_attr(codes: Codes, dim: str, code: str | None) -> str:
