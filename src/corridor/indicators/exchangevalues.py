@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import is_suppressed
+from corridor.indicators.exportcells import one_array
 from corridor.indicators.places import ALL
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -95,8 +96,7 @@ def encode(arr: pa.Array | pa.ChunkedArray) -> Coded:
     data elements, flags mostly null) is encoded by its runs: comparing neighbours is several
     times cheaper than hashing every value.
     """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if arr.null_count == len(arr):
         return Coded(np.zeros(len(arr), dtype=np.int32), [None])
     plain = not pa.types.is_dictionary(arr.type) and arr.null_count < len(arr) // 2
@@ -178,7 +178,7 @@ class Values:
 def _column(t: pa.Table, name: str, type_: pa.DataType = _STRING) -> pa.Array:
     if name not in t.column_names:
         return pa.nulls(t.num_rows, type_)
-    arr = t.column(name).combine_chunks()
+    arr = one_array(t.column(name))
     if pa.types.is_dictionary(arr.type) and type_ == _STRING:
         return arr
     return arr.cast(type_)
@@ -317,7 +317,7 @@ def _notes(t: pa.Table) -> Coded:
     none = Coded(np.zeros(n, dtype=np.int64), [""])
     if "incomplete" not in t.column_names:
         return none
-    flagged = pc.fill_null(t.column("incomplete").combine_chunks().cast(pa.bool_()), False)
+    flagged = pc.fill_null(one_array(t.column("incomplete")).cast(pa.bool_()), False)
     if not pc.any(flagged).as_py():
         return none
 

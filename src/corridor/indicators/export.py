@@ -43,6 +43,7 @@ from corridor.indicators.exportcells import (
     mapped,
     number,
     numbers,
+    one_array,
     write_array,
 )
 from corridor.indicators.places import PLACE_COLUMNS
@@ -132,11 +133,11 @@ def _flag_of(chunk: pa.Table, c: str) -> pa.Array | None:
     if c == "gap":
         if "value_flag" not in names or "target" not in names:
             return None
-        flag = chunk.column("value_flag").combine_chunks()
-        target = chunk.column("target").combine_chunks()
+        flag = one_array(chunk.column("value_flag"))
+        target = one_array(chunk.column("target"))
         return pc.if_else(pc.is_valid(target), flag, _null_strings(len(flag)))
     name = f"{c}_flag"
-    return chunk.column(name).combine_chunks() if name in names else None
+    return one_array(chunk.column(name)) if name in names else None
 
 
 def _cells(

@@ -27,6 +27,13 @@ _STRING = pa.string()
 _END = (1 << 31) - 1  # a slice start past any value's end: the slice is empty, at the end
 
 
+def one_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values of a column as one array (a column of one chunk: that chunk, not a copy)."""
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
 def number(v: float | None, digits: int = 2) -> int | float | None:
     """A count or rate as written: whole numbers as integers, others rounded."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -54,8 +61,7 @@ def json_value(value: Any) -> str:
 
 def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Array:
     """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if len(arr) == 0:
         return pa.array([], _STRING)
     enc = pc.dictionary_encode(arr)
@@ -81,8 +87,7 @@ def numbers(
     ``text`` is ``str`` for CSV and ``json_value`` for JSON; they differ only for infinities,
     which are written by ``text`` itself.
     """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     n = len(arr)
     if n == 0:
         return pa.array([], _STRING)
@@ -236,7 +241,7 @@ def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "")
         if isinstance(part, str):
             pending += part
             continue
-        arr = part.combine_chunks() if isinstance(part, pa.ChunkedArray) else part
+        arr = one_array(part)
         arrays.append(affix(arr, pending))
         pending = ""
     if not arrays:
@@ -250,8 +255,7 @@ def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "")
 
 def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail: int = 0) -> None:
     """Write the bytes of a string array (all its values, back to back) to ``stream``."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if len(arr) == 0:
         return
     if arr.null_count:
@@ -275,6 +279,7 @@ __all__ = (
     "number",
     "number_parts",
     "numbers",
+    "one_array",
     "sparse_texts",
     "write_array",
 )
