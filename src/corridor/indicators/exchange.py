@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final
@@ -17,7 +17,6 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corridor.contract.dimensions import TOTAL
 from corridor.contract.periods import parse_period
@@ -32,7 +31,7 @@ from corridor.indicators.exchangevalues import (
     formatted,
     numbered,
 )
-from corridor.indicators.exportcells import number_parts, write_array
+from corridor.indicators.exportlines import LineTexts
 from corridor.storage.engine import Engine
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -188,33 +187,11 @@ def _held(values: Values) -> np.ndarray:
     return np.array([f is not None for f in values.flag.texts], dtype=bool)[values.flag.codes]
 
 
-#: a part of each written value: its text for a batch of rows (an array of row numbers), or
-#: several texts null where they do not apply (numbers: see ``number_parts``)
-Part = Callable[[np.ndarray], pa.Array | list[pa.Array]]
-
-
-def _numbers(values: Values, blank: np.ndarray | None = None) -> Part:
-    """The values as written ("None" for NaN); nothing where ``blank``."""
-    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
-    return lambda rows: number_parts(x[rows], 4, "None", None if blank is None else blank[rows])
-
-
-def _write_joined(
-    parts: Sequence[Part], rows: np.ndarray, stream: BinaryIO, *, drop_tail: int = 0
-) -> None:
-    """The texts of ``rows`` (their parts joined, nulls skipped), made and written a batch at a
-    time: each batch stays in the processor's cache and its memory is reused, whatever the
-    table's size. A row's parts are never all null (Arrow drops such a row)."""
+def _batches(rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """The rows a batch at a time (each batch stays in the processor's cache and its memory is
+    reused, whatever the table's size), and whether it is the last."""
     n = len(rows)
-    for start in range(0, n, BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
-        last = start + BATCH_ROWS >= n
-        arrays: list[pa.Array] = []
-        for part in parts:
-            made = part(batch)
-            arrays.extend(made if isinstance(made, list) else [made])
-        text = pc.binary_join_element_wise(*arrays, "", null_handling="skip")
-        write_array(text, stream, drop_tail=drop_tail if last else 0)
+    return [(rows[s : s + BATCH_ROWS], s + BATCH_ROWS >= n) for s in range(0, n, BATCH_ROWS)]
 
 
 def write_dhis2_json(
@@ -254,20 +231,23 @@ def write_dhis2_json(
         return f'",\n      "comment": {_q(text)}\n    }},\n'
 
     # each distinct text formatted once (of the values written), constant texts folded in
-    parts = [
+    keyed = [
         values.element.formatted(
             lambda v: (
                 f'    {{\n      "dataElement": {_q(codes.data_element(v))},\n      "period": '
             ),
             rows,
-        ).at,
-        values.period.formatted(lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": ', rows).at,
-        values.place.formatted(lambda v: f"{_q(codes.org_unit(v))},\n", rows).at,
-        formatted(values.dims(), combo_text, rows).at,
-        _numbers(values),
-        formatted([_flags(values.indicator), values.note], tail_text, rows).at,
+        ),
+        values.period.formatted(lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": ', rows),
+        values.place.formatted(lambda v: f"{_q(codes.org_unit(v))},\n", rows),
+        formatted(values.dims(), combo_text, rows),
+        formatted([_flags(values.indicator), values.note], tail_text, rows),
     ]
-    _write_joined(parts, rows, stream, drop_tail=2)
+    texts = LineTexts([k.texts for k in keyed], 4, "None")
+    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
+    for batch, last in _batches(rows):
+        keys = [k.key[batch] for k in keyed]
+        texts.write(keys, 4, x[batch], stream, drop_tail=2 if last else 0)
     rest = "".join(f",\n  {_q(k)}: {_q(v)}" for k, v in tail.items())
     stream.write(f"\n  ]{rest}\n}}\n".encode())
 
@@ -343,14 +323,12 @@ def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
     ]
     key = lines.key.copy()
     key[firsts] = len(lines.texts) + np.arange(len(turns))
-    texts = pa.concat_arrays([lines.texts, pa.array(turns, pa.string())])
+    keyed = pa.concat_arrays([lines.texts, pa.array(turns, pa.string())])
+    texts = LineTexts([keyed], 4, "None", '"/>\n')  # (the number ends the line)
     x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
-    parts: list[Part] = [
-        lambda rows: texts.take(pa.array(key[rows])),
-        lambda rows: number_parts(x[rows], 4, "None", held[rows], '"/>\n'),  # none if withheld
-    ]
     stream.write(headers[0].encode())
-    _write_joined(parts, order, stream)
+    for batch, _last in _batches(order):  # a withheld value: its comment, no number
+        texts.write([key[batch]], 1, x[batch], stream, blank=held[batch])
     stream.write(b"  </group>\n")
 
 

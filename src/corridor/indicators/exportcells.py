@@ -129,97 +129,6 @@ def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], st
     return out
 
 
-_FRACTIONS: dict[tuple[int, str], pa.Array] = {}
-
-
-def _fractions(digits: int, suffix: str) -> pa.Array:
-    """The decimal part of ``k / 10**digits`` as Python writes it, by ``k`` (".5", ".05"...;
-    nothing for 0), then ``suffix``."""
-    arr = _FRACTIONS.get((digits, suffix))
-    if arr is None:
-        texts = [
-            ("." + f"{k:0{digits}d}".rstrip("0") if k else "") + suffix for k in range(10**digits)
-        ]
-        arr = _FRACTIONS[digits, suffix] = pa.array(texts, _STRING)
-    return arr
-
-
-def sparse_texts(n: int, at: np.ndarray, texts: Sequence[str]) -> pa.Array:
-    """A string array of ``n`` values: ``texts`` at the (ascending) positions ``at``, null
-    elsewhere; made from its buffers, without a pass of Arrow over the nulls."""
-    data = [t.encode("utf-8") for t in texts]
-    lengths = np.zeros(n, dtype=np.int64)
-    lengths[at] = [len(b) for b in data]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if offsets[-1] >= 1 << 31:
-        raise ValueError("sparse_texts: more than 2 GiB of text")
-    valid = np.zeros(n, dtype=bool)
-    valid[at] = True
-    return pa.StringArray.from_buffers(
-        n,
-        pa.py_buffer(offsets.astype(np.int32)),
-        pa.py_buffer(b"".join(data)),
-        pa.py_buffer(np.packbits(valid, bitorder="little")),
-        null_count=n - len(data),
-    )
-
-
-def number_parts(
-    x: np.ndarray,
-    digits: int,
-    null_text: str,
-    blank: np.ndarray | None = None,
-    suffix: str = "",
-) -> list[pa.Array]:
-    """``str(number(v, digits)) + suffix`` of each value (``null_text`` for NaN; nothing where
-    ``blank``) as parts to join with ``null_handling="skip"``: each row's text is in the parts
-    in order, null in the others (all null where blank).
-
-    Whole numbers are cast as integers; a positive fraction is its whole part cast as an integer
-    and its decimal part (``k mod 10**digits`` of ``k = rint(v * 10**digits)``, trailing zeros
-    dropped) taken from a table, with the suffix. Integers cast and gather several times faster
-    than Arrow casts floats, and ``k / 10**digits`` is what Python writes for
-    ``round(v, digits)``: the nearest double to it, whose shortest text it is. Negative
-    fractions are cast by Arrow; Python writes the few values that ``numbers`` leaves to it
-    (halfway roundings, huge, infinite).
-    """
-    n = len(x)
-    skip = np.zeros(n, dtype=bool) if blank is None else blank
-    scale = 10**digits
-    with np.errstate(invalid="ignore", over="ignore"):
-        nan = np.isnan(x)
-        finite = np.isfinite(x)
-        whole = finite & (np.floor(x) == x)
-        scaled = x * float(scale)
-        k = np.rint(scaled)  # as np.round(x, digits), half to even as Arrow does
-        frac = scaled - np.floor(scaled)
-        special = ~finite & ~nan | (np.abs(x) >= 1e9)
-        fraction = ~whole & finite & ~special
-        ki = np.where(fraction, k, 0).astype(np.int64)
-        low = ki % scale
-        # halfway cases (Python rounds the exact decimal) and values that round to a whole
-        # number or zero ("9.0", "-0.0")
-        special |= fraction & ((np.abs(frac - 0.5) < 1e-6) | (low == 0))
-    fraction &= ~special
-    negative = fraction & (x < 0) & ~skip
-    positive = fraction & (x > 0) & ~skip
-    integral = whole & ~special & ~skip | positive
-    whole_part = np.where(positive, ki // scale, np.where(integral, x, 0).astype(np.int64))
-    parts = [pc.cast(pa.array(whole_part, mask=~integral), _STRING)]
-    decimal = integral if suffix else positive  # (a whole number's: the suffix alone)
-    if decimal.any():
-        parts.append(_fractions(digits, suffix).take(pa.array(low, mask=~decimal)))
-    if negative.any():
-        parts.append(affix(pc.cast(pa.array(k / scale, mask=~negative), _STRING), "", suffix))
-    other = (special | nan) & ~skip
-    if other.any():
-        idx = np.flatnonzero(other)
-        texts = [(null_text if nan[i] else str(number(float(x[i]), digits))) + suffix for i in idx]
-        parts.append(sparse_texts(n, idx, texts))
-    return parts
-
-
 def affix(arr: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
     """``prefix + value + suffix`` of each value (one pass each; nulls stay null)."""
     if prefix:
@@ -277,9 +186,7 @@ __all__ = (
     "json_value",
     "mapped",
     "number",
-    "number_parts",
     "numbers",
     "one_array",
-    "sparse_texts",
     "write_array",
 )
