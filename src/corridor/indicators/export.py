@@ -141,20 +141,29 @@ def _flag_of(chunk: pa.Table, c: str) -> pa.Array | None:
 
 
 def _cells(
-    chunk: pa.Table, c: str, field: Any, null_text: str, key: str = "", end: str = ""
+    chunk: pa.Table,
+    c: str,
+    field: Any,
+    null_text: str,
+    key: str = "",
+    end: str = "",
+    *,
+    nulls: bool = False,
 ) -> pa.Array:
     """``key`` + the text of column ``c`` + ``end``: numbers (or their flags) and other values,
-    as ``rows()`` gives them."""
+    as ``rows()`` gives them. With ``nulls`` (no key, no end) a null stands for ``null_text``
+    (``field(None)`` of a text) and is left for the join to write."""
     n = chunk.num_rows
     if c not in chunk.column_names:
         return pa.array([key + null_text + end] * n, pa.string())
     col = chunk.column(c)
     if c not in COUNTS and c not in RATES:
-        return mapped(col, lambda v: key + field(v) + end)
-    text = numbers(col, 2, null_text, json_value if field is json_value else str)
+        return mapped(col, lambda v: key + field(v) + end, fill=not nulls)
+    text = numbers(col, 2, null_text, json_value if field is json_value else str, fill=not nulls)
     flag = _flag_of(chunk, c)
     if flag is not None and flag.null_count < len(flag):
-        text = pc.if_else(pc.is_valid(flag), mapped(pc.fill_null(flag, ""), field), text)
+        flagged = mapped(flag, field, fill=False)  # null where there is no flag
+        text = pc.if_else(pc.is_valid(flag), flagged, text)
     return affix(text, key, end)
 
 
@@ -176,11 +185,11 @@ def write_csv(
         return
     for chunk in _chunks(table):
         last = len(cols) - 1
-        cells = [
-            _cells(chunk, c, csv_field, "", end="\n" if i == last else "")
+        cells = [  # (csv_field(None) is "", as a missing number: nulls are joined as "")
+            _cells(chunk, c, csv_field, "", end="\n" if i == last else "", nulls=i != last)
             for i, c in enumerate(cols)
         ]
-        write_array(join_lines(cells, ","), stream)
+        write_array(join_lines(cells, ",", nulls=""), stream)
 
 
 def to_csv(table: pa.Table, *, unsuppressed: bool = False, hxl: bool = False) -> str:

@@ -59,8 +59,11 @@ def json_value(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Array:
-    """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``)."""
+def mapped(
+    arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str], *, fill: bool = True
+) -> pa.Array:
+    """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``, or left
+    null if not ``fill``)."""
     arr = one_array(arr)
     if len(arr) == 0:
         return pa.array([], _STRING)
@@ -68,10 +71,10 @@ def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Arr
     distinct = enc.dictionary.to_pylist()
     formatted = [fmt(v) for v in distinct]
     if pa.types.is_string(arr.type) and formatted == distinct:  # nothing to quote or escape
-        return pc.fill_null(arr, fmt(None)) if arr.null_count else arr
+        return pc.fill_null(arr, fmt(None)) if arr.null_count and fill else arr
     texts = pa.array(formatted, _STRING)
     out = texts.take(enc.indices)
-    if out.null_count:
+    if out.null_count and fill:
         out = pc.fill_null(out, fmt(None))
     return out
 
@@ -81,8 +84,11 @@ def numbers(
     digits: int,
     null_text: str,
     text: Callable[[Any], str] = str,
+    *,
+    fill: bool = True,
 ) -> pa.Array:
-    """``text(number(v, digits))`` of each value (``null_text`` for None/NaN), by Arrow.
+    """``text(number(v, digits))`` of each value (``null_text`` for None/NaN, or null if not
+    ``fill``), by Arrow.
 
     ``text`` is ``str`` for CSV and ``json_value`` for JSON; they differ only for infinities,
     which are written by ``text`` itself.
@@ -94,14 +100,16 @@ def numbers(
     if not pa.types.is_floating(arr.type):
         if pa.types.is_integer(arr.type):
             out = pc.cast(arr, _STRING)
-            return pc.fill_null(out, null_text) if out.null_count else out
+            return pc.fill_null(out, null_text) if out.null_count and fill else out
         return mapped(arr, lambda v: null_text if v is None else text(number(v, digits)))
     x = arr.to_numpy(zero_copy_only=False)  # nulls as NaN
     with np.errstate(invalid="ignore", over="ignore"):
-        return _floats(x, digits, null_text, text)
+        return _floats(x, digits, null_text if fill else None, text)
 
 
-def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], str]) -> pa.Array:
+def _floats(
+    x: np.ndarray, digits: int, null_text: str | None, text: Callable[[Any], str]
+) -> pa.Array:
     nan = np.isnan(x)
     finite = np.isfinite(x)
     whole = finite & (np.floor(x) == x)
@@ -120,7 +128,7 @@ def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], st
         )
     else:  # (+0.0 turns -0.0 into 0.0, which Python writes as int 0)
         out = pc.cast(pa.array(np.where(whole, x + 0.0, rounded), mask=nan), _STRING)
-    if nan.any():
+    if null_text is not None and nan.any():
         out = pc.fill_null(out, null_text)
     idx = np.flatnonzero(special)
     if len(idx):
@@ -138,8 +146,11 @@ def affix(arr: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
     return arr
 
 
-def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "") -> pa.Array:
-    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays).
+def join_lines(
+    parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "", nulls: str | None = None
+) -> pa.Array:
+    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays;
+    a null value as ``nulls`` where given).
 
     Constant texts are folded into their neighbouring array (a prefix of the next one, or a
     suffix of the last), since Arrow joins arrays much faster than arrays and scalars mixed.
@@ -159,7 +170,11 @@ def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "")
         arrays[-1] = affix(arrays[-1], suffix=pending)
     if len(arrays) == 1:
         return arrays[0]
-    return pc.binary_join_element_wise(*arrays, sep)
+    if nulls is None:
+        return pc.binary_join_element_wise(*arrays, sep)
+    return pc.binary_join_element_wise(
+        *arrays, sep, null_handling="replace", null_replacement=nulls
+    )
 
 
 def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail: int = 0) -> None:
