@@ -226,7 +226,12 @@ def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
     out = np.empty((len(columns), len(columns[0].codes) if columns else 0), dtype=np.int32)
     for i, c in enumerate(columns):
         remap = np.array([index.setdefault(t, len(index)) for t in c.texts], dtype=np.int32)
-        out[i] = remap[c.codes] if len(remap) else 0
+        if not len(remap):
+            out[i] = 0
+        elif (remap == np.arange(len(remap))).all():  # the column's own codes (the first)
+            out[i] = c.codes
+        else:
+            out[i] = remap[c.codes]
     texts = list(index)
     return out, texts
 
