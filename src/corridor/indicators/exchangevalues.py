@@ -140,14 +140,18 @@ def _changes(arr: pa.Array) -> np.ndarray:
 
 def combined(columns: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
     """One int64 key per row from several (codes, size) columns: equal keys, equal rows."""
-    key = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
-    span = 1
-    for codes, size in columns:
+    if not columns:
+        return np.zeros(0, dtype=np.int64)
+    key = columns[0][0].astype(np.int64)  # (a copy: updated in place below)
+    span = max(columns[0][1], 1)
+    for codes, size in columns[1:]:
         size = max(size, 1)
         if span * size >= _WIDE:  # renumber the keys so far densely before going on
             uniq, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
             span = len(uniq)
-        key = key * size + codes
+        key *= size
+        key += codes
         span *= size
     return key
 
@@ -272,8 +276,12 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
     flags, flag_texts = unified([encode(_column(table, f"{r}_flag")) for r in roles])
     flags = kept(flags)
     numbers = [_column(table, r, pa.float64()) for r in roles]
-    x = kept(np.stack([c.to_numpy(zero_copy_only=False) for c in numbers]))  # nulls as NaN
-    valid = kept(np.stack([c.is_valid().to_numpy(zero_copy_only=False) for c in numbers]))
+    x = np.empty((3, m), dtype=np.float64)
+    valid = np.ones((3, m), dtype=bool)
+    for i, c in enumerate(numbers):
+        x[i] = kept(c.to_numpy(zero_copy_only=False))  # nulls as NaN
+        if c.null_count:
+            valid[i] = kept(c.is_valid().to_numpy(zero_copy_only=False))
     is_flag = np.array([f is not None for f in flag_texts], dtype=bool)
     present = valid | is_flag[flags]
     # counts: numerator and denominator of kept row r at 2r and 2r + 1 (the order they appear
@@ -312,7 +320,12 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
         value=pa.array(x.ravel()[flat], mask=~valid.ravel()[flat]),
         flag=Coded(flags.ravel()[flat], flag_texts),
         indicator=indicator,
-        note=Coded(np.where(indicator, kept(notes.codes)[row], blank), notes.texts),
+        note=Coded(
+            np.where(indicator, kept(notes.codes)[row], blank)
+            if len(notes.texts) > 1
+            else np.zeros(len(row), dtype=np.int32),  # (no notes: all blank)
+            notes.texts,
+        ),
     )
 
 
