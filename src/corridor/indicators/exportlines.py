@@ -18,6 +18,7 @@ tables could write otherwise (halfway roundings, huge, infinite).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import BinaryIO, Final
 
@@ -32,6 +33,16 @@ _STRING: Final = pa.string()
 SMALL: Final = 1 << 16
 
 
+@functools.cache
+def _number_tables(digits: int, suffix: str) -> tuple[pa.Array, pa.Array]:
+    """The texts of the whole numbers below ``SMALL``; the decimal parts, each with ``suffix``."""
+    decimals = [
+        ("." + f"{k:0{digits}d}".rstrip("0") if k else "") + suffix for k in range(10**digits)
+    ]
+    whole = pc.cast(pa.array(np.arange(SMALL, dtype=np.int64)), _STRING)
+    return whole, pa.array(decimals, _STRING)
+
+
 class LineTexts:
     """The fixed texts that lines are gathered from: the keyed texts of each piece, then the
     numbers' tables (whole numbers; decimal parts, each with ``suffix``; ``null_text``, for NaN;
@@ -44,13 +55,9 @@ class LineTexts:
         self.scale = 10**digits
         self.null_text = null_text
         self.suffix = suffix
-        decimals = [
-            ("." + f"{k:0{digits}d}".rstrip("0") if k else "") + suffix for k in range(self.scale)
-        ]
         tables = [
             *keyed,
-            pc.cast(pa.array(np.arange(SMALL, dtype=np.int64)), _STRING),
-            pa.array(decimals, _STRING),
+            *_number_tables(digits, suffix),
             pa.array([null_text, ""], _STRING),  # (the suffix follows)
         ]
         sizes = np.array([len(t) for t in tables], dtype=np.int64)
