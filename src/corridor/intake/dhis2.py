@@ -19,6 +19,7 @@ import polars as pl
 
 from corridor.errors import Problem, file_error
 from corridor.intake import codes
+from corridor.intake.duckvalues import duck_values
 from corridor.intake.jsondepth import nesting_depth
 from corridor.intake.jsonvalues import arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
@@ -62,7 +63,9 @@ def require_services(kind: str, file: str, fmt: str) -> None:
 def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values.
 
-    Flat values of text fields are parsed by Arrow's JSON reader a slice at a time
+    Flat values of text fields are parsed by DuckDB's JSON reader
+    (:mod:`corridor.intake.duckvalues`) or, where it cannot tell that it reads them exactly
+    (escapes, numbers, other keys, ...), by Arrow's a slice at a time
     (:mod:`corridor.intake.jsonvalues`); other common shapes are streamed (ijson's C parser, a
     chunk of values at a time, never the whole document as Python objects); anything unusual -
     a list of dataValueSets, a value that is not an object, a nested value, broken JSON - is
@@ -105,7 +108,10 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
     start = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start not in (b"{", b"["):
         return None
-    fast = arrow_values(data, FIELDS)  # flat values of text fields: Arrow's parser, in slices
+    # flat values of text fields: DuckDB's JSON reader, or else Arrow's parser in slices
+    fast = duck_values(data, FIELDS)
+    if fast is None:
+        fast = arrow_values(data, FIELDS)
     if fast is None and nesting_depth(data, _MAX_DEPTH) > _MAX_DEPTH:
         return None  # the whole-document reader refuses it without the parser's deep prefixes
     prefix = "dataValues.item" if start == b"{" else "item"
