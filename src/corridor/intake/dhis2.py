@@ -108,6 +108,8 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
     start = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start not in (b"{", b"["):
         return None
+    if data.find(b"\x0b") >= 0 or data.find(b"\x0c") >= 0:
+        return None  # blanks to the streaming parsers, not to Python's json: it explains
     # flat values of text fields: DuckDB's JSON reader, or else Arrow's parser in slices
     fast = duck_values(data, FIELDS)
     if fast is None:
