@@ -196,12 +196,12 @@ def _unquoted(raw: pl.Series) -> tuple[pl.Series, int, int] | None:
             inner_commas[i] = text.count(",")
         else:
             return None
-    indices = raw.to_physical().cast(pl.UInt32).rechunk().to_arrow()
-    cells = pa.DictionaryArray.from_arrays(indices, pa.array(texts, pa.large_string()))
-    series = pl.Series(raw.name, cells)
+    indices = raw.to_physical().cast(pl.UInt32)
+    categories = pl.Series(raw.name, texts, pl.Utf8).cast(pl.Categorical(pl.Categories.random()))
+    series = categories.gather(indices)  # an absent cell's null index gives null
     if not inner_colons.any() and not inner_commas.any():  # the usual case: identifiers
         return series, 0, 0
-    codes = indices.fill_null(size - 1).to_numpy(zero_copy_only=False)
+    codes = indices.fill_null(size - 1).to_numpy()
     return series, int(inner_colons[codes].sum()), int(inner_commas[codes].sum())
 
 
