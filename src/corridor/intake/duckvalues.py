@@ -67,16 +67,18 @@ def duck_values(data: bytes, fields: Sequence[str]) -> pl.DataFrame | None:
     if counted is None:
         return None
     columns = [*fields, *(f for f in EXTRA_FIELDS if f not in fields)]
-    with tempfile.TemporaryDirectory(prefix="corridor-json-") as folder:
-        path = os.path.join(folder, "values.json")
-        with open(path, "wb") as fh:
-            fh.write(b"[")
-            fh.write(memoryview(data)[start:end])
-            fh.write(b"]")
-        try:
+    try:
+        with tempfile.TemporaryDirectory(prefix="corridor-json-") as folder:
+            path = os.path.join(folder, "values.json")
+            with open(path, "wb") as fh:
+                fh.write(b"[")
+                fh.write(memoryview(data)[start:end])
+                fh.write(b"]")
             read = _read(path, fields, columns)
-        except duckdb.Error:
-            return None  # broken JSON, a doubled key, a value that is not an object, ...
+    except OSError:  # no room for the copy in the temporary folder: the next reader reads it
+        return None
+    except duckdb.Error:
+        return None  # broken JSON, a doubled key, a value that is not an object, ...
     if read is None:
         return None
     frame, expected = read
