@@ -209,3 +209,17 @@ def test_no_room_for_the_copy_goes_to_the_next_reader(monkeypatch: pytest.Monkey
     monkeypatch.setattr(duckvalues.tempfile, "TemporaryDirectory", full)
     assert duckvalues.duck_values(data, dhis2.FIELDS) is None
     assert _text_frame(dhis2._stream_values(data)).equals(_whole(data))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_set_level_fields_after_the_values_are_read_as_python_reads_them(escaped: bool) -> None:
+    """From the document without its values (no second pass); a doubled key keeps its last
+    value, as in ``json.loads``; an escape in the values sends the file to the Arrow path."""
+    values = [{"dataElement": "d", "orgUnit": "o", "value": "a\\u00e9" if escaped else "1"}]
+    body = json.dumps({"dataSet": "x", "dataValues": values})[:-1]
+    data = body + ', "period": "202401", "attributeOptionCombo": "c", "period": "202402"}'
+    raw = data.encode()
+    streamed = dhis2._stream_values(raw)
+    assert streamed is not None
+    assert _text_frame(streamed).equals(_whole(raw))
+    assert streamed["period"].cast(pl.Utf8).to_list() == ["202402"]

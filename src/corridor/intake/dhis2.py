@@ -21,7 +21,7 @@ from corridor.errors import Problem, file_error
 from corridor.intake import codes
 from corridor.intake.duckvalues import duck_values
 from corridor.intake.jsondepth import nesting_depth
-from corridor.intake.jsonvalues import arrow_values
+from corridor.intake.jsonvalues import array_span, arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import read_grid
 
@@ -157,14 +157,31 @@ def _chunk_frame(chunk: list[dict[str, Any]]) -> pl.DataFrame:
 
 def _set_defaults(data: bytes, frame: pl.DataFrame) -> pl.DataFrame:
     """Fill period, orgUnit and attributeOptionCombo from the set's top level where a value
-    lacks them (a further pass over the document only for a field some value lacks)."""
-    for name in SET_DEFAULTS:
-        if frame[name].null_count() == 0:
-            continue
-        found = next(ijson.items(data, name), None)
+    lacks them: from the document without its values when the fast paths found them (as
+    ``json.loads`` reads it, a doubled key's last value included), else by a further pass over
+    the document for each field some value lacks."""
+    missing = [name for name in SET_DEFAULTS if frame[name].null_count()]
+    if not missing:
+        return frame
+    top = _set_fields(data)
+    for name in missing:
+        found = top.get(name) if top is not None else next(ijson.items(data, name), None)
         if isinstance(found, str):
             frame = frame.with_columns(pl.col(name).fill_null(found))
     return frame
+
+
+def _set_fields(data: bytes) -> dict[str, Any] | None:
+    """The top level of a dataValueSet with its values left out (None when the values array
+    cannot be told apart from the bytes; see :func:`corridor.intake.jsonvalues.array_span`)."""
+    try:
+        span = array_span(data, b"{")
+    except ValueError:
+        return None
+    if span is None:
+        return None
+    doc = json.loads(data[: span[0]] + data[span[1] :])  # array_span parsed it already
+    return doc if isinstance(doc, dict) else None
 
 
 def load_json(data: bytes, file: str) -> Any:
