@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pyarrow as pa
 
@@ -23,6 +23,7 @@ from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
 from corridor.access.versions import data_version as data_version  # re-exported
 from corridor.config import Settings
+from corridor.errors import CorridorError
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
 from corridor.indicators.cellkey import without_keys
@@ -102,6 +103,73 @@ class Cache(Protocol):
     ) -> int: ...
 
 
+class Peek(Protocol):
+    def peek(self, key: tuple[Any, ...]) -> Any: ...
+
+
+class Audited(NamedTuple):
+    """An audit entry a read makes (``corridor.access.audit.append``'s arguments)."""
+
+    user: str
+    action: str
+    detail: dict[str, Any]
+    cells: int
+    suppressed: bool
+
+
+def record(engine: Engine, entry: Audited) -> None:
+    """Append ``entry`` to the audit trail (committed when this returns)."""
+    append(
+        engine,
+        entry.user,
+        entry.action,
+        entry.detail,
+        cells=entry.cells,
+        suppressed=entry.suppressed,
+    )
+
+
+def _indicator_key(
+    scope: Scope, ids: Sequence[str], dims: Sequence[str], q: IndicatorQuery, version: Any
+) -> tuple[Any, ...]:
+    return (scope, tuple(ids), tuple(dims), q.period, q.totals, version)
+
+
+def _indicators_audited(
+    account: Account, q: IndicatorQuery, scope: Scope, table: pa.Table, channel: str
+) -> Audited:
+    return Audited(
+        account.username,
+        f"{channel}.read_indicators",
+        {**q.as_dict(), "scope": scope.describe()},
+        table.num_rows * CELLS_PER_ROW,
+        not q.unsuppressed,
+    )
+
+
+def cached_indicators(
+    account: Account, q: IndicatorQuery, cache: Peek, version: Any, *, channel: str
+) -> tuple[pa.Table, Audited] | None:
+    """What :func:`read_indicators` would answer, when ``cache`` already holds it for data
+    ``version`` and no warehouse read is needed to decide who may see what (no sharing
+    agreement, no place filter, published values): the answer and the audit entry that the
+    caller must append before the answer leaves. None otherwise, also for a query that
+    :func:`read_indicators` refuses (which then says why). Reads no database."""
+    if q.unsuppressed or q.place or q.within or account.role in AGREEMENT_ROLES:
+        return None
+    try:
+        require(account.role, "read_indicators", user=account.username)
+        ids = [i.id for i in resolve_ids(q.indicators)]
+        dims = parse_by(q.by)
+        scope = account.scope.narrow(parse_countries(q.country) if q.country else None, None)
+    except CorridorError:
+        return None
+    table: pa.Table | None = cache.peek(_indicator_key(scope, ids, dims, q, version))
+    if table is None:
+        return None
+    return table, _indicators_audited(account, q, scope, table, channel)
+
+
 def read_indicators(
     engine: Engine,
     account: Account,
@@ -140,19 +208,12 @@ def read_indicators(
         return without_keys(raw) if q.unsuppressed else publish(raw, settings)
 
     if cache is not None and not q.unsuppressed:
-        key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
+        key = _indicator_key(scope, ids, dims, q, data_version(engine))
         # the refresher lets an import compute this answer again for its new data (``warm``)
         table: pa.Table = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
     else:
         table = compute_on(engine)
-    append(
-        engine,
-        account.username,
-        f"{channel}.read_indicators",
-        {**q.as_dict(), "scope": scope.describe()},
-        cells=table.num_rows * CELLS_PER_ROW,
-        suppressed=not q.unsuppressed,
-    )
+    record(engine, _indicators_audited(account, q, scope, table, channel))
     return table
 
 
@@ -242,8 +303,29 @@ def read_places(
         )
     else:
         rows = compute_on(engine)
-    append(engine, account.username, f"{channel}.read_places", {}, cells=0, suppressed=True)
+    record(engine, _places_audited(account, channel))
     return rows
+
+
+def _places_audited(account: Account, channel: str) -> Audited:
+    return Audited(account.username, f"{channel}.read_places", {}, 0, True)
+
+
+def cached_places(
+    account: Account, cache: Peek, version: Any, *, channel: str
+) -> tuple[list[dict[str, Any]], Audited] | None:
+    """What :func:`read_places` would answer when ``cache`` holds it for ``version`` and no
+    sharing agreement is involved, with the audit entry to append first; else None."""
+    if account.role in AGREEMENT_ROLES:
+        return None
+    try:
+        require(account.role, "read_places", user=account.username)
+    except CorridorError:
+        return None
+    rows: list[dict[str, Any]] | None = cache.peek(("places", account.scope, version))
+    if rows is None:
+        return None
+    return rows, _places_audited(account, channel)
 
 
 def check_place_in_scope(engine: Engine, account: Account, place_code: str) -> None:
@@ -289,8 +371,33 @@ def read_status(
     }
     if allows(account.role, "read_imports"):
         out["imports"] = read_imports(engine, account, limit=10, channel=None)
-    append(engine, account.username, f"{channel}.read_status", {}, cells=0, suppressed=True)
+    record(engine, _status_audited(account, channel))
     return out
+
+
+def _status_audited(account: Account, channel: str) -> Audited:
+    return Audited(account.username, f"{channel}.read_status", {}, 0, True)
+
+
+def cached_status(
+    account: Account, cache: Peek, version: Any, *, database: str, channel: str
+) -> tuple[dict[str, Any], Audited] | None:
+    """What :func:`read_status` would answer on a ``database`` warehouse when ``cache`` holds
+    the counts for ``version`` and the account's role shows no imports (they are read every
+    time), with the audit entry to append first; else None."""
+    from corridor.access.roles import allows
+
+    if allows(account.role, "read_imports"):
+        return None
+    try:
+        require(account.role, "read_status", user=account.username)
+    except CorridorError:
+        return None
+    counts = cache.peek(("status", account.scope, version))
+    if counts is None:
+        return None
+    out = {"database": database, "scope": account.scope.describe(), "counts": dict(counts)}
+    return out, _status_audited(account, channel)
 
 
 IMPORT_COLUMNS = (

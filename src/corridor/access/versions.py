@@ -105,3 +105,21 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
         if _local.get(k, 0) == local:
             _seen[k] = (stored, now)
     return (local, *stored)
+
+
+def known_version(name: str, url: str) -> tuple[Any, ...] | None:
+    """The version :func:`data_version` would give a connection to ``(name, url)`` when that
+    needs no read of the warehouse (DuckDB: pinned, or the imports table read less than
+    ``RECHECK_S`` ago), else None. Never blocks on the database: for callers on an event loop."""
+    if name == "postgres":
+        return None
+    k = (name, url)
+    with _lock:
+        pin = _pins.get(k)
+        if pin is not None:
+            return pin
+        local = _local.get(k, 0)
+        seen = _seen.get(k)
+    if seen is not None and time.monotonic() - seen[1] < RECHECK_S:
+        return (local, *seen[0])
+    return None

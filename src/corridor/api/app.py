@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from corridor import __version__
 from corridor.access.accounts import admin_exists
 from corridor.api import analytics, routes_data, routes_read
+from corridor.api.fastlane import CachedAnswers
 from corridor.api.hub import Hub
 from corridor.api.problems import RequestIdAndHeaders, UploadLimit, install_handlers
 from corridor.config import SETTINGS_FILE, load_settings
@@ -84,6 +85,8 @@ def create_app(
     from corridor.web.site import mount as mount_dashboard
 
     mount_dashboard(app)  # the web dashboard: pages, login/logout, /static (corridor.web)
+    # innermost: cached answers on the event loop, inside the request id, headers and CORS
+    app.add_middleware(CachedAnswers, hub=hub)
     origins = [o.strip() for o in str(settings["api_cors_origins"]).split(",") if o.strip()]
     if origins:  # CORS is off unless origins are named
         from fastapi.middleware.cors import CORSMiddleware

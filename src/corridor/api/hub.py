@@ -3,6 +3,7 @@ rate limiter. One Hub per application; no global mutable state."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import queue
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corridor.access.accounts import Account, account_for_token, now
+from corridor.access.audit import AuditWriter
 from corridor.access.errors import RateLimited
 from corridor.config import Settings
 from corridor.storage.engine import Engine, connect
@@ -208,6 +210,20 @@ class AnswerCache:
                 with self._lock:
                     self._pending.pop(key, None)
 
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The cached answer of ``key`` or None; never computes nor waits for a computation
+        (safe on the event loop)."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def peek_derived(self, value: Any, key: tuple[Any, ...]) -> Any:
+        """What :meth:`derived` keeps beside ``value`` under ``key``, or None (never makes it)."""
+        with self._lock:
+            return self._derived.get(id(value), {}).get(key)
+
     def get_or_compute(
         self,
         key: tuple[Any, ...],
@@ -361,6 +377,29 @@ class TokenCache:
             self._items.pop(self._key(token), None)
 
 
+def settle(batch: list[tuple[Any, int | None, BaseException | None]]) -> None:
+    """The AuditWriter's notice (its thread): resolve each waiting request's future, with one
+    call into each event loop per committed batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, int | None, Any]]] = {}
+    for fut, seq, error in batch:
+        by_loop.setdefault(fut.get_loop(), []).append((fut, seq, error))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+
+def _settle_on_loop(items: list[tuple[Any, int | None, BaseException | None]]) -> None:
+    for fut, seq, error in items:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(seq)
+
+
 class Hub:
     def __init__(self, path: Path, settings: Settings, url: str, pool_size: int = 16) -> None:
         self.path = path
@@ -374,6 +413,13 @@ class Hub:
         self.max_upload = int(settings["api_max_upload_mb"]) * 1_000_000
         self.answers = AnswerCache()
         self.tokens = TokenCache()
+        # audit entries of answers served on the event loop (corridor.api.fastlane)
+        self.audit = AuditWriter(lambda: connect(url), settle)
+        # the (engine name, url) of the pool's connections: their data version's key
+        self.version_key = (
+            ("duckdb", url.removeprefix("duckdb://")) if self.is_duckdb else ("postgres", url)
+        )
+        self.fast_lane = True  # cached answers served on the event loop (corridor.api.fastlane)
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -384,5 +430,6 @@ class Hub:
             yield
 
     def close(self) -> None:
+        self.audit.close()
         self.limiter.close()
         self.pool.close()
