@@ -18,6 +18,7 @@ import pyarrow as pa
 from corridor.access.accounts import Account, now
 from corridor.access.agreements import granted_scope, list_agreements
 from corridor.access.audit import append
+from corridor.access.changes import Change, Reads
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
@@ -92,6 +93,7 @@ class Cache(Protocol):
         key: tuple[Any, ...],
         compute: Callable[[], Any],
         refresh: Callable[[Engine], Any] | None = None,
+        reads: Reads | None = None,
     ) -> Any: ...
 
     def warm(
@@ -100,6 +102,8 @@ class Cache(Protocol):
         versions: Sequence[tuple[Any, ...]],
         limit: int = ...,
         budget_s: float = ...,
+        change: Change | None = None,
+        current: tuple[Any, ...] | None = None,
     ) -> int: ...
 
 
@@ -209,12 +213,25 @@ def read_indicators(
 
     if cache is not None and not q.unsuppressed:
         key = _indicator_key(scope, ids, dims, q, data_version(engine))
-        # the refresher lets an import compute this answer again for its new data (``warm``)
-        table: pa.Table = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+        # the refresher lets an import compute this answer again for its new data (``warm``),
+        # and what it reads lets an import of other elements or countries keep it
+        table: pa.Table = cache.get_or_compute(
+            key, lambda: compute_on(engine), compute_on, indicator_reads(scope, ids)
+        )
     else:
         table = compute_on(engine)
     record(engine, _indicators_audited(account, q, scope, table, channel))
     return table
+
+
+def indicator_reads(scope: Scope, ids: Sequence[str]) -> Reads:
+    """What the indicators ``ids`` read within ``scope``: the rows of their numerator and
+    denominator elements, and the age bands reported where an indicator counts the ages
+    offered testing (``corridor.indicators.aggregate``)."""
+    indicators = resolve_ids(ids)
+    elements = frozenset(e for i in indicators for e in i.elements)
+    ages = any(s.offered_ages for i in indicators for s in i.series)
+    return Reads(scope, elements, ages)
 
 
 def read_hotspots(
@@ -234,15 +251,55 @@ def read_hotspots(
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
     result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
-    append(
-        engine,
+    record(engine, _hotspots_audited(account, result, period, country, draws, seed, channel))
+    return result
+
+
+def _hotspots_audited(
+    account: Account,
+    result: Any,
+    period: str | None,
+    country: str | None,
+    draws: int,
+    seed: int,
+    channel: str,
+) -> Audited:
+    return Audited(
         account.username,
         f"{channel}.read_hotspots",
         {"period": period, "country": country, "draws": draws, "seed": seed},
-        cells=result.table.num_rows,
-        suppressed=True,
+        result.table.num_rows,
+        True,
     )
-    return result
+
+
+def cached_hotspots(
+    account: Account,
+    cache: Peek,
+    version: Any,
+    *,
+    period: str | None,
+    draws: int,
+    seed: int,
+    channel: str,
+) -> tuple[Any, Audited] | None:
+    """What :func:`read_hotspots` (without a country filter) would answer when ``cache`` holds
+    the ranking for ``version``, with the audit entry to append first; else None."""
+    try:
+        require(account.role, "read_hotspots", user=account.username)
+    except CorridorError:
+        return None
+    scope = account.scope.narrow(None)
+    result = cache.peek(_hotspots_key(scope, period, draws, seed, version))
+    if result is None:
+        return None
+    return result, _hotspots_audited(account, result, period, None, draws, seed, channel)
+
+
+def _hotspots_key(
+    scope: Scope, period: str | None, draws: int, seed: int, version: Any
+) -> tuple[Any, ...]:
+    return ("hotspots", scope, period, draws, seed, version)
 
 
 def hotspots_answer(
@@ -267,8 +324,9 @@ def hotspots_answer(
         return compute_on(engine)
     # the ranking is deterministic for its seed: same scope and data, same answer; an import
     # computes it again for the new data (``refresh``) before readers switch to it
-    key = ("hotspots", scope, period, draws, seed, data_version(engine))
-    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+    key = _hotspots_key(scope, period, draws, seed, data_version(engine))
+    # the ranking reads many elements and the latest date of any: every element counts
+    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on, Reads(scope))
 
 
 def read_places(
@@ -299,7 +357,7 @@ def read_places(
     if cache is not None:
         key = ("places", scope, data_version(engine))
         rows: list[dict[str, Any]] = cache.get_or_compute(
-            key, lambda: compute_on(engine), compute_on
+            key, lambda: compute_on(engine), compute_on, Reads(scope, frozenset())
         )
     else:
         rows = compute_on(engine)
@@ -360,7 +418,7 @@ def read_status(
     if cache is not None:
         key = ("status", account.scope, data_version(engine))
         counts: dict[str, int] = dict(
-            cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+            cache.get_or_compute(key, lambda: compute_on(engine), compute_on, Reads(account.scope))
         )
     else:
         counts = compute_on(engine)

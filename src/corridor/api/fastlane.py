@@ -2,14 +2,16 @@
 framework layers.
 
 ``CachedAnswers`` is a pure ASGI middleware in front of the routes ``GET /api/v1/indicators``,
-``/places`` and ``/status``. It answers a request itself only when everything it needs is in
-memory: a bearer token that the hub's TokenCache saw in the last seconds, the data version known
-without reading the warehouse (``corridor.access.versions.known_version``), and the published
-answer with its text in the AnswerCache (``corridor.access.reads.cached_indicators`` and its
-siblings decide, with the same permission checks and cache keys as the routes). Its audit entry
-is durable before the answer is sent: it is queued to the hub's AuditWriter, whose thread
-commits the entries of many requests in one transaction and then resolves their futures; the
-request awaits its future without holding a thread.
+``/places``, ``/status`` and ``/hotspots/{place_code}``. It answers a request itself only when
+everything it needs is in memory: a bearer token that the hub's TokenCache saw in the last
+seconds, the data version known without reading the warehouse
+(``corridor.access.versions.known_version``), and the published answer with its text in the
+AnswerCache (``corridor.access.reads.cached_indicators`` and its siblings decide, with the same
+permission checks and cache keys as the routes). Its audit entry is durable before the answer
+is sent: it is queued to the hub's AuditWriter, whose thread commits the entries of many
+requests in one transaction and then resolves their futures; the request awaits its future
+without holding a thread. Token and version are renewed in a thread before they expire, so
+that a steady stream of requests keeps finding them in memory.
 
 Anything else goes on to the route unchanged: a miss, a parameter the route would refuse or
 that needs the warehouse to check (a place filter, a sharing agreement, unsuppressed values), a
@@ -33,17 +35,20 @@ from corridor.access.audit import new_entry
 from corridor.access.reads import (
     Audited,
     IndicatorQuery,
+    cached_hotspots,
     cached_indicators,
     cached_places,
     cached_status,
 )
-from corridor.access.versions import known_version
+from corridor.access.versions import RECHECK_S, known_version, refresh, version_age
 from corridor.api.hub import Hub
 from corridor.api.respond import CSV_TYPE, accepts_csv
+from corridor.storage.engine import Engine
 
 log = logging.getLogger("corridor.api")
 
 PREFIX = "/api/v1"
+_EXPLAIN = f"{PREFIX}/hotspots/"
 JSON_TYPE = "application/json"
 # the values pydantic reads as a bool (FastAPI's query parameters), lower-cased
 _BOOLS = {
@@ -59,6 +64,15 @@ Answer = tuple[bytes, str, Audited]
 Route = Callable[[Account, dict[str, str], str, Any], "Answer | None"]
 
 
+def _integer(text: str, most: int) -> int | None:
+    """A whole number from 0 to ``most`` written in digits, as the route accepts it (else None:
+    the route answers)."""
+    if not text or len(text) > 12 or not all("0" <= c <= "9" for c in text):
+        return None
+    value = int(text)
+    return value if value <= most else None
+
+
 def _split(text: str | None) -> tuple[str, ...]:
     """As the route splits a comma-separated parameter."""
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
@@ -70,15 +84,26 @@ class CachedAnswers:
     def __init__(self, app: ASGIApp, hub: Hub) -> None:
         self.app = app
         self.hub = hub
+        self._refreshing = False
         self.routes: dict[str, Route] = {
             f"{PREFIX}/indicators": self._indicators,
             f"{PREFIX}/places": self._places,
             f"{PREFIX}/status": self._status,
         }
 
+    def _route(self, path: str) -> Route | None:
+        route = self.routes.get(path)
+        if route is None and path.startswith(_EXPLAIN):
+            code = path[len(_EXPLAIN) :]
+            if code and "/" not in code:
+                return lambda account, params, accept, version: self._explain(
+                    account, params, version, code
+                )
+        return route
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and self.hub.fast_lane:
-            route = self.routes.get(scope["path"])
+            route = self._route(scope["path"])
             if route is not None:
                 answer = self._prepare(scope, route)
                 if answer is not None and await self._audited(answer[2]):
@@ -108,6 +133,7 @@ class CachedAnswers:
         account = self.hub.tokens.cached(token)
         if account is None:
             return None
+        self._keep_fresh(token)
         version = known_version(*self.hub.version_key)
         if version is None:
             return None
@@ -120,6 +146,34 @@ class CachedAnswers:
         except Exception:  # a bug here must not cost the request: the route answers
             log.debug("the fast lane declined a request after an error", exc_info=True)
             return None
+
+    def _keep_fresh(self, token: str) -> None:
+        """Renew the token's account and the data version in a thread before they expire, so
+        that requests keep finding them in memory (the route would read them itself)."""
+        hub = self.hub
+        if hub.tokens.due(token):
+            self._in_thread(hub.tokens.renew, token)
+        if hub.is_duckdb and not self._refreshing:
+            age = version_age(*hub.version_key)
+            if age is None or age > RECHECK_S / 2:
+                self._refreshing = True
+                self._in_thread(self._refresh_version)
+
+    def _refresh_version(self, engine: Engine) -> None:
+        try:
+            refresh(engine)
+        finally:
+            self._refreshing = False
+
+    def _in_thread(self, fn: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                with self.hub.pool.engine() as engine:
+                    fn(engine, *args)
+            except Exception:
+                log.debug("renewing a cached token or data version failed", exc_info=True)
+
+        asyncio.get_running_loop().run_in_executor(None, run)
 
     def _format(self, params: dict[str, str], accept: str) -> str | None:
         fmt = params.get("format")
@@ -188,6 +242,44 @@ class CachedAnswers:
             out, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
         ).encode("utf-8")
         return body, JSON_TYPE, audited
+
+    def _explain(
+        self, account: Account, params: dict[str, str], version: Any, raw_code: str
+    ) -> Answer | None:
+        if not params.keys() <= {"period", "draws", "seed"}:
+            return None
+        draws = _integer(params.get("draws", "200"), 2000)
+        seed = _integer(params.get("seed", "1"), 2**32 - 1)
+        if draws is None or seed is None:
+            return None
+        # the route's scope check (the place's country within the account's), from the cached
+        # place list of the account's scope: a place in it is in scope
+        places = cached_places(account, self.hub.answers, version, channel="api")
+        if places is None or not self._in_list(places[0], raw_code.strip().lower()):
+            return None
+        found = cached_hotspots(
+            account,
+            self.hub.answers,
+            version,
+            period=params.get("period"),
+            draws=draws,
+            seed=seed,
+            channel="api",
+        )
+        if found is None:
+            return None
+        result, audited = found
+        body = self.hub.answers.peek_derived(result, ("explain", raw_code))
+        if body is None:
+            return None
+        return body, JSON_TYPE, audited
+
+    def _in_list(self, rows: list[dict[str, Any]], code: str) -> bool:
+        codes = self.hub.answers.peek_derived(rows, ("codes",))
+        if codes is None:
+            codes = frozenset(r["place_code"] for r in rows)
+            self.hub.answers.keep_derived(rows, ("codes",), codes)
+        return code in codes
 
     async def _audited(self, entry: Audited) -> bool:
         """Append the entry through the hub's AuditWriter and wait for its commit; False when
