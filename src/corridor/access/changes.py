@@ -24,21 +24,25 @@ from corridor.storage.engine import Engine
 class Reads:
     """What a cached answer reads: the warehouse within ``scope``; of the services, only the
     rows of ``elements`` (None: any element, and whatever else is in the scope);
-    ``age_bands``: also the set of age bands reported in the scope (ages offered testing)."""
+    ``age_bands``: also the set of age bands reported in the scope (ages offered testing);
+    ``latest``: also the latest date of any data in the scope (a default window)."""
 
     scope: Scope
     elements: frozenset[str] | None = None
     age_bands: bool = False
+    latest: bool = False  # the latest date in the scope (a default reporting window)
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What a services import changed: the countries of its rows, their data elements, and
-    whether it brought an age band that its country had not reported before."""
+    """What a services import changed: the countries of its rows, their data elements,
+    whether it brought an age band that its country had not reported before, and whether its
+    latest period ends on or after its country's latest services before it."""
 
     countries: frozenset[str]
     elements: frozenset[str]
     new_age_band: bool
+    new_latest: bool = True  # whether it may have moved a country's latest date
 
     def affects(self, reads: Reads | None) -> bool:
         """Whether an answer that reads ``reads`` (None: unknown) can differ after the import."""
@@ -51,7 +55,7 @@ class Change:
             return True
         if reads.elements & self.elements:
             return True
-        return reads.age_bands and self.new_age_band
+        return (reads.age_bands and self.new_age_band) or (reads.latest and self.new_latest)
 
 
 def services_change(engine: Engine, import_ids: Sequence[int]) -> Change | None:
@@ -75,8 +79,18 @@ def services_change(engine: Engine, import_ids: Sequence[int]) -> Change | None:
         "AND q.country_code = n.country_code)",
         step="import's new age bands",
     )
+    later = engine.scalar(
+        "SELECT COUNT(*) FROM (SELECT p.country_code, MAX(s.period_end) AS latest "
+        "FROM services s JOIN places p ON p.place_code = s.place_code "
+        f"WHERE s.import_id IN ({ids}) GROUP BY p.country_code) n "
+        "WHERE n.latest >= COALESCE((SELECT MAX(o.period_end) FROM services o "
+        "JOIN places q ON q.place_code = o.place_code "
+        f"WHERE o.import_id NOT IN ({ids}) AND q.country_code = n.country_code), n.latest)",
+        step="import's latest dates",
+    )
     return Change(
         frozenset(str(r[0]) for r in rows),
         frozenset(str(r[1]) for r in rows),
         bool(new_band),
+        bool(later),
     )

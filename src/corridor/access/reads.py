@@ -70,15 +70,29 @@ def scope_for(engine: Engine, account: Account, q: IndicatorQuery) -> Scope:
     return scope
 
 
-def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) -> None:
+def check_places_in_scope(
+    engine: Engine, scope: Scope, codes: Sequence[str], cache: Cache | None = None
+) -> None:
     """A named place outside the scope is refused (403), an unknown one is a 404: never an
-    empty answer that hides why."""
+    empty answer that hides why. Places' countries may come from ``cache``."""
     for raw in codes:
         code = raw.strip().lower()
-        country = engine.scalar(
-            "SELECT country_code FROM places WHERE place_code = ?", (code,), step="place country"
-        )
-        if country is None:
+
+        def country_on(target: Engine, code: str = code) -> str:  # "": no such place
+            found = target.scalar(
+                "SELECT country_code FROM places WHERE place_code = ?",
+                (code,),
+                step="place country",
+            )
+            return "" if found is None else str(found)
+
+        if cache is not None:  # changed only by an import of places
+            key = _place_country_key(code, data_version(engine))
+            reads = Reads(Scope(None), frozenset())
+            country = cache.get_or_compute(key, lambda: country_on(engine), country_on, reads)
+        else:
+            country = country_on(engine)
+        if not country:
             raise NotFound(f"no place with code {code!r} (see GET /places)")
         if scope.countries is not None and country not in scope.countries:
             raise PermissionDenied(
@@ -325,8 +339,11 @@ def hotspots_answer(
     # the ranking is deterministic for its seed: same scope and data, same answer; an import
     # computes it again for the new data (``refresh``) before readers switch to it
     key = _hotspots_key(scope, period, draws, seed, data_version(engine))
-    # the ranking reads many elements and the latest date of any: every element counts
-    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on, Reads(scope))
+    # what the ranking reads: its elements, and without a period the latest date of any
+    from corridor.hotspots.inputs import ELEMENTS_READ
+
+    reads = Reads(scope, frozenset(ELEMENTS_READ), latest=period is None)
+    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on, reads)
 
 
 def read_places(
@@ -386,9 +403,25 @@ def cached_places(
     return rows, _places_audited(account, channel)
 
 
-def check_place_in_scope(engine: Engine, account: Account, place_code: str) -> None:
+def check_place_in_scope(
+    engine: Engine, account: Account, place_code: str, cache: Cache | None = None
+) -> None:
     """403 for a place outside the account's countries (not a 404 that would hide it)."""
-    check_places_in_scope(engine, account.scope, [place_code])
+    check_places_in_scope(engine, account.scope, [place_code], cache)
+
+
+def _place_country_key(code: str, version: Any) -> tuple[Any, ...]:
+    return ("place country", code, version)
+
+
+def cached_place_in_scope(account: Account, place_code: str, cache: Peek, version: Any) -> bool:
+    """Whether the cache knows, for ``version``, that ``place_code`` is in the account's
+    countries (what :func:`check_place_in_scope` checks); False when it does not know."""
+    country = cache.peek(_place_country_key(place_code.strip().lower(), version))
+    if not country:
+        return False
+    countries = account.scope.countries
+    return countries is None or country in countries
 
 
 def _own_imports(account: Account) -> tuple[str, list[Any]]:

@@ -37,6 +37,7 @@ from corridor.access.reads import (
     IndicatorQuery,
     cached_hotspots,
     cached_indicators,
+    cached_place_in_scope,
     cached_places,
     cached_status,
 )
@@ -114,6 +115,7 @@ class CachedAnswers:
                     ]
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
+                    self.hub.fast_answers += 1
                     return
         await self.app(scope, receive, send)
 
@@ -252,10 +254,8 @@ class CachedAnswers:
         seed = _integer(params.get("seed", "1"), 2**32 - 1)
         if draws is None or seed is None:
             return None
-        # the route's scope check (the place's country within the account's), from the cached
-        # place list of the account's scope: a place in it is in scope
-        places = cached_places(account, self.hub.answers, version, channel="api")
-        if places is None or not self._in_list(places[0], raw_code.strip().lower()):
+        # the route's scope check (the place's country within the account's), from the cache
+        if not cached_place_in_scope(account, raw_code, self.hub.answers, version):
             return None
         found = cached_hotspots(
             account,
@@ -273,13 +273,6 @@ class CachedAnswers:
         if body is None:
             return None
         return body, JSON_TYPE, audited
-
-    def _in_list(self, rows: list[dict[str, Any]], code: str) -> bool:
-        codes = self.hub.answers.peek_derived(rows, ("codes",))
-        if codes is None:
-            codes = frozenset(r["place_code"] for r in rows)
-            self.hub.answers.keep_derived(rows, ("codes",), codes)
-        return code in codes
 
     async def _audited(self, entry: Audited) -> bool:
         """Append the entry through the hub's AuditWriter and wait for its commit; False when

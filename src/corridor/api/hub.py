@@ -230,12 +230,6 @@ class AnswerCache:
         with self._lock:
             return self._derived.get(id(value), {}).get(key)
 
-    def keep_derived(self, value: Any, key: tuple[Any, ...], made: Any) -> None:
-        """Keep ``made`` beside ``value`` (an answer this cache holds) under ``key``."""
-        with self._lock:
-            if id(value) in self._held:
-                self._derived.setdefault(id(value), {})[key] = made
-
     def get_or_compute(
         self,
         key: tuple[Any, ...],
@@ -486,6 +480,7 @@ class Hub:
             ("duckdb", url.removeprefix("duckdb://")) if self.is_duckdb else ("postgres", url)
         )
         self.fast_lane = True  # cached answers served on the event loop (corridor.api.fastlane)
+        self.fast_answers = 0  # how many it served (the event loop's thread alone counts)
 
     @contextmanager
     def writer(self) -> Iterator[None]:
