@@ -1,8 +1,9 @@
 """Answers already in the cache, served on the event loop: no trip to a worker thread, no
 framework layers.
 
-``CachedAnswers`` is a pure ASGI middleware in front of the routes ``GET /api/v1/indicators``,
-``/places``, ``/status`` and ``/hotspots/{place_code}``. It answers a request itself only when
+``CachedAnswers`` sits in front of the whole application (before FastAPI's own layers, which
+cost more than the answer) for the routes ``GET /api/v1/indicators``, ``/places``, ``/status``
+and ``/hotspots/{place_code}``. It answers a request itself only when
 everything it needs is in memory: a bearer token that the hub's TokenCache saw in the last
 seconds, the data version known without reading the warehouse
 (``corridor.access.versions.known_version``), and the published answer with its text in the
@@ -22,13 +23,14 @@ and body bytes, and the same audit entry (``tests/api/test_api_fastlane.py`` com
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from corridor.access.accounts import Account
 from corridor.access.audit import new_entry
@@ -43,6 +45,7 @@ from corridor.access.reads import (
 )
 from corridor.access.versions import RECHECK_S, known_version, refresh, version_age
 from corridor.api.hub import Hub
+from corridor.api.problems import RequestIds, with_security_headers
 from corridor.api.respond import CSV_TYPE, accepts_csv
 from corridor.storage.engine import Engine
 
@@ -80,11 +83,14 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 
 class CachedAnswers:
-    """Pure ASGI middleware: cached answers of the hot read routes (see the module doc)."""
+    """Cached answers of the hot read routes (see the module doc), in front of the whole
+    application (``corridor.api.app.HubApp``): :meth:`answer` answers a request, with the
+    request id and security headers every answer carries, or returns False."""
 
-    def __init__(self, app: ASGIApp, hub: Hub) -> None:
-        self.app = app
+    def __init__(self, hub: Hub, ids: RequestIds, *, cors: bool = False) -> None:
         self.hub = hub
+        self.ids = ids
+        self.cors = cors  # CORS on: requests with an Origin header go through its middleware
         self._refreshing = False
         self.routes: dict[str, Route] = {
             f"{PREFIX}/indicators": self._indicators,
@@ -102,22 +108,26 @@ class CachedAnswers:
                 )
         return route
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and self.hub.fast_lane:
-            route = self._route(scope["path"])
-            if route is not None:
-                answer = self._prepare(scope, route)
-                if answer is not None and await self._audited(answer[2]):
-                    body, media_type, _ = answer
-                    headers = [
-                        (b"content-length", str(len(body)).encode("latin-1")),
-                        (b"content-type", media_type.encode("latin-1")),
-                    ]
-                    await send({"type": "http.response.start", "status": 200, "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
-                    self.hub.fast_answers += 1
-                    return
-        await self.app(scope, receive, send)
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        """Answer the request from memory; False (nothing sent) when the application must."""
+        if scope["type"] != "http" or scope["method"] != "GET" or not self.hub.fast_lane:
+            return False
+        route = self._route(scope["path"])
+        if route is None:
+            return False
+        answer = self._prepare(scope, route)
+        if answer is None or not await self._audited(answer[2]):
+            return False
+        body, media_type, _ = answer
+        headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", media_type.encode("latin-1")),
+        ]
+        headers = with_security_headers(headers, self.ids.next())
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        self.hub.fast_answers += 1
+        return True
 
     def _prepare(self, scope: Scope, route: Route) -> Answer | None:
         """The answer from memory, or None (the route answers). Never blocks on I/O."""
@@ -127,6 +137,8 @@ class CachedAnswers:
                 auth = value.decode("latin-1")
             elif name == b"accept" and accept is None:
                 accept = value.decode("latin-1")
+            elif name == b"origin" and self.cors:
+                return None
         if auth is None:
             return None  # a cookie session (CSRF, session lookups) or no credentials: the route
         scheme, _, token = auth.partition(" ")
@@ -168,14 +180,26 @@ class CachedAnswers:
             self._refreshing = False
 
     def _in_thread(self, fn: Callable[..., None], *args: Any) -> None:
+        """``fn(engine, *args)`` in the hub's background thread, on an idle connection (none
+        idle: skipped; the route reads what is missing)."""
+
         def run() -> None:
+            engine = self.hub.pool.take_spare()
             try:
-                with self.hub.pool.engine() as engine:
+                if engine is not None:
                     fn(engine, *args)
+                elif fn == self._refresh_version:
+                    self._refreshing = False
+                else:  # a token: renewed by a later request
+                    self.hub.tokens.release(*args)
             except Exception:
                 log.debug("renewing a cached token or data version failed", exc_info=True)
+            finally:
+                if engine is not None:
+                    self.hub.pool.put(engine)
 
-        asyncio.get_running_loop().run_in_executor(None, run)
+        with contextlib.suppress(RuntimeError):  # shutting down
+            self.hub.background.submit(run)
 
     def _format(self, params: dict[str, str], accept: str) -> str | None:
         fmt = params.get("format")

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -431,8 +432,12 @@ class TokenCache:
         except AuthenticationError:
             self.forget(token)
         finally:
-            with self._lock:
-                self._renewing.discard(self._key(token))
+            self.release(token)
+
+    def release(self, token: str) -> None:
+        """The renewal :meth:`due` announced is over (done or given up)."""
+        with self._lock:
+            self._renewing.discard(self._key(token))
 
     def forget(self, token: str) -> None:
         with self._lock:
@@ -481,6 +486,8 @@ class Hub:
         )
         self.fast_lane = True  # cached answers served on the event loop (corridor.api.fastlane)
         self.fast_answers = 0  # how many it served (the event loop's thread alone counts)
+        # renews cached tokens and the data version for it (one thread: renewals are rare)
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="corridor-renew")
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -491,6 +498,7 @@ class Hub:
             yield
 
     def close(self) -> None:
+        self.background.shutdown(wait=True)
         self.audit.close()
         self.limiter.close()
         self.pool.close()
