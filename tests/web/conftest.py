@@ -9,74 +9,16 @@ the console/host/axe/screenshot checks).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from webcheck import Watch, watch
+from webserve import ACCOUNTS, Served, build_workspace, free_port, log_in
 
 from browser import chromium_path
-from corridor.access import add_agreement, add_user
-from corridor.workspace import init_workspace
-
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
-PASSWORD = "correct horse battery"
-#: role -> (account, countries)
-ACCOUNTS = {
-    "admin": ("web-admin", "*"),
-    "data_manager": ("web-dm", "UGA"),
-    "analyst": ("web-analyst", "KEN"),
-    "partner": ("web-partner", "*"),
-}
-
-
-@dataclass(frozen=True)
-class Served:
-    base_url: str
-    workspace: Path
-    accounts: dict[str, str]  # role -> user name
-
-
-def build_workspace(folder: Path) -> Path:
-    """The quick-start data (three countries) with one account per role."""
-    ws = init_workspace(folder)
-    try:
-        for name, kind, quarantine in (
-            ("places.csv", "places", False),
-            ("services.csv", "services", False),
-            ("flows.csv", "flows", True),
-            ("cases.csv", "cases", False),
-        ):
-            ws.ingest([QUICKSTART / name], kind, quarantine=quarantine)
-        for role, (user, countries) in ACCOUNTS.items():
-            add_user(ws.engine, user, role, PASSWORD, countries=countries)
-        add_agreement(
-            ws.engine,
-            "web-partner",
-            indicators="positivity",
-            by="country",
-            period_type="year",
-            countries="KEN",
-            valid_from=date(2020, 1, 1),
-            valid_to=date(2099, 12, 31),
-            created_by="tests",
-        )
-    finally:
-        ws.close()
-    return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     chromium_path()  # skip (or fail under CI) before building anything
     folder = build_workspace(tmp_path_factory.mktemp("web") / "ws")
     app = create_app(folder)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -117,15 +59,6 @@ def browser(served: Served) -> Iterator[Any]:
         )
         yield b
         b.close()
-
-
-def log_in(page: Any, base_url: str, user: str, password: str = PASSWORD) -> None:
-    """Log in through the form, as a person would."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 OpenPage = Callable[..., tuple[Any, Watch]]

@@ -8,8 +8,7 @@ from html import unescape
 from typing import Any
 
 from webcheck import axe
-
-from conftest import log_in
+from webserve import log_in
 
 
 def _post(page: Any, path: str) -> Any:

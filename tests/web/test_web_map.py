@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 from webcheck import axe, screenshots
-
-from conftest import PASSWORD, Served
+from webserve import PASSWORD, Served
 
 KENYAN_SITES = {"ke-busia-osbp", "ke-malaba-osbp", "ke-mombasa-port", "ke-mlolongo-ts"}
 

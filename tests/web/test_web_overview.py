@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webcheck import axe, screenshots
-
-from conftest import Served
+from webserve import Served
 
 
 def test_overview_shows_the_summary(open_page: Any) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 from webcheck import axe, watch
-
-from conftest import PASSWORD, Served, log_in
+from webserve import PASSWORD, Served, log_in
 
 
 def test_login_then_logout_in_the_browser(browser: Any, served: Served) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from webserve import ACCOUNTS, PASSWORD, build_workspace
 
-from conftest import ACCOUNTS, PASSWORD, build_workspace
 from corridor.access.scope import Scope
 from corridor.api.app import create_app
 from corridor.web.warm import prepare
