@@ -202,3 +202,39 @@ def test_the_audit_writer_commits_batches_in_the_one_chain(tmp_path: Any) -> Non
     assert stored == results
     assert all(json.dumps(e["parameters"]) for e in entries(eng))
     eng.close()
+
+
+def test_the_audit_writer_reports_a_failed_batch_and_opens_a_new_connection(
+    tmp_path: Any,
+) -> None:
+    from corridor.storage.migrations import migrate
+
+    url = str(tmp_path / "w.duckdb")
+    eng = connect(url)
+    migrate(eng)
+    opened: list[Any] = []
+    got: list[tuple[Any, int | None, BaseException | None]] = []
+    done = threading.Event()
+
+    def connect_once_broken() -> Any:
+        e = connect(url)
+        if not opened:
+            e.close()  # the first connection is unusable: its batch fails
+        opened.append(e)
+        return e
+
+    def notify(batch: list[tuple[Any, int | None, BaseException | None]]) -> None:
+        got.extend(batch)
+        done.set()
+
+    writer = AuditWriter(connect_once_broken, notify)
+    writer.submit(new_entry("u", "test.read", {}), "first")
+    assert done.wait(10)
+    done.clear()
+    writer.submit(new_entry("u", "test.read", {}), "second")
+    assert done.wait(10)
+    writer.close()
+    assert got[0][0] == "first" and got[0][1] is None and got[0][2] is not None
+    assert got[1][0] == "second" and got[1][1] == 1 and got[1][2] is None
+    assert len(opened) == 2 and verify(eng).ok
+    eng.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pyarrow as pa
 from corridor.access.accounts import now
 from corridor.storage.engine import Engine
 
+log = logging.getLogger("corridor.access")
 GENESIS = "0" * 64
 _COLUMNS = (
     "seq",
@@ -198,7 +200,17 @@ class AuditWriter:
                     _write(self._engine, entries)
             except BaseException as exc:  # reported to each waiter, which decides
                 error = exc
+                self._reconnect()
             self._notify([(w, e.seq if error is None else None, error) for e, w in batch])
+
+    def _reconnect(self) -> None:
+        """After a failed batch: the next one opens a new connection."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # already broken: nothing more to do with it
+                log.debug("closing the audit writer's connection failed", exc_info=True)
 
     def close(self) -> None:
         """Write what is queued, then stop the thread and close its connection."""
