@@ -44,9 +44,10 @@ def _last_entry(hub: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def served(fresh_hub: Any) -> Iterator[Any]:
-    yield fresh_hub
-    fresh_hub.client.app.state.hub.fast_lane = True
+def served(duck_hub: Any) -> Iterator[Any]:
+    """The module's hub (reads only), with the fast lane on again after each test."""
+    yield duck_hub
+    duck_hub.client.app.state.hub.fast_lane = True
 
 
 @pytest.mark.parametrize(("path", "extra"), QUERIES)
@@ -62,8 +63,11 @@ def test_a_cached_answer_is_the_routes_answer_byte_for_byte(
     route_entry = _last_entry(hub)
     state.fast_lane = True
     hub.client.get(path, headers=who)  # the route makes the text once more if needed
-    before = state.fast_answers
-    fast = hub.client.get(path, headers=who)
+    for _ in range(5):  # on a slow machine a token or version renewal may still be under way
+        before = state.fast_answers
+        fast = hub.client.get(path, headers=who)
+        if state.fast_answers == before + 1:
+            break
     assert state.fast_answers == before + 1, "the fast lane did not answer"
     assert fast.status_code == by_route.status_code == 200
     assert fast.content == by_route.content
@@ -122,10 +126,10 @@ def test_a_cookie_session_and_a_wrong_token_get_the_route(served: Any) -> None:
     assert state.fast_answers == before
 
 
-def test_a_revoked_token_stops_working_within_the_cache_time(served: Any) -> None:
+def test_a_revoked_token_stops_working_within_the_cache_time(fresh_hub: Any) -> None:
     """Tokens are renewed in a thread while requests keep coming; a token revoked elsewhere
     (here straight in the warehouse, as the CLI would) is refused within the TokenCache's ttl."""
-    hub, state = served, served.client.app.state.hub
+    hub, state = fresh_hub, fresh_hub.client.app.state.hub
     path = "/api/v1/indicators?indicator=positivity&by=country"
     who = auth(hub.tokens[ANALYST])
     for _ in range(3):
@@ -144,8 +148,8 @@ def test_a_revoked_token_stops_working_within_the_cache_time(served: Any) -> Non
     assert time.monotonic() - revoked_at < state.tokens.ttl + 1.0
 
 
-def test_an_audit_failure_sends_the_request_to_the_route(served: Any) -> None:
-    hub, state = served, served.client.app.state.hub
+def test_an_audit_failure_sends_the_request_to_the_route(fresh_hub: Any) -> None:
+    hub, state = fresh_hub, fresh_hub.client.app.state.hub
     path = "/api/v1/places"
     who = auth(hub.tokens[ANALYST])
     assert hub.client.get(path, headers=who).status_code == 200
