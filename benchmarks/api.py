@@ -1,16 +1,18 @@
 """The data hub under load: concurrent clients of mixed reads and one writer, on loopback.
 
     .venv/bin/python benchmarks/api.py [--workspace demo-output] [--clients 50] [--seconds 60]
-                                       [--write-every 1] [--pg-workers 2] [--no-postgres]
+                                       [--write-every 1] [--write-element condoms_distributed]
+                                       [--pg-workers 2] [--no-postgres]
 
 Serves the demo workspace (built with ``corridor demo`` when --workspace is not given) with
 uvicorn on 127.0.0.1, on DuckDB and on PostgreSQL (a copy of the demo warehouse on a throw-away
 server), and runs ``--clients`` client threads for ``--seconds``: indicator queries, places,
 status and site explanations as the demo analyst (Kenya, Uganda), and one writer importing a
 small file for Uganda as the demo data manager every ``--write-every`` seconds, or as soon as
-the previous import has answered when that takes longer (each import changes a value, so each
-one invalidates the published-answer cache: the answers are computed again for every import,
-by the import before it answers). Each read is asked once before the clock starts (a cold cache
+the previous import has answered when that takes longer (each import changes a value of
+``--write-element``, so each one makes a new data version: the answers it can change that are
+in use are computed again by the import before it answers, the others kept; docs/api.md,
+"Imports and readers"). Each read is asked once before the clock starts (a cold cache
 is not the steady state). PostgreSQL is served by ``--pg-workers`` processes.
 
 The readers are ``loadclient``: light keep-alive clients on one event loop, whose own CPU per
@@ -103,10 +105,16 @@ def direct_baseline(ws: Path, db: str | None, token: str) -> float:
         w.close()
 
 
-def upload(month: int, site: str, value: int) -> bytes:
+#: the data element the writer imports (``--write-element``): by default one that none of the
+#: reads counts, so an import changes no indicator answer (the server keeps them); hiv_tests
+#: changes the positivity, cascade and testing coverage answers, which are then computed again
+WRITE_ELEMENT = "condoms_distributed"
+
+
+def upload(month: int, site: str, value: int, element: str = WRITE_ELEMENT) -> bytes:
     return (
         "period,place_code,data_element,sex,age_band,population_group,value\n"
-        f"2023-{month:02d},{site},condoms_distributed,total,total,total,{value}\n"
+        f"2023-{month:02d},{site},{element},total,total,total,{value}\n"
     ).encode()
 
 
@@ -130,6 +138,7 @@ def run_load(
     seconds: float,
     site: str,
     write_every: float = 1.0,
+    element: str = WRITE_ELEMENT,
 ) -> tuple[dict[str, list[tuple[float, bool]]], float]:
     """The readers (``loadclient``: one event loop, light keep-alive clients) and the writer
     (an httpx thread posting a multipart upload). Returns the answers by kind and the CPU
@@ -156,7 +165,9 @@ def run_load(
                 try:
                     r = c.post(
                         "/api/v1/imports",
-                        files={"file": ("bench.csv", upload(month, site, value), "text/csv")},
+                        files={
+                            "file": ("bench.csv", upload(month, site, value, element), "text/csv")
+                        },
                         data={"kind": "services"},
                     )
                     ok = r.status_code == 201 and r.json()["imports"][0]["rows_unchanged"] == 0
@@ -285,6 +296,12 @@ def main() -> None:
     ap.add_argument(
         "--pg-workers", type=int, default=2, help="server processes on PostgreSQL (default 2)"
     )
+    ap.add_argument(
+        "--write-element",
+        default=WRITE_ELEMENT,
+        help=f"the data element the writer imports (default {WRITE_ELEMENT}, which no read "
+        "counts; hiv_tests changes most indicator answers)",
+    )
     args = ap.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600:
         ap.error("--clients 1-200 and --seconds 1-600")
@@ -334,13 +351,16 @@ def main() -> None:
                     args.seconds,
                     site,
                     args.write_every,
+                    args.write_element,
                 )
                 cpu = tree_cpu(proc.pid) - cpu0
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
             writer = (
-                f"1 writer every {args.write_every:g} s" if args.write_every > 0 else "no writer"
+                f"1 writer every {args.write_every:g} s ({args.write_element})"
+                if args.write_every > 0
+                else "no writer"
             )
             label = f"{name}, {workers} server process(es), {args.clients} clients, {writer}"
             report(label, results, args.seconds, baseline, cpu, load_before, client_cpu)

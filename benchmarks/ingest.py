@@ -8,7 +8,9 @@ into a fresh DuckDB file (no validation at all). Corridor's ingest validates eve
 places, periods, numbers, ranges, control characters, duplicate keys), compares with the
 warehouse and records provenance. Raw DuckDB and the ingest take turns ``--repeat`` times and the
 fastest run of each is kept (the machine is shared); CPU seconds (all threads) are shown too.
-For DHIS2 JSON the reader alone (read, parse, translate codes) is timed as well.
+For DHIS2 JSON the reader alone (read, parse, translate codes) is timed as well, on its DuckDB
+path and on the Arrow path of the previous release (taking turns), and one import is timed step
+by step (read, hash, parse, translate, validate, write).
 
 Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak memory at most 3x
 the file size; DHIS2 JSON at least 500,000 values/s.
@@ -151,8 +153,16 @@ def child_raw(csv: str, db: str) -> dict[str, Any]:
     }
 
 
-def child_read(path: str, fmt: str, mapping: str, places: str) -> dict[str, Any]:
-    """The reader alone (read the file, parse, translate codes): values it hands to validation."""
+def child_read(path: str, fmt: str, mapping: str, places: str, parser: str) -> dict[str, Any]:
+    """The reader alone (read the file, parse, translate codes): values it hands to validation.
+
+    ``parser`` ``arrow`` turns the DuckDB path off, so that the values go to the Arrow path
+    (the reader of the previous release) instead.
+    """
+    if parser == "arrow":
+        from corridor.intake import duckvalues
+
+        duckvalues.duck_values = lambda data, fields: None  # type: ignore[assignment]
     from corridor.intake.formats import reader_for
     from corridor.intake.mapping import load_mapping
     from corridor.intake.rawtable import ReadContext
@@ -204,6 +214,56 @@ def child_ingest(url: str, places: str, path: str, fmt: str, mapping: str) -> di
     }
 
 
+def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, Any]:
+    """A DHIS2 JSON import step by step, as :func:`corridor.intake.importer.ingest` takes them:
+    CPU and wall seconds of each."""
+    import hashlib
+
+    from corridor.intake import dhis2, importer
+    from corridor.intake.mapping import load_mapping
+    from corridor.intake.rawtable import ReadContext
+    from corridor.intake.source import read_source
+    from corridor.intake.validate import validate
+    from corridor.storage.engine import connect
+    from corridor.storage.migrations import migrate
+
+    eng = connect(url)
+    migrate(eng)
+    importer.ingest(eng, [Path(places)], "places")
+    known, uids, fmp = importer._crosswalk(eng)
+    mapped = load_mapping(Path(mapping))
+    ctx = ReadContext(path, mapped, dict(uids), dict(fmp))
+    stages: dict[str, list[float]] = {}
+
+    def timed(name: str, t0: float, c0: float) -> tuple[float, float]:
+        now, cpu = time.perf_counter(), _cpu()
+        stages[name] = [now - t0, cpu - c0]
+        return now, cpu
+
+    t, c = time.perf_counter(), _cpu()
+    data = read_source(Path(path), path, None)
+    t, c = timed("read the file", t, c)
+    digest = hashlib.sha256(data).hexdigest()
+    t, c = timed("hash (SHA-256)", t, c)
+    frame = dhis2._stream_values(data)
+    assert frame is not None
+    del data
+    t, c = timed("parse the JSON", t, c)
+    raw = dhis2.translate(frame, "services", ctx, "dhis2-json", [])
+    del frame
+    t, c = timed("translate codes", t, c)
+    valid = validate(raw, known)
+    t, c = timed("validate", t, c)
+    result = importer.ImportResult(
+        path, "services", "dhis2-json", digest, valid.rows_read, valid.valid.height
+    )
+    with eng.exclusive("import"), eng.transaction():
+        importer._load(eng, importer._Prepared(result, valid, mapped), "bench")
+    timed("write (stage, compare, insert, commit)", t, c)
+    eng.close()
+    return {"stages": stages, "rows": result.rows_new}
+
+
 def run_child(*args: str) -> dict[str, Any]:
     """Run this script as a child; its JSON result, with its own peak RSS in bytes."""
     proc = subprocess.run(
@@ -212,7 +272,7 @@ def run_child(*args: str) -> dict[str, Any]:
     if proc.returncode != 0:
         raise SystemExit(f"child {args[0]} failed ({proc.returncode})")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["peak_rss"] = result["peak"]
+    result["peak_rss"] = result.get("peak", 0)
     return result
 
 
@@ -259,6 +319,34 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def _above(r: dict[str, Any]) -> float:
     """Peak resident memory above what the process held before the measured work, in bytes."""
     return float(r["peak_rss"] - r["rss_before"])
+
+
+def _json_detail(
+    repeat: int, name: str, url: str, src: dict[str, Path], mp: str, nbytes: int
+) -> None:
+    """The DHIS2 JSON reader alone, on its DuckDB path and on the Arrow path of the previous
+    release (taking turns), then an import step by step."""
+    path, places = str(src["dhis2"]), str(src["places"])
+    reads: dict[str, list[dict[str, Any]]] = {"duckdb": [], "arrow": []}
+    for _ in range(repeat):
+        for parser, runs in reads.items():
+            runs.append(run_child("read", path, "dhis2-json", mp, places, parser))
+    for parser, runs in reads.items():
+        rd = _best(runs)
+        print(
+            f"{'':8s} {'(reader)':10s} {rd['seconds']:6.2f} s "
+            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated on the {parser} "
+            f"path ({rd['rows'] / rd['cpu']:,.0f} per CPU second, {rd['cpu']:.2f} CPU s), "
+            f"peak RSS {_mb(_above(rd))} above = {_above(rd) / nbytes:.1f}x the file"
+        )
+    if name != "duckdb":
+        return
+    Path(url).unlink(missing_ok=True)
+    steps = run_child("stages", url, places, path, mp)["stages"]
+    total = sum(cpu for _wall, cpu in steps.values())
+    print(f"{'':8s} an import step by step (one run; wall, CPU, share of the CPU):")
+    for step, (wall, cpu) in steps.items():
+        print(f"{'':10s} {step:40s} {wall:6.2f} s {cpu:6.2f} CPU s {cpu / total:6.1%}")
 
 
 def main() -> None:
@@ -318,18 +406,11 @@ def main() -> None:
                         f"= {_above(r) / nbytes:.1f}x the file"
                     )
                     if fmt == "dhis2-json":
-                        reads = [
-                            run_child("read", str(path), fmt, mp, str(src["places"]))
-                            for _ in range(args.repeat)
-                        ]
-                        rd = _best(reads)
                         print(
-                            f"{'':8s} {'(reader)':10s} {rd['seconds']:6.2f} s "
-                            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated "
-                            f"({rd['rows'] / rd['cpu']:,.0f} per CPU second), "
-                            f"peak RSS {_mb(_above(rd))} above = "
-                            f"{_above(rd) / nbytes:.1f}x the file"
+                            f"{'':8s} {'':10s} {r['rows'] / r['cpu']:,.0f} values per CPU second "
+                            f"end to end ({r['cpu']:.2f} CPU s)"
                         )
+                        _json_detail(args.repeat, name, url, src, mp, nbytes)
             raw = _best(raws)
             print(
                 f"raw DuckDB read_csv into a table ({len(raws)} runs, fastest): "
@@ -346,7 +427,12 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         mode, rest = sys.argv[2], sys.argv[3:]
-        children = {"raw": child_raw, "read": child_read, "ingest": child_ingest}
+        children = {
+            "raw": child_raw,
+            "read": child_read,
+            "ingest": child_ingest,
+            "stages": child_stages,
+        }
         result = children[mode](*rest)
         print(json.dumps(result))
     else:

@@ -115,3 +115,42 @@ def test_warming_recomputes_the_most_recent_answers_for_the_new_version() -> Non
     assert cache.get_or_compute(("new", ("v2",)), lambda: "recomputed") == "new on importer"
     # the time budget stops new computations once spent
     assert cache.warm("importer", [("v3",)], limit=8, budget_s=-1.0) == 0  # type: ignore[arg-type]
+
+
+class _Change:
+    """Affects the answers whose ``reads`` name "x" (what corridor.access.changes decides)."""
+
+    def affects(self, reads: Any) -> bool:
+        return reads is None or "x" in reads
+
+
+def test_warming_keeps_what_the_import_cannot_change_and_drops_what_is_not_in_use() -> None:
+    cache = AnswerCache()
+    computed: list[str] = []
+
+    def refresher(name: str) -> Any:
+        def refresh(engine: Any) -> str:
+            computed.append(name)
+            return f"{name} again"
+
+        return refresh
+
+    kept = cache.get_or_compute(("kept", ("v1",)), lambda: "kept v1", refresher("kept"), {"y"})
+    cache.get_or_compute(("hit", ("v1",)), lambda: "hit v1", refresher("hit"), {"x"})
+    cache.get_or_compute(("unsaid", ("v1",)), lambda: "unsaid v1", refresher("unsaid"))
+    cache.derived(kept, ("json",), lambda v: b"kept as json")
+    assert cache.warm("importer", [("v2",)], change=_Change(), current=("v1",)) == 2  # type: ignore[arg-type]
+    assert sorted(computed) == ["hit", "unsaid"]
+    assert cache.peek(("kept", ("v2",))) is kept  # the same answer, its text too
+    assert cache.peek_derived(kept, ("json",)) == b"kept as json"
+    assert ("hit", ("v2",)) in cache.cached_keys()  # computed again (not read: not in use)
+    # only "kept" is read for the new version: the next import computes nothing else again
+    computed.clear()
+    assert cache.peek(("kept", ("v2",))) is kept
+    assert cache.warm("importer", [("v3",)], change=_Change(), current=("v2",)) == 0  # type: ignore[arg-type]
+    assert computed == [] and cache.peek(("kept", ("v3",))) is kept
+    assert ("hit", ("v3",)) not in cache.cached_keys()  # not in use: its next reader computes it
+    # without a change (another kind of import), every answer in use is computed again
+    cache.peek(("kept", ("v3",)))
+    assert cache.warm("importer", [("v4",)]) == 1  # type: ignore[arg-type]
+    assert computed == ["kept"]

@@ -12,7 +12,14 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridor.indicators.exchangevalues import Coded, combined, encode, first_of_each, formatted
+from corridor.indicators.exchangevalues import (
+    Coded,
+    combined,
+    encode,
+    first_of_each,
+    formatted,
+    numbered,
+)
 
 
 @st.composite
@@ -52,7 +59,37 @@ def test_combined_keys_are_equal_exactly_for_equal_rows(cols: list[Coded]) -> No
         seen.add(r)
 
 
+@settings(deadline=None)  # (a shared machine: the first call may take a while)
 @given(st.lists(st.sampled_from(["a", "b", "", None]), max_size=30))
 def test_encode_gives_nulls_a_code_whose_text_is_none(values: list[str | None]) -> None:
     c = encode(pa.array(values, pa.string()))
     assert [c.texts[int(i)] for i in c.codes] == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "", None, "é"]), st.integers(1, 400)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_encode_by_runs_gives_the_codes_of_hashing(runs: list[tuple[str | None, int]]) -> None:
+    """Long columns in runs (as a sorted output is) are encoded by their runs: the same texts,
+    in order of first appearance, and the same code for each value."""
+    values = [v for v, k in runs for _ in range(k)]
+    values += [values[-1]] * max(0, 4096 - len(values))  # long enough to look for runs
+    c = encode(pa.array(values, pa.string()))
+    assert [c.texts[int(i)] for i in c.codes] == values
+    seen = list(dict.fromkeys(v for v in values if v is not None))
+    assert [t for t in c.texts if t is not None] == seen
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 50), max_size=40), st.sampled_from([1, 10**9]))
+def test_numbered_counts_keys_in_order_of_first_appearance(keys: list[int], scale: int) -> None:
+    key = np.array(keys, dtype=np.int64) * scale  # wide keys: numbered by a sort
+    number, heads = numbered(key)
+    order = list(dict.fromkeys(keys))
+    assert number.tolist() == [order.index(k) for k in keys]
+    assert heads.tolist() == [keys.index(k) for k in order]

@@ -94,3 +94,47 @@ def test_every_small_count_is_a_corner_of_a_withheld_box(values: list[int], shap
             for m in range(cols + 1)
             if k != i and m != j
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 25), min_size=27, max_size=27),
+    st.lists(st.booleans(), min_size=27, max_size=27),
+)
+def test_sparse_three_way_tables_every_small_count_on_a_withheld_box(
+    values: list[int], present: list[bool]
+) -> None:
+    """A three-way table (3 x 3 x 3) where some combinations were never reported, with its
+    margins of every order: after protect_boxes, every small count (margins included) is a
+    corner of a box of withheld cells (two values per axis, a margin allowed), whether the box
+    was built for it or for another count."""
+    finest = {
+        c: float(v)
+        for c, v, p in zip(itertools.product(range(1, 4), repeat=3), values, present, strict=True)
+        if p
+    }
+    cells: dict[tuple[int, ...], float] = {}
+    for c, v in finest.items():  # every margin that has a reported cell below it
+        for mask in itertools.product((False, True), repeat=3):
+            key = tuple(0 if m else x for x, m in zip(c, mask, strict=True))
+            cells[key] = cells.get(key, 0.0) + v
+    keys = list(cells)
+    coords = np.array(keys, np.int64).reshape(-1, 3)
+    flat = np.array([cells[k] for k in keys])
+    small = (flat > 0) & (flat < T)
+    hidden = small.copy()
+    n = len(flat)
+    left = protect_boxes(
+        flat, np.zeros(n, np.int64), coords, np.full(n, 3), hidden, np.flatnonzero(small)
+    )
+    assert len(left) == 0
+    withheld = {k for k, h in zip(keys, hidden, strict=True) if h}
+    for p in (k for k, s in zip(keys, small, strict=True) if s):
+        partners = [[v for v in range(4) if v != p[j]] for j in range(3)]
+        assert any(
+            all(
+                tuple(q[j] if bit >> j & 1 else p[j] for j in range(3)) in withheld
+                for bit in range(8)
+            )
+            for q in itertools.product(*partners)
+        ), p

@@ -92,6 +92,8 @@ def test_streaming_reads_what_the_whole_document_reader_reads(
         b'{"dataValues": [1, 2]}',
         b'{"dataValues": [{"value": "1"},, ]}',
         b'{"dataValues": {"value": "1"}}',
+        b'{"dataValues": [{"value": "1"}\x0c]}',  # blanks to yajl, not to Python's json
+        b'[{"value":\x0b"1"}]',
     ],
 )
 def test_unusual_documents_go_to_the_whole_document_reader(doc: bytes) -> None:

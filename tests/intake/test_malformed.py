@@ -99,6 +99,28 @@ CASES = [
         "services",
         ("not valid JSON", "line 1, column 37"),
     ),
+    # JSON that DuckDB's reader takes (the fast path) and Python's json does not
+    Case(
+        "json-nan",
+        "values.json",
+        b'{"dataValues": [{"dataElement": "x", "value": "1", "storedBy": nan}]}',
+        "services",
+        ("not valid JSON", "line 1, column 64"),
+    ),
+    Case(
+        "json-trailing-comma",
+        "values.json",
+        b'{"dataValues": [{"dataElement": "x", "value": "1",}]}',
+        "services",
+        ("not valid JSON", "line 1, column 51"),
+    ),
+    Case(
+        "json-form-feed",
+        "values.json",
+        b'{"dataValues": [{"dataElement": "x", "value": "1"}\x0c]}',
+        "services",
+        ("not valid JSON", "line 1, column 51"),
+    ),
     Case(
         "json-not-utf8", "values.json", b'{"dataValues": ["\xff\xfe"]}', "services", ("not UTF-8",)
     ),

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +22,7 @@ import pyarrow as pa
 from corridor.access.accounts import now
 from corridor.storage.engine import Engine
 
+log = logging.getLogger("corridor.access")
 GENESIS = "0" * 64
 _COLUMNS = (
     "seq",
@@ -116,9 +119,7 @@ def append(
     wait for that commit and return. One commit then serves many requests instead of each
     request waiting for its own in turn. A caller inside a transaction writes its entry alone,
     in that transaction."""
-    entry = _Entry(
-        now(), user, action, json.dumps(detail, sort_keys=True, default=str), cells, suppressed
-    )
+    entry = new_entry(user, action, detail, cells=cells, suppressed=suppressed)
     if getattr(engine, "_depth", 0):  # inside the caller's transaction (Engine.transaction)
         with _APPEND:
             _write(engine, [entry])
@@ -139,6 +140,89 @@ def append(
     if entry.error is not None:
         raise entry.error
     return _seq(entry)
+
+
+def new_entry(
+    user: str, action: str, detail: dict[str, Any], *, cells: int = 0, suppressed: bool = True
+) -> _Entry:
+    """An entry as :func:`append` makes it (timestamped now), for :class:`AuditWriter`."""
+    return _Entry(
+        now(), user, action, json.dumps(detail, sort_keys=True, default=str), cells, suppressed
+    )
+
+
+Notify = Callable[[list[tuple[Any, int | None, BaseException | None]]], None]
+
+
+class AuditWriter:
+    """Group commit for callers that must not block a thread while they wait (the server's
+    event loop): :meth:`submit` queues an entry and returns at once; a thread of its own writes
+    what is queued, in one transaction per batch (chained with the appends of :func:`append`:
+    both take the same lock), and after each commit calls ``notify`` once with the batch's
+    ``(waiter, seq, error)`` triples, so that the callers learn together that their entries are
+    durable. ``connect`` opens the writer's own connection (on first use)."""
+
+    def __init__(self, connect: Callable[[], Engine], notify: Notify) -> None:
+        self._connect = connect
+        self._notify = notify
+        self._engine: Engine | None = None
+        self._pending: list[tuple[_Entry, Any]] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, entry: _Entry, waiter: Any) -> None:
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the audit writer is closed")
+            self._pending.append((entry, waiter))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="corridor-audit", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+            entries = [e for e, _ in batch]
+            error: BaseException | None = None
+            try:
+                if self._engine is None:
+                    self._engine = self._connect()
+                with _APPEND:
+                    _write(self._engine, entries)
+            except BaseException as exc:  # reported to each waiter, which decides
+                error = exc
+                self._reconnect()
+            self._notify([(w, e.seq if error is None else None, error) for e, w in batch])
+
+    def _reconnect(self) -> None:
+        """After a failed batch: the next one opens a new connection."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # already broken: nothing more to do with it
+                log.debug("closing the audit writer's connection failed", exc_info=True)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread and close its connection."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 def _seq(entry: _Entry) -> int:

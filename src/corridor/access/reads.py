@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pyarrow as pa
 
 from corridor.access.accounts import Account, now
 from corridor.access.agreements import granted_scope, list_agreements
 from corridor.access.audit import append
+from corridor.access.changes import Change, Reads
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
 from corridor.access.scope import Scope, parse_countries, scoped
 from corridor.access.versions import data_version as data_version  # re-exported
 from corridor.config import Settings
+from corridor.errors import CorridorError
 from corridor.indicators import compute_indicators, publish
 from corridor.indicators.aggregate import parse_by
 from corridor.indicators.cellkey import without_keys
@@ -68,15 +70,29 @@ def scope_for(engine: Engine, account: Account, q: IndicatorQuery) -> Scope:
     return scope
 
 
-def check_places_in_scope(engine: Engine, scope: Scope, codes: Sequence[str]) -> None:
+def check_places_in_scope(
+    engine: Engine, scope: Scope, codes: Sequence[str], cache: Cache | None = None
+) -> None:
     """A named place outside the scope is refused (403), an unknown one is a 404: never an
-    empty answer that hides why."""
+    empty answer that hides why. Places' countries may come from ``cache``."""
     for raw in codes:
         code = raw.strip().lower()
-        country = engine.scalar(
-            "SELECT country_code FROM places WHERE place_code = ?", (code,), step="place country"
-        )
-        if country is None:
+
+        def country_on(target: Engine, code: str = code) -> str:  # "": no such place
+            found = target.scalar(
+                "SELECT country_code FROM places WHERE place_code = ?",
+                (code,),
+                step="place country",
+            )
+            return "" if found is None else str(found)
+
+        if cache is not None:  # changed only by an import of places
+            key = _place_country_key(code, data_version(engine))
+            reads = Reads(Scope(None), frozenset())
+            country = cache.get_or_compute(key, lambda: country_on(engine), country_on, reads)
+        else:
+            country = country_on(engine)
+        if not country:
             raise NotFound(f"no place with code {code!r} (see GET /places)")
         if scope.countries is not None and country not in scope.countries:
             raise PermissionDenied(
@@ -91,6 +107,7 @@ class Cache(Protocol):
         key: tuple[Any, ...],
         compute: Callable[[], Any],
         refresh: Callable[[Engine], Any] | None = None,
+        reads: Reads | None = None,
     ) -> Any: ...
 
     def warm(
@@ -99,7 +116,76 @@ class Cache(Protocol):
         versions: Sequence[tuple[Any, ...]],
         limit: int = ...,
         budget_s: float = ...,
+        change: Change | None = None,
+        current: tuple[Any, ...] | None = None,
     ) -> int: ...
+
+
+class Peek(Protocol):
+    def peek(self, key: tuple[Any, ...]) -> Any: ...
+
+
+class Audited(NamedTuple):
+    """An audit entry a read makes (``corridor.access.audit.append``'s arguments)."""
+
+    user: str
+    action: str
+    detail: dict[str, Any]
+    cells: int
+    suppressed: bool
+
+
+def record(engine: Engine, entry: Audited) -> None:
+    """Append ``entry`` to the audit trail (committed when this returns)."""
+    append(
+        engine,
+        entry.user,
+        entry.action,
+        entry.detail,
+        cells=entry.cells,
+        suppressed=entry.suppressed,
+    )
+
+
+def _indicator_key(
+    scope: Scope, ids: Sequence[str], dims: Sequence[str], q: IndicatorQuery, version: Any
+) -> tuple[Any, ...]:
+    return (scope, tuple(ids), tuple(dims), q.period, q.totals, version)
+
+
+def _indicators_audited(
+    account: Account, q: IndicatorQuery, scope: Scope, table: pa.Table, channel: str
+) -> Audited:
+    return Audited(
+        account.username,
+        f"{channel}.read_indicators",
+        {**q.as_dict(), "scope": scope.describe()},
+        table.num_rows * CELLS_PER_ROW,
+        not q.unsuppressed,
+    )
+
+
+def cached_indicators(
+    account: Account, q: IndicatorQuery, cache: Peek, version: Any, *, channel: str
+) -> tuple[pa.Table, Audited] | None:
+    """What :func:`read_indicators` would answer, when ``cache`` already holds it for data
+    ``version`` and no warehouse read is needed to decide who may see what (no sharing
+    agreement, no place filter, published values): the answer and the audit entry that the
+    caller must append before the answer leaves. None otherwise, also for a query that
+    :func:`read_indicators` refuses (which then says why). Reads no database."""
+    if q.unsuppressed or q.place or q.within or account.role in AGREEMENT_ROLES:
+        return None
+    try:
+        require(account.role, "read_indicators", user=account.username)
+        ids = [i.id for i in resolve_ids(q.indicators)]
+        dims = parse_by(q.by)
+        scope = account.scope.narrow(parse_countries(q.country) if q.country else None, None)
+    except CorridorError:
+        return None
+    table: pa.Table | None = cache.peek(_indicator_key(scope, ids, dims, q, version))
+    if table is None:
+        return None
+    return table, _indicators_audited(account, q, scope, table, channel)
 
 
 def read_indicators(
@@ -140,20 +226,26 @@ def read_indicators(
         return without_keys(raw) if q.unsuppressed else publish(raw, settings)
 
     if cache is not None and not q.unsuppressed:
-        key = (scope, tuple(ids), tuple(dims), q.period, q.totals, data_version(engine))
-        # the refresher lets an import compute this answer again for its new data (``warm``)
-        table: pa.Table = cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+        key = _indicator_key(scope, ids, dims, q, data_version(engine))
+        # the refresher lets an import compute this answer again for its new data (``warm``),
+        # and what it reads lets an import of other elements or countries keep it
+        table: pa.Table = cache.get_or_compute(
+            key, lambda: compute_on(engine), compute_on, indicator_reads(scope, ids)
+        )
     else:
         table = compute_on(engine)
-    append(
-        engine,
-        account.username,
-        f"{channel}.read_indicators",
-        {**q.as_dict(), "scope": scope.describe()},
-        cells=table.num_rows * CELLS_PER_ROW,
-        suppressed=not q.unsuppressed,
-    )
+    record(engine, _indicators_audited(account, q, scope, table, channel))
     return table
+
+
+def indicator_reads(scope: Scope, ids: Sequence[str]) -> Reads:
+    """What the indicators ``ids`` read within ``scope``: the rows of their numerator and
+    denominator elements, and the age bands reported where an indicator counts the ages
+    offered testing (``corridor.indicators.aggregate``)."""
+    indicators = resolve_ids(ids)
+    elements = frozenset(e for i in indicators for e in i.elements)
+    ages = any(s.offered_ages for i in indicators for s in i.series)
+    return Reads(scope, elements, ages)
 
 
 def read_hotspots(
@@ -173,15 +265,55 @@ def read_hotspots(
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
     result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
-    append(
-        engine,
+    record(engine, _hotspots_audited(account, result, period, country, draws, seed, channel))
+    return result
+
+
+def _hotspots_audited(
+    account: Account,
+    result: Any,
+    period: str | None,
+    country: str | None,
+    draws: int,
+    seed: int,
+    channel: str,
+) -> Audited:
+    return Audited(
         account.username,
         f"{channel}.read_hotspots",
         {"period": period, "country": country, "draws": draws, "seed": seed},
-        cells=result.table.num_rows,
-        suppressed=True,
+        result.table.num_rows,
+        True,
     )
-    return result
+
+
+def cached_hotspots(
+    account: Account,
+    cache: Peek,
+    version: Any,
+    *,
+    period: str | None,
+    draws: int,
+    seed: int,
+    channel: str,
+) -> tuple[Any, Audited] | None:
+    """What :func:`read_hotspots` (without a country filter) would answer when ``cache`` holds
+    the ranking for ``version``, with the audit entry to append first; else None."""
+    try:
+        require(account.role, "read_hotspots", user=account.username)
+    except CorridorError:
+        return None
+    scope = account.scope.narrow(None)
+    result = cache.peek(_hotspots_key(scope, period, draws, seed, version))
+    if result is None:
+        return None
+    return result, _hotspots_audited(account, result, period, None, draws, seed, channel)
+
+
+def _hotspots_key(
+    scope: Scope, period: str | None, draws: int, seed: int, version: Any
+) -> tuple[Any, ...]:
+    return ("hotspots", scope, period, draws, seed, version)
 
 
 def hotspots_answer(
@@ -206,8 +338,12 @@ def hotspots_answer(
         return compute_on(engine)
     # the ranking is deterministic for its seed: same scope and data, same answer; an import
     # computes it again for the new data (``refresh``) before readers switch to it
-    key = ("hotspots", scope, period, draws, seed, data_version(engine))
-    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+    key = _hotspots_key(scope, period, draws, seed, data_version(engine))
+    # what the ranking reads: its elements, and without a period the latest date of any
+    from corridor.hotspots.inputs import ELEMENTS_READ
+
+    reads = Reads(scope, frozenset(ELEMENTS_READ), latest=period is None)
+    return cache.get_or_compute(key, lambda: compute_on(engine), compute_on, reads)
 
 
 def read_places(
@@ -238,17 +374,54 @@ def read_places(
     if cache is not None:
         key = ("places", scope, data_version(engine))
         rows: list[dict[str, Any]] = cache.get_or_compute(
-            key, lambda: compute_on(engine), compute_on
+            key, lambda: compute_on(engine), compute_on, Reads(scope, frozenset())
         )
     else:
         rows = compute_on(engine)
-    append(engine, account.username, f"{channel}.read_places", {}, cells=0, suppressed=True)
+    record(engine, _places_audited(account, channel))
     return rows
 
 
-def check_place_in_scope(engine: Engine, account: Account, place_code: str) -> None:
+def _places_audited(account: Account, channel: str) -> Audited:
+    return Audited(account.username, f"{channel}.read_places", {}, 0, True)
+
+
+def cached_places(
+    account: Account, cache: Peek, version: Any, *, channel: str
+) -> tuple[list[dict[str, Any]], Audited] | None:
+    """What :func:`read_places` would answer when ``cache`` holds it for ``version`` and no
+    sharing agreement is involved, with the audit entry to append first; else None."""
+    if account.role in AGREEMENT_ROLES:
+        return None
+    try:
+        require(account.role, "read_places", user=account.username)
+    except CorridorError:
+        return None
+    rows: list[dict[str, Any]] | None = cache.peek(("places", account.scope, version))
+    if rows is None:
+        return None
+    return rows, _places_audited(account, channel)
+
+
+def check_place_in_scope(
+    engine: Engine, account: Account, place_code: str, cache: Cache | None = None
+) -> None:
     """403 for a place outside the account's countries (not a 404 that would hide it)."""
-    check_places_in_scope(engine, account.scope, [place_code])
+    check_places_in_scope(engine, account.scope, [place_code], cache)
+
+
+def _place_country_key(code: str, version: Any) -> tuple[Any, ...]:
+    return ("place country", code, version)
+
+
+def cached_place_in_scope(account: Account, place_code: str, cache: Peek, version: Any) -> bool:
+    """Whether the cache knows, for ``version``, that ``place_code`` is in the account's
+    countries (what :func:`check_place_in_scope` checks); False when it does not know."""
+    country = cache.peek(_place_country_key(place_code.strip().lower(), version))
+    if not country:
+        return False
+    countries = account.scope.countries
+    return countries is None or country in countries
 
 
 def _own_imports(account: Account) -> tuple[str, list[Any]]:
@@ -278,7 +451,7 @@ def read_status(
     if cache is not None:
         key = ("status", account.scope, data_version(engine))
         counts: dict[str, int] = dict(
-            cache.get_or_compute(key, lambda: compute_on(engine), compute_on)
+            cache.get_or_compute(key, lambda: compute_on(engine), compute_on, Reads(account.scope))
         )
     else:
         counts = compute_on(engine)
@@ -289,8 +462,33 @@ def read_status(
     }
     if allows(account.role, "read_imports"):
         out["imports"] = read_imports(engine, account, limit=10, channel=None)
-    append(engine, account.username, f"{channel}.read_status", {}, cells=0, suppressed=True)
+    record(engine, _status_audited(account, channel))
     return out
+
+
+def _status_audited(account: Account, channel: str) -> Audited:
+    return Audited(account.username, f"{channel}.read_status", {}, 0, True)
+
+
+def cached_status(
+    account: Account, cache: Peek, version: Any, *, database: str, channel: str
+) -> tuple[dict[str, Any], Audited] | None:
+    """What :func:`read_status` would answer on a ``database`` warehouse when ``cache`` holds
+    the counts for ``version`` and the account's role shows no imports (they are read every
+    time), with the audit entry to append first; else None."""
+    from corridor.access.roles import allows
+
+    if allows(account.role, "read_imports"):
+        return None
+    try:
+        require(account.role, "read_status", user=account.username)
+    except CorridorError:
+        return None
+    counts = cache.peek(("status", account.scope, version))
+    if counts is None:
+        return None
+    out = {"database": database, "scope": account.scope.describe(), "counts": dict(counts)}
+    return out, _status_audited(account, channel)
 
 
 IMPORT_COLUMNS = (

@@ -49,19 +49,19 @@ def stored_version(engine: Engine) -> tuple[Any, ...]:
 
 
 @contextmanager
-def pinned(engine: Engine) -> Iterator[None]:
-    """DuckDB: readers keep the current data version within the block (an import's
+def pinned(engine: Engine) -> Iterator[tuple[Any, ...] | None]:
+    """DuckDB: readers keep the current data version (yielded) within the block (an import's
     transaction and warming); :func:`bump`, or the end of the block, releases it. Imports are
-    serialised by the server's writer lock, so one pin at a time."""
+    serialised by the server's writer lock, so one pin at a time. PostgreSQL: yields None."""
     if engine.name == "postgres":  # the version changes at the commit, read by every reader
-        yield
+        yield None
         return
     current = data_version(engine)
     k = _key(engine)
     with _lock:
         _pins[k] = current
     try:
-        yield
+        yield current
     finally:
         with _lock:
             if _pins.get(k) == current:
@@ -69,11 +69,22 @@ def pinned(engine: Engine) -> Iterator[None]:
 
 
 def bump(engine: Engine) -> None:
-    """An import through the access layer committed: answers cached before are stale."""
+    """An import through the access layer committed: answers cached before are stale. The
+    imports table's new version is read here (the importer's connection sees its commit), so
+    that readers know the new version at once, without a read of their own."""
+    stored = None
+    if engine.name != "postgres":
+        try:
+            stored = stored_version(engine)
+        except Exception:  # readers then read it themselves
+            stored = None
     with _lock:
         k = _key(engine)
         _local[k] = _local.get(k, 0) + 1
-        _seen.pop(k, None)
+        if stored is not None:
+            _seen[k] = (stored, time.monotonic())
+        else:
+            _seen.pop(k, None)
         _pins.pop(k, None)
 
 
@@ -105,3 +116,43 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
         if _local.get(k, 0) == local:
             _seen[k] = (stored, now)
     return (local, *stored)
+
+
+def refresh(engine: Engine) -> None:
+    """DuckDB: read the imports table's version now (for a server that keeps the version known
+    without readers waiting for the read: ``corridor.api.fastlane``)."""
+    if engine.name == "postgres":
+        return
+    k = _key(engine)
+    with _lock:
+        local = _local.get(k, 0)
+    stored = stored_version(engine)
+    with _lock:
+        if _local.get(k, 0) == local:  # no import was bumped meanwhile (its read is newer)
+            _seen[k] = (stored, time.monotonic())
+
+
+def version_age(name: str, url: str) -> float | None:
+    """Seconds since the imports table's version of ``(name, url)`` was read; None if never
+    (or PostgreSQL)."""
+    with _lock:
+        seen = _seen.get((name, url))
+    return None if seen is None else time.monotonic() - seen[1]
+
+
+def known_version(name: str, url: str) -> tuple[Any, ...] | None:
+    """The version :func:`data_version` would give a connection to ``(name, url)`` when that
+    needs no read of the warehouse (DuckDB: pinned, or the imports table read less than
+    ``RECHECK_S`` ago), else None. Never blocks on the database: for callers on an event loop."""
+    if name == "postgres":
+        return None
+    k = (name, url)
+    with _lock:
+        pin = _pins.get(k)
+        if pin is not None:
+            return pin
+        local = _local.get(k, 0)
+        seen = _seen.get(k)
+    if seen is not None and time.monotonic() - seen[1] < RECHECK_S:
+        return (local, *seen[0])
+    return None

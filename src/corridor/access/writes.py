@@ -7,9 +7,11 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from corridor.access.accounts import Account
 from corridor.access.audit import append
+from corridor.access.changes import services_change
 from corridor.access.quarantine import file_scope, require_countries_of_import, tag_quarantine
 from corridor.access.reads import Cache
 from corridor.access.roles import require
@@ -40,15 +42,41 @@ def _as_dry_run(r: ImportResult) -> ImportResult:
     )
 
 
-def _warm(engine: Engine, cache: Cache | None) -> None:
-    """DuckDB: compute the most used answers for the new data before readers see the new
-    version. A failure only means their next reader computes them."""
+def _warm(
+    engine: Engine,
+    cache: Cache | None,
+    results: Sequence[ImportResult],
+    current: tuple[Any, ...] | None,
+    before: tuple[Any, ...] | None,
+) -> None:
+    """DuckDB: prepare the answers in use for the new data before readers see the new version:
+    those the import cannot change are kept (``corridor.access.changes``), the others computed
+    again. ``current``: the version readers had (pinned); ``before``: the imports table's
+    version read before the import. A failure only means their next reader computes them."""
     if cache is None:
         return
     try:
-        cache.warm(engine, upcoming_versions(engine))
+        ids = [int(r.import_id) for r in results if r.import_id is not None and _changed(r)]
+        change = None
+        # keeping answers is safe only when this import is all that changed since ``current``
+        # (no other write in between): otherwise every answer in use is computed again
+        if (
+            ids
+            and current is not None
+            and before is not None
+            and all(r.kind == "services" for r in results)
+            and tuple(current[1:]) == tuple(before)
+            and tuple(stored_version(engine)) == (int(before[0]) + len(ids), max(ids))
+        ):
+            change = services_change(engine, ids)
+        cache.warm(engine, upcoming_versions(engine), change=change, current=current)
     except Exception:
         log.debug("warming the answer cache after an import failed", exc_info=True)
+
+
+def _changed(r: ImportResult) -> bool:
+    """Whether an import changed the data version (``versions.stored_version``'s rule)."""
+    return bool(r.rows_new + r.rows_replaced > 0 or r.rows_quarantined > 0)
 
 
 def _warm_in_transaction(engine: Engine, cache: Cache | None) -> None:
@@ -95,7 +123,8 @@ def import_files(
     }
     # DuckDB: readers keep the version they have (and its cached answers) until the import
     # is committed and its answers warmed; bump() then switches them all at once
-    with pinned(engine):
+    with pinned(engine) as current:
+        before = stored_version(engine) if current is not None else None
         # A dry run by an account limited to some countries loads the file in a transaction
         # that is then rolled back, so that the same scope check as a real import runs on its
         # rows.
@@ -137,7 +166,7 @@ def import_files(
             raise
         if not dry_run and changed:
             if engine.name != "postgres":  # committed; readers see it when bumped, warmed first
-                _warm(engine, cache)
+                _warm(engine, cache, results, current, before)
             bump(engine)  # answers cached before this import are stale from now on
     append(
         engine,

@@ -13,12 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from corridor import __version__
 from corridor.access.accounts import admin_exists
 from corridor.api import analytics, routes_data, routes_read
+from corridor.api.fastlane import CachedAnswers
 from corridor.api.hub import Hub
-from corridor.api.problems import RequestIdAndHeaders, UploadLimit, install_handlers
+from corridor.api.problems import RequestIdAndHeaders, RequestIds, UploadLimit, install_handlers
 from corridor.config import SETTINGS_FILE, load_settings
 from corridor.errors import WorkspaceError
 from corridor.storage.engine import connect
@@ -64,7 +66,7 @@ def create_app(
         yield
         hub.close()
 
-    app = FastAPI(
+    app = HubApp(
         title="Corridor data hub",
         version=__version__,
         description="Indicators, spaces of vulnerability and intake for the health of migrants "
@@ -95,8 +97,22 @@ def create_app(
             allow_headers=["authorization", "content-type", "x-csrf-token"],
         )
     app.add_middleware(UploadLimit, max_bytes=hub.max_upload, paths=(f"{PREFIX}/imports",))
-    app.add_middleware(RequestIdAndHeaders)
+    ids = RequestIds()
+    app.add_middleware(RequestIdAndHeaders, ids=ids)
+    app.fast = CachedAnswers(hub, ids, cors=bool(origins))
     return app
+
+
+class HubApp(FastAPI):
+    """The FastAPI application with cached answers served in front of it: a request that
+    ``corridor.api.fastlane`` can answer from memory never enters FastAPI's layers."""
+
+    fast: CachedAnswers | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast is not None and await self.fast.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def app_from_env() -> FastAPI:

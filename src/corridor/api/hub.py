@@ -3,18 +3,22 @@ rate limiter. One Hub per application; no global mutable state."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from corridor.access.accounts import Account, account_for_token, now
-from corridor.access.errors import RateLimited
+from corridor.access.audit import AuditWriter
+from corridor.access.errors import AuthenticationError, RateLimited
 from corridor.config import Settings
 from corridor.storage.engine import Engine, connect
 
@@ -186,6 +190,10 @@ class AnswerCache:
         self._refresh: dict[tuple[Any, ...], Callable[[Engine], Any]] = {}
         # key without its version -> {derived key: how to make it from a value}
         self._makers: dict[tuple[Any, ...], dict[tuple[Any, ...], Callable[[Any], Any]]] = {}
+        # key without its version -> what the answer reads (corridor.access.changes.Reads)
+        self._reads: dict[tuple[Any, ...], Any] = {}
+        # keys without their version read or computed since the last warm: the answers in use
+        self._used: set[tuple[Any, ...]] = set()
 
     def _single_flight(
         self, key: tuple[Any, ...], find: Callable[[], Any], make: Callable[[], Any]
@@ -208,19 +216,42 @@ class AnswerCache:
                 with self._lock:
                     self._pending.pop(key, None)
 
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The cached answer of ``key`` or None; never computes nor waits for a computation
+        (safe on the event loop)."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+                self._used.add(key[:-1])
+            return value
+
+    def peek_derived(self, value: Any, key: tuple[Any, ...]) -> Any:
+        """What :meth:`derived` keeps beside ``value`` under ``key``, or None (never makes it)."""
+        with self._lock:
+            return self._derived.get(id(value), {}).get(key)
+
     def get_or_compute(
         self,
         key: tuple[Any, ...],
         compute: Callable[[], Any],
         refresh: Callable[[Engine], Any] | None = None,
+        reads: Any = None,
     ) -> Any:
         """The cached answer, or ``compute()`` once however many requests ask at the same time
         (the others wait for it instead of computing the same table again). The key's last
         element is the data version; ``refresh(engine)`` computes the same answer on another
-        connection, for :meth:`warm`."""
+        connection, for :meth:`warm`; ``reads`` (``corridor.access.changes.Reads``) says what
+        the answer reads, so that an import that cannot change it keeps it (None: any import
+        can)."""
         with self._lock:
+            self._used.add(key[:-1])
             if refresh is not None:
                 self._refresh[key[:-1]] = refresh
+                if reads is not None:
+                    self._reads[key[:-1]] = reads
+                else:
+                    self._reads.pop(key[:-1], None)
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
@@ -245,6 +276,8 @@ class AnswerCache:
                 if not any(k[:-1] == old_key[:-1] for k in self._items):
                     self._refresh.pop(old_key[:-1], None)
                     self._makers.pop(old_key[:-1], None)
+                    self._reads.pop(old_key[:-1], None)
+                    self._used.discard(old_key[:-1])
 
     def warm(
         self,
@@ -252,27 +285,45 @@ class AnswerCache:
         versions: Sequence[tuple[Any, ...]],
         limit: int = 64,
         budget_s: float = 60.0,
+        change: Any = None,
+        current: tuple[Any, ...] | None = None,
     ) -> int:
-        """Compute the ``limit`` most recently used answers again on ``engine`` (an import's
-        connection, which sees its new data), with the texts made from them (``derived``), and
-        keep them under each of ``versions`` (the data versions readers will see once the import
-        is complete), so that readers find them instead of waiting for the computation after an
-        import. Stops starting new ones after ``budget_s`` seconds (the import's own answer
-        waits for this; an answer not warmed is computed by its next reader). Returns how
-        many."""
+        """Prepare the answers in use for the data versions readers will see once an import is
+        complete (``versions``), so that readers find them instead of waiting for a
+        computation after the import. Answers in use are those read (or computed) since the
+        previous warm.
+
+        With ``change`` (``corridor.access.changes.Change``: what the import changed) and
+        ``current`` (the version before it), an answer the change cannot affect
+        (``change.affects(reads)``) is kept as it is under the new versions, texts and all,
+        whether in use or not. The ``limit`` most recently used answers in use that it can
+        affect are computed again on ``engine`` (the import's connection, which sees its new
+        data), with the texts made from them (``derived``); answers not in use are left to
+        their next reader. Stops starting new computations after ``budget_s`` seconds (the
+        import's own answer waits for this; an answer not warmed is computed by its next
+        reader). Returns how many were computed."""
         with self._lock:
+            used, self._used = self._used, set()
             stems: list[tuple[Any, ...]] = []
             for key in reversed(self._items):
                 if key[:-1] in self._refresh and key[:-1] not in stems:
                     stems.append(key[:-1])
-                if len(stems) >= limit:
-                    break
-            jobs = [(stem, self._refresh[stem], dict(self._makers.get(stem, {}))) for stem in stems]
+            jobs = [
+                (stem, self._refresh[stem], dict(self._makers.get(stem, {})), self._reads.get(stem))
+                for stem in stems
+            ]
         done = 0
         start = time.monotonic()
-        for stem, refresh, makers in jobs:
-            if time.monotonic() - start > budget_s:
-                break
+        for stem, refresh, makers, reads in jobs:
+            if change is not None and current is not None and not change.affects(reads):
+                with self._lock:
+                    value = self._items.get((*stem, current))
+                if value is not None:  # the same answer for the new data: kept
+                    for version in versions:
+                        self._store((*stem, version), value)
+                    continue
+            if stem not in used or done >= limit or time.monotonic() - start > budget_s:
+                continue
             value = refresh(engine)
             texts = {dkey: make(value) for dkey, make in makers.items()}
             for version in versions:
@@ -331,6 +382,7 @@ class TokenCache:
         self.ttl = ttl
         self.size = size
         self._items: dict[bytes, tuple[Account, float]] = {}
+        self._renewing: set[bytes] = set()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -349,6 +401,9 @@ class TokenCache:
         found = self.cached(token)
         if found is not None:
             return found
+        return self._look_up(engine, token)
+
+    def _look_up(self, engine: Engine, token: str) -> Account:
         account = account_for_token(engine, token)  # raises AuthenticationError
         with self._lock:
             if len(self._items) >= self.size:
@@ -356,9 +411,58 @@ class TokenCache:
             self._items[self._key(token)] = (account, time.monotonic())
         return account
 
+    def due(self, token: str) -> bool:
+        """Whether the cached account of ``token`` is older than half the ``ttl`` and nobody
+        looks it up again yet: the caller should then :meth:`renew` it (in a thread), so that
+        requests keep finding it in memory while a revocation still takes effect within
+        ``ttl``. Marks it as being renewed."""
+        key = self._key(token)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or time.monotonic() - hit[1] < self.ttl / 2 or key in self._renewing:
+                return False
+            self._renewing.add(key)
+            return True
+
+    def renew(self, engine: Engine, token: str) -> None:
+        """Look the token up again now (after :meth:`due`); a token no longer valid is
+        dropped (its next request is answered 401 by the route)."""
+        try:
+            self._look_up(engine, token)
+        except AuthenticationError:
+            self.forget(token)
+        finally:
+            self.release(token)
+
+    def release(self, token: str) -> None:
+        """The renewal :meth:`due` announced is over (done or given up)."""
+        with self._lock:
+            self._renewing.discard(self._key(token))
+
     def forget(self, token: str) -> None:
         with self._lock:
             self._items.pop(self._key(token), None)
+
+
+def settle(batch: list[tuple[Any, int | None, BaseException | None]]) -> None:
+    """The AuditWriter's notice (its thread): resolve each waiting request's future, with one
+    call into each event loop per committed batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, int | None, Any]]] = {}
+    for fut, seq, error in batch:
+        by_loop.setdefault(fut.get_loop(), []).append((fut, seq, error))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+
+
+def _settle_on_loop(items: list[tuple[Any, int | None, BaseException | None]]) -> None:
+    for fut, seq, error in items:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(seq)
 
 
 class Hub:
@@ -374,6 +478,16 @@ class Hub:
         self.max_upload = int(settings["api_max_upload_mb"]) * 1_000_000
         self.answers = AnswerCache()
         self.tokens = TokenCache()
+        # audit entries of answers served on the event loop (corridor.api.fastlane)
+        self.audit = AuditWriter(lambda: connect(url), settle)
+        # the (engine name, url) of the pool's connections: their data version's key
+        self.version_key = (
+            ("duckdb", url.removeprefix("duckdb://")) if self.is_duckdb else ("postgres", url)
+        )
+        self.fast_lane = True  # cached answers served on the event loop (corridor.api.fastlane)
+        self.fast_answers = 0  # how many it served (the event loop's thread alone counts)
+        # renews cached tokens and the data version for it (one thread: renewals are rare)
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="corridor-renew")
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -384,5 +498,7 @@ class Hub:
             yield
 
     def close(self) -> None:
+        self.background.shutdown(wait=True)
+        self.audit.close()
         self.limiter.close()
         self.pool.close()

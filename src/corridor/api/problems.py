@@ -163,31 +163,46 @@ def install_handlers(app: FastAPI) -> None:
 _HEADERS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 
-class RequestIdAndHeaders:
-    """Pure ASGI middleware: a request id on every request, security headers on every answer.
-
-    Request ids are this process's random prefix and a counter: unique across the worker
+class RequestIds:
+    """Request ids: this process's random prefix and a counter, unique across the worker
     processes and restarts without a call for random bytes per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._prefix = uuid.uuid4().hex[:16]
         self._count = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+def with_security_headers(
+    headers: list[tuple[bytes, bytes]], rid: str
+) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with the security headers it does not set itself and the request
+    id added (every answer's, whichever part of the server made it)."""
+    present = {k.lower() for k, _ in headers}
+    out = headers + [(k, v) for k, v in _HEADERS if k not in present]
+    out.append((b"x-request-id", rid.encode()))
+    return out
+
+
+class RequestIdAndHeaders:
+    """Pure ASGI middleware: a request id on every request, security headers on every answer."""
+
+    def __init__(self, app: ASGIApp, ids: RequestIds | None = None) -> None:
+        self.app = app
+        self.ids = ids or RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = f"{self._prefix}{next(self._count):016x}"
+        rid = self.ids.next()
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in _HEADERS if k not in present]
-                headers.append((b"x-request-id", rid.encode()))
-                message["headers"] = headers
+                message["headers"] = with_security_headers(list(message.get("headers", [])), rid)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -20,9 +20,14 @@ JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
 
 
 def wants_csv(request: Request, fmt: Format | None) -> bool:
+    return accepts_csv(request.headers.get("accept", ""), fmt)
+
+
+def accepts_csv(accept: str, fmt: str | None) -> bool:
+    """CSV for ``format=csv``, or without ``format`` for an Accept header naming text/csv and
+    not application/json."""
     if fmt is not None:
         return fmt == "csv"
-    accept = request.headers.get("accept", "")
     return "text/csv" in accept and "application/json" not in accept
 
 

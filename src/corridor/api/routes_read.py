@@ -142,7 +142,7 @@ def get_hotspot(
 ) -> Response:
     from corridor.access.reads import check_place_in_scope
 
-    check_place_in_scope(engine, account, place_code)
+    check_place_in_scope(engine, account, place_code, hub_of(request).answers)
     result = _hotspots(request, engine, account, period, None, draws, seed)
     settings = hub_of(request).settings
 

@@ -16,10 +16,16 @@ import pandas as pd
 
 from corridor.contract.dimensions import TOTAL
 from corridor.hotspots.sitetotals import SiteTotals
-from corridor.hotspots.warehouse import Window
+from corridor.hotspots.warehouse import GROUP_ELEMENTS, TOTAL_ELEMENTS, Window
 from corridor.storage.engine import Engine
 
 RECENCY_ELEMENTS = ("hiv_recent", "hiv_recency_tested")
+#: every data element the ranking reads from the services (and, without a period, the latest
+#: date of any): an import of other elements cannot change a ranking, so the server's answer
+#: cache keeps it (corridor.access.changes; tests/access/test_access_changes.py guards this)
+ELEMENTS_READ: tuple[str, ...] = tuple(
+    dict.fromkeys((*TOTAL_ELEMENTS, *GROUP_ELEMENTS, *RECENCY_ELEMENTS))
+)
 #: recency results are pooled over the window and the years before it, up to this many years:
 #: a site's share of recent infections among new diagnoses changes slowly, and a year of one
 #: site holds only a handful of recent results

@@ -110,6 +110,7 @@ _TOTAL_ELEMENTS: tuple[str, ...] = (
 )
 #: the elements read by place and population group
 _GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "pop_estimated")
+TOTAL_ELEMENTS, GROUP_ELEMENTS = _TOTAL_ELEMENTS, _GROUP_ELEMENTS  # public names
 
 
 def _element_values(table: pa.Table) -> pd.DataFrame:

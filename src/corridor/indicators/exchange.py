@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final
@@ -17,7 +17,6 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corridor.contract.dimensions import TOTAL
 from corridor.contract.periods import parse_period
@@ -30,8 +29,9 @@ from corridor.indicators.exchangevalues import (
     exchange_table,
     exchange_values,
     formatted,
+    numbered,
 )
-from corridor.indicators.exportcells import numbers, write_array
+from corridor.indicators.exportlines import LineTexts
 from corridor.storage.engine import Engine
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -187,35 +187,11 @@ def _held(values: Values) -> np.ndarray:
     return np.array([f is not None for f in values.flag.texts], dtype=bool)[values.flag.codes]
 
 
-#: a part of each written value: its text for a batch of rows (an array of row numbers)
-Part = Callable[[np.ndarray], pa.Array]
-
-
-def _numbers(values: Values, blank: np.ndarray | None = None) -> Part:
-    """The values as written ("None" for NaN); empty where ``blank``."""
-    value = values.value
-    if blank is None or not blank.any():
-        return lambda rows: numbers(value.take(pa.array(rows)), 4, "None")
-    x = value.to_numpy(zero_copy_only=False)
-    if not np.isnan(x[~blank]).any():  # (shown values are never null): blank ones made null
-        value = pc.if_else(pa.array(blank), pa.scalar(None, pa.float64()), value)
-        return lambda rows: numbers(value.take(pa.array(rows)), 4, "")
-    return lambda rows: pc.if_else(
-        pa.array(blank[rows]), "", numbers(value.take(pa.array(rows)), 4, "None")
-    )
-
-
-def _write_joined(
-    parts: Sequence[Part], rows: np.ndarray, stream: BinaryIO, *, drop_tail: int = 0
-) -> None:
-    """The texts of ``rows`` (their parts joined), made and written a batch at a time: each
-    batch stays in the processor's cache and its memory is reused, whatever the table's size."""
+def _batches(rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """The rows a batch at a time (each batch stays in the processor's cache and its memory is
+    reused, whatever the table's size), and whether it is the last."""
     n = len(rows)
-    for start in range(0, n, BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
-        last = start + BATCH_ROWS >= n
-        text = pc.binary_join_element_wise(*(p(batch) for p in parts), "")
-        write_array(text, stream, drop_tail=drop_tail if last else 0)
+    return [(rows[s : s + BATCH_ROWS], s + BATCH_ROWS >= n) for s in range(0, n, BATCH_ROWS)]
 
 
 def write_dhis2_json(
@@ -255,20 +231,23 @@ def write_dhis2_json(
         return f'",\n      "comment": {_q(text)}\n    }},\n'
 
     # each distinct text formatted once (of the values written), constant texts folded in
-    parts = [
+    keyed = [
         values.element.formatted(
             lambda v: (
                 f'    {{\n      "dataElement": {_q(codes.data_element(v))},\n      "period": '
             ),
             rows,
-        ).at,
-        values.period.formatted(lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": ', rows).at,
-        values.place.formatted(lambda v: f"{_q(codes.org_unit(v))},\n", rows).at,
-        formatted(values.dims(), combo_text, rows).at,
-        _numbers(values),
-        formatted([_flags(values.indicator), values.note], tail_text, rows).at,
+        ),
+        values.period.formatted(lambda v: f'{_q(dhis2_period(v))},\n      "orgUnit": ', rows),
+        values.place.formatted(lambda v: f"{_q(codes.org_unit(v))},\n", rows),
+        formatted(values.dims(), combo_text, rows),
+        formatted([_flags(values.indicator), values.note], tail_text, rows),
     ]
-    _write_joined(parts, rows, stream, drop_tail=2)
+    texts = LineTexts([k.texts for k in keyed], 4, "None")
+    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
+    for batch, last in _batches(rows):
+        keys = [k.key[batch] for k in keyed]
+        texts.write(keys, 4, x[batch], stream, drop_tail=2 if last else 0)
     rest = "".join(f",\n  {_q(k)}: {_q(v)}" for k, v in tail.items())
     stream.write(f"\n  ]{rest}\n}}\n".encode())
 
@@ -301,26 +280,23 @@ def write_adx(
 
 
 def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
-    # groups (place, period) numbered in order of first appearance; a stable sort keeps each
-    # group's values in their order
-    n = values.num_rows
+    """The groups (org unit, period), numbered in order of first appearance; a stable sort keeps
+    each group's values in their order. A line is two parts: the line up to its value (a note,
+    the element and dimensions; a withheld value's comment), after a group's closing and the
+    next one's opening where a group starts, and its number with the end of the line."""
     key = combined([(c.codes, len(c.texts)) for c in (values.place, values.period)])
-    group = pc.dictionary_encode(pa.array(key)).indices
-    order = pc.sort_indices(group).to_numpy()
-    ids = group.to_numpy()[order]
-    start = np.flatnonzero(np.diff(ids, prepend=-1))  # positions in the sorted order
+    group, heads = numbered(key)
+    order = np.argsort(group, kind="stable")
+    start = np.cumsum(np.bincount(group))[:-1]  # where groups after the first start (written)
     held = _held(values)
-    places, periods = values.place.codes[order[start]], values.period.codes[order[start]]
-    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places.tolist())}
-    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods.tolist())}
+    places = values.place.codes[heads].tolist()
+    periods = values.period.codes[heads].tolist()
+    org = {p: quoteattr(codes.org_unit(str(values.place.texts[p]))) for p in set(places)}
+    when = {q: quoteattr(adx_period(str(values.period.texts[q]))) for q in set(periods)}
     headers = [
         f'  <group orgUnit={org[p]} period={when[q]} dataSet="CORRIDOR_INDICATORS">\n'
-        for p, q in zip(places.tolist(), periods.tolist(), strict=True)
+        for p, q in zip(places, periods, strict=True)
     ]
-    # the last value of a group is followed by its closing and the next group's opening
-    turn = np.zeros(n, dtype=np.int64)
-    turn[order[np.append(start[1:] - 1, n - 1)]] = np.arange(1, len(start) + 1)
-    turns = ["", *(f"  </group>\n{h}" for h in headers[1:]), "  </group>\n"]
     # a shown value's completeness note comes before it (code 0: none)
     note = Coded(
         np.where(held, 0, values.note.codes.astype(np.int64) + 1), ["", *values.note.texts]
@@ -338,16 +314,22 @@ def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:
             attrs.replace("--", "- -") + " -->\n"
         )
 
-    def end(withheld: bool, turn: str) -> str:
-        return ("" if withheld else '"/>\n') + turn
-
-    parts = [
-        formatted([note, values.flag, values.element, *values.dims()], line).at,
-        _numbers(values, held),  # a withheld value's number is not written
-        formatted([_flags(held), Coded(turn, turns)], end).at,
+    lines = formatted([note, values.flag, values.element, *values.dims()], line)
+    # the first line of each group after the first: the group turn, then the line
+    firsts = order[start]
+    turns = [
+        f"  </group>\n{h}{t}"
+        for h, t in zip(headers[1:], lines.at(firsts).to_pylist(), strict=True)
     ]
+    key = lines.key.copy()
+    key[firsts] = len(lines.texts) + np.arange(len(turns))
+    keyed = pa.concat_arrays([lines.texts, pa.array(turns, pa.string())])
+    texts = LineTexts([keyed], 4, "None", '"/>\n')  # (the number ends the line)
+    x = values.value.to_numpy(zero_copy_only=False)  # nulls as NaN, written alike
     stream.write(headers[0].encode())
-    _write_joined(parts, order, stream)
+    for batch, _last in _batches(order):  # a withheld value: its comment, no number
+        texts.write([key[batch]], 1, x[batch], stream, blank=held[batch])
+    stream.write(b"  </group>\n")
 
 
 def _dim_attr(codes: Codes, dim: str, code: str | None) -> str:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import is_suppressed
+from corridor.indicators.exportcells import one_array
 from corridor.indicators.places import ALL
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -29,6 +30,8 @@ KEY: Final = ("period", "place_code", *DISAGGREGATIONS)
 COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
 _STRING: Final = pa.string()
 _WIDE: Final = 1 << 62  # a combined key stays below this (int64)
+_RUNS_FROM: Final = 4096  # columns of this many values or more are looked at for runs
+_RUN_LENGTH: Final = 4  # the runs' mean length from which they are encoded by runs
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,20 @@ def formatted(
 
 
 def encode(arr: pa.Array | pa.ChunkedArray) -> Coded:
-    """Dictionary codes of a column (nulls get a code of their own, whose text is None)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    """Dictionary codes of a column (nulls get a code of their own, whose text is None).
+
+    A column in runs of equal values (an output sorted by place and period, one indicator's
+    data elements, flags mostly null) is encoded by its runs: comparing neighbours is several
+    times cheaper than hashing every value.
+    """
+    arr = one_array(arr)
+    if arr.null_count == len(arr):
+        return Coded(np.zeros(len(arr), dtype=np.int32), [None])
+    plain = not pa.types.is_dictionary(arr.type) and arr.null_count < len(arr) // 2
+    heads = _run_heads(arr) if plain else None  # (nulls are not hashed anyway)
+    if heads is not None:
+        runs = encode(arr.take(pa.array(heads)))
+        return Coded(np.repeat(runs.codes, np.diff(heads, append=len(arr))), runs.texts)
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
     texts: list[str | None] = [None if v is None else str(v) for v in arr.dictionary.to_pylist()]
@@ -100,16 +114,44 @@ def encode(arr: pa.Array | pa.ChunkedArray) -> Coded:
     return Coded(indices.to_numpy(), texts)  # int32 as Arrow has them: no copy
 
 
+def _run_heads(arr: pa.Array) -> np.ndarray | None:
+    """Where each run of equal values (nulls equal) starts, if the runs are long enough to pay
+    (a sample of the first values says whether to look)."""
+    n = len(arr)
+    if n < _RUNS_FROM:
+        return None
+    heads = _changes(arr.slice(0, _RUNS_FROM))
+    if len(heads) > _RUNS_FROM // _RUN_LENGTH:
+        return None
+    heads = _changes(arr)
+    return heads if len(heads) <= n // _RUN_LENGTH else None
+
+
+def _changes(arr: pa.Array) -> np.ndarray:
+    """The positions where a value differs from the one before (0 included)."""
+    n = len(arr)
+    differ = pc.not_equal(arr.slice(1), arr.slice(0, n - 1))
+    change = pc.fill_null(differ, False).to_numpy(zero_copy_only=False)
+    if arr.null_count:
+        valid = arr.is_valid().to_numpy(zero_copy_only=False)
+        change |= valid[1:] != valid[:-1]
+    return np.concatenate([[0], np.flatnonzero(change) + 1])
+
+
 def combined(columns: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
     """One int64 key per row from several (codes, size) columns: equal keys, equal rows."""
-    key = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
-    span = 1
-    for codes, size in columns:
+    if not columns:
+        return np.zeros(0, dtype=np.int64)
+    key = columns[0][0].astype(np.int64)  # (a copy: updated in place below)
+    span = max(columns[0][1], 1)
+    for codes, size in columns[1:]:
         size = max(size, 1)
         if span * size >= _WIDE:  # renumber the keys so far densely before going on
             uniq, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
             span = len(uniq)
-        key = key * size + codes
+        key *= size
+        key += codes
         span *= size
     return key
 
@@ -140,7 +182,7 @@ class Values:
 def _column(t: pa.Table, name: str, type_: pa.DataType = _STRING) -> pa.Array:
     if name not in t.column_names:
         return pa.nulls(t.num_rows, type_)
-    arr = t.column(name).combine_chunks()
+    arr = one_array(t.column(name))
     if pa.types.is_dictionary(arr.type) and type_ == _STRING:
         return arr
     return arr.cast(type_)
@@ -163,6 +205,24 @@ def first_of_each(key: np.ndarray) -> np.ndarray:
     return first
 
 
+def numbered(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys numbered in order of first appearance: (each row's number, where each
+    number first appears)."""
+    n = len(key)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    span = int(key.max()) + 1
+    if span <= 8 * n:  # a table addressed by the key
+        heads = np.flatnonzero(first_of_each(key))
+        table = np.empty(span, dtype=np.int64)
+        table[key[heads]] = np.arange(len(heads))
+        return table[key], heads
+    uniq, index, inverse = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[np.argsort(index)] = np.arange(len(uniq))
+    return rank[inverse.reshape(-1)], np.sort(index)
+
+
 def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
     """Codes of several columns in one shared list of texts: (codes stacked by column, texts)."""
     texts: list[str | None] = []
@@ -170,7 +230,12 @@ def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
     out = np.empty((len(columns), len(columns[0].codes) if columns else 0), dtype=np.int32)
     for i, c in enumerate(columns):
         remap = np.array([index.setdefault(t, len(index)) for t in c.texts], dtype=np.int32)
-        out[i] = remap[c.codes] if len(remap) else 0
+        if not len(remap):
+            out[i] = 0
+        elif (remap == np.arange(len(remap))).all():  # the column's own codes (the first)
+            out[i] = c.codes
+        else:
+            out[i] = remap[c.codes]
     texts = list(index)
     return out, texts
 
@@ -192,50 +257,75 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
     keep = np.ones(n, dtype=bool)
     for k, margin in (("place_code", ALL), *((d, TOTAL) for d in grouped)):
         c = keys[k]
-        keep &= ~np.array([v == margin for v in c.texts], dtype=bool)[c.codes]
+        if margin in c.texts:
+            keep &= ~np.array([v == margin for v in c.texts], dtype=bool)[c.codes]
     rows = np.flatnonzero(keep)
+    every = len(rows) == n
+
+    def kept(codes: np.ndarray) -> np.ndarray:  # the kept rows' (last axis)
+        return codes if every else codes[..., rows]
+
+    m = len(rows)
     # the three roles of a row: numerator (0), denominator (1) and indicator value (2)
     roles = (*COUNTS, "value")
     elements, element_texts = unified(
         [encode(_column(table, f"{r}_element")) for r in COUNTS]
         + [encode(_column(table, "indicator"))]
     )
+    elements = kept(elements)
     flags, flag_texts = unified([encode(_column(table, f"{r}_flag")) for r in roles])
-    value = pa.concat_arrays([_column(table, r, pa.float64()) for r in roles])
+    flags = kept(flags)
+    numbers = [_column(table, r, pa.float64()) for r in roles]
+    x = np.empty((3, m), dtype=np.float64)
+    valid = np.ones((3, m), dtype=bool)
+    for i, c in enumerate(numbers):
+        x[i] = kept(c.to_numpy(zero_copy_only=False))  # nulls as NaN
+        if c.null_count:
+            valid[i] = kept(c.is_valid().to_numpy(zero_copy_only=False))
     is_flag = np.array([f is not None for f in flag_texts], dtype=bool)
-    present = value.is_valid().to_numpy(zero_copy_only=False).reshape(3, n) | is_flag[flags]
-    # counts: numerator and denominator of row r at 2r and 2r + 1 (the order they appear in);
-    # only data elements (not another period's value or a part of a count), each once
+    present = valid | is_flag[flags]
+    # counts: numerator and denominator of kept row r at 2r and 2r + 1 (the order they appear
+    # in); only data elements (not another period's value or a part of a count), each once
     is_element = np.array([t in DATA_ELEMENTS for t in element_texts], dtype=bool)
-    both = (is_element[elements[:2, rows]] & present[:2, rows]).T.ravel()
+    both = (is_element[elements[:2]] & present[:2]).T.ravel()
     at = np.flatnonzero(both)
-    key = combined(
-        [(c.codes[rows], len(c.texts)) for c in (keys[k] for k in KEY)],
-    )
-    key = combined(
-        [
-            (key[at // 2], int(key.max(initial=0)) + 1),
-            (elements[:2, rows].T.ravel()[at], len(element_texts)),
-        ]
-    )
-    at = at[first_of_each(key)]
-    shown = rows[present[2, rows]]
-    row = np.concatenate([rows[at // 2], shown])
+    codes = {k: kept(keys[k].codes) for k in KEY}
+    key = combined([(codes[k], len(keys[k].texts)) for k in KEY])
+    if first_of_each(key).all():  # each row a cell of its own: a count repeats only in its row
+        r = at // 2
+        same = (at % 2 == 1) & (elements[0, r] == elements[1, r]) & both[2 * r]
+        at = at[~same]
+    else:
+        key = combined(
+            [
+                (key[at // 2], int(key.max(initial=0)) + 1),
+                (elements[:2].T.ravel()[at], len(element_texts)),
+            ]
+        )
+        at = at[first_of_each(key)]
+    shown = np.flatnonzero(present[2])
+    row = np.concatenate([at // 2, shown])  # of the kept rows
     role = np.concatenate([at % 2, np.full(len(shown), 2, dtype=np.int64)])
     notes = _notes(table)
     blank = notes.texts.index("")
     indicator = role == 2
+    flat = role * m + row
     return Values(
-        element=Coded(elements[role, row], element_texts),
-        period=keys["period"].take(row),
-        place=keys["place_code"].take(row),
-        sex=keys["sex"].take(row),
-        age_band=keys["age_band"].take(row),
-        population_group=keys["population_group"].take(row),
-        value=value.take(pa.array(role * n + row)),
-        flag=Coded(flags[role, row], flag_texts),
+        element=Coded(elements.ravel()[flat], element_texts),
+        period=Coded(codes["period"][row], keys["period"].texts),
+        place=Coded(codes["place_code"][row], keys["place_code"].texts),
+        sex=Coded(codes["sex"][row], keys["sex"].texts),
+        age_band=Coded(codes["age_band"][row], keys["age_band"].texts),
+        population_group=Coded(codes["population_group"][row], keys["population_group"].texts),
+        value=pa.array(x.ravel()[flat], mask=~valid.ravel()[flat]),
+        flag=Coded(flags.ravel()[flat], flag_texts),
         indicator=indicator,
-        note=Coded(np.where(indicator, notes.codes[row], blank), notes.texts),
+        note=Coded(
+            np.where(indicator, kept(notes.codes)[row], blank)
+            if len(notes.texts) > 1
+            else np.zeros(len(row), dtype=np.int32),  # (no notes: all blank)
+            notes.texts,
+        ),
     )
 
 
@@ -245,7 +335,7 @@ def _notes(t: pa.Table) -> Coded:
     none = Coded(np.zeros(n, dtype=np.int64), [""])
     if "incomplete" not in t.column_names:
         return none
-    flagged = pc.fill_null(t.column("incomplete").combine_chunks().cast(pa.bool_()), False)
+    flagged = pc.fill_null(one_array(t.column("incomplete")).cast(pa.bool_()), False)
     if not pc.any(flagged).as_py():
         return none
 
@@ -300,4 +390,5 @@ __all__ = (
     "exchange_table",
     "exchange_values",
     "formatted",
+    "numbered",
 )

@@ -43,6 +43,7 @@ from corridor.indicators.exportcells import (
     mapped,
     number,
     numbers,
+    one_array,
     write_array,
 )
 from corridor.indicators.places import PLACE_COLUMNS
@@ -132,28 +133,37 @@ def _flag_of(chunk: pa.Table, c: str) -> pa.Array | None:
     if c == "gap":
         if "value_flag" not in names or "target" not in names:
             return None
-        flag = chunk.column("value_flag").combine_chunks()
-        target = chunk.column("target").combine_chunks()
+        flag = one_array(chunk.column("value_flag"))
+        target = one_array(chunk.column("target"))
         return pc.if_else(pc.is_valid(target), flag, _null_strings(len(flag)))
     name = f"{c}_flag"
-    return chunk.column(name).combine_chunks() if name in names else None
+    return one_array(chunk.column(name)) if name in names else None
 
 
 def _cells(
-    chunk: pa.Table, c: str, field: Any, null_text: str, key: str = "", end: str = ""
+    chunk: pa.Table,
+    c: str,
+    field: Any,
+    null_text: str,
+    key: str = "",
+    end: str = "",
+    *,
+    nulls: bool = False,
 ) -> pa.Array:
     """``key`` + the text of column ``c`` + ``end``: numbers (or their flags) and other values,
-    as ``rows()`` gives them."""
+    as ``rows()`` gives them. With ``nulls`` (no key, no end) a null stands for ``null_text``
+    (``field(None)`` of a text) and is left for the join to write."""
     n = chunk.num_rows
     if c not in chunk.column_names:
         return pa.array([key + null_text + end] * n, pa.string())
     col = chunk.column(c)
     if c not in COUNTS and c not in RATES:
-        return mapped(col, lambda v: key + field(v) + end)
-    text = numbers(col, 2, null_text, json_value if field is json_value else str)
+        return mapped(col, lambda v: key + field(v) + end, fill=not nulls)
+    text = numbers(col, 2, null_text, json_value if field is json_value else str, fill=not nulls)
     flag = _flag_of(chunk, c)
     if flag is not None and flag.null_count < len(flag):
-        text = pc.if_else(pc.is_valid(flag), mapped(pc.fill_null(flag, ""), field), text)
+        flagged = mapped(flag, field, fill=False)  # null where there is no flag
+        text = pc.if_else(pc.is_valid(flag), flagged, text)
     return affix(text, key, end)
 
 
@@ -175,11 +185,11 @@ def write_csv(
         return
     for chunk in _chunks(table):
         last = len(cols) - 1
-        cells = [
-            _cells(chunk, c, csv_field, "", end="\n" if i == last else "")
+        cells = [  # (csv_field(None) is "", as a missing number: nulls are joined as "")
+            _cells(chunk, c, csv_field, "", end="\n" if i == last else "", nulls=i != last)
             for i, c in enumerate(cols)
         ]
-        write_array(join_lines(cells, ","), stream)
+        write_array(join_lines(cells, ",", nulls=""), stream)
 
 
 def to_csv(table: pa.Table, *, unsuppressed: bool = False, hxl: bool = False) -> str:

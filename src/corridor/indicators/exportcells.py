@@ -27,6 +27,13 @@ _STRING = pa.string()
 _END = (1 << 31) - 1  # a slice start past any value's end: the slice is empty, at the end
 
 
+def one_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values of a column as one array (a column of one chunk: that chunk, not a copy)."""
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
 def number(v: float | None, digits: int = 2) -> int | float | None:
     """A count or rate as written: whole numbers as integers, others rounded."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -52,20 +59,22 @@ def json_value(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def mapped(arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str]) -> pa.Array:
-    """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+def mapped(
+    arr: pa.Array | pa.ChunkedArray, fmt: Callable[[Any], str], *, fill: bool = True
+) -> pa.Array:
+    """``fmt`` of each value, computed once per distinct value (nulls as ``fmt(None)``, or left
+    null if not ``fill``)."""
+    arr = one_array(arr)
     if len(arr) == 0:
         return pa.array([], _STRING)
     enc = pc.dictionary_encode(arr)
     distinct = enc.dictionary.to_pylist()
     formatted = [fmt(v) for v in distinct]
     if pa.types.is_string(arr.type) and formatted == distinct:  # nothing to quote or escape
-        return pc.fill_null(arr, fmt(None)) if arr.null_count else arr
+        return pc.fill_null(arr, fmt(None)) if arr.null_count and fill else arr
     texts = pa.array(formatted, _STRING)
     out = texts.take(enc.indices)
-    if out.null_count:
+    if out.null_count and fill:
         out = pc.fill_null(out, fmt(None))
     return out
 
@@ -75,28 +84,32 @@ def numbers(
     digits: int,
     null_text: str,
     text: Callable[[Any], str] = str,
+    *,
+    fill: bool = True,
 ) -> pa.Array:
-    """``text(number(v, digits))`` of each value (``null_text`` for None/NaN), by Arrow.
+    """``text(number(v, digits))`` of each value (``null_text`` for None/NaN, or null if not
+    ``fill``), by Arrow.
 
     ``text`` is ``str`` for CSV and ``json_value`` for JSON; they differ only for infinities,
     which are written by ``text`` itself.
     """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     n = len(arr)
     if n == 0:
         return pa.array([], _STRING)
     if not pa.types.is_floating(arr.type):
         if pa.types.is_integer(arr.type):
             out = pc.cast(arr, _STRING)
-            return pc.fill_null(out, null_text) if out.null_count else out
+            return pc.fill_null(out, null_text) if out.null_count and fill else out
         return mapped(arr, lambda v: null_text if v is None else text(number(v, digits)))
     x = arr.to_numpy(zero_copy_only=False)  # nulls as NaN
     with np.errstate(invalid="ignore", over="ignore"):
-        return _floats(x, digits, null_text, text)
+        return _floats(x, digits, null_text if fill else None, text)
 
 
-def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], str]) -> pa.Array:
+def _floats(
+    x: np.ndarray, digits: int, null_text: str | None, text: Callable[[Any], str]
+) -> pa.Array:
     nan = np.isnan(x)
     finite = np.isfinite(x)
     whole = finite & (np.floor(x) == x)
@@ -115,7 +128,7 @@ def _floats(x: np.ndarray, digits: int, null_text: str, text: Callable[[Any], st
         )
     else:  # (+0.0 turns -0.0 into 0.0, which Python writes as int 0)
         out = pc.cast(pa.array(np.where(whole, x + 0.0, rounded), mask=nan), _STRING)
-    if nan.any():
+    if null_text is not None and nan.any():
         out = pc.fill_null(out, null_text)
     idx = np.flatnonzero(special)
     if len(idx):
@@ -133,8 +146,11 @@ def affix(arr: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
     return arr
 
 
-def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "") -> pa.Array:
-    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays).
+def join_lines(
+    parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "", nulls: str | None = None
+) -> pa.Array:
+    """Element-wise concatenation of arrays and constant texts (``sep`` between the arrays;
+    a null value as ``nulls`` where given).
 
     Constant texts are folded into their neighbouring array (a prefix of the next one, or a
     suffix of the last), since Arrow joins arrays much faster than arrays and scalars mixed.
@@ -145,7 +161,7 @@ def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "")
         if isinstance(part, str):
             pending += part
             continue
-        arr = part.combine_chunks() if isinstance(part, pa.ChunkedArray) else part
+        arr = one_array(part)
         arrays.append(affix(arr, pending))
         pending = ""
     if not arrays:
@@ -154,13 +170,16 @@ def join_lines(parts: Sequence[pa.Array | pa.ChunkedArray | str], sep: str = "")
         arrays[-1] = affix(arrays[-1], suffix=pending)
     if len(arrays) == 1:
         return arrays[0]
-    return pc.binary_join_element_wise(*arrays, sep)
+    if nulls is None:
+        return pc.binary_join_element_wise(*arrays, sep)
+    return pc.binary_join_element_wise(
+        *arrays, sep, null_handling="replace", null_replacement=nulls
+    )
 
 
 def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail: int = 0) -> None:
     """Write the bytes of a string array (all its values, back to back) to ``stream``."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if len(arr) == 0:
         return
     if arr.null_count:
@@ -176,4 +195,13 @@ def write_array(arr: pa.Array | pa.ChunkedArray, stream: BinaryIO, *, drop_tail:
     stream.write(memoryview(data)[lo : hi - drop_tail])
 
 
-__all__ = ("csv_field", "join_lines", "json_value", "mapped", "number", "numbers", "write_array")
+__all__ = (
+    "csv_field",
+    "join_lines",
+    "json_value",
+    "mapped",
+    "number",
+    "numbers",
+    "one_array",
+    "write_array",
+)

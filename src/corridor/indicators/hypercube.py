@@ -15,11 +15,17 @@ An axis on which ``p``'s line holds no other cell is left as it is (a box of one
 where that says nothing: every corner is alone on its line along that axis and the block has no
 margin along it.
 
-Work is done for all small counts at once with numpy: per axis one sort of the cells by (line,
-cost) gives each small count the cheapest few partners along it (a withheld cell costs nothing, a
-zero the most, otherwise its value); the box of the cheapest partners is taken where all its
-corners exist; the others try other partners and the margins, with the costs of what the first
-boxes withheld. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
+The same pattern moves every corner, so every corner of a box of withheld cells is protected by
+it: a small count that is a corner of a box already withheld needs no box of its own.
+
+Work is done for all small counts at once with numpy, on integer codes of the cells (per block,
+the coordinates in a mixed radix; a cell is found by indexing a table of the codes): per axis,
+each small count's cheapest few partners along its line (a withheld cell costs nothing, a zero
+the most, otherwise its value; the margins aside); the box of the cheapest partners is taken
+where all its corners exist; for the others (that are not corners of those boxes) a box is grown
+one axis at a time, taking on each axis the partner whose new corners all exist and cost least
+(then again along the axes in reverse order); then other combinations of partners and the
+margins. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
 checks its blocks exactly).
 """
 
@@ -39,34 +45,60 @@ _ZERO: Final = 1e18
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
 _LIMIT: Final = 1 << 62
+#: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
+_TABLE: Final = 1 << 22
 
 
 class _Grid:
-    """Cells of the blocks as integer codes (block and coordinates) for lookups."""
+    """Cells of the blocks as integer codes (block and coordinates) for lookups.
+
+    Each block has its own span of codes, the product of its largest coordinate (+1) on each of
+    its axes, so that the codes of an output are few; then a cell is found by indexing a table
+    of them (a sort and a binary search where the codes are too many for a table)."""
 
     def __init__(self, bid: np.ndarray, coords: np.ndarray, own: np.ndarray) -> None:
-        self.width = coords.shape[1]
+        self.width = w = coords.shape[1]
+        n = len(bid)
         c = coords.copy()
-        c[np.arange(self.width)[None, :] >= own[:, None]] = 0
+        c[np.arange(w)[None, :] >= own[:, None]] = 0
         self.coords = c
-        card = [int(c[:, j].max()) + 1 if len(c) else 1 for j in range(self.width)]
-        mult = [1] * self.width
-        for j in range(self.width - 2, -1, -1):
-            mult[j] = mult[j + 1] * card[j + 1]
-        span = mult[0] * card[0] if self.width else 1
-        self.span = span
-        self.fits = (int(bid.max()) + 1 if len(bid) else 1) * span < _LIMIT
-        self.mult = np.array(mult, np.int64)
         self.bid = bid
+        blocks = int(bid.max()) + 1 if n else 0
+        card = np.ones((blocks, w), np.int64)
+        for j in range(w):
+            np.maximum.at(card[:, j], bid, c[:, j] + 1)
+        self.fits = bool(np.prod(card.astype(float), axis=1).sum() < _LIMIT)
         if not self.fits:
             return
-        self.code = bid * span + c @ self.mult
-        self.order = np.argsort(self.code, kind="stable")
-        self.sorted = self.code[self.order]
-        self.unique = not bool((np.diff(self.sorted) == 0).any())
+        mult = np.ones((blocks, w), np.int64)
+        for j in range(1, w):
+            mult[:, j] = mult[:, j - 1] * card[:, j - 1]
+        span = mult[:, -1] * card[:, -1] if w else np.ones(blocks, np.int64)
+        offset = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
+        self.bmult = mult
+        self.code = offset[bid].copy()
+        for j in range(w):
+            self.code += c[:, j] * mult[bid, j]
+        total = int(span.sum())
+        self.table: np.ndarray | None = None
+        if total <= max(_TABLE, 16 * n):
+            # each cell + 1 at its code, 0 elsewhere (zeroed memory: pages untouched are free)
+            self.table = np.zeros(total, np.int32 if n < (1 << 31) - 1 else np.int64)
+            self.table[self.code] = np.arange(1, n + 1)
+            self.unique = bool((self.table[self.code] == np.arange(1, n + 1)).all())
+        else:
+            self.order = np.argsort(self.code, kind="stable")
+            self.sorted = self.code[self.order]
+            self.unique = not bool((np.diff(self.sorted) == 0).any())
+
+    def mult(self, cells: np.ndarray, j: int) -> np.ndarray:
+        """The step of the code along axis ``j`` in each cell's block."""
+        return self.bmult[self.bid[cells], j]
 
     def find(self, code: np.ndarray) -> np.ndarray:
-        """The cell of each code, -1 where there is none."""
+        """The cell of each code (of a cell's block), -1 where there is none."""
+        if self.table is not None:
+            return self.table[code] - 1
         if len(self.sorted) == 0:
             return np.full(code.shape, -1, np.int64)
         i = np.minimum(np.searchsorted(self.sorted, code), len(self.sorted) - 1)
@@ -96,25 +128,101 @@ def protect_boxes(
     options = lines.options(todo, _costs(values, hidden))
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
     corners, ok = _corners(grid, lines, todo, choice)
-    hidden[corners[ok].reshape(-1)] = True
-    left = todo[~ok]
-    if len(left) == 0:
-        return left
-    # then the others, with what is withheld now, trying other partners and the margins
-    options = lines.options(left, _costs(values, hidden))
-    left = _search(grid, lines, left, options, hidden)
+    # every corner of a box of withheld cells is protected by it, not only the cell it was
+    # built for: a small count that is a corner of one needs no box of its own
+    boxed = np.zeros(len(values), bool)
+    boxed[corners[ok].reshape(-1)] = True
+    hidden |= boxed
+    rest = ~boxed[todo]
+    left, options = todo[rest], options[rest]
+    # then the others, with what is withheld now: a box grown one axis at a time (then along
+    # the axes in reverse), then other combinations of partners, then the margins
+    cost = _costs(values, hidden)
+    for axes in (None, list(range(grid.width))[::-1]):
+        if len(left):
+            _grow(grid, lines, left, options, cost, boxed, axes)
+            hidden |= boxed
+            rest = ~boxed[left]
+            left, options = left[rest], options[rest]
     if len(left):
-        left = _margins_box(grid, lines, left, _costs(values, hidden), hidden)
+        _search(grid, lines, left, options, boxed)
+        hidden |= boxed
+        left = left[~boxed[left]]
+    if len(left):
+        _margins_box(grid, lines, left, _costs(values, hidden), boxed)
+        hidden |= boxed
+        left = left[~boxed[left]]
     return left
 
 
+def _grow(
+    grid: _Grid,
+    lines: _Lines,
+    cells: np.ndarray,
+    options: np.ndarray,
+    cost: np.ndarray,
+    boxed: np.ndarray,
+    axes: list[int] | None = None,
+) -> np.ndarray:
+    """A box for each cell grown one axis at a time (in the order of ``axes``): on each axis
+    the partner (of its ``options``) whose new corners all exist and cost least, given the
+    corners so far; an axis is kept as it is where that says nothing (as in
+    :func:`_corners`). Marks the corners of the boxes found in ``boxed``; returns whether each
+    cell has one."""
+    m, w = len(cells), grid.width
+    codes = np.empty((m, 1 << w), np.int64)  # the corners so far: codes, cells
+    found = np.empty((m, 1 << w), np.int64)
+    codes[:, 0] = grid.code[cells]
+    found[:, 0] = cells
+    size = 1
+    alive = np.ones(m, bool)
+    own = lines.own[cells]
+    base = grid.coords[cells]
+    for j in range(w) if axes is None else axes:
+        on = np.flatnonzero(alive & (own > j))
+        here, got = codes[on, :size], found[on, :size]
+        keep = (options[on, j, :] < 0).all(axis=1)
+        keep &= ~lines.block_margin[grid.bid[cells[on]], j]
+        if keep.any():
+            keep[keep] = lines.alone(j, got[keep]).all(axis=1)
+        best = np.full(len(on), np.inf)
+        step = np.zeros(len(on), np.int64)
+        new = got.copy()  # kept: the same corners
+        mult = grid.mult(cells[on], j)
+        for s in range(PARTNERS + 1):
+            v = options[on, j, s]
+            trying = np.flatnonzero((v >= 0) & ~keep)
+            if len(trying) == 0:
+                continue
+            d = (v[trying] - base[on[trying], j]) * mult[trying]
+            at = grid.find(here[trying] + d[:, None])
+            exists = (at >= 0).all(axis=1)
+            trying, d, at = trying[exists], d[exists], at[exists]
+            price = cost[at].sum(axis=1)
+            better = price < best[trying]
+            pick = trying[better]
+            best[pick] = price[better]
+            step[pick] = d[better]
+            new[pick] = at[better]
+        alive[on[~keep & ~np.isfinite(best)]] = False
+        # the box doubles: the same corners with the partner on axis j (off it: themselves)
+        codes[:, size : 2 * size] = codes[:, :size]
+        found[:, size : 2 * size] = found[:, :size]
+        codes[on, size : 2 * size] += step[:, None]
+        found[on, size : 2 * size] = new
+        size *= 2
+    boxed[found[alive, :size].reshape(-1)] = True
+    return alive
+
+
 def _margins_box(
-    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, hidden: np.ndarray
+    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
     """The box of a finest cell ``y`` below each cell (``y`` itself where it is finest) and its
     margins: on every axis with margins in the block the pair (``y``'s value, the margin), on
     the others (the period) ``y``'s cheapest partner. Its corners are ``y``'s partial margins,
-    which exist where the output has its totals, in two periods; the cell is one of them."""
+    which exist where the output has its totals, in two periods; the cell is one of them.
+    Marks the corners in ``boxed``; returns the cells without such a box."""
     w = grid.width
     own = lines.own
     # components that have partners along the axes without margins (another period)
@@ -130,26 +238,27 @@ def _margins_box(
         need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
         if len(need) == 0:
             continue
-        part = lines.options(y[need], cost, allowed)[:, j, 0]
-        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult[j])
+        part = lines.options(y[need], cost, allowed, range(j, j + 1))[:, j, 0]
+        found = grid.find(grid.code[y[need]] + np.maximum(part, 0) * grid.mult(y[need], j))
         found[part < 0] = -1
         ok[need] &= found >= 0
         y[need] = np.where(found >= 0, found, y[need])
-    options = lines.options(y, cost)
+    options = lines.options(y, cost, partners=1)
     choice = np.empty((len(y), w), np.int64)
     for j in range(w):
         margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
         choice[:, j] = np.where(margin, 0, options[:, j, 0])
     corners, sound = _corners(grid, lines, y, choice)
     ok &= sound & (corners == left[:, None]).any(axis=1)
-    hidden[corners[ok].reshape(-1)] = True
+    boxed[corners[ok].reshape(-1)] = True
     return left[~ok]
 
 
 def _search(
-    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, hidden: np.ndarray
+    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
-    """Boxes from other combinations of partners; returns the cells still without one."""
+    """Boxes from other combinations of partners (their corners marked in ``boxed``); returns
+    the cells still without one."""
     for combo in _combinations(grid.width):
         avail = np.ones(len(left), bool)
         choice = np.empty((len(left), grid.width), np.int64)
@@ -162,9 +271,8 @@ def _search(
         if len(idx) == 0:
             continue
         corners, ok = _corners(grid, lines, left[idx], choice[idx])
-        hidden[corners[ok].reshape(-1)] = True
-        keep = np.ones(len(left), bool)
-        keep[idx[ok]] = False
+        boxed[corners[ok].reshape(-1)] = True
+        keep = ~boxed[left]
         left, options = left[keep], options[keep]
         if len(left) == 0:
             break
@@ -193,7 +301,7 @@ def _combinations(width: int) -> list[tuple[int, ...]]:
 
 class _Lines:
     """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere)
-    as a code, the line's size (looked up when needed), and per block whether it has any margin
+    as a code, the line's size (counted when needed), and per block whether it has any margin
     along the axis."""
 
     def __init__(self, grid: _Grid, own: np.ndarray) -> None:
@@ -205,62 +313,103 @@ class _Lines:
             margin = (own > j) & (grid.coords[:, j] == 0)
             self.block_margin[grid.bid[margin], j] = True
         self._alone: dict[int, np.ndarray] = {}
+        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._index: np.ndarray | None = None  # per code: its line among those wanted
 
     def code(self, cells: np.ndarray, j: int) -> np.ndarray:
         grid = self.grid
-        return grid.code[cells] - grid.coords[cells, j] * grid.mult[j]
+        return grid.code[cells] - grid.coords[cells, j] * grid.mult(cells, j)
 
-    def alone(self, j: int) -> np.ndarray:
-        """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
-        if j not in self._alone:
-            flag = np.ones(len(self.own), bool)
+    def codes(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells on axis ``j`` and their lines' codes."""
+        if j not in self._codes:
             on = np.flatnonzero(self.own > j)
-            if len(on):
-                _u, inverse, count = np.unique(
-                    self.code(on, j), return_inverse=True, return_counts=True
-                )
-                flag[on] = count[inverse.reshape(-1)] == 1
-            self._alone[j] = flag
-        return self._alone[j]
+            self._codes[j] = (on, self.code(on, j))
+        return self._codes[j]
+
+    def alone(self, j: int, cells: np.ndarray | None = None) -> np.ndarray:
+        """Per cell (of ``cells``, any shape; all by default): the only one on its line along
+        ``j`` (or ``j`` not one of its axes)."""
+        if cells is None:
+            if j not in self._alone:
+                self._alone[j] = self.alone(j, np.arange(len(self.own)))
+            return self._alone[j]
+        flat = cells.reshape(-1)
+        flag = np.ones(len(flat), bool)
+        on = np.flatnonzero(self.own[flat] > j)
+        if len(on):
+            wanted, inverse, _members, g = self._lines_of(j, self.code(flat[on], j))
+            flag[on] = np.bincount(g, minlength=len(wanted))[inverse] == 1
+        return flag.reshape(cells.shape)
+
+    def _lines_of(
+        self, j: int, line: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For the line codes ``line``: (the distinct lines, the index of each code among them,
+        the cells on those lines along ``j``, in cell order, and the line of each)."""
+        on, code = self.codes(j)
+        table = self.grid.table
+        if table is None:
+            wanted, inverse = np.unique(line, return_inverse=True)
+            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
+            member = np.flatnonzero(found.is_valid())
+            g = np.asarray(found.drop_null().to_numpy(), np.int64)
+            return wanted, inverse.reshape(-1), on[member], g
+        # a table over the codes (0 but for the lines asked, emptied again after)
+        if self._index is None:  # zeroed, as the table; ids + 1
+            self._index = np.zeros(len(table), table.dtype)
+        index = self._index
+        index[line] = np.arange(1, len(line) + 1)
+        wanted = line[index[line] == np.arange(1, len(line) + 1)]
+        index[wanted] = np.arange(1, len(wanted) + 1)
+        inverse = index[line].astype(np.int64) - 1
+        g = index[code].astype(np.int64) - 1
+        index[wanted] = 0
+        member = np.flatnonzero(g >= 0)
+        return wanted, inverse, on[member], g[member]
 
     def options(
-        self, cells: np.ndarray, cost: np.ndarray, allowed: np.ndarray | None = None
+        self,
+        cells: np.ndarray,
+        cost: np.ndarray,
+        allowed: np.ndarray | None = None,
+        axes: range | None = None,
+        partners: int = PARTNERS,
     ) -> np.ndarray:
-        """Per cell and axis, the coordinates of up to ``PARTNERS`` cheapest other cells on its
-        line (of the ``allowed`` ones), then the margin (slot ``PARTNERS``); -1: none."""
+        """Per cell and axis (of ``axes``, all by default), the coordinates of up to
+        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
+        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none."""
         grid = self.grid
         w = grid.width
-        n = len(cost)
-        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int64)
-        rank = np.empty(n, np.int64)  # cheapest first, then by cell
-        rank[np.argsort(cost, kind="stable")] = np.arange(n)
-        for j in range(w):
+        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int32)
+        for j in range(w) if axes is None else axes:
             mine = np.flatnonzero(self.own[cells] > j)
             if len(mine) == 0:
                 continue
             sel = cells[mine]
-            wanted = np.unique(self.code(sel, j))
-            # the cells on those lines only: each line a group, cheapest first
-            on = np.flatnonzero((self.own > j) if allowed is None else (self.own > j) & allowed)
-            found = pc.index_in(pa.array(self.code(on, j)), value_set=pa.array(wanted))
-            member = np.flatnonzero(found.is_valid())
-            on = on[member]
-            g = np.asarray(found.drop_null().to_numpy(), np.int64)
-            order = np.argsort(g * n + rank[on])
-            on, g = on[order], g[order]
-            starts = np.searchsorted(g, np.arange(len(wanted)))
-            pos = np.arange(len(g)) - starts[g]
-            top = np.full((len(wanted), PARTNERS + 1), -1, np.int64)
-            near = pos <= PARTNERS
-            top[g[near], pos[near]] = on[near]
-            rows = top[np.searchsorted(wanted, self.code(sel, j))]
-            others = (rows >= 0) & (rows != sel[:, None]) & (grid.coords[rows, j] != 0)
-            pick = np.argsort(~others, axis=1, kind="stable")[:, :PARTNERS]
-            chosen = np.take_along_axis(rows, pick, 1)
-            valid = np.take_along_axis(others, pick, 1)
-            out[mine, j, :PARTNERS] = np.where(valid, grid.coords[np.maximum(chosen, 0), j], -1)
+            line = self.code(sel, j)
+            wanted, inverse, members, g = self._lines_of(j, line)
+            c = np.where(grid.coords[members, j] != 0, cost[members], np.inf)
+            if allowed is not None:
+                c[~allowed[members]] = np.inf
+            # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
+            # each cell's first partners of them, the cell itself aside
+            last = len(cost)
+            slot = np.zeros(len(sel), np.int64)
+            chosen = np.full(len(sel) * partners, -1, np.int64)
+            for _k in range(partners + 1):
+                low = np.full(len(wanted), np.inf)
+                np.minimum.at(low, g, c)
+                best = np.full(len(wanted), last, np.int64)
+                np.minimum.at(best, g, np.where(c == low[g], members, last))
+                found = best[inverse]
+                put = np.flatnonzero((found < last) & (found != sel) & (slot < partners))
+                chosen[put * partners + slot[put]] = grid.coords[found[put], j]
+                slot[put] += 1
+                c[members == best[g]] = np.inf
+            out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
-            margin = grid.find(self.code(sel, j))
+            margin = grid.find(line)
             has = (margin >= 0) & (grid.coords[sel, j] != 0)
             if allowed is not None:
                 has &= allowed[np.maximum(margin, 0)]
@@ -272,17 +421,21 @@ def _corners(
     grid: _Grid, lines: _Lines, cells: np.ndarray, choice: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The corners of each cell's box (``choice``: the partner coordinate per axis, -1: keep
-    the cell's own, an axis with nothing else on the line) and whether the box is sound."""
+    the cell's own, an axis with nothing else on the line) and whether the box is sound.
+
+    Corner ``k`` takes the partner on the axes of the bits of ``k``: the codes of the ``2^w``
+    corners come by doubling, one axis at a time."""
     w = grid.width
     base = grid.coords[cells]
     own = lines.own[cells]
     axis = np.arange(w)[None, :]
     keep = (choice < 0) | (axis >= own[:, None])
-    partner = np.where(keep, base, choice)
-    blocks = grid.bid[cells] * grid.span
-    pick = (np.arange(1 << w)[:, None] >> np.arange(w)[None, :]) & 1 == 1  # corner x axis
-    at = np.where(pick[None, :, :], partner[:, None, :], base[:, None, :])
-    found = grid.find(blocks[:, None] + at @ grid.mult)
+    codes = np.empty((len(cells), 1 << w), np.int64)
+    codes[:, 0] = grid.code[cells]
+    for j in range(w):
+        step = np.where(keep[:, j], 0, (choice[:, j] - base[:, j]) * grid.mult(cells, j))
+        np.add(codes[:, : 1 << j], step[:, None], out=codes[:, 1 << j : 2 << j])
+    found = grid.find(codes)
     ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
     for j in range(w):
@@ -290,7 +443,7 @@ def _corners(
         if not kept.any():
             continue
         rows = np.flatnonzero(kept & ok)
-        alone = lines.alone(j)[found[rows]].all(axis=1)
+        alone = lines.alone(j, found[rows]).all(axis=1)
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True

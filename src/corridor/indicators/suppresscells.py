@@ -150,13 +150,32 @@ def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
 
 def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(id of each position, first position of each id): ids numbered by first appearance."""
-    if len(code) == 0:
+    n = len(code)
+    if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    _u, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[inverse.reshape(-1)], first[order]
+    top = int(code.max()) + 1
+    if top > 16 * n + 1024:  # a wide range: Arrow's hash numbers them by first appearance
+        enc = pa.array(code, pa.int64()).dictionary_encode()
+        ids = np.asarray(enc.indices, dtype=np.int64)
+        first = np.full(len(enc.dictionary), n, np.int64)
+        np.minimum.at(first, ids, np.arange(n, dtype=np.int64))
+        return ids, first
+    # a small range: the first position of each code in a table, no sort and no hash
+    at = np.full(top, n, np.int64)
+    np.minimum.at(at, code, np.arange(n, dtype=np.int64))
+    is_first = np.zeros(n, bool)
+    is_first[at[at < n]] = True
+    rank = np.cumsum(is_first) - 1
+    return rank[at[code]], np.flatnonzero(is_first)
+
+
+def _ids(code: np.ndarray) -> np.ndarray:
+    """Dense ids of codes (equal codes, equal ids; in no particular order)."""
+    if len(code) == 0:
+        return code
+    if int(code.max()) + 1 <= 4 * len(code) + 1024:
+        return _dense(code)
+    return np.asarray(pa.array(code, pa.int64()).dictionary_encode().indices, dtype=np.int64)
 
 
 def _dense(code: np.ndarray) -> np.ndarray:
@@ -311,7 +330,7 @@ def layout(table: pa.Table) -> Layout:
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
-    row_key = _combine(row_parts, n)
+    row_key = _ids(_combine(row_parts, n))  # few distinct rows of counts: a small range
     sel = np.flatnonzero(valid)
     rows_sel = sel // 2
     key = _combine([elem_c[sel], row_key[rows_sel]], len(sel))

@@ -19,8 +19,9 @@ import polars as pl
 
 from corridor.errors import Problem, file_error
 from corridor.intake import codes
+from corridor.intake.duckvalues import duck_values
 from corridor.intake.jsondepth import nesting_depth
-from corridor.intake.jsonvalues import arrow_values
+from corridor.intake.jsonvalues import array_span, arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import read_grid
 
@@ -62,7 +63,9 @@ def require_services(kind: str, file: str, fmt: str) -> None:
 def read_dhis2_json(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     """``{"dataValues": [...]}`` (with set-level defaults) or a top-level list of values.
 
-    Flat values of text fields are parsed by Arrow's JSON reader a slice at a time
+    Flat values of text fields are parsed by DuckDB's JSON reader
+    (:mod:`corridor.intake.duckvalues`) or, where it cannot tell that it reads them exactly
+    (escapes, numbers, other keys, ...), by Arrow's a slice at a time
     (:mod:`corridor.intake.jsonvalues`); other common shapes are streamed (ijson's C parser, a
     chunk of values at a time, never the whole document as Python objects); anything unusual -
     a list of dataValueSets, a value that is not an object, a nested value, broken JSON - is
@@ -105,7 +108,12 @@ def _stream_values(data: bytes) -> pl.DataFrame | None:
     start = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start not in (b"{", b"["):
         return None
-    fast = arrow_values(data, FIELDS)  # flat values of text fields: Arrow's parser, in slices
+    if data.find(b"\x0b") >= 0 or data.find(b"\x0c") >= 0:
+        return None  # blanks to the streaming parsers, not to Python's json: it explains
+    # flat values of text fields: DuckDB's JSON reader, or else Arrow's parser in slices
+    fast = duck_values(data, FIELDS)
+    if fast is None:
+        fast = arrow_values(data, FIELDS)
     if fast is None and nesting_depth(data, _MAX_DEPTH) > _MAX_DEPTH:
         return None  # the whole-document reader refuses it without the parser's deep prefixes
     prefix = "dataValues.item" if start == b"{" else "item"
@@ -149,14 +157,31 @@ def _chunk_frame(chunk: list[dict[str, Any]]) -> pl.DataFrame:
 
 def _set_defaults(data: bytes, frame: pl.DataFrame) -> pl.DataFrame:
     """Fill period, orgUnit and attributeOptionCombo from the set's top level where a value
-    lacks them (a further pass over the document only for a field some value lacks)."""
-    for name in SET_DEFAULTS:
-        if frame[name].null_count() == 0:
-            continue
-        found = next(ijson.items(data, name), None)
+    lacks them: from the document without its values when the fast paths found them (as
+    ``json.loads`` reads it, a doubled key's last value included), else by a further pass over
+    the document for each field some value lacks."""
+    missing = [name for name in SET_DEFAULTS if frame[name].null_count()]
+    if not missing:
+        return frame
+    top = _set_fields(data)
+    for name in missing:
+        found = top.get(name) if top is not None else next(ijson.items(data, name), None)
         if isinstance(found, str):
             frame = frame.with_columns(pl.col(name).fill_null(found))
     return frame
+
+
+def _set_fields(data: bytes) -> dict[str, Any] | None:
+    """The top level of a dataValueSet with its values left out (None when the values array
+    cannot be told apart from the bytes; see :func:`corridor.intake.jsonvalues.array_span`)."""
+    try:
+        span = array_span(data, b"{")
+    except ValueError:
+        return None
+    if span is None:
+        return None
+    doc = json.loads(data[: span[0]] + data[span[1] :])  # array_span parsed it already
+    return doc if isinstance(doc, dict) else None
 
 
 def load_json(data: bytes, file: str) -> Any:

@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,12 +221,14 @@ def _read(
                 check_unchanged(path, name, scanned)
                 return raw, scanned.sha256, chosen
     data = read_source(path, name, max_bytes)
-    digest = hashlib.sha256(data).hexdigest()
-    if not has_text(data):
-        raise file_error(name, "empty file")
-    chosen = detect_format(path, data) if fmt == "auto" else fmt
-    raw = reader_for(chosen, name)(path, data, kind, ctx)
-    return raw, digest, chosen
+    # hashed beside the reader (hashlib lets go of the interpreter's lock for large inputs)
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        if not has_text(data):
+            raise file_error(name, "empty file")
+        chosen = detect_format(path, data) if fmt == "auto" else fmt
+        raw = reader_for(chosen, name)(path, data, kind, ctx)
+        return raw, digest.result(), chosen
 
 
 #: formats read from the file in batches (:func:`corridor.intake.tidy.scan_delimited`)

@@ -43,7 +43,7 @@ def arrow_values(
     document needs the general path."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     try:
-        span = _array_span(data, head)
+        span = array_span(data, head)
         if span is None:
             return None
         start, end = span
@@ -70,7 +70,7 @@ def arrow_values(
     return pl.concat(frames, rechunk=False)
 
 
-def _array_span(data: bytes, head: bytes) -> tuple[int, int] | None:
+def array_span(data: bytes, head: bytes) -> tuple[int, int] | None:
     """Byte offsets just inside the values array's brackets, or None."""
     if head == b"[":
         if data.find(_KEY) >= 0:  # a list of dataValueSets, or a value holding one
