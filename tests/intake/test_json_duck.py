@@ -177,6 +177,9 @@ def test_a_dhis2_export_takes_the_duckdb_path(style: dict[str, Any], wrapped: bo
         b'{"dataValues": [{"value": "a\\"b"}]}',
         b'{"dataValues": [{"value": "\\u00e9"}]}',
         b'{"dataValues": [{"value": "1", "value": "2"}]}',
+        # DuckDB's message about the doubled key cuts the 4-byte character: Python cannot
+        # decode the message itself (found by Hypothesis)
+        b'[{"x":null,"categoryOptionCombo":null,"value":":\xf0\x9d\x84\x9e", "value": "2"}]',
         b'{"dataValues": [{"value": "1", "storedBy": "a", "storedBy": "b"}]}',
         b'{"dataValues": [{"value": ["1"]}]}',
         b'{"dataValues": [{}]}',
