@@ -127,4 +127,9 @@ def test_the_dashboard_publishes_what_the_api_publishes(served: Served) -> None:
         values = [r["value"] for r in rows if r.get("value") is not None]
         assert values, "the API has positivity values for this site"
         for v in values:
-            assert f"{v:.1f}%" in panel
+            # the API writes rates rounded to 2 decimals, the panel rounds the exact value to 1:
+            # the exact value lies within 0.005 of v, so the panel shows one of these roundings
+            # (record keys are random, so a value like 12.4501 -> 12.45 -> "12.4" against the
+            # panel's "12.5" came up in some runs only)
+            shown_as = {f"{x:.1f}%" for x in (v - 0.005, v, v + 0.005)}
+            assert any(text in panel for text in shown_as), (v, shown_as)
