@@ -101,35 +101,28 @@ def upcoming_versions(engine: Engine) -> list[tuple[Any, ...]]:
 def data_version(engine: Engine) -> tuple[Any, ...]:
     if engine.name == "postgres":
         return stored_version(engine)
-    k = _key(engine)
-    now = time.monotonic()
-    with _lock:
-        pin = _pins.get(k)
-        if pin is not None:
-            return pin
-        local = _local.get(k, 0)
-        seen = _seen.get(k)
-    if seen is not None and now - seen[1] < RECHECK_S:
-        return (local, *seen[0])
-    stored = stored_version(engine)
-    with _lock:
-        if _local.get(k, 0) == local:
-            _seen[k] = (stored, now)
-    return (local, *stored)
+    known = known_version(*_key(engine))
+    return known if known is not None else _read_version(engine)
 
 
 def refresh(engine: Engine) -> None:
     """DuckDB: read the imports table's version now (for a server that keeps the version known
     without readers waiting for the read: ``corridor.api.fastlane``)."""
-    if engine.name == "postgres":
-        return
+    if engine.name != "postgres":
+        _read_version(engine)
+
+
+def _read_version(engine: Engine) -> tuple[Any, ...]:
+    """DuckDB: the imports table's version read now and remembered for ``RECHECK_S`` seconds
+    (unless an import was bumped meanwhile: its read is newer), with the local count."""
     k = _key(engine)
     with _lock:
         local = _local.get(k, 0)
     stored = stored_version(engine)
     with _lock:
-        if _local.get(k, 0) == local:  # no import was bumped meanwhile (its read is newer)
+        if _local.get(k, 0) == local:
             _seen[k] = (stored, time.monotonic())
+    return (local, *stored)
 
 
 def version_age(name: str, url: str) -> float | None:
