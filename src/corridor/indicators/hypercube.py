@@ -36,7 +36,6 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 #: partners tried along each axis (besides the margin)
 PARTNERS: Final = 3
@@ -45,6 +44,10 @@ _ZERO: Final = 1e18
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
 _LIMIT: Final = 1 << 62
+#: boxes built in one pass by the search over combinations of partners
+_BATCH: Final = 4096
+#: cells whose boxes are built at once in the first pass (their corners' codes: about 1 MB)
+_SLICE: Final = 4096
 #: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
 _TABLE: Final = 1 << 22
 
@@ -75,10 +78,12 @@ class _Grid:
             mult[:, j] = mult[:, j - 1] * card[:, j - 1]
         span = mult[:, -1] * card[:, -1] if w else np.ones(blocks, np.int64)
         offset = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
-        self.bmult = mult
-        self.code = offset[bid].copy()
+        # per axis, each cell's coordinate and the step of the code along it (contiguous)
+        self.axis = [np.ascontiguousarray(c[:, j]) for j in range(w)]
+        self.steps = [mult[bid, j] for j in range(w)]
+        self.code = offset[bid]
         for j in range(w):
-            self.code += c[:, j] * mult[bid, j]
+            self.code += self.axis[j] * self.steps[j]
         total = int(span.sum())
         self.table: np.ndarray | None = None
         if total <= max(_TABLE, 16 * n):
@@ -93,7 +98,7 @@ class _Grid:
 
     def mult(self, cells: np.ndarray, j: int) -> np.ndarray:
         """The step of the code along axis ``j`` in each cell's block."""
-        return self.bmult[self.bid[cells], j]
+        return self.steps[j][cells]
 
     def find(self, code: np.ndarray) -> np.ndarray:
         """The cell of each code (of a cell's block), -1 where there is none."""
@@ -122,19 +127,24 @@ def protect_boxes(
     grid = _Grid(bid, coords, own)
     if not grid.fits or not grid.unique or len(todo) == 0:
         return todo
-    lines = _Lines(grid, own)
+    lines = _Lines(grid, own, values)
     todo = np.asarray(todo, np.int64)
-    # first the cheapest box of every small count, all at once
-    options = lines.options(todo, _costs(values, hidden))
+    # first the cheapest box of every small count, all at once (its cheapest partner on each
+    # axis, else the margin: the other partners only for those that find no box this way)
+    cost = _costs(values, hidden)
+    options = lines.options(todo, cost, partners=1)
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
-    corners, ok = _corners(grid, lines, todo, choice)
     # every corner of a box of withheld cells is protected by it, not only the cell it was
-    # built for: a small count that is a corner of one needs no box of its own
+    # built for: a small count that is a corner of one needs no box of its own. (Built in
+    # slices of the cells: fresh memory is slow to touch on a shared machine, and these boxes
+    # do not depend on each other.)
     boxed = np.zeros(len(values), bool)
-    boxed[corners[ok].reshape(-1)] = True
+    for at in range(0, len(todo), _SLICE):
+        corners, ok = _corners(grid, lines, todo[at : at + _SLICE], choice[at : at + _SLICE])
+        boxed[corners.T[:, ok]] = True
     hidden |= boxed
-    rest = ~boxed[todo]
-    left, options = todo[rest], options[rest]
+    left = todo[~boxed[todo]]
+    options = lines.options(left, cost)  # the same costs as the first partners
     # then the others, with what is withheld now: a box grown one axis at a time (then along
     # the axes in reverse), then other combinations of partners, then the margins
     cost = _costs(values, hidden)
@@ -184,7 +194,7 @@ def _grow(
         keep = (options[on, j, :] < 0).all(axis=1)
         keep &= ~lines.block_margin[grid.bid[cells[on]], j]
         if keep.any():
-            keep[keep] = lines.alone(j, got[keep]).all(axis=1)
+            keep[keep] = lines.alone(j)[got[keep]].all(axis=1)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
         new = got.copy()  # kept: the same corners
@@ -235,7 +245,7 @@ def _margins_box(
     y = left.copy()
     ok = np.ones(len(left), bool)
     for j in range(w):  # down to a finest cell, one axis at a time (the cheapest component)
-        need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
+        need = np.flatnonzero((own[y] > j) & (grid.axis[j][y] == 0))
         if len(need) == 0:
             continue
         part = lines.options(y[need], cost, allowed, range(j, j + 1))[:, j, 0]
@@ -246,7 +256,7 @@ def _margins_box(
     options = lines.options(y, cost, partners=1)
     choice = np.empty((len(y), w), np.int64)
     for j in range(w):
-        margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
+        margin = lines.block_margin[grid.bid[y], j] & (grid.axis[j][y] != 0)
         choice[:, j] = np.where(margin, 0, options[:, j, 0])
     corners, sound = _corners(grid, lines, y, choice)
     ok &= sound & (corners == left[:, None]).any(axis=1)
@@ -257,25 +267,30 @@ def _margins_box(
 def _search(
     grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
-    """Boxes from other combinations of partners (their corners marked in ``boxed``); returns
-    the cells still without one."""
-    for combo in _combinations(grid.width):
-        avail = np.ones(len(left), bool)
-        choice = np.empty((len(left), grid.width), np.int64)
-        for j, slot in enumerate(combo):
-            choice[:, j] = options[:, j, slot]
-            none = (options[:, j, :] < 0).all(axis=1)  # nothing along j: keep its own value
-            choice[none, j] = -1
-            avail &= none | (options[:, j, slot] >= 0)
-        idx = np.flatnonzero(avail)
-        if len(idx) == 0:
-            continue
-        corners, ok = _corners(grid, lines, left[idx], choice[idx])
-        boxed[corners[ok].reshape(-1)] = True
+    """Boxes from other combinations of partners, tried in order (their corners marked in
+    ``boxed``); returns the cells still without one. The boxes of several combinations are
+    built in one pass where the cells are few (``_BATCH`` boxes at a time)."""
+    w = grid.width
+    combos = np.array(_combinations(w), np.int64).reshape(-1, w)
+    none = (options < 0).all(axis=2)  # nothing along j: keep its own value
+    start = 0
+    while start < len(combos) and len(left):
+        part = combos[start : start + max(1, _BATCH // len(left))]
+        start += len(part)
+        # per cell and combination: the partners, and whether each axis has one
+        choice = options[:, np.arange(w)[None, :], part]
+        avail = (none[:, None, :] | (choice >= 0)).all(axis=2)
+        choice[np.broadcast_to(none[:, None, :], choice.shape)] = -1
+        pairs = np.flatnonzero(avail.T)  # combination by combination
+        k, i = np.divmod(pairs, len(left))
+        corners, ok = _corners(grid, lines, left[i], choice[i, k])
+        bounds = np.searchsorted(k, np.arange(len(part) + 1))
+        for s in range(len(part)):  # in order: a cell boxed already takes no other box
+            rows = np.arange(bounds[s], bounds[s + 1])
+            rows = rows[ok[rows] & ~boxed[left[i[rows]]]]
+            boxed[corners[rows].reshape(-1)] = True
         keep = ~boxed[left]
-        left, options = left[keep], options[keep]
-        if len(left) == 0:
-            break
+        left, options, none = left[keep], options[keep], none[keep]
     return left
 
 
@@ -300,73 +315,79 @@ def _combinations(width: int) -> list[tuple[int, ...]]:
 
 
 class _Lines:
-    """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere)
-    as a code, the line's size (counted when needed), and per block whether it has any margin
-    along the axis."""
+    """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere),
+    numbered once for all cells, whether a cell is alone on its line, and per block whether it
+    has any margin along the axis."""
 
-    def __init__(self, grid: _Grid, own: np.ndarray) -> None:
+    def __init__(self, grid: _Grid, own: np.ndarray, values: np.ndarray) -> None:
         self.grid = grid
         self.own = own
+        counts = values[(values > 0) & (values < _ZERO)]
+        # the counts are whole numbers (so are their costs: their ranks, see _order_keys)
+        self.whole = bool(
+            len(counts) == 0 or (counts.max() < (1 << 30) and (counts == np.floor(counts)).all())
+        )
         w = grid.width
         self.block_margin = np.zeros((int(grid.bid.max()) + 1 if len(own) else 0, w), bool)
         for j in range(w):
-            margin = (own > j) & (grid.coords[:, j] == 0)
+            margin = (own > j) & (grid.axis[j] == 0)
             self.block_margin[grid.bid[margin], j] = True
+        self._on: dict[int, np.ndarray] = {}
+        self._ids: dict[int, tuple[np.ndarray, int]] = {}
         self._alone: dict[int, np.ndarray] = {}
-        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._index: np.ndarray | None = None  # per code: its line among those wanted
+        self._margins: dict[int, np.ndarray] = {}
 
-    def code(self, cells: np.ndarray, j: int) -> np.ndarray:
+    def code(self, cells: np.ndarray | None, j: int) -> np.ndarray:
+        """The code of each cell's line along ``j`` (the code its margin has); of every cell
+        where ``cells`` is None."""
         grid = self.grid
-        return grid.code[cells] - grid.coords[cells, j] * grid.mult(cells, j)
-
-    def codes(self, j: int) -> tuple[np.ndarray, np.ndarray]:
-        """The cells on axis ``j`` and their lines' codes."""
-        if j not in self._codes:
-            on = np.flatnonzero(self.own > j)
-            self._codes[j] = (on, self.code(on, j))
-        return self._codes[j]
-
-    def alone(self, j: int, cells: np.ndarray | None = None) -> np.ndarray:
-        """Per cell (of ``cells``, any shape; all by default): the only one on its line along
-        ``j`` (or ``j`` not one of its axes)."""
         if cells is None:
-            if j not in self._alone:
-                self._alone[j] = self.alone(j, np.arange(len(self.own)))
-            return self._alone[j]
-        flat = cells.reshape(-1)
-        flag = np.ones(len(flat), bool)
-        on = np.flatnonzero(self.own[flat] > j)
-        if len(on):
-            wanted, inverse, _members, g = self._lines_of(j, self.code(flat[on], j))
-            flag[on] = np.bincount(g, minlength=len(wanted))[inverse] == 1
-        return flag.reshape(cells.shape)
+            return grid.code - grid.axis[j] * grid.steps[j]
+        return grid.code[cells] - grid.axis[j][cells] * grid.steps[j][cells]
 
-    def _lines_of(
-        self, j: int, line: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For the line codes ``line``: (the distinct lines, the index of each code among them,
-        the cells on those lines along ``j``, in cell order, and the line of each)."""
-        on, code = self.codes(j)
-        table = self.grid.table
-        if table is None:
-            wanted, inverse = np.unique(line, return_inverse=True)
-            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
-            member = np.flatnonzero(found.is_valid())
-            g = np.asarray(found.drop_null().to_numpy(), np.int64)
-            return wanted, inverse.reshape(-1), on[member], g
-        # a table over the codes (0 but for the lines asked, emptied again after)
-        if self._index is None:  # zeroed, as the table; ids + 1
-            self._index = np.zeros(len(table), table.dtype)
-        index = self._index
-        index[line] = np.arange(1, len(line) + 1)
-        wanted = line[index[line] == np.arange(1, len(line) + 1)]
-        index[wanted] = np.arange(1, len(wanted) + 1)
-        inverse = index[line].astype(np.int64) - 1
-        g = index[code].astype(np.int64) - 1
-        index[wanted] = 0
-        member = np.flatnonzero(g >= 0)
-        return wanted, inverse, on[member], g[member]
+    def on(self, j: int) -> np.ndarray:
+        """The cells that have axis ``j``, in cell order."""
+        if j not in self._on:
+            self._on[j] = np.flatnonzero(self.own > j)
+        return self._on[j]
+
+    def ids(self, j: int) -> tuple[np.ndarray, int]:
+        """Per cell its line along ``j``, numbered from 0 (-1: ``j`` is not one of its axes), and
+        how many lines there are: computed once per axis for every cell (Arrow's hash of the
+        lines' codes)."""
+        if j not in self._ids:
+            on = self.on(j)
+            line = self.code(None if len(on) == len(self.own) else on, j)
+            enc = pa.array(line, pa.int64()).dictionary_encode()
+            if len(on) == len(self.own):
+                ids = np.asarray(enc.indices, np.int64)
+            else:
+                ids = np.full(len(self.own), -1, np.int64)
+                ids[on] = np.asarray(enc.indices)
+            self._ids[j] = ids, len(enc.dictionary)
+        return self._ids[j]
+
+    def alone(self, j: int) -> np.ndarray:
+        """Per cell: the only one on its line along ``j`` (or ``j`` not one of its axes)."""
+        if j not in self._alone:
+            ids, count = self.ids(j)
+            on = self.on(j)
+            flag = np.ones(len(self.own), bool)
+            flag[on] = np.bincount(ids[on], minlength=count)[ids[on]] == 1
+            self._alone[j] = flag
+        return self._alone[j]
+
+    def margins(self, j: int) -> np.ndarray:
+        """Per line along ``j`` (as numbered by :meth:`ids`), its margin cell; -1: not in the
+        output."""
+        if j not in self._margins:
+            ids, count = self.ids(j)
+            on = self.on(j)
+            at = on[self.grid.axis[j][on] == 0]
+            margin = np.full(count, -1, np.int64)
+            margin[ids[at]] = at
+            self._margins[j] = margin
+        return self._margins[j]
 
     def options(
         self,
@@ -378,43 +399,93 @@ class _Lines:
     ) -> np.ndarray:
         """Per cell and axis (of ``axes``, all by default), the coordinates of up to
         ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
-        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none."""
+        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none.
+
+        A cell's partners are the same whichever other cells are asked about with it."""
         grid = self.grid
         w = grid.width
         out = np.full((len(cells), w, PARTNERS + 1), -1, np.int32)
+        every: tuple[np.ndarray, np.ndarray] | None = None  # the keys of all cells (see below)
         for j in range(w) if axes is None else axes:
             mine = np.flatnonzero(self.own[cells] > j)
             if len(mine) == 0:
                 continue
             sel = cells[mine]
-            line = self.code(sel, j)
-            wanted, inverse, members, g = self._lines_of(j, line)
-            c = np.where(grid.coords[members, j] != 0, cost[members], np.inf)
-            if allowed is not None:
-                c[~allowed[members]] = np.inf
+            ids, count = self.ids(j)
+            on = self.on(j)
+            mine_line = ids[sel]
+            # (cost, cell) as one integer per member of the lines; margins (and cells not
+            # allowed) cost the most; where: each member's position
+            if 4 * len(sel) >= len(on) and len(on) == len(cost):  # every cell, every line
+                if every is None:
+                    all_cells = np.arange(len(cost))
+                    nothing = np.zeros(len(cost), bool)
+                    every = _order_keys(cost, all_cells, nothing, self.whole), _LAST | all_cells
+                members, g = on, ids
+                aside = grid.axis[j] == 0
+                if allowed is not None:
+                    aside |= ~allowed
+                key = np.where(aside, every[1], every[0])
+                where = members
+            else:  # the cells of the lines asked about, in cell order
+                if 4 * len(sel) >= len(on):
+                    members = on
+                else:
+                    wanted = np.zeros(count, bool)
+                    wanted[mine_line] = True
+                    members = on[wanted[ids[on]]]
+                g = ids[members]
+                aside = grid.axis[j][members] == 0
+                if allowed is not None:
+                    aside |= ~allowed[members]
+                key = _order_keys(cost[members], members, aside, self.whole)
+                where = np.empty(len(cost), np.int64)
+                where[members] = np.arange(len(members))
             # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
-            # each cell's first partners of them, the cell itself aside
-            last = len(cost)
+            # each cell's first partners of them, the cell itself aside; a cell taken costs the
+            # most from then on (as a margin does)
             slot = np.zeros(len(sel), np.int64)
             chosen = np.full(len(sel) * partners, -1, np.int64)
-            for _k in range(partners + 1):
-                low = np.full(len(wanted), np.inf)
-                np.minimum.at(low, g, c)
-                best = np.full(len(wanted), last, np.int64)
-                np.minimum.at(best, g, np.where(c == low[g], members, last))
-                found = best[inverse]
-                put = np.flatnonzero((found < last) & (found != sel) & (slot < partners))
-                chosen[put * partners + slot[put]] = grid.coords[found[put], j]
+            for k in range(partners + 1):
+                low = np.full(count, _NONE, np.int64)
+                np.minimum.at(low, g, key)
+                found = low[mine_line] & _CELL  # every asked line has a member
+                put = np.flatnonzero((found != sel) & (slot < partners))
+                chosen[put * partners + slot[put]] = grid.axis[j][found[put]]
                 slot[put] += 1
-                c[members == best[g]] = np.inf
+                if k < partners:
+                    taken = low[low != _NONE] & _CELL
+                    key[where[taken]] = _LAST | taken
             out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
-            margin = grid.find(line)
-            has = (margin >= 0) & (grid.coords[sel, j] != 0)
+            margin = self.margins(j)[mine_line]
+            has = (margin >= 0) & (grid.axis[j][sel] != 0)
             if allowed is not None:
                 has &= allowed[np.maximum(margin, 0)]
             out[mine, j, PARTNERS] = np.where(has, 0, -1)
         return out
+
+
+_CELL: Final = (1 << 32) - 1
+#: the order key of a cell that costs the most (a margin, a cell taken), and of none
+_LAST: Final = ((1 << 31) - 1) << 32
+_NONE: Final = np.iinfo(np.int64).max
+
+
+def _order_keys(cost: np.ndarray, cells: np.ndarray, last: np.ndarray, whole: bool) -> np.ndarray:
+    """Per cell (of ``cells``, with its ``cost``) an integer that orders them as (cost, cell)
+    do, ``last`` ones as costing the most (as a margin does): the cost's rank in the high 31
+    bits (``whole``: the costs are whole numbers below 2^30, their own rank; a zero's cost next
+    to last), the cell in the low 32."""
+    if whole:
+        rank = np.minimum(cost, (1 << 31) - 2).astype(np.int64)
+        rank += np.isinf(cost)
+    else:  # fractions or huge counts: their ranks (infinite last)
+        _distinct, inverse = np.unique(cost, return_inverse=True)
+        rank = inverse.reshape(-1).astype(np.int64)
+        rank[np.isinf(cost)] = (1 << 31) - 1
+    rank[last] = (1 << 31) - 1
+    return (rank << 32) | cells
 
 
 def _corners(
@@ -424,27 +495,25 @@ def _corners(
     the cell's own, an axis with nothing else on the line) and whether the box is sound.
 
     Corner ``k`` takes the partner on the axes of the bits of ``k``: the codes of the ``2^w``
-    corners come by doubling, one axis at a time."""
+    corners come by doubling, one axis at a time (corner by corner: ``found.T`` is contiguous)."""
     w = grid.width
-    base = grid.coords[cells]
     own = lines.own[cells]
-    axis = np.arange(w)[None, :]
-    keep = (choice < 0) | (axis >= own[:, None])
-    codes = np.empty((len(cells), 1 << w), np.int64)
-    codes[:, 0] = grid.code[cells]
+    keep = (choice < 0) | (np.arange(w)[None, :] >= own[:, None])
+    codes = np.empty((1 << w, len(cells)), np.int64)
+    codes[0] = grid.code[cells]
     for j in range(w):
-        step = np.where(keep[:, j], 0, (choice[:, j] - base[:, j]) * grid.mult(cells, j))
-        np.add(codes[:, : 1 << j], step[:, None], out=codes[:, 1 << j : 2 << j])
+        step = np.where(keep[:, j], 0, (choice[:, j] - grid.axis[j][cells]) * grid.mult(cells, j))
+        np.add(codes[: 1 << j], step, out=codes[1 << j : 2 << j])
     found = grid.find(codes)
-    ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
+    ok: np.ndarray = np.asarray((found >= 0).all(axis=0))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
     for j in range(w):
         kept = keep[:, j] & (own > j)
         if not kept.any():
             continue
         rows = np.flatnonzero(kept & ok)
-        alone = lines.alone(j, found[rows]).all(axis=1)
+        alone = lines.alone(j)[found[:, rows]].all(axis=0)
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True
-    return found, ok
+    return found.T, ok
