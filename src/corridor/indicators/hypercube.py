@@ -272,7 +272,7 @@ def _search(
     built in one pass where the cells are few (``_BATCH`` boxes at a time)."""
     w = grid.width
     combos = np.array(_combinations(w), np.int64).reshape(-1, w)
-    none = (options < 0).all(axis=2)  # nothing along j: keep its own value
+    none: np.ndarray = np.asarray((options < 0).all(axis=2))  # nothing along j: keep its own
     start = 0
     while start < len(combos) and len(left):
         part = combos[start : start + max(1, _BATCH // len(left))]
