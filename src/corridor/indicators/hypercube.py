@@ -62,14 +62,19 @@ class _Grid:
     def __init__(self, bid: np.ndarray, coords: np.ndarray, own: np.ndarray) -> None:
         self.width = w = coords.shape[1]
         n = len(bid)
-        c = coords.copy()
-        c[np.arange(w)[None, :] >= own[:, None]] = 0
-        self.coords = c
+        # per axis, each cell's coordinate (contiguous; 0 off its block's axes)
+        self.axis = [coords[:, j].copy() for j in range(w)]
+        for j in range(w):
+            off = own <= j
+            if off.any():
+                self.axis[j][off] = 0
         self.bid = bid
         blocks = int(bid.max()) + 1 if n else 0
         card = np.ones((blocks, w), np.int64)
         for j in range(w):
-            np.maximum.at(card[:, j], bid, c[:, j] + 1)
+            top = np.ones(blocks, np.int64)
+            np.maximum.at(top, bid, self.axis[j] + 1)
+            card[:, j] = top
         self.fits = bool(np.prod(card.astype(float), axis=1).sum() < _LIMIT)
         if not self.fits:
             return
@@ -78,8 +83,7 @@ class _Grid:
             mult[:, j] = mult[:, j - 1] * card[:, j - 1]
         span = mult[:, -1] * card[:, -1] if w else np.ones(blocks, np.int64)
         offset = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
-        # per axis, each cell's coordinate and the step of the code along it (contiguous)
-        self.axis = [np.ascontiguousarray(c[:, j]) for j in range(w)]
+        # per axis, the step of the code along it in each cell's block
         self.steps = [mult[bid, j] for j in range(w)]
         self.code = offset[bid]
         for j in range(w):
@@ -187,7 +191,6 @@ def _grow(
     size = 1
     alive = np.ones(m, bool)
     own = lines.own[cells]
-    base = grid.coords[cells]
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
         here, got = codes[on, :size], found[on, :size]
@@ -204,7 +207,7 @@ def _grow(
             trying = np.flatnonzero((v >= 0) & ~keep)
             if len(trying) == 0:
                 continue
-            d = (v[trying] - base[on[trying], j]) * mult[trying]
+            d = (v[trying] - grid.axis[j][cells[on[trying]]]) * mult[trying]
             at = grid.find(here[trying] + d[:, None])
             exists = (at >= 0).all(axis=1)
             trying, d, at = trying[exists], d[exists], at[exists]
@@ -336,6 +339,9 @@ class _Lines:
         self._ids: dict[int, tuple[np.ndarray, int]] = {}
         self._alone: dict[int, np.ndarray] = {}
         self._margins: dict[int, np.ndarray] = {}
+        self._scratch: np.ndarray | None = None
+        self._marks: np.ndarray | None = None
+        self._line: dict[int, np.ndarray] = {}
 
     def code(self, cells: np.ndarray | None, j: int) -> np.ndarray:
         """The code of each cell's line along ``j`` (the code its margin has); of every cell
@@ -351,20 +357,67 @@ class _Lines:
             self._on[j] = np.flatnonzero(self.own > j)
         return self._on[j]
 
+    def line(self, j: int) -> np.ndarray:
+        """The line codes of the cells on axis ``j`` (of :meth:`on`)."""
+        if j not in self._line:
+            on = self.on(j)
+            self._line[j] = self.code(None if len(on) == len(self.own) else on, j)
+        return self._line[j]
+
+    def scratch(self) -> np.ndarray:
+        """A table over the codes to number lines in (only what is written is read)."""
+        table = self.grid.table
+        assert table is not None
+        if self._scratch is None:
+            self._scratch = np.empty(len(table), table.dtype)
+        return self._scratch
+
+    def few(self, j: int, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """For a few cells ``sel`` (the grid has a table): the cells on their lines along ``j``
+        (in cell order), the line of each of those and of each of ``sel`` (numbered from 0
+        among these lines), and how many lines: through a table of marks, without numbering
+        every line."""
+        if self._marks is None:
+            self._marks = np.zeros(len(self.scratch()), bool)
+        marks, index = self._marks, self.scratch()
+        line, mine = self.line(j), self.code(sel, j)
+        marks[mine] = True
+        hit = np.flatnonzero(marks[line])
+        marks[mine] = False
+        pos = np.arange(1, len(mine) + 1, dtype=index.dtype)
+        index[mine] = pos
+        first = mine[index[mine] == pos]
+        index[first] = np.arange(len(first), dtype=index.dtype)
+        members = self.on(j)[hit]
+        return members, index[line[hit]].astype(np.int64), index[mine].astype(np.int64), len(first)
+
     def ids(self, j: int) -> tuple[np.ndarray, int]:
         """Per cell its line along ``j``, numbered from 0 (-1: ``j`` is not one of its axes), and
-        how many lines there are: computed once per axis for every cell (Arrow's hash of the
-        lines' codes)."""
+        how many lines there are: computed once per axis for every cell."""
         if j not in self._ids:
             on = self.on(j)
-            line = self.code(None if len(on) == len(self.own) else on, j)
-            enc = pa.array(line, pa.int64()).dictionary_encode()
-            if len(on) == len(self.own):
-                ids = np.asarray(enc.indices, np.int64)
+            every = len(on) == len(self.own)
+            line = self.line(j)
+            table = self.grid.table
+            if table is None:  # codes too many for a table: Arrow's hash
+                enc = pa.array(line, pa.int64()).dictionary_encode()
+                found, count = np.asarray(enc.indices, np.int64), len(enc.dictionary)
+            else:
+                # a table over the codes (one for every axis; only what is written is read):
+                # one cell of each line marks it, the lines are numbered, the numbers read back
+                index = self.scratch()
+                pos = np.arange(1, len(line) + 1, dtype=table.dtype)
+                index[line] = pos
+                first = line[index[line] == pos]
+                count = len(first)
+                index[first] = np.arange(count, dtype=table.dtype)
+                found = index[line].astype(np.int64)
+            if every:
+                ids = found
             else:
                 ids = np.full(len(self.own), -1, np.int64)
-                ids[on] = np.asarray(enc.indices)
-            self._ids[j] = ids, len(enc.dictionary)
+                ids[on] = found
+            self._ids[j] = ids, count
         return self._ids[j]
 
     def alone(self, j: int) -> np.ndarray:
@@ -411,30 +464,28 @@ class _Lines:
             if len(mine) == 0:
                 continue
             sel = cells[mine]
-            ids, count = self.ids(j)
             on = self.on(j)
-            mine_line = ids[sel]
             # (cost, cell) as one integer per member of the lines; margins (and cells not
             # allowed) cost the most; where: each member's position
-            if 4 * len(sel) >= len(on) and len(on) == len(cost):  # every cell, every line
+            if 4 * len(sel) < len(on) and grid.table is not None:  # a few lines
+                members, g, mine_line, count = self.few(j, sel)
+                margin = grid.find(self.code(sel, j))
+            else:  # most lines: numbered once for every cell
+                ids, count = self.ids(j)
+                mine_line = ids[sel]
+                margin = self.margins(j)[mine_line]
+                members, g = on, ids[on] if len(on) < len(cost) else ids
+            if len(members) == len(cost):  # every cell
                 if every is None:
                     all_cells = np.arange(len(cost))
                     nothing = np.zeros(len(cost), bool)
                     every = _order_keys(cost, all_cells, nothing, self.whole), _LAST | all_cells
-                members, g = on, ids
                 aside = grid.axis[j] == 0
                 if allowed is not None:
                     aside |= ~allowed
                 key = np.where(aside, every[1], every[0])
                 where = members
-            else:  # the cells of the lines asked about, in cell order
-                if 4 * len(sel) >= len(on):
-                    members = on
-                else:
-                    wanted = np.zeros(count, bool)
-                    wanted[mine_line] = True
-                    members = on[wanted[ids[on]]]
-                g = ids[members]
+            else:
                 aside = grid.axis[j][members] == 0
                 if allowed is not None:
                     aside |= ~allowed[members]
@@ -458,7 +509,6 @@ class _Lines:
                     key[where[taken]] = _LAST | taken
             out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
-            margin = self.margins(j)[mine_line]
             has = (margin >= 0) & (grid.axis[j][sel] != 0)
             if allowed is not None:
                 has &= allowed[np.maximum(margin, 0)]
