@@ -339,8 +339,6 @@ class _Lines:
         self._ids: dict[int, tuple[np.ndarray, int]] = {}
         self._alone: dict[int, np.ndarray] = {}
         self._margins: dict[int, np.ndarray] = {}
-        self._scratch: np.ndarray | None = None
-        self._marks: np.ndarray | None = None
         self._line: dict[int, np.ndarray] = {}
 
     def code(self, cells: np.ndarray | None, j: int) -> np.ndarray:
@@ -364,32 +362,24 @@ class _Lines:
             self._line[j] = self.code(None if len(on) == len(self.own) else on, j)
         return self._line[j]
 
-    def scratch(self) -> np.ndarray:
-        """A table over the codes to number lines in (only what is written is read)."""
-        table = self.grid.table
-        assert table is not None
-        if self._scratch is None:
-            self._scratch = np.empty(len(table), table.dtype)
-        return self._scratch
-
     def few(self, j: int, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """For a few cells ``sel`` (the grid has a table): the cells on their lines along ``j``
         (in cell order), the line of each of those and of each of ``sel`` (numbered from 0
-        among these lines), and how many lines: through a table of marks, without numbering
-        every line."""
-        if self._marks is None:
-            self._marks = np.zeros(len(self.scratch()), bool)
-        marks, index = self._marks, self.scratch()
+        among these lines), and how many lines, without numbering every line: the lines are
+        marked in the grid's table (negative numbers: no cell has one), then it is restored."""
+        table = self.grid.table
+        assert table is not None
         line, mine = self.line(j), self.code(sel, j)
-        marks[mine] = True
-        hit = np.flatnonzero(marks[line])
-        marks[mine] = False
-        pos = np.arange(1, len(mine) + 1, dtype=index.dtype)
-        index[mine] = pos
-        first = mine[index[mine] == pos]
-        index[first] = np.arange(len(first), dtype=index.dtype)
-        members = self.on(j)[hit]
-        return members, index[line[hit]].astype(np.int64), index[mine].astype(np.int64), len(first)
+        saved = table[mine]
+        pos = -np.arange(1, len(mine) + 1, dtype=table.dtype)
+        table[mine] = pos
+        first = mine[table[mine] == pos]
+        table[first] = -np.arange(1, len(first) + 1, dtype=table.dtype)
+        hit = np.flatnonzero(table[line] < 0)
+        of_hit = -1 - table[line[hit]].astype(np.int64)
+        of_mine = -1 - table[mine].astype(np.int64)
+        table[mine] = saved
+        return self.on(j)[hit], of_hit, of_mine, len(first)
 
     def ids(self, j: int) -> tuple[np.ndarray, int]:
         """Per cell its line along ``j``, numbered from 0 (-1: ``j`` is not one of its axes), and
@@ -403,15 +393,17 @@ class _Lines:
                 enc = pa.array(line, pa.int64()).dictionary_encode()
                 found, count = np.asarray(enc.indices, np.int64), len(enc.dictionary)
             else:
-                # a table over the codes (one for every axis; only what is written is read):
-                # one cell of each line marks it, the lines are numbered, the numbers read back
-                index = self.scratch()
-                pos = np.arange(1, len(line) + 1, dtype=table.dtype)
-                index[line] = pos
-                first = line[index[line] == pos]
+                # the lines numbered in the grid's table (negative numbers: no cell has one),
+                # which is then restored: one cell of each line marks it, the lines are
+                # numbered, the numbers read back
+                saved = table[line]
+                pos = -np.arange(1, len(line) + 1, dtype=table.dtype)
+                table[line] = pos
+                first = line[table[line] == pos]
                 count = len(first)
-                index[first] = np.arange(count, dtype=table.dtype)
-                found = index[line].astype(np.int64)
+                table[first] = -np.arange(1, count + 1, dtype=table.dtype)
+                found = -1 - table[line].astype(np.int64)
+                table[line] = saved
             if every:
                 ids = found
             else:
