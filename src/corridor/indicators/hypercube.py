@@ -184,20 +184,21 @@ def _grow(
     :func:`_corners`). Marks the corners of the boxes found in ``boxed``; returns whether each
     cell has one."""
     m, w = len(cells), grid.width
-    codes = np.empty((m, 1 << w), np.int64)  # the corners so far: codes, cells
-    found = np.empty((m, 1 << w), np.int64)
-    codes[:, 0] = grid.code[cells]
-    found[:, 0] = cells
+    # the corners so far, corner by corner (rows): codes, cells
+    codes = np.empty((1 << w, m), np.int64)
+    found = np.empty((1 << w, m), np.int64)
+    codes[0] = grid.code[cells]
+    found[0] = cells
     size = 1
     alive = np.ones(m, bool)
     own = lines.own[cells]
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
-        here, got = codes[on, :size], found[on, :size]
+        here, got = codes[:size, on], found[:size, on]
         keep = (options[on, j, :] < 0).all(axis=1)
         keep &= ~lines.block_margin[grid.bid[cells[on]], j]
         if keep.any():
-            keep[keep] = lines.alone(j)[got[keep]].all(axis=1)
+            keep[keep] = lines.alone(j)[got[:, keep]].all(axis=0)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
         new = got.copy()  # kept: the same corners
@@ -208,23 +209,24 @@ def _grow(
             if len(trying) == 0:
                 continue
             d = (v[trying] - grid.axis[j][cells[on[trying]]]) * mult[trying]
-            at = grid.find(here[trying] + d[:, None])
-            exists = (at >= 0).all(axis=1)
-            trying, d, at = trying[exists], d[exists], at[exists]
-            price = cost[at].sum(axis=1)
+            at = grid.find(here[:, trying] + d)
+            exists = (at >= 0).all(axis=0)
+            trying, d, at = trying[exists], d[exists], at[:, exists]
+            # the sum over each box's corners as a row (the order of the additions as ever)
+            price = np.ascontiguousarray(cost[at].T).sum(axis=1)
             better = price < best[trying]
             pick = trying[better]
             best[pick] = price[better]
             step[pick] = d[better]
-            new[pick] = at[better]
+            new[:, pick] = at[:, better]
         alive[on[~keep & ~np.isfinite(best)]] = False
         # the box doubles: the same corners with the partner on axis j (off it: themselves)
-        codes[:, size : 2 * size] = codes[:, :size]
-        found[:, size : 2 * size] = found[:, :size]
-        codes[on, size : 2 * size] += step[:, None]
-        found[on, size : 2 * size] = new
+        codes[size : 2 * size] = codes[:size]
+        found[size : 2 * size] = found[:size]
+        codes[size : 2 * size, on] += step
+        found[size : 2 * size, on] = new
         size *= 2
-    boxed[found[alive, :size].reshape(-1)] = True
+    boxed[found[:size, alive]] = True
     return alive
 
 
