@@ -489,18 +489,30 @@ class _Lines:
             # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
             # each cell's first partners of them, the cell itself aside; a cell taken costs the
             # most from then on (as a margin does)
-            slot = np.zeros(len(sel), np.int64)
-            chosen = np.full(len(sel) * partners, -1, np.int64)
-            for k in range(partners + 1):
+            low = np.full(count, _NONE, np.int64)
+            np.minimum.at(low, g, key)
+            found = low[mine_line] & _CELL  # every asked line has a member
+            if partners == 1:  # the cheapest, or the next where that is the cell itself
+                taken = low[low != _NONE] & _CELL
+                key[where[taken]] = _LAST | taken
                 low = np.full(count, _NONE, np.int64)
                 np.minimum.at(low, g, key)
-                found = low[mine_line] & _CELL  # every asked line has a member
-                put = np.flatnonzero((found != sel) & (slot < partners))
-                chosen[put * partners + slot[put]] = grid.axis[j][found[put]]
-                slot[put] += 1
-                if k < partners:
-                    taken = low[low != _NONE] & _CELL
-                    key[where[taken]] = _LAST | taken
+                found = np.where(found != sel, found, low[mine_line] & _CELL)
+                chosen = np.where(found != sel, grid.axis[j][found], -1)
+            else:
+                slot = np.zeros(len(sel), np.int64)
+                chosen = np.full(len(sel) * partners, -1, np.int64)
+                for k in range(partners + 1):
+                    if k:
+                        low = np.full(count, _NONE, np.int64)
+                        np.minimum.at(low, g, key)
+                        found = low[mine_line] & _CELL
+                    put = np.flatnonzero((found != sel) & (slot < partners))
+                    chosen[put * partners + slot[put]] = grid.axis[j][found[put]]
+                    slot[put] += 1
+                    if k < partners:
+                        taken = low[low != _NONE] & _CELL
+                        key[where[taken]] = _LAST | taken
             out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
             has = (margin >= 0) & (grid.axis[j][sel] != 0)
