@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from unittest import mock
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_indicator_disclosure import T, _check_withheld, grid, outputs, table_of
 
-from corridor.indicators import suppress
-from corridor.indicators.hypercube import _ZERO, PARTNERS, _costs, _Grid, _Lines, _order_keys
+from corridor.indicators import disclosure, suppress
+from corridor.indicators.hypercube import (
+    _ZERO,
+    PARTNERS,
+    _costs,
+    _Grid,
+    _Lines,
+    _order_keys,
+    protect_boxes,
+)
 
 
 def _three_way(values: list[int], present: list[bool]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,3 +110,46 @@ def test_no_withheld_fractional_count_can_be_worked_out(
     cells = grid(finest, by, totals)
     out = suppress(table_of(cells, by), T)
     _check_withheld(out, cells, finest, by, exactly_small=True)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs())
+def test_blocks_withheld_whole_need_no_search(
+    case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]],
+) -> None:
+    """A block that will be withheld whole (more small counts than the exact check takes, one
+    of which no box can hold) is not searched for boxes: the output is the same as with the
+    search (here with the exact check's limit at 1, so that blocks of 5 small counts qualify)."""
+    by, totals, finest = case
+    table = table_of(grid(finest, by, totals), by)
+
+    def searched(*args: Any, whole_above: int | None = None) -> np.ndarray:
+        return protect_boxes(*args)
+
+    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", 1):
+        quick = suppress(table, T)
+        with mock.patch.object(disclosure, "protect_boxes", searched):
+            slow = suppress(table, T)
+    assert quick.equals(slow)
+
+
+def test_a_count_alone_on_its_line_has_no_box() -> None:
+    """A 3 x 3 table with its margins and one more count (row 4, column 1) reported without its
+    row's margin: alone along the columns, whose other lines have margins, no box holds it.
+    The search finds none; with ``whole_above`` its block is returned unsearched."""
+    keys = [(r, c) for r in range(4) for c in range(4)] + [(4, 1)]
+    smalls = {(1, 1): 4.0, (1, 2): 5.0, (2, 1): 6.0, (2, 2): 7.0, (4, 1): 2.0}
+    values = np.array([smalls.get(k, float(20 + k[0] + k[1])) for k in keys])
+    coords = np.array(keys, np.int64)
+    n = len(keys)
+    small = np.flatnonzero((values > 0) & (values < T))
+    assert len(small) == 5
+    hidden = (values > 0) & (values < T)
+    left = protect_boxes(values, np.zeros(n, np.int64), coords, np.full(n, 2), hidden, small)
+    assert n - 1 in left.tolist()
+    hidden = (values > 0) & (values < T)
+    quick = protect_boxes(
+        values, np.zeros(n, np.int64), coords, np.full(n, 2), hidden, small, whole_above=4
+    )
+    assert sorted(quick.tolist()) == small.tolist()
+    assert (hidden == ((values > 0) & (values < T))).all()  # nothing searched, nothing boxed

@@ -121,18 +121,54 @@ def protect_boxes(
     own: np.ndarray,
     hidden: np.ndarray,
     todo: np.ndarray,
+    whole_above: int | None = None,
 ) -> np.ndarray:
     """Withhold (in ``hidden``) the corners of a box for each cell of ``todo``; returns the
     cells of ``todo`` for which no box was found.
 
     ``values``, ``bid`` (block), ``coords`` (per axis, 0: the margin) and ``own`` (how many of
     the axes the cell's block has; those are the first ones) per cell; every cell in one block.
+    ``whole_above``: the caller withholds whole a block of more than this many withheld cells
+    where a cell has no box; the cells of such a block are not searched (they are returned)
+    where one of them can have none (see :func:`_boxless`).
     """
     grid = _Grid(bid, coords, own)
     if not grid.fits or not grid.unique or len(todo) == 0:
         return todo
     lines = _Lines(grid, own, values)
     todo = np.asarray(todo, np.int64)
+    doomed = np.zeros(0, np.int64)
+    if whole_above is not None:
+        many = np.bincount(bid[todo]) > whole_above
+        if many.any():
+            some = todo[many[bid[todo]]]
+            blocks = np.zeros(len(many), bool)
+            blocks[bid[some[_boxless(grid, lines, some)]]] = True
+            skip = blocks[bid[todo]]
+            doomed, todo = todo[skip], todo[~skip]
+    left = _search_boxes(grid, lines, values, hidden, todo)
+    return np.concatenate([left, doomed]) if len(doomed) else left
+
+
+def _boxless(grid: _Grid, lines: _Lines, cells: np.ndarray) -> np.ndarray:
+    """Per cell: whether no box can hold it: along some axis it is alone on its line (no
+    other cell, no margin) while its block has margins along that axis (so that the axis
+    cannot be kept as it is). Every box needs a second corner along each such axis."""
+    out = np.zeros(len(cells), bool)
+    own = lines.own[cells]
+    for j in range(grid.width):
+        on = own > j
+        if on.any():
+            out |= on & lines.alone(j)[cells] & lines.block_margin[grid.bid[cells], j]
+    return out
+
+
+def _search_boxes(
+    grid: _Grid, lines: _Lines, values: np.ndarray, hidden: np.ndarray, todo: np.ndarray
+) -> np.ndarray:
+    """The box search of :func:`protect_boxes` (the cells of ``todo`` left without a box)."""
+    if len(todo) == 0:
+        return todo
     # first the cheapest box of every small count, all at once (its cheapest partner on each
     # axis, else the margin: the other partners only for those that find no box this way)
     cost = _costs(values, hidden)
