@@ -157,9 +157,14 @@ def _boxless(grid: _Grid, lines: _Lines, cells: np.ndarray) -> np.ndarray:
     out = np.zeros(len(cells), bool)
     own = lines.own[cells]
     for j in range(grid.width):
-        on = own > j
-        if on.any():
-            out |= on & lines.alone(j)[cells] & lines.block_margin[grid.bid[cells], j]
+        on = np.flatnonzero((own > j) & lines.block_margin[grid.bid[cells], j])
+        if len(on) == 0:
+            continue
+        if j in lines._alone or grid.table is None:
+            out[on] |= lines.alone(j)[cells[on]]
+        else:  # the sizes of their lines only
+            _members, of_members, mine, count = lines.few(j, cells[on])
+            out[on] |= np.bincount(of_members, minlength=count)[mine] == 1
     return out
 
 
