@@ -46,6 +46,8 @@ _TRIES: Final = 16
 _LIMIT: Final = 1 << 62
 #: boxes built in one pass by the search over combinations of partners
 _BATCH: Final = 4096
+#: a few cells (their lines found by marks): fewer than the cells on the axis over this
+_FEW: Final = 4
 #: cells whose boxes are built at once in the first pass (their corners' codes: about 1 MB)
 _SLICE: Final = 4096
 #: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
@@ -158,6 +160,8 @@ def _boxless(grid: _Grid, lines: _Lines, cells: np.ndarray) -> np.ndarray:
     own = lines.own[cells]
     for j in range(grid.width):
         on = np.flatnonzero((own > j) & lines.block_margin[grid.bid[cells], j])
+        # alone on its line: first of all, the line has no margin
+        on = on[grid.find(lines.code(cells[on], j)) < 0]
         if len(on) == 0:
             continue
         if j in lines._alone or grid.table is None:
@@ -502,7 +506,7 @@ class _Lines:
             on = self.on(j)
             # (cost, cell) as one integer per member of the lines; margins (and cells not
             # allowed) cost the most; where: each member's position
-            if 4 * len(sel) < len(on) and grid.table is not None:  # a few lines
+            if _FEW * len(sel) < len(on) and grid.table is not None:  # a few lines
                 members, g, mine_line, count = self.few(j, sel)
                 margin = grid.find(self.code(sel, j))
             else:  # most lines: numbered once for every cell
