@@ -1,6 +1,7 @@
-"""The lines and partners behind the boxes (indicators/hypercube.py): the same partners
-whichever cells are asked about, one order of (cost, cell) for whole and fractional counts, and
-the grid's table left as it was found; and suppression of fractional counts."""
+"""The lines and partners behind the boxes (indicators/suppressiongrid.py, used by
+indicators/hypercube.py): the same partners whichever cells are asked about, one order of
+(cost, cell) for whole and fractional counts, and the grid's table left as it was found; blocks
+withheld whole without a search; and suppression of fractional counts."""
 
 from __future__ import annotations
 
@@ -14,15 +15,8 @@ from hypothesis import strategies as st
 from test_indicator_disclosure import T, _check_withheld, grid, outputs, table_of
 
 from corridor.indicators import disclosure, suppress
-from corridor.indicators.hypercube import (
-    _ZERO,
-    PARTNERS,
-    _costs,
-    _Grid,
-    _Lines,
-    _order_keys,
-    protect_boxes,
-)
+from corridor.indicators.hypercube import _costs, protect_boxes
+from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines, order_keys
 
 
 def _three_way(values: list[int], present: list[bool]) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +54,8 @@ def test_partners_do_not_depend_on_the_cells_asked_about(
     bid, own = np.zeros(n, np.int64), np.full(n, 3)
     hidden = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     cost = _costs(flat, hidden)
-    everything = _Lines(_Grid(bid, coords, own), own, flat).options(np.arange(n), cost)
-    lines = _Lines(_Grid(bid, coords, own), own, flat)
+    everything = Lines(Grid(bid, coords, own), own, flat).options(np.arange(n), cost)
+    lines = Lines(Grid(bid, coords, own), own, flat)
     few = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=max(1, n // 5)))))
     if len(few):
         assert (lines.options(few, cost) == everything[few]).all()
@@ -75,7 +69,7 @@ def test_partners_do_not_depend_on_the_cells_asked_about(
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.one_of(st.integers(0, 40).map(float), st.just(_ZERO), st.just(np.inf)),
+        st.one_of(st.integers(0, 40).map(float), st.just(ZERO), st.just(np.inf)),
         min_size=1,
         max_size=40,
     ),
@@ -89,12 +83,12 @@ def test_one_order_of_cost_and_cell(costs: list[float], data: Any) -> None:
     n = len(cost)
     cells = np.arange(n) * 3 + 1  # any increasing cell numbers
     last = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    whole = _order_keys(cost, cells, last, whole=True)
-    ranked = _order_keys(cost, cells, last, whole=False)
+    whole = order_keys(cost, cells, last, whole=True)
+    ranked = order_keys(cost, cells, last, whole=False)
     expected = np.lexsort((cells, np.where(last, np.inf, cost)))
     assert (np.argsort(whole, kind="stable") == expected).all()
     assert (np.argsort(ranked, kind="stable") == expected).all()
-    halves = _order_keys(np.where(cost < _ZERO, cost / 2, cost), cells, last, whole=False)
+    halves = order_keys(np.where(cost < ZERO, cost / 2, cost), cells, last, whole=False)
     assert (np.argsort(halves, kind="stable") == expected).all()
 
 
