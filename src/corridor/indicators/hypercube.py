@@ -110,8 +110,10 @@ def _search_boxes(
         return todo
     # first the cheapest box of every small count, all at once (its cheapest partner on each
     # axis, else the margin: the other partners only for those that find no box this way)
+    # (every small count's partners at once: a cell's partners do not depend on the cells
+    # asked about with it, so those of the cells left are these, taken after)
     cost = _costs(values, hidden)
-    options = lines.options(todo, cost, partners=1)
+    options = lines.options(todo, cost)
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
     # every corner of a box of withheld cells is protected by it, not only the cell it was
     # built for: a small count that is a corner of one needs no box of its own. (Built in
@@ -122,8 +124,8 @@ def _search_boxes(
         corners, ok = _corners(grid, lines, todo[at : at + _SLICE], choice[at : at + _SLICE])
         boxed[corners.T[:, ok]] = True
     hidden |= boxed
-    left = todo[~boxed[todo]]
-    options = lines.options(left, cost)  # the same costs as the first partners
+    rest = ~boxed[todo]
+    left, options = todo[rest], options[rest]  # with the same costs as the first partners
     # then the others, with what is withheld now: a box grown one axis at a time (then along
     # the axes in reverse), then other combinations of partners, then the margins
     cost = _costs(values, hidden)

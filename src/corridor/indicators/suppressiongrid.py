@@ -25,6 +25,9 @@ _LIMIT: Final = 1 << 62
 _FEW: Final = 4
 #: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
 _TABLE: Final = 1 << 22
+#: the lines of a few cells spelled out (see Lines.few) where they hold this many times fewer
+#: values than the cells on the axis
+_SPELL: Final = 8
 
 
 class Grid:
@@ -45,7 +48,7 @@ class Grid:
                 self.axis[j][off] = 0
         self.bid = bid
         blocks = int(bid.max()) + 1 if n else 0
-        card = np.ones((blocks, w), np.int64)
+        self.card = card = np.ones((blocks, w), np.int64)  # per block, the values per axis
         for j in range(w):
             top = np.ones(blocks, np.int64)
             np.maximum.at(top, bid, self.axis[j] + 1)
@@ -141,7 +144,11 @@ class Lines:
         marked in the grid's table (negative numbers: no cell has one), then it is restored."""
         table = self.grid.table
         assert table is not None
-        line, mine = self.line(j), self.code(sel, j)
+        mine = self.code(sel, j)
+        card = self.grid.card[self.grid.bid[sel], j]
+        if len(sel) * int(card.max(initial=1)) * _SPELL < len(self.on(j)):
+            return self._spelled(j, sel, mine)
+        line = self.line(j)
         saved = table[mine]
         pos = -np.arange(1, len(mine) + 1, dtype=table.dtype)
         table[mine] = pos
@@ -152,6 +159,32 @@ class Lines:
         of_mine = -1 - table[mine].astype(np.int64)
         table[mine] = saved
         return self.on(j)[hit], of_hit, of_mine, len(first)
+
+    def _spelled(
+        self, j: int, sel: np.ndarray, mine: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """:meth:`few` for very few cells: their lines spelled out value by value (codes
+        looked up) instead of marked among all the lines."""
+        grid = self.grid
+        lines, first, of_mine = np.unique(mine, return_index=True, return_inverse=True)
+        at = sel[first]
+        card = grid.card[grid.bid[at], j]
+        values = np.arange(int(card.max(initial=1)))
+        codes = lines[:, None] + values[None, :] * grid.steps[j][at][:, None]
+        found = np.where(
+            values[None, :] < card[:, None],
+            grid.find(np.where(values[None, :] < card[:, None], codes, lines[:, None])),
+            -1,
+        )
+        g, _v = np.nonzero(found >= 0)
+        members = found[g, _v]
+        order = np.argsort(members, kind="stable")
+        return (
+            members[order],
+            g[order].astype(np.int64),
+            of_mine.reshape(-1).astype(np.int64),
+            len(lines),
+        )
 
     def ids(self, j: int) -> tuple[np.ndarray, int]:
         """Per cell its line along ``j``, numbered from 0 (-1: ``j`` is not one of its axes), and
@@ -274,25 +307,28 @@ class Lines:
                 found = np.where(found != sel, found, low[mine_line] & _CELL)
                 chosen = np.where(found != sel, grid.axis[j][found], -1)
             else:
+                # the first partner: the cheapest other than the cell (all slots free)
+                put = np.flatnonzero(found != sel)
                 slot = np.zeros(len(sel), np.int64)
+                slot[put] = 1
                 chosen = np.full(len(sel) * partners, -1, np.int64)
-                for k in range(partners + 1):
-                    if k:
-                        low = np.full(count, _NONE, np.int64)
-                        np.minimum.at(low, g, key)
-                        found = low[mine_line] & _CELL
+                chosen[put * partners] = grid.axis[j][found[put]]
+                for _ in range(partners):  # the next ones, in turn
+                    taken = low[low != _NONE] & _CELL
+                    key[where[taken]] = _LAST | taken
+                    low = np.full(count, _NONE, np.int64)
+                    np.minimum.at(low, g, key)
+                    found = low[mine_line] & _CELL
                     put = np.flatnonzero((found != sel) & (slot < partners))
                     chosen[put * partners + slot[put]] = grid.axis[j][found[put]]
                     slot[put] += 1
-                    if k < partners:
-                        taken = low[low != _NONE] & _CELL
-                        key[where[taken]] = _LAST | taken
-            out[mine, j, :partners] = chosen.reshape(len(sel), partners)
             # the margin of the line, when it is in the output and is not the cell itself
             has = (margin >= 0) & (grid.axis[j][sel] != 0)
             if allowed is not None:
                 has &= allowed[np.maximum(margin, 0)]
-            out[mine, j, PARTNERS] = np.where(has, 0, -1)
+            rows = slice(None) if len(mine) == len(cells) else mine
+            out[rows, j, :partners] = chosen.reshape(len(sel), partners)
+            out[rows, j, PARTNERS] = np.where(has, 0, -1)
         return out
 
 
