@@ -46,7 +46,8 @@ def test_partners_do_not_depend_on_the_cells_asked_about(
 ) -> None:
     """A cell's partners (and its margin) are the same when every cell is asked about (every
     line numbered), when a few are (their lines found through marks in the grid's table) and
-    when only the first partner is asked for; the grid's table is as it was after."""
+    when only the first partner is asked for, their lines marked in the table or spelled out; the
+    grid's table is as it was after."""
     coords, flat = _three_way(values, present)
     n = len(flat)
     if n == 0:
@@ -58,10 +59,15 @@ def test_partners_do_not_depend_on_the_cells_asked_about(
     lines = Lines(Grid(bid, coords, own), own, flat)
     few = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=max(1, n // 5)))))
     if len(few):
-        assert (lines.options(few, cost) == everything[few]).all()
-        first = lines.options(few, cost, partners=1)
-        assert (first[:, :, 0] == everything[few, :, 0]).all()
-        assert (first[:, :, PARTNERS] == everything[few, :, PARTNERS]).all()
+        # their lines marked in the table, or spelled out value by value
+        for spell in (0, 1 << 30):
+            with mock.patch("corridor.indicators.suppressiongrid._SPELL", spell):
+                fresh = Lines(Grid(bid, coords, own), own, flat)
+                assert (fresh.options(few, cost) == everything[few]).all()
+                first = fresh.options(few, cost, partners=1)
+                assert (first[:, :, 0] == everything[few, :, 0]).all()
+                assert (first[:, :, PARTNERS] == everything[few, :, PARTNERS]).all()
+                assert (fresh.grid.find(fresh.grid.code) == np.arange(n)).all()
     assert (lines.options(np.arange(n), cost, partners=1)[:, :, 0] == everything[:, :, 0]).all()
     assert (lines.grid.find(lines.grid.code) == np.arange(n)).all()  # the table restored
 
