@@ -350,17 +350,13 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
             hard = grown
     easy = np.flatnonzero(~hard[bid])  # placements; each of their cells is placed once
     cid = pcid[easy]
-    sub = hidden[cid]
+    if len(cid) == len(values) and (cid == np.arange(len(cid))).all():
+        # every cell placed once, in cell order (no place on two corridors): no copies
+        sub, arrays = hidden, (values, bid, lay.coords, lay.own)
+    else:
+        sub, arrays = hidden[cid], (values[cid], bid[easy], lay.coords[easy], lay.own[easy])
     todo = np.flatnonzero(primary[cid])
-    left = protect_boxes(
-        values[cid],
-        bid[easy],
-        lay.coords[easy],
-        lay.own[easy],
-        sub,
-        todo,
-        whole_above=4 * EXACT_CHECK_LIMIT,
-    )
+    left = protect_boxes(*arrays, sub, todo, whole_above=4 * EXACT_CHECK_LIMIT)
     hidden[cid] = sub
     if len(left):
         log.debug("disclosure: %d small counts without a box; their blocks checked", len(left))

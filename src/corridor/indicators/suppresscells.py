@@ -192,8 +192,11 @@ def _dense(code: np.ndarray) -> np.ndarray:
     return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
-def axes_of(table: pa.Table, place_cols: list[str], by: list[str] | None) -> list[str]:
-    """The dimensions along which the cells of the output add up to margins."""
+def axes_of(
+    table: pa.Table, place_cols: list[str], by: list[str] | None, periods: int | None = None
+) -> list[str]:
+    """The dimensions along which the cells of the output add up to margins (``periods``: how
+    many distinct periods, null included, where the caller knows)."""
     if by is not None:  # the table says how it was grouped (compute_indicators does)
         dims = [d for d in DISAGGREGATIONS if d in by]
         places = any(d in by for d in ("place", "admin1", "country", "place_type"))
@@ -204,7 +207,9 @@ def axes_of(table: pa.Table, place_cols: list[str], by: list[str] | None) -> lis
         trend = True
     # over time, sums add up to the total of the whole range; with one period there is nothing
     # to add (the "margin" would be the same count)
-    trend = trend and pc.count_distinct(table.column("period"), mode="all").as_py() > 1
+    if trend and periods is None:
+        periods = pc.count_distinct(table.column("period"), mode="all").as_py()
+    trend = trend and periods is not None and periods > 1
     return [*dims, *(["place"] if places else []), *(["period"] if trend else [])]
 
 
@@ -300,7 +305,9 @@ def layout(table: pa.Table) -> Layout:
     place_cols = [c for c in PLACE_SET if c in cols]
     # a place that lies on two corridors appears in both with the same count: one cell
     corridor_in_identity = "corridor" in cols and not (by is not None and "place" in by)
-    axes = axes_of(table, place_cols, by)
+    period = _strings(table, "period", None)
+    period_c, _none, period_names = _encode(period)
+    axes = axes_of(table, place_cols, by, len(period_names))
     indicator = _strings(table, "indicator", "")
     elems = []
     for role in ROLES:
@@ -318,11 +325,11 @@ def layout(table: pa.Table) -> Layout:
         col = table.column(role).combine_chunks()
         values[k::2] = pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
         valid[k::2] = col.is_valid().to_numpy(zero_copy_only=False)
-    period = _strings(table, "period", None)
     corridor = _strings(table, "corridor", None)
     places = [_strings(table, c, None) for c in place_cols]
     dims = [_strings(table, d, None) for d in DISAGGREGATIONS]
-    period_c, corridor_c = _codes(period), _codes(corridor)
+    # (no corridor column: one code, null, without hashing a column of nulls)
+    corridor_c = _codes(corridor) if "corridor" in cols else np.zeros(n, np.int64)
     place_enc = [_encode(p, ALL) for p in places]
     place_c = [c for c, _, _ in place_enc]
     dim_enc = [_encode(d, TOTAL) for d in dims]
