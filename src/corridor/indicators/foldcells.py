@@ -20,7 +20,7 @@ at 2M rows: about half the server's CPU time of those steps).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Final
 
 from corridor.indicators.buckets import PeriodPlan
@@ -51,25 +51,40 @@ def can_fold(stock_rows: Sequence[StockFeed]) -> bool:
 
 
 def _feed_rows(
-    plan: PeriodPlan, sums: Sequence[str], stock_rows: Sequence[StockFeed], sid: dict[str, int]
-) -> list[str]:
-    rows = [
-        f"({lit(e)}, 0, {lit(f.period)}, {lit(f.bucket)}, {lit(f.slot or f.period)}, {sid[e]}, 0)"
+    plan: PeriodPlan,
+    sums: Sequence[str],
+    stock_rows: Sequence[StockFeed],
+    sid: dict[str, int],
+    reported: Collection[tuple[str, str]] | None,
+) -> tuple[list[str], set[str]]:
+    """(the ``uf`` rows, the series that have one)."""
+    fed = [
+        (e, f)
         for e in sums
         for f in plan.feeds
-        if f.inside
+        if f.inside and (reported is None or (e, f.period) in reported)
+    ]
+    rows = [
+        f"({lit(e)}, 0, {lit(f.period)}, {lit(f.bucket)}, {lit(f.slot or f.period)}, {sid[e]}, 0)"
+        for e, f in fed
     ]
     rows += [
         f"({lit(sf.series.element)}, {int(sf.series.offered_ages)}, {lit(sf.feed.period)}, "
         f"{lit(sf.feed.bucket)}, {lit(sf.feed.bucket)}, {sid[sf.series.key]}, {sf.feed.rank})"
         for sf in stock_rows
     ]
-    return rows
+    return rows, {e for e, _f in fed} | {sf.series.key for sf in stock_rows}
 
 
-def _sums(key: str, k: int, ranks: Sequence[int]) -> tuple[str, str]:
-    """(value column, cell-key column) of series ``key`` (number ``k``)."""
+def _sums(key: str, k: int, ranks: Sequence[int], fed: bool = True) -> tuple[str, str]:
+    """(value column, cell-key column) of series ``key`` (number ``k``); nulls of the same
+    types where no feed row has the series (``fed`` False: no aggregate to compute)."""
     mod = KEY_MODULUS
+    if not fed:
+        return (
+            f"CAST(NULL AS DOUBLE PRECISION) AS {col(key)}",
+            f"CAST(NULL AS BIGINT) AS {kcol(key)}",
+        )
     if len(ranks) <= 1:  # one row per cell: its sum
         return (
             f"SUM(s.value) FILTER (WHERE f.sid = {k}) AS {col(key)}",
@@ -94,16 +109,23 @@ def folded_cells_sql(
     stock_rows: Sequence[StockFeed],
     series: Sequence[str],
     offered: Sequence[str],
+    reported: Collection[tuple[str, str]] | None = None,
 ) -> list[str]:
     """Steps ``uf`` (every feed: element, offered ages only, period, bucket, slot, series
     number, rank) and ``cells`` (place_code, bucket, slot, sex, age_band, population_group,
-    ``e_*`` and ``k_*`` of each of ``series``), or [] where nothing feeds the output."""
+    ``e_*`` and ``k_*`` of each of ``series``), or [] where nothing feeds the output.
+
+    ``reported``: the (element, period) pairs in services (None: any); a sum element's feeds
+    are only those, and a series with none is a null column, not aggregates that every row
+    would evaluate (each aggregate costs PostgreSQL a filter test per joined row)."""
     sid = {key: k for k, key in enumerate(series)}
-    rows = _feed_rows(plan, sums, stock_rows, sid)
+    rows, fed = _feed_rows(plan, sums, stock_rows, sid, reported)
     if not rows:
         return []
     ranks = series_ranks(stock_rows)
-    values, keys = zip(*(_sums(key, sid[key], ranks.get(key, [])) for key in series), strict=True)
+    values, keys = zip(
+        *(_sums(key, sid[key], ranks.get(key, []), key in fed) for key in series), strict=True
+    )
     elements = sorted({*sums, *(sf.series.element for sf in stock_rows)})
     ages = f"s.age_band IN {in_list(offered)}" if offered else "1 = 0"
     group = "s.place_code, f.bucket, f.slot, s.sex, s.age_band, s.population_group"
