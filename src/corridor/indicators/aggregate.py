@@ -43,10 +43,10 @@ from corridor.indicators.completeness import (
 )
 from corridor.indicators.foldcells import can_fold, folded_cells_sql
 from corridor.indicators.margins import (
-    SORT_PREFIX,
     cells_out_sql,
     grouped_sql,
     paired_sql,
+    sort_cells,
     zeros_sql,
 )
 from corridor.indicators.order import UNALLOCATED
@@ -328,7 +328,7 @@ def _compute(
             zeros,
         )
         table = engine.query(sql, step="compute indicators", analytic=True)
-        return table.drop_columns([c for c in table.column_names if c.startswith(SORT_PREFIX)])
+        return sort_cells(table, engine.dialect, ordered)
 
     if any(d != "place" for d in place_dims):
         groups = place_map(engine, place_dims)
