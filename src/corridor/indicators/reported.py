@@ -9,7 +9,7 @@ Each answer has two shapes of portable SQL, chosen by the engine's dialect
 * a *loose index scan*: a recursive query that steps from one distinct value of an index's
   leading columns to the next (``MIN(x) WHERE x > previous``), one index probe per distinct
   value. PostgreSQL 15 has no skip scan of its own; with the indexes of migration 7 these
-  answers take milliseconds instead of a scan of the table (2M rows: 1.3-1.7 s for the three).
+  answers take milliseconds instead of a scan of the table (2M rows: 1.2-1.9 s for the three).
 
 Both shapes give the same rows (tests/indicators/test_reported.py runs both on both engines).
 """

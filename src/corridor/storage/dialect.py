@@ -27,7 +27,7 @@ class Dialect:
     reported periods, age bands, places) are found by walking an index, one probe per value
     (a recursive "loose index scan"), instead of a scan of the table: PostgreSQL, whose
     migration 7 makes those indexes and which has no skip scan of its own (2M rows: a few
-    milliseconds against 1.3-1.7 s for the scans); DuckDB scans faster than it probes.
+    milliseconds against 1.2-1.9 s for the scans); DuckDB scans faster than it probes.
     ``client_order``: a large result whose sort keys come first is sorted on the Arrow table
     it returns rather than by ``ORDER BY``: PostgreSQL copies every wide row into its sort
     (88,800 cells of seventy columns: 0.3-0.8 s of a statement's wall time, serial, at the
