@@ -10,7 +10,11 @@ warehouse and records provenance. Raw DuckDB and the ingest take turns ``--repea
 fastest run of each is kept (the machine is shared); CPU seconds (all threads) are shown too.
 For DHIS2 JSON the reader alone (read, parse, translate codes) is timed as well, on its DuckDB
 path and on the Arrow path of the previous release (taking turns), and one import is timed step
-by step (read, hash, parse, translate, validate, write).
+by step (read, hash, parse, translate, validate, write; for each step the main thread's time on a
+CPU and waiting for one, from /proc/thread-self/schedstat, so that a wall time longer than the CPU
+time can be told apart: the machine's other work, or I/O). Its raw-tool baseline, taking turns
+with it, is DuckDB's own: the values array copied to a file, then ``INSERT INTO services SELECT
+... FROM read_json(copy)`` with the raw texts cast as they come (no translation, no validation).
 
 Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak memory at most 3x
 the file size; DHIS2 JSON at least 500,000 values/s.
@@ -153,6 +157,50 @@ def child_raw(csv: str, db: str) -> dict[str, Any]:
     }
 
 
+def child_rawjson(path: str, db: str) -> dict[str, Any]:
+    """Raw DuckDB on the DHIS2 JSON: the values array copied to a file (as the importer does),
+    then ``INSERT INTO`` a table of the services schema ``SELECT`` from ``read_json`` of it,
+    the raw texts cast as they come (no translation, no validation), committed."""
+    import duckdb
+
+    from corridor.storage.engine import connect
+    from corridor.storage.migrations import migrate
+
+    with connect(db) as eng:  # the warehouse's own services table, empty
+        migrate(eng)
+    before = _rss_now()
+    t0, c0 = time.perf_counter(), _cpu()
+    data = Path(path).read_bytes()
+    start, end = data.index(b"[", data.index(b'"dataValues"')), data.rindex(b"]")
+    copy = Path(db).with_suffix(".values.json")
+    with open(copy, "wb") as fh:
+        fh.write(memoryview(data)[start : end + 1])
+    del data
+    fields = ("dataElement", "period", "orgUnit", "categoryOptionCombo", "value")
+    declared = ", ".join(f"'{f}': 'VARCHAR'" for f in fields)
+    con = duckdb.connect(db)
+    con.execute("BEGIN")
+    con.execute(
+        "INSERT INTO services (period, period_type, period_start, period_end, place_code, "
+        "data_element, sex, age_band, population_group, value, import_id, record_key) "
+        "SELECT period, 'quarter', DATE '2024-01-01', DATE '2024-03-31', orgUnit, dataElement, "
+        "categoryOptionCombo, 'total', 'total', CAST(value AS DOUBLE), 1, 1 "
+        f"FROM read_json('{copy}', format = 'array', columns = {{{declared}}})"
+    )
+    con.execute("COMMIT")
+    n = con.execute("SELECT count(*) FROM services").fetchall()[0][0]
+    con.close()
+    copy.unlink()
+    seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "rows": n,
+        "rss_before": before,
+        "peak": _rss_peak(),
+    }
+
+
 def child_read(path: str, fmt: str, mapping: str, places: str, parser: str) -> dict[str, Any]:
     """The reader alone (read the file, parse, translate codes): values it hands to validation.
 
@@ -234,10 +282,13 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     mapped = load_mapping(Path(mapping))
     ctx = ReadContext(path, mapped, dict(uids), dict(fmp))
     stages: dict[str, list[float]] = {}
+    sched = [_sched()]
 
     def timed(name: str, t0: float, c0: float) -> tuple[float, float]:
         now, cpu = time.perf_counter(), _cpu()
-        stages[name] = [now - t0, cpu - c0]
+        sched.append(_sched())
+        (run0, wait0), (run1, wait1) = sched[-2], sched[-1]
+        stages[name] = [now - t0, cpu - c0, run1 - run0, wait1 - wait0]
         return now, cpu
 
     t, c = time.perf_counter(), _cpu()
@@ -262,6 +313,13 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     timed("write (stage, compare, insert, commit)", t, c)
     eng.close()
     return {"stages": stages, "rows": result.rows_new}
+
+
+def _sched() -> tuple[float, float]:
+    """Seconds the calling thread has run on a CPU, and waited ready for one (Linux)."""
+    with open("/proc/thread-self/schedstat") as fh:
+        run, wait, _slices = fh.read().split()
+    return int(run) / 1e9, int(wait) / 1e9
 
 
 def run_child(*args: str) -> dict[str, Any]:
@@ -343,10 +401,20 @@ def _json_detail(
         return
     Path(url).unlink(missing_ok=True)
     steps = run_child("stages", url, places, path, mp)["stages"]
-    total = sum(cpu for _wall, cpu in steps.values())
-    print(f"{'':8s} an import step by step (one run; wall, CPU, share of the CPU):")
-    for step, (wall, cpu) in steps.items():
-        print(f"{'':10s} {step:40s} {wall:6.2f} s {cpu:6.2f} CPU s {cpu / total:6.1%}")
+    total = sum(step[1] for step in steps.values())
+    print(
+        f"{'':8s} an import step by step (one run; wall, CPU of all threads, share of the CPU; "
+        "the main thread: on a CPU, ready but waiting for one, neither = waiting on I/O or on "
+        "other threads):"
+    )
+    for step, (wall, cpu, run, ready) in steps.items():
+        print(
+            f"{'':10s} {step:40s} {wall:6.2f} s {cpu:6.2f} CPU s {cpu / total:6.1%}   "
+            f"main thread {run:5.2f} s on a CPU, {ready:5.2f} s waiting for one, "
+            f"{max(wall - run - ready, 0.0):5.2f} s neither"
+        )
+    walls = sum(step[0] for step in steps.values())
+    print(f"{'':10s} {'total':40s} {walls:6.2f} s {total:6.2f} CPU s")
 
 
 def main() -> None:
@@ -384,9 +452,15 @@ def main() -> None:
                     if fmt not in args.formats.split(","):
                         continue
                     runs: list[dict[str, Any]] = []
+                    rawjson: list[dict[str, Any]] = []
                     for _ in range(args.repeat):  # raw DuckDB and the ingest take turns
                         (folder / "raw.duckdb").unlink(missing_ok=True)
                         raws.append(run_child("raw", str(src["tidy"]), str(folder / "raw.duckdb")))
+                        if fmt == "dhis2-json":
+                            (folder / "raw.duckdb").unlink(missing_ok=True)
+                            rawjson.append(
+                                run_child("rawjson", str(path), str(folder / "raw.duckdb"))
+                            )
                         if name == "postgres":
                             _fresh_pg(url)
                         else:
@@ -406,9 +480,16 @@ def main() -> None:
                         f"= {_above(r) / nbytes:.1f}x the file"
                     )
                     if fmt == "dhis2-json":
+                        rj = _best(rawjson)
                         print(
                             f"{'':8s} {'':10s} {r['rows'] / r['cpu']:,.0f} values per CPU second "
-                            f"end to end ({r['cpu']:.2f} CPU s)"
+                            f"end to end ({r['cpu']:.2f} CPU s); raw DuckDB read_json of the "
+                            f"values array into the services table: {rj['seconds']:.2f} s, "
+                            f"{rj['cpu']:.2f} CPU s = {rj['rows'] / rj['seconds']:,.0f} values/s "
+                            f"({rj['rows'] / rj['cpu']:,.0f} per CPU second); the import takes "
+                            f"{r['seconds'] / rj['seconds']:.1f}x its time "
+                            f"({r['cpu'] / rj['cpu']:.1f}x its CPU), peak RSS "
+                            f"{_mb(_above(rj))} above"
                         )
                         _json_detail(args.repeat, name, url, src, mp, nbytes)
             raw = _best(raws)
@@ -429,6 +510,7 @@ if __name__ == "__main__":
         mode, rest = sys.argv[2], sys.argv[3:]
         children = {
             "raw": child_raw,
+            "rawjson": child_rawjson,
             "read": child_read,
             "ingest": child_ingest,
             "stages": child_stages,

@@ -40,3 +40,39 @@ def test_large_file_is_imported_whole(engine: Engine, tmp_path: Path) -> None:
     assert r.rows_new == n == 130_000
     assert engine.scalar("SELECT COUNT(DISTINCT period) FROM services") > 1
     assert engine.scalar("SELECT SUM(value) FROM services") == sum(i % 97 for i in range(n))
+
+
+def test_duckdb_warehouse_keeps_no_index_on_services_or_flows(tmp_path: Path) -> None:
+    """Migration 8: an older DuckDB warehouse loses the two indexes (its rows stay), and a new
+    one never has them; DuckDB's planner scans the table for a filter on all their columns."""
+    from corridor.storage import migrations
+    from corridor.storage.engine import connect
+
+    db = str(tmp_path / "w.duckdb")
+    with connect(db) as eng:
+        before = [m for m in migrations.MIGRATIONS if m.version < 8]
+        eng.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        for m in before:
+            eng.execute_script(m.statements, step="old migration")
+            eng.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (m.version, m.name)
+            )
+        ingest(eng, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
+        tidy = "period,place_code,data_element,sex,age_band,population_group,value\n"
+        ingest(
+            eng,
+            [write(tmp_path, "s.csv", tidy + "2024Q1,ke-malaba,hiv_tests,f,15-24,host,7\n")],
+            "services",
+        )
+        indexes = "SELECT COUNT(*) FROM duckdb_indexes() WHERE table_name IN ('services', 'flows')"
+        assert eng.scalar(indexes) == 2
+        assert migrations.migrate(eng) == [8]
+        assert eng.scalar(indexes) == 0
+        assert eng.scalar("SELECT SUM(value) FROM services") == 7
+    fresh = str(tmp_path / "fresh.duckdb")
+    with connect(fresh) as eng:
+        migrations.migrate(eng)
+        assert eng.scalar(indexes) == 0

@@ -187,10 +187,29 @@ def test_a_dhis2_export_takes_the_duckdb_path(style: dict[str, Any], wrapped: bo
         b'{"dataValues": [{"value": "1"}]',
         b'{"dataValues": [{"value": "\xff"}]}',
         b'{"dataValues": []}',
+        # a second "dataValues" (the array is found without searching for one): the members
+        # of the values do not add up
+        b'[{"dataValues": [{"value": "1"}]}]',
+        b'[{"value": "1"}, {"dataValues": [{"value": "2"}]}]',
+        b'{"dataValues": [{"value": "1", "dataValues": [{"value": "2"}]}]}',
+        b'{"dataValues": [{"value": "1"}], "dataValues": [{"value": "2"}]}',
+        b'{"dataValues": [{"value": "1"}], "x": {"dataValues": [{"value": "2"}]}}',
+        b'{"x": {"dataValues": [{"value": "2"}]}, "dataValues": [{"value": "1"}]}',
     ],
 )
 def test_documents_the_duckdb_path_cannot_read_exactly_go_back(doc: bytes) -> None:
     assert duckvalues.duck_values(doc, dhis2.FIELDS) is None
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_the_text_datavalues_in_a_value_is_read_as_any_text(wrapped: bool) -> None:
+    values = [{"dataElement": "dataValues", "value": "1"}, {"comment": "dataValues", "value": "2"}]
+    doc: Any = {"dataSet": "x", "dataValues": values} if wrapped else values
+    data = json.dumps(doc).encode()
+    fast = duckvalues.duck_values(data, dhis2.FIELDS)
+    assert fast is not None
+    assert _text_frame(fast).equals(_whole(json.dumps(values).encode()))
+    assert _text_frame(dhis2._stream_values(data)).equals(_whole(data))  # type: ignore[arg-type]
 
 
 def test_a_value_cut_by_a_slice_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,8 @@ reads it exactly as before or explains what is wrong:
 - the colons and commas of the array add up: one colon a member and one comma between members
   and between values, besides those inside the strings read. So every member of every value is
   one of the fields read (no other key, no doubled key: DuckDB refuses doubled keys it reads),
-  and there is no stray comma.
+  and there is no stray comma. A list of dataValueSets, or a value holding one, fails this too,
+  so the array is found without searching the whole document for a second ``"dataValues"``.
 
 What is read is then the very cells the general path gives: text as written, ``true`` and
 ``false`` as those words.
@@ -55,7 +56,7 @@ def duck_values(data: bytes, fields: Sequence[str]) -> pl.DataFrame | None:
     when the document needs another reader."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     try:
-        span = array_span(data, head)
+        span = array_span(data, head, sole=False)  # the member count below refuses more
     except ValueError:  # no closing bracket
         return None
     if span is None:
