@@ -483,8 +483,8 @@ def main() -> None:
         "--allocator",
         choices=sorted(ALLOCATORS),
         default="corridor",
-        help="polars' allocator settings for the tidy CSV import: corridor's (the default), "
-        "polars' own, or both taking turns",
+        help="polars' allocator settings for the imports: corridor's (the default), polars' "
+        "own, or both taking turns",
     )
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} at the start")
@@ -511,7 +511,7 @@ def main() -> None:
                 ):
                     if fmt not in args.formats.split(","):
                         continue
-                    allocators = ALLOCATORS[args.allocator] if fmt == "csv" else ("corridor",)
+                    allocators = ALLOCATORS[args.allocator]
                     runs: dict[str, list[dict[str, Any]]] = {a: [] for a in allocators}
                     rawjson: list[dict[str, Any]] = []
                     for _ in range(args.repeat):  # raw DuckDB and the ingest take turns
@@ -542,7 +542,7 @@ def main() -> None:
                     for alloc, alloc_runs in runs.items():
                         _print_ingest(name, fmt, alloc, alloc_runs, raw, nbytes, len(allocators))
                     if fmt == "dhis2-json":
-                        r, rj = _best(runs["corridor"]), _best(rawjson)
+                        r, rj = _best(runs[allocators[0]]), _best(rawjson)
                         print(
                             f"{'':8s} {'':10s} {r['rows'] / r['cpu']:,.0f} values per CPU second "
                             f"end to end ({r['cpu']:.2f} CPU s); raw DuckDB read_json of the "
