@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -140,7 +141,7 @@ def suppression(raw: pa.Table, query: float, row: dict[str, float]) -> str:
     return (
         f"  suppression {s:6.2f} s, cpu {cpu:6.2f} s ({n / s:>9,.0f} rows/s, cpu "
         f"{n / cpu:>9,.0f} rows/s; {(query + s) / query:4.2f}x); withheld {withheld(out):,} of "
-        f"{2 * n:,} counts"
+        f"{2 * n:,} counts; {load()}"
     )
 
 
@@ -156,6 +157,11 @@ def time_suppression(raw: pa.Table, repeat: int) -> tuple[float, float, pa.Table
     return min(walls), min(cpus), out
 
 
+def load() -> str:
+    """The load average (1, 5, 15 minutes), to print beside the times of a shared machine."""
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
     """Suppression on the first 50k, 300k and 1M rows of one output (only n changes); with the
     ``query`` time of the whole output, the whole output too, as (query + suppression) / query."""
@@ -169,7 +175,7 @@ def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
         print(
             f"  suppression on the first {n:>9,} rows: {s:6.3f} s, cpu {cpu:6.3f} s "
             f"({n / s:>10,.0f} rows/s, cpu {n / cpu:>10,.0f} rows/s); withheld "
-            f"{withheld(out):,} of {2 * n:,} counts"
+            f"{withheld(out):,} of {2 * n:,} counts; {load()}"
         )
     growth(rows, "suppression")
     growth(rows, "suppression_cpu")
@@ -180,7 +186,7 @@ def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
             f"  suppression of all {n:>9,} rows: {s:6.3f} s, cpu {cpu:6.3f} s "
             f"({n / s:>10,.0f} rows/s, cpu {n / cpu:>10,.0f} rows/s; query {query:6.2f} s, "
             f"query+suppression = {(query + s) / query:4.2f}x query); withheld "
-            f"{withheld(out):,} of {2 * n:,} counts"
+            f"{withheld(out):,} of {2 * n:,} counts; {load()}"
         )
 
 

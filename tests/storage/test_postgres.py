@@ -182,8 +182,14 @@ def test_analytic_settings_hold_for_one_statement(pg: PostgresEngine) -> None:
     """An analytic query runs with the dialect's planner settings; the session's own values
     are back after it, after a failed one, and inside a transaction."""
     show = "SELECT current_setting('enable_sort') AS v"
-    assert dict(pg.dialect.analytic_settings) == {"enable_sort": "off"}
+    assert dict(pg.dialect.analytic_settings) == {
+        "enable_sort": "off",
+        "parallel_leader_participation": "off",
+    }
     assert pg.query(show, analytic=True).column("v").to_pylist() == ["off"]
+    leader = "SELECT current_setting('parallel_leader_participation') AS v"
+    assert pg.query(leader, analytic=True).column("v").to_pylist() == ["off"]
+    assert pg.scalar(leader) == "on"
     assert pg.scalar(show) == "on"
     with pytest.raises(StorageError):
         pg.query("SELECT 1 / 0", analytic=True)

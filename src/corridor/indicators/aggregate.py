@@ -25,30 +25,28 @@ from typing import Final
 
 import pyarrow as pa
 
-from corridor.contract.dimensions import DATA_ELEMENTS, DISAGGREGATIONS, PLACE_DIMS, TOTAL
+from corridor.contract.dimensions import DATA_ELEMENTS, DISAGGREGATIONS, PLACE_DIMS
 from corridor.errors import QueryError
 from corridor.indicators.buckets import PeriodPlan, lag_plan, parse_request, plan_periods
 from corridor.indicators.cells import (
     StockFeed,
     cells_sql,
     feeds_sql,
-    in_list,
     stock_feeds,
     units_sql,
 )
 from corridor.indicators.completeness import (
     DEFAULT_COMPLETENESS,
     expected_counts,
-    first_reports,
     group_keys,
     zero_places,
 )
 from corridor.indicators.foldcells import can_fold, folded_cells_sql
 from corridor.indicators.margins import (
-    SORT_PREFIX,
     cells_out_sql,
     grouped_sql,
     paired_sql,
+    sort_cells,
     zeros_sql,
 )
 from corridor.indicators.order import UNALLOCATED
@@ -61,6 +59,7 @@ from corridor.indicators.registry import (
     Series,
     resolve_ids,
 )
+from corridor.indicators.reported import age_bands, first_reports, reported_periods
 from corridor.storage.dialect import DUCKDB, Dialect
 from corridor.storage.engine import Engine
 
@@ -164,7 +163,7 @@ def indicators_sql(
         and list(dims) == list(DISAGGREGATIONS)
         and can_fold(stock_rows)
     ):
-        folded = folded_cells_sql(plan, sums, stock_rows, keys, offered)
+        folded = folded_cells_sql(plan, sums, stock_rows, keys, offered, set(reported))
     steps = folded or [
         feeds_sql(plan),
         *units_sql(sums, stock_rows, offered, dialect),
@@ -286,12 +285,7 @@ def _compute(
     place_cols = [PLACE_COLUMNS[d] for d in PLACE_DIMS if d in dims_all and d in PLACE_COLUMNS]
     trend = "period" in dims_all
     elements = sorted({e for i in indicators for e in i.elements})
-    partial = " OR ".join(f"{d} = '{TOTAL}'" for d in DISAGGREGATIONS)
-    found = engine.query_rows(
-        f"SELECT data_element, period, MAX(CASE WHEN {partial} THEN 1 ELSE 0 END) "
-        f"FROM services WHERE data_element IN {in_list(elements)} GROUP BY data_element, period",
-        step="reported periods",
-    )
+    found = reported_periods(engine, elements)
     reported = [(r[0], r[1]) for r in found]
     partial_rows = {(r[0], r[1]) for r in found if r[2]}
     schema = output_schema(place_cols)
@@ -309,10 +303,7 @@ def _compute(
     mixed = mixed_period_types(plan, sum_periods)
     offered: list[str] = []
     if any(s.offered_ages for i in indicators for s in i.series):
-        bands = engine.query_rows(
-            "SELECT DISTINCT age_band FROM services", step="age bands reported"
-        )
-        offered = offered_bands((r[0] for r in bands), testing_min_age)
+        offered = offered_bands(age_bands(engine), testing_min_age)
     measured = completeness is not None
     zeros = zero_places(engine, sorted({i.denominator for i in indicators})) if measured else {}
     code_dim = place_code_dim(place_dims)
@@ -337,7 +328,7 @@ def _compute(
             zeros,
         )
         table = engine.query(sql, step="compute indicators", analytic=True)
-        return table.drop_columns([c for c in table.column_names if c.startswith(SORT_PREFIX)])
+        return sort_cells(table, engine.dialect, ordered)
 
     if any(d != "place" for d in place_dims):
         groups = place_map(engine, place_dims)

@@ -22,6 +22,7 @@ from typing import Final
 
 import pyarrow as pa
 
+from corridor.indicators import reported
 from corridor.indicators.buckets import PeriodPlan
 from corridor.indicators.cells import in_list
 from corridor.indicators.places import ALL
@@ -71,15 +72,7 @@ def zero_places(engine: Engine, elements: Sequence[str]) -> dict[str, set[str]]:
 
 def first_reports(engine: Engine, elements: Sequence[str]) -> dict[str, dict[str, date]]:
     """element -> place -> the start of its first reported period."""
-    rows = engine.query_rows(
-        "SELECT data_element, place_code, MIN(period_start) FROM services "
-        f"WHERE data_element IN {in_list(elements)} GROUP BY data_element, place_code",
-        step="first reports",
-    )
-    out: dict[str, dict[str, date]] = {}
-    for element, place, start in rows:
-        out.setdefault(element, {})[place] = start
-    return out
+    return reported.first_reports(engine, elements)
 
 
 def group_keys(

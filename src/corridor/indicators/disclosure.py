@@ -352,7 +352,15 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     cid = pcid[easy]
     sub = hidden[cid]
     todo = np.flatnonzero(primary[cid])
-    left = protect_boxes(values[cid], bid[easy], lay.coords[easy], lay.own[easy], sub, todo)
+    left = protect_boxes(
+        values[cid],
+        bid[easy],
+        lay.coords[easy],
+        lay.own[easy],
+        sub,
+        todo,
+        whole_above=4 * EXACT_CHECK_LIMIT,
+    )
     hidden[cid] = sub
     if len(left):
         log.debug("disclosure: %d small counts without a box; their blocks checked", len(left))

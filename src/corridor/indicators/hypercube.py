@@ -35,74 +35,15 @@ from itertools import product
 from typing import Final
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-#: partners tried along each axis (besides the margin)
-PARTNERS: Final = 3
-#: the cost of withholding a zero (a zero total shows that its cells are zero): last resort
-_ZERO: Final = 1e18
+from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines
+
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
-_LIMIT: Final = 1 << 62
-#: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
-_TABLE: Final = 1 << 22
-
-
-class _Grid:
-    """Cells of the blocks as integer codes (block and coordinates) for lookups.
-
-    Each block has its own span of codes, the product of its largest coordinate (+1) on each of
-    its axes, so that the codes of an output are few; then a cell is found by indexing a table
-    of them (a sort and a binary search where the codes are too many for a table)."""
-
-    def __init__(self, bid: np.ndarray, coords: np.ndarray, own: np.ndarray) -> None:
-        self.width = w = coords.shape[1]
-        n = len(bid)
-        c = coords.copy()
-        c[np.arange(w)[None, :] >= own[:, None]] = 0
-        self.coords = c
-        self.bid = bid
-        blocks = int(bid.max()) + 1 if n else 0
-        card = np.ones((blocks, w), np.int64)
-        for j in range(w):
-            np.maximum.at(card[:, j], bid, c[:, j] + 1)
-        self.fits = bool(np.prod(card.astype(float), axis=1).sum() < _LIMIT)
-        if not self.fits:
-            return
-        mult = np.ones((blocks, w), np.int64)
-        for j in range(1, w):
-            mult[:, j] = mult[:, j - 1] * card[:, j - 1]
-        span = mult[:, -1] * card[:, -1] if w else np.ones(blocks, np.int64)
-        offset = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
-        self.bmult = mult
-        self.code = offset[bid].copy()
-        for j in range(w):
-            self.code += c[:, j] * mult[bid, j]
-        total = int(span.sum())
-        self.table: np.ndarray | None = None
-        if total <= max(_TABLE, 16 * n):
-            # each cell + 1 at its code, 0 elsewhere (zeroed memory: pages untouched are free)
-            self.table = np.zeros(total, np.int32 if n < (1 << 31) - 1 else np.int64)
-            self.table[self.code] = np.arange(1, n + 1)
-            self.unique = bool((self.table[self.code] == np.arange(1, n + 1)).all())
-        else:
-            self.order = np.argsort(self.code, kind="stable")
-            self.sorted = self.code[self.order]
-            self.unique = not bool((np.diff(self.sorted) == 0).any())
-
-    def mult(self, cells: np.ndarray, j: int) -> np.ndarray:
-        """The step of the code along axis ``j`` in each cell's block."""
-        return self.bmult[self.bid[cells], j]
-
-    def find(self, code: np.ndarray) -> np.ndarray:
-        """The cell of each code (of a cell's block), -1 where there is none."""
-        if self.table is not None:
-            return self.table[code] - 1
-        if len(self.sorted) == 0:
-            return np.full(code.shape, -1, np.int64)
-        i = np.minimum(np.searchsorted(self.sorted, code), len(self.sorted) - 1)
-        return np.where(self.sorted[i] == code, self.order[i], -1)
+#: boxes built in one pass by the search over combinations of partners
+_BATCH: Final = 4096
+#: cells whose boxes are built at once in the first pass (their corners' codes: about 1 MB)
+_SLICE: Final = 4096
 
 
 def protect_boxes(
@@ -112,29 +53,77 @@ def protect_boxes(
     own: np.ndarray,
     hidden: np.ndarray,
     todo: np.ndarray,
+    whole_above: int | None = None,
 ) -> np.ndarray:
     """Withhold (in ``hidden``) the corners of a box for each cell of ``todo``; returns the
     cells of ``todo`` for which no box was found.
 
     ``values``, ``bid`` (block), ``coords`` (per axis, 0: the margin) and ``own`` (how many of
     the axes the cell's block has; those are the first ones) per cell; every cell in one block.
+    ``whole_above``: the caller withholds whole a block of more than this many withheld cells
+    where a cell has no box; the cells of such a block are not searched (they are returned)
+    where one of them can have none (see :func:`_boxless`).
     """
-    grid = _Grid(bid, coords, own)
+    grid = Grid(bid, coords, own)
     if not grid.fits or not grid.unique or len(todo) == 0:
         return todo
-    lines = _Lines(grid, own)
+    lines = Lines(grid, own, values)
     todo = np.asarray(todo, np.int64)
-    # first the cheapest box of every small count, all at once
-    options = lines.options(todo, _costs(values, hidden))
+    doomed = np.zeros(0, np.int64)
+    if whole_above is not None:
+        many = np.bincount(bid[todo]) > whole_above
+        if many.any():
+            some = todo[many[bid[todo]]]
+            blocks = np.zeros(len(many), bool)
+            blocks[bid[some[_boxless(grid, lines, some)]]] = True
+            skip = blocks[bid[todo]]
+            doomed, todo = todo[skip], todo[~skip]
+    left = _search_boxes(grid, lines, values, hidden, todo)
+    return np.concatenate([left, doomed]) if len(doomed) else left
+
+
+def _boxless(grid: Grid, lines: Lines, cells: np.ndarray) -> np.ndarray:
+    """Per cell: whether no box can hold it: along some axis it is alone on its line (no
+    other cell, no margin) while its block has margins along that axis (so that the axis
+    cannot be kept as it is). Every box needs a second corner along each such axis."""
+    out = np.zeros(len(cells), bool)
+    own = lines.own[cells]
+    for j in range(grid.width):
+        on = np.flatnonzero((own > j) & lines.block_margin[grid.bid[cells], j])
+        # alone on its line: first of all, the line has no margin
+        on = on[grid.find(lines.code(cells[on], j)) < 0]
+        if len(on) == 0:
+            continue
+        if lines.knows_alone(j) or grid.table is None:
+            out[on] |= lines.alone(j)[cells[on]]
+        else:  # the sizes of their lines only
+            _members, of_members, mine, count = lines.few(j, cells[on])
+            out[on] |= np.bincount(of_members, minlength=count)[mine] == 1
+    return out
+
+
+def _search_boxes(
+    grid: Grid, lines: Lines, values: np.ndarray, hidden: np.ndarray, todo: np.ndarray
+) -> np.ndarray:
+    """The box search of :func:`protect_boxes` (the cells of ``todo`` left without a box)."""
+    if len(todo) == 0:
+        return todo
+    # first the cheapest box of every small count, all at once (its cheapest partner on each
+    # axis, else the margin: the other partners only for those that find no box this way)
+    cost = _costs(values, hidden)
+    options = lines.options(todo, cost, partners=1)
     choice = np.where(options[:, :, 0] >= 0, options[:, :, 0], options[:, :, PARTNERS])
-    corners, ok = _corners(grid, lines, todo, choice)
     # every corner of a box of withheld cells is protected by it, not only the cell it was
-    # built for: a small count that is a corner of one needs no box of its own
+    # built for: a small count that is a corner of one needs no box of its own. (Built in
+    # slices of the cells: fresh memory is slow to touch on a shared machine, and these boxes
+    # do not depend on each other.)
     boxed = np.zeros(len(values), bool)
-    boxed[corners[ok].reshape(-1)] = True
+    for at in range(0, len(todo), _SLICE):
+        corners, ok = _corners(grid, lines, todo[at : at + _SLICE], choice[at : at + _SLICE])
+        boxed[corners.T[:, ok]] = True
     hidden |= boxed
-    rest = ~boxed[todo]
-    left, options = todo[rest], options[rest]
+    left = todo[~boxed[todo]]
+    options = lines.options(left, cost)  # the same costs as the first partners
     # then the others, with what is withheld now: a box grown one axis at a time (then along
     # the axes in reverse), then other combinations of partners, then the margins
     cost = _costs(values, hidden)
@@ -156,8 +145,8 @@ def protect_boxes(
 
 
 def _grow(
-    grid: _Grid,
-    lines: _Lines,
+    grid: Grid,
+    lines: Lines,
     cells: np.ndarray,
     options: np.ndarray,
     cost: np.ndarray,
@@ -170,21 +159,21 @@ def _grow(
     :func:`_corners`). Marks the corners of the boxes found in ``boxed``; returns whether each
     cell has one."""
     m, w = len(cells), grid.width
-    codes = np.empty((m, 1 << w), np.int64)  # the corners so far: codes, cells
-    found = np.empty((m, 1 << w), np.int64)
-    codes[:, 0] = grid.code[cells]
-    found[:, 0] = cells
+    # the corners so far, corner by corner (rows): codes, cells
+    codes = np.empty((1 << w, m), np.int64)
+    found = np.empty((1 << w, m), np.int64)
+    codes[0] = grid.code[cells]
+    found[0] = cells
     size = 1
     alive = np.ones(m, bool)
     own = lines.own[cells]
-    base = grid.coords[cells]
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
-        here, got = codes[on, :size], found[on, :size]
+        here, got = codes[:size, on], found[:size, on]
         keep = (options[on, j, :] < 0).all(axis=1)
         keep &= ~lines.block_margin[grid.bid[cells[on]], j]
         if keep.any():
-            keep[keep] = lines.alone(j, got[keep]).all(axis=1)
+            keep[keep] = lines.alone(j)[got[:, keep]].all(axis=0)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
         new = got.copy()  # kept: the same corners
@@ -194,29 +183,30 @@ def _grow(
             trying = np.flatnonzero((v >= 0) & ~keep)
             if len(trying) == 0:
                 continue
-            d = (v[trying] - base[on[trying], j]) * mult[trying]
-            at = grid.find(here[trying] + d[:, None])
-            exists = (at >= 0).all(axis=1)
-            trying, d, at = trying[exists], d[exists], at[exists]
-            price = cost[at].sum(axis=1)
+            d = (v[trying] - grid.axis[j][cells[on[trying]]]) * mult[trying]
+            at = grid.find(here[:, trying] + d)
+            exists = (at >= 0).all(axis=0)
+            trying, d, at = trying[exists], d[exists], at[:, exists]
+            # the sum over each box's corners as a row (the order of the additions as ever)
+            price = np.ascontiguousarray(cost[at].T).sum(axis=1)
             better = price < best[trying]
             pick = trying[better]
             best[pick] = price[better]
             step[pick] = d[better]
-            new[pick] = at[better]
+            new[:, pick] = at[:, better]
         alive[on[~keep & ~np.isfinite(best)]] = False
         # the box doubles: the same corners with the partner on axis j (off it: themselves)
-        codes[:, size : 2 * size] = codes[:, :size]
-        found[:, size : 2 * size] = found[:, :size]
-        codes[on, size : 2 * size] += step[:, None]
-        found[on, size : 2 * size] = new
+        codes[size : 2 * size] = codes[:size]
+        found[size : 2 * size] = found[:size]
+        codes[size : 2 * size, on] += step
+        found[size : 2 * size, on] = new
         size *= 2
-    boxed[found[alive, :size].reshape(-1)] = True
+    boxed[found[:size, alive]] = True
     return alive
 
 
 def _margins_box(
-    grid: _Grid, lines: _Lines, left: np.ndarray, cost: np.ndarray, boxed: np.ndarray
+    grid: Grid, lines: Lines, left: np.ndarray, cost: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
     """The box of a finest cell ``y`` below each cell (``y`` itself where it is finest) and its
     margins: on every axis with margins in the block the pair (``y``'s value, the margin), on
@@ -235,7 +225,7 @@ def _margins_box(
     y = left.copy()
     ok = np.ones(len(left), bool)
     for j in range(w):  # down to a finest cell, one axis at a time (the cheapest component)
-        need = np.flatnonzero((own[y] > j) & (grid.coords[y, j] == 0))
+        need = np.flatnonzero((own[y] > j) & (grid.axis[j][y] == 0))
         if len(need) == 0:
             continue
         part = lines.options(y[need], cost, allowed, range(j, j + 1))[:, j, 0]
@@ -246,7 +236,7 @@ def _margins_box(
     options = lines.options(y, cost, partners=1)
     choice = np.empty((len(y), w), np.int64)
     for j in range(w):
-        margin = lines.block_margin[grid.bid[y], j] & (grid.coords[y, j] != 0)
+        margin = lines.block_margin[grid.bid[y], j] & (grid.axis[j][y] != 0)
         choice[:, j] = np.where(margin, 0, options[:, j, 0])
     corners, sound = _corners(grid, lines, y, choice)
     ok &= sound & (corners == left[:, None]).any(axis=1)
@@ -255,32 +245,37 @@ def _margins_box(
 
 
 def _search(
-    grid: _Grid, lines: _Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
+    grid: Grid, lines: Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
 ) -> np.ndarray:
-    """Boxes from other combinations of partners (their corners marked in ``boxed``); returns
-    the cells still without one."""
-    for combo in _combinations(grid.width):
-        avail = np.ones(len(left), bool)
-        choice = np.empty((len(left), grid.width), np.int64)
-        for j, slot in enumerate(combo):
-            choice[:, j] = options[:, j, slot]
-            none = (options[:, j, :] < 0).all(axis=1)  # nothing along j: keep its own value
-            choice[none, j] = -1
-            avail &= none | (options[:, j, slot] >= 0)
-        idx = np.flatnonzero(avail)
-        if len(idx) == 0:
-            continue
-        corners, ok = _corners(grid, lines, left[idx], choice[idx])
-        boxed[corners[ok].reshape(-1)] = True
+    """Boxes from other combinations of partners, tried in order (their corners marked in
+    ``boxed``); returns the cells still without one. The boxes of several combinations are
+    built in one pass where the cells are few (``_BATCH`` boxes at a time)."""
+    w = grid.width
+    combos = np.array(_combinations(w), np.int64).reshape(-1, w)
+    none: np.ndarray = np.asarray((options < 0).all(axis=2))  # nothing along j: keep its own
+    start = 0
+    while start < len(combos) and len(left):
+        part = combos[start : start + max(1, _BATCH // len(left))]
+        start += len(part)
+        # per cell and combination: the partners, and whether each axis has one
+        choice = options[:, np.arange(w)[None, :], part]
+        avail = (none[:, None, :] | (choice >= 0)).all(axis=2)
+        choice[np.broadcast_to(none[:, None, :], choice.shape)] = -1
+        pairs = np.flatnonzero(avail.T)  # combination by combination
+        k, i = np.divmod(pairs, len(left))
+        corners, ok = _corners(grid, lines, left[i], choice[i, k])
+        bounds = np.searchsorted(k, np.arange(len(part) + 1))
+        for s in range(len(part)):  # in order: a cell boxed already takes no other box
+            rows = np.arange(bounds[s], bounds[s + 1])
+            rows = rows[ok[rows] & ~boxed[left[i[rows]]]]
+            boxed[corners[rows].reshape(-1)] = True
         keep = ~boxed[left]
-        left, options = left[keep], options[keep]
-        if len(left) == 0:
-            break
+        left, options, none = left[keep], options[keep], none[keep]
     return left
 
 
 def _costs(values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    return np.where(hidden, 0.0, np.where(values > 0, values, _ZERO))
+    return np.where(hidden, 0.0, np.where(values > 0, values, ZERO))
 
 
 def _combinations(width: int) -> list[tuple[int, ...]]:
@@ -299,152 +294,32 @@ def _combinations(width: int) -> list[tuple[int, ...]]:
     return out
 
 
-class _Lines:
-    """Per axis: each cell's line (the cells of its block with the same coordinates elsewhere)
-    as a code, the line's size (counted when needed), and per block whether it has any margin
-    along the axis."""
-
-    def __init__(self, grid: _Grid, own: np.ndarray) -> None:
-        self.grid = grid
-        self.own = own
-        w = grid.width
-        self.block_margin = np.zeros((int(grid.bid.max()) + 1 if len(own) else 0, w), bool)
-        for j in range(w):
-            margin = (own > j) & (grid.coords[:, j] == 0)
-            self.block_margin[grid.bid[margin], j] = True
-        self._alone: dict[int, np.ndarray] = {}
-        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._index: np.ndarray | None = None  # per code: its line among those wanted
-
-    def code(self, cells: np.ndarray, j: int) -> np.ndarray:
-        grid = self.grid
-        return grid.code[cells] - grid.coords[cells, j] * grid.mult(cells, j)
-
-    def codes(self, j: int) -> tuple[np.ndarray, np.ndarray]:
-        """The cells on axis ``j`` and their lines' codes."""
-        if j not in self._codes:
-            on = np.flatnonzero(self.own > j)
-            self._codes[j] = (on, self.code(on, j))
-        return self._codes[j]
-
-    def alone(self, j: int, cells: np.ndarray | None = None) -> np.ndarray:
-        """Per cell (of ``cells``, any shape; all by default): the only one on its line along
-        ``j`` (or ``j`` not one of its axes)."""
-        if cells is None:
-            if j not in self._alone:
-                self._alone[j] = self.alone(j, np.arange(len(self.own)))
-            return self._alone[j]
-        flat = cells.reshape(-1)
-        flag = np.ones(len(flat), bool)
-        on = np.flatnonzero(self.own[flat] > j)
-        if len(on):
-            wanted, inverse, _members, g = self._lines_of(j, self.code(flat[on], j))
-            flag[on] = np.bincount(g, minlength=len(wanted))[inverse] == 1
-        return flag.reshape(cells.shape)
-
-    def _lines_of(
-        self, j: int, line: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For the line codes ``line``: (the distinct lines, the index of each code among them,
-        the cells on those lines along ``j``, in cell order, and the line of each)."""
-        on, code = self.codes(j)
-        table = self.grid.table
-        if table is None:
-            wanted, inverse = np.unique(line, return_inverse=True)
-            found = pc.index_in(pa.array(code), value_set=pa.array(wanted))
-            member = np.flatnonzero(found.is_valid())
-            g = np.asarray(found.drop_null().to_numpy(), np.int64)
-            return wanted, inverse.reshape(-1), on[member], g
-        # a table over the codes (0 but for the lines asked, emptied again after)
-        if self._index is None:  # zeroed, as the table; ids + 1
-            self._index = np.zeros(len(table), table.dtype)
-        index = self._index
-        index[line] = np.arange(1, len(line) + 1)
-        wanted = line[index[line] == np.arange(1, len(line) + 1)]
-        index[wanted] = np.arange(1, len(wanted) + 1)
-        inverse = index[line].astype(np.int64) - 1
-        g = index[code].astype(np.int64) - 1
-        index[wanted] = 0
-        member = np.flatnonzero(g >= 0)
-        return wanted, inverse, on[member], g[member]
-
-    def options(
-        self,
-        cells: np.ndarray,
-        cost: np.ndarray,
-        allowed: np.ndarray | None = None,
-        axes: range | None = None,
-        partners: int = PARTNERS,
-    ) -> np.ndarray:
-        """Per cell and axis (of ``axes``, all by default), the coordinates of up to
-        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
-        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none."""
-        grid = self.grid
-        w = grid.width
-        out = np.full((len(cells), w, PARTNERS + 1), -1, np.int32)
-        for j in range(w) if axes is None else axes:
-            mine = np.flatnonzero(self.own[cells] > j)
-            if len(mine) == 0:
-                continue
-            sel = cells[mine]
-            line = self.code(sel, j)
-            wanted, inverse, members, g = self._lines_of(j, line)
-            c = np.where(grid.coords[members, j] != 0, cost[members], np.inf)
-            if allowed is not None:
-                c[~allowed[members]] = np.inf
-            # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
-            # each cell's first partners of them, the cell itself aside
-            last = len(cost)
-            slot = np.zeros(len(sel), np.int64)
-            chosen = np.full(len(sel) * partners, -1, np.int64)
-            for _k in range(partners + 1):
-                low = np.full(len(wanted), np.inf)
-                np.minimum.at(low, g, c)
-                best = np.full(len(wanted), last, np.int64)
-                np.minimum.at(best, g, np.where(c == low[g], members, last))
-                found = best[inverse]
-                put = np.flatnonzero((found < last) & (found != sel) & (slot < partners))
-                chosen[put * partners + slot[put]] = grid.coords[found[put], j]
-                slot[put] += 1
-                c[members == best[g]] = np.inf
-            out[mine, j, :partners] = chosen.reshape(len(sel), partners)
-            # the margin of the line, when it is in the output and is not the cell itself
-            margin = grid.find(line)
-            has = (margin >= 0) & (grid.coords[sel, j] != 0)
-            if allowed is not None:
-                has &= allowed[np.maximum(margin, 0)]
-            out[mine, j, PARTNERS] = np.where(has, 0, -1)
-        return out
-
-
 def _corners(
-    grid: _Grid, lines: _Lines, cells: np.ndarray, choice: np.ndarray
+    grid: Grid, lines: Lines, cells: np.ndarray, choice: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The corners of each cell's box (``choice``: the partner coordinate per axis, -1: keep
     the cell's own, an axis with nothing else on the line) and whether the box is sound.
 
     Corner ``k`` takes the partner on the axes of the bits of ``k``: the codes of the ``2^w``
-    corners come by doubling, one axis at a time."""
+    corners come by doubling, one axis at a time (corner by corner: ``found.T`` is contiguous)."""
     w = grid.width
-    base = grid.coords[cells]
     own = lines.own[cells]
-    axis = np.arange(w)[None, :]
-    keep = (choice < 0) | (axis >= own[:, None])
-    codes = np.empty((len(cells), 1 << w), np.int64)
-    codes[:, 0] = grid.code[cells]
+    keep = (choice < 0) | (np.arange(w)[None, :] >= own[:, None])
+    codes = np.empty((1 << w, len(cells)), np.int64)
+    codes[0] = grid.code[cells]
     for j in range(w):
-        step = np.where(keep[:, j], 0, (choice[:, j] - base[:, j]) * grid.mult(cells, j))
-        np.add(codes[:, : 1 << j], step[:, None], out=codes[:, 1 << j : 2 << j])
+        step = np.where(keep[:, j], 0, (choice[:, j] - grid.axis[j][cells]) * grid.mult(cells, j))
+        np.add(codes[: 1 << j], step, out=codes[1 << j : 2 << j])
     found = grid.find(codes)
-    ok: np.ndarray = np.asarray((found >= 0).all(axis=1))
+    ok: np.ndarray = np.asarray((found >= 0).all(axis=0))
     # an axis kept as it is: every corner alone on its line along it, no margin along it
     for j in range(w):
         kept = keep[:, j] & (own > j)
         if not kept.any():
             continue
         rows = np.flatnonzero(kept & ok)
-        alone = lines.alone(j, found[rows]).all(axis=1)
+        alone = lines.alone(j)[found[:, rows]].all(axis=0)
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True
-    return found, ok
+    return found.T, ok

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
+import pyarrow as pa
+
 from corridor.contract.dimensions import DISAGGREGATIONS, TOTAL
 from corridor.indicators.cells import col, kcol, lit
 from corridor.indicators.order import code_rank, text_order
@@ -257,4 +259,16 @@ def cells_out_sql(
             order.append(text_order(f"r.{d}", dialect))
     leading = ", ".join(f"{o} AS {SORT_PREFIX}{i}" for i, o in enumerate(order))
     by = ", ".join(f"{SORT_PREFIX}{i}" for i in range(len(order)))
+    if dialect.client_order:  # sorted by the caller (sort_cells) on the Arrow table
+        return f"SELECT {leading}, r.* FROM ({sql}) r"
     return f"SELECT {leading}, r.* FROM ({sql}) r ORDER BY {by}"
+
+
+def sort_cells(table: pa.Table, dialect: Dialect, ordered: bool) -> pa.Table:
+    """The cells of :func:`cells_out_sql` without their sort keys; in the keys' order where
+    the dialect leaves ordering to Arrow (integers and byte-wise text: the engine's order, and
+    a total one, since each cell's keys differ)."""
+    keys = [c for c in table.column_names if c.startswith(SORT_PREFIX)]
+    if ordered and dialect.client_order and keys:
+        table = table.sort_by([(c, "ascending") for c in keys])
+    return table.drop_columns(keys)

@@ -111,7 +111,9 @@ def _strings(table: pa.Table, name: str, default: str | None) -> pa.ChunkedArray
     if name in table.column_names:
         col = table.column(name)
         return col.cast(pa.string()) if col.type != pa.string() else col
-    return pa.chunked_array([pa.array([default] * table.num_rows, pa.string())])
+    if default is None:
+        return pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+    return pa.chunked_array([pa.repeat(pa.scalar(default, pa.string()), table.num_rows)])
 
 
 def _codes(arr: pa.ChunkedArray) -> np.ndarray:
