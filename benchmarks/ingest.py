@@ -2,7 +2,9 @@
 
 Each measurement runs in its own process, so that its peak memory (the high-water mark of the
 resident set, VmHWM) is its own; memory is reported above what the process held before the
-measured work (Python, polars, DuckDB and Arrow loaded: about 250 MB). The baseline, measured in
+measured work (Python, polars, DuckDB and Arrow loaded: about 230 MB). The peak reported is the
+highest of the runs, and the runs' lowest and highest are shown as multiples of the file (a peak
+moves with how much freed memory the allocators still hold). The baseline, measured in
 the same run on the same file, is raw DuckDB: ``CREATE TABLE t AS SELECT * FROM read_csv(file)``
 into a fresh DuckDB file (no validation at all). Corridor's ingest validates every row (codes,
 places, periods, numbers, ranges, control characters, duplicate keys), compares with the
@@ -15,12 +17,14 @@ CPU and waiting for one, from /proc/thread-self/schedstat, so that a wall time l
 time can be told apart: the machine's other work, or I/O). Its raw-tool baseline, taking turns
 with it, is DuckDB's own: the values array copied to a file, then ``INSERT INTO services SELECT
 ... FROM read_json(copy)`` with the raw texts cast as they come (no translation, no validation).
+``--allocator both`` runs each import with corridor's settings of polars' allocator (freed
+memory given back at once, :mod:`corridor.allocator`) and with polars' own, taking turns.
 
 Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak memory at most 3x
 the file size; DHIS2 JSON at least 500,000 values/s.
 
     .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--json-rows 1000000] [--repeat 3]
-        [--postgres] [--formats csv,dhis2-json]
+        [--postgres] [--formats csv,dhis2-json] [--allocator corridor|polars|both]
 """
 
 from __future__ import annotations
