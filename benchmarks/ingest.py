@@ -2,7 +2,9 @@
 
 Each measurement runs in its own process, so that its peak memory (the high-water mark of the
 resident set, VmHWM) is its own; memory is reported above what the process held before the
-measured work (Python, polars, DuckDB and Arrow loaded: about 250 MB). The baseline, measured in
+measured work (Python, polars, DuckDB and Arrow loaded: about 230 MB). The peak reported is the
+highest of the runs, and the runs' lowest and highest are shown as multiples of the file (a peak
+moves with how much freed memory the allocators still hold). The baseline, measured in
 the same run on the same file, is raw DuckDB: ``CREATE TABLE t AS SELECT * FROM read_csv(file)``
 into a fresh DuckDB file (no validation at all). Corridor's ingest validates every row (codes,
 places, periods, numbers, ranges, control characters, duplicate keys), compares with the
@@ -15,12 +17,14 @@ CPU and waiting for one, from /proc/thread-self/schedstat, so that a wall time l
 time can be told apart: the machine's other work, or I/O). Its raw-tool baseline, taking turns
 with it, is DuckDB's own: the values array copied to a file, then ``INSERT INTO services SELECT
 ... FROM read_json(copy)`` with the raw texts cast as they come (no translation, no validation).
+``--allocator both`` runs each import with corridor's settings of polars' allocator (freed
+memory given back at once, :mod:`corridor.allocator`) and with polars' own, taking turns.
 
 Goals (issue 10): the tidy CSV within 2x raw DuckDB at 1M and 10M rows; peak memory at most 3x
 the file size; DHIS2 JSON at least 500,000 values/s.
 
     .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--json-rows 1000000] [--repeat 3]
-        [--postgres] [--formats csv,dhis2-json]
+        [--postgres] [--formats csv,dhis2-json] [--allocator corridor|polars|both]
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
+# corridor before polars, as in the command line: corridor sets polars' allocator up before it
+# loads (corridor.allocator); polars itself is imported where it is used
 from corridor.contract import dimensions as d
 
 N_SITES = 200
@@ -47,6 +52,8 @@ QUARTERS = [f"{y}Q{q}" for y in range(2019, 2026) for q in range(1, 5)]
 
 def make_sources(folder: Path, rows: int, json_rows: int) -> dict[str, Path]:
     """Places, a tidy services CSV, DHIS2 JSON of its first ``json_rows`` values, a mapping."""
+    import polars as pl
+
     rng = np.random.default_rng(1)
     sites = [f"site-{i:03d}" for i in range(N_SITES)]
     places = folder / "places.csv"
@@ -211,6 +218,8 @@ def child_read(path: str, fmt: str, mapping: str, places: str, parser: str) -> d
         from corridor.intake import duckvalues
 
         duckvalues.duck_values = lambda data, fields: None  # type: ignore[assignment]
+    import polars as pl
+
     from corridor.intake.formats import reader_for
     from corridor.intake.mapping import load_mapping
     from corridor.intake.rawtable import ReadContext
@@ -322,10 +331,22 @@ def _sched() -> tuple[float, float]:
     return int(run) / 1e9, int(wait) / 1e9
 
 
-def run_child(*args: str) -> dict[str, Any]:
-    """Run this script as a child; its JSON result, with its own peak RSS in bytes."""
+#: polars' own allocator settings, spelt so that corridor.allocator leaves them as they are
+POLARS_ALLOCATOR = "muzzy_decay_ms:1000,dirty_decay_ms:500"
+
+
+def run_child(*args: str, allocator: str = "corridor") -> dict[str, Any]:
+    """Run this script as a child; its JSON result, with its own peak RSS in bytes.
+
+    ``allocator`` ``polars``: the child keeps polars' own allocator settings (freed pages held
+    for 0.5 s, then handed back lazily) instead of corridor's (:mod:`corridor.allocator`).
+    """
+    env = dict(os.environ)
+    env.pop("_RJEM_MALLOC_CONF", None)  # this process's, made when it loaded polars
+    if allocator == "polars":
+        env["_RJEM_MALLOC_CONF"] = POLARS_ALLOCATOR
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True, env=env
     )
     if proc.returncode != 0:
         raise SystemExit(f"child {args[0]} failed ({proc.returncode})")
@@ -417,6 +438,42 @@ def _json_detail(
     print(f"{'':10s} {'total':40s} {walls:6.2f} s {total:6.2f} CPU s")
 
 
+#: the allocator settings the import is measured with (--allocator)
+ALLOCATORS = {"corridor": ("corridor",), "polars": ("polars",), "both": ("corridor", "polars")}
+
+
+_LABELS = {"corridor": "corridor's", "polars": "polars' own"}
+
+
+def _spread(runs: list[dict[str, Any]], nbytes: int) -> str:
+    """Each run's peak above what it held before, as a multiple of the file: lowest-highest."""
+    ratios = sorted((r["peak_rss"] - r["rss_before"]) / nbytes for r in runs)
+    return f"{ratios[0]:.1f}-{ratios[-1]:.1f}x"
+
+
+def _print_ingest(
+    name: str,
+    fmt: str,
+    alloc: str,
+    runs: list[dict[str, Any]],
+    raw: dict[str, Any],
+    nbytes: int,
+    settings: int,
+) -> None:
+    r = _best(runs)
+    per_row = r["seconds"] / r["rows"]
+    raw_row, raw_cpu = raw["seconds"] / raw["rows"], raw["cpu"] / raw["rows"]
+    print(
+        f"{name:8s} {fmt:10s} {r['seconds']:6.2f} s "
+        f"{r['rows'] / r['seconds']:10,.0f} rows/s  "
+        f"{per_row / raw_row:4.1f}x raw DuckDB's time per row "
+        f"({r['cpu'] / r['rows'] / raw_cpu:.1f}x its CPU time)  "
+        f"peak RSS {_mb(_above(r))} above the {_mb(r['rss_before'])} held before "
+        f"= {_above(r) / nbytes:.1f}x the file (runs: {_spread(runs, nbytes)})"
+        + (f", {_LABELS[alloc]} allocator settings" if settings > 1 or alloc != "corridor" else "")
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -425,6 +482,13 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true", help="also ingest into PostgreSQL")
     ap.add_argument(
         "--formats", default="csv,dhis2-json", help="comma-separated: csv, dhis2-json (both)"
+    )
+    ap.add_argument(
+        "--allocator",
+        choices=sorted(ALLOCATORS),
+        default="corridor",
+        help="polars' allocator settings for the imports: corridor's (the default), polars' "
+        "own, or both taking turns",
     )
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} at the start")
@@ -451,7 +515,8 @@ def main() -> None:
                 ):
                     if fmt not in args.formats.split(","):
                         continue
-                    runs: list[dict[str, Any]] = []
+                    allocators = ALLOCATORS[args.allocator]
+                    runs: dict[str, list[dict[str, Any]]] = {a: [] for a in allocators}
                     rawjson: list[dict[str, Any]] = []
                     for _ in range(args.repeat):  # raw DuckDB and the ingest take turns
                         (folder / "raw.duckdb").unlink(missing_ok=True)
@@ -461,26 +526,27 @@ def main() -> None:
                             rawjson.append(
                                 run_child("rawjson", str(path), str(folder / "raw.duckdb"))
                             )
-                        if name == "postgres":
-                            _fresh_pg(url)
-                        else:
-                            Path(url).unlink(missing_ok=True)
-                        runs.append(
-                            run_child("ingest", url, str(src["places"]), str(path), fmt, mp)
-                        )
-                    raw, r = _best(raws), _best(runs)
-                    per_row = r["seconds"] / r["rows"]
-                    raw_row, raw_cpu = raw["seconds"] / raw["rows"], raw["cpu"] / raw["rows"]
-                    print(
-                        f"{name:8s} {fmt:10s} {r['seconds']:6.2f} s "
-                        f"{r['rows'] / r['seconds']:10,.0f} rows/s  "
-                        f"{per_row / raw_row:4.1f}x raw DuckDB's time per row "
-                        f"({r['cpu'] / r['rows'] / raw_cpu:.1f}x its CPU time)  "
-                        f"peak RSS {_mb(_above(r))} above the {_mb(r['rss_before'])} held before "
-                        f"= {_above(r) / nbytes:.1f}x the file"
-                    )
+                        for alloc in allocators:
+                            if name == "postgres":
+                                _fresh_pg(url)
+                            else:
+                                Path(url).unlink(missing_ok=True)
+                            runs[alloc].append(
+                                run_child(
+                                    "ingest",
+                                    url,
+                                    str(src["places"]),
+                                    str(path),
+                                    fmt,
+                                    mp,
+                                    allocator=alloc,
+                                )
+                            )
+                    raw = _best(raws)
+                    for alloc, alloc_runs in runs.items():
+                        _print_ingest(name, fmt, alloc, alloc_runs, raw, nbytes, len(allocators))
                     if fmt == "dhis2-json":
-                        rj = _best(rawjson)
+                        r, rj = _best(runs[allocators[0]]), _best(rawjson)
                         print(
                             f"{'':8s} {'':10s} {r['rows'] / r['cpu']:,.0f} values per CPU second "
                             f"end to end ({r['cpu']:.2f} CPU s); raw DuckDB read_json of the "
@@ -497,7 +563,7 @@ def main() -> None:
                 f"raw DuckDB read_csv into a table ({len(raws)} runs, fastest): "
                 f"{raw['seconds']:6.2f} s, {raw['cpu']:.2f} CPU s, peak RSS {_mb(_above(raw))} "
                 f"above the {_mb(raw['rss_before'])} held before = "
-                f"{_above(raw) / size:.1f}x the file"
+                f"{_above(raw) / size:.1f}x the file (runs: {_spread(raws, size)})"
             )
         finally:
             for server in stack:

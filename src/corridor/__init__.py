@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from corridor import allocator
 from corridor.errors import CorridorError, InputError
+
+allocator.configure()  # before anything loads polars (see corridor.allocator)
 
 if TYPE_CHECKING:
     from corridor.workspace import Workspace, init_workspace, open_workspace

@@ -294,8 +294,9 @@ def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
     out = frame.drop(ROW)
     if kind == "services":
         spread = by_value(out["period"], (_period_columns,))
+        # the type as an Enum (a byte a row, where text took 16)
         out = out.with_columns(
-            spread.column(c) for c in ("period_type", "period_start", "period_end")
+            spread.coded("period_type"), spread.column("period_start"), spread.column("period_end")
         )
     out = out.with_columns(pl.lit(import_id, dtype=pl.Int64).alias("import_id"))
     if kind in KEYED_TABLES:  # a permanent random key per row (cell-key disclosure control)

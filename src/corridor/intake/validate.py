@@ -84,10 +84,7 @@ def validate(
     problems.extend(raw.problems)
     invalid = {p.row for p in problems if p.row is not None}
     # only rows that share their key with another valid row can conflict or collapse
-    keys = pl.DataFrame([*[parts[k].column(ID).alias(k) for k in schema.key], frame[ROW]])
-    if invalid:
-        keys = keys.filter(~pl.col(ROW).is_in(list(invalid)))
-    shared = keys.filter(_shared_key(keys, schema.key))[ROW]
+    shared = _shared_rows(parts, schema.key, frame[ROW], invalid)
     in_dup = frame[ROW].is_in(shared.implode())
     if checked is not None:
         dup = checked.filter(in_dup)
@@ -117,34 +114,79 @@ def validate(
     return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
 
 
-def _shared_key(keys: pl.DataFrame, names: Sequence[str]) -> pl.Series:
-    """Which rows share their key (the columns ``names`` of ``keys``) with another row.
+def _shared_rows(
+    parts: dict[str, Spread], names: Sequence[str], rows: pl.Series, invalid: Collection[int]
+) -> pl.Series:
+    """The row numbers of the valid rows that share their key with another valid row.
 
-    Keys of small integer ids (the usual case) are folded into one integer and sorted: a few
-    bytes a row, where hashing the struct of the columns (a row encoding of every key, and a
-    hash table) took some two hundred.
+    Each key column's ids are taken per distinct value and spread to the rows one column at a
+    time, straight into one folded integer a row (no frame of every key column is made).
     """
+    keep = ~rows.is_in(list(invalid)).to_numpy() if invalid else None
+    ids = [(parts[k].table[ID], parts[k].index) for k in names]
+    folded = _fold(ids, rows.len(), keep)
+    if folded is None:
+        keys = pl.DataFrame([*[parts[k].column(ID).alias(k) for k in names], rows])
+        if keep is not None:
+            keys = keys.filter(pl.Series(keep))
+        return keys.filter(keys.select(pl.struct(names).is_duplicated()).to_series())[ROW]
+    numbers = rows.to_numpy()
+    if keep is not None:
+        numbers = numbers[keep]
+    return pl.Series(ROW, numbers[_duplicated(folded)], pl.Int64)
+
+
+def _shared_key(keys: pl.DataFrame, names: Sequence[str]) -> pl.Series:
+    """Which rows share their key (the columns ``names`` of ``keys``) with another row."""
+    folded = _fold([(keys[name], None) for name in names], keys.height, None)
+    if folded is None:
+        return keys.select(pl.struct(names).is_duplicated()).to_series()
+    return pl.Series(_duplicated(folded))
+
+
+def _fold(
+    columns: Sequence[tuple[pl.Series, pl.Series | None]], n: int, keep: np.ndarray | None
+) -> np.ndarray | None:
+    """Each row's key ids folded into one integer: equal keys, equal integers.
+
+    ``columns``: per key column its ids (``UInt32``; null for a missing value), one per row, or
+    one per distinct value with ``index`` giving each row's. Only the rows where ``keep`` holds.
+    None when a column's ids are not small integers or their ranges multiply past 63 bits:
+    the caller then hashes the columns instead. Keys of small integer ids (the usual case) cost
+    a few bytes a row this way, where hashing the struct of the columns (a row encoding of
+    every key, and a hash table) took some two hundred.
+    """
+    tops: list[int] = []
     radix = 1
-    folded = np.zeros(keys.height, np.uint64)
-    for name in names:
-        column = keys[name]
-        if column.dtype != pl.UInt32:
-            return keys.select(pl.struct(names).is_duplicated()).to_series()
-        top = int(column.fill_null(0).to_numpy().max(initial=0)) + 2  # nulls as top - 1
-        if radix * top >= 1 << 63:
-            return keys.select(pl.struct(names).is_duplicated()).to_series()
-        folded += column.fill_null(top - 1).to_numpy().astype(np.uint64) * np.uint64(radix)
+    for ids, _index in columns:
+        if ids.dtype != pl.UInt32:
+            return None
+        top = int(ids.fill_null(0).to_numpy().max(initial=0)) + 2  # nulls as top - 1
         radix *= top
-    order = np.argsort(folded, kind="stable")
-    ranked = folded[order]
-    del folded
-    same = ranked[1:] == ranked[:-1]
-    flag = np.zeros(keys.height, bool)
-    flag[1:] |= same
-    flag[:-1] |= same
-    shared = np.empty(keys.height, bool)
-    shared[order] = flag
-    return pl.Series(shared)
+        if radix >= 1 << 63:
+            return None
+        tops.append(top)
+    size = n if keep is None else int(keep.sum())
+    folded = np.zeros(size, np.uint64)
+    for (ids, index), top in zip(columns, tops, strict=True):
+        values = ids.fill_null(top - 1).to_numpy()
+        column = values if index is None else values[index.to_numpy()]
+        if keep is not None:
+            column = column[keep]
+        folded *= np.uint64(top)
+        folded += column
+        del column
+    return folded
+
+
+def _duplicated(folded: np.ndarray) -> np.ndarray:
+    """Which entries of ``folded`` occur more than once."""
+    ranked = np.sort(folded)
+    twice = np.unique(ranked[1:][ranked[1:] == ranked[:-1]])
+    del ranked
+    if twice.size == 0:
+        return np.zeros(folded.size, bool)
+    return np.isin(folded, twice)
 
 
 #: kinds with checks across the columns of a row (see _row_checks)
