@@ -6,9 +6,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridor.intake.lookup import TYPED, by_value
+from corridor.intake.lookup import ID, TYPED, Spread, by_value
 from corridor.intake.rawtable import ROW
-from corridor.intake.validate import _shared_key, _shared_rows
+from corridor.intake.validate import _shared_rows
 
 IDS = st.lists(st.one_of(st.none(), st.integers(0, 6)), min_size=0, max_size=40)
 
@@ -27,7 +27,11 @@ def test_shared_keys_match_the_struct_hash(
     if text:  # a column kept as its typed value (mostly distinct values)
         keys = keys.with_columns(pl.col("c").cast(pl.Utf8))
     expected = keys.select(pl.struct("a", "b", "c").is_duplicated()).to_series()
-    assert _shared_key(keys, ["a", "b", "c"]).to_list() == expected.to_list()
+    # each column's ids one per row (a Spread without index)
+    parts = {k: Spread(pl.DataFrame([keys[k].alias(ID)]), None, n) for k in "abc"}
+    rows = pl.Series(ROW, range(1, n + 1), pl.Int64)
+    got = _shared_rows(parts, ["a", "b", "c"], rows, ())
+    assert got.to_list() == rows.filter(expected).to_list()
 
 
 CODES = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "A ", "c"])), max_size=80)

@@ -136,14 +136,6 @@ def _shared_rows(
     return pl.Series(ROW, numbers[_duplicated(folded)], pl.Int64)
 
 
-def _shared_key(keys: pl.DataFrame, names: Sequence[str]) -> pl.Series:
-    """Which rows share their key (the columns ``names`` of ``keys``) with another row."""
-    folded = _fold([(keys[name], None) for name in names], keys.height, None)
-    if folded is None:
-        return keys.select(pl.struct(names).is_duplicated()).to_series()
-    return pl.Series(_duplicated(folded))
-
-
 def _fold(
     columns: Sequence[tuple[pl.Series, pl.Series | None]], n: int, keep: np.ndarray | None
 ) -> np.ndarray | None:
