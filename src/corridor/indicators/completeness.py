@@ -22,7 +22,6 @@ from typing import Final
 
 import pyarrow as pa
 
-from corridor.indicators import reported
 from corridor.indicators.buckets import PeriodPlan
 from corridor.indicators.cells import in_list
 from corridor.indicators.places import ALL
@@ -68,11 +67,6 @@ def zero_places(engine: Engine, elements: Sequence[str]) -> dict[str, set[str]]:
     for element, place in rows:
         out.setdefault(element, set()).add(place)
     return out
-
-
-def first_reports(engine: Engine, elements: Sequence[str]) -> dict[str, dict[str, date]]:
-    """element -> place -> the start of its first reported period."""
-    return reported.first_reports(engine, elements)
 
 
 def group_keys(
