@@ -28,6 +28,7 @@ import pyarrow as pa
 from corridor.contract.dimensions import DATA_ELEMENTS, DISAGGREGATIONS, PLACE_DIMS
 from corridor.errors import QueryError
 from corridor.indicators.buckets import PeriodPlan, lag_plan, parse_request, plan_periods
+from corridor.indicators.cellpairs import pair_cells, plain_cells_sql
 from corridor.indicators.cells import (
     StockFeed,
     cells_sql,
@@ -115,6 +116,18 @@ def series_of(indicators: Sequence[Indicator]) -> list[Series]:
     return [found[k] for k in sorted(found)]
 
 
+def one_slot(
+    indicators: Sequence[Indicator], plan: PeriodPlan, reported: Iterable[tuple[str, str]]
+) -> bool:
+    """Whether every summed value has one slot per output period (no slots to add up per
+    cell: each cell is one row per place, output period and disaggregation)."""
+    sums = {s.element for s in series_of(indicators) if s.kind == "sum"}
+    reported = list(reported)
+    sum_feeds = {e for e, _p in reported if DATA_ELEMENTS[e] == "sum"} & sums
+    sum_periods = {p for e, p in reported if e in sum_feeds}
+    return all(f.slot == f.bucket for f in plan.feeds if f.inside and f.period in sum_periods)
+
+
 def indicators_sql(
     indicators: Sequence[Indicator],
     plan: PeriodPlan,
@@ -130,6 +143,7 @@ def indicators_sql(
     uniform: bool = False,
     offered: Sequence[str] = (),
     zeros: Mapping[str, set[str]] | None = None,
+    plain: bool = False,
 ) -> str:
     """The whole computation as one statement (see the module docstring).
 
@@ -138,7 +152,8 @@ def indicators_sql(
     period; then only the type with the largest total counts. ``uniform``: no row that feeds
     the output has ``total`` in a disaggregation (see :func:`cells_sql`). ``offered``: the age
     bands offered HIV testing. ``zeros``: denominator element -> places whose source drops
-    zeros.
+    zeros. ``plain``: return the cells themselves, for :func:`corridor.indicators.cellpairs.
+    pair_cells` (only where :func:`plain_cells` holds).
     """
     reported = list(reported)
     series = series_of(indicators)
@@ -169,12 +184,12 @@ def indicators_sql(
         *units_sql(sums, stock_rows, offered, dialect),
         *cells_sql(dims, keys, mixed, uniform),
     ]
+    if plain:
+        return "WITH " + ",\n".join(steps) + "\n" + plain_cells_sql(keys)
     if zeros:
         steps.append(zeros_sql(zeros))
     # one slot per output period for every summed value: no slots to add up per cell
-    sum_feeds = {e for e, _p in reported if DATA_ELEMENTS[e] == "sum"} & set(sums)
-    sum_periods = {p for e, p in reported if e in sum_feeds}
-    unique = all(f.slot == f.bucket for f in plan.feeds if f.inside and f.period in sum_periods)
+    unique = one_slot(indicators, plan, reported)
     steps += [
         *paired_sql(indicators, zeros, unique),
         *grouped_sql(place_cols, by_place, dims, len(indicators), map_table, totals),
@@ -310,7 +325,16 @@ def _compute(
     by_place = code_dim is not None
     first = first_reports(engine, elements) if measured else {}
 
+    buckets = [b.label for b in plan.buckets]
+
     def run(map_table: str | None, cols: list[str]) -> pa.Table:
+        plain = (
+            engine.dialect.client_pairs
+            and map_table is None
+            and by_place
+            and not totals
+            and one_slot(indicators, plan, reported)
+        )
         sql = indicators_sql(
             indicators,
             plan,
@@ -326,9 +350,12 @@ def _compute(
             not partial_feeds(plans, partial_rows),
             offered,
             zeros,
+            plain,
         )
         table = engine.query(sql, step="compute indicators", analytic=True)
-        return sort_cells(table, engine.dialect, ordered)
+        if plain:
+            table = pair_cells(table, indicators, zeros)
+        return sort_cells(table, engine.dialect, ordered, buckets, plain)
 
     if any(d != "place" for d in place_dims):
         groups = place_map(engine, place_dims)

@@ -7,16 +7,27 @@ disaggregations in code-list order (other codes, e.g. extra age bands, after the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corridor.contract.dimensions import AGE_BANDS, POPULATION_GROUPS, SEXES, TOTAL
+from corridor.contract.dimensions import (
+    AGE_BANDS,
+    DISAGGREGATIONS,
+    POPULATION_GROUPS,
+    SEXES,
+    TOTAL,
+)
 from corridor.storage.dialect import Dialect
 
 UNALLOCATED: Final = "unallocated"
+#: the place columns in the order rows are sorted by (each with ``all`` after its groups)
+PLACE_ORDER: Final = ("corridor", "country", "admin1", "place_type", "place_code")
+_ALL: Final = "all"
 
 _ORDERS: Final[dict[str, tuple[str, ...]]] = {
     "sex": tuple(c for c in SEXES if c != TOTAL),
@@ -49,3 +60,61 @@ def lookup(column: Any, mapping: Mapping[str, Any], type_: pa.DataType) -> pa.Ar
     idx = pc.index_in(column, value_set=pa.array(keys, pa.string()))
     out = pc.take(pa.array([mapping[k] for k in keys], type_), idx)
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _ranks(column: Any) -> npt.NDArray[np.int64]:
+    """Each value's rank among the distinct values of a string column, compared byte by byte
+    (Arrow orders strings as bytes, as ``COLLATE "C"`` and DuckDB do); null last."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column)
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = len(order)
+    codes = pc.fill_null(encoded.indices, len(order)).to_numpy(zero_copy_only=False)
+    return rank[codes]
+
+
+def _code_ranks(column: Any, dimension: str) -> npt.NDArray[np.int64]:
+    """:func:`code_rank` on an Arrow column."""
+    known = _ORDERS[dimension]
+    codes = [*known, UNALLOCATED, TOTAL]
+    ranks = pa.array([*range(len(known)), len(known) + 1, len(known) + 2], pa.int64())
+    idx = pc.index_in(column, value_set=pa.array(codes, pa.string()))
+    out = pc.fill_null(pc.take(ranks, idx), len(known))
+    return np.asarray(out.to_numpy(zero_copy_only=False), np.int64)
+
+
+def order_indices(table: pa.Table, buckets: Sequence[str]) -> pa.Array:
+    """The row order of the cells in ``table`` (columns period, the place columns, the
+    disaggregations) that :func:`corridor.indicators.margins.cells_out_sql` gives by
+    ``ORDER BY``: period in ``buckets`` order (others after), each place column with ``all``
+    last and byte-wise, each disaggregation in code-list order (age bands then by text).
+
+    The keys are small whole numbers, packed into one 64-bit key where they fit (one sort of
+    integers), else sorted together."""
+    names = table.column_names
+    keys: list[npt.NDArray[np.int64]] = []
+    period = pc.index_in(table.column("period"), value_set=pa.array(list(buckets), pa.string()))
+    keys.append(np.asarray(pc.fill_null(period, len(buckets)).to_numpy(zero_copy_only=False)))
+    for c in PLACE_ORDER:
+        if c in names:
+            column = table.column(c)
+            flag = pc.fill_null(pc.equal(column, _ALL), False)
+            keys.append(np.asarray(flag.to_numpy(zero_copy_only=False), np.int64))
+            keys.append(_ranks(column))
+    for d in DISAGGREGATIONS:
+        column = table.column(d)
+        keys.append(_code_ranks(column, d))
+        if d == "age_band":  # a workspace may declare more bands; sex and groups are closed
+            keys.append(_ranks(column))
+    key = np.zeros(table.num_rows, np.int64)
+    span = 1
+    for k in keys:
+        size = int(k.max()) + 1 if len(k) else 1
+        span *= size
+        if span >= 2**62:  # too many distinct values to pack: sort the keys together
+            return pa.array(np.lexsort(keys[::-1]))
+        key = key * size + k
+    return pc.sort_indices(pa.array(key))

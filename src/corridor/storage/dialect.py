@@ -31,7 +31,14 @@ class Dialect:
     ``client_order``: a large result whose sort keys come first is sorted on the Arrow table
     it returns rather than by ``ORDER BY``: PostgreSQL copies every wide row into its sort
     (88,800 cells of seventy columns: 0.3-0.8 s of a statement's wall time, serial, at the
-    end), Arrow sorts the keys and takes the rows in a few hundredths of a second."""
+    end), Arrow sorts the keys and takes the rows in a few hundredths of a second; the keys
+    are computed there too (:func:`corridor.indicators.order.order_indices`), not returned.
+    ``client_pairs``: where each cell of the indicator query is one output row (by place, no
+    place groups or margins, one slot per output period), the statement returns the cells and
+    the numerators and denominators are paired on the Arrow table
+    (:mod:`corridor.indicators.cellpairs`): PostgreSQL evaluates the sixty ``CASE``
+    expressions of the pairs one row at a time in the one process that gathers its workers'
+    results, and returns seventy columns instead of thirty."""
 
     name: str
     byte_collation: str = ""
@@ -41,6 +48,7 @@ class Dialect:
     )
     loose_scans: bool = False
     client_order: bool = False
+    client_pairs: bool = False
 
     def text_order(self, expr: str) -> str:
         """SQL: ``expr`` compared byte by byte."""
@@ -64,4 +72,5 @@ POSTGRES: Final = Dialect(
     ),
     loose_scans=True,
     client_order=True,
+    client_pairs=True,
 )
