@@ -353,9 +353,9 @@ def _compute(
             plain,
         )
         table = engine.query(sql, step="compute indicators", analytic=True)
-        if plain:
-            table = pair_cells(table, indicators, zeros)
-        return sort_cells(table, engine.dialect, ordered, buckets, plain)
+        # plain cells are sorted before they are paired: a third of the columns to move
+        table = sort_cells(table, engine.dialect, ordered, buckets, plain)
+        return pair_cells(table, indicators, zeros) if plain else table
 
     if any(d != "place" for d in place_dims):
         groups = place_map(engine, place_dims)

@@ -49,7 +49,8 @@ _RULES = """\
 The rules below are applied by one SQL statement. Its shape differs by engine where an engine
 runs another shape much faster (PostgreSQL: the latest value of a stock by aggregation rather
 than a window, the reported periods and first reports by walking indexes rather than by a
-scan; docs/architecture.md, "Storage"); the numbers are the same (tested on both).
+scan, the numerators and denominators of cells by place paired in Arrow rather than in SQL;
+docs/architecture.md, "Storage"); the numbers are the same (tested on both).
 
 ### Periods
 

@@ -274,5 +274,6 @@ def sort_cells(
     keys = [c for c in table.column_names if c.startswith(SORT_PREFIX)]
     table = table.drop_columns(keys)
     if ordered and (dialect.client_order or client) and table.num_rows > 1:
-        table = table.take(order_indices(table, buckets))
+        # one buffer per column first: a take across chunks is several times slower
+        table = table.combine_chunks().take(order_indices(table, buckets))
     return table
