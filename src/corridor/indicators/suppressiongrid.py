@@ -11,6 +11,7 @@ come from one integer per cell that orders (cost, cell).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -81,6 +82,12 @@ class Grid:
     def mult(self, cells: np.ndarray, j: int) -> np.ndarray:
         """The step of the code along axis ``j`` in each cell's block."""
         return self.steps[j][cells]
+
+    def find1(self, code: np.ndarray) -> np.ndarray:
+        """The cell + 1 of each code (of a cell's block), 0 where there is none."""
+        if self.table is not None:
+            return self.table[code]
+        return self.find(code) + 1
 
     def find(self, code: np.ndarray) -> np.ndarray:
         """The cell of each code (of a cell's block), -1 where there is none."""
@@ -217,6 +224,18 @@ class Lines:
             self._ids[j] = ids, count
         return self._ids[j]
 
+    def alone_of(self, j: int, cells: np.ndarray) -> np.ndarray:
+        """:meth:`alone` of a few ``cells`` on axis ``j`` (from the sizes of their own lines,
+        where every line has not been numbered already)."""
+        if self.knows_alone(j) or self.grid.table is None or _FEW * len(cells) >= len(self.on(j)):
+            return self.alone(j)[cells]
+        out = np.ones(len(cells), bool)  # (j not one of its axes: alone, as in alone)
+        on = np.flatnonzero(self.own[cells] > j)
+        if len(on):
+            _members, of_members, mine, count = self.few(j, cells[on])
+            out[on] = np.bincount(of_members, minlength=count)[mine] == 1
+        return out
+
     def knows_alone(self, j: int) -> bool:
         """Whether :meth:`alone` has numbered every line along ``j`` already."""
         return j in self._alone
@@ -247,13 +266,14 @@ class Lines:
         self,
         cells: np.ndarray,
         cost: np.ndarray,
-        allowed: np.ndarray | None = None,
+        allowed: Callable[[np.ndarray], np.ndarray] | None = None,
         axes: range | None = None,
         partners: int = PARTNERS,
     ) -> np.ndarray:
         """Per cell and axis (of ``axes``, all by default), the coordinates of up to
-        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
-        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none.
+        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones:
+        ``allowed(cells)`` says which of those cells are, asked only about the cells looked
+        at; equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none.
 
         A cell's partners are the same whichever other cells are asked about with it."""
         grid = self.grid
@@ -283,13 +303,13 @@ class Lines:
                     every = order_keys(cost, all_cells, nothing, self.whole), _LAST | all_cells
                 aside = grid.axis[j] == 0
                 if allowed is not None:
-                    aside |= ~allowed
+                    aside |= ~allowed(np.arange(len(cost)))
                 key = np.where(aside, every[1], every[0])
                 where = members
             else:
                 aside = grid.axis[j][members] == 0
                 if allowed is not None:
-                    aside |= ~allowed[members]
+                    aside |= ~allowed(members)
                 key = order_keys(cost[members], members, aside, self.whole)
                 where = np.empty(len(cost), np.int64)
                 where[members] = np.arange(len(members))
@@ -324,8 +344,8 @@ class Lines:
                     slot[put] += 1
             # the margin of the line, when it is in the output and is not the cell itself
             has = (margin >= 0) & (grid.axis[j][sel] != 0)
-            if allowed is not None:
-                has &= allowed[np.maximum(margin, 0)]
+            if allowed is not None and has.any():
+                has[has] = allowed(margin[has])
             rows = slice(None) if len(mine) == len(cells) else mine
             out[rows, j, :partners] = chosen.reshape(len(sel), partners)
             out[rows, j, PARTNERS] = np.where(has, 0, -1)
