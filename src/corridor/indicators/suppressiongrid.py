@@ -144,14 +144,18 @@ class Lines:
             self._line[j] = self.code(None if len(on) == len(self.own) else on, j)
         return self._line[j]
 
-    def few(self, j: int, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def few(
+        self, j: int, sel: np.ndarray, mine: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """For a few cells ``sel`` (the grid has a table): the cells on their lines along ``j``
         (in cell order), the line of each of those and of each of ``sel`` (numbered from 0
         among these lines), and how many lines, without numbering every line: the lines are
-        marked in the grid's table (negative numbers: no cell has one), then it is restored."""
+        marked in the grid's table (negative numbers: no cell has one), then it is restored.
+        ``mine``: the line codes of ``sel`` where the caller has them."""
         table = self.grid.table
         assert table is not None
-        mine = self.code(sel, j)
+        if mine is None:
+            mine = self.code(sel, j)
         card = self.grid.card[self.grid.bid[sel], j]
         if len(sel) * int(card.max(initial=1)) * _SPELL < len(self.on(j)):
             return self._spelled(j, sel, mine)
@@ -289,8 +293,9 @@ class Lines:
             # (cost, cell) as one integer per member of the lines; margins (and cells not
             # allowed) cost the most; where: each member's position
             if _FEW * len(sel) < len(on) and grid.table is not None:  # a few lines
-                members, g, mine_line, count = self.few(j, sel)
-                margin = grid.find(self.code(sel, j))
+                codes = self.code(sel, j)
+                members, g, mine_line, count = self.few(j, sel, codes)
+                margin = grid.find(codes)
             else:  # most lines: numbered once for every cell
                 ids, count = self.ids(j)
                 mine_line = ids[sel]
