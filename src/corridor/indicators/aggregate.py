@@ -153,7 +153,8 @@ def indicators_sql(
     the output has ``total`` in a disaggregation (see :func:`cells_sql`). ``offered``: the age
     bands offered HIV testing. ``zeros``: denominator element -> places whose source drops
     zeros. ``plain``: return the cells themselves, for :func:`corridor.indicators.cellpairs.
-    pair_cells` (only where :func:`plain_cells` holds).
+    pair_cells` (only where each cell is one output row: by place without place groups or
+    margins, and :func:`one_slot`).
     """
     reported = list(reported)
     series = series_of(indicators)
