@@ -193,6 +193,14 @@ def _grow(
             if len(trying) == 0:
                 continue
             d = (v[trying] - mine[trying]) * mult[trying]
+            if s and size > 1:
+                # a box costs at least its partner (the first of its new corners; costs are
+                # not negative, and neither is a sum of them less than a term): one whose
+                # partner costs as much as the best box so far is never better
+                go = priced[grid.find1(codes[0, on[trying]] + d)] < best[trying]
+                trying, d = trying[go], d[go]
+                if len(trying) == 0:
+                    continue
             at = grid.find1(codes[:size, on[trying]] + d)
             # a corner that does not exist (0) costs infinitely much: that box is never better
             price = _corner_sum(priced[at])
