@@ -360,18 +360,18 @@ def _staged(engine: Engine, p: _Prepared, import_id: int) -> Iterator[tuple[str,
         return
     staged = p.staged
     name = f"stage_{kind}_{import_id}"
+    # dropped, and the setting below put back, when the staged values are closed: after the
+    # transaction, which an error here leaves aborted until it is rolled back
+    staged.later(engine.execute, f"DROP VIEW IF EXISTS {name}", step="drop stage")
     engine.execute(
         f"CREATE TEMPORARY VIEW {name} AS SELECT s.*, {import_id} AS import_id, "
         f"CAST(floor(random() * {KEY_MODULUS}) AS BIGINT) AS record_key FROM ({staged.select}) s",
         step=f"stage {kind}",
     )
     # the staged values have no order to keep: DuckDB then inserts them in both threads
+    staged.later(engine.execute, "RESET preserve_insertion_order", step="insert in order")
     engine.execute("SET preserve_insertion_order = false", step="insert in any order")
-    try:
-        yield name, [*STAGED_COLUMNS, "import_id", "record_key"], _no_stored_keys(engine, staged)
-    finally:
-        engine.execute("RESET preserve_insertion_order", step="insert in order")
-        engine.execute(f"DROP VIEW IF EXISTS {name}", step="drop stage")
+    yield name, [*STAGED_COLUMNS, "import_id", "record_key"], _no_stored_keys(engine, staged)
 
 
 def _no_stored_keys(engine: Engine, staged: Staged) -> bool:
@@ -520,8 +520,7 @@ def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
         k: [] for k in ("row_number", "column_name", "value", "reason", "record")
     }
     by_row = {
-        int(r[ROW]): r
-        for r in raw.filter(pl.col(ROW).is_in(list(v.invalid_rows))).to_dicts()
+        int(r[ROW]): r for r in raw.filter(pl.col(ROW).is_in(list(v.invalid_rows))).to_dicts()
     }
     file_level = 0
     for pr in p.result.problems:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -78,6 +78,10 @@ class Staged:
     mapping: dict[str, Any] | None
     keys: dict[str, list[str]]
     _stack: ExitStack = field(default_factory=ExitStack)
+
+    def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn`` when closed (the last registered first)."""
+        self._stack.callback(fn, *args, **kwargs)
 
     def close(self) -> None:
         self._stack.close()
@@ -167,7 +171,8 @@ def _stage(
     for name, table in tables.items():
         names[name] = f"{raw}_{name}"
         stack.enter_context(engine.staged(names[name], table, "", step=f"codes {name}"))
-    select = _select_sql(raw, names, {k for k, v in defaults.items() if v is not None})
+    absent = {n for n, values in unquoted.items() if None in values}
+    select = _select_sql(raw, names, absent)
     if not _distinct_keys(engine, names, tables, select, rows, int(counts[5])):
         return None
     keys = {
@@ -388,11 +393,13 @@ def _key(text: str | None) -> str:
     return "" if text is None else text
 
 
-def _select_sql(raw: str, names: dict[str, str], defaulted: Collection[str]) -> str:
+def _select_sql(raw: str, names: dict[str, str], absent: Collection[str]) -> str:
     """The staged values as the contract's columns of services."""
 
     def on(field: str, table: str, column: str = "raw") -> str:
-        return f"coalesce(r.{_q(field)}, '') = {table}.{column}"
+        if field in absent:  # the empty text stands for an absent field (see _key)
+            return f"coalesce(CAST(r.{_q(field)} AS VARCHAR), '') = {table}.{column}"
+        return f"r.{_q(field)} = {table}.{column}"
 
     return (
         "SELECT p.period, p.period_type, p.period_start, p.period_end, o.place_code, "
