@@ -10,11 +10,14 @@ into a fresh DuckDB file (no validation at all). Corridor's ingest validates eve
 places, periods, numbers, ranges, control characters, duplicate keys), compares with the
 warehouse and records provenance. Raw DuckDB and the ingest take turns ``--repeat`` times and the
 fastest run of each is kept (the machine is shared); CPU seconds (all threads) are shown too.
-For DHIS2 JSON the reader alone (read, parse, translate codes) is timed as well, on its DuckDB
-path and on the Arrow path of the previous release (taking turns), and one import is timed step
-by step (read, hash, parse, translate, validate, write; for each step the main thread's time on a
-CPU and waiting for one, from /proc/thread-self/schedstat, so that a wall time longer than the CPU
-time can be told apart: the machine's other work, or I/O). Its raw-tool baseline, taking turns
+For DHIS2 JSON into DuckDB the import stages the values inside the warehouse
+(:mod:`corridor.intake.jsonstage`); the exact reader that takes the files it hands on (read,
+parse, translate codes) is timed alone as well, on its DuckDB path and on its Arrow path (taking
+turns), and one import is timed step by step (read the file; stage it in the warehouse, hashed
+beside it; write; for each step the main thread's time on a CPU and waiting for one, from
+/proc/thread-self/schedstat, so that a wall time longer than the CPU time can be told apart: the
+machine's other work, or I/O; and the wall time of each SQL statement within it, from the
+engine's log). Its raw-tool baseline, taking turns
 with it, is DuckDB's own: the values array copied to a file, then ``INSERT INTO services SELECT
 ... FROM read_json(copy)`` with the raw texts cast as they come (no translation, no validation).
 ``--allocator both`` runs each import with corridor's settings of polars' allocator (freed
@@ -416,8 +419,8 @@ def _above(r: dict[str, Any]) -> float:
 def _json_detail(
     repeat: int, name: str, url: str, src: dict[str, Path], mp: str, nbytes: int
 ) -> None:
-    """The DHIS2 JSON reader alone, on its DuckDB path and on the Arrow path of the previous
-    release (taking turns), then an import step by step."""
+    """The exact DHIS2 JSON reader alone (which reads the files the warehouse path hands on),
+    on its DuckDB path and on its Arrow path (taking turns), then an import step by step."""
     path, places = str(src["dhis2"]), str(src["places"])
     reads: dict[str, list[dict[str, Any]]] = {"duckdb": [], "arrow": []}
     for _ in range(repeat):
@@ -427,7 +430,8 @@ def _json_detail(
         rd = _best(runs)
         print(
             f"{'':8s} {'(reader)':10s} {rd['seconds']:6.2f} s "
-            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated on the {parser} "
+            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated by the exact "
+            f"reader (the files the warehouse path hands on) on its {parser} "
             f"path ({rd['rows'] / rd['cpu']:,.0f} per CPU second, {rd['cpu']:.2f} CPU s), "
             f"peak RSS {_mb(_above(rd))} above = {_above(rd) / nbytes:.1f}x the file"
         )
