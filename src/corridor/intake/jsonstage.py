@@ -140,9 +140,7 @@ def _stage(
     raw = f"corridor_json_{uuid.uuid4().hex}"
     if not _read(engine, data, span, raw, stack):
         return None
-    columns = [*FIELDS, *(f for f in EXTRA_FIELDS if f not in FIELDS)]
-    extra = [c for c in columns if c not in FIELDS]
-    counts = engine.query_rows(_counts_sql(raw, columns, extra), step="count JSON values")[0]
+    counts = engine.query_rows(_counts_sql(raw), step="count JSON values")[0]
     rows, members, plain = int(counts[0]), int(counts[1]), bool(counts[2])
     if not rows or not plain:
         return None
@@ -207,7 +205,8 @@ def _read(engine: Engine, data: bytes, span: tuple[int, int], raw: str, stack: E
             stack.callback(engine.execute, f"DROP TABLE IF EXISTS {raw}", step="drop JSON values")
             files = "[" + ", ".join(_literal(p) for p in paths) + "]"
             engine.execute(
-                f"CREATE TEMPORARY TABLE {raw} AS SELECT *, hash({_KEY_TEXTS}) AS {_HASH} "
+                f"CREATE TEMPORARY TABLE {raw} AS SELECT {', '.join(_q(f) for f in FIELDS)}, "
+                f"hash({_KEY_TEXTS}) AS {_HASH}, {_extras_sql(columns[len(FIELDS) :])} "
                 f"FROM read_json({files}, format = 'array', columns = {{{declared}}})",
                 step="read JSON values",
             )
@@ -236,24 +235,35 @@ def _halves(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, end)]
 
 
-def _counts_sql(raw: str, columns: Sequence[str], extra: Sequence[str]) -> str:
-    """Rows, fields present, whether every extra field is a plain text (a string without
-    escapes, ``true``, ``false``), and the colons and commas inside the extra fields."""
-    members = " + ".join(f"count({_q(c)})" for c in columns)
+def _extras_sql(extra: Sequence[str]) -> str:
+    """What is kept of the fields read but not imported, per value (their texts are not kept):
+    how many are present, whether each is a plain text (a string without escapes, ``true``,
+    ``false``), and the colons and commas inside them."""
+    present = " + ".join(f"CAST({_q(c)} IS NOT NULL AS INTEGER)" for c in extra)
     plain = " AND ".join(
-        f"bool_and({_q(c)} IS NULL OR starts_with({_q(c)}, '\"') OR {_q(c)} IN ('true', 'false'))"
+        f"({_q(c)} IS NULL OR starts_with({_q(c)}, '\"') OR {_q(c)} IN ('true', 'false'))"
         for c in extra
     )
 
     def inside(sign: str) -> str:
         return " + ".join(
-            f"coalesce(sum(length({_q(c)}) - length(replace({_q(c)}, '{sign}', ''))), 0)"
-            for c in extra
+            f"coalesce(length({_q(c)}) - length(replace({_q(c)}, '{sign}', '')), 0)" for c in extra
         )
 
     return (
-        f"SELECT count(*), {members}, {plain or 'true'}, {inside(':') or 0}, "
-        f"{inside(',') or 0}, count(DISTINCT {_HASH}) FROM {raw}"
+        f"{present or 0} AS _extra_members, {plain or 'true'} AS _extra_plain, "
+        f"{inside(':') or 0} AS _extra_colons, {inside(',') or 0} AS _extra_commas"
+    )
+
+
+def _counts_sql(raw: str) -> str:
+    """Rows, fields present, whether every extra field is a plain text, the colons and commas
+    inside the extra fields, and the distinct hashes of the key texts."""
+    members = " + ".join(f"count({_q(c)})" for c in FIELDS)
+    return (
+        f"SELECT count(*), {members} + coalesce(sum(_extra_members), 0), "
+        "coalesce(bool_and(_extra_plain), true), coalesce(sum(_extra_colons), 0), "
+        f"coalesce(sum(_extra_commas), 0), count(DISTINCT {_HASH}) FROM {raw}"
     )
 
 
