@@ -25,7 +25,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,10 @@ class Staged:
         self._stack.callback(fn, *args, **kwargs)
 
     def close(self) -> None:
-        self._stack.close()
+        """Drop what was made. A connection that cannot (broken by the error being raised) does
+        not hide that error: temporary objects end with the connection anyway."""
+        with suppress(StorageError, CorridorError):
+            self._stack.close()
 
 
 def stage_values(
