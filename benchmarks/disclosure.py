@@ -31,6 +31,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -141,20 +142,32 @@ def suppression(raw: pa.Table, query: float, row: dict[str, float]) -> str:
     return (
         f"  suppression {s:6.2f} s, cpu {cpu:6.2f} s ({n / s:>9,.0f} rows/s, cpu "
         f"{n / cpu:>9,.0f} rows/s; {(query + s) / query:4.2f}x); withheld {withheld(out):,} of "
-        f"{2 * n:,} counts; {load()}"
+        f"{2 * n:,} counts; {faults()}; {load()}"
     )
 
 
 def time_suppression(raw: pa.Table, repeat: int) -> tuple[float, float, pa.Table]:
-    """(wall, CPU) seconds of suppression, each the fastest of ``repeat``, and its output."""
+    """(wall, CPU) seconds of suppression, each the fastest of ``repeat``, and its output;
+    the page faults of each run are kept in ``FAULTS`` (memory taken fresh from the system)."""
     walls, cpus = [], []
     out = raw
+    FAULTS.clear()
     for _ in range(repeat):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         c0, w0 = time.process_time(), time.perf_counter()
         out = publish(raw, SUPPRESSION)
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
+        FAULTS.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
     return min(walls), min(cpus), out
+
+
+#: page faults of each run of the last :func:`time_suppression`
+FAULTS: list[int] = []
+
+
+def faults() -> str:
+    return "page faults " + "/".join(f"{f:,}" for f in FAULTS)
 
 
 def load() -> str:
@@ -175,7 +188,7 @@ def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
         print(
             f"  suppression on the first {n:>9,} rows: {s:6.3f} s, cpu {cpu:6.3f} s "
             f"({n / s:>10,.0f} rows/s, cpu {n / cpu:>10,.0f} rows/s); withheld "
-            f"{withheld(out):,} of {2 * n:,} counts; {load()}"
+            f"{withheld(out):,} of {2 * n:,} counts; {faults()}; {load()}"
         )
     growth(rows, "suppression")
     growth(rows, "suppression_cpu")
@@ -186,7 +199,7 @@ def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
             f"  suppression of all {n:>9,} rows: {s:6.3f} s, cpu {cpu:6.3f} s "
             f"({n / s:>10,.0f} rows/s, cpu {n / cpu:>10,.0f} rows/s; query {query:6.2f} s, "
             f"query+suppression = {(query + s) / query:4.2f}x query); withheld "
-            f"{withheld(out):,} of {2 * n:,} counts; {load()}"
+            f"{withheld(out):,} of {2 * n:,} counts; {faults()}; {load()}"
         )
 
 

@@ -153,3 +153,39 @@ def test_a_count_alone_on_its_line_has_no_box() -> None:
     )
     assert sorted(quick.tolist()) == small.tolist()
     assert (hidden == ((values > 0) & (values < T))).all()  # nothing searched, nothing boxed
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 25), min_size=27, max_size=27),
+    st.lists(st.booleans(), min_size=27, max_size=27),
+    st.data(),
+)
+def test_alone_of_a_few_cells_as_of_every_cell(
+    values: list[int], present: list[bool], data: Any
+) -> None:
+    """Whether a cell is alone on its line along an axis is the same asked about a few cells
+    (their lines marked in the grid's table or spelled out) as when every line is numbered, also
+    for cells of a block without that axis (alone, as for every cell); the table is restored."""
+    coords, flat = _three_way(values, present)
+    n = len(flat)
+    if n == 0:
+        return
+    # a second block without the last axis: the cells of the first on its margin
+    second = np.flatnonzero(coords[:, 2] == 0)
+    coords = np.concatenate([coords, coords[second]])
+    flat = np.concatenate([flat, flat[second]])
+    bid = np.repeat(np.array([0, 1], np.int64), [n, len(second)])
+    own = np.repeat(np.array([3, 2], np.int64), [n, len(second)])
+    every = Lines(Grid(bid, coords, own), own, flat)
+    cells = np.array(data.draw(st.lists(st.integers(0, len(flat) - 1), max_size=12)), np.int64)
+    for spell in (0, 1 << 30):
+        with (
+            mock.patch("corridor.indicators.suppressiongrid._SPELL", spell),
+            mock.patch("corridor.indicators.suppressiongrid._FEW", 0),
+        ):
+            lines = Lines(Grid(bid, coords, own), own, flat)
+            for j in range(3):
+                assert (lines.alone_of(j, cells) == every.alone(j)[cells]).all()
+                assert not lines.knows_alone(j)  # not numbered for every cell
+            assert (lines.grid.find(lines.grid.code) == np.arange(len(flat))).all()

@@ -169,33 +169,35 @@ def _grow(
     size = 1
     alive = np.ones(m, bool)
     own = lines.own[cells]
+    priced = np.append(np.inf, cost)  # none (0: see Grid.find1), then the cost of each cell
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
-        here, got = codes[:size, on], found[:size, on]
-        keep = (options[on, j, :] < 0).all(axis=1)
+        opts = options[on, j, :]
+        new = found[:size, on]  # the corners so far (kept: the same corners)
+        keep = (opts < 0).all(axis=1)
         keep &= ~lines.block_margin[grid.bid[cells[on]], j]
         if keep.any():
-            keep[keep] = lines.alone(j)[got[:, keep]].all(axis=0)
+            kept = new[:, keep]
+            keep[keep] = lines.alone_of(j, kept.reshape(-1)).reshape(kept.shape).all(axis=0)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
-        new = got.copy()  # kept: the same corners
         mult = grid.mult(cells[on], j)
+        mine = grid.axis[j][cells[on]]
         for s in range(PARTNERS + 1):
-            v = options[on, j, s]
+            v = opts[:, s]
             trying = np.flatnonzero((v >= 0) & ~keep)
             if len(trying) == 0:
                 continue
-            d = (v[trying] - grid.axis[j][cells[on[trying]]]) * mult[trying]
-            at = grid.find(here[:, trying] + d)
-            exists = (at >= 0).all(axis=0)
-            trying, d, at = trying[exists], d[exists], at[:, exists]
-            # the sum over each box's corners as a row (the order of the additions as ever)
-            price = np.ascontiguousarray(cost[at].T).sum(axis=1)
+            d = (v[trying] - mine[trying]) * mult[trying]
+            at = grid.find1(codes[:size, on[trying]] + d)
+            # the sum over each box's corners as a row (the order of the additions as ever);
+            # a corner that does not exist (0) costs infinitely much: that box is never better
+            price = np.ascontiguousarray(priced[at].T).sum(axis=1)
             better = price < best[trying]
             pick = trying[better]
             best[pick] = price[better]
             step[pick] = d[better]
-            new[:, pick] = at[:, better]
+            new[:, pick] = at[:, better] - 1
         alive[on[~keep & ~np.isfinite(best)]] = False
         # the box doubles: the same corners with the partner on axis j (off it: themselves)
         codes[size : 2 * size] = codes[:size]
@@ -217,13 +219,19 @@ def _margins_box(
     Marks the corners in ``boxed``; returns the cells without such a box."""
     w = grid.width
     own = lines.own
-    # components that have partners along the axes without margins (another period)
-    allowed = np.ones(len(cost), bool)
-    for j in range(w):
-        bare = (own > j) & ~lines.block_margin[grid.bid, j]
-        if bare.any():
-            allowed &= ~bare | ~lines.alone(j)
-    allowed[left] = True
+    asked = np.zeros(len(cost), bool)
+    asked[left] = True
+
+    def allowed(cells: np.ndarray) -> np.ndarray:
+        """Components that have partners along the axes without margins (another period),
+        and the cells of ``left``: asked only about the cells of the lines looked at."""
+        ok = np.ones(len(cells), bool)
+        for j in range(w):
+            bare = (own[cells] > j) & ~lines.block_margin[grid.bid[cells], j]
+            if bare.any():
+                ok[bare] &= ~lines.alone_of(j, cells[bare])
+        return ok | asked[cells]
+
     y = left.copy()
     ok = np.ones(len(left), bool)
     for j in range(w):  # down to a finest cell, one axis at a time (the cheapest component)
@@ -320,7 +328,8 @@ def _corners(
         if not kept.any():
             continue
         rows = np.flatnonzero(kept & ok)
-        alone = lines.alone(j)[found[:, rows]].all(axis=0)
+        at = found[:, rows]
+        alone = lines.alone_of(j, at.reshape(-1)).reshape(at.shape).all(axis=0)
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True

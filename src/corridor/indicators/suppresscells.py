@@ -358,7 +358,7 @@ def layout(table: pa.Table) -> Layout:
         pcid = cid_sel[pfirst]
     # integer coordinates of each placement on each axis (0: the margin), for the relations
     prow = ppos // 2
-    coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64)
+    coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64, order="F")  # axis by axis
     place_code = _combine(place_c, n)
     for j, a in enumerate(axes):
         if a in DISAGGREGATIONS:

@@ -11,6 +11,7 @@ come from one integer per cell that orders (cost, cell).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -82,6 +83,12 @@ class Grid:
         """The step of the code along axis ``j`` in each cell's block."""
         return self.steps[j][cells]
 
+    def find1(self, code: np.ndarray) -> np.ndarray:
+        """The cell + 1 of each code (of a cell's block), 0 where there is none."""
+        if self.table is not None:
+            return self.table[code]
+        return self.find(code) + 1
+
     def find(self, code: np.ndarray) -> np.ndarray:
         """The cell of each code (of a cell's block), -1 where there is none."""
         if self.table is not None:
@@ -137,14 +144,18 @@ class Lines:
             self._line[j] = self.code(None if len(on) == len(self.own) else on, j)
         return self._line[j]
 
-    def few(self, j: int, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def few(
+        self, j: int, sel: np.ndarray, mine: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """For a few cells ``sel`` (the grid has a table): the cells on their lines along ``j``
         (in cell order), the line of each of those and of each of ``sel`` (numbered from 0
         among these lines), and how many lines, without numbering every line: the lines are
-        marked in the grid's table (negative numbers: no cell has one), then it is restored."""
+        marked in the grid's table (negative numbers: no cell has one), then it is restored.
+        ``mine``: the line codes of ``sel`` where the caller has them."""
         table = self.grid.table
         assert table is not None
-        mine = self.code(sel, j)
+        if mine is None:
+            mine = self.code(sel, j)
         card = self.grid.card[self.grid.bid[sel], j]
         if len(sel) * int(card.max(initial=1)) * _SPELL < len(self.on(j)):
             return self._spelled(j, sel, mine)
@@ -217,6 +228,18 @@ class Lines:
             self._ids[j] = ids, count
         return self._ids[j]
 
+    def alone_of(self, j: int, cells: np.ndarray) -> np.ndarray:
+        """:meth:`alone` of a few ``cells`` on axis ``j`` (from the sizes of their own lines,
+        where every line has not been numbered already)."""
+        if self.knows_alone(j) or self.grid.table is None or _FEW * len(cells) >= len(self.on(j)):
+            return self.alone(j)[cells]
+        out = np.ones(len(cells), bool)  # (j not one of its axes: alone, as in alone)
+        on = np.flatnonzero(self.own[cells] > j)
+        if len(on):
+            _members, of_members, mine, count = self.few(j, cells[on])
+            out[on] = np.bincount(of_members, minlength=count)[mine] == 1
+        return out
+
     def knows_alone(self, j: int) -> bool:
         """Whether :meth:`alone` has numbered every line along ``j`` already."""
         return j in self._alone
@@ -247,13 +270,14 @@ class Lines:
         self,
         cells: np.ndarray,
         cost: np.ndarray,
-        allowed: np.ndarray | None = None,
+        allowed: Callable[[np.ndarray], np.ndarray] | None = None,
         axes: range | None = None,
         partners: int = PARTNERS,
     ) -> np.ndarray:
         """Per cell and axis (of ``axes``, all by default), the coordinates of up to
-        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones;
-        equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none.
+        ``partners`` cheapest other cells on its line, margins aside (of the ``allowed`` ones:
+        ``allowed(cells)`` says which of those cells are, asked only about the cells looked
+        at; equal costs: the first cell), then the margin (slot ``PARTNERS``); -1: none.
 
         A cell's partners are the same whichever other cells are asked about with it."""
         grid = self.grid
@@ -269,8 +293,9 @@ class Lines:
             # (cost, cell) as one integer per member of the lines; margins (and cells not
             # allowed) cost the most; where: each member's position
             if _FEW * len(sel) < len(on) and grid.table is not None:  # a few lines
-                members, g, mine_line, count = self.few(j, sel)
-                margin = grid.find(self.code(sel, j))
+                codes = self.code(sel, j)
+                members, g, mine_line, count = self.few(j, sel, codes)
+                margin = grid.find(codes)
             else:  # most lines: numbered once for every cell
                 ids, count = self.ids(j)
                 mine_line = ids[sel]
@@ -283,13 +308,13 @@ class Lines:
                     every = order_keys(cost, all_cells, nothing, self.whole), _LAST | all_cells
                 aside = grid.axis[j] == 0
                 if allowed is not None:
-                    aside |= ~allowed
+                    aside |= ~allowed(np.arange(len(cost)))
                 key = np.where(aside, every[1], every[0])
                 where = members
             else:
                 aside = grid.axis[j][members] == 0
                 if allowed is not None:
-                    aside |= ~allowed[members]
+                    aside |= ~allowed(members)
                 key = order_keys(cost[members], members, aside, self.whole)
                 where = np.empty(len(cost), np.int64)
                 where[members] = np.arange(len(members))
@@ -324,8 +349,8 @@ class Lines:
                     slot[put] += 1
             # the margin of the line, when it is in the output and is not the cell itself
             has = (margin >= 0) & (grid.axis[j][sel] != 0)
-            if allowed is not None:
-                has &= allowed[np.maximum(margin, 0)]
+            if allowed is not None and has.any():
+                has[has] = allowed(margin[has])
             rows = slice(None) if len(mine) == len(cells) else mine
             out[rows, j, :partners] = chosen.reshape(len(sel), partners)
             out[rows, j, PARTNERS] = np.where(has, 0, -1)
