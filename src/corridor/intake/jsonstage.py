@@ -145,7 +145,7 @@ def _stage(
         return None
     counts = engine.query_rows(_counts_sql(raw), step="count JSON values")[0]
     rows, members, plain = int(counts[0]), int(counts[1]), bool(counts[2])
-    if not rows or not plain:
+    if not rows or not plain or counts[6]:  # no values, or some marked deleted (see below)
         return None
     colons, commas = int(counts[3] or 0), int(counts[4] or 0)
     distinct = pl.DataFrame(engine.query(_distinct_sql(raw), step="distinct JSON texts"))
@@ -261,12 +261,14 @@ def _extras_sql(extra: Sequence[str]) -> str:
 
 def _counts_sql(raw: str) -> str:
     """Rows, fields present, whether every extra field is a plain text, the colons and commas
-    inside the extra fields, and the distinct hashes of the key texts."""
+    inside the extra fields, the distinct hashes of the key texts, and the values plainly
+    marked deleted."""
     members = " + ".join(f"count({_q(c)})" for c in FIELDS)
     return (
         f"SELECT count(*), {members} + coalesce(sum(_extra_members), 0), "
         "coalesce(bool_and(_extra_plain), true), coalesce(sum(_extra_colons), 0), "
-        f"coalesce(sum(_extra_commas), 0), count(DISTINCT {_HASH}) FROM {raw}"
+        f"coalesce(sum(_extra_commas), 0), count(DISTINCT {_HASH}), "
+        f"""count(*) FILTER (WHERE "deleted" IN ('true', '"true"')) FROM {raw}"""
     )
 
 
