@@ -31,7 +31,9 @@ class Dialect:
     ``client_order``: a large result whose sort keys come first is sorted on the Arrow table
     it returns rather than by ``ORDER BY``: PostgreSQL copies every wide row into its sort
     (88,800 cells of seventy columns: 0.3-0.8 s of a statement's wall time, serial, at the
-    end), Arrow sorts the keys and takes the rows in a few hundredths of a second."""
+    end), Arrow sorts the keys and takes the rows in a few hundredths of a second.
+    ``json_files``: SQL reads a JSON file of the machine it runs on (DuckDB's ``read_json``):
+    an import of DHIS2 JSON stages the values inside the warehouse (intake/jsonstage.py)."""
 
     name: str
     byte_collation: str = ""
@@ -41,13 +43,14 @@ class Dialect:
     )
     loose_scans: bool = False
     client_order: bool = False
+    json_files: bool = False
 
     def text_order(self, expr: str) -> str:
         """SQL: ``expr`` compared byte by byte."""
         return f"{expr}{self.byte_collation}"
 
 
-DUCKDB: Final = Dialect("duckdb")
+DUCKDB: Final = Dialect("duckdb", json_files=True)
 POSTGRES: Final = Dialect(
     "postgres",
     byte_collation=' COLLATE "C"',
