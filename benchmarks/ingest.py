@@ -10,11 +10,14 @@ into a fresh DuckDB file (no validation at all). Corridor's ingest validates eve
 places, periods, numbers, ranges, control characters, duplicate keys), compares with the
 warehouse and records provenance. Raw DuckDB and the ingest take turns ``--repeat`` times and the
 fastest run of each is kept (the machine is shared); CPU seconds (all threads) are shown too.
-For DHIS2 JSON the reader alone (read, parse, translate codes) is timed as well, on its DuckDB
-path and on the Arrow path of the previous release (taking turns), and one import is timed step
-by step (read, hash, parse, translate, validate, write; for each step the main thread's time on a
-CPU and waiting for one, from /proc/thread-self/schedstat, so that a wall time longer than the CPU
-time can be told apart: the machine's other work, or I/O). Its raw-tool baseline, taking turns
+For DHIS2 JSON into DuckDB the import stages the values inside the warehouse
+(:mod:`corridor.intake.jsonstage`); the exact reader that takes the files it hands on (read,
+parse, translate codes) is timed alone as well, on its DuckDB path and on its Arrow path (taking
+turns), and one import is timed step by step (read the file; stage it in the warehouse, hashed
+beside it; write; for each step the main thread's time on a CPU and waiting for one, from
+/proc/thread-self/schedstat, so that a wall time longer than the CPU time can be told apart: the
+machine's other work, or I/O; and the wall time of each SQL statement within it, from the
+engine's log). Its raw-tool baseline, taking turns
 with it, is DuckDB's own: the values array copied to a file, then ``INSERT INTO services SELECT
 ... FROM read_json(copy)`` with the raw texts cast as they come (no translation, no validation).
 ``--allocator both`` runs each import with corridor's settings of polars' allocator (freed
@@ -272,15 +275,18 @@ def child_ingest(url: str, places: str, path: str, fmt: str, mapping: str) -> di
 
 
 def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, Any]:
-    """A DHIS2 JSON import step by step, as :func:`corridor.intake.importer.ingest` takes them:
-    CPU and wall seconds of each."""
+    """A DHIS2 JSON import step by step, as :func:`corridor.intake.importer.ingest` takes them
+    on DuckDB (the values staged in the warehouse, :mod:`corridor.intake.jsonstage`): CPU and
+    wall seconds of each, and the wall seconds of each SQL statement within them (the engine's
+    own log of its steps)."""
     import hashlib
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
 
-    from corridor.intake import dhis2, importer
+    from corridor.intake import importer, jsonstage
     from corridor.intake.mapping import load_mapping
     from corridor.intake.rawtable import ReadContext
     from corridor.intake.source import read_source
-    from corridor.intake.validate import validate
     from corridor.storage.engine import connect
     from corridor.storage.migrations import migrate
 
@@ -291,7 +297,18 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     mapped = load_mapping(Path(mapping))
     ctx = ReadContext(path, mapped, dict(uids), dict(fmp))
     stages: dict[str, list[float]] = {}
+    statements: list[tuple[str, str, float]] = []  # (step of the import, statement, seconds)
     sched = [_sched()]
+
+    class Statements(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            _engine, step, seconds = record.args  # type: ignore[misc]
+            statements.append((current[0], str(step), float(seconds)))
+
+    current = [""]
+    log = logging.getLogger("corridor.storage")
+    log.setLevel(logging.DEBUG)
+    log.addHandler(Statements())
 
     def timed(name: str, t0: float, c0: float) -> tuple[float, float]:
         now, cpu = time.perf_counter(), _cpu()
@@ -303,25 +320,24 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     t, c = time.perf_counter(), _cpu()
     data = read_source(Path(path), path, None)
     t, c = timed("read the file", t, c)
-    digest = hashlib.sha256(data).hexdigest()
-    t, c = timed("hash (SHA-256)", t, c)
-    frame = dhis2._stream_values(data)
-    assert frame is not None
+    current[0] = "stage in the warehouse (hash beside it)"
+    with ThreadPoolExecutor(2) as pool:
+        digest = pool.submit(hashlib.sha256, data)
+        staged = jsonstage.stage_values(eng, data, ctx, known, (), pool)
+        assert staged is not None, "the file was handed to the exact reader"
+        sha = digest.result().hexdigest()
     del data
-    t, c = timed("parse the JSON", t, c)
-    raw = dhis2.translate(frame, "services", ctx, "dhis2-json", [])
-    del frame
-    t, c = timed("translate codes", t, c)
-    valid = validate(raw, known)
-    t, c = timed("validate", t, c)
-    result = importer.ImportResult(
-        path, "services", "dhis2-json", digest, valid.rows_read, valid.valid.height
-    )
+    t, c = timed(current[0], t, c)
+    result = importer.ImportResult(path, "services", "dhis2-json", sha, staged.rows, staged.rows)
+    current[0] = "write (view, stored keys, insert, commit)"
     with eng.exclusive("import"), eng.transaction():
-        importer._load(eng, importer._Prepared(result, valid, mapped), "bench")
-    timed("write (stage, compare, insert, commit)", t, c)
+        importer._load(eng, importer._Prepared(result, None, mapped, staged), "bench")
+    t, c = timed(current[0], t, c)
+    current[0] = "drop the staged values"
+    staged.close()
+    timed(current[0], t, c)
     eng.close()
-    return {"stages": stages, "rows": result.rows_new}
+    return {"stages": stages, "statements": statements, "rows": result.rows_new}
 
 
 def _sched() -> tuple[float, float]:
@@ -403,8 +419,8 @@ def _above(r: dict[str, Any]) -> float:
 def _json_detail(
     repeat: int, name: str, url: str, src: dict[str, Path], mp: str, nbytes: int
 ) -> None:
-    """The DHIS2 JSON reader alone, on its DuckDB path and on the Arrow path of the previous
-    release (taking turns), then an import step by step."""
+    """The exact DHIS2 JSON reader alone (which reads the files the warehouse path hands on),
+    on its DuckDB path and on its Arrow path (taking turns), then an import step by step."""
     path, places = str(src["dhis2"]), str(src["places"])
     reads: dict[str, list[dict[str, Any]]] = {"duckdb": [], "arrow": []}
     for _ in range(repeat):
@@ -414,14 +430,16 @@ def _json_detail(
         rd = _best(runs)
         print(
             f"{'':8s} {'(reader)':10s} {rd['seconds']:6.2f} s "
-            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated on the {parser} "
+            f"{rd['rows'] / rd['seconds']:10,.0f} values/s read and translated by the exact "
+            f"reader (the files the warehouse path hands on) on its {parser} "
             f"path ({rd['rows'] / rd['cpu']:,.0f} per CPU second, {rd['cpu']:.2f} CPU s), "
             f"peak RSS {_mb(_above(rd))} above = {_above(rd) / nbytes:.1f}x the file"
         )
     if name != "duckdb":
         return
     Path(url).unlink(missing_ok=True)
-    steps = run_child("stages", url, places, path, mp)["stages"]
+    detail = run_child("stages", url, places, path, mp)
+    steps = detail["stages"]
     total = sum(step[1] for step in steps.values())
     print(
         f"{'':8s} an import step by step (one run; wall, CPU of all threads, share of the CPU; "
@@ -434,6 +452,9 @@ def _json_detail(
             f"main thread {run:5.2f} s on a CPU, {ready:5.2f} s waiting for one, "
             f"{max(wall - run - ready, 0.0):5.2f} s neither"
         )
+        for within, statement, seconds in detail["statements"]:
+            if within == step and seconds >= 0.005:
+                print(f"{'':14s} SQL {statement:34s} {seconds:6.2f} s")
     walls = sum(step[0] for step in steps.values())
     print(f"{'':10s} {'total':40s} {walls:6.2f} s {total:6.2f} CPU s")
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_indicator_disclosure import AXES, MARGIN, T, _determined, grid, outputs, table_of
 
-from corridor.indicators import disclosure, suppress
+from corridor.indicators import disclosure, hypercube, suppress
 from corridor.indicators.hypercube import protect_boxes
 
 Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
@@ -138,3 +138,26 @@ def test_sparse_three_way_tables_every_small_count_on_a_withheld_box(
             )
             for q in itertools.product(*partners)
         ), p
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([1, 2, 4, 8, 16, 32]),
+    st.lists(
+        st.one_of(
+            st.integers(0, 60).map(float),
+            st.sampled_from([0.0, 1e18, np.inf]),
+            st.floats(0, 1e9, allow_nan=False),
+        ),
+        min_size=32 * 5,
+        max_size=32 * 5,
+    ),
+)
+def test_corner_sums_add_as_numpy_adds_a_row(size: int, costs: list[float]) -> None:
+    """The price of a box (its corners' costs summed column by column) is the same float as
+    numpy's sum of the row of those costs, huge costs (a zero's 1e18) and missing corners
+    (infinite) included: boxes compare exactly as when each row was summed on its own."""
+    price = np.array(costs[: size * 5]).reshape(size, 5)
+    expect = np.ascontiguousarray(price.T).sum(axis=1)
+    got = hypercube._corner_sum(price)
+    assert got.tolist() == expect.tolist()

@@ -185,14 +185,25 @@ def _grow(
         mine = grid.axis[j][cells[on]]
         for s in range(PARTNERS + 1):
             v = opts[:, s]
-            trying = np.flatnonzero((v >= 0) & ~keep)
+            # (a partner that an earlier slot holds gives the same box: never better)
+            fresh = (v >= 0) & ~keep
+            for t in range(s):
+                fresh &= v != opts[:, t]
+            trying = np.flatnonzero(fresh)
             if len(trying) == 0:
                 continue
             d = (v[trying] - mine[trying]) * mult[trying]
+            if s and size > 1:
+                # a box costs at least its partner (the first of its new corners; costs are
+                # not negative, and neither is a sum of them less than a term): one whose
+                # partner costs as much as the best box so far is never better
+                go = priced[grid.find1(codes[0, on[trying]] + d)] < best[trying]
+                trying, d = trying[go], d[go]
+                if len(trying) == 0:
+                    continue
             at = grid.find1(codes[:size, on[trying]] + d)
-            # the sum over each box's corners as a row (the order of the additions as ever);
             # a corner that does not exist (0) costs infinitely much: that box is never better
-            price = np.ascontiguousarray(priced[at].T).sum(axis=1)
+            price = _corner_sum(priced[at])
             better = price < best[trying]
             pick = trying[better]
             best[pick] = price[better]
@@ -282,6 +293,23 @@ def _search(
         keep = ~boxed[left]
         left, options, none = left[keep], options[keep], none[keep]
     return left
+
+
+def _corner_sum(price: np.ndarray) -> np.ndarray:
+    """The sum of each box's corners (``price``: corner by corner, one column per box), added
+    in the order numpy adds a row of them (its pairwise sum: one at a time below 8, else 8
+    running sums combined in a tree), so that equal boxes cost exactly the same as ever, with
+    whole rows added at once instead of each short row on its own."""
+    n = price.shape[0]
+    if n < 8:
+        out = price[0].copy()
+        for k in range(1, n):
+            out += price[k]
+        return out
+    run = price[:8].copy()
+    for k in range(8, n, 8):
+        run += price[k : k + 8]
+    return ((run[0] + run[1]) + (run[2] + run[3])) + ((run[4] + run[5]) + (run[6] + run[7]))
 
 
 def _costs(values: np.ndarray, hidden: np.ndarray) -> np.ndarray:

@@ -310,26 +310,25 @@ class Lines:
                 if allowed is not None:
                     aside |= ~allowed(np.arange(len(cost)))
                 key = np.where(aside, every[1], every[0])
-                where = members
             else:
                 aside = grid.axis[j][members] == 0
                 if allowed is not None:
                     aside |= ~allowed(members)
-                key = order_keys(cost[members], members, aside, self.whole)
-                where = np.empty(len(cost), np.int64)
-                where[members] = np.arange(len(members))
+                # (members in cell order: their positions order them as the cells do)
+                key = order_keys(cost[members], np.arange(len(members)), aside, self.whole)
             # the cheapest partners + 1 of each line (equal costs: the first cell), in turn;
             # each cell's first partners of them, the cell itself aside; a cell taken costs the
-            # most from then on (as a margin does)
+            # most from then on (as a margin does). Keys hold the member's position (its cell
+            # where every cell is a member).
             low = np.full(count, _NONE, np.int64)
             np.minimum.at(low, g, key)
-            found = low[mine_line] & _CELL  # every asked line has a member
+            found = members[low[mine_line] & _CELL]  # every asked line has a member
             if partners == 1:  # the cheapest, or the next where that is the cell itself
                 taken = low[low != _NONE] & _CELL
-                key[where[taken]] = _LAST | taken
+                key[taken] = _LAST | taken
                 low = np.full(count, _NONE, np.int64)
                 np.minimum.at(low, g, key)
-                found = np.where(found != sel, found, low[mine_line] & _CELL)
+                found = np.where(found != sel, found, members[low[mine_line] & _CELL])
                 chosen = np.where(found != sel, grid.axis[j][found], -1)
             else:
                 # the first partner: the cheapest other than the cell (all slots free)
@@ -340,10 +339,10 @@ class Lines:
                 chosen[put * partners] = grid.axis[j][found[put]]
                 for _ in range(partners):  # the next ones, in turn
                     taken = low[low != _NONE] & _CELL
-                    key[where[taken]] = _LAST | taken
+                    key[taken] = _LAST | taken
                     low = np.full(count, _NONE, np.int64)
                     np.minimum.at(low, g, key)
-                    found = low[mine_line] & _CELL
+                    found = members[low[mine_line] & _CELL]
                     put = np.flatnonzero((found != sel) & (slot < partners))
                     chosen[put * partners + slot[put]] = grid.axis[j][found[put]]
                     slot[put] += 1

@@ -64,7 +64,7 @@ def duck_values(data: bytes, fields: Sequence[str]) -> pl.DataFrame | None:
     start, end = span
     if any(data.find(odd, start, end) >= 0 for odd in _ODD):
         return None
-    counted = _separators(data, start, end)
+    counted = separators(data, start, end)
     if counted is None:
         return None
     columns = [*fields, *(f for f in EXTRA_FIELDS if f not in fields)]
@@ -90,7 +90,7 @@ def duck_values(data: bytes, fields: Sequence[str]) -> pl.DataFrame | None:
     return frame
 
 
-def _separators(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+def separators(data: bytes, start: int, end: int) -> tuple[int, int] | None:
     """Colons and commas between ``start`` and ``end``; None when the bytes are not UTF-8."""
     colons = commas = 0
     pos = start

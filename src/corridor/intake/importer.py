@@ -11,8 +11,9 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ from corridor.contract.periods import parse_period
 from corridor.contract.schema import TableSchema, schema_for
 from corridor.errors import ConcurrentChangeError, InputError, Problem, file_error
 from corridor.intake.formats import detect_format, reader_for
+from corridor.intake.jsonstage import COLUMNS as STAGED_COLUMNS
+from corridor.intake.jsonstage import Staged, stage_values
 from corridor.intake.lookup import by_value
 from corridor.intake.mapping import load_mapping
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
@@ -39,7 +42,7 @@ from corridor.intake.text import has_text, printable
 from corridor.intake.tidy import scan_delimited
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import Engine
-from corridor.storage.recordkeys import KEYED_TABLES, new_record_keys
+from corridor.storage.recordkeys import KEY_MODULUS, KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
 
@@ -86,8 +89,10 @@ class ImportResult:
 @dataclass(slots=True)
 class _Prepared:
     result: ImportResult
-    validated: Validated
+    #: the rows read and validated, or None when they are ``staged`` in the warehouse
+    validated: Validated | None
     mapping: dict[str, Any] | None
+    staged: Staged | None = None
 
 
 def ingest(
@@ -115,16 +120,41 @@ def ingest(
     say = progress or (lambda _msg: None)
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
     places, dhis2, fmp = _crosswalk(engine)
+    # DHIS2 JSON values staged in the warehouse itself where it reads JSON (DuckDB), unless
+    # every file's rows are to be seen here first
+    inside = engine if engine.dialect.json_files and kind == "services" and scope is None else None
     prepared: list[_Prepared] = []
-    for path in paths:
-        say(f"reading {path}")
-        p = _prepare(path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands, max_bytes)
-        prepared.append(p)
-        if kind == "places":  # later files of the same command may name these places
-            valid = p.validated.valid
-            places |= set(valid["place_code"].to_list())
-            dhis2.update(_pairs(valid, "dhis2_uid"))
-            fmp.update(_pairs(valid, "fmp_code"))
+    try:
+        for path in paths:
+            say(f"reading {path}")
+            p = _prepare(
+                path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands, max_bytes, inside
+            )
+            prepared.append(p)
+            if kind == "places" and p.validated is not None:  # later files may name these places
+                valid = p.validated.valid
+                places |= set(valid["place_code"].to_list())
+                dhis2.update(_pairs(valid, "dhis2_uid"))
+                fmp.update(_pairs(valid, "fmp_code"))
+        return _finish(engine, kind, prepared, quarantine, dry_run, user, say, scope)
+    finally:
+        for p in prepared:
+            if p.staged is not None:
+                p.staged.close()
+
+
+def _finish(
+    engine: Engine,
+    kind: str,
+    prepared: list[_Prepared],
+    quarantine: bool,
+    dry_run: bool,
+    user: str,
+    say: Progress,
+    scope: Callable[[str, pl.DataFrame], None] | None,
+) -> list[ImportResult]:
+    """Refuse the command on any problem (unless ``quarantine``), else load every file in one
+    transaction."""
     problems = [pr for p in prepared for pr in p.result.problems]
     if problems and not quarantine:
         for p in prepared:
@@ -138,7 +168,8 @@ def ingest(
         )
     if scope is not None:
         for p in prepared:
-            scope(kind, p.validated.valid)
+            if p.validated is not None:
+                scope(kind, p.validated.valid)
     if dry_run:
         return [p.result for p in prepared]
     who = user or getpass.getuser()
@@ -179,10 +210,27 @@ def _prepare(
     fmp: dict[str, str],
     extra_age_bands: Sequence[str],
     max_bytes: int | None,
+    inside: Engine | None = None,
 ) -> _Prepared:
     name = str(path)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
-    raw, digest, chosen = _read(path, kind, fmt, ctx, max_bytes)
+
+    def stage(data: bytes, pool: ThreadPoolExecutor) -> Staged | None:
+        if inside is None:
+            return None
+        return stage_values(inside, data, ctx, places, extra_age_bands, pool)
+
+    raw, digest, chosen = _read(path, kind, fmt, ctx, max_bytes, stage)
+    if isinstance(raw, Staged):
+        result = ImportResult(
+            file=name,
+            kind=kind,
+            format=chosen,
+            sha256=digest,
+            rows_read=raw.rows,
+            rows_valid=raw.rows,
+        )
+        return _Prepared(result, None, raw.mapping, raw)
     validated = validate(raw, places, extra_age_bands)
     if not validated.problems:  # the raw text is kept only for quarantine records
         validated.raw = validated.raw.clear()
@@ -203,9 +251,15 @@ def _prepare(
 
 
 def _read(
-    path: Path, kind: str, fmt: str, ctx: ReadContext, max_bytes: int | None
-) -> tuple[RawTable, str, str]:
-    """The file's rows as text, its SHA-256 and its format.
+    path: Path,
+    kind: str,
+    fmt: str,
+    ctx: ReadContext,
+    max_bytes: int | None,
+    stage: Callable[[bytes, ThreadPoolExecutor], Staged | None],
+) -> tuple[RawTable | Staged, str, str]:
+    """The file's rows as text (or DHIS2 JSON values ``stage``d in the warehouse), its SHA-256
+    and its format.
 
     Tidy delimited text is read from the file in batches (its bytes are only hashed, a block at
     a time); other formats, and text the batch reader leaves to the byte reader, are read whole.
@@ -222,11 +276,15 @@ def _read(
                 return raw, scanned.sha256, chosen
     data = read_source(path, name, max_bytes)
     # hashed beside the reader (hashlib lets go of the interpreter's lock for large inputs)
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(2) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         if not has_text(data):
             raise file_error(name, "empty file")
         chosen = detect_format(path, data) if fmt == "auto" else fmt
+        if chosen == "dhis2-json" and kind == "services":
+            staged = stage(data, pool)
+            if staged is not None:
+                return staged, digest.result(), chosen
         raw = reader_for(chosen, name)(path, data, kind, ctx)
         return raw, digest.result(), chosen
 
@@ -240,9 +298,8 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
     r, v = p.result, p.validated
     schema = schema_for(r.kind)
     import_id = int(engine.scalar("SELECT nextval('import_id_seq')", step="next import id"))
-    rows = _arrow(v.valid, r.kind, import_id)
-    with engine.staged(f"stage_{r.kind}", rows, r.kind, step=f"stage {r.kind}") as stage:
-        counts = _diff(engine, schema, stage)
+    with _staged(engine, p, import_id) as (stage, columns, fresh_keys):
+        counts = (r.rows_valid, 0, 0) if fresh_keys else _diff(engine, schema, stage)
         r.rows_new, r.rows_replaced, r.rows_unchanged = counts
         seen = engine.scalar(
             "SELECT MIN(import_id) FROM imports "
@@ -254,14 +311,14 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
             r.status, r.import_id = "unchanged", int(seen)
             return
         r.import_id = import_id
-        replaced = _replace(engine, schema, stage, import_id, r.kind, rows.column_names, counts)
+        replaced = _replace(engine, schema, stage, import_id, r.kind, columns, counts)
         # when no staged key was stored before (the comparison above, in this transaction),
         # each key is now held once: validation left one row per key in the stage
         fresh = r.rows_replaced == 0 and r.rows_unchanged == 0
         if not engine.enforces_unique_keys and r.kind in _UNKEYED and not fresh:
             _check_keys(engine, schema, stage)
     r.replaced_imports = [i for i, _n in replaced]
-    if v.problems:
+    if v is not None and v.problems:
         r.rows_quarantined = _quarantine(engine, p, import_id)
     engine.execute(
         "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, "
@@ -288,6 +345,46 @@ def _load(engine: Engine, p: _Prepared, user: str) -> None:
         step="record import",
     )
     r.status = "imported"
+
+
+@contextmanager
+def _staged(engine: Engine, p: _Prepared, import_id: int) -> Iterator[tuple[str, list[str], bool]]:
+    """The rows to load, readable as a table: its name, its columns, and whether no stored row
+    can share a key with them (then they need no comparison with the warehouse)."""
+    kind = p.result.kind
+    if p.staged is None:
+        assert p.validated is not None
+        rows = _arrow(p.validated.valid, kind, import_id)
+        with engine.staged(f"stage_{kind}", rows, kind, step=f"stage {kind}") as stage:
+            yield stage, rows.column_names, False
+        return
+    staged = p.staged
+    name = f"stage_{kind}_{import_id}"
+    # dropped, and the setting below put back, when the staged values are closed: after the
+    # transaction, which an error here leaves aborted until it is rolled back
+    staged.later(engine.execute, f"DROP VIEW IF EXISTS {name}", step="drop stage")
+    engine.execute(
+        f"CREATE TEMPORARY VIEW {name} AS SELECT s.*, {import_id} AS import_id, "
+        f"CAST(floor(random() * {KEY_MODULUS}) AS BIGINT) AS record_key FROM ({staged.select}) s",
+        step=f"stage {kind}",
+    )
+    # the staged values have no order to keep: DuckDB then inserts them in both threads
+    staged.later(engine.execute, "RESET preserve_insertion_order", step="insert in order")
+    engine.execute("SET preserve_insertion_order = false", step="insert in any order")
+    yield name, [*STAGED_COLUMNS, "import_id", "record_key"], _no_stored_keys(engine, staged)
+
+
+def _no_stored_keys(engine: Engine, staged: Staged) -> bool:
+    """Whether no stored row of services has a period, place and element of ``staged``'s (so
+    that none shares a key with them); a scan of the stored rows' three columns."""
+    tests = " AND ".join(
+        f"{column} IN ({', '.join('?' for _ in values)})" for column, values in staged.keys.items()
+    )
+    params = [v for values in staged.keys.values() for v in values]
+    found = engine.scalar(
+        f"SELECT EXISTS (SELECT 1 FROM services WHERE {tests})", params, step="stored keys"
+    )
+    return not found
 
 
 def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
@@ -416,13 +513,14 @@ def _check_keys(engine: Engine, schema: TableSchema, stage: str) -> None:
 
 def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
     """Keep every problem of the rejected rows, with the raw row as JSON."""
-    raw = p.validated.raw
+    v = p.validated
+    assert v is not None  # staged values have no problems
+    raw = v.raw
     rows: dict[str, list[Any]] = {
         k: [] for k in ("row_number", "column_name", "value", "reason", "record")
     }
     by_row = {
-        int(r[ROW]): r
-        for r in raw.filter(pl.col(ROW).is_in(list(p.validated.invalid_rows))).to_dicts()
+        int(r[ROW]): r for r in raw.filter(pl.col(ROW).is_in(list(v.invalid_rows))).to_dicts()
     }
     file_level = 0
     for pr in p.result.problems:
@@ -448,4 +546,4 @@ def _quarantine(engine: Engine, p: _Prepared, import_id: int) -> int:
         }
     )
     engine.insert_arrow("quarantine", table, step="quarantine rows")
-    return len(p.validated.invalid_rows)
+    return len(v.invalid_rows)

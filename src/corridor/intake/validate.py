@@ -114,6 +114,24 @@ def validate(
     return Validated(raw.kind, typed, problems, frame.height, invalid, frame)
 
 
+def checked_values(
+    kind: str,
+    name: str,
+    values: pl.Series,
+    known_places: Collection[str],
+    extra_age_bands: Collection[str] = (),
+) -> pl.Series | None:
+    """``values`` (cells of column ``name`` of ``kind``) normalised, checked and typed as
+    :func:`validate` does it: their typed values, or None when one of them is invalid."""
+    col = schema_for(kind).column(name)
+    frame = values.alias(name).to_frame()
+    for step in _column_steps(col, set(known_places), extra_age_bands):
+        frame = step(frame)
+    if frame[_ERR].null_count() != frame.height:
+        return None
+    return frame[TYPED].alias(name)
+
+
 def _shared_rows(
     parts: dict[str, Spread], names: Sequence[str], rows: pl.Series, invalid: Collection[int]
 ) -> pl.Series:

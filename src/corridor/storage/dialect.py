@@ -38,7 +38,9 @@ class Dialect:
     the numerators and denominators are paired on the Arrow table
     (:mod:`corridor.indicators.cellpairs`): PostgreSQL evaluates the sixty ``CASE``
     expressions of the pairs one row at a time in the one process that gathers its workers'
-    results, and returns seventy columns instead of thirty."""
+    results, and returns seventy columns instead of thirty.
+    ``json_files``: SQL reads a JSON file of the machine it runs on (DuckDB's ``read_json``):
+    an import of DHIS2 JSON stages the values inside the warehouse (intake/jsonstage.py)."""
 
     name: str
     byte_collation: str = ""
@@ -49,13 +51,14 @@ class Dialect:
     loose_scans: bool = False
     client_order: bool = False
     client_pairs: bool = False
+    json_files: bool = False
 
     def text_order(self, expr: str) -> str:
         """SQL: ``expr`` compared byte by byte."""
         return f"{expr}{self.byte_collation}"
 
 
-DUCKDB: Final = Dialect("duckdb")
+DUCKDB: Final = Dialect("duckdb", json_files=True)
 POSTGRES: Final = Dialect(
     "postgres",
     byte_collation=' COLLATE "C"',
