@@ -80,6 +80,18 @@ def _import(eng: Engine, path: Path, mapping: Path) -> Any:
     return ("imported", out, rows, keys)
 
 
+def _import_by(staged: bool, eng: Engine, path: Path, mapping: Path, taken: list[bool]) -> Any:
+    """One import, staged where the file allows (noting in ``taken`` whether it was) or by the
+    exact reader only."""
+    if not staged:
+        with _exact_only():
+            return _import(eng, path, mapping)
+    with _spied() as seen:
+        outcome = _import(eng, path, mapping)
+    taken += seen
+    return outcome
+
+
 def _both(tmp: Path, docs: list[bytes]) -> tuple[list[Any], list[Any], list[bool]]:
     """Each document imported in turn into a fresh warehouse: staged where the file allows,
     and by the exact reader only."""
@@ -92,13 +104,7 @@ def _both(tmp: Path, docs: list[bytes]) -> tuple[list[Any], list[Any], list[bool
             for i, doc in enumerate(docs):
                 path = tmp / f"values{i}.json"
                 path.write_bytes(doc)
-                if staged:
-                    with _spied() as seen:
-                        outcomes[staged].append(_import(eng, path, mapping))
-                    taken += seen
-                else:
-                    with _exact_only():
-                        outcomes[staged].append(_import(eng, path, mapping))
+                outcomes[staged].append(_import_by(staged, eng, path, mapping, taken))
         finally:
             eng.close()
     return outcomes[True], outcomes[False], taken
@@ -268,12 +274,6 @@ def test_staged_import_ends_as_the_exact_reader_does(doc: bytes) -> None:
         path = write(tmp, "values.json", doc.decode())
         for staged in (True, False):
             eng = _warehouse(staged, tmp)
-            if staged:
-                with _spied() as seen:
-                    outcomes[staged].append(_import(eng, path, mapping))
-                taken += seen
-            else:
-                with _exact_only():
-                    outcomes[staged].append(_import(eng, path, mapping))
+            outcomes[staged].append(_import_by(staged, eng, path, mapping, taken))
     event(f"staged: {taken[0]}")
     assert outcomes[True] == outcomes[False]
