@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pytest
@@ -89,7 +90,9 @@ def warehouse(engine: Engine) -> Iterator[Engine]:
     yield engine
 
 
-def _both(engine: Engine, by: list[str], period: str | None) -> tuple[pa.Table, pa.Table, str]:
+@contextmanager
+def _recording(engine: Engine) -> Iterator[list[str]]:
+    """The SQL the engine is asked to query, in order; its dialect put back after."""
     own = engine.dialect
     seen: list[str] = []
     query = engine.query
@@ -100,14 +103,20 @@ def _both(engine: Engine, by: list[str], period: str | None) -> tuple[pa.Table, 
 
     engine.query = recording  # type: ignore[method-assign]
     try:
+        yield seen
+    finally:
+        engine.dialect = own
+        del engine.query
+
+
+def _both(engine: Engine, by: list[str], period: str | None) -> tuple[pa.Table, pa.Table, str]:
+    own = engine.dialect
+    with _recording(engine) as seen:
         engine.dialect = dataclasses.replace(own, sorting_windows=True)
         hashed = compute_indicators(engine, INDICATORS, by=by, period=period)
         sql = next((q for q in seen if "cells AS" in q), "")
         engine.dialect = dataclasses.replace(own, sorting_windows=False)
         windowed = compute_indicators(engine, INDICATORS, by=by, period=period)
-    finally:
-        engine.dialect = own
-        del engine.query
     return hashed, windowed, sql
 
 
@@ -250,24 +259,13 @@ def test_plain_cells_are_paired_in_arrow(warehouse: Engine) -> None:
     ]
     warehouse.insert_arrow("services", services_table(rows))
     own = warehouse.dialect
-    seen: list[str] = []
-    query = warehouse.query
-
-    def recording(sql: str, *args: object, **kwargs: object) -> pa.Table:
-        seen.append(sql)
-        return query(sql, *args, **kwargs)  # type: ignore[arg-type]
-
-    warehouse.query = recording  # type: ignore[method-assign]
     by = ["place", "sex", "age_band", "population_group", "period"]
-    try:
-        found = []
+    found = []
+    with _recording(warehouse) as seen:
         for pairs in (True, False):
             warehouse.dialect = dataclasses.replace(own, client_pairs=pairs)
             seen.clear()
             table = compute_indicators(warehouse, INDICATORS, by=by)
             found.append(any("paired AS" in q for q in seen if "cells AS" in q))
             assert table.num_rows > 0
-    finally:
-        warehouse.dialect = own
-        del warehouse.query
     assert found == [False, True]
