@@ -24,7 +24,7 @@ what is shown; if it is, more cells are withheld until none is.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
 from corridor.indicators.hypercube import protect_boxes
+from corridor.indicators.linkedsystems import systems
 from corridor.indicators.suppresscells import (
     DISAGGREGATIONS,
     ROLES,
@@ -71,7 +72,6 @@ class _Protector:
         if withheld is not None:  # withheld already (by the hypercube method)
             self.hidden |= withheld
         self.given_up: set[int] = set()
-        self.version: dict[tuple[Any, ...], int] = defaultdict(int)
         self.checked: dict[tuple[tuple[Any, ...], ...], tuple[int, ...]] = {}
         self._arrays_cache: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
         # per relation: its withheld members (kept up to date by hide) plus an unknown margin,
@@ -87,10 +87,22 @@ class _Protector:
         order = np.argsort(flat, kind="stable")
         self._rels_of = rel_of[order]
         self._rels_ptr = np.searchsorted(flat[order], np.arange(len(self.values) + 1))
-        self.block_of: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for block, coords in cells.blocks.items():
-            for cid in coords.values():
-                self.block_of[cid].append(block)
+        # blocks by number (in the order of cells.blocks): the cells of each (CSR, in the
+        # block's order), the blocks of each cell (CSR, in block order), and a version per
+        # block that every cell withheld in it moves on
+        self.block_list = list(cells.blocks)
+        self.block_number = {b: i for i, b in enumerate(self.block_list)}
+        bsizes = np.fromiter((len(d) for d in cells.blocks.values()), np.int64, len(cells.blocks))
+        self._cells_ptr = np.concatenate([[0], np.cumsum(bsizes)]).astype(np.int64)
+        self._cells_of = np.fromiter(
+            (c for d in cells.blocks.values() for c in d.values()), np.int64, int(bsizes.sum())
+        )
+        place_block = np.repeat(np.arange(len(bsizes), dtype=np.int64), bsizes)
+        by_cell = np.argsort(self._cells_of, kind="stable")
+        self._blocks_of = place_block[by_cell]
+        self._blocks_ptr = np.searchsorted(self._cells_of[by_cell], np.arange(len(self.values) + 1))
+        self.version = np.zeros(len(bsizes), np.int64)
+        self._repr: list[str] | None = None
 
     def of_cell(self, c: int) -> np.ndarray:
         """The relations that ``c`` is a member of."""
@@ -106,8 +118,30 @@ class _Protector:
             rels = self.of_cell(c)
             self.count[rels] += 1
             queue.extend(rels.tolist())
-            for b in self.block_of[c]:
-                self.version[b] += 1
+            np.add.at(
+                self.version, self._blocks_of[self._blocks_ptr[c] : self._blocks_ptr[c + 1]], 1
+            )
+
+    def hide_all(self, cells: np.ndarray, queue: deque[int]) -> None:
+        """``hide`` of each of ``cells`` in turn, at once: the same cells, counts, versions and
+        queue (the relations of each newly withheld cell, in the order of the cells)."""
+        if len(cells) == 0:
+            return
+        _u, first = np.unique(cells, return_index=True)
+        new = cells[np.sort(first)]  # each cell once, where first met
+        new = new[~self.hidden[new]]
+        if len(new) == 0:
+            return
+        self.hidden[new] = True
+        rels = self._rels_of[_ranges(self._rels_ptr, new)]
+        self.count += np.bincount(rels, minlength=len(self.count))
+        queue.extend(rels.tolist())
+        blocks = self._blocks_of[_ranges(self._blocks_ptr, new)]
+        self.version += np.bincount(blocks, minlength=len(self.version))
+
+    def _group_cells(self, numbers: Sequence[int]) -> np.ndarray:
+        """The cells of blocks ``numbers``, block after block (a cell in two, twice)."""
+        return self._cells_of[_ranges(self._cells_ptr, np.asarray(numbers, np.int64))]
 
     def _opens(self, c: int, current: int) -> int:
         """How many other relations withholding ``c`` would leave with one withheld cell."""
@@ -155,21 +189,33 @@ class _Protector:
     def _groups(self) -> list[list[tuple[Any, ...]]]:
         """Blocks holding a withheld small count, linked through cells they share."""
         small = np.flatnonzero(self.hidden & self.primary)
-        todo = {b for c in small.tolist() for b in self.block_of[c]}
+        numbers = self._blocks_of[_ranges(self._blocks_ptr, small)]
+        _u, first = np.unique(numbers, return_index=True)
+        blocks = self.block_list
+        # (a set built in the same order as a cell-by-cell loop would: the same iteration)
+        todo = {blocks[i] for i in numbers[np.sort(first)].tolist()}
+        shared = np.diff(self._blocks_ptr) > 1
         groups: list[list[tuple[Any, ...]]] = []
         while todo:
             start = todo.pop()
             group, stack = [start], [start]
             while stack:
-                b = stack.pop()
-                for cid in self.cells.blocks[b].values():
-                    for other in self.block_of[cid]:
-                        if other in todo:
-                            todo.discard(other)
-                            group.append(other)
-                            stack.append(other)
-            groups.append(sorted(group, key=repr))
+                b = self.block_number[stack.pop()]
+                linked = self._group_cells([b])
+                linked = linked[shared[linked]]
+                for o in np.unique(self._blocks_of[_ranges(self._blocks_ptr, linked)]).tolist():
+                    other = blocks[o]
+                    if other in todo:
+                        todo.discard(other)
+                        group.append(other)
+                        stack.append(other)
+            groups.append(sorted(group, key=self._repr_of))
         return groups
+
+    def _repr_of(self, block: tuple[Any, ...]) -> str:
+        if self._repr is None:
+            self._repr = [repr(b) for b in self.block_list]
+        return self._repr[self.block_number[block]]
 
     def _arrays(self, block: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
         """The margins of a block as arrays: member cells, their equation, margins, known."""
@@ -184,7 +230,9 @@ class _Protector:
         oversized: list[int] | None = None,
     ) -> list[int]:
         """Withheld small counts that the margins of ``blocks`` determine (``extra``: cells
-        taken as withheld too)."""
+        taken as withheld too). A system of more than EXACT_CHECK_LIMIT unknowns is not solved:
+        with ``oversized``, its cells are put there and nothing else is solved (the caller
+        withholds more whatever the rest gives)."""
         hidden = self.hidden.copy()
         if extra:
             hidden[list(extra)] = True
@@ -194,61 +242,42 @@ class _Protector:
         eq_of = np.concatenate([p[1] + off for p, off in zip(parts, offsets, strict=False)])
         margin = np.concatenate([p[2] for p in parts])
         known = np.concatenate([p[3] for p in parts])
-        n_eq = len(margin)
-        if n_eq == 0:
+        if len(margin) == 0:
             return []
-        mh = hidden[members]
-        active = np.zeros(n_eq, dtype=bool)
-        active[eq_of[mh]] = True  # equations with a withheld member: they tell something
-        margin_hidden = (margin >= 0) & hidden[np.maximum(margin, 0)]
-        active |= margin_hidden
-        # variables: withheld cells (members or margins), and unknown margins outside
-        entries_eq = eq_of[mh & active[eq_of]]
-        entries_var = members[mh & active[eq_of]]
-        var_of: dict[tuple[str, int], int] = {}
-        row_entries: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for e, c in zip(entries_eq.tolist(), entries_var.tolist(), strict=True):
-            row_entries[e].append((var_of.setdefault(("c", c), len(var_of)), 1.0))
-        for e in np.flatnonzero(active & margin_hidden).tolist():
-            row_entries[e].append((var_of.setdefault(("c", int(margin[e])), len(var_of)), -1.0))
-        for e in np.flatnonzero(active & (margin < 0) & ~known).tolist():
-            row_entries[e].append((var_of.setdefault(("m", e), len(var_of)), -1.0))
-        if not var_of:
+        # the unknowns (withheld cells, unknown margins) split into independent systems
+        found = systems(hidden, members, eq_of, margin, known)
+        if found is None:
             return []
-        # split into independent systems (variables linked through equations)
-        parent = list(range(len(var_of)))
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for row in row_entries.values():
-            first = find(row[0][0])
-            for v, _ in row[1:]:
-                r = find(v)
-                if r != first:
-                    parent[r] = first
-        comp_rows: dict[int, list[list[tuple[int, float]]]] = defaultdict(list)
-        for row in row_entries.values():
-            comp_rows[find(row[0][0])].append(row)
-        names = {v: key for key, v in var_of.items()}
+        n_comps = found.n_comps
+        # per system: its unknowns in their order, and its equations' entries
+        var_order = np.lexsort((np.arange(len(found.comp)), found.comp))
+        var_ptr = np.searchsorted(found.comp[var_order], np.arange(n_comps + 1))
+        sizes = np.diff(var_ptr)
+        limit = EXACT_CHECK_LIMIT
+        if oversized is not None and (sizes > limit).any():
+            for j in np.flatnonzero(sizes > limit).tolist():
+                local = var_order[var_ptr[j] : var_ptr[j + 1]]
+                log.info("disclosure: %d withheld cells linked; too many to check", len(local))
+                cell = found.cell[local]
+                oversized.extend(cell[cell >= 0].tolist())
+            return []
+        entry_comp = found.comp[found.var]
+        entry_order = np.argsort(entry_comp, kind="stable")
+        entry_ptr = np.searchsorted(entry_comp[entry_order], np.arange(n_comps + 1))
         out: list[int] = []
-        for rows in comp_rows.values():
-            local = sorted({v for row in rows for v, _ in row})
-            if len(local) > EXACT_CHECK_LIMIT:
+        for j in range(n_comps):
+            local = var_order[var_ptr[j] : var_ptr[j + 1]]
+            if len(local) > limit:
                 # too large to check exactly: never weaker than documented, so every cell of
                 # it is treated as determined (the caller withholds more)
                 log.info("disclosure: %d withheld cells linked; too many to check", len(local))
-                if oversized is not None:
-                    oversized.extend(c for kind, c in (names[v] for v in local) if kind == "c")
                 continue
-            index = {v: i for i, v in enumerate(local)}
-            a = np.zeros((len(rows), len(local)))
-            for j, row in enumerate(rows):
-                for v, coef in row:
-                    a[j, index[v]] += coef
+            ents = entry_order[entry_ptr[j] : entry_ptr[j + 1]]
+            _rows, row = np.unique(found.row[ents], return_inverse=True)
+            a = np.zeros((len(_rows), len(local)))
+            np.add.at(
+                a, (row.reshape(-1), np.searchsorted(local, found.var[ents])), found.coef[ents]
+            )
             # the unknowns' free directions: the null space of A, that of the Gram matrix A'A
             # (one BLAS thread: on a shared machine more threads make a small eigh far slower)
             with threadpool_limits(limits=1, user_api="blas"):
@@ -256,24 +285,23 @@ class _Protector:
             tol = 1e-8 * max(1.0, float(eigval[-1]))
             null = eigvec[:, eigval <= tol]
             free = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(local))
-            for v in local:
-                kind, c = names[v]
-                if kind == "c" and self.primary[c] and free[index[v]] < 1e-6:
-                    out.append(c)
+            cell = found.cell[local]
+            pick = (cell >= 0) & self.primary[np.maximum(cell, 0)] & (free < 1e-6)
+            out.extend(cell[pick].tolist())
         return out
 
     def _exposed(self, queue: deque[int]) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
         for group in self._groups():
             key = tuple(group)
-            versions = tuple(self.version[b] for b in group)
+            numbers = [self.block_number[b] for b in group]
+            versions = tuple(self.version[numbers].tolist())
             if self.checked.get(key) == versions:
                 continue  # unchanged since it was found safe
-            withheld = sum(
-                int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values()
-            )
+            group_cells = self._group_cells(numbers)
+            withheld = int(np.count_nonzero(self.hidden[group_cells]))
             oversized: list[int] = []
             if withheld > 4 * EXACT_CHECK_LIMIT:
-                oversized = [c for b in group for c in self.cells.blocks[b].values()]
+                oversized = group_cells.tolist()
                 determined = []
             else:
                 determined = [
@@ -286,27 +314,21 @@ class _Protector:
                 # blocks involved (more than needed, never less)
                 log.info("disclosure: %d linked cells too many to check; all withheld", withheld)
                 before = int(self.hidden.sum())
-                blocks = {b for c in oversized for b in self.block_of[c]}
-                for b in blocks:
-                    for c in self.cells.blocks[b].values():
-                        if self.values[c] > 0:
-                            self.hide(c, queue)
+                found = self._blocks_of[_ranges(self._blocks_ptr, np.asarray(oversized, np.int64))]
+                _u, first = np.unique(found, return_index=True)
+                blocks = {self.block_list[b] for b in found[np.sort(first)].tolist()}
+                every = self._group_cells([self.block_number[b] for b in blocks])
+                self.hide_all(every[self.values[every] > 0], queue)
                 self.rule(queue)
                 if int(self.hidden.sum()) == before:
-                    self.checked[key] = tuple(self.version[b] for b in group)
+                    self.checked[key] = tuple(self.version[numbers].tolist())
                 continue
             if not determined:
                 self.checked[key] = versions
                 continue
             cell = min(determined, key=lambda c: self.cells.keys[c])
             candidates = sorted(
-                {
-                    cid
-                    for b in group
-                    for cid in self.cells.blocks[b].values()
-                    if not self.hidden[cid]
-                },
-                key=self._order,
+                set(group_cells[~self.hidden[group_cells]].tolist()), key=self._order
             )
             return cell, group, candidates
         return None
@@ -317,12 +339,24 @@ class _Protector:
         """A candidate that frees ``cell``: first those in a relation with it, smallest first."""
         near = {c for i in self.of_cell(cell).tolist() for c in self.cells.relations.members(i)}
         ordered = [c for c in candidates if c in near] + [c for c in candidates if c not in near]
-        withheld = sum(int(self.hidden[c]) for b in group for c in self.cells.blocks[b].values())
+        group_cells = self._group_cells([self.block_number[b] for b in group])
+        withheld = int(np.count_nonzero(self.hidden[group_cells]))
         if withheld <= 300:  # small systems: try a few, so as to withhold no more than needed
             for c in ordered[:6]:
                 if cell not in self._determined(group, extra={c}):
                     return c
         return ordered[0]
+
+
+def _ranges(ptr: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The positions ``ptr[i]:ptr[i + 1]`` of each of ``items`` in turn (CSR rows, gathered)."""
+    starts = ptr[items]
+    sizes = ptr[items + 1] - starts
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+    return shift + np.arange(total, dtype=np.int64)
 
 
 def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
