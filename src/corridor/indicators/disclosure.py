@@ -35,13 +35,13 @@ from threadpoolctl import threadpool_limits
 
 from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.linkedsystems import systems
+from corridor.indicators.slabs import slab_arrays
 from corridor.indicators.suppresscells import (
     DISAGGREGATIONS,
     ROLES,
     Cells,
     Layout,
     layout,
-    slab_arrays,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ DEFAULT_THRESHOLD: Final = 10
 SUPPRESSED: Final = "suppressed"
 #: the largest group of linked withheld cells checked exactly (bigger ones: the rule alone)
 EXACT_CHECK_LIMIT: Final = 1000
+#: how many queued relations the rule looks at together for the next one to act on
+_WINDOW: Final = 256
 
 
 def primary_text(threshold: int) -> str:
@@ -87,16 +89,14 @@ class _Protector:
         order = np.argsort(flat, kind="stable")
         self._rels_of = rel_of[order]
         self._rels_ptr = np.searchsorted(flat[order], np.arange(len(self.values) + 1))
-        # blocks by number (in the order of cells.blocks): the cells of each (CSR, in the
-        # block's order), the blocks of each cell (CSR, in block order), and a version per
-        # block that every cell withheld in it moves on
-        self.block_list = list(cells.blocks)
-        self.block_number = {b: i for i, b in enumerate(self.block_list)}
-        bsizes = np.fromiter((len(d) for d in cells.blocks.values()), np.int64, len(cells.blocks))
-        self._cells_ptr = np.concatenate([[0], np.cumsum(bsizes)]).astype(np.int64)
-        self._cells_of = np.fromiter(
-            (c for d in cells.blocks.values() for c in d.values()), np.int64, int(bsizes.sum())
-        )
+        # blocks by number (cells.block_keys): the cells of each (CSR), the blocks of each
+        # cell (CSR, in block order), and a version per block that every cell withheld in it
+        # moves on
+        self.block_list = cells.block_keys
+        self.block_number = cells.block_number
+        self._cells_ptr = cells.block_ptr
+        self._cells_of = cells.block_cells
+        bsizes = np.diff(self._cells_ptr)
         place_block = np.repeat(np.arange(len(bsizes), dtype=np.int64), bsizes)
         by_cell = np.argsort(self._cells_of, kind="stable")
         self._blocks_of = place_block[by_cell]
@@ -156,16 +156,25 @@ class _Protector:
         then the smallest."""
         rels = self.cells.relations
         while queue:
-            i = queue.popleft()
-            if not self.positive[i]:
-                continue  # counts are never negative: a zero total shows every cell is zero
-            if self.count[i] != 1:
-                continue
-            members = rels.members(i)
-            shown = [c for c in members if not self.hidden[c]]
-            if shown:
-                best = min(shown, key=lambda c: (self._opens(c, i), *self._order(c)))
-                self.hide(best, queue)
+            # the relations queued so far, in turn (those queued meanwhile come after them);
+            # counts are never negative: a zero total shows every cell is zero
+            items = np.fromiter(queue, np.int64, len(queue))
+            queue.clear()
+            items = items[self.positive[items]]
+            at = 0
+            while at < len(items):
+                # nothing changes until a relation with one withheld cell: find the next one
+                window = items[at : at + _WINDOW]
+                hit = np.flatnonzero(self.count[window] == 1)
+                if len(hit) == 0:
+                    at += len(window)
+                    continue
+                i = int(window[hit[0]])
+                at += int(hit[0]) + 1
+                shown = [c for c in rels.members(i) if not self.hidden[c]]
+                if shown:
+                    best = min(shown, key=lambda c: (self._opens(c, i), *self._order(c)))
+                    self.hide(best, queue)
 
     def run(self) -> np.ndarray:
         queue: deque[int] = deque(range(len(self.cells.relations)))
@@ -220,7 +229,8 @@ class _Protector:
     def _arrays(self, block: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
         """The margins of a block as arrays: member cells, their equation, margins, known."""
         if block not in self._arrays_cache:
-            self._arrays_cache[block] = slab_arrays(self.cells, self.threshold, block)
+            number = self.block_number[block]
+            self._arrays_cache[block] = slab_arrays(self.cells, self.threshold, number)
         return self._arrays_cache[block]
 
     def _determined(

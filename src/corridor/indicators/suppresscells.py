@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any, Final
 
 import numpy as np
@@ -83,14 +82,27 @@ class Relations:
 class Cells:
     """Distinct counts of an output, the relations between them, and their coordinates.
 
-    ``blocks``: per block of cells that add up together (one element, the same values on the
-    columns that are not axes), the coordinates of its cells on the block's axes.
+    Blocks of cells that add up together (one element, the same values on the columns that are
+    not axes): ``block_keys`` (element, corridor, the block's axes, the values of the other
+    dimensions), ``block_number`` (the number of each key) and, per block ``b``, its cells
+    ``block_cells[block_ptr[b]:block_ptr[b + 1]]`` with their integer coordinates on the
+    block's axes (``block_codes``, one column per axis of the output; 0: the margin, else equal
+    codes for equal values).
     """
 
     values: list[float] = field(default_factory=list)
     keys: list[tuple[Any, ...]] = field(default_factory=list)
     relations: Relations = field(default_factory=Relations)
-    blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
+    block_keys: list[tuple[Any, ...]] = field(default_factory=list)
+    block_number: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    block_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    block_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    block_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+
+    def block(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """(cells, integer coordinates on its axes) of block number ``b``."""
+        s, e = int(self.block_ptr[b]), int(self.block_ptr[b + 1])
+        return self.block_cells[s:e], self.block_codes[s:e, : len(self.block_keys[b][2])]
 
 
 def table_by(table: pa.Table) -> list[str] | None:
@@ -280,6 +292,7 @@ class Layout:
             self.place_cols,
             ppos,
             pcid,
+            self.bid[placements],
             self.elements(ppos),
             self.period,
             self.corridor,
@@ -415,50 +428,74 @@ def _place_blocks(
     place_cols: list[str],
     ppos: np.ndarray,
     pcid: np.ndarray,
+    layout_bid: np.ndarray,
     elements_at: pa.ChunkedArray,
     period: pa.ChunkedArray,
     corridor: pa.ChunkedArray,
 ) -> np.ndarray:
-    """``cells.blocks`` from the placements (first position, cell and element of each); returns the
-    block (numbered in order of appearance) of each placement."""
-    rows = pa.array(ppos // 2, pa.int64())
-    elements = elements_at.to_pylist()
-    corrs = corridor.take(rows).to_pylist()
-    fixed: dict[str, list[Any]] = {}
-    coord: dict[str, list[Any]] = {}
-    for d in DISAGGREGATIONS:
-        col = _strings(table, d, None).take(rows)
-        fixed[d] = col.to_pylist()
-        coord[d] = pc.if_else(pc.equal(col, TOTAL), pa.scalar(None, pa.string()), col).to_pylist()
+    """The blocks of ``cells`` from the placements (first position, cell, block in the layout
+    and element of each); returns the block (numbered in order of appearance) of each placement.
+
+    A block's key and a cell's coordinates are those of its first placement; where two
+    placements of a block have the same coordinates, the later cell stands there (as a
+    dictionary keyed by coordinates would keep it)."""
+    bid, first = _first_order(layout_bid)
+    # the key of each block, from its first placement
+    rows = pa.array(ppos[first] // 2, pa.int64())
+    elements = elements_at.take(pa.array(first, pa.int64())).to_pylist()
+    fixed: dict[str, list[Any]] = {
+        d: _strings(table, d, None).take(rows).to_pylist() for d in DISAGGREGATIONS
+    }
     place_lists = [_strings(table, c, None).take(rows).to_pylist() for c in place_cols]
-    fixed["place"] = list(zip(*place_lists, strict=True)) if place_cols else [()] * len(ppos)
-    all_places = tuple(ALL for _ in place_cols)
-    coord["place"] = [None if p == all_places else p for p in fixed["place"]]
-    fixed["period"] = coord["period"] = period.take(rows).to_pylist()
+    fixed["place"] = list(zip(*place_lists, strict=True)) if place_cols else [()] * len(first)
+    fixed["period"] = period.take(rows).to_pylist()
     own_of: dict[str, tuple[str, ...]] = {}
     for e in set(elements):
         own_of[e] = tuple(a for a in axes if a != "period" or DATA_ELEMENTS.get(e, "sum") == "sum")
-    variants = sorted(set(own_of.values()))
-    block_lists: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    coord_lists: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for own in variants:
-        rest = [fixed[a] for a in _ORDER if a not in own]
-        block_lists[own] = list(zip(elements, corrs, [own] * len(ppos), *rest, strict=True))
-        coord_lists[own] = list(zip(*(coord[a] for a in own), strict=True)) if own else []
-    blocks = cells.blocks
-    bid_of: dict[tuple[Any, ...], int] = {}
-    bid = np.empty(len(ppos), np.int64)
-    for i, (e, cid) in enumerate(zip(elements, pcid.tolist(), strict=True)):
+    keys = cells.block_keys = []
+    for i, (e, corr) in enumerate(zip(elements, corridor.take(rows).to_pylist(), strict=True)):
         own = own_of[e]
-        c = coord_lists[own][i] if own else ()
-        block = block_lists[own][i]
-        b = bid_of.get(block)
-        if b is None:
-            b = bid_of[block] = len(bid_of)
-            blocks[block] = {}
-        blocks[block][c] = cid
-        bid[i] = b
+        keys.append((e, corr, own, *(fixed[a][i] for a in _ORDER if a not in own)))
+    cells.block_number = {k: b for b, k in enumerate(keys)}
+    # the coordinates of each placement on the axes of the output (0: the margin; on the
+    # axes its block does not have, 0 too)
+    rows = pa.array(ppos // 2, pa.int64())
+    codes = np.zeros((len(ppos), len(axes)), np.int64)
+    for j, a in enumerate(axes):
+        if a in DISAGGREGATIONS:
+            col = _strings(table, a, None).take(rows)
+            none = pa.scalar(None, pa.string())
+            codes[:, j] = _codes_or_zero(pc.if_else(pc.equal(col, TOTAL), none, col))
+        elif a == "place":
+            everywhere = np.ones(len(ppos), bool)
+            parts = []
+            for c in place_cols:
+                col = _strings(table, c, None).take(rows)
+                everywhere &= pc.fill_null(pc.equal(col, ALL), False).to_numpy(False)
+                parts.append(_codes(col))
+            code = _dense(_combine(parts, len(ppos))) + 1
+            codes[:, j] = np.where(everywhere, 0, code)
+        else:
+            codes[:, j] = _codes_or_zero(period.take(rows))
+    n_own = np.array([len(k[2]) for k in keys], np.int64)[bid]
+    codes[np.arange(len(axes)) >= n_own[:, None]] = 0
+    # one entry per block and coordinates: where first met, the cell placed there last
+    key, kfirst = _first_order(_combine([bid, *codes.T], len(ppos)))
+    last = np.zeros(len(kfirst), np.int64)
+    np.maximum.at(last, key, np.arange(len(ppos), dtype=np.int64))
+    order = np.argsort(bid[kfirst], kind="stable")
+    cells.block_cells = pcid[last[order]]
+    cells.block_codes = codes[kfirst[order]]
+    sizes = np.bincount(bid[kfirst], minlength=len(keys))
+    cells.block_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return bid
+
+
+def _codes_or_zero(arr: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes 1.. of an array's values, 0 where null."""
+    one = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    indices = one.dictionary_encode().indices.fill_null(-1)
+    return np.asarray(indices, dtype=np.int64) + 1
 
 
 def relations(
@@ -538,65 +575,3 @@ def relations(
         exact = sum(cells.values[c] for c in flat[ptr[r] : ptr[r + 1]].tolist())
         virtual[r] = 0 < exact < threshold
     return Relations(flat, ptr, has_margin, virtual)
-
-
-def slab_arrays(
-    cells: Cells, threshold: int, block: tuple[Any, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The margins of a block as arrays: (member cells, the equation of each member, margin
-    cell of each equation or -1, margin known?).
-
-    Every margin in the output, of any order, is an equation over the finest cells; so is each
-    margin along one dimension that is not in the output, taken as published (by the same query
-    without that dimension) unless small. Equations come by the number of dimensions added
-    up, then those dimensions, then the first finest cell of each; members in the block's order.
-    """
-    coords = cells.blocks[block]
-    n_axes = len(block[2])
-    empty = np.zeros(0, np.int64)
-    if not coords or n_axes == 0:
-        return empty, empty, empty, np.zeros(0, bool)
-    keys = list(coords)
-    cids = np.fromiter(coords.values(), np.int64, len(keys))
-    codes = np.zeros((len(keys), n_axes), np.int64)  # 0: the margin
-    for j in range(n_axes):
-        ids: dict[Any, int] = {MARGIN: 0}
-        codes[:, j] = [ids.setdefault(k[j], len(ids)) for k in keys]
-    is_finest = (codes != 0).all(axis=1)
-    finest = codes[is_finest]
-    finest_cid = cids[is_finest]
-    nf = len(finest)
-    values = np.asarray(cells.values, dtype=float)
-    members: list[np.ndarray] = []
-    margins: list[np.ndarray] = []
-    known: list[np.ndarray] = []
-    for k in range(1, n_axes + 1):
-        for subset in combinations(range(n_axes), k):
-            proj = finest.copy()
-            proj[:, list(subset)] = 0
-            # one code for a projection and for a cell of the block with those coordinates
-            both = np.concatenate([proj, codes])
-            code = _combine([both[:, j] for j in range(n_axes)], len(both))
-            gid, first = _first_order(code[:nf])
-            lookup = dict(zip(code[nf:].tolist(), cids.tolist(), strict=True))
-            margin = np.array([lookup.get(c, -1) for c in code[:nf][first].tolist()], np.int64)
-            order = np.argsort(gid, kind="stable")
-            size = np.bincount(gid, minlength=len(first))
-            if k == 1:
-                total = np.bincount(gid, values[finest_cid], minlength=len(first))
-                use = (margin >= 0) | (size > 1)
-                ok = (margin >= 0) | ~((total > 0) & (total < threshold))
-            else:
-                use = margin >= 0
-                ok = np.ones(len(first), bool)
-            take = use[gid[order]]
-            members.append(np.stack([gid[order][take], finest_cid[order][take]]))
-            margins.append(margin[use])
-            known.append(ok[use])
-            # equation numbers: local group ids -> running numbers of the kept groups
-            renumber = np.cumsum(use) - 1
-            members[-1][0] = renumber[members[-1][0]]
-    offsets = np.cumsum([0] + [len(m) for m in margins])
-    eq_of = np.concatenate([m[0] + off for m, off in zip(members, offsets, strict=False)])
-    flat = np.concatenate([m[1] for m in members])
-    return flat, eq_of, np.concatenate(margins), np.concatenate(known)
