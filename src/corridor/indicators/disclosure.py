@@ -300,6 +300,27 @@ class _Protector:
             out.extend(cell[pick].tolist())
         return out
 
+    def _too_large_alone(self, numbers: list[int]) -> bool:
+        """Whether a group of one block, none of whose cells is in another block, is too large
+        to check exactly, seen from its one-dimensional margins alone (the first equations of
+        :func:`slab_arrays`: a system of them lies within one of all the margins, so one too
+        large among them is too large among all; then the whole block is withheld, as after
+        the full check). False: not seen so (the full check decides)."""
+        if len(numbers) != 1:
+            return False
+        block_cells = self._group_cells(numbers)
+        if (np.diff(self._blocks_ptr)[block_cells] > 1).any():
+            return False
+        first = slab_arrays(self.cells, self.threshold, numbers[0], orders=1)
+        found = systems(self.hidden, *first)
+        if found is None:
+            return False
+        sizes = np.bincount(found.comp)
+        if (sizes > EXACT_CHECK_LIMIT).any():
+            log.info("disclosure: more than %d withheld cells linked", EXACT_CHECK_LIMIT)
+            return True
+        return False
+
     def _exposed(self, queue: deque[int]) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
         for group in self._groups():
             key = tuple(group)
@@ -310,9 +331,11 @@ class _Protector:
             group_cells = self._group_cells(numbers)
             withheld = int(np.count_nonzero(self.hidden[group_cells]))
             oversized: list[int] = []
+            determined: list[int] = []
             if withheld > 4 * EXACT_CHECK_LIMIT:
                 oversized = group_cells.tolist()
-                determined = []
+            elif withheld > EXACT_CHECK_LIMIT and self._too_large_alone(numbers):
+                oversized = group_cells.tolist()  # (their block: the one of the group)
             else:
                 determined = [
                     c

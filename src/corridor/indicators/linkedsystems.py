@@ -103,12 +103,7 @@ def systems(
     )
     cell = np.concatenate([cell_vars, np.full(len(e_unknown), -1, np.int64)])
     label = components(row, var, len(cell))
-    # systems in the order of their first equation, equations in the order first met
-    eq_rank = np.full(n_eq, len(row), np.int64)
-    np.minimum.at(eq_rank, row, np.arange(len(row), dtype=np.int64))
-    first_eq = np.full(len(cell), len(row), np.int64)
-    np.minimum.at(first_eq, label[var], eq_rank[row])
-    roots = np.flatnonzero(first_eq < len(row))
-    comp_of_root = np.empty(len(cell), np.int64)
-    comp_of_root[roots[np.argsort(first_eq[roots], kind="stable")]] = np.arange(len(roots))
-    return Systems(row, var, coef, cell, comp_of_root[label])
+    # systems numbered by their smallest unknown, which is the order of their first equations
+    # (unknowns are numbered as the equations meet them)
+    _roots, comp = np.unique(label, return_inverse=True)
+    return Systems(row, var, coef, cell, comp.reshape(-1).astype(np.int64))

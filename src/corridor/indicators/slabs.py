@@ -12,7 +12,7 @@ from corridor.indicators.suppresscells import _LIMIT, Cells, _combine, _dense, _
 
 
 def slab_arrays(
-    cells: Cells, threshold: int, block: int
+    cells: Cells, threshold: int, block: int, orders: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The margins of block number ``block`` as arrays: (member cells, the equation of each
     member, margin cell of each equation or -1, margin known?).
@@ -21,6 +21,7 @@ def slab_arrays(
     margin along one dimension that is not in the output, taken as published (by the same query
     without that dimension) unless small. Equations come by the number of dimensions added
     up, then those dimensions, then the first finest cell of each; members in the block's order.
+    With ``orders``, only the margins along at most that many dimensions (the first equations).
     """
     cids, codes = cells.block(block)  # codes: 0 the margin
     n_axes = codes.shape[1]
@@ -38,7 +39,7 @@ def slab_arrays(
     margins: list[np.ndarray] = []
     known: list[np.ndarray] = []
     n_eq = 0
-    for k in range(1, n_axes + 1):
+    for k in range(1, min(n_axes, orders or n_axes) + 1):
         for subset in combinations(range(n_axes), k):
             # the groups of finest cells with the same coordinates off ``subset`` (numbered by
             # their first cell) and the cell of the block at those coordinates (-1: none)
