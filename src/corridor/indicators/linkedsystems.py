@@ -82,7 +82,6 @@ def systems(
     An equation tells something where a member or its margin is withheld; its unknowns are its
     withheld members (+1), its withheld margin (-1), or its margin when that is not in the output
     and not known (-1)."""
-    n_eq = len(margin)
     mh = hidden[members]
     margin_hidden = (margin >= 0) & hidden[np.maximum(margin, 0)]
     active = margin_hidden.copy()
