@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.linkedsystems import systems
@@ -290,7 +290,7 @@ class _Protector:
             )
             # the unknowns' free directions: the null space of A, that of the Gram matrix A'A
             # (one BLAS thread: on a shared machine more threads make a small eigh far slower)
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _one_blas_thread():
                 eigval, eigvec = np.linalg.eigh(a.T @ a)
             tol = 1e-8 * max(1.0, float(eigval[-1]))
             null = eigvec[:, eigval <= tol]
@@ -379,6 +379,18 @@ class _Protector:
                 if cell not in self._determined(group, extra={c}):
                     return c
         return ordered[0]
+
+
+_BLAS: list[ThreadpoolController] = []
+
+
+def _one_blas_thread() -> Any:
+    """A context with one BLAS thread. The BLAS libraries are found once (a
+    ``threadpool_limits`` scans the process's libraries each time: 1.8 ms, which, around each of
+    tens of thousands of small systems, was most of the exact check's time)."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def _ranges(ptr: np.ndarray, items: np.ndarray) -> np.ndarray:
