@@ -283,3 +283,21 @@ def test_a_block_too_large_from_its_first_margins_is_withheld_as_after_the_full_
 def _no_boxes(*args: Any, whole_above: int | None = None) -> np.ndarray:
     """No box for any small count (the blocks left to the rule and the exact check)."""
     return np.asarray(args[5], np.int64)
+
+
+@FAST
+@given(outputs(), st.data())
+def test_the_groups_found_first_are_the_groups_after_any_cells_withheld(
+    case: Case, data: st.DataObject
+) -> None:
+    """The exact check's groups are found once: withholding more cells (the rule's and the
+    check's complements) never changes them, since every small count is withheld from the
+    start."""
+    p = _protector(case)
+    first = p._groups()
+    n = len(p.values)
+    cells = data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)) if n else []
+    p.hide_all(np.array(cells, np.int64), deque())
+    p.rule(deque(range(len(p.cells.relations))))
+    assert p._find_groups() == first
+    assert p._groups() is first
