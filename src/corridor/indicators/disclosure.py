@@ -290,6 +290,10 @@ class _Protector:
                 # it is treated as determined (the caller withholds more)
                 log.info("disclosure: %d withheld cells linked; too many to check", len(local))
                 continue
+            cell = found.cell[local]
+            asked = (cell >= 0) & self.primary[np.maximum(cell, 0)]
+            if not asked.any():
+                continue  # no small count among its unknowns: nothing to find out
             ents = entry_order[entry_ptr[j] : entry_ptr[j + 1]]
             _rows, row = np.unique(found.row[ents], return_inverse=True)
             a = np.zeros((len(_rows), len(local)))
@@ -303,9 +307,7 @@ class _Protector:
             tol = 1e-8 * max(1.0, float(eigval[-1]))
             null = eigvec[:, eigval <= tol]
             free = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(local))
-            cell = found.cell[local]
-            pick = (cell >= 0) & self.primary[np.maximum(cell, 0)] & (free < 1e-6)
-            out.extend(cell[pick].tolist())
+            out.extend(cell[asked & (free < 1e-6)].tolist())
         return out
 
     def _too_large_alone(self, numbers: list[int]) -> bool:
