@@ -15,15 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corridor.indicators.suppresscells import _first_order
+
 
 def first_appearance(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct values in order of first appearance, the number of each value's first
-    appearance for every position)."""
-    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")
-    rank = np.empty(len(uniq), np.int64)
-    rank[by_first] = np.arange(len(uniq), dtype=np.int64)
-    return uniq[by_first], rank[inverse.reshape(-1)]
+    appearance for every position); ``values`` are not negative (cells, equations)."""
+    ids, first = _first_order(values)
+    return values[first], ids
 
 
 def components(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
