@@ -184,14 +184,8 @@ def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
     for n in (50_000, 300_000, 1_000_000):
         if n > raw.num_rows:
             break
-        part = raw.slice(0, n)
-        s, cpu, out = time_suppression(part, 3)
+        s, cpu = rate_line(f"on the first {n:>9,} rows", raw.slice(0, n), 3)
         rows.append({"rows": n, "suppression": s, "suppression_cpu": cpu})
-        print(
-            f"  suppression on the first {n:>9,} rows: {s:6.3f} s, cpu {cpu:6.3f} s "
-            f"({n / s:>10,.0f} rows/s, cpu {n / cpu:>10,.0f} rows/s); withheld "
-            f"{withheld(out):,} of {2 * n:,} counts; {faults()}; {load()}"
-        )
     growth(rows, "suppression")
     growth(rows, "suppression_cpu")
     if query is not None:
@@ -222,14 +216,9 @@ def whole_period_scaling(raw: pa.Table) -> None:
         end = n
         while end < raw.num_rows and keys[end] == last:
             end += 1
-        part = raw.slice(0, end)
-        s, cpu, out = time_suppression(part, 3)
+        label = f"on the first {end:>9,} rows (to the end of {last.as_py()})"
+        s, cpu = rate_line(label, raw.slice(0, end), 3)
         rows.append({"rows": end, "suppression": s, "suppression_cpu": cpu})
-        print(
-            f"  suppression on the first {end:>9,} rows (to the end of {last.as_py()}): "
-            f"{s:6.3f} s, cpu {cpu:6.3f} s ({end / s:>10,.0f} rows/s, cpu {end / cpu:>10,.0f} "
-            f"rows/s); withheld {withheld(out):,} of {2 * end:,} counts; {faults()}; {load()}"
-        )
     growth(rows, "suppression_cpu")
 
 
@@ -241,19 +230,22 @@ def suppression_by_year(raw: pa.Table) -> None:
     rows of the whole (positivity only, cut inside a quarter: withheld whole)."""
     years = sorted({p[:4] for p in raw.column("period").unique().to_pylist() if p})
     for year in years:
-        rate_line(f"of {year}", raw.filter(pc.starts_with(raw.column("period"), year)), 3)
+        part = raw.filter(pc.starts_with(raw.column("period"), year))
+        rate_line(f"of {year} ({part.num_rows:,} rows)", part, 3)
 
 
-def rate_line(label: str, part: pa.Table, repeat: int) -> None:
-    """Suppression of one table, the fastest of ``repeat``, against 500,000 rows/s (CPU)."""
+def rate_line(label: str, part: pa.Table, repeat: int) -> tuple[float, float]:
+    """Suppression of one table: a line with its wall and CPU seconds (the fastest of
+    ``repeat``), rows/s against 500,000 (CPU) and the counts withheld; (wall, CPU)."""
     n = part.num_rows
     s, cpu, out = time_suppression(part, repeat)
     verdict = "met" if n / cpu >= 500_000 else "NOT met"
     print(
-        f"  suppression {label} ({n:,} rows): {s:6.3f} s, cpu {cpu:6.3f} s ({n / s:>10,.0f} "
-        f"rows/s, cpu {n / cpu:>10,.0f} rows/s; 500,000 rows/s: {verdict}); withheld "
-        f"{withheld(out):,} of {2 * n:,} counts; {faults()}; {load()}"
+        f"  suppression {label}: {s:6.3f} s, cpu {cpu:6.3f} s ({n / s:>10,.0f} rows/s, cpu "
+        f"{n / cpu:>10,.0f} rows/s; 500,000 rows/s: {verdict}); withheld {withheld(out):,} of "
+        f"{2 * n:,} counts; {faults()}; {load()}"
     )
+    return s, cpu
 
 
 def by_corridor(eng: Engine) -> None:
@@ -262,7 +254,9 @@ def by_corridor(eng: Engine) -> None:
     group) instead of the box search. Timed once (it is slow)."""
     by = ["place", "corridor", "sex", "population_group", "period"]
     raw = compute_indicators(eng, ["all"], by, "2024Q1:2025Q4", totals=True)
-    rate_line("by place x corridor x sex x group x quarter, 2024-2025", raw, 1)
+    rate_line(
+        f"by place x corridor x sex x group x quarter, 2024-2025 ({raw.num_rows:,} rows)", raw, 1
+    )
 
 
 def accuracy(eng: Engine) -> None:
