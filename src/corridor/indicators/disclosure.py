@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from threadpoolctl import ThreadpoolController
 
+from corridor.indicators.determined import Solver
 from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.linkedsystems import systems
 from corridor.indicators.slabs import slab_arrays
@@ -104,6 +104,7 @@ class _Protector:
         self.version = np.zeros(len(bsizes), np.int64)
         self._repr: list[str] | None = None
         self._groups_found: list[list[tuple[Any, ...]]] | None = None
+        self.solver = Solver()
 
     def of_cell(self, c: int) -> np.ndarray:
         """The relations that ``c`` is a member of."""
@@ -185,7 +186,7 @@ class _Protector:
             if exposed is None:
                 break
             cell, group, candidates = exposed
-            if cell in self._determined(group, extra=set(candidates)):
+            if self._determined(group, extra=set(candidates), only=cell):
                 # only the margins assumed published elsewhere determine it: those outputs
                 # withhold by the same rules, which this check cannot see
                 log.debug("disclosure: a small count is determined by margins outside the output")
@@ -246,9 +247,11 @@ class _Protector:
         blocks: list[tuple[Any, ...]],
         extra: set[int] | None = None,
         oversized: list[int] | None = None,
+        only: int | None = None,
     ) -> list[int]:
         """Withheld small counts that the margins of ``blocks`` determine (``extra``: cells
-        taken as withheld too). A system of more than EXACT_CHECK_LIMIT unknowns is not solved:
+        taken as withheld too; ``only``: just this cell is asked about, so only its system is
+        solved). A system of more than EXACT_CHECK_LIMIT unknowns is not solved:
         with ``oversized``, its cells are put there and nothing else is solved (the caller
         withholds more whatever the rest gives)."""
         hidden = self.hidden.copy()
@@ -266,49 +269,26 @@ class _Protector:
         found = systems(hidden, members, eq_of, margin, known)
         if found is None:
             return []
-        n_comps = found.n_comps
-        # per system: its unknowns in their order, and its equations' entries
-        var_order = np.lexsort((np.arange(len(found.comp)), found.comp))
-        var_ptr = np.searchsorted(found.comp[var_order], np.arange(n_comps + 1))
-        sizes = np.diff(var_ptr)
-        limit = EXACT_CHECK_LIMIT
-        if oversized is not None and (sizes > limit).any():
-            for j in np.flatnonzero(sizes > limit).tolist():
-                local = var_order[var_ptr[j] : var_ptr[j + 1]]
-                log.info("disclosure: %d withheld cells linked; too many to check", len(local))
-                cell = found.cell[local]
-                oversized.extend(cell[cell >= 0].tolist())
+        sizes = np.bincount(found.comp)
+        large = sizes > EXACT_CHECK_LIMIT
+        for size in sizes[large].tolist():
+            log.info("disclosure: %d withheld cells linked; too many to check", size)
+        if oversized is not None and large.any():
+            cell = found.cell[large[found.comp]]
+            oversized.extend(cell[cell >= 0].tolist())
             return []
-        entry_comp = found.comp[found.var]
-        entry_order = np.argsort(entry_comp, kind="stable")
-        entry_ptr = np.searchsorted(entry_comp[entry_order], np.arange(n_comps + 1))
-        out: list[int] = []
-        for j in range(n_comps):
-            local = var_order[var_ptr[j] : var_ptr[j + 1]]
-            if len(local) > limit:
-                # too large to check exactly: never weaker than documented, so every cell of
-                # it is treated as determined (the caller withholds more)
-                log.info("disclosure: %d withheld cells linked; too many to check", len(local))
-                continue
-            cell = found.cell[local]
-            asked = (cell >= 0) & self.primary[np.maximum(cell, 0)]
-            if not asked.any():
-                continue  # no small count among its unknowns: nothing to find out
-            ents = entry_order[entry_ptr[j] : entry_ptr[j + 1]]
-            _rows, row = np.unique(found.row[ents], return_inverse=True)
-            a = np.zeros((len(_rows), len(local)))
-            np.add.at(
-                a, (row.reshape(-1), np.searchsorted(local, found.var[ents])), found.coef[ents]
-            )
-            # the unknowns' free directions: the null space of A, that of the Gram matrix A'A
-            # (one BLAS thread: on a shared machine more threads make a small eigh far slower)
-            with _one_blas_thread():
-                eigval, eigvec = np.linalg.eigh(a.T @ a)
-            tol = 1e-8 * max(1.0, float(eigval[-1]))
-            null = eigvec[:, eigval <= tol]
-            free = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(local))
-            out.extend(cell[asked & (free < 1e-6)].tolist())
-        return out
+        # (a system too large to check is not solved: none of its cells is reported; in
+        # _exposed, which passes ``oversized``, its blocks are withheld whole instead)
+        small = ~large[found.comp]
+        cell = found.cell
+        asked = small & (cell >= 0) & self.primary[np.maximum(cell, 0)]
+        if only is not None:
+            asked &= cell == only
+        entries = small[found.comp[found.var]]
+        fixed = self.solver.determined(
+            found.row[entries], found.var[entries], found.coef[entries], len(cell), asked
+        )
+        return cell[fixed].tolist()
 
     def _too_large_alone(self, numbers: list[int]) -> bool:
         """Whether a group of one block, none of whose cells is in another block, is too large
@@ -386,21 +366,9 @@ class _Protector:
         withheld = int(np.count_nonzero(self.hidden[group_cells]))
         if withheld <= 300:  # small systems: try a few, so as to withhold no more than needed
             for c in ordered[:6]:
-                if cell not in self._determined(group, extra={c}):
+                if not self._determined(group, extra={c}, only=cell):
                     return c
         return ordered[0]
-
-
-_BLAS: list[ThreadpoolController] = []
-
-
-def _one_blas_thread() -> Any:
-    """A context with one BLAS thread. The BLAS libraries are found once (a
-    ``threadpool_limits`` scans the process's libraries each time: 1.8 ms, which, around each of
-    tens of thousands of small systems, was most of the exact check's time)."""
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def _ranges(ptr: np.ndarray, items: np.ndarray) -> np.ndarray:

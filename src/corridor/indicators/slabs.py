@@ -32,7 +32,9 @@ def slab_arrays(
     is_finest = (codes != 0).all(axis=1)
     finest = codes[is_finest]
     finest_cid = cids[is_finest]
-    finest_values = np.asarray(cells.values, dtype=float)[finest_cid]
+    # (the block's values only: the whole table's list as an array cost 2 ms per block)
+    values = cells.values
+    finest_values = np.fromiter((values[c] for c in finest_cid.tolist()), float, len(finest_cid))
     project = _Projections(codes, finest, cids)
     members: list[np.ndarray] = []
     eqs: list[np.ndarray] = []
