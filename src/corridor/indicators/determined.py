@@ -90,11 +90,13 @@ class Solver:
     def _solve(
         self, r: np.ndarray, c: np.ndarray, coef: np.ndarray, n_rows: int, n_cols: int
     ) -> np.ndarray:
+        # (positions as 32-bit integers: the keys of the table by corridor's systems came to
+        # 20 MB as 64-bit ones)
         key = b"".join(
             [
                 np.array([n_rows, n_cols], np.int64).tobytes(),
-                r.tobytes(),
-                c.tobytes(),
+                r.astype(np.int32).tobytes(),
+                c.astype(np.int32).tobytes(),
                 coef.tobytes(),
             ]
         )
