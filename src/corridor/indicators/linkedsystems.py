@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corridor.indicators.suppresscells import _first_order
+from corridor.indicators.suppresscells import first_order
 
 
 def first_appearance(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct values in order of first appearance, the number of each value's first
     appearance for every position); ``values`` are not negative (cells, equations)."""
-    ids, first = _first_order(values)
+    ids, first = first_order(values)
     return values[first], ids
 
 

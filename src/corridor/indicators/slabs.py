@@ -8,7 +8,7 @@ from itertools import combinations
 
 import numpy as np
 
-from corridor.indicators.suppresscells import _LIMIT, Cells, _combine, _dense, _first_order
+from corridor.indicators.suppresscells import CODE_LIMIT, Cells, combine, dense, first_order
 
 
 def slab_arrays(
@@ -28,7 +28,7 @@ def slab_arrays(
     empty = np.zeros(0, np.int64)
     if len(cids) == 0 or n_axes == 0:
         return empty, empty, empty, np.zeros(0, bool)
-    codes = np.stack([_dense(np.append(0, codes[:, j]))[1:] for j in range(n_axes)], axis=1)
+    codes = np.stack([dense(np.append(0, codes[:, j]))[1:] for j in range(n_axes)], axis=1)
     is_finest = (codes != 0).all(axis=1)
     finest = codes[is_finest]
     finest_cid = cids[is_finest]
@@ -86,7 +86,7 @@ class _Projections:
             top *= int(cards[j])
         # one integer per coordinates (mixed radix), looked up in tables where the range is
         # not much wider than the block; else codes combined per projection and searched
-        self.table = top < _LIMIT and top <= 16 * len(codes) + (1 << 16)
+        self.table = top < CODE_LIMIT and top <= 16 * len(codes) + (1 << 16)
         if self.table:
             self.weight = weight
             self.cell_at = np.full(top, -1, np.int64)
@@ -111,9 +111,9 @@ class _Projections:
         finest = self.finest.copy()
         finest[:, dims] = 0
         both = np.concatenate([finest, self.codes])
-        code = _combine([both[:, j] for j in range(both.shape[1])], len(both))
+        code = combine([both[:, j] for j in range(both.shape[1])], len(both))
         nf = len(finest)
-        gid, first = _first_order(code[:nf])
+        gid, first = first_order(code[:nf])
         cell_code = code[nf:]
         sort = np.argsort(cell_code)
         wanted = code[:nf][first]

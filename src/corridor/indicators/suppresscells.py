@@ -27,7 +27,8 @@ ROLES: Final = ("numerator", "denominator")
 MARGIN: Final = None  # the coordinate of a margin on an axis
 #: the axes of a block, in the order their coordinates are written
 _ORDER: Final = ("sex", "age_band", "population_group", "place", "period")
-_LIMIT: Final = 1 << 62
+#: combined integer codes stay below this (else they are renumbered densely first)
+CODE_LIMIT: Final = 1 << 62
 
 
 @dataclass
@@ -149,20 +150,20 @@ def _encode(arr: pa.ChunkedArray, value: str | None = None) -> tuple[np.ndarray,
     return codes, -1 if where is None else int(where), dictionary
 
 
-def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
+def combine(parts: list[np.ndarray], n: int) -> np.ndarray:
     """One integer code per position for the tuple of ``parts`` (equal tuples, equal codes)."""
     code = np.zeros(n, np.int64)
     if n == 0:
         return code
     for p in parts:
         card = int(p.max()) + 1 if len(p) else 1
-        if (int(code.max()) + 1) * card >= _LIMIT:
+        if (int(code.max()) + 1) * card >= CODE_LIMIT:
             code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
         code = code * card + p
     return code
 
 
-def _first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(id of each position, first position of each id): ids numbered by first appearance."""
     n = len(code)
     if n == 0:
@@ -188,11 +189,11 @@ def _ids(code: np.ndarray) -> np.ndarray:
     if len(code) == 0:
         return code
     if int(code.max()) + 1 <= 4 * len(code) + 1024:
-        return _dense(code)
+        return dense(code)
     return np.asarray(pa.array(code, pa.int64()).dictionary_encode().indices, dtype=np.int64)
 
 
-def _dense(code: np.ndarray) -> np.ndarray:
+def dense(code: np.ndarray) -> np.ndarray:
     """Codes renumbered 0.. (in the order of the codes)."""
     if len(code) == 0:
         return code
@@ -352,11 +353,11 @@ def layout(table: pa.Table) -> Layout:
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
-    row_key = _ids(_combine(row_parts, n))  # few distinct rows of counts: a small range
+    row_key = _ids(combine(row_parts, n))  # few distinct rows of counts: a small range
     sel = np.flatnonzero(valid)
     rows_sel = sel // 2
-    key = _combine([elem_c[sel], row_key[rows_sel]], len(sel))
-    cid_sel, first = _first_order(key)
+    key = combine([elem_c[sel], row_key[rows_sel]], len(sel))
+    cid_sel, first = first_order(key)
     cell_pos = sel[first]
     cell_values = values[cell_pos]
     row_cells = np.full(2 * n, -1, dtype=np.int64)
@@ -365,14 +366,14 @@ def layout(table: pa.Table) -> Layout:
     if corridor_in_identity or len(corridor_c) == 0 or int(corridor_c.max()) == 0:
         ppos, pcid = cell_pos, np.arange(len(cell_pos), dtype=np.int64)  # each cell placed once
     else:
-        pair = _combine([cid_sel, corridor_c[rows_sel]], len(sel))
-        _pid, pfirst = _first_order(pair)
+        pair = combine([cid_sel, corridor_c[rows_sel]], len(sel))
+        _pid, pfirst = first_order(pair)
         ppos = sel[pfirst]  # the first position of each placement, in the order they were met
         pcid = cid_sel[pfirst]
     # integer coordinates of each placement on each axis (0: the margin), for the relations
     prow = ppos // 2
     coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64, order="F")  # axis by axis
-    place_code = _combine(place_c, n)
+    place_code = combine(place_c, n)
     for j, a in enumerate(axes):
         if a in DISAGGREGATIONS:
             k = DISAGGREGATIONS.index(a)
@@ -398,7 +399,7 @@ def layout(table: pa.Table) -> Layout:
     if "place" not in axes:
         parts.append(place_code[prow])
     parts.append(np.where(psum & ("period" in axes), 0, period_c[prow] + 1))
-    bid = _dense(_combine(parts, len(ppos)))
+    bid = dense(combine(parts, len(ppos)))
     columns = [period]
     corr_col = corridor if corridor_in_identity else pa.nulls(n, pa.string())
     columns += [corr_col, *places, *dims]
@@ -439,7 +440,7 @@ def _place_blocks(
     A block's key and a cell's coordinates are those of its first placement; where two
     placements of a block have the same coordinates, the later cell stands there (as a
     dictionary keyed by coordinates would keep it)."""
-    bid, first = _first_order(layout_bid)
+    bid, first = first_order(layout_bid)
     # the key of each block, from its first placement
     rows = pa.array(ppos[first] // 2, pa.int64())
     elements = elements_at.take(pa.array(first, pa.int64())).to_pylist()
@@ -473,14 +474,14 @@ def _place_blocks(
                 col = _strings(table, c, None).take(rows)
                 everywhere &= pc.fill_null(pc.equal(col, ALL), False).to_numpy(False)
                 parts.append(_codes(col))
-            code = _dense(_combine(parts, len(ppos))) + 1
+            code = dense(combine(parts, len(ppos))) + 1
             codes[:, j] = np.where(everywhere, 0, code)
         else:
             codes[:, j] = _codes_or_zero(period.take(rows))
     n_own = np.array([len(k[2]) for k in keys], np.int64)[bid]
     codes[np.arange(len(axes)) >= n_own[:, None]] = 0
     # one entry per block and coordinates: where first met, the cell placed there last
-    key, kfirst = _first_order(_combine([bid, *codes.T], len(ppos)))
+    key, kfirst = first_order(combine([bid, *codes.T], len(ppos)))
     last = np.zeros(len(kfirst), np.int64)
     np.maximum.at(last, key, np.arange(len(ppos), dtype=np.int64))
     order = np.argsort(bid[kfirst], kind="stable")
@@ -521,7 +522,7 @@ def relations(
         if len(idx) == 0:
             continue
         parts = [bid[idx], own[idx]] + [coords[idx, k] for k in range(width) if k != j]
-        gid = _combine(parts, len(idx))
+        gid = combine(parts, len(idx))
         margin = coords[idx, j] == 0
         # within a group: the components by cell, then the margin
         order = np.lexsort((cid[idx], margin, gid))

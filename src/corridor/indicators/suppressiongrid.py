@@ -17,11 +17,12 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
+from corridor.indicators.suppresscells import CODE_LIMIT
+
 #: partners tried along each axis (besides the margin)
 PARTNERS: Final = 3
 #: the cost of withholding a zero (a zero total shows that its cells are zero): last resort
 ZERO: Final = 1e18
-_LIMIT: Final = 1 << 62
 #: a few cells (their lines found by marks): fewer than the cells on the axis over this
 _FEW: Final = 4
 #: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
@@ -54,7 +55,7 @@ class Grid:
             top = np.ones(blocks, np.int64)
             np.maximum.at(top, bid, self.axis[j] + 1)
             card[:, j] = top
-        self.fits = bool(np.prod(card.astype(float), axis=1).sum() < _LIMIT)
+        self.fits = bool(np.prod(card.astype(float), axis=1).sum() < CODE_LIMIT)
         if not self.fits:
             return
         mult = np.ones((blocks, w), np.int64)
