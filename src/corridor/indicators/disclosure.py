@@ -284,7 +284,10 @@ class _Protector:
         asked = small & (cell >= 0) & self.primary[np.maximum(cell, 0)]
         if only is not None:
             asked &= cell == only
-        entries = small[found.comp[found.var]]
+        # (only the systems holding a cell asked about go to the solver)
+        wanted = np.zeros(len(sizes), bool)
+        wanted[found.comp[asked]] = True
+        entries = wanted[found.comp[found.var]]
         fixed = self.solver.determined(
             found.row[entries], found.var[entries], found.coef[entries], len(cell), asked
         )
