@@ -22,12 +22,12 @@ from corridor.contract.dimensions import (
     SEXES,
     TOTAL,
 )
+from corridor.indicators.places import ALL
 from corridor.storage.dialect import Dialect
 
 UNALLOCATED: Final = "unallocated"
 #: the place columns in the order rows are sorted by (each with ``all`` after its groups)
 PLACE_ORDER: Final = ("corridor", "country", "admin1", "place_type", "place_code")
-_ALL: Final = "all"
 
 _ORDERS: Final[dict[str, tuple[str, ...]]] = {
     "sex": tuple(c for c in SEXES if c != TOTAL),
@@ -36,15 +36,21 @@ _ORDERS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+def _rank_of(dimension: str) -> tuple[dict[str, int], int]:
+    """The position of each code in its code list, unallocated and total after it; and the
+    position of any other code (between the list and unallocated)."""
+    known = _ORDERS[dimension]
+    ranks = {c: i for i, c in enumerate(known)}
+    ranks[UNALLOCATED] = len(known) + 1
+    ranks[TOTAL] = len(known) + 2
+    return ranks, len(known)
+
+
 def code_rank(expr: str, dimension: str) -> str:
     """SQL: the position of a code in its code list; others, unallocated, total after it."""
-    known = _ORDERS[dimension]
-    whens = [f"WHEN '{c}' THEN {i}" for i, c in enumerate(known)]
-    whens += [
-        f"WHEN '{UNALLOCATED}' THEN {len(known) + 1}",
-        f"WHEN '{TOTAL}' THEN {len(known) + 2}",
-    ]
-    return f"CASE {expr} {' '.join(whens)} ELSE {len(known)} END"
+    ranks, other = _rank_of(dimension)
+    whens = " ".join(f"WHEN '{c}' THEN {i}" for c, i in ranks.items())
+    return f"CASE {expr} {whens} ELSE {other} END"
 
 
 def text_order(expr: str, dialect: Dialect) -> str:
@@ -78,11 +84,8 @@ def _ranks(column: Any) -> npt.NDArray[np.int64]:
 
 def _code_ranks(column: Any, dimension: str) -> npt.NDArray[np.int64]:
     """:func:`code_rank` on an Arrow column."""
-    known = _ORDERS[dimension]
-    codes = [*known, UNALLOCATED, TOTAL]
-    ranks = pa.array([*range(len(known)), len(known) + 1, len(known) + 2], pa.int64())
-    idx = pc.index_in(column, value_set=pa.array(codes, pa.string()))
-    out = pc.fill_null(pc.take(ranks, idx), len(known))
+    ranks, other = _rank_of(dimension)
+    out = pc.fill_null(lookup(column, ranks, pa.int64()), other)
     return np.asarray(out.to_numpy(zero_copy_only=False), np.int64)
 
 
@@ -101,7 +104,7 @@ def order_indices(table: pa.Table, buckets: Sequence[str]) -> pa.Array:
     for c in PLACE_ORDER:
         if c in names:
             column = table.column(c)
-            flag = pc.fill_null(pc.equal(column, _ALL), False)
+            flag = pc.fill_null(pc.equal(column, ALL), False)
             keys.append(np.asarray(flag.to_numpy(zero_copy_only=False), np.int64))
             keys.append(_ranks(column))
     for d in DISAGGREGATIONS:

@@ -24,7 +24,6 @@ ALL: Final = "all"
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
 PLACE_SET: Final = ("place_code", "country", "admin1", "place_type")
 ROLES: Final = ("numerator", "denominator")
-MARGIN: Final = None  # the coordinate of a margin on an axis
 #: the axes of a block, in the order their coordinates are written
 _ORDER: Final = ("sex", "age_band", "population_group", "place", "period")
 #: combined integer codes stay below this (else they are renumbered densely first)
