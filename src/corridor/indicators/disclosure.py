@@ -13,7 +13,9 @@
 
 A count is one value of one data element (hiv_tests of women at site A in 2024Q1): the same count
 appears as the numerator of one indicator and the denominator of another, and is withheld in both
-or in neither.
+or in neither. A corridor's total over its places is that corridor's own count; an element that an
+indicator pairs differently (over other places or age bands) is another count where it can differ,
+and is withheld there (:mod:`corridor.indicators.series`).
 
 The complementary cells are chosen by the classic rule (in every relation, never exactly one
 withheld cell: withhold the smallest other one), then the result is checked exactly: for each
@@ -198,9 +200,11 @@ class _Protector:
 
     # ---- the exact check ---------------------------------------------------------------------
     def _groups(self) -> list[list[tuple[Any, ...]]]:
-        """Blocks holding a withheld small count, linked through cells they share: found once
-        (every small count is withheld from the start and cells are never shown again, so the
-        groups never change; a table by place and corridor asked for them 332 times, 13 s)."""
+        """Blocks holding a withheld small count, with every block linked to them through
+        cells they share (a block without a small count still adds its equations over a shared
+        cell: a corridor's total over its one place shows that place): found once (blocks
+        never change, and every small count is withheld from the start; a table by place and
+        corridor asked for them 332 times, 13 s)."""
         if self._groups_found is None:
             self._groups_found = self._find_groups()
         return self._groups_found
@@ -210,21 +214,26 @@ class _Protector:
         numbers = self._blocks_of[_ranges(self._blocks_ptr, small)]
         _u, first = np.unique(numbers, return_index=True)
         blocks = self.block_list
-        # (a set built in the same order as a cell-by-cell loop would: the same iteration)
-        todo = {blocks[i] for i in numbers[np.sort(first)].tolist()}
+        # in the order their small counts are met (not a set's order: that follows the hashes
+        # of text, which differ from one process to the next, and so would what is withheld)
+        todo = dict.fromkeys(blocks[i] for i in numbers[np.sort(first)].tolist())
         shared = np.diff(self._blocks_ptr) > 1
         groups: list[list[tuple[Any, ...]]] = []
+        seen: set[tuple[Any, ...]] = set()
         while todo:
-            start = todo.pop()
+            start = next(iter(todo))
+            del todo[start]
             group, stack = [start], [start]
+            seen.add(start)
             while stack:
                 b = self.block_number[stack.pop()]
                 linked = self._group_cells([b])
                 linked = linked[shared[linked]]
                 for o in np.unique(self._blocks_of[_ranges(self._blocks_ptr, linked)]).tolist():
                     other = blocks[o]
-                    if other in todo:
-                        todo.discard(other)
+                    if other not in seen:
+                        seen.add(other)
+                        todo.pop(other, None)
                         group.append(other)
                         stack.append(other)
             groups.append(sorted(group, key=self._repr_of))
@@ -342,8 +351,7 @@ class _Protector:
                 before = int(self.hidden.sum())
                 found = self._blocks_of[_ranges(self._blocks_ptr, np.asarray(oversized, np.int64))]
                 _u, first = np.unique(found, return_index=True)
-                blocks = {self.block_list[b] for b in found[np.sort(first)].tolist()}
-                every = self._group_cells([self.block_number[b] for b in blocks])
+                every = self._group_cells(found[np.sort(first)].tolist())  # (as first met)
                 self.hide_all(every[self.values[every] > 0], queue)
                 self.rule(queue)
                 if int(self.hidden.sum()) == before:
@@ -456,9 +464,17 @@ def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
     # per cell: 0 shown, 1 a small count, 2 withheld to protect one; rows take their cells'
     kind = np.where(hidden, np.where(primary, 1, 2), 0).astype(np.int64)
     kind = np.append(kind, 0)  # the cell -1: a row without that count
+    at = kind[row_cells].reshape(-1)  # per position 2 * row + role
+    # a count apart (another pairing of its element, that can differ from the cell's): withheld
+    small = (lay.apart_values > 0) & (lay.apart_values < threshold)
+    at[lay.apart] = np.where(small, 1, 2)
+    if lay.later is not None:  # a series' sums that would show a withheld zero
+        more = lay.later.withhold(lambda pos: hidden[lay.row_cells.reshape(-1)[pos]])
+        at[more[at[more] == 0]] = 2
+    at = at.reshape(-1, 2)
     texts = pa.array([None, primary_text(threshold), SUPPRESSED], pa.string())
-    num_flag = texts.take(pa.array(kind[row_cells[:, 0]]))
-    den_flag = texts.take(pa.array(kind[row_cells[:, 1]]))
+    num_flag = texts.take(pa.array(at[:, 0]))
+    den_flag = texts.take(pa.array(at[:, 1]))
     any_flag = pc.or_(pc.is_valid(num_flag), pc.is_valid(den_flag))
     has_value = (
         pc.is_valid(table.column("value"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corridor.indicators.suppresscells import first_order
+from corridor.indicators.codes import first_order
 
 
 def first_appearance(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ from itertools import combinations
 
 import numpy as np
 
-from corridor.indicators.suppresscells import CODE_LIMIT, Cells, combine, dense, first_order
+from corridor.indicators.codes import CODE_LIMIT, combine, dense, first_order
+from corridor.indicators.suppresscells import Cells
 
 
 def slab_arrays(

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
+from corridor.indicators.codes import combine, dense, first_order, ids_of
+from corridor.indicators.series import Later, one_series
 
 ALL: Final = "all"
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
@@ -26,8 +28,6 @@ PLACE_SET: Final = ("place_code", "country", "admin1", "place_type")
 ROLES: Final = ("numerator", "denominator")
 #: the axes of a block, in the order their coordinates are written
 _ORDER: Final = ("sex", "age_band", "population_group", "place", "period")
-#: combined integer codes stay below this (else they are renumbered densely first)
-CODE_LIMIT: Final = 1 << 62
 
 
 @dataclass
@@ -149,61 +149,6 @@ def _encode(arr: pa.ChunkedArray, value: str | None = None) -> tuple[np.ndarray,
     return codes, -1 if where is None else int(where), dictionary
 
 
-def combine(parts: list[np.ndarray], n: int) -> np.ndarray:
-    """One integer code per position for the tuple of ``parts`` (equal tuples, equal codes)."""
-    code = np.zeros(n, np.int64)
-    if n == 0:
-        return code
-    for p in parts:
-        card = int(p.max()) + 1 if len(p) else 1
-        if (int(code.max()) + 1) * card >= CODE_LIMIT:
-            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-        code = code * card + p
-    return code
-
-
-def first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(id of each position, first position of each id): ids numbered by first appearance."""
-    n = len(code)
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    top = int(code.max()) + 1
-    if top > 16 * n + 1024:  # a wide range: Arrow's hash numbers them by first appearance
-        enc = pa.array(code, pa.int64()).dictionary_encode()
-        ids = np.asarray(enc.indices, dtype=np.int64)
-        first = np.full(len(enc.dictionary), n, np.int64)
-        np.minimum.at(first, ids, np.arange(n, dtype=np.int64))
-        return ids, first
-    # a small range: the first position of each code in a table, no sort and no hash
-    at = np.full(top, n, np.int64)
-    np.minimum.at(at, code, np.arange(n, dtype=np.int64))
-    is_first = np.zeros(n, bool)
-    is_first[at[at < n]] = True
-    rank = np.cumsum(is_first) - 1
-    return rank[at[code]], np.flatnonzero(is_first)
-
-
-def _ids(code: np.ndarray) -> np.ndarray:
-    """Dense ids of codes (equal codes, equal ids; in no particular order)."""
-    if len(code) == 0:
-        return code
-    if int(code.max()) + 1 <= 4 * len(code) + 1024:
-        return dense(code)
-    return np.asarray(pa.array(code, pa.int64()).dictionary_encode().indices, dtype=np.int64)
-
-
-def dense(code: np.ndarray) -> np.ndarray:
-    """Codes renumbered 0.. (in the order of the codes)."""
-    if len(code) == 0:
-        return code
-    top = int(code.max()) + 1
-    if top <= 4 * len(code) + 1024:  # a small range: a table instead of a sort
-        present = np.zeros(top, np.int64)
-        present[code] = 1
-        return (np.cumsum(present) - 1)[code]
-    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
-
-
 def axes_of(
     table: pa.Table, place_cols: list[str], by: list[str] | None, periods: int | None = None
 ) -> list[str]:
@@ -241,7 +186,11 @@ class Layout:
     (a cell lies in two blocks where a place lies on two corridors): ``ppos`` (first position),
     ``pcid`` (cell), ``bid`` (block), ``coords`` (one integer per axis, 0: the margin) and
     ``own`` (how many of the axes its block has: the period only for sums, and it is last).
-    ``row_cells``: per row, the cell of each role (-1: none). The rest is what
+    ``row_cells``: per row, the cell of each role (-1: none); ``apart``: the positions of
+    counts that are no cell (an element counted under another pairing, where it differs or can
+    differ from the element's main count: see :mod:`corridor.indicators.series`; withheld);
+    ``later``: the counts of such a series to withhold once the cells withheld are known.
+    The rest is what
     :meth:`cells` needs to give the Python objects of some blocks."""
 
     values: np.ndarray
@@ -252,6 +201,9 @@ class Layout:
     coords: np.ndarray
     own: np.ndarray
     row_cells: np.ndarray
+    apart: np.ndarray
+    apart_values: np.ndarray
+    later: Later | None
     table: pa.Table
     axes: list[str]
     place_cols: list[str]
@@ -310,14 +262,105 @@ def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
     return cells, lay.row_cells
 
 
+@dataclass
+class _Placer:
+    """Where the count at a position ``2 * row + role`` lies: its integer coordinates on each
+    axis (0: the margin), how many of the axes its block has (the period only for sums, and it
+    is last) and its block's code (the element, the corridor, its axes and the coordinates on
+    the other dimensions)."""
+
+    axes: list[str]
+    elem_c: np.ndarray
+    sums: np.ndarray
+    corridor_c: np.ndarray
+    period_c: np.ndarray
+    place_enc: list[tuple[np.ndarray, int, pa.Array]]
+    place_code: np.ndarray
+    dim_c: list[np.ndarray]
+    dim_enc: list[tuple[np.ndarray, int, pa.Array]]
+    row_coords: np.ndarray | None = None  # every row's coordinates, once asked for
+
+    def _coords(self, rows: np.ndarray | None) -> np.ndarray:
+        """Per row (all when None): the integer coordinates on each axis (0: the margin)."""
+        axes = self.axes
+
+        def at(a: np.ndarray) -> np.ndarray:
+            return a if rows is None else a[rows]
+
+        count = len(self.period_c) if rows is None else len(rows)
+        coords = np.zeros((count, max(len(axes), 1)), np.int64, order="F")  # axis by axis
+        for j, a in enumerate(axes):
+            if a in DISAGGREGATIONS:
+                k = DISAGGREGATIONS.index(a)
+                dim = at(self.dim_c[k])
+                coords[:, j] = np.where(dim == self.dim_enc[k][1], 0, dim + 1)
+            elif a == "place":
+                everywhere = np.ones(count, dtype=bool)
+                for codes, where, _ in self.place_enc:
+                    everywhere &= at(codes) == where
+                coords[:, j] = np.where(everywhere, 0, at(self.place_code) + 1)
+            else:
+                coords[:, j] = at(self.period_c) + 1
+        return coords
+
+    def _fixed(self, rows: np.ndarray | None) -> list[np.ndarray]:
+        """Per row: the corridor and the coordinates on the dimensions that are not axes."""
+
+        def at(a: np.ndarray) -> np.ndarray:
+            return a if rows is None else a[rows]
+
+        parts = [at(self.corridor_c)]
+        parts += [at(self.dim_c[k]) for k, d in enumerate(DISAGGREGATIONS) if d not in self.axes]
+        if "place" not in self.axes:
+            parts.append(at(self.place_code))
+        return parts
+
+    def over_periods(self, elem: np.ndarray) -> np.ndarray:
+        """Per element code: whether its counts add over the periods (an axis of its block)."""
+        if "period" not in self.axes or len(self.sums) == 0:
+            return np.zeros(len(elem), bool)
+        return np.asarray(self.sums[elem], bool)
+
+    def place(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coordinates, axes of its block, block code) of the counts at ``pos``."""
+        prow = pos // 2
+        if self.row_coords is None:
+            coords = self._coords(prow)
+        else:  # (every row's, found already)
+            coords = np.empty((len(pos), self.row_coords.shape[1]), np.int64, order="F")
+            for j in range(coords.shape[1]):
+                coords[:, j] = self.row_coords[prow, j]
+        # the period is an axis of sums only (the last axis); other elements are one per period
+        psum = self.sums[self.elem_c[pos]] if len(self.sums) else np.zeros(len(pos), bool)
+        own = np.full(len(pos), len(self.axes), np.int64)
+        if "period" in self.axes:
+            own -= (~psum).astype(np.int64)
+        fixed = self._fixed(prow)
+        parts = [self.elem_c[pos], fixed[0], own, *fixed[1:]]
+        parts.append(np.where(psum & ("period" in self.axes), 0, self.period_c[prow] + 1))
+        return coords, own, combine(parts, len(pos))
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: its coordinates, the code of its corridor and of its coordinates on the
+        dimensions that are not axes, and its period's code (for blocks within one element)."""
+        n = len(self.period_c)
+        self.row_coords = self._coords(None)
+        return self.row_coords, dense(combine(self._fixed(None), n)), self.period_c
+
+
 def layout(table: pa.Table) -> Layout:
     """The cells of ``table`` as arrays (see :class:`Layout`)."""
     n = table.num_rows
     by = table_by(table)
     cols = table.column_names
     place_cols = [c for c in PLACE_SET if c in cols]
-    # a place that lies on two corridors appears in both with the same count: one cell
+    # a place that lies on two corridors appears in both with the same count: one cell; but
+    # a total over places (place "all") is the corridor's own count: a cell per corridor
     corridor_in_identity = "corridor" in cols and not (by is not None and "place" in by)
+    per_corridor = None
+    if "corridor" in cols and not corridor_in_identity:
+        over = pc.fill_null(pc.equal(_strings(table, "place_code", None), ALL), True)
+        per_corridor = over.to_numpy(zero_copy_only=False)
     period = _strings(table, "period", None)
     period_c, _none, period_names = _encode(period)
     axes = axes_of(table, place_cols, by, len(period_names))
@@ -352,11 +395,31 @@ def layout(table: pa.Table) -> Layout:
     row_parts = [period_c, *(place_c), *dim_c]
     if corridor_in_identity:
         row_parts.append(corridor_c)
-    row_key = _ids(combine(row_parts, n))  # few distinct rows of counts: a small range
+    elif per_corridor is not None:
+        row_parts.append(np.where(per_corridor, corridor_c + 1, 0))
+    row_key = ids_of(combine(row_parts, n))  # few distinct rows of counts: a small range
+    names = elem_names.to_pylist()
+    placer = _Placer(
+        axes=axes,
+        elem_c=elem_c,
+        sums=np.array([DATA_ELEMENTS.get(e or "", "sum") == "sum" for e in names], bool),
+        corridor_c=corridor_c,
+        period_c=period_c,
+        place_enc=place_enc,
+        place_code=combine(place_c, n),
+        dim_c=dim_c,
+        dim_enc=dim_enc,
+    )
     sel = np.flatnonzero(valid)
+    cid_sel, first = first_order(combine([elem_c[sel], row_key[sel // 2]], len(sel)))
+    # an element counted under another pairing than its main one (another count with the
+    # same name and row): the same cell where it cannot differ, else a count apart, withheld
+    keep, later = one_series(sel, elem_c, cid_sel, values, placer)
+    apart = sel[~keep]
+    if len(apart):
+        sel = sel[keep]
+        cid_sel, first = first_order(cid_sel[keep])
     rows_sel = sel // 2
-    key = combine([elem_c[sel], row_key[rows_sel]], len(sel))
-    cid_sel, first = first_order(key)
     cell_pos = sel[first]
     cell_values = values[cell_pos]
     row_cells = np.full(2 * n, -1, dtype=np.int64)
@@ -369,38 +432,16 @@ def layout(table: pa.Table) -> Layout:
         _pid, pfirst = first_order(pair)
         ppos = sel[pfirst]  # the first position of each placement, in the order they were met
         pcid = cid_sel[pfirst]
-    # integer coordinates of each placement on each axis (0: the margin), for the relations
-    prow = ppos // 2
-    coords = np.zeros((len(ppos), max(len(axes), 1)), np.int64, order="F")  # axis by axis
-    place_code = combine(place_c, n)
-    for j, a in enumerate(axes):
-        if a in DISAGGREGATIONS:
-            k = DISAGGREGATIONS.index(a)
-            margin = dim_c[k][prow] == dim_enc[k][1]
-            coords[:, j] = np.where(margin, 0, dim_c[k][prow] + 1)
-        elif a == "place":
-            everywhere = np.ones(len(prow), dtype=bool)
-            for codes, at, _ in place_enc:
-                everywhere &= codes[prow] == at
-            coords[:, j] = np.where(everywhere, 0, place_code[prow] + 1)
-        else:
-            coords[:, j] = period_c[prow] + 1
-    # the period is an axis of sums only (the last axis); other elements are one per period
-    names = elem_names.to_pylist()
-    sums = np.array([DATA_ELEMENTS.get(e or "", "sum") == "sum" for e in names], bool)
-    psum = sums[elem_c[ppos]] if len(names) else np.zeros(len(ppos), bool)
-    own = np.full(len(ppos), len(axes), np.int64)
-    if "period" in axes:
-        own -= (~psum).astype(np.int64)
-    # a block: the element, the corridor, its axes and the coordinates on the other dimensions
-    parts = [elem_c[ppos], corridor_c[prow], own]
-    parts += [dim_c[k][prow] for k, d in enumerate(DISAGGREGATIONS) if d not in axes]
-    if "place" not in axes:
-        parts.append(place_code[prow])
-    parts.append(np.where(psum & ("period" in axes), 0, period_c[prow] + 1))
-    bid = dense(combine(parts, len(ppos)))
+    coords, own, block = placer.place(ppos)
+    bid = dense(block)
     columns = [period]
-    corr_col = corridor if corridor_in_identity else pa.nulls(n, pa.string())
+    if corridor_in_identity:
+        corr_col = corridor
+    elif per_corridor is not None:
+        # ("" for a place's count: keys are compared, and None does not compare with text)
+        corr_col = pc.if_else(per_corridor, pc.fill_null(corridor, ""), "")
+    else:
+        corr_col = pa.nulls(n, pa.string())
     columns += [corr_col, *places, *dims]
     return Layout(
         values=cell_values,
@@ -411,6 +452,9 @@ def layout(table: pa.Table) -> Layout:
         coords=coords,
         own=own,
         row_cells=row_cells.reshape(n, 2),
+        apart=apart,
+        apart_values=values[apart],
+        later=later,
         table=table,
         axes=axes,
         place_cols=place_cols,

@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
-from corridor.indicators.suppresscells import CODE_LIMIT
+from corridor.indicators.codes import CODE_LIMIT
 
 #: partners tried along each axis (besides the margin)
 PARTNERS: Final = 3

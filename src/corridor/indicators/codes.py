@@ -1,0 +1,67 @@
+"""Integer codes of tuples of columns, numbered by first appearance or densely (numpy, no
+Python loop per row): the keys of cells, placements and blocks in suppression."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+
+#: codes stay below this (a product of cardinalities above it is renumbered first)
+CODE_LIMIT: Final = 1 << 62
+
+
+def combine(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """One integer code per position for the tuple of ``parts`` (equal tuples, equal codes)."""
+    code = np.zeros(n, np.int64)
+    if n == 0:
+        return code
+    for p in parts:
+        card = int(p.max()) + 1 if len(p) else 1
+        if (int(code.max()) + 1) * card >= CODE_LIMIT:
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        code = code * card + p
+    return code
+
+
+def first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(id of each position, first position of each id): ids numbered by first appearance."""
+    n = len(code)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    top = int(code.max()) + 1
+    if top > 16 * n + 1024:  # a wide range: Arrow's hash numbers them by first appearance
+        enc = pa.array(code, pa.int64()).dictionary_encode()
+        ids = np.asarray(enc.indices, dtype=np.int64)
+        first = np.full(len(enc.dictionary), n, np.int64)
+        np.minimum.at(first, ids, np.arange(n, dtype=np.int64))
+        return ids, first
+    # a small range: the first position of each code in a table, no sort and no hash
+    at = np.full(top, n, np.int64)
+    np.minimum.at(at, code, np.arange(n, dtype=np.int64))
+    is_first = np.zeros(n, bool)
+    is_first[at[at < n]] = True
+    rank = np.cumsum(is_first) - 1
+    return rank[at[code]], np.flatnonzero(is_first)
+
+
+def ids_of(code: np.ndarray) -> np.ndarray:
+    """Dense ids of codes (equal codes, equal ids; in no particular order)."""
+    if len(code) == 0:
+        return code
+    if int(code.max()) + 1 <= 4 * len(code) + 1024:
+        return dense(code)
+    return np.asarray(pa.array(code, pa.int64()).dictionary_encode().indices, dtype=np.int64)
+
+
+def dense(code: np.ndarray) -> np.ndarray:
+    """Codes renumbered 0.. (in the order of the codes)."""
+    if len(code) == 0:
+        return code
+    top = int(code.max()) + 1
+    if top <= 4 * len(code) + 1024:  # a small range: a table instead of a sort
+        present = np.zeros(top, np.int64)
+        present[code] = 1
+        return (np.cumsum(present) - 1)[code]
+    return np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
