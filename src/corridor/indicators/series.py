@@ -30,7 +30,7 @@ from corridor.indicators.codes import combine, dense
 class Rows(Protocol):
     """Where the rows of the output lie (:class:`corridor.indicators.suppresscells._Placer`)."""
 
-    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
     def over_periods(self, elem: np.ndarray) -> np.ndarray: ...
 
@@ -57,50 +57,59 @@ def one_series(
     # once per row, then per position)
     n = len(elem_c) // 2
     pair = dense(combine([elem_c[0::2], elem_c[1::2]], n))
-    sid = dense(pair[sel // 2] * 2 + (sel & 1))
+    sid = pair[sel // 2] * 2 + (sel & 1)  # (some ids may have no count: they are left out)
     counts = np.bincount(sid)
-    elem_of = np.zeros(len(counts), np.int64)
+    elem_of = np.full(len(counts), -1, np.int64)
     elem_of[sid] = elem
     # per element, the series with the most counts (on a tie, the smallest code)
     order = np.lexsort((np.arange(len(counts)), -counts, elem_of))
     lead = np.ones(len(order), bool)
     lead[1:] = elem_of[order[1:]] != elem_of[order[:-1]]
     main_of = dict(zip(elem_of[order[lead]].tolist(), order[lead].tolist(), strict=True))
-    others = [s for s in range(len(counts)) if main_of[int(elem_of[s])] != s]
+    others = [s for s in np.flatnonzero(counts).tolist() if main_of[int(elem_of[s])] != s]
     if not others:
         return keep, None
     ncid = int(cid.max()) + 1
-    coords, fixed, period = where.rows()
-    later = Later(sel, cid, _Radix(fixed, period, coords))
-    radix, rows = later.radix, later.rows
-    # per (element, row): the last series that has a count there / that is tainted there
-    here = np.full(ncid, -1, np.int64)
-    tainted = np.full(ncid, -1, np.int64)
-    main_value = np.full(ncid, np.nan)
+    main_value = np.full(ncid, np.nan)  # per (element, row): the main count there (or NaN)
+    here = np.full(ncid, -1, np.int64)  # per (element, row): the last series with a count
+    slow: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     for t in sorted({main_of[int(elem_of[s])] for s in others}):
         ref = np.flatnonzero(sid == t)
-        main_value[cid[ref]] = values[sel[ref]]  # (NaN: no main count)
+        main_value[cid[ref]] = values[sel[ref]]
         for s in (s for s in others if main_of[int(elem_of[s])] == t):
             mine = np.flatnonzero(sid == s)
             differs = ~(main_value[cid[mine]] == values[sel[mine]])
-            # main counts that the series lacks, in the blocks where it has counts
             here[cid[mine]] = s
-            adds = bool(where.over_periods(elem_of[s : s + 1])[0])
-            block_ref = radix.block(rows[ref], adds)
-            has = np.zeros(radix.blocks, bool)
-            has[radix.block(rows[mine], adds)] = True
-            missing = (here[cid[ref]] != s) & has[block_ref]
-            # a zero it lacks changes none of its sums: only if that zero is withheld would
-            # the series' sums above it tell what the output withholds (Later)
-            zero = missing & (values[sel[ref]] == 0)
-            if zero.any():
-                later.add(ref[zero], ref, mine[~differs], adds)
-            seeds = np.concatenate([mine[differs], ref[missing & ~zero]])
-            if len(seeds) == 0:
-                continue
-            above = radix.above(radix.codes(radix.block(rows[seeds], adds), rows[seeds]))
-            tainted[cid[ref[np.isin(radix.codes(block_ref, rows[ref]), above)]]] = s
-            keep[mine] = ~(differs | (tainted[cid[mine]] == s))
+            # (a count at every main count, each equal to it: the same counts)
+            if differs.any() or (here[cid[ref]] != s).any():
+                slow.append((s, ref, mine, differs))
+    if not slow:
+        return keep, None
+    # where the rows of those series' counts lie (numbered 0.. among them)
+    need = np.unique(np.concatenate([sel[p] // 2 for x in slow for p in (x[1], x[2])]))
+    coords, fixed, period = where.rows(need)
+    later = Later(sel, cid, need, _Radix(fixed, period, coords))
+    radix, rows = later.radix, later.rows
+    tainted = np.full(ncid, -1, np.int64)  # per (element, row): the last series tainted there
+    for s, ref, mine, differs in slow:
+        # main counts that the series lacks, in the blocks where it has counts
+        here[cid[mine]] = s  # (again: another series of the element may have come since)
+        adds = bool(where.over_periods(elem_of[s : s + 1])[0])
+        block_ref = radix.block(rows(ref), adds)
+        has = np.zeros(radix.blocks, bool)
+        has[radix.block(rows(mine), adds)] = True
+        missing = (here[cid[ref]] != s) & has[block_ref]
+        # a zero it lacks changes none of its sums: only if that zero is withheld would the
+        # series' sums above it tell what the output withholds (Later)
+        zero = missing & (values[sel[ref]] == 0)
+        if zero.any():
+            later.add(ref[zero], ref, mine[~differs], adds)
+        seeds = np.concatenate([mine[differs], ref[missing & ~zero]])
+        if len(seeds) == 0:
+            continue
+        above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
+        tainted[cid[ref[np.isin(radix.codes(block_ref, rows(ref)), above)]]] = s
+        keep[mine] = ~(differs | (tainted[cid[mine]] == s))
     return keep, later if later.todo else None
 
 
@@ -110,10 +119,13 @@ class Later:
     withheld too (else, being equal to the main counts while leaving that zero out, they would
     show it is zero)."""
 
-    def __init__(self, sel: np.ndarray, cid: np.ndarray, radix: _Radix) -> None:
-        self.sel, self.cid, self.radix = sel, cid, radix
-        self.rows = sel // 2
+    def __init__(self, sel: np.ndarray, cid: np.ndarray, need: np.ndarray, radix: _Radix) -> None:
+        self.sel, self.cid, self.need, self.radix = sel, cid, need, radix
         self.todo: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
+
+    def rows(self, at: np.ndarray) -> np.ndarray:
+        """The rows of the counts at ``at`` (positions of ``sel``), numbered among ``need``."""
+        return np.searchsorted(self.need, self.sel[at] // 2)
 
     def add(self, zeros: np.ndarray, ref: np.ndarray, mine: np.ndarray, adds: bool) -> None:
         self.todo.append((zeros, ref, mine, adds))
@@ -127,10 +139,10 @@ class Later:
             seeds = zeros[hidden_at(sel[zeros])]
             if len(seeds) == 0:
                 continue
-            above = radix.above(radix.codes(radix.block(rows[seeds], adds), rows[seeds]))
-            block_ref = radix.block(rows[ref], adds)
+            above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
+            block_ref = radix.block(rows(ref), adds)
             tainted = np.zeros(int(cid.max()) + 1, bool)
-            tainted[cid[ref[np.isin(radix.codes(block_ref, rows[ref]), above)]]] = True
+            tainted[cid[ref[np.isin(radix.codes(block_ref, rows(ref)), above)]]] = True
             out.append(sel[mine[tainted[cid[mine]]]])
         return np.concatenate(out)
 

@@ -278,7 +278,6 @@ class _Placer:
     place_code: np.ndarray
     dim_c: list[np.ndarray]
     dim_enc: list[tuple[np.ndarray, int, pa.Array]]
-    row_coords: np.ndarray | None = None  # every row's coordinates, once asked for
 
     def _coords(self, rows: np.ndarray | None) -> np.ndarray:
         """Per row (all when None): the integer coordinates on each axis (0: the margin)."""
@@ -324,12 +323,7 @@ class _Placer:
     def place(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coordinates, axes of its block, block code) of the counts at ``pos``."""
         prow = pos // 2
-        if self.row_coords is None:
-            coords = self._coords(prow)
-        else:  # (every row's, found already)
-            coords = np.empty((len(pos), self.row_coords.shape[1]), np.int64, order="F")
-            for j in range(coords.shape[1]):
-                coords[:, j] = self.row_coords[prow, j]
+        coords = self._coords(prow)
         # the period is an axis of sums only (the last axis); other elements are one per period
         psum = self.sums[self.elem_c[pos]] if len(self.sums) else np.zeros(len(pos), bool)
         own = np.full(len(pos), len(self.axes), np.int64)
@@ -340,12 +334,11 @@ class _Placer:
         parts.append(np.where(psum & ("period" in self.axes), 0, self.period_c[prow] + 1))
         return coords, own, combine(parts, len(pos))
 
-    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row: its coordinates, the code of its corridor and of its coordinates on the
-        dimensions that are not axes, and its period's code (for blocks within one element)."""
-        n = len(self.period_c)
-        self.row_coords = self._coords(None)
-        return self.row_coords, dense(combine(self._fixed(None), n)), self.period_c
+    def rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of ``rows``: its coordinates, the code of its corridor and of its
+        coordinates on the dimensions that are not axes (0..), and its period's code (for
+        blocks within one element)."""
+        return self._coords(rows), dense(combine(self._fixed(rows), len(rows))), self.period_c[rows]
 
 
 def layout(table: pa.Table) -> Layout:
