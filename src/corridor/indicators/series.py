@@ -86,7 +86,11 @@ def one_series(
     if not slow:
         return keep, None
     # where the rows of those series' counts lie (numbered 0.. among them)
-    need = np.unique(np.concatenate([sel[p] // 2 for x in slow for p in (x[1], x[2])]))
+    marked = np.zeros(len(elem_c) // 2, bool)
+    for _s, ref, mine, _d in slow:
+        marked[sel[ref] // 2] = True
+        marked[sel[mine] // 2] = True
+    need = np.flatnonzero(marked)
     coords, fixed, period = where.rows(need)
     later = Later(sel, cid, need, _Radix(fixed, period, coords))
     radix, rows = later.radix, later.rows
@@ -108,7 +112,7 @@ def one_series(
         if len(seeds) == 0:
             continue
         above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
-        tainted[cid[ref[np.isin(radix.codes(block_ref, rows(ref)), above)]]] = s
+        tainted[cid[ref[radix.among(radix.codes(block_ref, rows(ref)), above)]]] = s
         keep[mine] = ~(differs | (tainted[cid[mine]] == s))
     return keep, later if later.todo else None
 
@@ -142,7 +146,7 @@ class Later:
             above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
             block_ref = radix.block(rows(ref), adds)
             tainted = np.zeros(int(cid.max()) + 1, bool)
-            tainted[cid[ref[np.isin(radix.codes(block_ref, rows(ref)), above)]]] = True
+            tainted[cid[ref[radix.among(radix.codes(block_ref, rows(ref)), above)]]] = True
             out.append(sel[mine[tainted[cid[mine]]]])
         return np.concatenate(out)
 
@@ -176,11 +180,22 @@ class _Radix:
             code += self.coords[rows, j] * self.mult[j + 1]
         return code
 
+    def among(self, codes: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """Per code of ``codes``: whether it is one of ``found`` (a table where the codes'
+        range is small, else a sort)."""
+        top = int(np.prod([float(r) for r in self.radix]))
+        if top <= 1 << 26:
+            table = np.zeros(top, bool)
+            table[found] = True
+            return table[codes]
+        return np.isin(codes, found)
+
     def above(self, codes: np.ndarray) -> np.ndarray:
         """The codes of every count at or above those of ``codes``: on each axis the count's
-        coordinate or the margin (0)."""
+        coordinate or the margin (0); some more than once."""
         seen = np.unique(codes)
         for j in range(1, len(self.radix)):
             digit = (seen // self.mult[j]) % self.radix[j]
-            seen = np.unique(np.concatenate([seen, seen - digit * self.mult[j]]))
-        return seen
+            up = seen - digit * self.mult[j]
+            seen = np.concatenate([seen, up[digit != 0]])  # (a margin already: no new code)
+        return seen  # (a code may come more than once)
