@@ -57,7 +57,9 @@ def one_series(
     # once per row, then per position)
     n = len(elem_c) // 2
     pair = dense(combine([elem_c[0::2], elem_c[1::2]], n))
-    sid = pair[sel // 2] * 2 + (sel & 1)  # (some ids may have no count: they are left out)
+    sid = pair[sel >> 1]  # (some ids may have no count: they are left out)
+    sid <<= 1
+    sid |= sel & 1
     counts = np.bincount(sid)
     elem_of = np.full(len(counts), -1, np.int64)
     elem_of[sid] = elem
@@ -71,7 +73,6 @@ def one_series(
         return keep, None
     ncid = int(cid.max()) + 1
     main_value = np.full(ncid, np.nan)  # per (element, row): the main count there (or NaN)
-    here = np.full(ncid, -1, np.int64)  # per (element, row): the last series with a count
     slow: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     for t in sorted({main_of[int(elem_of[s])] for s in others}):
         ref = np.flatnonzero(sid == t)
@@ -79,9 +80,8 @@ def one_series(
         for s in (s for s in others if main_of[int(elem_of[s])] == t):
             mine = np.flatnonzero(sid == s)
             differs = ~(main_value[cid[mine]] == values[sel[mine]])
-            here[cid[mine]] = s
             # (a count at every main count, each equal to it: the same counts)
-            if differs.any() or (here[cid[ref]] != s).any():
+            if differs.any() or not _marks(ncid, cid[mine])[cid[ref]].all():
                 slow.append((s, ref, mine, differs))
     if not slow:
         return keep, None
@@ -94,15 +94,13 @@ def one_series(
     coords, fixed, period = where.rows(need)
     later = Later(sel, cid, need, _Radix(fixed, period, coords))
     radix, rows = later.radix, later.rows
-    tainted = np.full(ncid, -1, np.int64)  # per (element, row): the last series tainted there
     for s, ref, mine, differs in slow:
         # main counts that the series lacks, in the blocks where it has counts
-        here[cid[mine]] = s  # (again: another series of the element may have come since)
         adds = bool(where.over_periods(elem_of[s : s + 1])[0])
         block_ref = radix.block(rows(ref), adds)
         has = np.zeros(radix.blocks, bool)
         has[radix.block(rows(mine), adds)] = True
-        missing = (here[cid[ref]] != s) & has[block_ref]
+        missing = ~_marks(ncid, cid[mine])[cid[ref]] & has[block_ref]
         # a zero it lacks changes none of its sums: only if that zero is withheld would the
         # series' sums above it tell what the output withholds (Later)
         zero = missing & (values[sel[ref]] == 0)
@@ -111,9 +109,9 @@ def one_series(
         seeds = np.concatenate([mine[differs], ref[missing & ~zero]])
         if len(seeds) == 0:
             continue
-        above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
-        tainted[cid[ref[radix.among(radix.codes(block_ref, rows(ref)), above)]]] = s
-        keep[mine] = ~(differs | (tainted[cid[mine]] == s))
+        seed_codes = radix.codes(radix.block(rows(seeds), adds), rows(seeds))
+        under = radix.reach(seed_codes, radix.codes(block_ref, rows(ref)))
+        keep[mine] = ~(differs | _marks(ncid, cid[ref[under]])[cid[mine]])
     return keep, later if later.todo else None
 
 
@@ -143,11 +141,10 @@ class Later:
             seeds = zeros[hidden_at(sel[zeros])]
             if len(seeds) == 0:
                 continue
-            above = radix.above(radix.codes(radix.block(rows(seeds), adds), rows(seeds)))
+            seed_codes = radix.codes(radix.block(rows(seeds), adds), rows(seeds))
             block_ref = radix.block(rows(ref), adds)
-            tainted = np.zeros(int(cid.max()) + 1, bool)
-            tainted[cid[ref[radix.among(radix.codes(block_ref, rows(ref)), above)]]] = True
-            out.append(sel[mine[tainted[cid[mine]]]])
+            under = radix.reach(seed_codes, radix.codes(block_ref, rows(ref)))
+            out.append(sel[mine[_marks(int(cid.max()) + 1, cid[ref[under]])[cid[mine]]]])
         return np.concatenate(out)
 
 
@@ -180,22 +177,27 @@ class _Radix:
             code += self.coords[rows, j] * self.mult[j + 1]
         return code
 
-    def among(self, codes: np.ndarray, found: np.ndarray) -> np.ndarray:
-        """Per code of ``codes``: whether it is one of ``found`` (a table where the codes'
-        range is small, else a sort)."""
+    def reach(self, seeds: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Per code of ``codes``: whether it is at or above one of ``seeds`` (on each axis the
+        seed's coordinate or the margin, 0). Marked in a table where the codes' range is small
+        (each code once), else gathered and sorted."""
         top = int(np.prod([float(r) for r in self.radix]))
-        if top <= 1 << 26:
-            table = np.zeros(top, bool)
-            table[found] = True
-            return table[codes]
-        return np.isin(codes, found)
-
-    def above(self, codes: np.ndarray) -> np.ndarray:
-        """The codes of every count at or above those of ``codes``: on each axis the count's
-        coordinate or the margin (0); some more than once."""
-        seen = np.unique(codes)
+        table = np.zeros(top, bool) if top <= 1 << 26 else None
+        seen = np.unique(seeds)
+        if table is not None:
+            table[seen] = True
         for j in range(1, len(self.radix)):
             digit = (seen // self.mult[j]) % self.radix[j]
-            up = seen - digit * self.mult[j]
-            seen = np.concatenate([seen, up[digit != 0]])  # (a margin already: no new code)
-        return seen  # (a code may come more than once)
+            up = (seen - digit * self.mult[j])[digit != 0]  # (a margin already: no new code)
+            if table is not None:
+                up = np.unique(up[~table[up]])
+                table[up] = True
+            seen = np.concatenate([seen, up])
+        return table[codes] if table is not None else np.isin(codes, seen)
+
+
+def _marks(size: int, at: np.ndarray) -> np.ndarray:
+    """A table of ``size`` flags, set at ``at``."""
+    out = np.zeros(size, bool)
+    out[at] = True
+    return out
