@@ -9,12 +9,13 @@ element it is paired with. The two counts of one row then differ by a count of t
 tests of children, the tests at places without an ART report) that is in no row of the output,
 and showing both would show it.
 
-Suppression therefore treats the series with the most counts in the output (the first met on a
-tie) as the element's counts: its *main series*. A count of another series is the same cell as
-the main count of its row where it cannot differ from it, that is where every count of the series
-at or below it (the same coordinates, or finer on each axis of its block) is there and equal to
-the main one, and both are there or both absent. Elsewhere it is a count *apart*: withheld, and
-not a cell of the relations (a sum of withheld main counts, as on any line whose margin is shown).
+Suppression therefore treats the series with the most counts in the output (on a tie, the one
+whose pair of elements has the smaller code) as the element's counts: its *main series*. A count
+of another series is the same cell as the main count of its row where it cannot differ from it,
+that is where every count of the series at or below it (the same coordinates, or finer on each
+axis of its block) is there and equal to the main one, and both are there or both absent.
+Elsewhere it is a count *apart*: withheld, and not a cell of the relations (a sum of withheld
+main counts, as on any line whose margin is shown).
 """
 
 from __future__ import annotations
