@@ -260,6 +260,26 @@ def test_suppression_setting_still_withholds(demo_workspace: Any) -> None:
     assert not [v for v in nums if 0 < v < T]
 
 
+def test_suppression_by_place_and_corridor_shows_no_small_count(demo_workspace: Any) -> None:
+    """Each corridor's total over its places is its own count, and an element that two
+    indicators pair differently is withheld where the two differ (both once showed small
+    counts of this output: corridor totals of 1 to 9)."""
+    settings = load_settings(None, env={}, overrides={"disclosure_method": "suppression"})
+    by = ["place", "corridor", "sex", "population_group", "period"]
+    raw = compute_indicators(demo_workspace.engine, ["all"], by, "2025Q2:2025Q4", totals=True)
+    out = publish(raw, settings)
+    for role in ("numerator", "denominator"):
+        shown = [v for v in out.column(role).to_pylist() if v is not None]
+        assert not [v for v in shown if 0 < v < T], role
+    # the corridors' totals differ, and some are shown
+    totals = [
+        r
+        for r in out.select(["place_code", "corridor", "numerator"]).to_pylist()
+        if r["place_code"] == "all" and r["numerator"] is not None
+    ]
+    assert len({r["corridor"] for r in totals}) > 1
+
+
 # ---- linear solving within one large output ------------------------------------------------
 def _two_way_systems(out: Output) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per (element, period, place): its sex x group table as a linear system, grouped by shape.
