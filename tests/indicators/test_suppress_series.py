@@ -199,3 +199,32 @@ def test_an_equal_count_that_adds_up_other_counts_is_apart() -> None:
     assert shown[("testing_coverage", "all", "m")]["numerator"] is None
     assert shown[("testing_coverage", "all", "m")]["numerator_flag"] == "suppressed"
     assert shown[("testing_coverage", "p0", "f")]["numerator"] == 40.0  # the same count
+
+
+def test_too_many_coordinates_to_number_withholds_the_other_pairing() -> None:
+    """Where the coordinates are too many to number (an output far beyond any real one), every
+    count of the other pairing that can differ is withheld: more than needed, never less."""
+    from unittest import mock
+
+    from corridor.indicators import series
+
+    places = ["p0", "p1"]
+    finest = [(p, s) for p in places for s in SEXES]
+    atoms = {
+        "hiv_tests": {f: 20.0 for f in finest},
+        "hiv_positive": {f: 20.0 for f in finest},
+        "pop_estimated__offered_ages": {f: 400.0 for f in finest},
+    }
+    paired = {"positivity": set(finest), "testing_coverage": set(finest[1:])}
+    table, rows = table_of((places, atoms, paired))
+
+    def overflow(*_args: Any) -> None:
+        raise OverflowError("too many")
+
+    with mock.patch.object(series._Radix, "__init__", overflow):
+        out = suppress(table, T).to_pylist()
+    for r, o in zip(rows, out, strict=True):
+        if r["indicator"] == "testing_coverage" and r["numerator"] is not None:
+            assert o["numerator"] is None and o["numerator_flag"] == "suppressed"
+        if r["indicator"] == "positivity":
+            assert o["denominator"] == r["denominator"]  # the main series: shown

@@ -93,7 +93,13 @@ def one_series(
         marked[sel[mine] // 2] = True
     need = np.flatnonzero(marked)
     coords, fixed, period = where.rows(need)
-    later = Later(sel, cid, need, _Radix(fixed, period, coords))
+    try:
+        radix_of = _Radix(fixed, period, coords)
+    except OverflowError:  # (coordinates too many to number: every such count apart)
+        for _s, _ref, mine, _d in slow:
+            keep[mine] = False
+        return keep, None
+    later = Later(sel, cid, need, radix_of)
     radix, rows = later.radix, later.rows
     for s, ref, mine, differs in slow:
         # main counts that the series lacks, in the blocks where it has counts
