@@ -469,7 +469,7 @@ def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
     small = (lay.apart_values > 0) & (lay.apart_values < threshold)
     at[lay.apart] = np.where(small, 1, 2)
     if lay.later is not None:  # a series' sums that would show a withheld zero
-        more = lay.later.withhold(lambda pos: hidden[lay.row_cells.reshape(-1)[pos]])
+        more = lay.later.withhold(lambda pos: hidden[row_cells.reshape(-1)[pos]])
         at[more[at[more] == 0]] = 2
     at = at.reshape(-1, 2)
     texts = pa.array([None, primary_text(threshold), SUPPRESSED], pa.string())

@@ -99,7 +99,7 @@ def one_series(
         for _s, _ref, mine, _d in slow:
             keep[mine] = False
         return keep, None
-    later = Later(sel, cid, need, radix_of)
+    later = Later(sel, cid, ncid, need, radix_of)
     radix, rows = later.radix, later.rows
     for s, ref, mine, differs in slow:
         # main counts that the series lacks, in the blocks where it has counts
@@ -128,8 +128,10 @@ class Later:
     withheld too (else, being equal to the main counts while leaving that zero out, they would
     show it is zero)."""
 
-    def __init__(self, sel: np.ndarray, cid: np.ndarray, need: np.ndarray, radix: _Radix) -> None:
-        self.sel, self.cid, self.need, self.radix = sel, cid, need, radix
+    def __init__(
+        self, sel: np.ndarray, cid: np.ndarray, ncid: int, need: np.ndarray, radix: _Radix
+    ) -> None:
+        self.sel, self.cid, self.ncid, self.need, self.radix = sel, cid, ncid, need, radix
         self.todo: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
 
     def rows(self, at: np.ndarray) -> np.ndarray:
@@ -151,7 +153,7 @@ class Later:
             seed_codes = radix.codes(radix.block(rows(seeds), adds), rows(seeds))
             block_ref = radix.block(rows(ref), adds)
             under = radix.reach(seed_codes, radix.codes(block_ref, rows(ref)))
-            out.append(sel[mine[_marks(int(cid.max()) + 1, cid[ref[under]])[cid[mine]]]])
+            out.append(sel[mine[_marks(self.ncid, cid[ref[under]])[cid[mine]]]])
         return np.concatenate(out)
 
 

@@ -279,39 +279,30 @@ class _Placer:
     dim_c: list[np.ndarray]
     dim_enc: list[tuple[np.ndarray, int, pa.Array]]
 
-    def _coords(self, rows: np.ndarray | None) -> np.ndarray:
-        """Per row (all when None): the integer coordinates on each axis (0: the margin)."""
-        axes = self.axes
-
-        def at(a: np.ndarray) -> np.ndarray:
-            return a if rows is None else a[rows]
-
-        count = len(self.period_c) if rows is None else len(rows)
-        coords = np.zeros((count, max(len(axes), 1)), np.int64, order="F")  # axis by axis
-        for j, a in enumerate(axes):
+    def _coords(self, rows: np.ndarray) -> np.ndarray:
+        """Per row of ``rows``: the integer coordinates on each axis (0: the margin)."""
+        coords = np.zeros((len(rows), max(len(self.axes), 1)), np.int64, order="F")  # by axis
+        for j, a in enumerate(self.axes):
             if a in DISAGGREGATIONS:
                 k = DISAGGREGATIONS.index(a)
-                dim = at(self.dim_c[k])
+                dim = self.dim_c[k][rows]
                 coords[:, j] = np.where(dim == self.dim_enc[k][1], 0, dim + 1)
             elif a == "place":
-                everywhere = np.ones(count, dtype=bool)
+                everywhere = np.ones(len(rows), dtype=bool)
                 for codes, where, _ in self.place_enc:
-                    everywhere &= at(codes) == where
-                coords[:, j] = np.where(everywhere, 0, at(self.place_code) + 1)
+                    everywhere &= codes[rows] == where
+                coords[:, j] = np.where(everywhere, 0, self.place_code[rows] + 1)
             else:
-                coords[:, j] = at(self.period_c) + 1
+                coords[:, j] = self.period_c[rows] + 1
         return coords
 
-    def _fixed(self, rows: np.ndarray | None) -> list[np.ndarray]:
-        """Per row: the corridor and the coordinates on the dimensions that are not axes."""
-
-        def at(a: np.ndarray) -> np.ndarray:
-            return a if rows is None else a[rows]
-
-        parts = [at(self.corridor_c)]
-        parts += [at(self.dim_c[k]) for k, d in enumerate(DISAGGREGATIONS) if d not in self.axes]
+    def _fixed(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Per row of ``rows``: the corridor and the coordinates on the dimensions that are
+        not axes."""
+        parts = [self.corridor_c[rows]]
+        parts += [self.dim_c[k][rows] for k, d in enumerate(DISAGGREGATIONS) if d not in self.axes]
         if "place" not in self.axes:
-            parts.append(at(self.place_code))
+            parts.append(self.place_code[rows])
         return parts
 
     def over_periods(self, elem: np.ndarray) -> np.ndarray:
@@ -323,16 +314,15 @@ class _Placer:
     def place(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coordinates, axes of its block, block code) of the counts at ``pos``."""
         prow = pos // 2
-        coords = self._coords(prow)
         # the period is an axis of sums only (the last axis); other elements are one per period
-        psum = self.sums[self.elem_c[pos]] if len(self.sums) else np.zeros(len(pos), bool)
+        adds = self.over_periods(self.elem_c[pos])
         own = np.full(len(pos), len(self.axes), np.int64)
         if "period" in self.axes:
-            own -= (~psum).astype(np.int64)
+            own -= (~adds).astype(np.int64)
         fixed = self._fixed(prow)
         parts = [self.elem_c[pos], fixed[0], own, *fixed[1:]]
-        parts.append(np.where(psum & ("period" in self.axes), 0, self.period_c[prow] + 1))
-        return coords, own, combine(parts, len(pos))
+        parts.append(np.where(adds, 0, self.period_c[prow] + 1))
+        return self._coords(prow), own, combine(parts, len(pos))
 
     def rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row of ``rows``: its coordinates, the code of its corridor and of its
