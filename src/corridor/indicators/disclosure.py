@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corridor.indicators.corridorboxes import boxes_across
 from corridor.indicators.determined import Solver
 from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.linkedsystems import systems
@@ -404,19 +405,24 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     if len(values) == 0:
         return hidden, primary
     bid, pcid = lay.bid, lay.pcid
-    hard = np.zeros(int(bid.max()) + 1, bool)
+    linked = np.zeros(int(bid.max()) + 1, bool)
     shared = np.bincount(pcid, minlength=len(values)) > 1
     if shared.any():
-        hard[bid[shared[pcid]]] = True
+        linked[bid[shared[pcid]]] = True
         while True:  # blocks linked through shared cells go together
-            linked = np.zeros(len(values), bool)
-            linked[pcid[hard[bid]]] = True
-            grown = hard.copy()
-            grown[bid[linked[pcid] & shared[pcid]]] = True
-            if (grown == hard).all():
+            reach = np.zeros(len(values), bool)
+            reach[pcid[linked[bid]]] = True
+            grown = linked.copy()
+            grown[bid[reach[pcid] & shared[pcid]]] = True
+            if (grown == linked).all():
                 break
-            hard = grown
-    easy = np.flatnonzero(~hard[bid])  # placements; each of their cells is placed once
+            linked = grown
+    hard = linked.copy()
+    if linked.any() and "place" in lay.axes:
+        # boxes across the linked blocks; a family with a small count left without one: checked
+        place = lay.axes.index("place")
+        hard = boxes_across(values, bid, pcid, lay.coords, lay.own, place, primary, hidden, linked)
+    easy = np.flatnonzero(~linked[bid])  # placements; each of their cells is placed once
     cid = pcid[easy]
     if len(cid) == len(values) and (cid == np.arange(len(cid))).all():
         # every cell placed once, in cell order (no place on two corridors): no copies

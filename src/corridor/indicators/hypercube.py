@@ -54,6 +54,8 @@ def protect_boxes(
     hidden: np.ndarray,
     todo: np.ndarray,
     whole_above: int | None = None,
+    margins: np.ndarray | None = None,
+    loud: np.ndarray | None = None,
 ) -> np.ndarray:
     """Withhold (in ``hidden``) the corners of a box for each cell of ``todo``; returns the
     cells of ``todo`` for which no box was found.
@@ -62,12 +64,15 @@ def protect_boxes(
     the axes the cell's block has; those are the first ones) per cell; every cell in one block.
     ``whole_above``: the caller withholds whole a block of more than this many withheld cells
     where a cell has no box; the cells of such a block are not searched (they are returned)
-    where one of them can have none (see :func:`_boxless`).
+    where one of them can have none (see :func:`_boxless`). ``margins`` (per block and axis):
+    axes taken to have a margin whether or not a cell of the block lies there (no box keeps
+    such an axis as it is). ``loud`` (per cell): never taken as alone on a line (a cell that
+    stands for several, see :mod:`corridor.indicators.corridorboxes`).
     """
     grid = Grid(bid, coords, own)
     if not grid.fits or not grid.unique or len(todo) == 0:
         return todo
-    lines = Lines(grid, own, values)
+    lines = Lines(grid, own, values, margins, loud)
     todo = np.asarray(todo, np.int64)
     doomed = np.zeros(0, np.int64)
     if whole_above is not None:

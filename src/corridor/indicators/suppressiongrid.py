@@ -105,9 +105,17 @@ class Lines:
     numbered once for all cells, whether a cell is alone on its line, and per block whether it
     has any margin along the axis."""
 
-    def __init__(self, grid: Grid, own: np.ndarray, values: np.ndarray) -> None:
+    def __init__(
+        self,
+        grid: Grid,
+        own: np.ndarray,
+        values: np.ndarray,
+        margins: np.ndarray | None = None,
+        loud: np.ndarray | None = None,
+    ) -> None:
         self.grid = grid
         self.own = own
+        self.loud = loud
         counts = values[(values > 0) & (values < ZERO)]
         # the counts are whole numbers (so are their costs: their ranks, see order_keys)
         self.whole = bool(
@@ -118,6 +126,8 @@ class Lines:
         for j in range(w):
             margin = (own > j) & (grid.axis[j] == 0)
             self.block_margin[grid.bid[margin], j] = True
+        if margins is not None:  # (axes with a margin wherever the caller says so)
+            self.block_margin |= margins[: len(self.block_margin)]
         self._on: dict[int, np.ndarray] = {}
         self._ids: dict[int, tuple[np.ndarray, int]] = {}
         self._alone: dict[int, np.ndarray] = {}
@@ -239,6 +249,8 @@ class Lines:
         if len(on):
             _members, of_members, mine, count = self.few(j, cells[on])
             out[on] = np.bincount(of_members, minlength=count)[mine] == 1
+            if self.loud is not None:
+                out[on] &= ~self.loud[cells[on]]
         return out
 
     def knows_alone(self, j: int) -> bool:
@@ -252,6 +264,8 @@ class Lines:
             on = self.on(j)
             flag = np.ones(len(self.own), bool)
             flag[on] = np.bincount(ids[on], minlength=count)[ids[on]] == 1
+            if self.loud is not None:  # (cells never taken as alone: see protect_boxes)
+                flag[on] &= ~self.loud[on]
             self._alone[j] = flag
         return self._alone[j]
 
