@@ -207,6 +207,27 @@ def test_no_small_count_of_places_on_several_corridors_can_be_worked_out(case: C
     check(case)
 
 
+#: without totals: p1's small count of women truckers; its box kept the group axis as it is
+#: where p1 has truckers only, then took p0, which has miners too: the margin over groups of
+#: p0's women (0, from the query without groups) showed p0's withheld women truckers
+NO_TOTALS: Case = (
+    {"p0": ("northern",), "p1": ("northern",)},
+    {
+        ("p0", "f", "truckers"): 0.0,
+        ("p0", "m", "truckers"): 0.0,
+        ("p0", "f", "miners"): 0.0,
+        ("p0", "m", "miners"): 0.0,
+        ("p1", "f", "truckers"): 1.0,
+        ("p1", "m", "truckers"): 10.0,
+    },
+    False,
+)
+
+
+def test_a_box_keeps_an_axis_as_it_is_only_where_every_corner_is_alone_on_it() -> None:
+    check(NO_TOTALS)
+
+
 def _layout_args(case: Case) -> tuple[Any, ...]:
     lay = layout(table_of(truth_of(case), case[2]))
     primary = (lay.values > 0) & (lay.values < T)

@@ -173,6 +173,7 @@ def _grow(
     found[0] = cells
     size = 1
     alive = np.ones(m, bool)
+    as_is = np.zeros((m, w), bool)  # the axes kept as they are, per cell
     own = lines.own[cells]
     priced = np.append(np.inf, cost)  # none (0: see Grid.find1), then the cost of each cell
     for j in range(w) if axes is None else axes:
@@ -215,12 +216,21 @@ def _grow(
             step[pick] = d[better]
             new[:, pick] = at[:, better] - 1
         alive[on[~keep & ~np.isfinite(best)]] = False
+        as_is[on[keep], j] = True
         # the box doubles: the same corners with the partner on axis j (off it: themselves)
         codes[size : 2 * size] = codes[:size]
         found[size : 2 * size] = found[:size]
         codes[size : 2 * size, on] += step
         found[size : 2 * size, on] = new
         size *= 2
+    # an axis kept as it is must say nothing for every corner of the whole box, those that
+    # later axes added included (a corner there with other cells on its line would move their
+    # margin, which another output shows)
+    for j in range(w):
+        rows = np.flatnonzero(alive & as_is[:, j])
+        if len(rows):
+            at = found[:size, rows]
+            alive[rows] = lines.alone_of(j, at.reshape(-1)).reshape(at.shape).all(axis=0)
     boxed[found[:size, alive]] = True
     return alive
 
