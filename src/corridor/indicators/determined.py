@@ -13,8 +13,8 @@ is made smaller without changing the answer:
   equations that gives it must take that equation once, and the rest must cancel the other
   unknown); the equation goes and the question passes to the other unknown. Two asked
   unknowns alone together in one equation are both free. Then peeling again, and so on (on
-  the demonstration world's year 2019, 700 small counts each tied to one of 108 margins: a
-  system of 750 x 808 became one of 46 x 108);
+  the demonstration world's year 2019, 700 small counts each tied to one of 108 others: a
+  system of 750 x 808 became one of 50 x 108);
 * **splitting**: what is left falls into independent systems again, and only those holding an
   asked unknown are solved, each as the eigendecomposition of its Gram matrix, with one BLAS
   thread (more threads make a small ``eigh`` far slower on a shared machine);
