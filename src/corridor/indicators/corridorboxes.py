@@ -31,24 +31,13 @@ import numpy as np
 
 from corridor.indicators.codes import combine, dense
 from corridor.indicators.hypercube import protect_boxes
+from corridor.indicators.linkedsystems import components
 
 
 def families(bid: np.ndarray, cid: np.ndarray, blocks: int) -> np.ndarray:
     """Per block, the smallest block number linked to it through cells placed in both
-    (placements ``bid`` / ``cid``)."""
-    label = np.arange(blocks, dtype=np.int64)
-    if len(cid) == 0:
-        return label
-    cells = int(cid.max()) + 1
-    while True:
-        low = np.full(cells, blocks, np.int64)
-        np.minimum.at(low, cid, label[bid])
-        new = label.copy()
-        np.minimum.at(new, bid, low[cid])
-        new = new[new]
-        if (new == label).all():
-            return label
-        label = new
+    (placements ``bid`` / ``cid``): the components of blocks joined by their cells."""
+    return components(cid, bid, blocks)
 
 
 @dataclass
