@@ -113,9 +113,9 @@ class _Protector:
         """The relations that ``c`` is a member of."""
         return self._rels_of[self._rels_ptr[c] : self._rels_ptr[c + 1]]
 
-    def _order(self, c: int) -> tuple[int, float, tuple[Any, ...]]:
+    def _order(self, c: int) -> tuple[int, float, int]:
         v = self.values[c]
-        return (0 if v > 0 else 1, v, self.cells.keys[c])
+        return (0 if v > 0 else 1, v, int(self.cells.rank[c]))
 
     def hide(self, c: int, queue: deque[int]) -> None:
         if not self.hidden[c]:
@@ -361,7 +361,7 @@ class _Protector:
             if not determined:
                 self.checked[key] = versions
                 continue
-            cell = min(determined, key=lambda c: self.cells.keys[c])
+            cell = min(determined, key=lambda c: int(self.cells.rank[c]))
             candidates = sorted(
                 set(group_cells[~self.hidden[group_cells]].tolist()), key=self._order
             )

@@ -82,6 +82,10 @@ class Relations:
 class Cells:
     """Distinct counts of an output, the relations between them, and their coordinates.
 
+    ``rank``: per cell, the place of its key (element, period, corridor, places, dimensions)
+    among the keys in their sort order (ties are broken by it, so that what is withheld does
+    not depend on the order of the rows).
+
     Blocks of cells that add up together (one element, the same values on the columns that are
     not axes): ``block_keys`` (element, corridor, the block's axes, the values of the other
     dimensions), ``block_number`` (the number of each key) and, per block ``b``, its cells
@@ -91,7 +95,7 @@ class Cells:
     """
 
     values: list[float] = field(default_factory=list)
-    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     relations: Relations = field(default_factory=Relations)
     block_keys: list[tuple[Any, ...]] = field(default_factory=list)
     block_number: dict[tuple[Any, ...], int] = field(default_factory=dict)
@@ -234,9 +238,8 @@ class Layout:
         cells.values = self.values[ids].tolist()
         pos = self.cell_pos[ids]
         rows = pa.array(pos // 2, pa.int64())
-        keys: list[list[Any]] = [self.elements(pos).to_pylist()]
-        keys += [col.take(rows).to_pylist() for col in self.columns]
-        cells.keys = list(zip(*keys, strict=True))
+        keys = [self.elements(pos), *(col.take(rows) for col in self.columns)]
+        cells.rank = key_ranks(keys)
         bid = _place_blocks(
             cells,
             self.table,
@@ -252,6 +255,27 @@ class Layout:
         coords = self.coords[placements]
         cells.relations = relations(cells, threshold, bid, pcid, coords, self.own[placements])
         return cells, ids
+
+
+def key_ranks(columns: list[pa.ChunkedArray]) -> np.ndarray:
+    """Per position, the place of its key (the values of ``columns`` there, compared as tuples;
+    a column with no value, such as the corridor of an output not by corridor, left out; a
+    missing value last) in the sorted keys: text compared by code point as Python compares it
+    (UTF-8 bytes sort in code point order), without building a tuple per key."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return np.zeros(0, np.int64)
+    some = [c for c in columns if c.null_count < n]
+    if not some:
+        return np.arange(n, dtype=np.int64)
+    names = [f"k{i}" for i in range(len(some))]
+    order = pc.sort_indices(
+        pa.table(dict(zip(names, some, strict=True))),
+        sort_keys=[(c, "ascending") for c in names],
+    ).to_numpy()
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    return rank
 
 
 def build_cells(table: pa.Table, threshold: int) -> tuple[Cells, np.ndarray]:
