@@ -316,3 +316,33 @@ def test_too_large_for_the_exact_check_withholds_more_not_less(
     with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", 1):
         out = suppress(table_of(cells, by), T)
     _check_withheld(out, cells, finest, by, exactly_small=False)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs(), st.integers(0, 6))
+def test_a_block_too_linked_is_seen_so_before_its_cells_are_built(
+    case: tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]], limit: int
+) -> None:
+    """protect() withholds whole a block whose one-dimensional margins link more withheld
+    cells than the exact check takes, from the layout's arrays: the same answer as the exact
+    check's own test on the block's cells (which it then need not build)."""
+    by, totals, finest = case
+    cells = grid(finest, by, totals)
+    lay = disclosure.layout(table_of(cells, by))
+    if len(lay.values) == 0:
+        return
+    hidden = (lay.values > 0) & (lay.values < T)
+    built, ids = lay.cells(T)
+    assert (ids == np.arange(len(ids))).all()  # each cell placed once, in cell order
+    protector = disclosure._Protector(built, T, withheld=hidden)
+    # Cells numbers the blocks by their first placement
+    _u, first = np.unique(lay.bid, return_index=True)
+    number = np.empty(len(first), np.int64)
+    number[np.argsort(first)] = np.arange(len(first))
+    arrays = (lay.values, lay.bid, lay.coords, lay.own)
+    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", limit):
+        for b in range(len(first)):
+            if lay.own[lay.bid == b][0] == 0:
+                continue
+            early = disclosure._links_too_many(*arrays, hidden, b, T)
+            assert early == protector._too_large_alone([int(number[b])])

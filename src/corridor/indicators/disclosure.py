@@ -38,7 +38,7 @@ from corridor.indicators.corridorboxes import boxes_across
 from corridor.indicators.determined import Solver
 from corridor.indicators.hypercube import protect_boxes
 from corridor.indicators.linkedsystems import systems
-from corridor.indicators.slabs import slab_arrays
+from corridor.indicators.slabs import margin_equations, slab_arrays
 from corridor.indicators.suppresscells import (
     DISAGGREGATIONS,
     ROLES,
@@ -439,6 +439,13 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
         # (more than the rule and the check would, never less)
         count = np.bincount(bid[easy], hidden[cid], len(hard))
         whole = blocks[count[blocks] > 4 * EXACT_CHECK_LIMIT]
+        # so is a block whose margins along one dimension alone link more withheld cells than
+        # the exact check takes: the check would withhold it whole after building its cells
+        # (withholding more before can only link more)
+        mid = blocks[(count[blocks] > EXACT_CHECK_LIMIT) & (count[blocks] <= 4 * EXACT_CHECK_LIMIT)]
+        if len(mid):
+            many = [_links_too_many(*arrays, sub, b, threshold) for b in mid.tolist()]
+            whole = np.union1d(whole, mid[np.array(many, bool)])
         if len(whole):
             log.info("disclosure: %d blocks too large to check exactly; withheld", len(whole))
             every = np.zeros(len(hard), bool)
@@ -449,6 +456,27 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
         cells, ids = lay.cells(threshold, np.flatnonzero(hard[bid]))
         hidden[ids] = _Protector(cells, threshold, withheld=hidden[ids]).run()
     return hidden, primary
+
+
+def _links_too_many(
+    values: np.ndarray,
+    bid: np.ndarray,
+    coords: np.ndarray,
+    own: np.ndarray,
+    hidden: np.ndarray,
+    block: int,
+    threshold: int,
+) -> bool:
+    """Whether the margins along one dimension of ``block`` (cells placed once) link more
+    withheld cells (``hidden``) than EXACT_CHECK_LIMIT: :meth:`_Protector._too_large_alone`
+    from the layout's arrays, before any :class:`Cells` are built."""
+    cells = np.flatnonzero(bid == block)
+    width = int(own[cells[0]])
+    first = margin_equations(
+        cells, coords[cells, :width], lambda c: values[c].astype(float), threshold, orders=1
+    )
+    found = systems(hidden, *first)
+    return found is not None and bool((np.bincount(found.comp) > EXACT_CHECK_LIMIT).any())
 
 
 def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:

@@ -4,6 +4,7 @@ up, over integer coordinates (no Python loop per cell or per margin)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
@@ -25,6 +26,25 @@ def slab_arrays(
     With ``orders``, only the margins along at most that many dimensions (the first equations).
     """
     cids, codes = cells.block(block)  # codes: 0 the margin
+    values = cells.values
+
+    def values_of(finest_cid: np.ndarray) -> np.ndarray:
+        # (the block's values only: the whole table's list as an array cost 2 ms per block)
+        return np.fromiter((values[c] for c in finest_cid.tolist()), float, len(finest_cid))
+
+    return margin_equations(cids, codes, values_of, threshold, orders)
+
+
+def margin_equations(
+    cids: np.ndarray,
+    codes: np.ndarray,
+    values_of: Callable[[np.ndarray], np.ndarray],
+    threshold: int,
+    orders: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`slab_arrays` of one block given as its cells ``cids``, their integer coordinates
+    ``codes`` on the block's axes (0: the margin; equal codes for equal values) and
+    ``values_of`` (the values of some of the cells)."""
     n_axes = codes.shape[1]
     empty = np.zeros(0, np.int64)
     if len(cids) == 0 or n_axes == 0:
@@ -33,9 +53,7 @@ def slab_arrays(
     is_finest = (codes != 0).all(axis=1)
     finest = codes[is_finest]
     finest_cid = cids[is_finest]
-    # (the block's values only: the whole table's list as an array cost 2 ms per block)
-    values = cells.values
-    finest_values = np.fromiter((values[c] for c in finest_cid.tolist()), float, len(finest_cid))
+    finest_values = values_of(finest_cid)
     project = _Projections(codes, finest, cids)
     members: list[np.ndarray] = []
     eqs: list[np.ndarray] = []
