@@ -315,14 +315,7 @@ class _Protector:
         if (np.diff(self._blocks_ptr)[block_cells] > 1).any():
             return False
         first = slab_arrays(self.cells, self.threshold, numbers[0], orders=1)
-        found = systems(self.hidden, *first)
-        if found is None:
-            return False
-        sizes = np.bincount(found.comp)
-        if (sizes > EXACT_CHECK_LIMIT).any():
-            log.info("disclosure: more than %d withheld cells linked", EXACT_CHECK_LIMIT)
-            return True
-        return False
+        return _links_over_limit(self.hidden, first)
 
     def _exposed(self, queue: deque[int]) -> tuple[int, list[tuple[Any, ...]], list[int]] | None:
         for group in self._groups():
@@ -475,8 +468,17 @@ def _links_too_many(
     first = margin_equations(
         cells, coords[cells, :width], lambda c: values[c].astype(float), threshold, orders=1
     )
-    found = systems(hidden, *first)
-    return found is not None and bool((np.bincount(found.comp) > EXACT_CHECK_LIMIT).any())
+    return _links_over_limit(hidden, first)
+
+
+def _links_over_limit(hidden: np.ndarray, equations: tuple[np.ndarray, ...]) -> bool:
+    """Whether ``equations`` (as :func:`slab_arrays` gives them) link more withheld cells
+    (``hidden``) in one system than EXACT_CHECK_LIMIT."""
+    found = systems(hidden, *equations)
+    if found is None or not (np.bincount(found.comp) > EXACT_CHECK_LIMIT).any():
+        return False
+    log.info("disclosure: more than %d withheld cells linked", EXACT_CHECK_LIMIT)
+    return True
 
 
 def suppress(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
