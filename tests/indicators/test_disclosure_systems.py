@@ -10,9 +10,10 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_indicator_disclosure import T, grid, outputs, table_of
+from test_suppress_corridors import corridor_tables, table_by_corridor
 
 from corridor.indicators import disclosure, suppress
 from corridor.indicators.linkedsystems import components, first_appearance, systems
@@ -301,3 +302,65 @@ def test_the_groups_found_first_are_the_groups_after_any_cells_withheld(
     p.rule(deque(range(len(p.cells.relations))))
     assert p._find_groups() == first
     assert p._groups() is first
+
+
+#: places on one and two corridors where a complement is ruled out (found by Hypothesis)
+RULED_OUT: Any = (
+    {"p0": ("lake",), "p1": ("northern", "lake"), "p2": ("lake",)},
+    {
+        ("p0", "f"): (0.0, 38.0),
+        ("p0", "m"): (2.0, 29.0),
+        ("p1", "f"): (6.0, 0.0),
+        ("p1", "m"): (11.0, 0.0),
+        ("p2", "f"): (0.0, 1.0),
+        ("p2", "m"): (4.0, 4.0),
+    },
+)
+
+
+def _checked_touches(ruled_out: list[int]) -> Any:
+    """:meth:`_Protector._touches` that checks each cell it rules out: withheld, that cell
+    leaves the count determined (and counts them in ``ruled_out``)."""
+    plain = disclosure._Protector._touches
+
+    def touches(p: disclosure._Protector, group: list[Any], cell: int) -> Any:
+        near = plain(p, group, cell)
+
+        def check(c: int) -> bool:
+            if near(c):
+                return True
+            assert cell in p._determined(group, extra={c}, only=cell)
+            ruled_out.append(c)
+            return False
+
+        return check
+
+    return touches
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corridor_tables())
+@example(RULED_OUT)
+def test_complements_outside_the_determined_system_are_skipped_without_changing_anything(
+    case: Any,
+) -> None:
+    """A complement tried for a determined small count that sits in none of the equations of
+    its system cannot free it: each one ruled out leaves the count determined, and skipping
+    them withholds exactly what trying each does (tables by place and corridor, every block to
+    the rule and the exact check: no boxes)."""
+    table, _truth = table_by_corridor(case)
+    ruled_out: list[int] = []
+    with (
+        mock.patch.object(disclosure, "protect_boxes", _no_boxes),
+        mock.patch.object(disclosure, "boxes_across", lambda *args: args[-1]),
+    ):
+        with mock.patch.object(disclosure._Protector, "_touches", _checked_touches(ruled_out)):
+            quick = suppress(table, T)
+        with mock.patch.object(
+            disclosure._Protector, "_touches", lambda self, group, cell: lambda c: True
+        ):
+            every = suppress(table, T)
+    for flag in FLAGS:
+        assert quick.column(flag).to_pylist() == every.column(flag).to_pylist()
+    if case is RULED_OUT:
+        assert ruled_out  # (the example does rule some out)

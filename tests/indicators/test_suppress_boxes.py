@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_indicator_disclosure import AXES, MARGIN, T, _determined, grid, outputs, table_of
 
 from corridor.indicators import disclosure, hypercube, suppress
-from corridor.indicators.hypercube import protect_boxes
+from corridor.indicators.hypercube import Boxes, protect_boxes
 
 Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
 
@@ -161,3 +161,28 @@ def test_corner_sums_add_as_numpy_adds_a_row(size: int, costs: list[float]) -> N
     expect = np.ascontiguousarray(price.T).sum(axis=1)
     got = hypercube._corner_sum(price)
     assert got.tolist() == expect.tolist()
+
+
+def test_boxes_asked_again_are_those_of_a_fresh_search() -> None:
+    """:class:`Boxes` (the grid and lines built once, asked twice) withholds and leaves what
+    two fresh :func:`protect_boxes` calls do."""
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n_a, n_b = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+        a, b = np.meshgrid(np.arange(n_a + 1), np.arange(n_b + 1), indexing="ij")
+        coords = np.stack([a.ravel(), b.ravel()], axis=1).astype(np.int64)
+        values = rng.integers(0, 30, len(coords)).astype(float)
+        n = len(values)
+        bid, own = np.zeros(n, np.int64), np.full(n, 2, np.int64)
+        small = np.flatnonzero((values > 0) & (values < 10))
+        first, second = small[: len(small) // 2], small[len(small) // 2 :]
+        fresh = (values > 0) & (values < 10)
+        again = fresh.copy()
+        left_fresh = [
+            protect_boxes(values, bid, coords, own, fresh, part) for part in (first, second)
+        ]
+        search = Boxes(values, bid, coords, own)
+        left_again = [search(again, part) for part in (first, second)]
+        assert (fresh == again).all()
+        for x, y in zip(left_fresh, left_again, strict=True):
+            assert np.array_equal(x, y)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_indicator_disclosure import T, grid, outputs, table_of
 
 from corridor.indicators import suppress
-from corridor.indicators.suppresscells import build_cells
+from corridor.indicators.suppresscells import _first_of_each, build_cells
 
 Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
 FLAGS = ("numerator_flag", "denominator_flag", "value_flag")
@@ -54,3 +56,25 @@ def test_a_count_shown_twice_is_one_cell(case: Case) -> None:
     for flag in FLAGS:
         single = a.column(flag).to_pylist()
         assert b.column(flag).to_pylist() == single + single
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=4), st.booleans()),
+        max_size=40,
+    )
+)
+def test_the_first_of_each_relation_is_that_of_a_set(rels: list[tuple[list[int], bool]]) -> None:
+    """Relations listed twice (a place on two corridors) are kept once, the first: as a set of
+    (members, margin flag) met in order would keep them."""
+    every = np.array([c for members, _m in rels for c in members], np.int64)
+    size = np.array([len(members) for members, _m in rels], np.int64)
+    start = np.cumsum(size) - size
+    has_margin = np.array([m for _members, m in rels], bool)
+    seen: set[tuple[tuple[int, ...], bool]] = set()
+    plain = []
+    for members, m in rels:
+        plain.append((tuple(members), m) not in seen)
+        seen.add((tuple(members), m))
+    assert _first_of_each(every, start, size, has_margin).tolist() == plain

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corridor.indicators.codes import combine, dense
-from corridor.indicators.hypercube import protect_boxes
+from corridor.indicators.hypercube import Boxes
 from corridor.indicators.linkedsystems import components
 
 
@@ -109,8 +109,10 @@ def boxes_across(
     loud = np.zeros(len(e_values), bool)
     loud[len(cells) :] = True
 
+    search = Boxes(e_values, e_bid, e_coords, e_own, margins, loud)
+
     def boxes(asked: np.ndarray) -> np.ndarray:
-        return protect_boxes(e_values, e_bid, e_coords, e_own, e_hidden, asked, None, margins, loud)
+        return search(e_hidden, asked)
 
     left = boxes(np.flatnonzero(primary[cells]))
     if len(left):

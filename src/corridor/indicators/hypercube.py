@@ -69,10 +69,46 @@ def protect_boxes(
     such an axis as it is). ``loud`` (per cell): never taken as alone on a line (a cell that
     stands for several, see :mod:`corridor.indicators.corridorboxes`).
     """
-    grid = Grid(bid, coords, own)
-    if not grid.fits or not grid.unique or len(todo) == 0:
-        return todo
-    lines = Lines(grid, own, values, margins, loud)
+    return Boxes(values, bid, coords, own, margins, loud)(hidden, todo, whole_above)
+
+
+class Boxes:
+    """:func:`protect_boxes` over cells given once, asked about again and again: the grid of
+    the cells and their lines (which do not depend on what is withheld) are built once
+    (:mod:`corridor.indicators.corridorboxes` asks a few times over the same cells)."""
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        bid: np.ndarray,
+        coords: np.ndarray,
+        own: np.ndarray,
+        margins: np.ndarray | None = None,
+        loud: np.ndarray | None = None,
+    ) -> None:
+        self.values = values
+        self.grid = Grid(bid, coords, own)
+        self.usable = self.grid.fits and self.grid.unique
+        self.lines = Lines(self.grid, own, values, margins, loud) if self.usable else None
+
+    def __call__(
+        self, hidden: np.ndarray, todo: np.ndarray, whole_above: int | None = None
+    ) -> np.ndarray:
+        """:func:`protect_boxes` of these cells with ``hidden``, ``todo``, ``whole_above``."""
+        if self.lines is None or len(todo) == 0:
+            return todo
+        return _protect(self.grid, self.lines, self.values, hidden, todo, whole_above)
+
+
+def _protect(
+    grid: Grid,
+    lines: Lines,
+    values: np.ndarray,
+    hidden: np.ndarray,
+    todo: np.ndarray,
+    whole_above: int | None,
+) -> np.ndarray:
+    bid = grid.bid
     todo = np.asarray(todo, np.int64)
     doomed = np.zeros(0, np.int64)
     if whole_above is not None:

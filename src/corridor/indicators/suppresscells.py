@@ -603,16 +603,7 @@ def relations(
     size = n_comp + has_margin
     if len(cid) != len(cells.values):
         # a cell placed in two blocks (two corridors): the same relation twice, kept once
-        listed = every.tolist()
-        seen: set[tuple[tuple[int, ...], bool]] = set()
-        keep = np.ones(len(start), bool)
-        for r, (s, n, m) in enumerate(
-            zip(start.tolist(), size.tolist(), has_margin.tolist(), strict=True)
-        ):
-            pair = (tuple(listed[s : s + n]), m)
-            if pair in seen:
-                keep[r] = False
-            seen.add(pair)
+        keep = _first_of_each(every, start, size, has_margin)
         start, n_comp, has_margin, total, size = (
             x[keep] for x in (start, n_comp, has_margin, total, size)
         )
@@ -626,3 +617,19 @@ def relations(
         exact = sum(cells.values[c] for c in flat[ptr[r] : ptr[r + 1]].tolist())
         virtual[r] = 0 < exact < threshold
     return Relations(flat, ptr, has_margin, virtual)
+
+
+def _first_of_each(
+    every: np.ndarray, start: np.ndarray, size: np.ndarray, has_margin: np.ndarray
+) -> np.ndarray:
+    """Per relation (members ``every[start:start + size]``, in order), whether it is the first
+    with those members and that margin flag: relations of one size at a time, compared as rows
+    (no Python tuple per relation)."""
+    keep = np.zeros(len(start), bool)
+    for n in np.unique(size).tolist():
+        rels = np.flatnonzero(size == n)
+        rows = every[start[rels, None] + np.arange(n)]
+        rows = np.concatenate([rows, has_margin[rels, None].astype(np.int64)], axis=1)
+        _u, first = np.unique(rows, axis=0, return_index=True)
+        keep[rels[first]] = True
+    return keep
