@@ -16,9 +16,9 @@ benchmarks/indicators.py, with random record keys), times
   and the counts withheld; and on the first 50k, 300k and 1M rows of the largest output (of each
   world), where only n changes, with the growth exponent; on the demonstration world also the
   whole of that output (all by site x sex x age x group x quarter, 2019-2025) against its
-  query, and each year of it (about 50k rows each), and a table by place and corridor (the exact
-  check's path), these the fastest of 5. Goals (issue 10): at least 500,000 rows/s, time growing no faster than
-  n log n, at most 2x the query.
+  query, and each year of it (about 50k rows each), and a table by place and corridor (the
+  exact check's path), these the fastest of 5. Goals (issue 10): at least 500,000 rows/s, time
+  growing no faster than n log n, at most 2x the query.
 
 ``--demo`` adds the demonstration world (generated with seed 2024 and ingested, about a minute)
 with its own queries.

@@ -364,3 +364,14 @@ def test_complements_outside_the_determined_system_are_skipped_without_changing_
         assert quick.column(flag).to_pylist() == every.column(flag).to_pylist()
     if case is RULED_OUT:
         assert ruled_out  # (the example does rule some out)
+
+
+@FAST
+@given(outputs(), st.data())
+def test_cells_in_order_are_sorted_by_the_order_key(case: Case, data: st.DataObject) -> None:
+    """Candidates sorted as arrays: each once, as ``sorted(set(...), key=_order)`` gives them
+    (non-zero first, then the smallest, then the key's rank)."""
+    p = _protector(case)
+    n = len(p.values)
+    cells = data.draw(st.lists(st.integers(0, n - 1), max_size=3 * n)) if n else []
+    assert p._in_order(np.array(cells, np.int64)) == sorted(set(cells), key=p._order)

@@ -118,6 +118,12 @@ class _Protector:
         v = self.values[c]
         return (0 if v > 0 else 1, v, int(self.cells.rank[c]))
 
+    def _in_order(self, cells: np.ndarray) -> list[int]:
+        """``cells`` once each, sorted by :meth:`_order` (one sort of arrays)."""
+        cells = np.unique(cells)
+        v = self.values[cells]
+        return cells[np.lexsort((self.cells.rank[cells], v, ~(v > 0)))].tolist()
+
     def hide(self, c: int, queue: deque[int]) -> None:
         if not self.hidden[c]:
             self.hidden[c] = True
@@ -366,10 +372,7 @@ class _Protector:
                 self.checked[key] = versions
                 continue
             cell = min(determined, key=lambda c: int(self.cells.rank[c]))
-            candidates = sorted(
-                set(group_cells[~self.hidden[group_cells]].tolist()), key=self._order
-            )
-            return cell, group, candidates
+            return cell, group, self._in_order(group_cells[~self.hidden[group_cells]])
         return None
 
     def _best_complement(
