@@ -429,16 +429,9 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     bid, pcid = lay.bid, lay.pcid
     linked = np.zeros(int(bid.max()) + 1, bool)
     shared = np.bincount(pcid, minlength=len(values)) > 1
-    if shared.any():
-        linked[bid[shared[pcid]]] = True
-        while True:  # blocks linked through shared cells go together
-            reach = np.zeros(len(values), bool)
-            reach[pcid[linked[bid]]] = True
-            grown = linked.copy()
-            grown[bid[reach[pcid] & shared[pcid]]] = True
-            if (grown == linked).all():
-                break
-            linked = grown
+    # the blocks holding a cell placed twice (a place on two corridors): those linked through
+    # shared cells (boxes_across finds their families)
+    linked[bid[shared[pcid]]] = True
     hard = linked.copy()
     if linked.any() and "place" in lay.axes:
         # boxes across the linked blocks; a family with a small count left without one: checked
