@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_indicator_disclosure import T, grid, outputs, table_of
+from test_suppress_corridors import corridor_tables, table_by_corridor
 
 from corridor.indicators import suppress
 from corridor.indicators.suppresscells import _first_of_each, build_cells
@@ -78,3 +81,15 @@ def test_the_first_of_each_relation_is_that_of_a_set(rels: list[tuple[list[int],
         plain.append((tuple(members), m) not in seen)
         seen.add((tuple(members), m))
     assert _first_of_each(every, start, size, has_margin).tolist() == plain
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corridor_tables())
+def test_a_table_by_place_and_corridor_lists_each_relation_once(case: Any) -> None:
+    """A place on two corridors puts its relations in two blocks; each is kept once (only the
+    relations of cells placed twice are compared: the others cannot be listed twice)."""
+    table, _truth = table_by_corridor(case)
+    cells, _rows = build_cells(table, T)
+    rels = cells.relations
+    listed = [(tuple(rels.members(i)), bool(rels.has_margin[i])) for i in range(len(rels))]
+    assert len(set(listed)) == len(listed)

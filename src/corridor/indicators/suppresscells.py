@@ -602,8 +602,15 @@ def relations(
     every = np.concatenate([f[0] for f in found])
     size = n_comp + has_margin
     if len(cid) != len(cells.values):
-        # a cell placed in two blocks (two corridors): the same relation twice, kept once
-        keep = _first_of_each(every, start, size, has_margin)
+        # a cell placed in two blocks (two corridors): the same relation twice, kept once.
+        # Only a relation of such cells alone can be listed twice: a cell placed once puts
+        # both in its one block, where two relations never have the same members (along one
+        # axis the groups are apart; along two, two cells cannot differ in each alone)
+        twice = np.bincount(cid, minlength=len(cells.values)) > 1
+        once = np.concatenate([[0], np.cumsum(~twice[every])])
+        alone = once[start + size] == once[start]
+        keep = np.ones(len(start), bool)
+        keep[alone] = _first_of_each(every, start[alone], size[alone], has_margin[alone])
         start, n_comp, has_margin, total, size = (
             x[keep] for x in (start, n_comp, has_margin, total, size)
         )
