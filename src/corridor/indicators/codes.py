@@ -69,8 +69,11 @@ def dense(code: np.ndarray) -> np.ndarray:
 
 def _ranks(code: np.ndarray) -> np.ndarray:
     """Per position, the rank of its code among the distinct codes (``np.unique``'s inverse):
-    the distinct codes found by Arrow's hash, then only they sorted (a sort of every position
-    took 36 ms for 400,000 codes of 5,000 values; this 5 ms)."""
+    codes already in order counted along; else the distinct codes found by Arrow's hash, then
+    only they sorted (a sort of every position took 36 ms for 400,000 codes of 5,000 values;
+    this 5 ms; on 1M codes in order, many distinct, the hash was slower than numpy's sort)."""
+    if (code[1:] >= code[:-1]).all():
+        return np.concatenate([[0], np.cumsum(code[1:] != code[:-1])]).astype(np.int64)
     enc = pa.array(code, pa.int64()).dictionary_encode()
     distinct = np.asarray(enc.dictionary, dtype=np.int64)
     rank = np.empty(len(distinct), np.int64)
