@@ -1,5 +1,5 @@
 """The exact check of complementary suppression built with numpy (indicators/linkedsystems.py,
-indicators/slabs.py, the rule and the oversized branch of disclosure._Protector): each piece
+indicators/slabs.py, the rule and the oversized branch of complements.Protector): each piece
 gives what the plain construction (dictionaries, union-find, one cell at a time) gives."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_indicator_disclosure import T, grid, outputs, table_of
 from test_suppress_corridors import corridor_tables, table_by_corridor
 
-from corridor.indicators import disclosure, suppress
+from corridor.indicators import complements, disclosure, suppress
 from corridor.indicators.linkedsystems import components, first_appearance, systems
 from corridor.indicators.slabs import _Projections, slab_arrays
 from corridor.indicators.suppresscells import Cells, build_cells
@@ -212,10 +212,10 @@ def _slab_without_tables(cells: Cells, threshold: int, block: int) -> tuple[np.n
         return slab_arrays(cells, threshold, block)
 
 
-def _protector(case: Case) -> disclosure._Protector:
+def _protector(case: Case) -> complements.Protector:
     by, totals, finest = case
     cells, _rows = build_cells(table_of(grid(finest, by, totals), by), T)
-    return disclosure._Protector(cells, T)
+    return complements.Protector(cells, T)
 
 
 @FAST
@@ -237,7 +237,7 @@ def test_hide_all_is_hide_one_after_another(case: Case, data: st.DataObject) -> 
     assert list(q1) == list(q2)
 
 
-def _plain_rule(p: disclosure._Protector, queue: deque[int]) -> None:
+def _plain_rule(p: complements.Protector, queue: deque[int]) -> None:
     """The rule one queued relation at a time."""
     rels = p.cells.relations
     while queue:
@@ -253,7 +253,7 @@ def _plain_rule(p: disclosure._Protector, queue: deque[int]) -> None:
 @given(outputs(), st.sampled_from([1, 2, 256]))
 def test_rule_in_windows_is_the_rule_one_relation_at_a_time(case: Case, window: int) -> None:
     windowed, plain = _protector(case), _protector(case)
-    with mock.patch.object(disclosure, "_WINDOW", window):
+    with mock.patch.object(complements, "_WINDOW", window):
         windowed.rule(deque(range(len(windowed.cells.relations))))
     _plain_rule(plain, deque(range(len(plain.cells.relations))))
     assert (windowed.hidden == plain.hidden).all()
@@ -271,11 +271,11 @@ def test_a_block_too_large_from_its_first_margins_is_withheld_as_after_the_full_
     by, totals, finest = case
     table = table_of(grid(finest, by, totals), by)
     with (
-        mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", limit),
+        mock.patch.object(complements, "EXACT_CHECK_LIMIT", limit),
         mock.patch.object(disclosure, "protect_boxes", _no_boxes),
     ):
         quick = suppress(table, T)
-        with mock.patch.object(disclosure._Protector, "_too_large_alone", return_value=False):
+        with mock.patch.object(complements.Protector, "_too_large_alone", return_value=False):
             full = suppress(table, T)
     for flag in FLAGS:
         assert quick.column(flag).to_pylist() == full.column(flag).to_pylist()
@@ -319,11 +319,11 @@ RULED_OUT: Any = (
 
 
 def _checked_touches(ruled_out: list[int]) -> Any:
-    """:meth:`_Protector._touches` that checks each cell it rules out: withheld, that cell
+    """:meth:`Protector._touches` that checks each cell it rules out: withheld, that cell
     leaves the count determined (and counts them in ``ruled_out``)."""
-    plain = disclosure._Protector._touches
+    plain = complements.Protector._touches
 
-    def touches(p: disclosure._Protector, group: list[Any], cell: int) -> Any:
+    def touches(p: complements.Protector, group: list[Any], cell: int) -> Any:
         near = plain(p, group, cell)
 
         def check(c: int) -> bool:
@@ -354,10 +354,10 @@ def test_complements_outside_the_determined_system_are_skipped_without_changing_
         mock.patch.object(disclosure, "protect_boxes", _no_boxes),
         mock.patch.object(disclosure, "boxes_across", lambda *args: args[-1]),
     ):
-        with mock.patch.object(disclosure._Protector, "_touches", _checked_touches(ruled_out)):
+        with mock.patch.object(complements.Protector, "_touches", _checked_touches(ruled_out)):
             quick = suppress(table, T)
         with mock.patch.object(
-            disclosure._Protector, "_touches", lambda self, group, cell: lambda c: True
+            complements.Protector, "_touches", lambda self, group, cell: lambda c: True
         ):
             every = suppress(table, T)
     for flag in FLAGS:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corridor.indicators import disclosure, suppress
+from corridor.indicators import complements, disclosure, suppress
 from corridor.indicators.disclosure import is_suppressed, withheld
 
 T = 10
@@ -313,7 +313,7 @@ def test_too_large_for_the_exact_check_withholds_more_not_less(
     withheld whole, and still no withheld small count can be worked out."""
     by, totals, finest = case
     cells = grid(finest, by, totals)
-    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", 1):
+    with mock.patch.object(complements, "EXACT_CHECK_LIMIT", 1):
         out = suppress(table_of(cells, by), T)
     _check_withheld(out, cells, finest, by, exactly_small=False)
 
@@ -334,13 +334,13 @@ def test_a_block_too_linked_is_seen_so_before_its_cells_are_built(
     hidden = (lay.values > 0) & (lay.values < T)
     built, ids = lay.cells(T)
     assert (ids == np.arange(len(ids))).all()  # each cell placed once, in cell order
-    protector = disclosure._Protector(built, T, withheld=hidden)
+    protector = complements.Protector(built, T, withheld=hidden)
     # Cells numbers the blocks by their first placement
     _u, first = np.unique(lay.bid, return_index=True)
     number = np.empty(len(first), np.int64)
     number[np.argsort(first)] = np.arange(len(first))
     arrays = (lay.values, lay.bid, lay.coords, lay.own)
-    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", limit):
+    with mock.patch.object(complements, "EXACT_CHECK_LIMIT", limit):
         for b in range(len(first)):
             if lay.own[lay.bid == b][0] == 0:
                 continue

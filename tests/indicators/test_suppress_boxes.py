@@ -40,7 +40,7 @@ def test_with_totals_every_small_count_has_a_box(case: Case) -> None:
     one dimension that the output leaves out (published by the same query without it)."""
     by, _totals, finest = case
     cells = grid(finest, by, totals=True)
-    with mock.patch.object(disclosure, "_Protector", side_effect=AssertionError("exact check")):
+    with mock.patch.object(disclosure, "Protector", side_effect=AssertionError("exact check")):
         out = suppress(table_of(cells, by), T)
     axes = [a for a in AXES if a in by]
     for role, col in ((0, "numerator"), (1, "denominator")):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_indicator_disclosure import T, _check_withheld, grid, outputs, table_of
 
-from corridor.indicators import disclosure, suppress
+from corridor.indicators import complements, disclosure, suppress
 from corridor.indicators.hypercube import _costs, protect_boxes
 from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines, order_keys
 
@@ -126,7 +126,7 @@ def test_blocks_withheld_whole_need_no_search(
     def searched(*args: Any, whole_above: int | None = None) -> np.ndarray:
         return protect_boxes(*args)
 
-    with mock.patch.object(disclosure, "EXACT_CHECK_LIMIT", 1):
+    with mock.patch.object(complements, "EXACT_CHECK_LIMIT", 1):
         quick = suppress(table, T)
         with mock.patch.object(disclosure, "protect_boxes", searched):
             slow = suppress(table, T)

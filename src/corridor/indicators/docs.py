@@ -7,7 +7,8 @@ this text, then run ``.venv/bin/python scripts/gen_indicator_docs.py``.
 from __future__ import annotations
 
 from corridor.contract.dimensions import DATA_ELEMENT_MEANINGS, DATA_ELEMENTS, LOOKBACK_MONTHS
-from corridor.indicators.disclosure import DEFAULT_THRESHOLD, EXACT_CHECK_LIMIT
+from corridor.indicators.complements import EXACT_CHECK_LIMIT
+from corridor.indicators.disclosure import DEFAULT_THRESHOLD
 from corridor.indicators.export import HXL_TAGS
 from corridor.indicators.registry import DIMENSION_HELP, DIMENSIONS, INDICATORS, Indicator
 
