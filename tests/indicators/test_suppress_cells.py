@@ -12,7 +12,8 @@ from test_indicator_disclosure import T, grid, outputs, table_of
 from test_suppress_corridors import corridor_tables, table_by_corridor
 
 from corridor.indicators import suppress
-from corridor.indicators.suppresscells import _first_of_each, build_cells
+from corridor.indicators.relations import _first_of_each
+from corridor.indicators.suppresscells import build_cells
 
 Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
 FLAGS = ("numerator_flag", "denominator_flag", "value_flag")
