@@ -69,6 +69,8 @@ def protect_boxes(
     such an axis as it is). ``loud`` (per cell): never taken as alone on a line (a cell that
     stands for several, see :mod:`corridor.indicators.corridorboxes`).
     """
+    if len(todo) == 0:
+        return todo
     return Boxes(values, bid, coords, own, margins, loud)(hidden, todo, whole_above)
 
 
@@ -88,8 +90,8 @@ class Boxes:
     ) -> None:
         self.values = values
         self.grid = Grid(bid, coords, own)
-        self.usable = self.grid.fits and self.grid.unique
-        self.lines = Lines(self.grid, own, values, margins, loud) if self.usable else None
+        usable = self.grid.fits and self.grid.unique  # (else no box: every cell left)
+        self.lines = Lines(self.grid, own, values, margins, loud) if usable else None
 
     def __call__(
         self, hidden: np.ndarray, todo: np.ndarray, whole_above: int | None = None
