@@ -141,15 +141,21 @@ def _pseudo_blocks(
     None where the counts of one place in one block do not all lie in the same blocks."""
     order = np.lexsort((pb, pc))
     pb_s, pc_s = pb[order], pc[order]
-    cells, start, count = np.unique(pc_s, return_index=True, return_counts=True)
+    # the cells in order, each once (pc_s is sorted: where it changes, no sort again)
+    new = np.empty(len(pc_s), bool)
+    new[:1] = True
+    np.not_equal(pc_s[1:], pc_s[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    cells = pc_s[start]
+    count = np.diff(np.append(start, len(pc_s)))
+    of_sorted = np.cumsum(new) - 1  # per sorted placement, its cell's position in ``cells``
     width = int(count.max())
     lists = np.full((len(cells), width), -1, np.int64)
-    lists[
-        np.repeat(np.arange(len(cells)), count), np.arange(len(pc_s)) - np.repeat(start, count)
-    ] = pb_s
+    lists[of_sorted, np.arange(len(pc_s)) - start[of_sorted]] = pb_s
     pseudo = dense(combine([lists[:, k] + 1 for k in range(width)], len(cells)))
     spot = dense(combine([pb, at_place], len(pb)))
-    mine = pseudo[np.searchsorted(cells, pc)]
+    mine = np.empty(len(pc), np.int64)
+    mine[order] = pseudo[of_sorted]
     lo = np.full(int(spot.max()) + 1, len(cells), np.int64)
     hi = np.full(int(spot.max()) + 1, -1, np.int64)
     np.minimum.at(lo, spot, mine)
@@ -173,7 +179,8 @@ def _margins_of(
     ``pc``, ``pcoords``; cells as :func:`_pseudo_blocks` gives them, with their coordinates):
     each block's total is looked up among the placements (its block, the coordinates with the
     place axis at its margin)."""
-    shared = np.flatnonzero((lists >= 0).sum(axis=1) > 1)
+    # (each row of ``lists`` is filled from the left: in two blocks or more, a second one)
+    shared = np.flatnonzero(lists[:, 1] >= 0) if lists.shape[1] > 1 else np.zeros(0, np.int64)
     x = ccoords[shared].copy()
     x[:, place] = 0
     key = combine([pseudo[shared]] + [x[:, k] for k in range(x.shape[1])], len(shared))
