@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from corridor.indicators.determined import Solver
-from corridor.indicators.linkedsystems import systems
+from corridor.indicators.linkedsystems import Systems, systems
 from corridor.indicators.slabs import slab_arrays
 from corridor.indicators.suppresscells import Cells
 
@@ -48,6 +48,9 @@ class Protector:
         self.checked: dict[tuple[tuple[Any, ...], ...], tuple[int, ...]] = {}
         self._arrays_cache: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
         self._equations_cache: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
+        # the systems of a group with nothing more withheld, as last found, by the group and
+        # its blocks' versions (any cell withheld in them moves a version on)
+        self._systems_cache: tuple[tuple[Any, ...], Systems | None] | None = None
         # per relation: its withheld members (kept up to date by hide) plus an unknown margin,
         # and whether any member is non-zero; per cell: its relations (CSR arrays)
         rels = cells.relations
@@ -242,6 +245,16 @@ class Protector:
             )
         return self._equations_cache[key]
 
+    def _systems(self, blocks: list[tuple[Any, ...]]) -> Systems | None:
+        """:func:`systems` of ``blocks`` with the cells withheld now; the same group asked
+        again with nothing withheld since (the exact check, then the complements' search)
+        takes the last answer."""
+        numbers = [self.block_number[b] for b in blocks]
+        key = (tuple(blocks), tuple(self.version[numbers].tolist()))
+        if self._systems_cache is None or self._systems_cache[0] != key:
+            self._systems_cache = (key, systems(self.hidden, *self._equations(blocks)))
+        return self._systems_cache[1]
+
     def _determined(
         self,
         blocks: list[tuple[Any, ...]],
@@ -254,14 +267,16 @@ class Protector:
         solved). A system of more than EXACT_CHECK_LIMIT unknowns is not solved:
         with ``oversized``, its cells are put there and nothing else is solved (the caller
         withholds more whatever the rest gives)."""
-        hidden = self.hidden.copy()
-        if extra:
-            hidden[list(extra)] = True
         members, eq_of, margin, known = self._equations(blocks)
         if len(margin) == 0:
             return []
         # the unknowns (withheld cells, unknown margins) split into independent systems
-        found = systems(hidden, members, eq_of, margin, known)
+        if extra:
+            hidden = self.hidden.copy()
+            hidden[list(extra)] = True
+            found = systems(hidden, members, eq_of, margin, known)
+        else:
+            found = self._systems(blocks)
         if found is None:
             return []
         sizes = np.bincount(found.comp)
@@ -363,8 +378,8 @@ class Protector:
         does not cannot free it: withholding it adds it, and the equations that hold it, to
         other systems only, and leaves that one as it is (the same answer, without solving;
         on the table by place and corridor, 38 of 48 candidates tried)."""
-        members, eq_of, margin, known = self._equations(group)
-        found = systems(self.hidden, members, eq_of, margin, known)
+        members, eq_of, margin, _known = self._equations(group)
+        found = self._systems(group)
         if found is None or not (found.cell == cell).any():
             return lambda c: True
         at = np.flatnonzero(found.cell == cell)
