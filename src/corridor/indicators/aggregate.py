@@ -173,7 +173,7 @@ def indicators_sql(
     keys = [s.key for s in series]
     folded: list[str] = []
     if (
-        dialect.sorting_windows
+        dialect.folded_cells
         and uniform
         and not mixed
         and list(dims) == list(DISAGGREGATIONS)

@@ -1,6 +1,6 @@
-"""The cells of fully disaggregated data in one aggregation over services, for engines whose
-windows sort (docs/indicators.md, "How values are added up"; CHANGELOG "PostgreSQL query
-speed").
+"""The cells of fully disaggregated data in one aggregation over services, where the engine's
+dialect says ``folded_cells`` (both engines: docs/indicators.md, "How values are added up";
+CHANGELOG "PostgreSQL query speed", "The folded cells on DuckDB").
 
 Where every row that feeds the output gives sex, age band and population group (``uniform``),
 the period types are not mixed and the output asks for all three, a unit (a place's series in
@@ -18,7 +18,8 @@ one list of feeds:
 
 The same numbers as the steps it replaces (tests/indicators compare both shapes on both
 engines); a row-at-a-time engine runs it as a parallel aggregation without sorting (PostgreSQL
-at 2M rows: about half the server's CPU time of those steps).
+at 2M rows: about half the server's CPU time of those steps), and DuckDB groups the joined rows once,
+with no window over the stocks' rows (10M rows: about 30% less CPU for the whole query).
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ class Dialect:
     all its rows one at a time, so that "the first row of each group" is much cheaper as a
     hash aggregation (PostgreSQL: a million rows sorted on six text keys took 5 s of CPU
     against 1.5 s aggregated); DuckDB runs such windows as cheaply as an aggregation.
+    ``folded_cells``: fully disaggregated cells (no ``total`` rows, no mixed period types, all
+    three dimensions asked) come from one aggregation over services joined to one list of
+    feeds (:mod:`corridor.indicators.foldcells`) instead of the steps ``units`` ... ``cells``:
+    both engines (PostgreSQL runs it as a parallel partial aggregation; DuckDB, measured on the
+    indicator benchmark's 10M rows, 3.4-4.0 s against 4.8-5.8 s, the same table).
     ``analytic_settings``: planner settings for the length of one large analytic statement
     (:meth:`corridor.storage.engine.Engine.query` with ``analytic=True``).
     ``loose_scans``: the distinct values of a few leading columns of services (the elements'
@@ -45,6 +50,7 @@ class Dialect:
     name: str
     byte_collation: str = ""
     sorting_windows: bool = False
+    folded_cells: bool = True
     analytic_settings: MappingProxyType[str, str] = field(
         default_factory=lambda: MappingProxyType({})
     )
