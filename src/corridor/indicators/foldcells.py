@@ -18,8 +18,8 @@ one list of feeds:
 
 The same numbers as the steps it replaces (tests/indicators compare both shapes on both
 engines); a row-at-a-time engine runs it as a parallel aggregation without sorting (PostgreSQL
-at 2M rows: about half the server's CPU time of those steps), and DuckDB groups the joined rows once,
-with no window over the stocks' rows (10M rows: about 30% less CPU for the whole query).
+at 2M rows: about half the server's CPU time of those steps), and DuckDB groups the joined rows
+once, with no window over the stocks' rows (10M rows: about 30% less CPU for the whole query).
 """
 
 from __future__ import annotations
