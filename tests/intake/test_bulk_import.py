@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import PLACES_CSV, write
 
 from corridor.intake.importer import ingest
@@ -76,3 +77,29 @@ def test_duckdb_warehouse_keeps_no_index_on_services_or_flows(tmp_path: Path) ->
     with connect(fresh) as eng:
         migrations.migrate(eng)
         assert eng.scalar(indexes) == 0
+
+
+def test_a_large_import_brings_the_planner_statistics_up_to_date(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import of at least STATISTICS_ROWS rows refreshes the engine's statistics of the table
+    as it commits (PostgreSQL: ANALYZE, so that the next query does not plan with an empty
+    table's); a smaller one leaves them to the server. DuckDB keeps its own as it writes."""
+    import corridor.intake.importer as importer
+
+    asked: list[list[str]] = []
+    own = engine.refresh_statistics
+    monkeypatch.setattr(engine, "refresh_statistics", lambda t: (asked.append(list(t)), own(t)))
+    monkeypatch.setattr(importer, "STATISTICS_ROWS", 6)
+    ingest(engine, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
+    assert asked == []  # five places: fewer rows than that
+    rows = [f"2024-0{m},ke-malaba,hiv_tests,{s},25-34,migrant,{m}" for m in (1, 2, 3) for s in "fm"]
+    header = "period,place_code,data_element,sex,age_band,population_group,value"
+    path = write(tmp_path, "s.csv", "\n".join([header, *rows]) + "\n")
+    ingest(engine, [path], "services")
+    assert asked == [["services"]]
+    if engine.name == "postgres":  # the planner's row count: -1 until the table is analysed
+        reltuples = engine.scalar("SELECT reltuples FROM pg_class WHERE relname = 'services'")
+        assert reltuples == 6
+    ingest(engine, [path], "services")  # the same rows again: nothing written, nothing asked
+    assert asked == [["services"]]

@@ -128,6 +128,14 @@ class Engine(ABC):
             lambda: self._insert_arrow(table, data),
         )
 
+    def refresh_statistics(self, tables: Sequence[str]) -> None:
+        """After a bulk write (an import): the planner's statistics of ``tables`` brought up to
+        date, where the engine keeps them apart from the data and updates them only later
+        (PostgreSQL: ``ANALYZE``, which autovacuum runs some time after a write; the indicator
+        query on 2M rows just imported took 3.0-3.2 s before it, 1.9-2.5 s after). Nothing by
+        default: DuckDB keeps its statistics as it writes."""
+        del tables
+
     @contextmanager
     def staged(self, name: str, data: pa.Table, like: str, *, step: str) -> Iterator[str]:
         """``data`` readable by SQL as the table ``name`` (columns as in table ``like``) within
