@@ -41,15 +41,10 @@ from corridor.intake.source import (
 from corridor.intake.text import has_text, printable
 from corridor.intake.tidy import scan_delimited
 from corridor.intake.validate import Validated, validate
-from corridor.storage.engine import Engine
+from corridor.storage.engine import STATISTICS_ROWS, Engine
 from corridor.storage.recordkeys import KEY_MODULUS, KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
-
-#: an import that writes at least this many rows brings the engine's planner statistics of the
-#: table up to date when it commits (Engine.refresh_statistics: PostgreSQL's ANALYZE, about
-#: 0.3 s for 2M rows); smaller ones leave it to the server's own schedule
-STATISTICS_ROWS = 10_000
 
 
 @dataclass(slots=True)

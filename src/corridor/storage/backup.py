@@ -19,7 +19,7 @@ from typing import Any, Final
 import pyarrow.parquet as pq
 
 from corridor.errors import CorridorError
-from corridor.storage.engine import Engine
+from corridor.storage.engine import STATISTICS_ROWS, Engine
 
 MANIFEST: Final = "manifest.json"
 FORMAT: Final = "corridor-backup-1"
@@ -130,6 +130,7 @@ def restore(engine: Engine, folder: Path) -> dict[str, int]:
         engine.execute(
             f"CREATE SEQUENCE import_id_seq START {int(last or 0) + 1}", step="reset import ids"
         )
+    engine.refresh_statistics(sorted(n for n, rows in counts.items() if rows >= STATISTICS_ROWS))
     return counts
 
 
