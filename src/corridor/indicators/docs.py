@@ -51,7 +51,9 @@ The rules below are applied by one SQL statement. Its shape differs by engine wh
 runs another shape much faster (PostgreSQL: the latest value of a stock by aggregation rather
 than a window, the reported periods and first reports by walking indexes rather than by a
 scan, the numerators and denominators of cells by place paired in Arrow rather than in SQL;
-docs/architecture.md, "Storage"); the numbers are the same (tested on both).
+docs/architecture.md, "Storage"); where every row gives sex, age band and population group and
+all three are asked for, both engines add up each cell in one aggregation over the reported
+values. The numbers are the same (tested on both).
 
 ### Periods
 
