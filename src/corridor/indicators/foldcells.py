@@ -1,6 +1,7 @@
 """The cells of fully disaggregated data in one aggregation over services, where the engine's
 dialect says ``folded_cells`` (both engines: docs/indicators.md, "How values are added up";
-CHANGELOG "PostgreSQL query speed", "The folded cells on DuckDB").
+CHANGELOG "PostgreSQL query speed", "DuckDB adds up fully disaggregated cells in one
+aggregation too").
 
 Where every row that feeds the output gives sex, age band and population group (``uniform``),
 the period types are not mixed and the output asks for all three, a unit (a place's series in

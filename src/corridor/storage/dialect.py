@@ -25,7 +25,7 @@ class Dialect:
     three dimensions asked) come from one aggregation over services joined to one list of
     feeds (:mod:`corridor.indicators.foldcells`) instead of the steps ``units`` ... ``cells``:
     both engines (PostgreSQL runs it as a parallel partial aggregation; DuckDB, measured on the
-    indicator benchmark's 10M rows, 3.4-4.0 s against 4.8-5.8 s, the same table).
+    indicator benchmark's 10M rows, 3.4-4.6 s against 4.8-5.8 s, the same table).
     ``analytic_settings``: planner settings for the length of one large analytic statement
     (:meth:`corridor.storage.engine.Engine.query` with ``analytic=True``).
     ``loose_scans``: the distinct values of a few leading columns of services (the elements'
