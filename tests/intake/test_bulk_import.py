@@ -84,22 +84,49 @@ def test_a_large_import_brings_the_planner_statistics_up_to_date(
 ) -> None:
     """An import of at least STATISTICS_ROWS rows refreshes the engine's statistics of the table
     as it commits (PostgreSQL: ANALYZE, so that the next query does not plan with an empty
-    table's); a smaller one leaves them to the server. DuckDB keeps its own as it writes."""
+    table's); a smaller one leaves them to the server, and so does one rolled back. DuckDB keeps
+    its own as it writes."""
     import corridor.intake.importer as importer
 
-    asked: list[list[str]] = []
-    own = engine.refresh_statistics
-    monkeypatch.setattr(engine, "refresh_statistics", lambda t: (asked.append(list(t)), own(t)))
+    done: list[str] = []
+    own = engine._refresh_statistics
+    monkeypatch.setattr(engine, "_refresh_statistics", lambda t: (done.append(t), own(t)))
     monkeypatch.setattr(importer, "STATISTICS_ROWS", 6)
     ingest(engine, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
-    assert asked == []  # five places: fewer rows than that
+    assert done == []  # five places: fewer rows than that
     rows = [f"2024-0{m},ke-malaba,hiv_tests,{s},25-34,migrant,{m}" for m in (1, 2, 3) for s in "fm"]
     header = "period,place_code,data_element,sex,age_band,population_group,value"
     path = write(tmp_path, "s.csv", "\n".join([header, *rows]) + "\n")
-    ingest(engine, [path], "services")
-    assert asked == [["services"]]
+    with pytest.raises(RuntimeError), engine.transaction():  # written, then rolled back
+        ingest(engine, [path], "services")
+        assert done == []  # not inside the transaction
+        raise RuntimeError
+    assert done == [] and engine.scalar("SELECT COUNT(*) FROM services") == 0
+    with engine.transaction():
+        ingest(engine, [path], "services")
+        assert done == []
+    assert done == ["services"]  # once the write committed
     if engine.name == "postgres":  # the planner's row count: -1 until the table is analysed
         reltuples = engine.scalar("SELECT reltuples FROM pg_class WHERE relname = 'services'")
         assert reltuples == 6
     ingest(engine, [path], "services")  # the same rows again: nothing written, nothing asked
-    assert asked == [["services"]]
+    assert done == ["services"]
+
+
+def test_statistics_that_cannot_be_refreshed_leave_the_import_standing(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import corridor.intake.importer as importer
+    from corridor.storage.engine import StorageError
+
+    def fails(table: str) -> None:
+        raise StorageError(f"statistics of {table}", f"ANALYZE {table}", OSError("busy"))
+
+    monkeypatch.setattr(engine, "_refresh_statistics", fails)
+    monkeypatch.setattr(importer, "STATISTICS_ROWS", 1)
+    [r] = ingest(engine, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
+    assert r.rows_new == 5 and engine.scalar("SELECT COUNT(*) FROM places") == 5
+    assert "statistics of places not refreshed" in caplog.text

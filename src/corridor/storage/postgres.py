@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
@@ -195,9 +195,8 @@ class PostgresEngine(Engine):
             for i in range(0, len(view), 1 << 20):
                 copy.write(view[i : i + (1 << 20)])
 
-    def refresh_statistics(self, tables: Sequence[str]) -> None:
-        for table in tables:
-            self.execute(f"ANALYZE {table}", step=f"statistics of {table}")
+    def _refresh_statistics(self, table: str) -> None:
+        self.execute(f"ANALYZE {table}", step=f"statistics of {table}")
 
     def _begin(self) -> None:
         self._con.execute(b"BEGIN")
