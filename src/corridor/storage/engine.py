@@ -208,9 +208,9 @@ class Engine(ABC):
             self._rollback()
             raise
         self._depth = 0
+        stale, self._stale = sorted(self._stale), set()  # (a failed commit wrote nothing)
         self._commit()
-        if self._stale:
-            stale, self._stale = sorted(self._stale), set()
+        if stale:
             self.refresh_statistics(stale)
 
     def _run(self, step: str, sql: str, fn: Any) -> Any:
