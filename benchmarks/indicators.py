@@ -44,6 +44,7 @@ from corridor.contract.periods import parse_period
 from corridor.indicators import CASCADE, INDICATORS, compute_indicators
 from corridor.storage.engine import Engine, connect
 from corridor.storage.migrations import migrate
+from corridor.storage.recordkeys import KEY_MODULUS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -112,6 +113,8 @@ def generate(rows: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
                     "population_group": _strings(g, list(GROUPS)),
                     "value": pa.array(rng.integers(0, scale, n).astype(float)),
                     "import_id": pa.array(np.ones(n, dtype=np.int64)),
+                    # as an import gives them (storage.recordkeys): the cell keys add them up
+                    "record_key": pa.array(rng.integers(0, KEY_MODULUS, n, dtype=np.int64)),
                 }
             )
         )

@@ -82,14 +82,20 @@ def _changed(r: ImportResult) -> bool:
 def _warm_in_transaction(engine: Engine, cache: Cache | None) -> None:
     """PostgreSQL: the same inside the import's transaction (which sees its own rows), keyed by
     the version the commit will publish, under a savepoint so that a failure cannot spoil the
-    import."""
+    import. The planner's statistics of what the import wrote in bulk are brought up to date
+    first (``Engine.refresh_statistics_now``), so that the answers are computed with plans for
+    the new rows; if the warming fails, that refresh is taken back with it and left for the
+    commit."""
     if cache is None:
         return
     engine.execute("SAVEPOINT corridor_warm", step="warm cache")
+    refreshed: list[str] = []
     try:
+        refreshed = engine.refresh_statistics_now()
         cache.warm(engine, [stored_version(engine)])
     except Exception:
         engine.execute("ROLLBACK TO SAVEPOINT corridor_warm", step="warm cache")
+        engine.refresh_statistics(refreshed)  # (inside the transaction: again at the commit)
         log.debug("warming the answer cache in an import failed", exc_info=True)
     else:
         engine.execute("RELEASE SAVEPOINT corridor_warm", step="warm cache")

@@ -152,6 +152,21 @@ class Engine(ABC):
             except StorageError as exc:  # the server's own schedule will do it
                 log.warning("statistics of %s not refreshed: %s", table, exc)
 
+    def refresh_statistics_now(self) -> list[str]:
+        """Inside a transaction: the statistics of the tables it has written in bulk (those
+        :meth:`refresh_statistics` keeps for the commit) brought up to date now, so that the
+        transaction's own queries are planned with its rows counted (PostgreSQL's ``ANALYZE``
+        counts the rows of the transaction that runs it; an import's cache warming on 2M rows
+        was planned with the table's old estimates); they are not refreshed again at the commit.
+        Returns the tables refreshed. A failure is raised (the caller decides; on PostgreSQL
+        it spoils the transaction unless taken back to a savepoint), and every table stays
+        pending for the commit."""
+        tables = sorted(self._stale)
+        for table in tables:
+            self._refresh_statistics(table)
+        self._stale.difference_update(tables)
+        return tables
+
     def _refresh_statistics(self, table: str) -> None:
         """Nothing by default: DuckDB keeps its statistics as it writes."""
         del table
