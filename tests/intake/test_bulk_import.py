@@ -130,3 +130,53 @@ def test_statistics_that_cannot_be_refreshed_leave_the_import_standing(
     [r] = ingest(engine, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
     assert r.rows_new == 5 and engine.scalar("SELECT COUNT(*) FROM places") == 5
     assert "statistics of places not refreshed" in caplog.text
+
+
+def _stored_places(engine: Engine) -> list[str]:
+    """The place of each stored service row, in the order the rows lie in the table."""
+    at = "ctid" if engine.name == "postgres" else "rowid"
+    return [r[0] for r in engine.query_rows(f"SELECT place_code FROM services ORDER BY {at}")]
+
+
+def _grouped(places: list[str]) -> bool:
+    """Whether each place's rows lie together."""
+    runs = [p for i, p in enumerate(places) if i == 0 or p != places[i - 1]]
+    return len(runs) == len(set(runs))
+
+
+def test_services_are_written_a_place_at_a_time_where_the_engine_asks(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PostgreSQL (``Dialect.services_by_place``) stores an import's rows of services with each
+    place's rows together, in the order the file gave them within a place, and a restore too;
+    DuckDB keeps the file's order. Either way every row is there."""
+    from corridor.storage.backup import backup, clear, restore
+    from corridor.storage.migrations import migrate
+
+    assert engine.dialect.services_by_place == (engine.name == "postgres")
+    ingest(engine, [write(tmp_path, "places.csv", PLACES_CSV)], "places")
+    sites = ("ke-malaba", "ug-malaba", "ke-mombasa")
+    rows = [
+        f"2024-{m:02d},{site},hiv_tests,{sex},25-34,migrant,{m}"
+        for m in range(1, 13)
+        for site in sites
+        for sex in "fm"
+    ]
+    header = "period,place_code,data_element,sex,age_band,population_group,value"
+    ingest(engine, [write(tmp_path, "s.csv", "\n".join([header, *rows]) + "\n")], "services")
+    in_file = [r.split(",")[1] for r in rows]
+    stored = _stored_places(engine)
+    assert sorted(stored) == sorted(in_file)
+    if engine.dialect.services_by_place:
+        assert stored == sorted(in_file, key=sites.index)  # grouped, in the order first met
+        values = engine.query_rows("SELECT value FROM services WHERE place_code = 'ug-malaba'")
+        assert [v for (v,) in values] == [m for m in range(1, 13) for _ in "fm"]  # file order
+    else:
+        assert stored == in_file and not _grouped(stored)
+    backup(engine, tmp_path / "bk")
+    clear(engine)
+    migrate(engine)
+    restore(engine, tmp_path / "bk")
+    again = _stored_places(engine)
+    assert sorted(again) == sorted(in_file)
+    assert _grouped(again) or not engine.dialect.services_by_place

@@ -34,16 +34,23 @@ def _elements(elements: Sequence[str]) -> str:
     return f"e (data_element) AS (VALUES {', '.join(f'({lit(e)})' for e in elements)})"
 
 
-def _walk(name: str, column: str, where: str = "") -> str:
+def _walk(name: str, column: str, where: str = "", then: str = "") -> str:
     """Step ``name`` (data_element, ``column``): the distinct values of ``column`` within each
-    element of step ``e``, in order, by one ``MIN`` per value (an index probe)."""
+    element of step ``e``, in order, by one index probe per value: the least value of the
+    element above the previous one, asked for in the order of one of migration 7's indexes,
+    (element, ``column``, ``then``). ``then`` names that index's next column where another
+    index could give ``column``'s order too: the natural key's, led by the place, gives the
+    places of one element in order, and where rows lie a place at a time
+    (``Dialect.services_by_place``) PostgreSQL took it for ``MIN(place_code)``, scanning a
+    place's entries at each step (2M rows: 0.5-0.9 s for the places, against 26 ms)."""
     cond = f" AND ({where})" if where else ""
+    order = f"ORDER BY s.data_element, s.{column}{f', s.{then}' if then else ''} LIMIT 1"
     return (
         f"{name} (data_element, {column}) AS ("
-        f"SELECT e.data_element, (SELECT MIN(s.{column}) FROM services s "
-        f"WHERE s.data_element = e.data_element{cond}) FROM e "
-        f"UNION ALL SELECT w.data_element, (SELECT MIN(s.{column}) FROM services s "
-        f"WHERE s.data_element = w.data_element AND s.{column} > w.{column}{cond}) "
+        f"SELECT e.data_element, (SELECT s.{column} FROM services s "
+        f"WHERE s.data_element = e.data_element{cond} {order}) FROM e "
+        f"UNION ALL SELECT w.data_element, (SELECT s.{column} FROM services s "
+        f"WHERE s.data_element = w.data_element AND s.{column} > w.{column}{cond} {order}) "
         f"FROM {name} w WHERE w.{column} IS NOT NULL)"
     )
 
@@ -85,7 +92,7 @@ def first_reports_sql(elements: Sequence[str], loose: bool) -> str:
             f"WHERE data_element IN {in_list(elements)} GROUP BY data_element, place_code"
         )
     return (
-        f"WITH RECURSIVE {_elements(elements)}, {_walk('w', 'place_code')} "
+        f"WITH RECURSIVE {_elements(elements)}, {_walk('w', 'place_code', then='period_start')} "
         "SELECT w.data_element, w.place_code, (SELECT MIN(s.period_start) FROM services s "
         "WHERE s.data_element = w.data_element AND s.place_code = w.place_code) "
         "FROM w WHERE w.place_code IS NOT NULL"

@@ -42,6 +42,7 @@ from corridor.intake.text import has_text, printable
 from corridor.intake.tidy import scan_delimited
 from corridor.intake.validate import Validated, validate
 from corridor.storage.engine import STATISTICS_ROWS, Engine
+from corridor.storage.placeorder import place_order
 from corridor.storage.recordkeys import KEY_MODULUS, KEYED_TABLES, new_record_keys
 
 Progress = Callable[[str], None]
@@ -357,7 +358,8 @@ def _staged(engine: Engine, p: _Prepared, import_id: int) -> Iterator[tuple[str,
     kind = p.result.kind
     if p.staged is None:
         assert p.validated is not None
-        rows = _arrow(p.validated.valid, kind, import_id)
+        together = kind == "services" and engine.dialect.services_by_place
+        rows = _arrow(p.validated.valid, kind, import_id, by_place=together)
         with engine.staged(f"stage_{kind}", rows, kind, step=f"stage {kind}") as stage:
             yield stage, rows.column_names, False
         return
@@ -390,8 +392,13 @@ def _no_stored_keys(engine: Engine, staged: Staged) -> bool:
     return not found
 
 
-def _arrow(frame: pl.DataFrame, kind: str, import_id: int) -> pa.Table:
+def _arrow(frame: pl.DataFrame, kind: str, import_id: int, by_place: bool = False) -> pa.Table:
+    """The rows to stage as Arrow; ``by_place``: each place's rows together (the engine's
+    ``Dialect.services_by_place``)."""
     out = frame.drop(ROW)
+    order = place_order(out["place_code"].to_arrow()) if by_place else None
+    if order is not None:
+        out = out[order]
     if kind == "services":
         spread = by_value(out["period"], (_period_columns,))
         # the type as an Enum (a byte a row, where text took 16)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from corridor.errors import CorridorError
 from corridor.storage.engine import STATISTICS_ROWS, Engine
+from corridor.storage.placeorder import by_place
 
 MANIFEST: Final = "manifest.json"
 FORMAT: Final = "corridor-backup-1"
@@ -123,6 +124,8 @@ def restore(engine: Engine, folder: Path) -> dict[str, int]:
             data = pq.read_table(folder / f"{name}.parquet")
             if data.num_rows != manifest["tables"][name]["rows"]:
                 raise BackupError(f"the backup is damaged: {name} has the wrong number of rows")
+            if name == "services" and engine.dialect.services_by_place:
+                data = by_place(data)  # (as an import writes them)
             engine.insert_arrow(name, data, step=f"restore {name}")
             counts[name] = data.num_rows
         last = engine.scalar("SELECT MAX(import_id) FROM imports", step="highest import")
