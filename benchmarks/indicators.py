@@ -19,9 +19,9 @@ its imports write them; DuckDB's keep the file's order, here the generator's, a 
 within each element, period and disaggregation). So that the ratio can be read like for like,
 DuckDB is timed on the rows a place at a time too, after PostgreSQL. The pandas baseline
 starts from a DataFrame already in memory (pandas' default string dtype, as read_csv gives
-them) and leaves its rows unsorted; DuckDB starts from its
-warehouse file and returns rows in reading order (the headline time; the time without the
-final sort, ordered=False, is printed too). PostgreSQL runs on the first sites (``--pg-rows``)
+them) and leaves its rows unsorted; DuckDB starts from its warehouse file and returns rows in
+reading order (the headline time; the time without the final sort, ordered=False, is printed
+too). PostgreSQL runs on the first sites (``--pg-rows``)
 and is compared with pandas and with DuckDB on the same rows; the ratio PostgreSQL / DuckDB is
 printed (goal: at most 3x). Both engines run ``--repeat`` times. CPU seconds are printed beside
 wall time (the machine may be shared): DuckDB's are this process's; PostgreSQL's are this
@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -312,6 +313,20 @@ def load(url: str, places: pa.Table, services: pa.Table) -> tuple[Engine, float]
     return eng, time.perf_counter() - t0
 
 
+def _timed_duckdb(
+    path: Path, places: pa.Table, services: pa.Table, run: Any, repeat: int
+) -> tuple[float, list[float]]:
+    """``run`` timed (:func:`timed`) on a DuckDB warehouse at ``path`` holding these rows, in
+    their order."""
+    duck = connect(str(path))
+    migrate(duck)
+    duck.insert_arrow("places", places)
+    duck.insert_arrow("services", services)
+    secs, runs, _ = timed(lambda: run(duck), repeat)
+    duck.close()
+    return secs, runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
@@ -378,12 +393,8 @@ def main() -> None:
                 data, expect, secs_base = subset(
                     places, services, df, names, args.pg_rows, args.repeat
                 )
-                duck = connect(str(Path(tmp.name) / "subset.duckdb"))
-                migrate(duck)
-                duck.insert_arrow("places", places)
-                duck.insert_arrow("services", data)
-                secs_d, runs_d, _ = timed(lambda eng=duck: run(eng), args.repeat)
-                duck.close()
+                path = Path(tmp.name) / "subset.duckdb"
+                secs_d, runs_d = _timed_duckdb(path, places, data, run, args.repeat)
                 duck_secs[data.num_rows] = secs_d
                 duck_cpu[data.num_rows] = statistics.median(CPU)
                 print(
@@ -425,12 +436,8 @@ def main() -> None:
             by_places = eng.dialect.services_by_place
             eng.close()
             if name == "postgres" and by_places:  # like for like: DuckDB on that order too
-                duck = connect(str(Path(tmp.name) / "byplace.duckdb"))
-                migrate(duck)
-                duck.insert_arrow("places", places)
-                duck.insert_arrow("services", by_place(data))
-                secs_b, runs_b, _ = timed(lambda eng=duck: run(eng), args.repeat)
-                duck.close()
+                path = Path(tmp.name) / "byplace.duckdb"
+                secs_b, runs_b = _timed_duckdb(path, places, by_place(data), run, args.repeat)
                 print(
                     f"duckdb   the same rows a place at a time {secs_b:7.2f} s  "
                     f"{_runs(runs_b)} CPU {_runs(CPU)}: postgres / that {secs / secs_b:.1f}x "
