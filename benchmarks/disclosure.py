@@ -14,7 +14,9 @@ benchmarks/indicators.py, with random record keys), times
 * suppression (``publish`` with ``disclosure_method = suppression``) on the same tables, with
   ``--suppression``: wall and CPU seconds (the fastest of 3), rows/s, (query + publish) / query
   and the counts withheld; and on the first 50k, 300k and 1M rows of the largest output (of each
-  world), where only n changes, with the growth exponent; on the demonstration world also the
+  world), with the growth exponent (there the mix of indicators changes with n as well), and on
+  benchmark worlds of fewer sites whose output has about 50k, 300k and 1M rows (every site's
+  counts drawn alike: only n changes); on the demonstration world also the
   whole of that output (all by site x sex x age x group x quarter, 2019-2025) against its
   query, and each year of it (about 50k rows each), and a table by place and corridor (the
   exact check's path), these the fastest of 5. Goals (issue 10): at least 500,000 rows/s, time
@@ -329,6 +331,29 @@ def scaling(eng: Engine, ids: list[str], repeat: int, suppress: bool) -> None:
     growth(rows, "cellkey")
     if suppress:
         suppression_scaling(raw)
+        sites_scaling(ids)
+
+
+def sites_scaling(ids: list[str]) -> None:
+    """Suppression of the same output (6 quarters) on benchmark worlds of fewer sites, of about
+    50k, 300k and 1M output rows: every site's counts are drawn alike, so only n changes. (The
+    first n rows of one output, above, change the indicators as well: its first 1M rows reach
+    those with many small counts, withheld in about a fifth of their counts against 2% in the
+    first 50k and 300k.)"""
+    rows = []
+    for target in (50_000, 300_000, 1_000_000):
+        eng = benchmark_world(round(target * SERVICES_PER_OUTPUT_ROW))
+        raw = compute_indicators(eng, ids, [*BY, "period"], "2023Q3:2024Q4", totals=True)
+        sites = int(eng.scalar("SELECT count(*) FROM places")) - 1
+        eng.close()
+        s, cpu = rate_line(f"of a world of {sites:,} sites ({raw.num_rows:,} rows)", raw, 3)
+        rows.append({"rows": raw.num_rows, "suppression": s, "suppression_cpu": cpu})
+    growth(rows, "suppression")
+    growth(rows, "suppression_cpu")
+
+
+#: service rows of the benchmark world per row of the 6-quarter cascade (2M rows: 1,546,776)
+SERVICES_PER_OUTPUT_ROW = 2_000_000 / 1_546_776
 
 
 def main() -> None:
