@@ -60,6 +60,8 @@ from indicators import generate  # benchmarks/indicators.py: the benchmark world
 CELLKEY = load_settings(None, env={})
 SUPPRESSION = load_settings(None, env={}, overrides={"disclosure_method": "suppression"})
 BY = ["place", "sex", "age_band", "population_group"]
+#: the periods of the largest output (the cascade by site x sex x age x group x quarter)
+SIX_QUARTERS = "2023Q3:2024Q4"
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -319,7 +321,7 @@ def growth(rows: list[dict[str, float]], key: str) -> None:
 def scaling(eng: Engine, ids: list[str], repeat: int, suppress: bool) -> None:
     """publish on the first 50k, 300k and 1M rows of one large output (the same table as the
     query gives it, so that only n changes): rows/s and the growth exponent against n log n."""
-    raw = compute_indicators(eng, ids, [*BY, "period"], "2023Q3:2024Q4", totals=True)
+    raw = compute_indicators(eng, ids, [*BY, "period"], SIX_QUARTERS, totals=True)
     rows = []
     for n in (50_000, 300_000, 1_000_000):
         if n > raw.num_rows:
@@ -343,7 +345,7 @@ def sites_scaling(ids: list[str]) -> None:
     rows = []
     for target in (50_000, 300_000, 1_000_000):
         eng = benchmark_world(round(target * SERVICES_PER_OUTPUT_ROW))
-        raw = compute_indicators(eng, ids, [*BY, "period"], "2023Q3:2024Q4", totals=True)
+        raw = compute_indicators(eng, ids, [*BY, "period"], SIX_QUARTERS, totals=True)
         sites = int(eng.scalar("SELECT count(*) FROM places")) - 1
         eng.close()
         s, cpu = rate_line(f"of a world of {sites:,} sites ({raw.num_rows:,} rows)", raw, 3)
