@@ -402,7 +402,7 @@ def main() -> None:
             "cascade by site x ... x quarter, 6Q",
             cascade,
             [*BY, "period"],
-            "2023Q3:2024Q4",
+            SIX_QUARTERS,
             args,
         ),
     ]
