@@ -258,20 +258,30 @@ class _Placer:
     dim_enc: list[tuple[np.ndarray, int, pa.Array]]
 
     def _coords(self, rows: np.ndarray) -> np.ndarray:
-        """Per row of ``rows``: the integer coordinates on each axis (0: the margin)."""
-        coords = np.zeros((len(rows), max(len(self.axes), 1)), np.int64, order="F")  # by axis
+        """Per row of ``rows``: the integer coordinates on each axis (0: the margin). Each
+        column is written in place (a million rows: a temporary array per step took fresh
+        pages from the system each run, and the time grew faster than n)."""
+        if not self.axes:
+            return np.zeros((len(rows), 1), np.int64)
+        coords = np.empty((len(rows), len(self.axes)), np.int64, order="F")  # by axis
         for j, a in enumerate(self.axes):
+            col = coords[:, j]
             if a in DISAGGREGATIONS:
                 k = DISAGGREGATIONS.index(a)
-                dim = self.dim_c[k][rows]
-                coords[:, j] = np.where(dim == self.dim_enc[k][1], 0, dim + 1)
+                np.take(self.dim_c[k], rows, out=col, mode="clip")
+                margin = col == self.dim_enc[k][1]
+                col += 1
+                col[margin] = 0
             elif a == "place":
                 everywhere = np.ones(len(rows), dtype=bool)
                 for codes, where, _ in self.place_enc:
                     everywhere &= codes[rows] == where
-                coords[:, j] = np.where(everywhere, 0, self.place_code[rows] + 1)
+                np.take(self.place_code, rows, out=col, mode="clip")
+                col += 1
+                col[everywhere] = 0
             else:
-                coords[:, j] = self.period_c[rows] + 1
+                np.take(self.period_c, rows, out=col, mode="clip")
+                col += 1
         return coords
 
     def _fixed(self, rows: np.ndarray) -> list[np.ndarray]:
