@@ -33,6 +33,7 @@ with its own queries.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -358,8 +359,7 @@ def scaling(eng: Engine, ids: list[str], repeat: int, suppress: bool) -> None:
     for n in (50_000, 300_000, 1_000_000):
         if n > raw.num_rows:
             break
-        part = raw.slice(0, n)
-        t = best_time(lambda part=part: publish(part, CELLKEY), max(repeat, 7))
+        t = best_time(functools.partial(publish, raw.slice(0, n), CELLKEY), max(repeat, 7))
         rows.append({"rows": n, "cellkey": t})
         print(f"  publish on the first {n:>9,} rows: {t:6.3f} s ({n / t:>12,.0f} rows/s; fastest)")
     growth(rows, "cellkey")
