@@ -100,7 +100,11 @@ def _encode(arr: pa.ChunkedArray, value: str | None = None) -> tuple[np.ndarray,
     if not all(c.dictionary.equals(dictionary) for c in chunks):
         one = pa.concat_arrays([c.dictionary_decode() for c in chunks])
         return _encode(pa.chunked_array([one]), value)
-    codes = np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks])
+    codes = np.empty(sum(len(c) for c in chunks), np.int64)  # (each chunk's codes cast once)
+    at = 0
+    for c in chunks:
+        codes[at : at + len(c)] = np.asarray(c.indices)
+        at += len(c)
     where = None if value is None else pc.index(dictionary, value).as_py()
     return codes, -1 if where is None else int(where), dictionary
 
