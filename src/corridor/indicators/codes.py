@@ -40,13 +40,17 @@ def first_order(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = np.full(len(enc.dictionary), n, np.int64)
         np.minimum.at(first, ids, np.arange(n, dtype=np.int64))
         return ids, first
-    # a small range: the first position of each code in a table, no sort and no hash
+    # a small range: the first position of each code in a table, no sort and no hash; the
+    # ids by code in a table too, so that each position is looked up once (1M positions of
+    # 500k codes: 8 ms, against 16-19 ms through a running count of first positions)
     at = np.full(top, n, np.int64)
     np.minimum.at(at, code, np.arange(n, dtype=np.int64))
     is_first = np.zeros(n, bool)
     is_first[at[at < n]] = True
-    rank = np.cumsum(is_first) - 1
-    return rank[at[code]], np.flatnonzero(is_first)
+    first = np.flatnonzero(is_first)  # the first positions, in order
+    id_of = np.empty(top, np.int64)  # (codes never met are never looked up)
+    id_of[code[first]] = np.arange(len(first), dtype=np.int64)
+    return id_of[code], first
 
 
 def ids_of(code: np.ndarray) -> np.ndarray:
