@@ -187,8 +187,9 @@ def load() -> str:
 
 
 def suppression_scaling(raw: pa.Table, query: float | None = None) -> None:
-    """Suppression on the first 50k, 300k and 1M rows of one output (only n changes); with the
-    ``query`` time of the whole output, the whole output too, as (query + suppression) / query."""
+    """Suppression on the first 50k, 300k and 1M rows of one output (the mix of indicators
+    changes with n as well: :func:`sites_scaling` changes only n); with the ``query`` time of
+    the whole output, the whole output too, as (query + suppression) / query."""
     sizes = [n for n in (50_000, 300_000, 1_000_000) if n <= raw.num_rows]
     scaling_lines([(f"on the first {n:>9,} rows", raw.slice(0, n)) for n in sizes])
     if query is not None:
@@ -228,14 +229,8 @@ def scaling_lines(parts: list[tuple[str, pa.Table]]) -> None:
             cpus[i] = min(cpus[i], time.process_time() - c0)
     rows = []
     for (label, part), s, cpu, out in zip(parts, walls, cpus, outs, strict=True):
-        n = part.num_rows
-        verdict = "met" if n / cpu >= 500_000 else "NOT met"
-        print(
-            f"  suppression {label}: {s:6.3f} s, cpu {cpu:6.3f} s ({n / s:>10,.0f} rows/s, cpu "
-            f"{n / cpu:>10,.0f} rows/s; 500,000 rows/s: {verdict}); withheld {withheld(out):,} "
-            f"of {2 * n:,} counts; {load()}"
-        )
-        rows.append({"rows": n, "suppression": s, "suppression_cpu": cpu})
+        print(rate_text(label, part.num_rows, s, cpu, out) + f"; {load()}")
+        rows.append({"rows": part.num_rows, "suppression": s, "suppression_cpu": cpu})
     growth(rows, "suppression")
     growth(rows, "suppression_cpu")
 
@@ -277,15 +272,20 @@ def suppression_by_year(raw: pa.Table) -> None:
 def rate_line(label: str, part: pa.Table, repeat: int) -> tuple[float, float]:
     """Suppression of one table: a line with its wall and CPU seconds (the fastest of
     ``repeat``), rows/s against 500,000 (CPU) and the counts withheld; (wall, CPU)."""
-    n = part.num_rows
     s, cpu, out = time_suppression(part, repeat)
+    print(rate_text(label, part.num_rows, s, cpu, out) + f"; {faults()}; {load()}")
+    return s, cpu
+
+
+def rate_text(label: str, n: int, s: float, cpu: float, out: pa.Table) -> str:
+    """The line of one suppressed table of ``n`` rows: wall and CPU seconds, rows/s against
+    500,000 (CPU) and the counts withheld."""
     verdict = "met" if n / cpu >= 500_000 else "NOT met"
-    print(
+    return (
         f"  suppression {label}: {s:6.3f} s, cpu {cpu:6.3f} s ({n / s:>10,.0f} rows/s, cpu "
         f"{n / cpu:>10,.0f} rows/s; 500,000 rows/s: {verdict}); withheld {withheld(out):,} of "
-        f"{2 * n:,} counts; {faults()}; {load()}"
+        f"{2 * n:,} counts"
     )
-    return s, cpu
 
 
 def by_corridor(eng: Engine) -> None:

@@ -13,7 +13,7 @@ from test_suppress_corridors import corridor_tables, table_by_corridor
 
 from corridor.indicators import suppress
 from corridor.indicators.relations import _first_of_each
-from corridor.indicators.suppresscells import build_cells
+from corridor.indicators.suppresscells import _encode, build_cells
 
 Case = tuple[list[str], bool, dict[tuple[str, ...], tuple[float, float]]]
 FLAGS = ("numerator_flag", "denominator_flag", "value_flag")
@@ -94,3 +94,21 @@ def test_a_table_by_place_and_corridor_lists_each_relation_once(case: Any) -> No
     rels = cells.relations
     listed = [(tuple(rels.members(i)), bool(rels.has_margin[i])) for i in range(len(rels))]
     assert len(set(listed)) == len(listed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["f", "m", "total", None]), max_size=20), min_size=1, max_size=5
+    )
+)
+def test_codes_of_a_column_in_chunks_name_its_values(chunks: list[list[str | None]]) -> None:
+    """A column in several chunks (as a query returns it) gets one code per value, nulls
+    included, whichever chunk a row is in; the code of ``total`` is found where it occurs."""
+    col = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    codes, where, names = _encode(col, "total")
+    assert codes.dtype == np.int64 and len(codes) == len(col)
+    assert [names[int(c)].as_py() for c in codes] == col.to_pylist()
+    assert (where >= 0) == ("total" in col.to_pylist())
+    if where >= 0:
+        assert names[where].as_py() == "total"
