@@ -121,6 +121,20 @@ def test_sensitivity(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert hot(capsys, ws, "--sensitivity").code == 0
 
 
+def test_a_table_with_out_goes_to_the_file(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out`` without ``--format`` writes the ranking (and the sensitivity table) to the
+    file instead of printing them and writing nothing."""
+    ranking, changes = tmp_path / "ranking.txt", tmp_path / "changes.txt"
+    r = hot(capsys, ws, "--out", str(ranking))
+    assert r.code == 0, r.err
+    assert "s-mine" in ranking.read_text() and "s-mine" not in r.out
+    r = hot(capsys, ws, "--sensitivity", "--out", str(changes))
+    assert r.code == 0, r.err
+    assert "component" in changes.read_text() and "component" not in r.out
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

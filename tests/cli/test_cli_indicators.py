@@ -120,6 +120,25 @@ def test_table_trend_and_out_file(
     assert lines[1].startswith("#indicator+code,#date+period,#loc+code")
 
 
+def test_a_table_with_out_goes_to_the_file(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out`` without ``--format`` writes the table to the file (it was printed on the
+    terminal and no file was written, with exit 0); ``--list`` likewise."""
+    out = tmp_path / "table.txt"
+    r = run(capsys, "-w", str(ws), "indicators", "-i", "positivity", "--by", "period",
+            "--out", str(out))  # fmt: skip
+    assert r.code == 0, r.err
+    text = out.read_text()
+    assert "2024Q1" in text and "2024Q2" in text and "positivity" in text
+    assert "2024Q1" not in r.out and "wrote" in r.err  # (the path may wrap on stderr)
+    assert "totals need not equal the sum of their parts" in " ".join(r.err.split())
+    listed = tmp_path / "list.txt"
+    r = run(capsys, "-w", str(ws), "indicators", "--list", "--out", str(listed))
+    assert r.code == 0, r.err
+    assert "positivity:" in listed.read_text() and "positivity:" not in r.out
+
+
 def test_threshold_comes_from_the_settings(
     ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,9 +85,13 @@ def workspace(ctx: click.Context) -> Workspace:
 
 
 def print_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    title: str | None = None,
+    out: Path | None = None,
 ) -> None:
-    """A readable table on the terminal (plain text when not a terminal)."""
+    """A readable table on the terminal (plain text when not a terminal); with ``out``, the
+    same plain text written to that file (:func:`write_output`), not dropped."""
     from rich.console import Console
     from rich.table import Table
 
@@ -96,6 +100,11 @@ def print_table(
         table.add_column(c)
     for r in rows:
         table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
+    if out is not None:
+        text = io.StringIO()
+        Console(file=text, soft_wrap=True, width=240, color_system=None).print(table)
+        write_output(text.getvalue(), out)
+        return
     console = Console(soft_wrap=True)
     if not console.is_terminal:  # piped or redirected: do not squeeze columns to 80 characters
         console = Console(soft_wrap=True, width=240)

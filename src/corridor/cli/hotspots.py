@@ -204,6 +204,7 @@ def hotspots_command(
                 ],
                 title=f"top-10 changes when a component's multipliers move +/-50% "
                 f"({result.period})",
+                out=out,
             )
         elif fmt == "json":
             write_output(to_json(rows), out)
@@ -239,6 +240,7 @@ def hotspots_command(
             title=f"spaces of vulnerability: expected new HIV infections per 1,000 residents "
             f"a year, {result.period} "
             f"({round(100 * result.level)}% intervals, {result.draws} draws)",
+            out=out,
         )
         if len(rows) > len(shown):
             err_console.print(f"{len(rows) - len(shown)} more site(s): use --top or --format csv")

@@ -157,7 +157,7 @@ def indicators_command(
     else:
         table = publish(raw, ws.settings)
     if fmt == "table":
-        _print(table, dims, unsuppressed, threshold)
+        _print(table, dims, unsuppressed, threshold, out)
         return
     write_output(
         lambda stream: write_export(
@@ -169,7 +169,9 @@ def indicators_command(
         err_console.print(disclosure_note(table), highlight=False)
 
 
-def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> None:
+def _print(
+    table: Any, dims: list[str], unsuppressed: bool, threshold: int, out: Path | None
+) -> None:
     from corridor.indicators.disclosure import disclosure_note
     from corridor.indicators.export import columns_of, rows
 
@@ -188,7 +190,7 @@ def _print(table: Any, dims: list[str], unsuppressed: bool, threshold: int) -> N
         units = {}
         cols.insert(cols.index("value") + 1, "unit")
     data = [{units.get(k, k): v for k, v in r.items()} for r in data]
-    print_table(data, [units.get(c, c) for c in cols])
+    print_table(data, [units.get(c, c) for c in cols], out=out)
     if not unsuppressed:
         err_console.print(disclosure_note(table), highlight=False)
 
@@ -204,11 +206,14 @@ def _list(fmt: str, out: Path | None) -> None:
     elif fmt in ("csv", "hxl"):
         write_output(to_csv(data, _LIST_COLUMNS), out)
     elif fmt == "table":
-        for r in data:
-            click.echo(
+        write_output(
+            "".join(  # (each definition then a blank line, as before)
                 f"{r['id']}: {r['name']}\n  = {r['numerator']} / {r['denominator']} "
                 f"({r['unit']}; target {r['target'] if r['target'] is not None else 'none'})\n"
-                f"  {r['definition']}\n  source: {r['source']}\n"
-            )
+                f"  {r['definition']}\n  source: {r['source']}\n\n"
+                for r in data
+            ),
+            out,
+        )
     else:
         raise QueryError(f"--list prints as table, csv or json, not {fmt}")
