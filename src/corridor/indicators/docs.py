@@ -212,8 +212,9 @@ _EXPORTS = """\
 ## Output formats
 
 `--format table` (default), `csv`, `json`, `hxl`, `dhis2-json`, `adx`; `--out FILE` writes to a
-file. CSV, JSON and HXL rows have `indicator, period, place_code, place_name`, the grouped place
-columns, `sex, age_band, population_group, numerator, denominator, value, unit, target, gap`;
+file (with the default `table`, the table as plain text). CSV, JSON and HXL rows have
+`indicator, period, place_code, place_name`, the grouped place columns, `sex, age_band,
+population_group, numerator, denominator, value, unit, target, gap`;
 withheld numbers are the text `<{threshold}` or `suppressed`, never numbers. JSON is an object
 with `query`, `disclosure_control` and `rows`.
 
