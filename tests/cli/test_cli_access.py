@@ -161,3 +161,31 @@ def test_a_command_on_a_workspace_held_by_another_process_says_why(
         holder.kill()
         holder.wait()
     assert os.path.exists(ws / "warehouse.duckdb")
+
+
+def test_a_write_that_meets_another_process_at_commit_says_why(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB 2 may open a file that another process writes and fail only when a write commits
+    (the lock of the write-ahead log): that is the same user error as at opening, exit 2 with
+    what to do, no traceback, and nothing written."""
+    import duckdb
+
+    from corridor.storage.duckdb import DuckDBEngine
+
+    assert run(capsys, "-w", ws, "users", "add", "amina", "--role", "analyst").code == 0
+
+    def held(self: DuckDBEngine) -> None:
+        raise duckdb.TransactionException(
+            'TransactionContext Error: Failed to commit: Could not set lock on file "'
+            f'{self.url}.wal": Conflicting lock is held in python3.11 (PID 1783).'
+        )
+
+    monkeypatch.setattr(DuckDBEngine, "_commit", held)
+    r = run(capsys, "-w", ws, "users", "disable", "amina")
+    assert r.code == 2, r.err
+    assert "held by another process" in r.err and "Nothing was changed" in r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    monkeypatch.undo()
+    listed = run(capsys, "-w", ws, "users", "list", "--format", "csv")
+    assert "amina,analyst,*,False,False" in listed.out  # not disabled

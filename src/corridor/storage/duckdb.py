@@ -109,6 +109,28 @@ def damage_of(path: str | Path) -> str | None:
     return None
 
 
+def busy(path: str, wait_s: float | None = None) -> WarehouseBusyError:
+    """The user error of a DuckDB file that another process holds: at opening (after waiting
+    ``wait_s`` where no server holds it) or later, when a write or its commit cannot take the
+    file's lock (DuckDB 2 may take the lock of the write-ahead log only then)."""
+    server = server_holding(path)
+    if server is not None:
+        return WarehouseBusyError(
+            f"the workspace's DuckDB file {path} is held by another process, a running "
+            f"`corridor serve` ({server}): a DuckDB file has one process at a time. Use the "
+            "server's HTTP API (docs/api.md), stop the server and run the command again, or "
+            "move the warehouse to PostgreSQL (--db) for many processes"
+        )
+    held = f" for more than {wait_s:.0f} s" if wait_s is not None else ""
+    return WarehouseBusyError(
+        f"the workspace's DuckDB file {path} is held by another process (a running "
+        f"`corridor serve`, an import, or another command){held}: a DuckDB file has one "
+        "process at a time. Nothing was changed. Use the running server's HTTP API "
+        "(docs/api.md), stop it and run the command again, or move the warehouse to "
+        "PostgreSQL (--db) for many processes"
+    )
+
+
 def damaged(path: str, reason: str) -> WarehouseDamagedError:
     return WarehouseDamagedError(
         f"the warehouse file {path} is damaged: {reason}. Nothing was changed. "
@@ -142,26 +164,11 @@ class DuckDBEngine(Engine):
                 break
             except duckdb.Error as exc:
                 if _LOCKED.search(str(exc)):
-                    server = server_holding(self._path)
-                    if server is not None:
-                        raise WarehouseBusyError(
-                            f"the workspace's DuckDB file {self._path} is held by another "
-                            f"process, a running `corridor serve` ({server}): a DuckDB file has "
-                            "one process at a time. Use the server's HTTP API (docs/api.md), "
-                            "stop the server and run the command again, or move the warehouse to "
-                            "PostgreSQL (--db) for many processes"
-                        ) from exc
-                    if time.monotonic() < deadline:
+                    if server_holding(self._path) is None and time.monotonic() < deadline:
                         time.sleep(delay)
                         delay = min(delay * 2, 1.0)
                         continue
-                    raise WarehouseBusyError(
-                        f"the workspace's DuckDB file {self._path} is held by another process "
-                        f"(a running `corridor serve`, an import, or another command) for more "
-                        f"than {wait_s:.0f} s: a DuckDB file has one process at a time. Use the "
-                        "running server's HTTP API (docs/api.md), stop it and run the command "
-                        "again, or move the warehouse to PostgreSQL (--db) for many processes"
-                    ) from exc
+                    raise busy(self._path, wait_s) from exc
                 if _DAMAGED.search(str(exc)):
                     raise damaged(self._path, str(exc).splitlines()[0]) from exc
                 raise DatabaseConnectionError(
@@ -173,6 +180,8 @@ class DuckDBEngine(Engine):
         return self._path
 
     def _user_error(self, exc: BaseException) -> CorridorError | None:
+        if isinstance(exc, duckdb.Error) and _LOCKED.search(str(exc)):
+            return busy(self._path)
         if isinstance(exc, duckdb.Error) and _DAMAGED.search(str(exc)):
             return damaged(self._path, str(exc).splitlines()[0])
         return None

@@ -11,7 +11,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pyarrow as pa
@@ -224,7 +224,14 @@ class Engine(ABC):
             raise
         self._depth = 0
         stale, self._stale = sorted(self._stale), set()  # (a failed commit wrote nothing)
-        self._commit()
+        try:
+            # through _run: a commit that fails for the user's reason (DuckDB 2: another process
+            # holds the file's write-ahead log) is that user error, not an internal one
+            self._run("commit", "COMMIT", self._commit)
+        except BaseException:
+            with suppress(Exception):  # (the failed commit may have ended the transaction)
+                self._rollback()
+            raise
         if stale:
             self.refresh_statistics(stale)
 
