@@ -240,3 +240,90 @@ def test_completeness_in_every_format_and_its_setting(
     (folder / "corridor.toml").write_text("[settings]\ncompleteness_threshold = 120\n")
     r = run(capsys, *args, "--format", "csv")
     assert r.code == 2 and "completeness_threshold" in r.err and "Traceback" not in r.err
+
+
+def test_list_as_hxl_has_the_hashtag_row(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(capsys, "indicators", "--list", "--format", "csv")
+    assert r.code == 0, r.err
+    plain = list(csv.reader(io.StringIO(r.out)))
+    r = run(capsys, "indicators", "--list", "--format", "hxl")
+    assert r.code == 0, r.err
+    hxl = list(csv.reader(io.StringIO(r.out)))
+    assert hxl[0] == plain[0]
+    assert hxl[1] == [
+        "#indicator+code",
+        "#indicator+name",
+        "#x_numerator+code",
+        "#x_denominator+code",
+        "#x_unit",
+        "#x_target+pct",
+        "#meta+source",
+        "#description",
+    ]
+    assert hxl[2:] == plain[1:]
+
+
+@pytest.mark.parametrize("fmt", ["dhis2-json", "adx"])
+@pytest.mark.parametrize(
+    ("by", "dim"),
+    [
+        ("country,corridor", "corridor"),
+        ("place,corridor", "corridor"),
+        ("country,place_type", "place_type"),
+    ],
+)
+def test_dhis2_and_adx_refuse_groupings_that_are_not_org_units(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, by: str, dim: str
+) -> None:
+    """Busia is on two corridors: grouped by corridor, Kenya's values went out twice (once per
+    corridor, with a corridor's counts) under the same org unit and combo."""
+    out = tmp_path / "x.out"
+    args = ("-w", str(ws), "indicators", "-i", "positivity", "--by", by, "--period", "2024Q1")
+    r = run(capsys, *args, "--format", fmt, "--out", str(out))
+    assert r.code == 2
+    assert f"cannot be grouped by {dim}" in r.err and f"Drop {dim} from --by" in r.err
+    assert "Traceback" not in r.err
+    assert not out.exists()
+    r = run(capsys, *args, "--format", "csv")  # what the message offers instead
+    assert r.code == 0, r.err
+
+
+ADMIN1_PLACES = """place_code,name,place_type,parent_code,country_code,lat,lon,corridor
+ken,Kenya,country,,ken,0.1,37.9,
+ke-west,Western,admin1,ken,ken,0.5,34.5,
+ke-malaba,Malaba,border_crossing,ke-west,ken,0.636,34.275,northern
+ke-busia,Busia,truck_stop,ken,ken,0.46,34.1,northern;lake
+"""
+
+
+def test_dhis2_and_adx_leave_out_places_with_no_admin1_area(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Busia lies in no admin1 area: grouped by admin1 its values were sent as orgUnit "none"."""
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    (tmp_path / "places.csv").write_text(ADMIN1_PLACES)
+    (tmp_path / "services.csv").write_text(SERVICES)
+    for kind in ("places", "services"):
+        r = run(capsys, "-w", str(folder), "ingest", str(tmp_path / f"{kind}.csv"), "--kind", kind)
+        assert r.code == 0, r.err
+    args = ("-w", str(folder), "indicators", "-i", "positivity", "--by", "admin1")
+    args += ("--period", "2024Q1", "--unsuppressed")
+    out = tmp_path / "a1.json"
+    r = run(capsys, *args, "--format", "dhis2-json", "--out", str(out))
+    assert r.code == 0, r.err
+    assert "3 value(s) of places with no admin1 area" in " ".join(r.err.split())
+    body = json.loads(out.read_text())
+    assert {v["orgUnit"] for v in body["dataValues"]} == {"ke-west"}
+    assert {(v["dataElement"], v["value"]) for v in body["dataValues"]} == {
+        ("hiv_tests", "350"),
+        ("hiv_positive", "36"),
+        ("positivity", "10.2857"),
+    }
+    assert "3 value(s) of places with no admin1 area" in body["comment"]
+    r = run(capsys, *args, "--format", "adx")
+    assert r.code == 0, r.err
+    assert 'orgUnit="none"' not in r.out and 'orgUnit="ke-west"' in r.out
+    assert "3 value(s) of places with no admin1 area" in " ".join(r.err.split())
+    r = run(capsys, *args, "--format", "csv")  # CSV keeps the places with no admin1 area
+    assert {row["place_code"] for row in rows_of(r.out)} == {"ke-west", "none", "all"}

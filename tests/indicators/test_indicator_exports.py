@@ -164,3 +164,55 @@ def test_exchange_formats_need_places_and_single_periods(eng: Engine) -> None:
     assert dhis2_period("2024") == "2024"
     assert adx_period("2024W05") == "2024-01-29/P7D"
     assert adx_period("2024") == "2024-01-01/P1Y"
+
+
+@pytest.mark.parametrize("fmt", ["dhis2-json", "adx"])
+@pytest.mark.parametrize(
+    ("by", "dim"),
+    [
+        (["country", "corridor"], "corridor"),
+        (["place", "corridor"], "corridor"),
+        (["country", "place_type"], "place_type"),
+    ],
+)
+def test_exchange_formats_refuse_groupings_that_are_not_org_units(
+    eng: Engine, fmt: str, by: list[str], dim: str
+) -> None:
+    """A corridor or place type is not an org unit: its groups would share org unit, period,
+    data element and combo, and DHIS2 would keep whichever value it imports last."""
+    t = table(eng, by)
+    rows = list(csv.DictReader(io.StringIO(export(t, "csv"))))  # CSV carries the groups apart
+    cells = [r for r in rows if r[dim] not in ("total", "all")]
+    assert len({r["place_code"] for r in cells}) < len(cells)
+    with pytest.raises(QueryError, match=f"cannot be grouped by {dim}") as caught:
+        export(t, fmt, engine=eng)
+    assert f"Drop {dim} from --by" in str(caught.value)
+    assert "csv, json or hxl" in str(caught.value)
+
+
+def test_exchange_formats_leave_out_places_with_no_admin1_area(eng: Engine) -> None:
+    """ke-mombasa lies in no admin1 area: its cells (admin1 `none`) have no org unit."""
+    t = table(eng, ["admin1"])
+    rows = list(csv.DictReader(io.StringIO(export(t, "csv"))))
+    assert {r["place_code"] for r in rows} == {"ke-west", "none", "all"}  # CSV keeps them
+    body = json.loads(export(t, "dhis2-json", engine=eng))
+    values = body["dataValues"]
+    assert {v["orgUnit"] for v in values} == {"OUkewest"}
+    assert {(v["dataElement"], v["value"]) for v in values} == {
+        ("hiv_tests", "310"),
+        ("hiv_positive", "95"),
+        ("positivity", "30.6452"),
+    }
+    assert "3 value(s) of places with no admin1 area" in body["comment"]
+    text = export(t, "adx", engine=eng)
+    root = ElementTree.fromstring(text.encode())
+    groups = root.findall("adx:group", {"adx": "urn:ihe:qrph:adx:2015"})
+    assert [g.get("orgUnit") for g in groups] == ["OUkewest"]
+    assert "<!-- 3 value(s) of places with no admin1 area" in text
+    # grouped by country, every place has an org unit: nothing is left out
+    body = json.loads(export(table(eng, ["country"]), "dhis2-json", engine=eng))
+    assert "admin1" not in body.get("comment", "")
+    assert {(v["dataElement"], v["value"]) for v in body["dataValues"]} >= {
+        ("hiv_tests", "440"),
+        ("hiv_positive", "121"),
+    }

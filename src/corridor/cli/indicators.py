@@ -108,7 +108,7 @@ def indicators_command(
     from corridor.indicators import compute_indicators, publish
     from corridor.indicators.aggregate import parse_by
     from corridor.indicators.disclosure import disclosure_note
-    from corridor.indicators.export import write_export
+    from corridor.indicators.export import check_export, write_export
     from corridor.indicators.registry import resolve_ids
 
     if list_:
@@ -118,6 +118,7 @@ def indicators_command(
     if not ids:
         raise QueryError("name the indicators with --indicator ID[,ID...] (see --list)")
     dims = parse_by(_split(by))
+    check_export(fmt, dims)  # a grouping the format cannot carry: refused before any work
     chosen = resolve_ids(ids)
     ws = workspace(ctx)
     raw = compute_indicators(
@@ -159,12 +160,17 @@ def indicators_command(
     if fmt == "table":
         _print(table, dims, unsuppressed, threshold, out)
         return
+    notes: list[str] = []
     write_output(
-        lambda stream: write_export(
-            table, fmt, stream, engine=ws.engine, unsuppressed=unsuppressed, query=query
+        lambda stream: notes.extend(
+            write_export(
+                table, fmt, stream, engine=ws.engine, unsuppressed=unsuppressed, query=query
+            )
         ),
         out,
     )
+    for note in notes:  # values left out (DHIS2/ADX: no org unit)
+        err_console.print(f"[bold yellow]note:[/] {note}", highlight=False)
     if not unsuppressed:  # every output says how it was protected (JSON also in its body)
         err_console.print(disclosure_note(table), highlight=False)
 
@@ -196,15 +202,18 @@ def _print(
 
 
 def _list(fmt: str, out: Path | None) -> None:
-    from corridor.indicators.export import number, registry_rows
+    from corridor.indicators.export import REGISTRY_HXL_TAGS, number, registry_rows
 
     data = registry_rows()
     for r in data:
         r["target"] = number(r["target"], 1)
     if fmt == "json":
         write_output(to_json(data), out)
-    elif fmt in ("csv", "hxl"):
+    elif fmt == "csv":
         write_output(to_csv(data, _LIST_COLUMNS), out)
+    elif fmt == "hxl":  # CSV with the hashtag row under the header
+        tags = [REGISTRY_HXL_TAGS[c] for c in _LIST_COLUMNS]
+        write_output(to_csv(data, _LIST_COLUMNS, tags), out)
     elif fmt == "table":
         write_output(
             "".join(  # (each definition then a blank line, as before)
@@ -216,4 +225,4 @@ def _list(fmt: str, out: Path | None) -> None:
             out,
         )
     else:
-        raise QueryError(f"--list prints as table, csv or json, not {fmt}")
+        raise QueryError(f"--list prints as table, csv, json or hxl, not {fmt}")

@@ -224,10 +224,23 @@ HXL adds a hashtag row:
 |---|---|
 {hxl}
 
+`--list --format hxl` writes the indicator registry with a hashtag row as well: `id`
+`#indicator+code`, `name` `#indicator+name`, `numerator` `#x_numerator+code`, `denominator`
+`#x_denominator+code`, `unit` `#x_unit`, `target` `#x_target+pct`, `source` `#meta+source`,
+`definition` `#description`.
+
 DHIS2 dataValueSets JSON and ADX XML carry the finest cells of the output (no margins) for
 places (`--by place`, `admin1` or `country`) and single periods (`--period P` or `period` in
 `--by`): each count once, as a value of its data element, then the indicator values (percent)
-with the indicator id as data element. Codes go through the mapping of the workspace's latest
+with the indicator id as data element. A DHIS2 or ADX value is keyed by org unit, period, data
+element and category option combo only, so `corridor` and `place_type` in `--by` are refused
+(exit 2, before anything is computed): a corridor or a place type is not an org unit, and the
+values of several corridors or types would go out under the same key (DHIS2 keeps whichever it
+imports last). Drop them from `--by`, or use CSV, JSON or HXL. Grouped by `admin1`, the places
+with no admin1 area (`none`) have no org unit: their values are left out, and the command says
+how many on stderr (and in the payload: DHIS2 JSON's top-level `comment`, an XML comment in ADX);
+give those places an admin1 area on their `parent_code` chain, or group by `country` or `place`.
+Codes go through the mapping of the workspace's latest
 services import that used one (`imports.mapping`: `data_elements`, `category_option_combos`,
 `attribute_option_combos`, `org_units`; ADX attributes through `sex`, `age`,
 `population_group`); places fall back to their `dhis2_uid`, and anything unmapped keeps

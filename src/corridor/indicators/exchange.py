@@ -2,7 +2,9 @@
 
 Only the finest cells go out (DHIS2 adds up margins itself): each count of a data element once,
 then the indicator values (percentages, said so in a comment). Withheld values are left out, with
-a comment. Codes go through the mapping of the latest import that used one.
+a comment. Codes go through the mapping of the latest import that used one. A grouping DHIS2
+cannot carry (corridor, place type) is refused; values of places with no admin1 area are left
+out, said so in the payload and in the notes the writers return (for the command's stderr).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from corridor.indicators.exchangevalues import (
     exchange_values,
     formatted,
     numbered,
+    unplaced_note,
 )
 from corridor.indicators.exportlines import LineTexts
 from corridor.storage.engine import Engine
@@ -194,26 +197,41 @@ def _batches(rows: np.ndarray) -> list[tuple[np.ndarray, bool]]:
     return [(rows[s : s + BATCH_ROWS], s + BATCH_ROWS >= n) for s in range(0, n, BATCH_ROWS)]
 
 
+def _left_out(values: Values) -> list[str]:
+    """Notes on the values left out for want of an org unit (empty when none were)."""
+    return [unplaced_note(values.unplaced)] if values.unplaced else []
+
+
 def write_dhis2_json(
     table: pa.Table, codes: Codes, stream: BinaryIO, *, unsuppressed: bool = False
-) -> None:
-    """A DHIS2 dataValueSet: ``json.dumps(indent=2)`` bytes, built column by column."""
+) -> list[str]:
+    """A DHIS2 dataValueSet: ``json.dumps(indent=2)`` bytes, built column by column.
+
+    Returns notes on values left out for want of an org unit (also in the top-level comment).
+    """
     values = exchange_values(table, unsuppressed=unsuppressed)
     held = _held(values)
     withheld = int(held.sum())
     rows = np.flatnonzero(~held)
     tail: dict[str, Any] = {}
+    comments = []
     if withheld:
         t = threshold_of(table)
-        tail["comment"] = (
+        comments.append(
             f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
             "complementary cells and their rates) are left out of dataValues"
         )
     elif not unsuppressed and method_of(table) == "cellkey":
-        tail["comment"] = disclosure_note(table)
+        comments.append(disclosure_note(table))
+    notes = _left_out(values)
+    parts = [*comments, *notes]
+    if len(parts) == 1:
+        tail["comment"] = parts[0]
+    elif parts:  # (sentences)
+        tail["comment"] = " ".join(c if c.endswith(".") else f"{c}." for c in parts)
     if len(rows) == 0:
         stream.write((json.dumps({"dataValues": [], **tail}, indent=2) + "\n").encode())
-        return
+        return notes
     stream.write(b'{\n  "dataValues": [\n')
 
     def combo_text(sex: str, age: str, group: str) -> str:
@@ -250,6 +268,7 @@ def write_dhis2_json(
         texts.write(keys, 4, x[batch], stream, drop_tail=2 if last else 0)
     rest = "".join(f",\n  {_q(k)}: {_q(v)}" for k, v in tail.items())
     stream.write(f"\n  ]{rest}\n}}\n".encode())
+    return notes
 
 
 def _flags(mask: np.ndarray) -> Coded:
@@ -263,8 +282,11 @@ def write_adx(
     *,
     unsuppressed: bool = False,
     stamp: str | None = None,
-) -> None:
-    """ADX XML: one group per org unit and period, in order of first appearance."""
+) -> list[str]:
+    """ADX XML: one group per org unit and period, in order of first appearance.
+
+    Returns notes on values left out for want of an org unit (also an XML comment).
+    """
     values = exchange_values(table, unsuppressed=unsuppressed)
     stamp = stamp or datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     stream.write(
@@ -273,10 +295,14 @@ def write_adx(
     )
     if not unsuppressed and method_of(table) == "cellkey":
         stream.write(f"  <!-- {disclosure_note(table)} -->\n".encode())
+    notes = _left_out(values)
+    for note in notes:
+        stream.write(f"  <!-- {note.replace('--', '- -')} -->\n".encode())
     n = values.num_rows
     if n:
         _write_adx_groups(values, codes, stream)
     stream.write(b"</adx>\n")
+    return notes
 
 
 def _write_adx_groups(values: Values, codes: Codes, stream: BinaryIO) -> None:

@@ -1,7 +1,10 @@
 """The values that go out to DHIS2/ADX, picked as dictionary codes, never row by row.
 
 Only the finest cells go out (no margins): each count of a data element once, where it first
-appears (row by row, numerator before denominator), then the indicator values in row order. Every
+appears (row by row, numerator before denominator), then the indicator values in row order. A
+DHIS2/ADX value is keyed by org unit, period, data element and category option combo only, so a
+grouping that is none of these (corridor, place type) is refused (:func:`check_exchange_by`), and
+the cells of places with no admin1 area (``none``, not an org unit) are left out and counted. Every
 text column is dictionary-encoded once; the picking works on integer codes (numpy, and polars for
 the first of each key), and the writers format each distinct text once and gather it by code.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,12 +25,14 @@ from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import is_suppressed
 from corridor.indicators.exportcells import one_array
-from corridor.indicators.places import ALL
+from corridor.indicators.places import ALL, NONE, place_code_dim
 
 DISAGGREGATIONS: Final = ("sex", "age_band", "population_group")
 COUNTS: Final = ("numerator", "denominator")
 KEY: Final = ("period", "place_code", *DISAGGREGATIONS)
 COMPLETENESS: Final = ("places_reporting", "places_expected", "incomplete")
+#: groupings a DHIS2/ADX value cannot carry (neither an org unit nor a category): their names
+NOT_EXCHANGED: Final[dict[str, str]] = {"corridor": "a corridor", "place_type": "a place type"}
 _STRING: Final = pa.string()
 _WIDE: Final = 1 << 62  # a combined key stays below this (int64)
 _RUNS_FROM: Final = 4096  # columns of this many values or more are looked at for runs
@@ -170,6 +175,7 @@ class Values:
     flag: Coded
     indicator: np.ndarray  # bool: an indicator value (else a count)
     note: Coded  # the completeness note of an indicator value ("" for counts)
+    unplaced: int = 0  # values of places with no admin1 area, left out (see unplaced_note)
 
     @property
     def num_rows(self) -> int:
@@ -240,17 +246,48 @@ def unified(columns: Sequence[Coded]) -> tuple[np.ndarray, list[str | None]]:
     return out, texts
 
 
+def check_exchange_by(by: Collection[str]) -> None:
+    """Refuse a grouping that DHIS2/ADX cannot carry (a :class:`QueryError`, exit 2).
+
+    A DHIS2 or ADX value is keyed by org unit, period, data element and category option combo:
+    the output needs an org unit (place, admin1 or country) and nothing that is neither an org
+    unit nor a category (corridor, place_type), whose values would go out under the same key.
+    """
+    if not any(d in by for d in ("place", "admin1", "country")):
+        raise QueryError(
+            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
+        )
+    for dim, what in NOT_EXCHANGED.items():
+        if dim in by:
+            raise QueryError(
+                f"DHIS2 and ADX exports cannot be grouped by {dim}: a DHIS2/ADX value is keyed "
+                f"by org unit, period, data element and category option combo, and {what} is "
+                "not an org unit, so the values of several groups would go out under one key. "
+                f"Drop {dim} from --by, or use --format csv, json or hxl"
+            )
+
+
+def unplaced_note(n: int) -> str:
+    """What a DHIS2/ADX export says of the values it left out for having no org unit."""
+    return (
+        f"{n} value(s) of places with no admin1 area (admin1 'none', not an org unit) are left "
+        "out: give those places an admin1 area on their parent_code chain in the place "
+        "registry, or group by country or place"
+    )
+
+
 def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
-    """The finest cells of the output (no margins), counts once each, then indicator values."""
+    """The finest cells of the output (no margins), counts once each, then indicator values.
+
+    Grouped by admin1, the values of places with no admin1 area (``none``) are left out and
+    counted in ``unplaced``.
+    """
     if not unsuppressed and not is_suppressed(table):
         raise ValueError("refusing to export an unsuppressed table: pass it through suppress()")
     meta = table.schema.metadata or {}
     by = json.loads(meta.get(b"corridor.by", b"[]"))
     grouped = [d for d in DISAGGREGATIONS if d in by]
-    if not any(d in by for d in ("place", "admin1", "country")):
-        raise QueryError(
-            "DHIS2 and ADX exports need organisation units: add place (or admin1, country) to --by"
-        )
+    check_exchange_by(by)
     n = table.num_rows
     keys = {k: encode(_column(table, k)) for k in KEY}
     # a margin (all places, or a total of a grouped dimension) does not go out
@@ -306,6 +343,12 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
     shown = np.flatnonzero(present[2])
     row = np.concatenate([at // 2, shown])  # of the kept rows
     role = np.concatenate([at % 2, np.full(len(shown), 2, dtype=np.int64)])
+    unplaced = 0
+    places = keys["place_code"]
+    if place_code_dim(by) == "admin1" and NONE in places.texts:  # no org unit: left out
+        off = np.array([t == NONE for t in places.texts], dtype=bool)[codes["place_code"][row]]
+        unplaced = int(off.sum())
+        row, role = row[~off], role[~off]
     notes = _notes(table)
     blank = notes.texts.index("")
     indicator = role == 2
@@ -326,6 +369,7 @@ def exchange_values(table: pa.Table, *, unsuppressed: bool = False) -> Values:
             else np.zeros(len(row), dtype=np.int32),  # (no notes: all blank)
             notes.texts,
         ),
+        unplaced=unplaced,
     )
 
 
@@ -385,10 +429,12 @@ __all__ = (
     "Coded",
     "Texts",
     "Values",
+    "check_exchange_by",
     "combined",
     "encode",
     "exchange_table",
     "exchange_values",
     "formatted",
     "numbered",
+    "unplaced_note",
 )

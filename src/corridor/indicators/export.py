@@ -35,6 +35,7 @@ from corridor.indicators.exchange import (
     write_adx,
     write_dhis2_json,
 )
+from corridor.indicators.exchangevalues import check_exchange_by
 from corridor.indicators.exportcells import (
     affix,
     csv_field,
@@ -278,6 +279,19 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
     }
 
 
+#: the HXL hashtags of the indicator registry (``corridor indicators --list --format hxl``)
+REGISTRY_HXL_TAGS: Final[dict[str, str]] = {
+    "id": "#indicator+code",
+    "name": "#indicator+name",
+    "numerator": "#x_numerator+code",
+    "denominator": "#x_denominator+code",
+    "unit": "#x_unit",
+    "target": "#x_target+pct",
+    "source": "#meta+source",
+    "definition": "#description",
+}
+
+
 def registry_rows() -> list[dict[str, Any]]:
     from corridor.indicators.registry import INDICATORS
 
@@ -304,8 +318,11 @@ def write_export(
     engine: Engine | None = None,
     unsuppressed: bool = False,
     query: Mapping[str, Any] | None = None,
-) -> None:
-    """Write ``table`` in ``fmt`` (csv, json, hxl, dhis2-json, adx) to a binary stream."""
+) -> list[str]:
+    """Write ``table`` in ``fmt`` (csv, json, hxl, dhis2-json, adx) to a binary stream.
+
+    Returns notes for the user (DHIS2/ADX: values left out for want of an org unit).
+    """
     if fmt == "csv":
         write_csv(table, stream, unsuppressed=unsuppressed)
     elif fmt == "hxl":
@@ -315,11 +332,17 @@ def write_export(
     elif fmt in ("dhis2-json", "adx"):
         codes = codes_for(engine) if engine is not None else Codes()
         if fmt == "adx":
-            write_adx(table, codes, stream, unsuppressed=unsuppressed)
-        else:
-            write_dhis2_json(table, codes, stream, unsuppressed=unsuppressed)
+            return write_adx(table, codes, stream, unsuppressed=unsuppressed)
+        return write_dhis2_json(table, codes, stream, unsuppressed=unsuppressed)
     else:
         raise QueryError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return []
+
+
+def check_export(fmt: str, by: Sequence[str]) -> None:
+    """Refuse, before any work, a grouping that ``fmt`` cannot carry (DHIS2/ADX: org units)."""
+    if fmt in ("dhis2-json", "adx"):
+        check_exchange_by(by)
 
 
 def export(
@@ -338,8 +361,10 @@ def export(
 
 __all__: Sequence[str] = (
     "FORMATS",
+    "REGISTRY_HXL_TAGS",
     "Codes",
     "adx_period",
+    "check_export",
     "codes_for",
     "dhis2_period",
     "export",
