@@ -200,10 +200,12 @@ Every output of `corridor indicators` (every format), the report and the API go 
   least {threshold}, and rates are computed from the published counts.
 * **Suppression** (`disclosure_method = suppression`, for one-off tables): counts from 1 to
   {last} are shown as `<{threshold}`, more counts are withheld (`suppressed`) so that none can
-  be worked out from the output's own margins (each small count in a box of withheld counts, the
-  hypercube method; where no box is found, an exact linear-algebra check on groups of up to
-  {limit} linked withheld counts, and a larger group withheld whole), and rates of withheld
-  counts are withheld. It does not protect against differencing between outputs.
+  be worked out by adding and subtracting the output's own margins (each small count in a box of
+  withheld counts, the hypercube method; where no box is found, an exact linear-algebra check on
+  groups of up to {limit} linked withheld counts, and a larger group withheld whole), and rates
+  of withheld counts are withheld. It does not protect against differencing between outputs,
+  nor against the range that `<{threshold}` itself gives (1 to {last}), which can pin a count
+  down where a margin leaves little room ([disclosure](disclosure.md), "Known gap").
 * `--unsuppressed` shows everything, prints a warning and records the query in the workspace's
   audit log (`unsuppressed_output`).
 """
