@@ -202,3 +202,56 @@ def test_validate_against_a_truth(ws: Path, capsys: pytest.CaptureFixture[str]) 
     )
     assert -1 <= rows["random"]["spearman"] <= 1
     assert hot(capsys, ws, "--validate", "--explain", "s-mine").code == 2
+    # the validation checks intervals and p_top10, which 0 draws do not have
+    r = run(capsys, "-w", str(ws), "hotspots", "--validate", "--period", "2024", "--draws", "0")
+    assert r.code == 2 and "draws" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "hxl"])
+def test_a_period_without_data_exits_2(
+    ws: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A period with no data at all is a user error, as in `corridor report`: no made-up
+    ranking of sites all tied at rank 1 with imputed estimates."""
+    r = hot(capsys, ws, "--period", "2030", "--format", fmt)
+    assert r.code == 2, r.out
+    assert "nothing to rank for period 2030" in r.err and "2030-01-01 to 2030-12-31" in r.err
+    assert "Traceback" not in r.err and "s-mine" not in r.out and "fully_imputed" not in r.out
+    for extra in (["--explain", "s-mine"], ["--sensitivity"]):
+        r = hot(capsys, ws, "--period", "2030", *extra)
+        assert r.code == 2 and "nothing to rank for period 2030" in r.err, extra
+    # the period with the data still ranks, sites without some data imputed
+    r = hot(capsys, ws, "--period", "2024", "--format", "csv")
+    assert r.code == 0 and len(list(csv.DictReader(io.StringIO(r.out)))) == 5
+
+
+def test_no_draws_shows_no_intervals(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--draws 0 is "no intervals": nothing like 16.2 (16.2-16.2), rank 1 (1-1) or p_top10 1.00."""
+    r = run(capsys, "-w", str(ws), "hotspots", "--draws", "0", "--period", "2024")
+    assert r.code == 0, r.err
+    assert "no intervals: 0 draws" in r.out and "90% intervals" not in r.out
+    assert "(1-1)" not in r.out and "p_top10" not in r.out and "1.00" not in r.out
+    mine = next(line for line in r.out.splitlines() if "s-mine" in line)
+    assert "(" not in mine.split("s-mine")[1].split("│")[2]  # per 1,000: no interval
+    r = run(capsys, "-w", str(ws), "hotspots", "--draws", "0", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    interval = ("new_infections_per_1000_low", "new_infections_per_1000_high",
+                "new_infections_low", "new_infections_high", "score_low", "score_high",
+                "rank_low", "rank_high", "p_top10")  # fmt: skip
+    assert len(rows) == 5
+    for row in rows:
+        assert row["new_infections_per_1000"] and row["rank"]
+        assert all(row[c] == "" for c in interval), row
+    r = run(capsys, "-w", str(ws), "hotspots", "--draws", "0", "--format", "json")
+    doc = json.loads(r.out)
+    assert doc["draws"] == 0
+    for site in doc["sites"]:
+        assert site["new_infections_per_1000"] is not None
+        assert all(site[c] is None for c in interval), site
+    r = run(capsys, "-w", str(ws), "hotspots", "--draws", "0", "--explain", "s-mine")
+    assert r.code == 0, r.err
+    assert "no intervals: 0 draws" in r.out and "rank interval" not in r.out
+    assert "% of the draws" not in r.out
+    # with draws the intervals are there
+    r = hot(capsys, ws, "--period", "2024", "--format", "csv")
+    assert all(row["p_top10"] and row["rank_low"] for row in csv.DictReader(io.StringIO(r.out)))

@@ -6,7 +6,7 @@ import math
 from datetime import date
 
 import pytest
-from hotspot_world import load_small_world
+from hotspot_world import insert_cases, load_small_world
 
 from corridor.errors import QueryError
 from corridor.hotspots import rank_sites
@@ -94,10 +94,20 @@ def test_missing_flow_data_is_flagged_and_imputed(engine: Engine) -> None:
     assert "no_group_data" in rows["s-market"]["flags"]
 
 
-def test_a_period_without_data_leaves_components_out(engine: Engine) -> None:
+def test_a_period_without_data_is_refused(engine: Engine) -> None:
+    """Nothing the ranking reads in the period: a user error, not a ranking of imputed sites."""
     load_small_world(engine)
+    with pytest.raises(QueryError, match="nothing to rank for period 2022"):
+        rank_sites(engine, period="2022", draws=20)
+
+
+def test_a_period_with_little_data_leaves_components_out(engine: Engine) -> None:
+    load_small_world(engine)
+    # the period's only data: one outbreak case
+    insert_cases(engine, [dict(case_id="old", classification="confirmed", place_code="s-mine")],
+                 day=date(2022, 5, 1))  # fmt: skip
     result = rank_sites(engine, period="2022", draws=20)
-    assert result.components == ("burden",)  # only the (zero) outbreak measure
+    assert result.components == ("burden",)  # only the outbreak measure
     assert any("mobility" in n for n in result.notes)
     # no data of their own: every site gets the same estimate, the same rank, and says so
     assert len(set(result.table.column("new_infections_per_1000").to_pylist())) == 1

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hotspot_world import PLACES, load_small_world, load_synthetic_world
+from hotspot_world import PLACES, insert_flows, load_small_world, load_synthetic_world
 
 from corridor.config import load_settings
 from corridor.errors import QueryError
 from corridor.hotspots import COMPONENTS, SPECS, HotspotResult, rank_sites, sensitivity
 from corridor.hotspots.disclosure import measure_rows
+from corridor.hotspots.ranking import INTERVAL_COLUMNS
 from corridor.indicators import publish
 from corridor.storage.engine import Engine, connect
 from corridor.storage.migrations import migrate
@@ -99,11 +101,50 @@ def test_same_seed_same_result(small: Engine) -> None:
     )
 
 
-def test_no_draws_gives_point_intervals(small: Engine) -> None:
+def test_no_draws_gives_no_intervals(small: Engine) -> None:
+    """0 draws: no interval and no p_top10 (null), never a certain 1-1 rank or p_top10 = 1."""
     r = rank_sites(small, draws=0)
-    df = r.table.to_pandas()
-    assert (df["new_infections_per_1000_low"] == df["new_infections_per_1000"]).all()
-    assert (df["score_low"] == df["score"]).all() and (df["rank_high"] == df["rank"]).all()
+    assert not r.has_intervals
+    t = r.table
+    for name in INTERVAL_COLUMNS:
+        assert t.column(name).null_count == t.num_rows, name
+    for name in INTERVAL_COLUMNS:  # what leaves: the disclosed table, the same nulls
+        assert r.disclosed(10).column(name).null_count == t.num_rows, name
+    assert t.column("new_infections_per_1000").null_count == 0
+    assert t.column("rank").to_pylist() == [1, 2, 3, 4, 5]
+    info = r.explain("s-mine")
+    assert info["rank_low"] is None and info["rank_high"] is None
+    assert info["p_top10"] is None and info["new_infections_per_1000_low"] is None
+    assert "interval 1-1" not in info["summary"] and "% of the draws" not in info["summary"]
+    assert "no intervals: 0 draws" in info["summary"]
+    assert rank_sites(small, draws=50).has_intervals
+
+
+def test_a_period_without_data_is_refused(small: Engine) -> None:
+    """A period in which the ranking reads nothing would impute every input of every site:
+    every site tied at rank 1 with a made-up estimate. It is a user error instead."""
+    with pytest.raises(QueryError, match="nothing to rank for period 2030") as caught:
+        rank_sites(small, period="2030", draws=10)
+    assert "2030-01-01 to 2030-12-31" in str(caught.value)
+    assert "its HIV services cover 2024-01-01 to 2024-12-31" in str(caught.value)
+    with pytest.raises(QueryError, match="nothing to rank for period 2023Q1:2023Q4"):
+        rank_sites(small, period="2023Q1:2023Q4", draws=0)
+    with pytest.raises(QueryError, match="nothing to rank"):
+        sensitivity(small, period="2030")
+
+
+def test_a_period_with_some_data_is_ranked_and_imputed(small: Engine) -> None:
+    """Some data in the period (here flows only): ranked, sites without data imputed."""
+    flows = [dict(observation_code="s-truck", origin_code="aaa-n", destination_code="bbb-s",
+                  count=5000)]  # fmt: skip
+    insert_flows(small, flows, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    r = rank_sites(small, period="2025", draws=20)
+    assert r.table.num_rows == 5
+    flags = dict(zip(r.place_codes, r.table.column("flags").to_pylist(), strict=True))
+    # a site without data in a period with data: imputed, as before
+    assert "fully_imputed" in flags["s-fish"] and "no_flow_data" in flags["s-fish"]
+    assert "no_flow_data" not in flags["s-truck"]
+    assert "no_flow_data" in rank_sites(small, period="2024", draws=0).explain("s-fish")["flags"]
 
 
 def test_bad_arguments(small: Engine) -> None:

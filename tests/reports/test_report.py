@@ -185,6 +185,33 @@ def test_hotspot_table_ranks_and_explains(html: str) -> None:
     assert "lifts the estimate most" in body and "median site" in body
 
 
+def test_no_draws_shows_no_intervals(world: Workspace, html: str) -> None:
+    """--draws 0 is "no intervals": no 16.2-16.2, no "in the top 10 in 100% of the draws"."""
+    plain = render_report(world, threshold=10, period="2024", draws=0)
+    summary, body = _text(_section(plain, "summary")), _text(_section(plain, "hotspots"))
+    for text in (summary, body):
+        assert "interval 1" not in text and "of the draws" not in text, text
+        assert "in the top 10 in" not in text and "P(top" not in text
+    assert "Rank interval" not in body and "new HIV infections per 1,000 a year; driven by" in (
+        " ".join(summary.split())
+    )
+    assert "without uncertainty intervals (0 draws)" in " ".join(body.split())
+    # every hotspot row: the estimate alone, and the explanation spans the columns shown
+    head = re.search(r"<thead>(.*?)</thead>", _section(plain, "hotspots"), re.S)
+    assert head and head.group(1).count("<th") == 6
+    assert 'colspan="5" class="why"' in _section(plain, "hotspots")
+    assert re.search(r'<span class="sub">[^<]*</span>', _section(plain, "hotspots")) is None
+    methods = " ".join(_text(_section(plain, "methods")).split())
+    assert "no uncertainty draws, so no intervals" in methods and "0 draws (seed" not in methods
+    assert "% interval" not in _section(plain, "map") and "rank 1–1" not in plain
+    # with draws: intervals, rank intervals and P(top 10) as before
+    summary, body = _text(_section(html, "summary")), _text(_section(html, "hotspots"))
+    assert "90% interval" in summary and "of the draws" in summary
+    assert "Rank interval" in body and "P(top 10)" in body and "40 draws" in body
+    assert 'colspan="7" class="why"' in _section(html, "hotspots")
+    assert "90% interval" in _section(html, "map")
+
+
 def test_cascade_never_shows_a_small_count(html: str) -> None:
     body = _section(html, "cascade")
     assert "Kenya" in body and "Uganda" in body and "Tanzania" in body

@@ -131,7 +131,7 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     type=click.IntRange(min=0),
     default=500,
     show_default=True,
-    help="Uncertainty draws (counts, multipliers, imputation and model error).",
+    help="Uncertainty draws (counts, multipliers, imputation and model error); 0: no intervals.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option(
@@ -220,26 +220,33 @@ def hotspots_command(
         rows = rows[:top]
     if fmt == "table":
         shown = rows[: top or TABLE_ROWS]
+        intervals = result.has_intervals  # without draws: no interval, rank range or p_top10
         for r in shown:
-            r["per 1,000"] = (
-                f"{r['new_infections_per_1000']:.1f} ({r['new_infections_per_1000_low']:.1f}-"
-                f"{r['new_infections_per_1000_high']:.1f})"
-            )
+            r["per 1,000"] = f"{r['new_infections_per_1000']:.1f}"
+            if intervals:
+                r["per 1,000"] += (
+                    f" ({r['new_infections_per_1000_low']:.1f}-"
+                    f"{r['new_infections_per_1000_high']:.1f})"
+                )
+                r["rank"] = f"{r['rank']} ({r['rank_low']}-{r['rank_high']})"
+                r["p_top10"] = f"{r['p_top10']:.2f}"
             r["new infections"] = (
                 "" if r["new_infections"] is None else f"{r['new_infections']:,.0f}"
             )
-            r["rank"] = f"{r['rank']} ({r['rank_low']}-{r['rank_high']})"
-            r["p_top10"] = f"{r['p_top10']:.2f}"
             r["site"] = f"{r['name']} ({r['place_code']}, {r['country_code'].upper()})"
             r["flags"] = (r["flags"] or "").replace(";", " ")
-        cols = ["rank", "site", "place_type", "per 1,000", "new infections", "p_top10",
-                "main_driver", "flags"]  # fmt: skip
+        cols = ["rank", "site", "place_type", "per 1,000", "new infections",
+                *(["p_top10"] if intervals else []), "main_driver", "flags"]  # fmt: skip
+        uncertainty = (
+            f"{round(100 * result.level)}% intervals, {result.draws} draws"
+            if intervals
+            else "no intervals: 0 draws"
+        )
         print_table(
             shown,
             cols,
             title=f"spaces of vulnerability: expected new HIV infections per 1,000 residents "
-            f"a year, {result.period} "
-            f"({round(100 * result.level)}% intervals, {result.draws} draws)",
+            f"a year, {result.period} ({uncertainty})",
             out=out,
         )
         if len(rows) > len(shown):

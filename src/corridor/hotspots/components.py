@@ -20,6 +20,7 @@ from corridor.hotspots.inputs import IncidenceInputs, collect_inputs, read_recen
 from corridor.hotspots.sitetotals import SiteTotals
 from corridor.hotspots.warehouse import (
     Window,
+    nothing_to_rank,
     read_flows,
     read_places,
     read_recent_cases,
@@ -207,6 +208,8 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     services = read_service_totals(engine, window)
     flows = read_flows(engine, window)
     cases, any_cases = read_recent_cases(engine, window)
+    if n and services.empty and flows.empty and cases.empty:
+        raise nothing_to_rank(engine, window)  # every input of every site would be imputed
     notes: list[str] = []
 
     lookup = SiteTotals(services, idx)

@@ -116,18 +116,31 @@ def explain_site(
     above = [d["component"] for d in components if (d["lift"] or 0) > LIFT_NOTABLE]
     below = [d["component"] for d in components if (d["lift"] or 0) < -LIFT_NOTABLE]
     lvl = round(100 * result.level)
+    intervals = result.has_intervals  # without draws: no interval and no p_top10
     summary = (
         f"{row['name']} ({row['place_type'].replace('_', ' ')}, {row['country_code'].upper()}) "
         f"ranks {row['rank']} of {n}: an estimated {row['new_infections_per_1000']:.1f} new HIV "
-        f"infections per 1,000 residents a year ({lvl}% interval "
-        f"{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}"
+        f"infections per 1,000 residents a year"
+    )
+    parts = (
+        [
+            f"{lvl}% interval {row['new_infections_per_1000_low']:.1f}-"
+            f"{row['new_infections_per_1000_high']:.1f}"
+        ]
+        if intervals
+        else []
     )
     total = row.get("new_infections")
     if total is not None and np.isfinite(total):
-        summary += f"; about {total:,.0f} in all"
+        parts.append(f"about {total:,.0f} in all")
+    if not intervals:
+        parts.append("no intervals: 0 draws")
+    summary += f" ({'; '.join(parts)})"
     summary += (
-        f"); rank interval {row['rank_low']}-{row['rank_high']}; in the top {result.top} in "
+        f"; rank interval {row['rank_low']}-{row['rank_high']}; in the top {result.top} in "
         f"{100 * row['p_top10']:.0f}% of the draws. "
+        if intervals
+        else ". "
     )
     if components and row["main_driver"] != "none":
         top = components[0]
@@ -145,7 +158,7 @@ def explain_site(
     if "fully_imputed" in flags:
         summary += (
             " The site reports no data the model uses: its estimate is imputed from similar "
-            "sites, hence its wide interval."
+            "sites" + (", hence its wide interval." if intervals else ".")
         )
     elif flags:
         summary += f" Flags: {', '.join(flags)}."

@@ -28,6 +28,18 @@ if TYPE_CHECKING:
     from corridor.config import Settings
 
 PLACE_COLUMNS = ("place_code", "name", "place_type", "country_code", "lat", "lon", "corridor")
+#: the columns that come from the uncertainty draws: empty (null) when there are none
+INTERVAL_COLUMNS = (
+    "new_infections_per_1000_low",
+    "new_infections_per_1000_high",
+    "new_infections_low",
+    "new_infections_high",
+    "score_low",
+    "score_high",
+    "rank_low",
+    "rank_high",
+    "p_top10",
+)
 
 
 @dataclass(slots=True)
@@ -89,6 +101,12 @@ class HotspotResult:
     )
 
     @property
+    def has_intervals(self) -> bool:
+        """Whether the ranking has uncertainty intervals and ``p_top10`` (``draws`` > 0); without
+        draws the columns of ``INTERVAL_COLUMNS`` are empty (null)."""
+        return self.draws > 0
+
+    @property
     def place_codes(self) -> list[str]:
         return [str(c) for c in self.table.column("place_code").to_pylist()]
 
@@ -127,7 +145,8 @@ def rank_sites(
     ``period``: a period or range (``2024``, ``2023Q1:2024Q4``); default the latest 12 months.
     ``weights``: component -> weight of the explanation's components (which are shown; they do
     not change the estimate), optionally ``measures``: measure -> weight within its component.
-    ``draws``: uncertainty draws (0: no intervals); ``level``: interval level (default 90%);
+    ``draws``: uncertainty draws (0: no intervals: the columns of ``INTERVAL_COLUMNS``, ``p_top10``
+    among them, are null); ``level``: interval level (default 90%);
     ``top``: the size of the top group for ``p_top10`` (the column keeps its name).
     ``score`` is the site's position among the sites (100 = highest estimate, 0 = lowest), with
     ``score_low``/``score_high`` from its rank interval.
@@ -223,9 +242,9 @@ def score_sites(
         r_lo = np.quantile(rank_d, a, axis=0, method="inverted_cdf").astype(np.int64)
         r_hi = np.quantile(rank_d, 1.0 - a, axis=0, method="inverted_cdf").astype(np.int64)
         p_top = (rank_d <= top).mean(axis=0)
-    else:
+    else:  # no draws, no intervals: the columns are emptied below (never a 0-width interval)
         lo, hi, r_lo, r_hi = rate, rate, rank, rank
-        p_top = (rank <= top).astype(float)
+        p_top = np.full(n, np.nan)
     for i in np.flatnonzero(est.fully_imputed):
         flags[i].add("fully_imputed")
     for i in np.flatnonzero(est.calibrated):
@@ -287,6 +306,10 @@ def score_sites(
     table = pa.table(
         {k: pa.array(v, from_pandas=True) for k, v in cols.items()},
     )
+    if not draws:
+        for name in INTERVAL_COLUMNS:
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pa.nulls(n, table.schema.field(i).type))
     return HotspotResult(
         table=table,
         weights={c: (float(w[used.index(c)]) if c in used else 0.0) for c in COMPONENTS},

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from corridor.errors import QueryError
 from corridor.hotspots.components import SPEC_BY_NAME
 from corridor.hotspots.ranking import HotspotResult, rank_sites
 from corridor.hotspots.warehouse import resolve_window
@@ -199,7 +200,13 @@ def validate_against_truth(
     seed: int = 1,
 ) -> dict[str, Any]:
     """Rank the sites for calendar year ``year`` (default: the latest year with data) and
-    compare with the truth of that year."""
+    compare with the truth of that year. ``draws`` must be at least 1: the validation checks
+    the intervals and ``p_top10``, which 0 draws do not have."""
+    if draws < 1:
+        raise QueryError(
+            f"validation needs uncertainty draws (got {draws}): it checks the rank intervals "
+            "and p_top10; use --draws 1 or more"
+        )
     engine: Engine = source if isinstance(source, Engine) else source.engine
     if year is None:
         year = resolve_window(engine, None).end.year

@@ -83,6 +83,29 @@ def resolve_window(engine: Engine, period: str | None) -> Window:
     return Window(rng.start, rng.end, rng.text)
 
 
+def nothing_to_rank(engine: Engine, window: Window) -> QueryError:
+    """The user error for a window in which the ranking reads no data at all: no service value
+    of its elements, no flow record and no recent outbreak case. Ranking such a window would
+    impute every input of every site (every site tied, a made-up estimate), so it is refused,
+    as ``corridor report`` refuses a period without data."""
+    elements = tuple(dict.fromkeys((*_TOTAL_ELEMENTS, *_GROUP_ELEMENTS)))
+    span = engine.query_rows(
+        "SELECT MIN(period_start), MAX(period_end) FROM services "
+        f"WHERE data_element IN ({', '.join('?' for _ in elements)})",
+        elements,
+        step="hotspots: data span",
+    )
+    have = (
+        f"its HIV services cover {span[0][0]} to {span[0][1]}"
+        if span and span[0][0] is not None
+        else "the warehouse holds none of its HIV services"
+    )
+    return QueryError(
+        f"nothing to rank for period {window.text}: the ranking reads no HIV services, flows or "
+        f"outbreak cases in {window.start} to {window.end} ({have}); choose a period with data"
+    )
+
+
 def read_places(engine: Engine) -> pd.DataFrame:
     """Every place (sites and areas): code, name, type, parent, country, lat, lon, population."""
     table = engine.query(

@@ -68,7 +68,7 @@ class HotspotRow:
     place_type: str
     country: str
     score: str  # expected new HIV infections per 1,000 residents a year
-    score_interval: str
+    score_interval: str  # "" without draws (as rank_interval and p_top)
     rank_interval: str
     p_top: str
     main_driver: str
@@ -136,7 +136,8 @@ def explanation(exp: dict[str, Any]) -> str:
         )
     flags = [f for f in exp.get("flags") or [] if f not in ("suppressed", "recency_calibrated")]
     if "fully_imputed" in flags:
-        parts.append("No data of its own: estimated from similar sites (wide interval).")
+        wide = " (wide interval)" if exp.get("p_top10") is not None else ""
+        parts.append(f"No data of its own: estimated from similar sites{wide}.")
     elif flags:
         parts.append(
             "Imputed from similar sites: " + ", ".join(f.replace("_", " ") for f in flags) + "."
@@ -167,8 +168,11 @@ def contribution_bar(exp: dict[str, Any], width: float = 100.0) -> list[Segment]
 
 
 def hotspot_rows(result: HotspotResult, threshold: int | Settings) -> list[HotspotRow]:
-    """One row per ranked site, in rank order, from the disclosed table."""
+    """One row per ranked site, in rank order, from the disclosed table. Without uncertainty
+    draws the intervals and the share of draws in the top are empty strings (the report leaves
+    them out), never a zero-width interval."""
     rows: list[HotspotRow] = []
+    intervals = result.has_intervals
     for rec in result.disclosed(threshold).to_pylist():
         exp = result.explain(str(rec["place_code"]), threshold=threshold)
         driver = str(rec["main_driver"])
@@ -183,13 +187,17 @@ def hotspot_rows(result: HotspotResult, threshold: int | Settings) -> list[Hotsp
                 score_interval=(
                     f"{_f(rec['new_infections_per_1000_low']):.1f}–"
                     f"{_f(rec['new_infections_per_1000_high']):.1f}"
+                    if intervals
+                    else ""
                 ),
                 rank_interval=(
-                    f"{rec['rank_low']}–{rec['rank_high']}"
+                    ""
+                    if not intervals
+                    else f"{rec['rank_low']}–{rec['rank_high']}"
                     if rec["rank_low"] != rec["rank_high"]
                     else str(rec["rank_low"])
                 ),
-                p_top=f"{100 * _f(rec['p_top10']):.0f}%",
+                p_top=f"{100 * _f(rec['p_top10']):.0f}%" if intervals else "",
                 main_driver=COMPONENT_LABELS.get(driver, driver.replace("_", " ")),
                 explanation=explanation(exp),
                 bar=contribution_bar(exp),

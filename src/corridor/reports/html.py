@@ -238,6 +238,8 @@ def build_context(
         "body_sites": BODY_SITES,
         "top": result.top if result is not None else 10,
         "level": round(100 * level),
+        # without uncertainty draws: no interval, rank interval or P(top) anywhere in the report
+        "intervals": result is not None and result.has_intervals,
         "map": map_view,
         "cascade": cascade_view,
         "gaps": largest_gaps(cascade_view),

@@ -477,10 +477,13 @@ def site_marks(
         score = float(row["score"])
         title = (
             f"#{row['rank']} {row['name']} ({str(row['place_type']).replace('_', ' ')}, "
-            f"{str(row['country_code']).upper()}): score {score:.1f} "
-            f"({pct}% interval {float(row['score_low']):.1f}–{float(row['score_high']):.1f}), "
-            f"rank {row['rank_low']}–{row['rank_high']}"
+            f"{str(row['country_code']).upper()}): score {score:.1f}"
         )
+        if row.get("score_low") is not None and row.get("rank_low") is not None:  # draws
+            title += (
+                f" ({pct}% interval {float(row['score_low']):.1f}–"
+                f"{float(row['score_high']):.1f}), rank {row['rank_low']}–{row['rank_high']}"
+            )
         rank = int(row["rank"])
         marks.append(
             SiteMark(
