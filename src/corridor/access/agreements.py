@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from corridor.access.accounts import get_user, now
 from corridor.access.errors import NotFound, PermissionDenied
@@ -147,14 +147,77 @@ def revoke_agreement(engine: Engine, agreement_id: int) -> None:
     )
 
 
-def period_type_of(period: str | None) -> str | None:
+def period_types_of(period: str | None) -> tuple[str, ...]:
+    """The period types a query's ``period`` involves: one for a single period, those of both
+    ends for a range (``2024Q4:2024`` involves quarter and year: it covers only 2024Q4).
+    Empty for no period."""
     if period is None:
-        return None
+        return ()
     try:
         rng = parse_period_range(period)
     except ValueError as exc:
         raise QueryError(f"bad period {period!r}: {exc}") from None
-    return rng.last.kind
+    return tuple(dict.fromkeys((rng.first.kind, rng.last.kind)))
+
+
+#: the disaggregations that show a place of each type on a row of its own: a place filter may
+#: name a country when an agreement grants one of these, an admin1 area likewise; any other
+#: place (a site, an admin2 area) only when it grants disaggregation by place
+SHOWN_BY: Final[dict[str, tuple[str, ...]]] = {
+    "country": ("country", "admin1", "place"),
+    "admin1": ("admin1", "place"),
+}
+SITE_LEVEL: Final = ("place",)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A query's place filters as an agreement judges them: the countries named (``country=``)
+    and the place named (``place=``) with its type and country."""
+
+    countries: frozenset[str] | None = None
+    place: str | None = None
+    place_type: str = ""
+    place_country: str = ""
+
+    def refused_by(self, a: Agreement) -> list[str]:
+        """What of these filters ``a`` does not grant (empty: all of it)."""
+        granted = a.countries or frozenset()
+        reasons = []
+        if self.countries is not None:
+            outside = sorted(self.countries - granted)
+            if outside:
+                reasons.append(f"country {', '.join(c.upper() for c in outside)}")
+            elif self.countries < granted and not set(SHOWN_BY["country"]) & set(a.disaggregations):
+                reasons.append(
+                    f"a country filter ({format_countries(self.countries).upper()}) "
+                    "without disaggregation by country"
+                )
+        if self.place is not None:
+            levels = SHOWN_BY.get(self.place_type, SITE_LEVEL)
+            if self.place_country not in granted:
+                reasons.append(f"place {self.place} (in {self.place_country.upper()})")
+            elif not set(levels) & set(a.disaggregations):
+                reasons.append(
+                    f"a place filter on {self.place} (of type {self.place_type}; "
+                    f"needs disaggregation by {' or '.join(levels)})"
+                )
+        return reasons
+
+
+def place_filters(engine: Engine, countries: frozenset[str] | None, place: str | None) -> Filters:
+    """``Filters`` for a query's country and (normalised) place filters; NotFound for a place
+    that is not in the registry."""
+    if place is None:
+        return Filters(countries)
+    rows = engine.query_rows(
+        "SELECT place_type, country_code FROM places WHERE place_code = ?",
+        (place,),
+        step="agreement place",
+    )
+    if not rows:
+        raise NotFound(f"no place with code {place!r} (see GET /places)")
+    return Filters(countries, place, str(rows[0][0]), str(rows[0][1]))
 
 
 def granted_scope(
@@ -164,21 +227,28 @@ def granted_scope(
     by: Sequence[str],
     period: str | None,
     *,
+    countries: frozenset[str] | None = None,
+    place: str | None = None,
     on: date | None = None,
 ) -> Scope:
     """The countries an agreement in force lets ``partner`` read for this query, or
-    PermissionDenied naming what no agreement grants."""
+    PermissionDenied naming what no agreement grants. One agreement must grant all of it: the
+    indicators, the disaggregations, every period type of ``period`` (both ends of a range),
+    and the place filters (``countries``, and ``place``, a normalised place code), which may
+    not be finer than the agreement's disaggregation nor outside its countries."""
     day = on or now().date()
     active = [a for a in list_agreements(engine, partner) if a.active(day)]
     if not active:
         raise PermissionDenied(f"partner {partner!r} has no sharing agreement in force on {day}")
-    ptype = period_type_of(period)
-    if ptype is None:
+    ptypes = period_types_of(period)
+    if not ptypes:
         raise PermissionDenied(
             "a partner names a period (e.g. period=2024 or 2024Q1) of the type its agreement grants"
         )
     ids = [i.id for i in resolve_ids(indicators)]
     dims = parse_by(by)
+    ranged = ":" in (period or "")
+    filters = place_filters(engine, countries, place)
     missing: list[str] = []
     for a in active:
         reasons = []
@@ -188,10 +258,13 @@ def granted_scope(
         extra = [d for d in dims if d not in a.disaggregations]
         if extra:
             reasons.append(f"disaggregation by {', '.join(extra)}")
-        if ptype != a.period_type:
-            reasons.append(
-                f"period type {ptype} (agreement {a.agreement_id} grants {a.period_type})"
-            )
+        for ptype in ptypes:
+            if ptype != a.period_type:
+                reasons.append(
+                    f"period type {ptype} (agreement {a.agreement_id} grants {a.period_type}"
+                    + ("; both ends of a period range must be of it)" if ranged else ")")
+                )
+        reasons.extend(filters.refused_by(a))
         if not reasons:
             return Scope(a.countries)
         missing.append(f"agreement {a.agreement_id} does not grant " + "; ".join(reasons))

@@ -58,12 +58,24 @@ class IndicatorQuery:
 
 
 def scope_for(engine: Engine, account: Account, q: IndicatorQuery) -> Scope:
-    """The account's scope for this query, narrowed by its country and place filters."""
+    """The account's scope for this query, narrowed by its country and place filters. A
+    partner's filters are judged by its agreement like the rest of its query: within the
+    agreement's countries and no finer than its disaggregation (a site only when it grants
+    disaggregation by place), so that no filter reads what no agreement grants."""
+    wanted = parse_countries(q.country) if q.country else None
+    asked = Scope(None).narrow(wanted, q.place)  # a malformed place code is a 400 first
     if account.role in AGREEMENT_ROLES:
-        base = granted_scope(engine, account.username, q.indicators, q.by, q.period)
+        base = granted_scope(
+            engine,
+            account.username,
+            q.indicators,
+            q.by,
+            q.period,
+            countries=wanted,
+            place=asked.place,
+        )
     else:
         base = account.scope
-    wanted = parse_countries(q.country) if q.country else None
     scope = base.narrow(wanted, q.place)
     places = (*([q.place] if q.place else []), *q.within)
     check_places_in_scope(engine, scope, places)
@@ -259,13 +271,17 @@ def read_hotspots(
     seed: int,
     channel: str,
     cache: Cache | None = None,
+    place: str | None = None,
 ) -> Any:
     """The ranking within the account's scope (a HotspotResult); raw measures are disclosed by
-    the caller with the same threshold as the CLI (``result.disclosed``/``explain``)."""
+    the caller with the same threshold as the CLI (``result.disclosed``/``explain``). ``place``:
+    the site whose rank the caller explains (``GET /hotspots/{place_code}``), recorded in the
+    audit entry."""
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(parse_countries(country) if country else None)
     result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
-    record(engine, _hotspots_audited(account, result, period, country, draws, seed, channel))
+    entry = _hotspots_audited(account, result, period, country, draws, seed, channel, place)
+    record(engine, entry)
     return result
 
 
@@ -277,11 +293,15 @@ def _hotspots_audited(
     draws: int,
     seed: int,
     channel: str,
+    place: str | None = None,
 ) -> Audited:
+    detail: dict[str, Any] = {"period": period, "country": country, "draws": draws, "seed": seed}
+    if place is not None:  # a site's explanation: which site was read
+        detail["place"] = place.strip().lower()
     return Audited(
         account.username,
         f"{channel}.read_hotspots",
-        {"period": period, "country": country, "draws": draws, "seed": seed},
+        detail,
         result.table.num_rows,
         True,
     )
@@ -296,9 +316,11 @@ def cached_hotspots(
     draws: int,
     seed: int,
     channel: str,
+    place: str | None = None,
 ) -> tuple[Any, Audited] | None:
-    """What :func:`read_hotspots` (without a country filter) would answer when ``cache`` holds
-    the ranking for ``version``, with the audit entry to append first; else None."""
+    """What :func:`read_hotspots` (without a country filter; explaining ``place`` when given)
+    would answer when ``cache`` holds the ranking for ``version``, with the audit entry to
+    append first; else None."""
     try:
         require(account.role, "read_hotspots", user=account.username)
     except CorridorError:
@@ -307,7 +329,7 @@ def cached_hotspots(
     result = cache.peek(_hotspots_key(scope, period, draws, seed, version))
     if result is None:
         return None
-    return result, _hotspots_audited(account, result, period, None, draws, seed, channel)
+    return result, _hotspots_audited(account, result, period, None, draws, seed, channel, place)
 
 
 def _hotspots_key(

@@ -289,6 +289,7 @@ class CachedAnswers:
             draws=draws,
             seed=seed,
             channel="api",
+            place=raw_code,
         )
         if found is None:
             return None

@@ -79,6 +79,7 @@ def _hotspots(
     country: str | None,
     draws: int,
     seed: int,
+    place: str | None = None,
 ) -> Any:
     return read_hotspots(
         engine,
@@ -90,6 +91,7 @@ def _hotspots(
         seed=seed,
         channel="api",
         cache=hub_of(request).answers,
+        place=place,
     )
 
 
@@ -143,7 +145,7 @@ def get_hotspot(
     from corridor.access.reads import check_place_in_scope
 
     check_place_in_scope(engine, account, place_code, hub_of(request).answers)
-    result = _hotspots(request, engine, account, period, None, draws, seed)
+    result = _hotspots(request, engine, account, period, None, draws, seed, place_code)
     settings = hub_of(request).settings
 
     def text(answer: Any) -> bytes:
