@@ -23,7 +23,7 @@ from corridor.intake.duckvalues import duck_values
 from corridor.intake.jsondepth import nesting_depth
 from corridor.intake.jsonvalues import array_span, arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.tidy import read_grid
+from corridor.intake.tidy import header_row, read_grid
 
 #: the raw columns every DHIS2 reader produces before translation (DHIS2's own field names)
 FIELDS = (
@@ -269,7 +269,8 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
     file = ctx.display_name
     require_services(kind, file, "DHIS2 CSV")
     grid = read_grid(data, file)
-    first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(0)]
+    top = header_row(grid, file)  # empty lines before the header (or first value) are skipped
+    first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(top)]
     if first and first[0] in CSV_ALIASES:
         names = {i: CSV_ALIASES[c] for i, c in enumerate(first) if c in CSV_ALIASES}
         missing = [f for f in CSV_ORDER if f not in names.values()]
@@ -281,7 +282,7 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
                 + " (expected dataelement,period,orgunit,categoryoptioncombo,"
                 "attributeoptioncombo,value,...)",
             )
-        body = grid.slice(1)
+        body, number = grid.slice(top + 1), top + 1
     else:
         if grid.width < len(CSV_ORDER):
             raise file_error(
@@ -292,12 +293,12 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
             )
         order = (*CSV_ORDER, "storedBy", "lastUpdated", "comment", "followup", "deleted")
         names = {i: f for i, f in enumerate(order) if i < grid.width and f in FIELDS}
-        body = grid
+        body, number = grid.slice(top), top + 1
     cols = grid.columns
     frame = body.select(
         *[pl.col(cols[i]).alias(f) for i, f in names.items()],
         *[pl.lit(None, dtype=pl.Utf8).alias(f) for f in FIELDS if f not in names.values()],
-    ).with_columns(pl.int_range(1, body.height + 1, dtype=pl.Int64).alias(ROW))
+    ).with_columns(pl.int_range(number, number + body.height, dtype=pl.Int64).alias(ROW))
     filled = [pl.col(f).fill_null("").str.strip_chars() != "" for f in FIELDS]
     frame = frame.filter(pl.any_horizontal(filled)).select(*FIELDS, ROW)
     return translate(frame, kind, ctx, "dhis2-csv", [])

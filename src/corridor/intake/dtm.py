@@ -18,7 +18,7 @@ from corridor.contract.schema import FLOWS
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
-from corridor.intake.tidy import read_grid
+from corridor.intake.tidy import header_row, read_grid
 
 REQUIRED = ("t", "fmp", "movement", "n")
 OPTIONAL = ("fmp_country", "origin", "next", "final", "sex", "age", "group", "mode")
@@ -30,7 +30,8 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     if kind != "flows":
         raise file_error(file, "a DTM flow-monitoring registry holds flows: use --kind flows")
     grid = read_grid(data, file)
-    header = [(c or "").strip().lower() for c in grid.row(0)]
+    top = header_row(grid, file)  # empty lines before the header are skipped
+    header = [(c or "").strip().lower() for c in grid.row(top)]
     names: dict[str, str] = {}
     for col, label in zip(grid.columns, header, strict=True):
         name = ALIASES.get(label, label)
@@ -44,7 +45,10 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
             "(expected columns t, fmp, movement, n; optional fmp_country, origin, next, final, "
             "sex, age, group, mode)",
         )
-    body = grid.slice(1).with_columns(pl.int_range(1, grid.height, dtype=pl.Int64).alias(ROW))
+    # row numbers count from the header row, so the empty lines before it keep their numbers
+    body = grid.slice(top + 1).with_columns(
+        pl.int_range(top + 1, grid.height, dtype=pl.Int64).alias(ROW)
+    )
     body = body.select(
         *[pl.col(c).str.strip_chars().alias(n) for c, n in names.items()],
         *[pl.lit(None, dtype=pl.Utf8).alias(n) for n in OPTIONAL if n not in names.values()],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -12,6 +13,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 _NOT_BLANK = re.compile(rb"\S")
+#: fully empty lines (or blanks only) at the start of a text
+_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)*")
 
 
 def has_text(data: bytes) -> bool:
@@ -27,17 +30,25 @@ def printable(text: str) -> str:
 def decode(data: bytes, file: str, *, partial: bool = False) -> str:
     """Decode bytes as UTF-8 (BOM stripped) or, failing that, Windows-1252 (old Excel).
 
-    With ``partial``, ``data`` is the head of a file: a character cut at its end is dropped.
+    A file that is not valid UTF-8 but holds UTF-8 characters (a UTF-8 file with a stray
+    Windows-1252 byte, or two files pasted together) is refused, naming the line and byte of the
+    first invalid byte: read as Windows-1252, every one of its UTF-8 characters would be garbled
+    (``Mũrang’a`` -> ``MÅ©rangâ€™a``). Valid UTF-8 is decoded in one pass, as before; only a
+    file that fails is looked at again. With ``partial``, ``data`` is the head of a file: a
+    character cut at its end is dropped.
     """
     if b"\x00" in data[:4096]:
         raise file_error(file, "binary content, not a text file (NUL bytes found)")
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if bom:
         data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if partial and exc.start >= len(data) - 3:
             return data[: exc.start].decode("utf-8")
+        if bom or _holds_utf8(data):
+            raise file_error(file, _mixed_reason(data, exc.start, bom)) from None
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as exc:
@@ -46,9 +57,52 @@ def decode(data: bytes, file: str, *, partial: bool = False) -> str:
         ) from None
 
 
+_BLOCK = 1 << 20
+
+
+def _holds_utf8(data: bytes) -> bool:
+    """Whether ``data`` holds a valid multi-byte UTF-8 sequence.
+
+    Decoded a block at a time with invalid bytes kept as one character each
+    (``surrogateescape``): a block decodes to fewer characters than it has bytes exactly when a
+    valid sequence of two or more bytes made one character of them.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    view = memoryview(data)
+    taken = 0  # bytes given to the decoder, less those it holds back (a sequence cut by a block)
+    made = 0
+    for start in range(0, len(data), _BLOCK):
+        block = view[start : start + _BLOCK]
+        final = start + _BLOCK >= len(data)
+        made += len(decoder.decode(block, final))
+        taken += len(block)
+        held = len(decoder.getstate()[0])
+        if made < taken - held:
+            return True
+    return False
+
+
+def _mixed_reason(data: bytes, at: int, bom: int) -> str:
+    """Where the first invalid byte of a UTF-8 file is, and what to do."""
+    line_start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    lines = data.count(b"\n", 0, at)
+    if not lines:  # old Mac line ends
+        lines = data.count(b"\r", 0, at)
+    before = data[line_start:at].decode("utf-8", errors="replace")[-20:]
+    return (
+        f"not valid UTF-8: byte 0x{data[at]:02X} on line {lines + 1} (byte {at + bom + 1} of "
+        f"the file, byte {at - line_start + 1} of the line, after {printable(before)!r}) is "
+        "not UTF-8, but the file holds UTF-8 characters elsewhere, so it is not Windows-1252 "
+        "either and its text would be garbled. Save the file as UTF-8 (in Excel: Save As, "
+        "'CSV UTF-8') and import it again"
+    )
+
+
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of the header line: the most frequent of , ; and tab outside quotes."""
-    first = text.split("\n", 1)[0]
+    """The delimiter of the header line (the first line that is not empty): the most frequent
+    of , ; and tab outside quotes."""
+    blank = _BLANK_LINES.match(text)
+    first = text[blank.end() if blank else 0 :].split("\n", 1)[0]
     counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","

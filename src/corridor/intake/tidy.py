@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import polars as pl
@@ -87,10 +88,15 @@ def resolve_header(
     return positions, ignored
 
 
-def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTable:
-    """A grid of text cells (first row the header, maybe a tag row) -> RawTable.
+def frame_from_grid(
+    grid: pl.DataFrame, kind: str, file: str, fmt: str, *, skipped: int = 0
+) -> RawTable:
+    """A grid of text cells (the header row, maybe a tag row, then data) -> RawTable.
 
-    Fully empty rows are skipped; row numbers count data rows from 1 after the header rows.
+    Fully empty rows are skipped, before the header too (``skipped``: empty lines the reader
+    already left out before the grid's first row). Row numbers count data rows from 1 after the
+    header rows, empty rows included, so that they keep referring to the file's own rows: after
+    one empty line and the header, the first data row is row 2 (line 3).
     """
     schema = schema_for(kind)
     # text, except the categorical columns of the file reader (a number a cell, each text once)
@@ -98,26 +104,30 @@ def frame_from_grid(grid: pl.DataFrame, kind: str, file: str, fmt: str) -> RawTa
         pl.col(c) if isinstance(t, pl.Categorical) else pl.col(c).cast(pl.Utf8)
         for c, t in grid.schema.items()
     )
-    if grid.height == 0:
+    names = grid.columns
+    if grid.height == 0 or not names:
         raise file_error(file, "empty file: no header row")
-    header: list[str | None] = list(grid.row(0))
-    if not any((c or "").strip() for c in header):
-        raise file_error(file, "empty file: the first row (the header) is blank")
+    blank = blank_rows(grid, names)
+    first = first_filled(blank)
+    if first is None:
+        raise file_error(file, "empty file: every row is blank (no header row)")
+    header: list[str | None] = list(grid.row(first))
     tags: list[str | None] | None = None
-    start = 1
+    start = first + 1
     if is_tag_row(header):
         tags, header = header, [None] * len(header)
-    elif grid.height > 1 and is_tag_row(list(grid.row(1))):
-        tags, start = list(grid.row(1)), 2
+    elif grid.height > start and is_tag_row(list(grid.row(start))):
+        tags, start = list(grid.row(start)), start + 1
     positions, ignored = resolve_header(header, tags, schema, file)
-    names = grid.columns
     body = grid.slice(start)
-    rows = pl.int_range(1, body.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
+    # the first data row's number: empty rows before the header keep their numbers
+    top = skipped + first + 1
+    rows = pl.int_range(top, top + body.height, dtype=pl.Int64, eager=True).alias(ROW)
     # built from the Series as they are: a select over columns chunked differently (the
     # parser's chunks, one for the row numbers) would first copy every column into one chunk
     frame = pl.DataFrame([*[body[names[i]].alias(name) for i, name in positions.items()], rows])
-    blank = blank_rows(body, names) if names else None
-    if blank is not None and blank.any():  # else no copy of every column
+    blank = blank.slice(start)
+    if blank.any():  # else no copy of every column
         frame = frame.filter(~blank)
     table = RawTable(file, "hxl" if tags is not None else fmt, kind, frame)
     if ignored:
@@ -145,12 +155,45 @@ def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     return maybe.scatter(maybe.arg_true(), part)
 
 
+def first_filled(blank: pl.Series) -> int | None:
+    """The index of the first row that is not blank (the header row), or None."""
+    if not blank.any():
+        return 0
+    filled = (~blank).arg_true()
+    return int(filled[0]) if filled.len() else None
+
+
+def header_row(grid: pl.DataFrame, file: str) -> int:
+    """The index of the header row of ``grid``: its first row that is not empty."""
+    if grid.height == 0 or grid.width == 0:
+        raise file_error(file, "empty file: no header row")
+    first = first_filled(blank_rows(grid, grid.columns))
+    if first is None:
+        raise file_error(file, "empty file: every row is blank (no header row)")
+    return first
+
+
+def leading_blank_lines(data: bytes, delim: str) -> int:
+    """How many fully empty lines ``data`` starts with (after a UTF-8 BOM): lines of nothing
+    but blanks and delimiters, which the parsers are then told to skip."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    blank = re.compile(rb"(?:[ \t" + re.escape(delim.encode()) + rb"]*\r?\n)*")
+    end = blank.match(data, start)
+    return data.count(b"\n", start, end.end()) if end else 0
+
+
 def grid_from_rows(rows: list[list[str]], file: str) -> pl.DataFrame:
-    """Rows of cells (ragged allowed when the extra cells are empty) -> a text grid."""
+    """Rows of cells (ragged allowed when the extra cells are empty) -> a text grid.
+
+    The header is the first row that is not empty; the rows before it are empty rows.
+    """
     if not rows:
         return pl.DataFrame()
-    width = len(rows[0])
-    for n, row in enumerate(rows[1:], start=1):
+    first = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
+    if first is None:
+        first = max(range(len(rows)), key=lambda i: len(rows[i]))
+    width = len(rows[first])
+    for n, row in enumerate(rows[first + 1 :], start=first + 1):
         if len(row) > width and any(c.strip() for c in row[width:]):
             raise InputError(
                 [Problem(file, n, None, None, f"{len(row)} cells but the header has {width}")]
@@ -169,14 +212,15 @@ def read_grid(data: bytes, file: str) -> pl.DataFrame:
     if not has_text(data):
         raise file_error(file, "empty file")
     delim = sniff_delimiter(head)
+    lead = leading_blank_lines(data, delim)
     try:
-        return _polars_grid(data, delim)
+        return _with_blank_rows(_polars_grid(data, delim, lead), lead)
     except pl.exceptions.PolarsError:
         pass
     text = decode(data, file)
     if not text.isascii():  # UTF-8 that polars refused for its quoting, or Windows-1252
         try:
-            return _polars_grid(text.encode("utf-8"), delim)
+            return _with_blank_rows(_polars_grid(text.encode("utf-8"), delim, lead), lead)
         except pl.exceptions.PolarsError:
             pass
     # polars refuses ragged or oddly quoted files: the csv module reads them or says where
@@ -220,8 +264,24 @@ def _cells(line: str, delim: str) -> list[str]:
 _HEAD = 65536
 
 
-def _polars_grid(data: bytes, delim: str) -> pl.DataFrame:
-    return pl.read_csv(data, has_header=False, separator=delim, infer_schema=False, encoding="utf8")
+def _polars_grid(data: bytes, delim: str, skip: int = 0) -> pl.DataFrame:
+    """The cells of ``data``, its first ``skip`` lines (empty ones) left out."""
+    return pl.read_csv(
+        data,
+        has_header=False,
+        separator=delim,
+        infer_schema=False,
+        encoding="utf8",
+        skip_lines=skip,
+    )
+
+
+def _with_blank_rows(grid: pl.DataFrame, lead: int) -> pl.DataFrame:
+    """``grid`` after ``lead`` empty rows, so that its rows are the file's lines again."""
+    if not lead:
+        return grid
+    empty = pl.DataFrame({c: [None] * lead for c in grid.columns}, schema=grid.schema)
+    return pl.concat([empty, grid])
 
 
 def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawTable | None:
@@ -235,9 +295,15 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
     """
     file = ctx.display_name
     delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
+    lead = leading_blank_lines(head, delim)
     try:
         lazy = pl.scan_csv(
-            path, has_header=False, separator=delim, infer_schema=False, encoding="utf8"
+            path,
+            has_header=False,
+            separator=delim,
+            infer_schema=False,
+            encoding="utf8",
+            skip_lines=lead,
         )
         names = lazy.collect_schema().names()
         grid = lazy.select(
@@ -245,7 +311,7 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
         ).collect(engine="streaming")
     except (pl.exceptions.PolarsError, OSError):
         return None
-    return frame_from_grid(grid, kind, file, "csv")
+    return frame_from_grid(grid, kind, file, "csv", skipped=lead)
 
 
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
@@ -255,8 +321,10 @@ def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
 
 
 __all__ = [
+    "first_filled",
     "frame_from_grid",
     "grid_from_rows",
+    "header_row",
     "is_tag_row",
     "match_tag",
     "read_delimited",

@@ -21,6 +21,13 @@ from corridor.intake.rawtable import ROW, RawTable
 _ERR = "_err_"  # prefix of the per-column reason columns
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 _NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: a decimal comma (``12,5``, ``0,125``, ``1,2345``): read as a decimal point, unless ambiguous
+_DECIMAL_COMMA_RE = r"^[+-]?\d+,\d+$"
+#: a comma that may be a thousands separator as well as a decimal comma (``1,000``, ``12,500``,
+#: ``123,456``): 1-3 digits not starting with 0, a comma, exactly three digits. Refused.
+_AMBIGUOUS_RE = r"^[+-]?[1-9]\d{0,2},\d{3}$"
+#: thousands separators that cannot be a decimal comma (``1,000,000``, ``1,000.5``). Refused.
+_GROUPED_RE = r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?$"
 #: the largest number a count or value may hold: far above any real count, and exact in a float
 MAX_NUMBER = 10**15
 TOO_LARGE = "too large: numbers must be finite and at most 10^15"
@@ -268,9 +275,10 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
     c = pl.col(col.name)
     reason: pl.Expr = pl.lit(None, dtype=pl.Utf8)
 
-    def add(cond: pl.Expr, why: str) -> None:
+    def add(cond: pl.Expr, why: str | pl.Expr) -> None:
         nonlocal reason
-        reason = pl.when(reason.is_null() & cond).then(pl.lit(why)).otherwise(reason)
+        text = pl.lit(why) if isinstance(why, str) else why
+        reason = pl.when(reason.is_null() & cond).then(text).otherwise(reason)
 
     if col.required and col.default is None:
         add(c.is_null(), "missing required value")
@@ -290,6 +298,8 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
         add(parsed.is_not_null() & _out_of_range(parsed.dt.year()), f"date {RANGE_REASON}")
     elif col.type in ("float", "int", "lat", "lon"):
         num = _number(c)
+        add(c.str.contains(_AMBIGUOUS_RE), _ambiguous_reason(c))
+        add(c.str.contains(_GROUPED_RE), _grouped_reason(c))
         add(c.is_not_null() & ~_number_text(c).str.contains(_NUM_RE), "not a number")
         add(num.is_not_null() & ~(num.abs() <= MAX_NUMBER), TOO_LARGE)
         if col.type == "lat":
@@ -355,8 +365,39 @@ def _row_checks(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
 
 
 def _number_text(c: pl.Expr) -> pl.Expr:
-    """Numbers as text, with a French-locale decimal comma accepted (``12,5``)."""
-    return pl.when(c.str.contains(r"^[+-]?\d+,\d+$")).then(c.str.replace(",", ".")).otherwise(c)
+    """Numbers as text, with a French-locale decimal comma accepted (``12,5``).
+
+    The one place where a comma in a number is read, for every format and column. A comma that
+    may as well be a thousands separator (``1,000``) is left as it is, so that it is no number
+    (:func:`_check` says why): neither reading may be guessed.
+    """
+    comma = c.str.contains(_DECIMAL_COMMA_RE) & ~c.str.contains(_AMBIGUOUS_RE)
+    return pl.when(comma).then(c.str.replace(",", ".")).otherwise(c)
+
+
+def _ambiguous_reason(c: pl.Expr) -> pl.Expr:
+    """Why ``1,000`` is refused, with both readings spelled out as they must be written."""
+    plain, point = c.str.replace(",", ""), c.str.replace(",", ".")
+    return pl.concat_str(
+        pl.lit("ambiguous comma: a thousands separator ("),
+        plain,
+        pl.lit(") or a decimal comma ("),
+        point,
+        pl.lit(")? Write "),
+        plain,
+        pl.lit(" or "),
+        point,
+        pl.lit(": no thousands separators, and a decimal point for decimals"),
+    )
+
+
+def _grouped_reason(c: pl.Expr) -> pl.Expr:
+    """Why ``1,000,000`` is refused, with the number as it must be written."""
+    return pl.concat_str(
+        pl.lit("thousands separators are not accepted: write "),
+        c.str.replace_all(",", ""),
+        pl.lit(" (no separators; a decimal point for decimals)"),
+    )
 
 
 def _number(c: pl.Expr) -> pl.Expr:

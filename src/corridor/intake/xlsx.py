@@ -120,21 +120,27 @@ def _formulas_without_value(
 def _formula_problems(
     rows: list[list[str | None]], formulas: dict[tuple[int, int], str], kind: str, file: str
 ) -> list[Problem]:
-    """Problems for formula cells in the columns the contract reads (data rows only)."""
-    header = list(rows[0])
+    """Problems for formula cells in the columns the contract reads (data rows only), numbered
+    as :func:`frame_from_grid` numbers the rows (empty rows before the header keep theirs)."""
+    top = next((i for i, r in enumerate(rows) if any(c and c.strip() for c in r)), 0)
+    header = list(rows[top])
     tags: list[str | None] | None = None
-    start = 1
+    start = top + 1
     if is_tag_row(header):
         tags, header = header, [None] * len(header)
-    elif len(rows) > 1 and is_tag_row(rows[1]):
-        tags, start = rows[1], 2
+    elif len(rows) > start and is_tag_row(rows[start]):
+        tags, start = rows[start], start + 1
     positions, _ = resolve_header(header, tags, schema_for(kind), file)
     problems = []
     for (r, c), formula in sorted(formulas.items()):
         if r >= start and c in positions:
             problems.append(
                 Problem(
-                    file, r - start + 1, positions[c], formula, "formula without a stored value"
+                    file,
+                    r - start + top + 1,
+                    positions[c],
+                    formula,
+                    "formula without a stored value",
                 )
             )
     return problems

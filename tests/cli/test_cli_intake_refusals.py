@@ -1,0 +1,106 @@
+"""What a user sees when intake refuses thousands separators, mixed encodings and the like:
+exit code 2, the file, row, column, value and reason, and nothing imported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clihelp import run
+
+PLACES = (
+    "place_code,name,place_type,parent_code,country_code\n"
+    "ken,Kenya,country,,ken\nke-malaba,Malaba,border_crossing,ken,ken\n"
+)
+SERVICES = "period,place_code,data_element,sex,age_band,population_group,value\n"
+FLOWS = (
+    "period_start,period_end,observation_code,direction,origin_code,destination_code,sex,"
+    "age_band,population_group,mode,count\n"
+)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", folder).code == 0
+    (tmp_path / "p.csv").write_text(PLACES)
+    assert run(capsys, "-w", folder, "ingest", tmp_path / "p.csv", "--kind", "places").code == 0
+    return folder
+
+
+def counts(capsys: pytest.CaptureFixture[str], ws: Path) -> dict[str, int]:
+    r = run(capsys, "-w", ws, "status", "--format", "json")
+    assert r.code == 0, r.err
+    return dict(json.loads(r.out)["counts"])
+
+
+def test_thousands_separators_are_refused_not_read_as_decimals(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = counts(capsys, ws)
+    services = tmp_path / "services.csv"
+    services.write_text(
+        SERVICES
+        + '2024Q3,ke-malaba,hiv_tests,f,15-24,truck_driver,"1,000"\n'
+        + '2024Q3,ke-malaba,hiv_tests,m,15-24,truck_driver,"12,5"\n'
+        + '2024Q3,ke-malaba,hiv_tests,x,15-24,truck_driver,"1,000,000"\n'
+    )
+    r = run(capsys, "-w", ws, "ingest", services, "--kind", "services")
+    assert r.code == 2
+    assert (
+        f"{services}, row 1, column 'value', value '1,000': ambiguous comma: a thousands "
+        "separator (1000) or a decimal comma (1.000)? Write 1000 or 1.000" in r.err
+    )
+    assert (
+        f"{services}, row 3, column 'value', value '1,000,000': thousands separators are not "
+        "accepted: write 1000000" in r.err
+    )
+    assert "row 2" not in r.err  # 12,5 is a decimal comma
+    assert "nothing was imported" in r.err and "Traceback" not in r.err
+    flows = tmp_path / "flows.csv"
+    flows.write_text(
+        FLOWS + '2024-05-01,2024-05-31,ke-malaba,incoming,,,m,25-34,truck_driver,truck,"2,500"\n'
+    )
+    r = run(capsys, "-w", ws, "ingest", flows, "--kind", "flows")
+    assert r.code == 2
+    assert f"{flows}, row 1, column 'count', value '2,500': ambiguous comma" in r.err
+    assert "not a whole number" not in r.err
+    assert counts(capsys, ws) == before
+
+
+def test_a_decimal_comma_is_still_read(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = tmp_path / "services.csv"
+    services.write_text(SERVICES + '2024Q3,ke-malaba,hiv_tests,f,15-24,truck_driver,"0,125"\n')
+    r = run(capsys, "-w", ws, "ingest", services, "--kind", "services")
+    assert r.code == 0, r.err
+    assert counts(capsys, ws)["services"] == 1
+
+
+def test_a_utf8_file_with_a_stray_windows_1252_byte_is_refused(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = counts(capsys, ws)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        b"place_code,name,place_type,parent_code,country_code\n"
+        + "ke-w1,Mũrang’a,market,ken,ken\n".encode()
+        + b"ke-w2,Caf\xe9 Stop,market,ken,ken\n"
+    )
+    r = run(capsys, "-w", ws, "ingest", mixed, "--kind", "places")
+    assert r.code == 2
+    assert f"{mixed}: not valid UTF-8: byte 0xE9 on line 3 (byte 95 of the file" in r.err
+    assert "Save the file as UTF-8" in r.err and "Traceback" not in r.err
+    assert counts(capsys, ws) == before
+    # the same names in Windows-1252 throughout (old Excel) are still read
+    old = tmp_path / "old.csv"
+    old.write_bytes(
+        b"place_code,name,place_type,parent_code,country_code\n"
+        + "ke-w2,Café Stop,market,ken,ken\n".encode("cp1252")
+    )
+    r = run(capsys, "-w", ws, "ingest", old, "--kind", "places")
+    assert r.code == 0, r.err
+    assert counts(capsys, ws)["places"] == before["places"] + 1
