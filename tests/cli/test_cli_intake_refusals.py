@@ -104,3 +104,59 @@ def test_a_utf8_file_with_a_stray_windows_1252_byte_is_refused(
     r = run(capsys, "-w", ws, "ingest", old, "--kind", "places")
     assert r.code == 0, r.err
     assert counts(capsys, ws)["places"] == before["places"] + 1
+
+
+def test_json_outcome_lists_the_problems_of_a_refusal_and_of_a_quarantine(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--format-out json`` is for scripts: a refused import prints its problems on stdout as
+    JSON (file, row, column, value, reason) and still exits 2; a quarantine lists its rows."""
+    services = tmp_path / "services.csv"
+    services.write_text(
+        SERVICES
+        + "2024Q3,ke-malaba,hiv_tests,f,15-24,truck_driver,-5\n"
+        + "2024Q3,ke-malaba,hiv_tests,m,15-24,truck_driver,7\n"
+    )
+    for extra in ([], ["--dry-run"]):
+        r = run(
+            capsys,
+            "-w",
+            ws,
+            "ingest",
+            services,
+            "--kind",
+            "services",
+            "--format-out",
+            "json",
+            *extra,
+        )
+        assert r.code == 2 and "input rejected" in r.err
+        out = json.loads(r.out)
+        assert out["status"] == "rejected" and out["problems"] == 1
+        assert out["problem_details"] == [
+            {
+                "file": str(services),
+                "row": 1,
+                "column": "value",
+                "value": "-5",
+                "reason": "negative; must be >= 0",
+            }
+        ]
+    assert counts(capsys, ws)["services"] == 0
+    q = run(
+        capsys,
+        "-w",
+        ws,
+        "ingest",
+        services,
+        "--kind",
+        "services",
+        "--quarantine",
+        "--format-out",
+        "json",
+    )
+    assert q.code == 0, q.err
+    (result,) = json.loads(q.out)
+    assert result["rows_quarantined"] == 1 and result["problems"] == 1
+    assert result["problem_details"][0]["value"] == "-5"
+    assert result["problem_details"][0]["row"] == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from corridor.cli.common import err_console, print_table, state, to_json, workspace
 from corridor.contract.formats import INTAKE_FORMATS
 from corridor.contract.schema import KINDS
+from corridor.errors import InputError, Problem
 
 FORMATS = INTAKE_FORMATS
 
@@ -69,18 +72,28 @@ def ingest_command(
 ) -> None:
     """Validate and import FILES of one kind. Atomic: any invalid row rejects everything."""
     ws = workspace(ctx)
-    with err_console.status("ingesting…") as status:
-        results = ws.ingest(
-            list(files),
-            kind,
-            format=fmt,
-            mapping=mapping,
-            quarantine=quarantine,
-            dry_run=dry_run,
-            progress=lambda msg: status.update(msg),
-        )
+    try:
+        with err_console.status("ingesting…") as status:
+            results = ws.ingest(
+                list(files),
+                kind,
+                format=fmt,
+                mapping=mapping,
+                quarantine=quarantine,
+                dry_run=dry_run,
+                progress=lambda msg: status.update(msg),
+            )
+    except InputError as exc:
+        if out_fmt == "json":  # a script reads the refusal on stdout too (exit 2, as always)
+            click.echo(to_json(rejected_json(exc)), nl=False)
+        raise
     if out_fmt == "json":
-        click.echo(to_json([r.as_dict() for r in results]), nl=False)
+        click.echo(
+            to_json(
+                [r.as_dict() | {"problem_details": problem_details(r.problems)} for r in results]
+            ),
+            nl=False,
+        )
         return
     for r in results:
         for w in r.warnings:
@@ -107,6 +120,29 @@ def ingest_command(
                 click.echo(f"    {p.format()}")
             if len(r.problems) > 10:
                 click.echo(f"    ... and {len(r.problems) - 10} more problem(s)")
+
+
+#: problems listed one by one in ``--format-out json`` (the count is always whole)
+JSON_PROBLEMS = 1000
+
+
+def problem_details(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    """The first :data:`JSON_PROBLEMS` problems as JSON objects: file, row, column, value,
+    reason (null where a problem is about the whole file)."""
+    return [
+        {"file": p.file, "row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
+        for p in problems[:JSON_PROBLEMS]
+    ]
+
+
+def rejected_json(exc: InputError) -> dict[str, Any]:
+    """``ingest --format-out json`` of files refused whole (nothing imported)."""
+    return {
+        "status": "rejected",
+        "summary": exc.summary,
+        "problems": len(exc.problems),
+        "problem_details": problem_details(exc.problems),
+    }
 
 
 @click.command("status")
