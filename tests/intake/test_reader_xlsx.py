@@ -128,8 +128,22 @@ def test_not_a_workbook(data: bytes, reason: str) -> None:
 
 
 def test_zip_that_is_not_a_workbook() -> None:
+    """A zipped export (a DHIS2 JSON in a zip, as it often arrives) is named as a zip archive,
+    with what it holds, not as a broken workbook."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("hello.txt", "hi")
+        z.writestr("services-dhis2.json", "{}")
+    with pytest.raises(InputError) as err:
+        read(buf.getvalue())
+    assert err.value.problems[0].reason == (
+        "a zip archive, not an XLSX workbook (it holds services-dhis2.json): extract the file "
+        "from it and import that"
+    )
+
+
+def test_zip_with_a_workbook_part_but_broken() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
     with pytest.raises(InputError, match="not a readable XLSX workbook"):
         read(buf.getvalue())

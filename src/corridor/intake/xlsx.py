@@ -43,6 +43,23 @@ def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     return table
 
 
+def _not_a_workbook(data: bytes, file: str) -> None:
+    """A zip archive that is not a workbook (a DHIS2 export often comes zipped): say so and
+    what it holds, rather than that a workbook is broken."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl's own error says what is wrong
+    if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise file_error(
+        file,
+        f"a zip archive, not an XLSX workbook (it holds {shown or 'nothing'}): extract the "
+        "file from it and import that",
+    )
+
+
 def _sheet_rows(
     data: bytes, kind: str, file: str
 ) -> tuple[list[list[str | None]], dict[tuple[int, int], str]]:
@@ -51,6 +68,7 @@ def _sheet_rows(
         raise file_error(file, "an old Excel 97-2003 (.xls) file: save it as .xlsx and retry")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise file_error(file, "not an XLSX file (not a zip archive); save it as .xlsx or CSV")
+    _not_a_workbook(data, file)
     from openpyxl import load_workbook  # imported late: openpyxl is slow to import
 
     try:
