@@ -138,6 +138,18 @@ CASES = [
         "services",
         ("row 2", "column 'place_code'", f"'{SITE},hiv_tests", "never closed", "line 3"),
     ),
+    Case(
+        "text-after-closing-quote",
+        "s.csv",
+        (SERVICES + GOOD + f'2024Q2,{SITE},hiv_tests,m,15-24,"truck_driver"x,7\n').encode(),
+        "services",
+        (
+            "row 2",
+            "column 'population_group'",
+            "'\"truck_driver\"x'",
+            "text after the closing quote on line 3",
+        ),
+    ),
 ]
 
 

@@ -315,7 +315,7 @@ CASES = [
         "report.xlsx",
         _zip_without_workbook(),
         "services",
-        ("not a readable XLSX",),
+        ("a zip archive, not an XLSX workbook (it holds word/document.xml)",),
     ),
     Case(
         "old-xls",

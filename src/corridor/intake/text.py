@@ -133,7 +133,7 @@ def read_rows(text: str, delimiter: str) -> list[list[str]]:
             line = reader.line_num
     except csv.Error as exc:
         if "unexpected end of data" not in str(exc):
-            raise
+            raise stray_quote(text, delimiter, len(rows), line + 1, str(exc)) from None
         raise unclosed_quote(text, delimiter, len(rows), line + 1) from None
     return rows
 
@@ -144,6 +144,51 @@ class UnclosedQuote(Exception):
     def __init__(self, record: int, line: int, field: int, value: str) -> None:
         self.record, self.line, self.field, self.value = record, line, field, value
         super().__init__(f"quoted field opened on line {line} is never closed")
+
+
+class StrayQuote(Exception):
+    """Text after a quoted field's closing quote (``"truck_driver"x``): the record (0-based), its
+    line, the field and its text as written; ``detail`` is the csv module's own words."""
+
+    def __init__(self, record: int, line: int, field: int | None, value: str, detail: str) -> None:
+        self.record, self.line, self.field, self.value = record, line, field, value
+        self.detail = detail
+        super().__init__(f"text after a closing quote on line {line} ({detail})")
+
+
+def stray_quote(text: str, delimiter: str, record: int, line: int, detail: str) -> StrayQuote:
+    """Find the field of the record starting on ``line`` whose closing quote is followed by
+    something other than the delimiter or the end of the line."""
+    start = 0
+    for _ in range(line - 1):  # offset of the record's first line
+        nl = text.find("\n", start)
+        if nl < 0:
+            break
+        start = nl + 1
+    field, field_start, quoted, i = 0, start, False, start
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text.startswith('"', i + 1):
+                    i += 1
+                else:
+                    quoted = False
+                    after = text[i + 1 : i + 2]
+                    if after not in ("", delimiter, "\n", "\r"):
+                        end = text.find(delimiter, i + 1)
+                        stop = text.find("\n", i + 1)
+                        ends = [e for e in (end, stop) if e >= 0]
+                        value = text[field_start : min(ends) if ends else len(text)]
+                        return StrayQuote(record, line, field, value.rstrip("\r"), detail)
+        elif ch == '"' and i == field_start:
+            quoted = True
+        elif ch == delimiter:
+            field, field_start = field + 1, i + 1
+        elif ch == "\n":
+            break  # the record ended without one: the csv module saw something else
+        i += 1
+    return StrayQuote(record, line, None, text[start:].split("\n", 1)[0][:60], detail)
 
 
 def unclosed_quote(text: str, delimiter: str, record: int, line: int) -> UnclosedQuote:

@@ -12,6 +12,7 @@ from corridor.contract.schema import TableSchema, schema_for
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.text import (
+    StrayQuote,
     UnclosedQuote,
     decode,
     has_text,
@@ -228,9 +229,41 @@ def read_grid(data: bytes, file: str) -> pl.DataFrame:
         rows = read_rows(text, delim)
     except UnclosedQuote as exc:
         raise unclosed_error(exc, text, delim, file) from None
+    except StrayQuote as exc:
+        raise stray_error(exc, text, delim, file) from None
     except Exception as exc:
         raise file_error(file, f"not a readable delimited text file: {exc}") from None
     return grid_from_rows(rows, file)
+
+
+def stray_error(exc: StrayQuote, text: str, delim: str, file: str) -> InputError:
+    """Text after a closing quote, named by the data row and column of its field."""
+    reason = (
+        f"text after the closing quote on line {exc.line}: quote the whole value and double "
+        'any quote inside it ("a ""b"" c")'
+    )
+    row, column = _record_cell(exc.record, exc.field, text, delim)
+    return InputError([Problem(file, row, column, exc.value, reason)])
+
+
+def _record_cell(
+    record: int, field: int | None, text: str, delim: str
+) -> tuple[int | None, str | None]:
+    """The data row (None for the header) and the column name of a record's field. Empty lines
+    before the header keep their numbers (records count them, as rows do)."""
+    at, lines = 0, text.split("\n", 64)
+    while at < len(lines) - 1 and not lines[at].strip():
+        at += 1
+    header = _cells(lines[at], delim)
+    row: int | None = record
+    if record == at:
+        row = None
+    elif record > at + 1 and is_tag_row(list(_cells(lines[at + 1], delim))):
+        row = record - 1
+    if field is None:
+        return row, None
+    column = header[field].strip() if field < len(header) else ""
+    return row, column or f"#{field + 1}"
 
 
 def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> InputError:
@@ -239,17 +272,8 @@ def unclosed_error(exc: UnclosedQuote, text: str, delim: str, file: str) -> Inpu
         f"a quoted value opened on line {exc.line} is never closed "
         "(the file ends inside it: truncated?)"
     )
-    lines = text.split("\n", 2)[:2]
-    header = _cells(lines[0], delim)
-    row: int | None = exc.record
-    if exc.record == 0:
-        row = None
-    elif exc.record > 1 and len(lines) > 1:
-        second = _cells(lines[1], delim)
-        if is_tag_row(list(second)):
-            row = exc.record - 1
-    column = header[exc.field].strip() if exc.field < len(header) else f"#{exc.field + 1}"
-    return InputError([Problem(file, row, column or f"#{exc.field + 1}", exc.value, reason)])
+    row, column = _record_cell(exc.record, exc.field, text, delim)
+    return InputError([Problem(file, row, column, exc.value, reason)])
 
 
 def _cells(line: str, delim: str) -> list[str]:
