@@ -134,3 +134,34 @@ def test_a_corrupted_cell_is_rejected_on_its_row(
         assert {p.column for p in info.value.problems} == {column}
         assert eng.scalar("SELECT COUNT(*) FROM services") == 0
         eng.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    words=st.lists(
+        st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=6),
+        min_size=2,
+        max_size=4,
+    ),
+    breaks=st.lists(st.sampled_from(["\r\n", "\n", "\r", "\t"]), min_size=3, max_size=3),
+)
+def test_a_line_break_in_a_name_is_one_space(words: list[str], breaks: list[str]) -> None:
+    """Docs: in a name, a line break (CRLF, LF or CR) or a tab becomes one space."""
+    text = words[0] + "".join(b + w for b, w in zip(breaks, words[1:], strict=False))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(
+        [
+            ["place_code", "name", "place_type", "parent_code", "country_code"],
+            ["ken", "Kenya", "country", "", "ken"],
+            ["ke-x", text, "market", "ken", "ken"],
+        ]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.csv"
+        path.write_bytes(buf.getvalue().encode("utf-8"))
+        eng = DuckDBEngine(":memory:")
+        migrate(eng)
+        ingest(eng, [path], "places")
+        stored = eng.scalar("SELECT name FROM places WHERE place_code = 'ke-x'")
+        eng.close()
+    assert stored == " ".join(words).strip()

@@ -262,7 +262,8 @@ def _normal(col: Column) -> pl.Expr:
     """Strip the cell, empty -> null, lower-case codes, control characters out of names."""
     e = pl.col(col.name).cast(pl.Utf8)
     if col.name in NAME_COLUMNS:
-        e = e.str.replace_all(r"[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
+        # a line break is one space, whichever its ending (CRLF, LF or CR), as is a tab
+        e = e.str.replace_all(r"\r\n|[\t\n\r]", " ").str.replace_all(CONTROL_RE, "")
     e = e.str.strip_chars()
     e = pl.when(e == "").then(None).otherwise(e)
     if col.type in ("code", "codes"):
