@@ -32,6 +32,13 @@ def test_every_format_has_a_reader() -> None:
         (b"DataElement,Period,OrgUnit,CatOptCombo,AttrOptCombo,Value\n", "dhis2-csv"),
         (b"fbfJHSPpUQD,202401,Kb7TGDaJzQs,HllvX50cXC0,HllvX50cXC0,5,admin,,,false,\n", "dhis2-csv"),
         (b"T;FMP;fmp_country;Movement;origin;next;final;sex;age;N\n", "dtm-fmr"),
+        # DTM's documented aliases (Date or Month for t, Count for n), and empty lines first
+        (
+            b"Date;FMP;Movement;Origin;Sex;Age;Count\n2024-08;FMP-KE-001;in;UGA;M;25-34;7\n",
+            "dtm-fmr",
+        ),
+        (b"month,fmp,movement,count,population_group\n", "dtm-fmr"),
+        (b"\n\r\nDataElement,Period,OrgUnit,CatOptCombo,AttrOptCombo,Value\n", "dhis2-csv"),
         (b"period,place_code,data_element,value\n2024,x,hiv_tests,1\n", "csv"),
         (b"a,b\n#loc+code,#loc+name\n", "hxl"),
         (b"#loc+code,#loc+name\nx,y\n", "hxl"),

@@ -9,7 +9,7 @@ from corridor.contract.formats import INTAKE_FORMATS
 from corridor.errors import file_error
 from corridor.intake.adx import read_adx, read_dhis2_xml
 from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
-from corridor.intake.dtm import read_dtm
+from corridor.intake.dtm import ALIASES, read_dtm
 from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
 from corridor.intake.text import has_text, sniff_delimiter
@@ -117,15 +117,20 @@ def _xml_format(name: str, head: bytes) -> str:
     )
 
 
+#: DTM's column aliases as detection compares names (lower case, no spaces or underscores)
+DTM_ALIASES = {k.replace("_", ""): v for k, v in ALIASES.items()}
+
+
 def _text_format(head: bytes) -> str:
     text = head.decode("utf-8", errors="replace")
-    lines = text.replace("\r\n", "\n").split("\n")[:3]
+    # the first three lines after any empty ones (which every reader skips before a header)
+    lines = [ln for ln in text.replace("\r\n", "\n").split("\n", 64) if ln.strip()][:3] or [""]
     delim = sniff_delimiter(text)
     first = [c.strip().strip('"').strip() for c in lines[0].split(delim)]
     cells = {c.lower().replace(" ", "").replace("_", "") for c in first}
     if {"dataelement", "period", "orgunit"} <= cells:
         return "dhis2-csv"
-    if {"t", "fmp", "movement", "n"} <= cells:
+    if {"t", "fmp", "movement", "n"} <= {DTM_ALIASES.get(c, c) for c in cells}:
         return "dtm-fmr"
     if (
         len(first) >= 6
