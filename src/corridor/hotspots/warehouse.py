@@ -155,7 +155,7 @@ def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
     window.
 
     Read through the indicator layer (``corridor.indicators.aggregate.element_totals``), so
-    that the ranking counts exactly what the indicator outputs count: sums added over the
+    that the ranking counts each element as the indicator outputs count it: sums added over the
     window, stocks and lookbacks the latest value, each count taken once whatever the levels of
     disaggregation reported.
     ``population_group`` is ``total`` for the place's total, else a group (the ``unallocated``
