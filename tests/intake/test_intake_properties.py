@@ -78,14 +78,19 @@ def _write(rows: list[dict[str, object]], delim: str, hxl: bool) -> str:
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=tables, delim=st.sampled_from([",", ";", "\t"]), hxl=st.booleans())
+@given(
+    rows=tables,
+    delim=st.sampled_from([",", ";", "\t"]),
+    hxl=st.booleans(),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),  # Unix, Windows, old Mac
+)
 def test_valid_tidy_files_round_trip_exactly(
-    rows: list[dict[str, object]], delim: str, hxl: bool
+    rows: list[dict[str, object]], delim: str, hxl: bool, ending: str
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         eng = _engine(Path(tmp))
         path = Path(tmp) / "s.csv"
-        path.write_text(_write(rows, delim, hxl))
+        path.write_bytes(_write(rows, delim, hxl).replace("\n", ending).encode("utf-8"))
         [r] = ingest(eng, [path], "services")
         assert r.rows_new == len(rows)
         got = eng.query_rows(f"SELECT {', '.join(COLUMNS)} FROM services")

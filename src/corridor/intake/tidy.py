@@ -209,6 +209,8 @@ def read_grid(data: bytes, file: str) -> pl.DataFrame:
     UTF-8 goes to polars as it is (no decoding in Python); other encodings, ragged rows and odd
     quoting take the slower path through Python's csv module, which says where a file breaks.
     """
+    if b"\r" in data and b"\n" not in data:  # old Mac line endings (CR only): lines as any
+        data = data.replace(b"\r", b"\n")  # (a CR is never part of a UTF-8 or 1252 character)
     head = decode(data[:_HEAD], file, partial=True)
     if not has_text(data):
         raise file_error(file, "empty file")
@@ -319,6 +321,8 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
     """
     file = ctx.display_name
     delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
+    if b"\r" in head and b"\n" not in head:
+        return None  # old Mac line endings (CR only): read_grid reads them as lines
     lead = leading_blank_lines(head, delim)
     try:
         lazy = pl.scan_csv(
