@@ -352,7 +352,7 @@ def test_complements_outside_the_determined_system_are_skipped_without_changing_
     ruled_out: list[int] = []
     with (
         mock.patch.object(disclosure, "protect_boxes", _no_boxes),
-        mock.patch.object(disclosure, "boxes_across", lambda *args: args[-1]),
+        mock.patch.object(disclosure, "boxes_across", lambda *args, **_: args[-1]),
     ):
         with mock.patch.object(complements.Protector, "_touches", _checked_touches(ruled_out)):
             quick = suppress(table, T)

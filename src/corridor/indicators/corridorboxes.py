@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corridor.indicators.codes import combine, dense
-from corridor.indicators.hypercube import Boxes
+from corridor.indicators.hypercube import Boxes, moves
 from corridor.indicators.linkedsystems import components
 
 
@@ -75,6 +75,7 @@ def boxes_across(
     primary: np.ndarray,
     hidden: np.ndarray,
     linked: np.ndarray,
+    threshold: int = 10,
 ) -> np.ndarray:
     """Withhold (in ``hidden``, per cell) a box around every small count of the ``linked``
     blocks (per block) where each small count of their family has one; returns, per block,
@@ -82,7 +83,8 @@ def boxes_across(
 
     ``values``, ``primary`` (the small counts) per cell; ``bid``, ``pcid``, ``coords``, ``own``
     per placement of a cell in a block (as in :class:`corridor.indicators.suppresscells.Layout`);
-    ``place``: the place axis."""
+    ``place``: the place axis; ``threshold``: that of the labels (only boxes that can move
+    within their ranges are taken, see :func:`corridor.indicators.hypercube.moves`)."""
     blocks = len(linked)
     sel = np.flatnonzero(linked[bid])
     pb, pc = bid[sel], pcid[sel]
@@ -109,7 +111,12 @@ def boxes_across(
     loud = np.zeros(len(e_values), bool)
     loud[len(cells) :] = True
 
-    search = Boxes(e_values, e_bid, e_coords, e_own, margins, loud)
+    # the moves of each entry within its label's range; a margin of shared places moves its
+    # totals alike: it can move where each of them can
+    up, down = moves(values, threshold)
+    e_up = np.concatenate([up[cells], m.every(up)[keep]])
+    e_down = np.concatenate([down[cells], m.every(down)[keep]])
+    search = Boxes(e_values, e_bid, e_coords, e_own, margins, loud, (e_up, e_down))
 
     def boxes(asked: np.ndarray) -> np.ndarray:
         return search(e_hidden, asked)

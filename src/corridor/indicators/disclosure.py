@@ -83,7 +83,18 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     if linked.any() and "place" in lay.axes:
         # boxes across the linked blocks; a family with a small count left without one: checked
         place = lay.axes.index("place")
-        hard = boxes_across(values, bid, pcid, lay.coords, lay.own, place, primary, hidden, linked)
+        hard = boxes_across(
+            values,
+            bid,
+            pcid,
+            lay.coords,
+            lay.own,
+            place,
+            primary,
+            hidden,
+            linked,
+            threshold=threshold,
+        )
     easy = np.flatnonzero(~linked[bid])  # placements; each of their cells is placed once
     cid = pcid[easy]
     if len(cid) == len(values) and (cid == np.arange(len(cid))).all():
@@ -92,7 +103,7 @@ def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     else:
         sub, arrays = hidden[cid], (values[cid], bid[easy], lay.coords[easy], lay.own[easy])
     todo = np.flatnonzero(primary[cid])
-    left = protect_boxes(*arrays, sub, todo, whole_above=4 * limit)
+    left = protect_boxes(*arrays, sub, todo, threshold, whole_above=4 * limit)
     hidden[cid] = sub
     if len(left):
         log.debug("disclosure: %d small counts without a box; their blocks checked", len(left))

@@ -53,6 +53,8 @@ def protect_boxes(
     own: np.ndarray,
     hidden: np.ndarray,
     todo: np.ndarray,
+    threshold: int = 10,
+    *,
     whole_above: int | None = None,
     margins: np.ndarray | None = None,
     loud: np.ndarray | None = None,
@@ -67,11 +69,30 @@ def protect_boxes(
     where one of them can have none (see :func:`_boxless`). ``margins`` (per block and axis):
     axes taken to have a margin whether or not a cell of the block lies there (no box keeps
     such an axis as it is). ``loud`` (per cell): never taken as alone on a line (a cell that
-    stands for several, see :mod:`corridor.indicators.corridorboxes`).
+    stands for several, see :mod:`corridor.indicators.corridorboxes`). ``threshold``: the
+    counts from 1 to ``threshold - 1`` are shown as ``<threshold``, the others withheld as
+    ``suppressed``; only boxes that can move within those ranges are taken (:func:`moves`).
     """
     if len(todo) == 0:
         return todo
-    return Boxes(values, bid, coords, own, margins, loud)(hidden, todo, whole_above)
+    return Boxes(values, bid, coords, own, margins, loud, moves(values, threshold))(
+        hidden, todo, whole_above
+    )
+
+
+def moves(values: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell, whether it can move up by 1 and down by 1 and stay in the range its label
+    gives it once withheld: a small count (``<threshold``) lies in 1..threshold-1, any other
+    withheld count (``suppressed``) is 0 or at least ``threshold``. So a small count moves up
+    below ``threshold - 1`` and down above 1; another moves up from ``threshold`` on and down
+    above ``threshold``; a zero does not move at all (its neighbours 1 and -1 are out of its
+    range). The same rule holds for counts that are not whole (a step of exactly 1 keeps each
+    count's fraction, and the ranges are taken as real intervals: stricter than steps of any
+    size an attacker could not rule out)."""
+    small = (values > 0) & (values < threshold)
+    up = np.where(small, values + 1 < threshold, values >= threshold)
+    down = np.where(small, values - 1 > 0, values - 1 >= threshold)
+    return up, down
 
 
 class Boxes:
@@ -87,11 +108,16 @@ class Boxes:
         own: np.ndarray,
         margins: np.ndarray | None = None,
         loud: np.ndarray | None = None,
+        steps: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        """``steps``: per cell, whether it can move up and down by 1 within the range of its
+        label (:func:`moves`; by default with the threshold 10)."""
         self.values = values
         self.grid = Grid(bid, coords, own)
         usable = self.grid.fits and self.grid.unique  # (else no box: every cell left)
-        self.lines = Lines(self.grid, own, values, margins, loud) if usable else None
+        if steps is None:
+            steps = moves(values, 10)
+        self.lines = Lines(self.grid, own, values, margins, loud, steps) if usable else None
 
     def __call__(
         self, hidden: np.ndarray, todo: np.ndarray, whole_above: int | None = None
@@ -122,7 +148,25 @@ def _protect(
             skip = blocks[bid[todo]]
             doomed, todo = todo[skip], todo[~skip]
     left = _search_boxes(grid, lines, values, hidden, todo)
+    if len(left):
+        left = _linear_boxes(grid, lines, values, hidden, left)
     return np.concatenate([left, doomed]) if len(doomed) else left
+
+
+def _linear_boxes(
+    grid: Grid, lines: Lines, values: np.ndarray, hidden: np.ndarray, left: np.ndarray
+) -> np.ndarray:
+    """The fallback for the small counts ``left`` without a box that can move within the
+    labels' ranges: a box of withheld cells whatever the ranges (the search as it was before
+    the ranges were checked). It protects them from the equations only, as the exact check
+    would (which ignores the ranges too); returns the cells still without one."""
+    steps = lines.up, lines.down
+    every = np.ones(len(values), bool)
+    lines.up = lines.down = every
+    try:
+        return _search_boxes(grid, lines, values, hidden, left)
+    finally:
+        lines.up, lines.down = steps
 
 
 def _boxless(grid: Grid, lines: Lines, cells: np.ndarray) -> np.ndarray:
@@ -214,6 +258,14 @@ def _grow(
     as_is = np.zeros((m, w), bool)  # the axes kept as they are, per cell
     own = lines.own[cells]
     priced = np.append(np.inf, cost)  # none (0: see Grid.find1), then the cost of each cell
+    # the moves of the box so far: per corner its sign (odd: -1), per cell whether the box
+    # can move +1 (even corners up, odd ones down) and -1 (the reverse) within the labels'
+    # ranges. A box grown from one that cannot move cannot either (its corners keep their
+    # signs), so a partner whose box cannot move is never taken
+    odd = np.zeros((1 << w, m), bool)
+    flips = np.zeros((m, w), bool)
+    up1, down1 = np.append(False, lines.up), np.append(False, lines.down)  # (as priced)
+    plus, minus = lines.up[cells].copy(), lines.down[cells].copy()
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
         opts = options[on, j, :]
@@ -225,6 +277,8 @@ def _grow(
             keep[keep] = lines.alone_of(j, kept.reshape(-1)).reshape(kept.shape).all(axis=0)
         best = np.full(len(on), np.inf)
         step = np.zeros(len(on), np.int64)
+        flip_on = np.zeros(len(on), bool)
+        plus_on, minus_on = plus[on], minus[on]
         mult = grid.mult(cells[on], j)
         mine = grid.axis[j][cells[on]]
         for s in range(PARTNERS + 1):
@@ -248,18 +302,34 @@ def _grow(
             at = grid.find1(codes[:size, on[trying]] + d)
             # a corner that does not exist (0) costs infinitely much: that box is never better
             price = _corner_sum(priced[at])
+            # the new corners' signs: those of the corners they copy, changed unless the pair
+            # holds the margin; a box that cannot move is never taken
+            flip = (v[trying] != 0) & (mine[trying] != 0)
+            sign = odd[:size, on[trying]] ^ flip[None, :]
+            u, dn = up1[at], down1[at]
+            can_plus = plus[on[trying]] & np.where(sign, dn, u).all(axis=0)
+            can_minus = minus[on[trying]] & np.where(sign, u, dn).all(axis=0)
+            price[~(can_plus | can_minus)] = np.inf
             better = price < best[trying]
             pick = trying[better]
             best[pick] = price[better]
             step[pick] = d[better]
             new[:, pick] = at[:, better] - 1
+            flip_on[pick] = flip[better]
+            plus_on[pick] = can_plus[better]
+            minus_on[pick] = can_minus[better]
         alive[on[~keep & ~np.isfinite(best)]] = False
         as_is[on[keep], j] = True
+        grown = on[~keep]
+        flips[grown, j] = flip_on[~keep]
+        plus[grown], minus[grown] = plus_on[~keep], minus_on[~keep]
         # the box doubles: the same corners with the partner on axis j (off it: themselves)
         codes[size : 2 * size] = codes[:size]
         found[size : 2 * size] = found[:size]
+        odd[size : 2 * size] = odd[:size]
         codes[size : 2 * size, on] += step
         found[size : 2 * size, on] = new
+        odd[size : 2 * size, grown] ^= flips[grown, j][None, :]
         size *= 2
     # an axis kept as it is must say nothing for every corner of the whole box, those that
     # later axes added included (a corner there with other cells on its line would move their
@@ -269,6 +339,9 @@ def _grow(
         if len(rows):
             at = found[:size, rows]
             alive[rows] = lines.alone_of(j, at.reshape(-1)).reshape(at.shape).all(axis=0)
+    rows = np.flatnonzero(alive)
+    if len(rows):  # (each step took only boxes that can move; checked again whole)
+        alive[rows] = _movable(lines, found[:size, rows], flips[rows])
     boxed[found[:size, alive]] = True
     return alive
 
@@ -414,4 +487,38 @@ def _corners(
         no_margin = ~lines.block_margin[grid.bid[cells[rows]], j]
         ok[kept] = False
         ok[rows[alone & no_margin]] = True
+    # a box moves its corners by +1 and -1; it protects them only where one of its two moves
+    # keeps every corner in the range its label gives it (an axis whose pair holds the margin
+    # moves both alike: no change of sign along it)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        flip = ~keep[rows] & (choice[rows] != 0)
+        for j in range(w):
+            flip[:, j] &= grid.axis[j][cells[rows]] != 0
+        ok[rows] = _movable(lines, found[:, rows], flip)
     return found.T, ok
+
+
+def _parity(size: int) -> np.ndarray:
+    """Per corner number below ``size``: whether it has an odd number of bits."""
+    k = np.arange(size)
+    odd = np.zeros(size, bool)
+    while k.any():
+        odd ^= (k & 1).astype(bool)
+        k = k >> 1
+    return odd
+
+
+def _movable(lines: Lines, found: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Per box (``found``: its corners, corner by corner, one column per box; ``flip``: per
+    box and axis, whether the sign changes along it): whether all its corners can move by the
+    pattern one way or the other (+1 on corners of even sign and -1 on the others, or the
+    reverse) and stay in their labels' ranges (``lines.up`` / ``lines.down``). Then each
+    corner has two values consistent with every equation and every label."""
+    size, w = found.shape[0], flip.shape[1]
+    mask = flip.astype(np.int64) @ (np.int64(1) << np.arange(w, dtype=np.int64))
+    odd = _parity(size)[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
+    up, down = lines.up[found], lines.down[found]
+    plus = np.where(odd, down, up).all(axis=0)
+    minus = np.where(odd, up, down).all(axis=0)
+    return np.asarray(plus | minus)

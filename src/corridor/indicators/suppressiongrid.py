@@ -112,10 +112,15 @@ class Lines:
         values: np.ndarray,
         margins: np.ndarray | None = None,
         loud: np.ndarray | None = None,
+        steps: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.grid = grid
         self.own = own
         self.loud = loud
+        # per cell, whether it can move up / down by 1 within its label's range (see
+        # corridor.indicators.hypercube.moves; by default every cell can)
+        every = np.ones(len(own), bool)
+        self.up, self.down = steps if steps is not None else (every, every)
         counts = values[(values > 0) & (values < ZERO)]
         # the counts are whole numbers (so are their costs: their ranks, see order_keys)
         self.whole = bool(
