@@ -204,8 +204,9 @@ Every output of `corridor indicators` (every format), the report and the API go 
   withheld counts, the hypercube method; where no box is found, an exact linear-algebra check on
   groups of up to {limit} linked withheld counts, and a larger group withheld whole), and rates
   of withheld counts are withheld. It does not protect against differencing between outputs,
-  nor against the range that `<{threshold}` itself gives (1 to {last}), which can pin a count
-  down where a margin leaves little room ([disclosure](disclosure.md), "Known gap").
+  and only partly against the range that `<{threshold}` itself gives (1 to {last}): boxes are
+  taken where they can move within the labels' ranges, but a count without such a box keeps a
+  protection from equations only ([disclosure](disclosure.md), "What `<10` itself says").
 * `--unsuppressed` shows everything, prints a warning and records the query in the workspace's
   audit log (`unsuppressed_output`).
 """
