@@ -118,7 +118,10 @@ def test_cell_key_counts_are_perturbed_cells_of_their_own(engine: Engine) -> Non
     assert not [v for v in published if 1 <= v <= 9]
     assert abs((kenya.total.value or 0) - 40) <= 4
     assert [a.site for a in o.arrivals] == ["Site A", "Site B", "Site C"]
-    assert o.arrivals[1].cases.value in (0.0, *range(10, 15))  # 3 cases: never shown as 3
+    # 3 cases: never shown as 3; a site reached shows a published 0 as "<10" (it has a case)
+    assert o.arrivals[1].cases.value in (None, *range(10, 15))
+    assert o.arrivals[1].cases.value is not None or o.arrivals[1].cases.text == "<10"
+    assert all(a.cases.text != "0" for a in o.arrivals)
     again = outbreaks(engine, date(2024, 7, 1), date(2024, 9, 29), 10, {"ken": "Kenya"})
     assert again == [o]  # the same cells publish the same values
 
@@ -140,3 +143,20 @@ def test_unallocated_share_and_row_markers() -> None:
         "other",
     ]
     assert group_kind("unallocated") == "unallocated"
+
+
+def test_the_sites_reached_last_are_kept_beside_the_first(engine: Engine) -> None:
+    """With more sites reached than the report lists, the last ones are still known (the
+    dashboard's overview shows them): latest first, numbered in the order of arrival."""
+    monday = date(2024, 1, 1)
+    cases = [(f"zz-{i:02d}", monday + timedelta(weeks=i), "confirmed") for i in range(20)]
+    _cases(engine, cases * 12)
+    [o] = outbreaks(engine, date(2024, 1, 1), date(2024, 6, 30), 10, {})
+    assert [a.site for a in o.arrivals] == [f"zz-{i:02d}" for i in range(15)]
+    assert o.more_sites == 5
+    assert [(a.order, a.site, a.week) for a in o.latest] == [
+        (i + 1, f"zz-{i:02d}", iso_week(monday + timedelta(weeks=i))) for i in (19, 18, 17, 16, 15)
+    ]
+    first = {a.site: a.cases for a in o.arrivals}
+    again = outbreaks(engine, date(2024, 1, 1), date(2024, 6, 30), 10, {})[0]
+    assert {a.site: a.cases for a in again.arrivals} == first  # the same cells, the same values

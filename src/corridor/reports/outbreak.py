@@ -47,6 +47,8 @@ HEIGHT = 130.0
 LEFT, RIGHT, TOP, BOTTOM = 34.0, 6.0, 8.0, 22.0
 #: sites listed in the order of arrival (the rest are counted)
 ARRIVAL_ROWS = 15
+#: the sites reached last, kept beside the first (the dashboard's overview shows them)
+LATEST_ROWS = 5
 
 
 def counts(
@@ -71,6 +73,17 @@ def counts(
         else:
             out.append(Cell(fmt_count(float(v)), float(v), "shown"))
     return out
+
+
+def reached_counts(
+    values: Sequence[int], threshold: int | Settings, keys: Sequence[int]
+) -> list[Cell]:
+    """The case counts of sites an outbreak has reached (:func:`counts`). Every such site has a
+    case, so a count published as 0 (the cell-key method turns 1 to threshold - 1 into 0 or at
+    least the threshold) can only stand for a few: it is shown as ``<threshold``, never as
+    "reached, 0 cases"."""
+    few = Cell(f"<{threshold_of(threshold)}", None, "small")
+    return [few if c.value == 0 else c for c in counts(values, threshold, keys)]
 
 
 def _published(
@@ -130,6 +143,8 @@ class Outbreak:
     curves: list[CountryCurve]
     arrivals: list[Arrival]
     more_sites: int
+    #: the last sites reached, latest first (up to LATEST_ROWS; also among ``arrivals`` when few)
+    latest: list[Arrival] = field(default_factory=list)
     width: float = WIDTH
     height: float = HEIGHT
     plot: tuple[float, float, float, float] = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
@@ -247,8 +262,8 @@ def outbreaks(
             )
             for c in order
         ]
-        arrivals, more = _arrivals(engine, disease, end, threshold, country_names)
-        out.append(Outbreak(disease, curves, arrivals, more))
+        arrivals, more, latest = _arrivals(engine, disease, end, threshold, country_names)
+        out.append(Outbreak(disease, curves, arrivals, more, latest))
     return out
 
 
@@ -258,8 +273,9 @@ def _arrivals(
     end: date,
     threshold: int | Settings,
     country_names: Mapping[str, str],
-) -> tuple[list[Arrival], int]:
-    """Sites by the week of their first case, up to the end of the window."""
+) -> tuple[list[Arrival], int, list[Arrival]]:
+    """Sites by the week of their first case, up to the end of the window: the first
+    :data:`ARRIVAL_ROWS`, how many more, and the last :data:`LATEST_ROWS` (latest first)."""
     day = "COALESCE(c.onset_date, c.report_date)"
     rows = engine.query_rows(
         f"SELECT c.place_code, COALESCE(p.name, c.place_code), COALESCE(p.country_code, ''), "
@@ -270,13 +286,23 @@ def _arrivals(
         step="report: order of arrival",
     )
     if not rows:
-        return [], 0
+        return [], 0, []
     firsts = [r[3] if isinstance(r[3], date) else date.fromisoformat(str(r[3])[:10]) for r in rows]
-    shown = rows[:ARRIVAL_ROWS]
-    cells = counts([int(r[4]) for r in shown], threshold, [int(r[5] or 0) for r in shown])
+    picked = sorted({*range(min(ARRIVAL_ROWS, len(rows))), *range(len(rows))[-LATEST_ROWS:]})
+    cells = dict(
+        zip(
+            picked,
+            reached_counts(
+                [int(rows[i][4]) for i in picked], threshold, [int(rows[i][5] or 0) for i in picked]
+            ),
+            strict=True,
+        )
+    )
     origin = week_start(firsts[0])
-    arrivals = [
-        Arrival(
+
+    def arrival(i: int) -> Arrival:
+        r = rows[i]
+        return Arrival(
             i + 1,
             str(r[1]),
             country_names.get(str(r[2]), str(r[2]).upper()),
@@ -284,6 +310,7 @@ def _arrivals(
             (week_start(firsts[i]) - origin).days // 7,
             cells[i],
         )
-        for i, r in enumerate(shown)
-    ]
-    return arrivals, len(rows) - len(shown)
+
+    shown = [arrival(i) for i in range(min(ARRIVAL_ROWS, len(rows)))]
+    latest = [arrival(i) for i in reversed(range(len(rows))[-LATEST_ROWS:])]
+    return shown, len(rows) - len(shown), latest

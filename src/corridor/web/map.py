@@ -33,7 +33,7 @@ from corridor.reports.mapview import (
     score_colour,
     score_radius,
 )
-from corridor.reports.outbreak import counts, iso_week
+from corridor.reports.outbreak import iso_week, reached_counts
 from corridor.storage.engine import Engine
 from corridor.web.live import cached, disclosure_of, ranking_for, threshold_of, window_for
 from corridor.web.session import PageAccount
@@ -106,7 +106,7 @@ def outbreak_layer(engine: Any, end: Any, settings: Settings) -> list[dict[str, 
         step="web: outbreak cases by site",
     )
     rows = [r for r in rows if _finite(r[3], r[4])]
-    cells = counts([int(r[6]) for r in rows], settings, [int(r[7] or 0) for r in rows])
+    cells = reached_counts([int(r[6]) for r in rows], settings, [int(r[7] or 0) for r in rows])
     out = []
     order: dict[str, int] = {}
     for r, cell in zip(rows, cells, strict=True):

@@ -120,7 +120,7 @@ def latest_situation(o: Any) -> dict[str, Any]:
     return {
         "disease": o.disease,
         "countries": [(c.name, c.total) for c in o.curves],
-        "latest": sorted(o.arrivals, key=lambda a: -a.order)[:5],
+        "latest": o.latest,  # the sites reached last, latest first (not of the first shown)
         "reached": len(o.arrivals) + o.more_sites,
         "curves": o.curves,
         "view": o,
