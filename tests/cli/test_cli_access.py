@@ -189,3 +189,19 @@ def test_a_write_that_meets_another_process_at_commit_says_why(
     monkeypatch.undo()
     listed = run(capsys, "-w", ws, "users", "list", "--format", "csv")
     assert "amina,analyst,*,False,False" in listed.out  # not disabled
+
+
+def test_the_last_active_admin_cannot_be_disabled(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hub without an active admin cannot be served (`corridor serve` refuses it): the last
+    admin is not disabled, exit 2 with what to do; with another admin it is."""
+    assert run(capsys, "-w", ws, "users", "add", "root", "--role", "admin").code == 0
+    r = run(capsys, "-w", ws, "users", "disable", "root")
+    assert r.code == 2 and "last active admin" in r.err and "Traceback" not in r.err
+    listed = run(capsys, "-w", ws, "users", "list", "--format", "csv")
+    assert "root,admin,*,False,False" in listed.out
+    assert run(capsys, "-w", ws, "users", "add", "second", "--role", "admin").code == 0
+    assert run(capsys, "-w", ws, "users", "disable", "root").code == 0
+    r = run(capsys, "-w", ws, "users", "disable", "second")
+    assert r.code == 2 and "last active admin" in r.err

@@ -145,6 +145,11 @@ def test_refused_changes_show_the_cli_message(open_page: Any, served: Any) -> No
         f"{url}/admin/accounts/disable", form={"csrf": csrf, "username": "nobody"}
     )
     assert r.status == 404 and "no account named 'nobody'" in unescape(r.text())
+    # an admin's own account, which the form does not offer: refused by the server too
+    r = page.request.post(
+        f"{url}/admin/accounts/disable", form={"csrf": csrf, "username": "web-admin"}
+    )
+    assert r.status == 403 and "your own account" in unescape(r.text())
     r = page.request.post(f"{url}/admin/agreements/revoke", form={"csrf": csrf, "id": "999"})
     assert r.status == 404 and "no agreement with id 999" in unescape(r.text())
     # without the CSRF field (or with a wrong one) nothing changes

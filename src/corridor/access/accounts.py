@@ -18,7 +18,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from corridor.access.errors import AuthenticationError, NotFound
+from corridor.access.errors import AuthenticationError, NotFound, PermissionDenied
 from corridor.access.roles import check_role
 from corridor.access.scope import Scope, format_countries, parse_countries
 from corridor.errors import QueryError
@@ -136,9 +136,22 @@ def get_user(engine: Engine, name: str) -> Account:
 
 
 def disable_user(engine: Engine, name: str) -> Account:
-    """Disable an account and revoke all its tokens."""
+    """Disable an account and revoke all its tokens; never the last active admin (the hub
+    would have nobody to run it: `corridor serve` refuses a warehouse without an admin)."""
     acct = get_user(engine, name)
     with engine.transaction():
+        if acct.role == "admin" and not acct.disabled:
+            others = engine.scalar(
+                "SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND NOT disabled "
+                "AND username <> ?",
+                (acct.username,),
+                step="other admins",
+            )
+            if not int(others or 0):
+                raise PermissionDenied(
+                    f"{acct.username} is the last active admin: add another admin first "
+                    "(`corridor users add NAME --role admin`), then disable this one"
+                )
         engine.execute(
             "UPDATE accounts SET disabled = TRUE WHERE username = ?", (acct.username,), step="off"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from corridor.access.accounts import Account, add_user, disable_user, generate_password
 from corridor.access.agreements import add_agreement, parse_day, revoke_agreement
 from corridor.access.audit import append
+from corridor.access.errors import PermissionDenied
 from corridor.access.roles import require
 from corridor.errors import QueryError
 from corridor.storage.engine import Engine
@@ -59,6 +60,11 @@ def add_account(
 def disable_account(engine: Engine, account: Account, *, name: str) -> Outcome:
     """``corridor users disable``: the account is disabled and its tokens (sessions) revoked."""
     _admin(account)
+    if name.strip().lower() == account.username:  # (the form does not offer it either)
+        raise PermissionDenied(
+            "you cannot disable your own account here: it would sign you out for good; "
+            "ask another admin"
+        )
     acct = disable_user(engine, name)
     append(engine, account.username, "web.disable_user", {"username": acct.username})
     return Outcome(f"Disabled {acct.username}; its tokens and sessions are revoked.")
