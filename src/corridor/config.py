@@ -28,6 +28,9 @@ class Setting:
 
 def _int_at_least(minimum: int) -> Callable[[Any], int]:
     def parse(v: Any) -> int:
+        # (true is not 1, nor 2.7 two: a setting written wrong is refused, not bent into shape)
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+            raise ValueError(f"expected a whole number, got {v!r}")
         try:
             n = int(v)
         except (TypeError, ValueError):
@@ -56,6 +59,8 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
 
 
 def _positive_number(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {v!r}")
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -66,6 +71,8 @@ def _positive_number(v: Any) -> float:
 
 
 def _percent(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueError(f"expected a percentage, got {v!r}")
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -231,7 +238,15 @@ def load_settings(
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            stray = sorted(set(data) - {"settings"})
+            if stray:  # a mistyped section, or a setting outside [settings]: never ignored
+                raise ConfigError(
+                    f"{path}: unknown key(s) or section(s) {', '.join(stray)}: settings go in "
+                    "the [settings] section (see `corridor init`'s file)"
+                )
             section = data.get("settings", {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"{path}: 'settings' must be a section ([settings]), not a value")
             unknown = sorted(set(section) - set(_BY_NAME))
             if unknown:
                 raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
