@@ -56,3 +56,13 @@ def test_errors_name_step_and_sql(engine: Engine) -> None:
         engine.query("SELECT nope FROM places", step="my step")
     assert "my step" in str(info.value)
     assert "SELECT nope FROM places" in str(info.value)
+
+
+def test_a_snapshot_reads_and_joins_an_open_transaction(engine: Engine) -> None:
+    with engine.snapshot() as eng:
+        assert eng.scalar("SELECT COUNT(*) FROM imports") == 0
+    with engine.transaction():
+        engine.execute("CREATE TABLE snap_t (i INTEGER)")
+        with engine.snapshot():  # joins the writing transaction
+            engine.execute("INSERT INTO snap_t VALUES (1)")
+    assert engine.scalar("SELECT COUNT(*) FROM snap_t") == 1

@@ -205,3 +205,167 @@ def test_analytic_settings_hold_for_one_statement(pg: PostgresEngine) -> None:
     with pytest.raises(StorageError), pg.transaction():
         pg.query("SELECT 1 / 0", analytic=True)
     assert pg.scalar(show) == "on"
+
+
+# ---- reads in one snapshot, stages that fail, passwords ---------------------------------------
+
+
+@pytest.fixture
+def warehouse(pg_database: str) -> Iterator[PostgresEngine]:
+    from corridor.storage.migrations import migrate
+
+    eng = connect(pg_database)
+    assert isinstance(eng, PostgresEngine)
+    migrate(eng)
+    yield eng
+    eng.close()
+
+
+def _other_commits(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(sql.encode())
+
+
+def test_a_snapshot_does_not_see_what_others_commit_during_it(pg: PostgresEngine) -> None:
+    url = pg_url_of(pg)
+    with pg.snapshot():
+        assert pg.scalar("SELECT COUNT(*) FROM t") == 0
+        _other_commits(url, "INSERT INTO t (i) VALUES (1)")
+        assert pg.scalar("SELECT COUNT(*) FROM t") == 0  # READ COMMITTED would see 1
+        with pytest.raises(StorageError, match="read-only"):
+            pg.execute("INSERT INTO t (i) VALUES (2)")
+    assert pg.scalar("SELECT COUNT(*) FROM t") == 1
+
+
+def pg_url_of(eng: PostgresEngine) -> str:
+    return eng._url
+
+
+def test_backup_reads_every_table_in_one_snapshot(
+    warehouse: PostgresEngine, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import that commits while the backup writes its files is in none of them: no services
+    rows of an import that the backup's imports table does not hold."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from corridor.storage import backup as bk
+
+    url = pg_url_of(warehouse)
+    real = pq.write_table
+
+    def write_then_import(table: pa.Table, path: Path, *a: object, **k: object) -> None:
+        real(table, path, *a, **k)
+        if Path(path).name == "imports.parquet":  # an import commits now
+            _other_commits(
+                url,
+                "BEGIN; INSERT INTO imports VALUES (77, 'f', 'x', 'services', 'csv', 's', 'u', "
+                "now(), 1, 1, 1, 0, 0, 0, 'ok', NULL); "
+                "INSERT INTO services (period, period_type, period_start, period_end, "
+                "place_code, data_element, sex, age_band, population_group, value, import_id) "
+                "VALUES ('2024Q1', 'quarter', '2024-01-01', '2024-03-31', 'p', 'e', 'f', 't', "
+                "'t', 1, 77); COMMIT",
+            )
+
+    monkeypatch.setattr(bk.pq, "write_table", write_then_import)
+    folder = Path(str(tmp_path)) / "bk"
+    manifest = bk.backup(warehouse, folder)
+    assert manifest["tables"]["imports"]["rows"] == 0
+    assert manifest["tables"]["services"]["rows"] == 0
+    assert pq.read_table(folder / "services.parquet").num_rows == 0
+    assert warehouse.scalar("SELECT COUNT(*) FROM services") == 1  # it did commit
+
+
+def _one_row() -> pa.Table:
+    return pa.table({"i": pa.array([1], pa.int64()), "txt": ["a"]})
+
+
+def test_a_unique_key_refusal_in_a_stage_is_what_the_user_sees(pg: PostgresEngine) -> None:
+    from corridor.errors import ConcurrentChangeError
+
+    pg.execute("CREATE UNIQUE INDEX t_i ON t (i)")
+    pg.execute("INSERT INTO t (i) VALUES (1)")
+    with (
+        pytest.raises(ConcurrentChangeError),
+        pg.transaction(),
+        pg.staged("stage_t", _one_row(), "t", step="stage t") as stage,
+    ):
+        pg.execute(f"INSERT INTO t (i, txt) SELECT i, txt FROM {stage}", step="write")
+    assert pg.query_rows("SELECT i FROM t") == [(1,)]
+    assert "stage_t" not in _temp_tables(pg)
+
+
+def test_an_error_in_a_stage_keeps_its_own_step(pg: PostgresEngine) -> None:
+    with (
+        pytest.raises(StorageError) as info,
+        pg.transaction(),
+        pg.staged("stage_t", _one_row(), "t", step="stage t") as stage,
+    ):
+        pg.execute(f"SELECT nope FROM {stage}", step="my step")
+    assert "my step" in str(info.value) and "drop stage" not in str(info.value)
+    assert "stage_t" not in _temp_tables(pg)
+
+
+def test_an_interrupt_during_a_stage_stays_an_interrupt(
+    pg: PostgresEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the COPY into the stage: the aborted transaction takes no DROP."""
+    real = pg._insert_arrow
+
+    def interrupted(table: str, data: pa.Table) -> None:
+        real(table, data)
+        with pytest.raises(psycopg.Error):  # what a cancelled COPY leaves: an aborted transaction
+            pg._con.execute(b"SELECT 1 / 0")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pg, "_insert_arrow", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        pg.transaction(),
+        pg.staged("stage_t", _one_row(), "t", step="stage t"),
+    ):
+        pass
+    assert "stage_t" not in _temp_tables(pg)
+
+
+def test_a_stage_outside_a_transaction_is_dropped_after_an_error(pg: PostgresEngine) -> None:
+    with (
+        pytest.raises(StorageError, match="my step"),
+        pg.staged("stage_t", _one_row(), "t", step="stage t") as stage,
+    ):
+        pg.execute(f"SELECT nope FROM {stage}", step="my step")
+    assert "stage_t" not in _temp_tables(pg)
+
+
+def _temp_tables(eng: PostgresEngine) -> set[str]:
+    rows = eng.query_rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'LOCAL TEMPORARY'"
+    )
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:Sekr1tPW@h:5/db", "postgresql://u:***@h:5/db"),
+        ("postgresql://:Sekr1tPW@h/db", "postgresql://:***@h/db"),
+        ("postgresql://h/db?user=u&password=Sekr1tPW", "postgresql://h/db?user=u&password=***"),
+        ("postgresql://h/db?Password=Sekr1tPW&x=1", "postgresql://h/db?Password=***&x=1"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+    ],
+)
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    from corridor.storage.postgres import _redact, _scrub
+
+    assert _redact(url) == shown
+    assert "Sekr1tPW" not in _scrub(f"bad URI {url!r}", url)
+
+
+def test_driver_messages_lose_the_password_in_every_spelling() -> None:
+    from corridor.storage.postgres import _scrub
+
+    url = "postgresql://u:Sekr%31tPW@[::1/db?password=Other%20PW"
+    message = 'invalid URI "postgresql://u:Sekr1tPW@[::1/db": Sekr%31tPW, Other PW, Other%20PW'
+    got = _scrub(message, url)
+    assert "Sekr" not in got and "Other" not in got

@@ -53,7 +53,7 @@ def backup(engine: Engine, folder: Path) -> dict[str, Any]:
     except OSError as exc:
         raise BackupError(f"cannot create {folder}: {exc.strerror or exc}") from None
     tables: dict[str, Any] = {}
-    with engine.transaction():  # one consistent snapshot of every table
+    with engine.snapshot():  # one consistent snapshot of every table
         versions = _versions(engine)
         for name in sorted(engine.table_names() - set(_SKIP)):
             data = engine.query(f"SELECT * FROM {name}", step=f"back up {name}")

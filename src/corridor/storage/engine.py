@@ -8,6 +8,7 @@ translates what it must (PostgreSQL: ``?`` -> ``%s``).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, DatabaseConnectionError
 from corridor.storage.dialect import Dialect
 
 log = logging.getLogger("corridor.storage")
@@ -71,6 +72,16 @@ class Engine(ABC):
 
     @abstractmethod
     def _rollback(self) -> None: ...
+
+    def _begin_snapshot(self) -> None:
+        """Begin a read-only transaction that sees one snapshot of every table. By default a
+        plain transaction (DuckDB's is already one snapshot)."""
+        self._begin()
+
+    def _can_run_statements(self) -> bool:
+        """Whether the connection takes statements now (PostgreSQL: not after a failed statement
+        in a transaction, which takes only a rollback then)."""
+        return True
 
     @abstractmethod
     def close(self) -> None: ...
@@ -184,8 +195,14 @@ class Engine(ABC):
         try:
             self.insert_arrow(name, data, step=f"{step} rows")
             yield name
-        finally:
-            self.execute(f"DROP TABLE IF EXISTS {name}", step="drop stage")
+        except BaseException:
+            # The original error wins. A transaction that a failed statement (or an interrupted
+            # COPY) aborted takes no DROP; the stage, created in it, goes with its rollback.
+            if self._can_run_statements():
+                with suppress(Exception):
+                    self.execute(f"DROP TABLE IF EXISTS {name}", step="drop stage")
+            raise
+        self.execute(f"DROP TABLE IF EXISTS {name}", step="drop stage")
 
     def _stage_ddl(self, name: str, like: str) -> str:
         """CREATE TEMPORARY TABLE with the columns of ``like``, spelled out.
@@ -206,6 +223,20 @@ class Engine(ABC):
     @contextmanager
     def transaction(self) -> Iterator[Engine]:
         """A transaction; nested calls join the outer one. Rolls back on any exception."""
+        with self._transaction(self._begin) as engine:
+            yield engine
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Engine]:
+        """A read-only transaction in which every query sees the same snapshot of the data, as
+        it was when the first one ran: writes that other connections commit meanwhile are not
+        seen (PostgreSQL: ``REPEATABLE READ, READ ONLY``; DuckDB: its transaction). A backup
+        reads every table in one. Inside a transaction already open it joins that one."""
+        with self._transaction(self._begin_snapshot) as engine:
+            yield engine
+
+    @contextmanager
+    def _transaction(self, begin: Any) -> Iterator[Engine]:
         if self._depth:
             self._depth += 1
             try:
@@ -213,7 +244,7 @@ class Engine(ABC):
             finally:
                 self._depth -= 1
             return
-        self._begin()
+        begin()
         self._depth = 1
         try:
             yield self
@@ -256,13 +287,37 @@ class Engine(ABC):
         self.close()
 
 
+#: the URL schemes of PostgreSQL (any case): SQLAlchemy's spellings are taken too
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: ``host=... password=...``: a libpq key=value connection string, not a file path
+_KEY_VALUE = re.compile(r"(?:^|\s)[A-Za-z_]+\s*=")
+
+
 def connect(url: str) -> Engine:
-    """Open an engine from a URL: ``postgresql://...`` or a DuckDB file path (or ``:memory:``)."""
-    if url.startswith(("postgresql://", "postgres://")):
+    """Open an engine from a URL: ``postgresql://...`` (or ``postgres://``, any case) or a
+    DuckDB file path (or ``duckdb://PATH``, or ``:memory:``). Anything else is refused with a
+    :class:`~corridor.errors.DatabaseConnectionError` that does not repeat it (it may hold a
+    password)."""
+    match = _SCHEME.match(url)
+    scheme = match.group(1).lower() if match else None
+    if scheme in _POSTGRES_SCHEMES:
         from corridor.storage.postgres import PostgresEngine
 
-        return PostgresEngine(url)
+        assert match is not None
+        return PostgresEngine("postgresql://" + url[match.end() :])
+    if scheme is not None and scheme != "duckdb":
+        raise DatabaseConnectionError(
+            f"unknown database URL scheme {scheme!r}: give postgresql://USER@HOST:PORT/DBNAME "
+            "or the path of a DuckDB file"
+        )
+    path = url[match.end() :] if match else url
+    if _KEY_VALUE.search(path) or path != path.strip() or "\n" in path:
+        raise DatabaseConnectionError(
+            "the database is not a URL nor a DuckDB file path (a key=value connection string "
+            "is not taken; it is not repeated here, as it may hold a password): give "
+            "postgresql://USER@HOST:PORT/DBNAME, with the password in ~/.pgpass or $PGPASSWORD"
+        )
     from corridor.storage.duckdb import DuckDBEngine
 
-    path = url.removeprefix("duckdb://")
     return DuckDBEngine(path)

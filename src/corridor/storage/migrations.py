@@ -281,8 +281,27 @@ def current_version(engine: Engine) -> int:
     return int(version or 0)
 
 
+def _pending(engine: Engine) -> list[Migration]:
+    if "schema_migrations" not in engine.table_names():
+        return list(MIGRATIONS)
+    rows = engine.query_rows("SELECT version FROM schema_migrations", step="applied migrations")
+    done = {int(r[0]) for r in rows}
+    return [m for m in MIGRATIONS if m.version not in done]
+
+
 def migrate(engine: Engine) -> list[int]:
-    """Apply pending migrations, each in its own transaction. Returns the versions applied."""
+    """Apply pending migrations, each in its own transaction. Returns the versions applied.
+
+    Processes that open a new database at the same time take turns (the engine's ``migrations``
+    lock, a PostgreSQL advisory lock): the first applies them, the others find them applied.
+    """
+    if not _pending(engine):
+        return []
+    with engine.exclusive("migrations"):
+        return _apply(engine)
+
+
+def _apply(engine: Engine) -> list[int]:
     if "schema_migrations" not in engine.table_names():
         engine.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -291,12 +310,8 @@ def migrate(engine: Engine) -> list[int]:
         )
     # Every migration not yet recorded is applied, in order (not only those above the highest):
     # branches developed side by side may land their numbered migrations in any order.
-    rows = engine.query_rows("SELECT version FROM schema_migrations", step="applied migrations")
-    done = {int(r[0]) for r in rows}
     applied: list[int] = []
-    for m in MIGRATIONS:
-        if m.version in done:
-            continue
+    for m in _pending(engine):  # read again under the lock: another process may have applied
         with engine.transaction():
             engine.execute_script(m.statements, step=f"migration {m.version}")
             if engine.name in m.only_on:

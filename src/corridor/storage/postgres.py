@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 import pyarrow as pa
@@ -46,8 +47,33 @@ def translate(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
 
+_USERINFO_PASSWORD = re.compile(r"(://[^:/?#@]*):[^/?#@]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.I)
+
+
+def _secrets(url: str) -> list[str]:
+    """The password texts in ``url`` (in the userinfo, in a ``password=`` parameter), as
+    written and percent-decoded, longest first."""
+    found = [
+        m.group(0)[m.group(0).index(":", 3) + 1 : -1] for m in _USERINFO_PASSWORD.finditer(url)
+    ]
+    found += [m.group(0)[len(m.group(1)) :] for m in _QUERY_PASSWORD.finditer(url)]
+    found += [unquote(f) for f in found]
+    return sorted({f for f in found if f}, key=len, reverse=True)
+
+
 def _redact(url: str) -> str:
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    """``url`` without its password (``user:***@``, ``password=***``)."""
+    url = _USERINFO_PASSWORD.sub(r"\1:***@", url)
+    return _QUERY_PASSWORD.sub(r"\1***", url)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` (a driver's message, which may quote the URL) with the URL's password gone."""
+    text = _redact(text)
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 class PostgresEngine(Engine):
@@ -62,8 +88,8 @@ class PostgresEngine(Engine):
             self._con = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise DatabaseConnectionError(
-                f"cannot connect to PostgreSQL at {_redact(url)}: {exc}".strip()
-            ) from exc
+                _scrub(f"cannot connect to PostgreSQL at {url}: {exc}".strip(), url)
+            ) from None
         self._configure()
 
     def _configure(self) -> None:
@@ -200,6 +226,17 @@ class PostgresEngine(Engine):
 
     def _begin(self) -> None:
         self._con.execute(b"BEGIN")
+
+    def _begin_snapshot(self) -> None:
+        # READ COMMITTED (a plain BEGIN) takes a new snapshot for each statement
+        self._con.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    def _can_run_statements(self) -> bool:
+        status = self._con.info.transaction_status
+        return not self._con.closed and status in (
+            psycopg.pq.TransactionStatus.IDLE,
+            psycopg.pq.TransactionStatus.INTRANS,
+        )
 
     def _commit(self) -> None:
         self._con.execute(b"COMMIT")
