@@ -290,3 +290,142 @@ def test_init_where_a_file_is_in_the_way(
     shutil.rmtree(tmp_path / "afile", ignore_errors=True)
     with init_workspace(tmp_path / "ok") as w:
         assert w.path == tmp_path / "ok"
+
+
+def _counts(ws: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, int]:
+    import json
+
+    r = run(capsys, "-w", ws, "status", "--format", "json")
+    assert r.code == 0, r.err
+    counts: dict[str, int] = json.loads(r.out)["counts"]
+    return counts
+
+
+def _edit_manifest(folder: Path, edit: str) -> None:
+    import hashlib
+    import json
+
+    path = folder / "manifest.json"
+    m = json.loads(path.read_text())
+    if edit == "unknown version":
+        m["schema_versions"].append(99)
+    elif edit == "no tables":
+        del m["tables"]
+    elif edit == "no versions":
+        del m["schema_versions"]
+    elif edit == "no sha256":
+        del m["tables"]["places"]["sha256"]
+    elif edit == "cut parquet":  # cut short, with the manifest's hash of the cut file
+        data = (folder / "services.parquet").read_bytes()[:1000]
+        (folder / "services.parquet").write_bytes(data)
+        m["tables"]["services"]["sha256"] = hashlib.sha256(data).hexdigest()
+    path.write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        ("unknown version", "schema version(s) [99]"),
+        ("no tables", "manifest.json has no valid 'tables'"),
+        ("no versions", "manifest.json has no valid 'schema_versions'"),
+        ("no sha256", "no SHA-256 for places"),
+        ("cut parquet", "services.parquet is not a readable Parquet file"),
+    ],
+)
+def test_a_refused_restore_replace_changes_nothing(
+    ws: Path, tmp_path: Path, edit: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _counts(ws, capsys)
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    _edit_manifest(tmp_path / "bk", edit)
+    for args in ([], ["--replace"]):
+        r = run(capsys, "-w", ws, "restore", tmp_path / "bk", *args)
+        assert r.code == 2 and says in r.err, (edit, r.err)
+        assert "Traceback" not in r.err and "internal error" not in r.err
+    assert not any("replaced" in p.name for p in ws.iterdir())
+    assert _counts(ws, capsys) == before
+
+
+def test_restore_replace_into_a_folder_that_is_not_a_workspace(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    other = tmp_path / "notws"
+    other.mkdir()
+    shutil.copy(ws / "warehouse.duckdb", other / "warehouse.duckdb")
+    r = run(capsys, "-w", other, "restore", tmp_path / "bk", "--replace")
+    assert r.code == 2 and "not a Corridor workspace" in r.err
+    assert sorted(p.name for p in other.iterdir()) == ["warehouse.duckdb"]
+
+
+def test_a_restore_that_fails_after_the_move_puts_the_warehouse_back(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import corridor.storage.backup as backups
+
+    before = _counts(ws, capsys)
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+
+    def fails(engine: object, folder: Path) -> dict[str, int]:
+        raise backups.BackupError("the disk is full")
+
+    monkeypatch.setattr(backups, "restore", fails)
+    r = run(capsys, "-w", ws, "restore", tmp_path / "bk", "--replace")
+    assert r.code == 2 and "the disk is full" in r.err and "undone" in r.err, r.err
+    monkeypatch.undo()
+    assert not any("replaced" in p.name for p in ws.iterdir())
+    assert _counts(ws, capsys) == before
+
+
+def test_restore_replace_refuses_while_another_process_holds_the_file(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)\n",
+            str(ws / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        r = run(capsys, "-w", ws, "restore", tmp_path / "bk", "--replace")
+        assert r.code == 2 and "held by another process" in r.err, r.err
+        assert "Nothing was changed" in r.err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not any("replaced" in p.name for p in ws.iterdir())
+
+
+def test_a_failed_backup_leaves_nothing_behind(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import pyarrow.parquet as pq
+
+    real = pq.write_table
+    calls: list[object] = []
+
+    def full_disk(table: object, where: object, *a: object, **k: object) -> None:
+        calls.append(where)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(table, where, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    r = run(capsys, "-w", ws, "backup", tmp_path / "bk")
+    assert r.code == 2 and "No space left" in r.err and "removed" in r.err, r.err
+    assert not (tmp_path / "bk").exists()
+    monkeypatch.undo()
+    r = run(capsys, "-w", ws, "backup", tmp_path / "bk")
+    assert r.code == 0, r.err

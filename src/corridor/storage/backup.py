@@ -9,13 +9,16 @@ highest import. For a whole PostgreSQL server, ``pg_dump`` remains the tool (doc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor.errors import CorridorError
@@ -25,6 +28,7 @@ from corridor.storage.placeorder import by_place
 MANIFEST: Final = "manifest.json"
 FORMAT: Final = "corridor-backup-1"
 _SKIP: Final = ("schema_migrations",)
+_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class BackupError(CorridorError):
@@ -48,10 +52,33 @@ def backup(engine: Engine, folder: Path) -> dict[str, Any]:
     """Write every table of the warehouse to ``folder`` (new, or empty). Returns the manifest."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise BackupError(f"{folder} exists and is not an empty folder: name a new folder")
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    try:
+        return _write(engine, folder)
+    except BaseException as exc:  # a failed backup leaves nothing half-written behind
+        _remove_partial(folder, created)
+        if isinstance(exc, BackupError):
+            raise BackupError(
+                f"{exc} (the backup was not written; what it had written was removed)"
+            ) from None
+        raise
+
+
+def _remove_partial(folder: Path, created: bool) -> None:
+    """Remove the files a failed backup wrote into ``folder`` (the folder too if it made it)."""
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.name.endswith(".parquet") or path.name in (MANIFEST, MANIFEST + ".part"):
+            path.unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):  # something else was put there meanwhile: leave it
+            folder.rmdir()
+
+
+def _write(engine: Engine, folder: Path) -> dict[str, Any]:
     tables: dict[str, Any] = {}
     with engine.snapshot():  # one consistent snapshot of every table
         versions = _versions(engine)
@@ -71,43 +98,125 @@ def backup(engine: Engine, folder: Path) -> dict[str, Any]:
         "tables": tables,
     }
     tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, folder / MANIFEST)
+    except OSError as exc:
+        raise BackupError(f"cannot write {folder / MANIFEST}: {exc.strerror or exc}") from None
     return manifest
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a backup folder, with every file checked against it."""
+    """The manifest of a backup folder, with every file checked against it.
+
+    Checks the manifest's fields, each file's SHA-256, and that each file is Parquet whose footer
+    gives the manifest's row count; a damaged or hand-edited backup is a ``BackupError``.
+    """
+    where = folder / MANIFEST
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(where.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BackupError(f"{folder} is not a Corridor backup (no {MANIFEST})") from None
     except (OSError, ValueError) as exc:
-        raise BackupError(f"cannot read {folder / MANIFEST}: {exc}") from None
+        raise BackupError(f"cannot read {where}: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{folder / MANIFEST} is not a {FORMAT} manifest")
-    for name, info in manifest["tables"].items():
+        raise BackupError(f"{where} is not a {FORMAT} manifest")
+    versions = manifest.get("schema_versions")
+    if not isinstance(versions, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in versions
+    ):
+        raise BackupError(
+            f"the backup is damaged: {where} has no valid 'schema_versions' (a list of numbers)"
+        )
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise BackupError(f"the backup is damaged: {where} has no valid 'tables'")
+    for name, info in tables.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise BackupError(f"the backup is damaged: {where} names a table {name!r}")
+        rows = info.get("rows") if isinstance(info, dict) else None
+        sha = info.get("sha256") if isinstance(info, dict) else None
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise BackupError(f"the backup is damaged: {where} has no row count for {name}")
+        if not isinstance(sha, str):
+            raise BackupError(f"the backup is damaged: {where} has no SHA-256 for {name}")
         path = folder / f"{name}.parquet"
         if not path.is_file():
             raise BackupError(f"the backup is incomplete: {path} is missing")
-        if _sha256(path) != info["sha256"]:
+        try:
+            digest = _sha256(path)
+        except OSError as exc:
+            raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if digest != sha:
             raise BackupError(f"the backup is damaged: {path} differs from its manifest")
+        try:
+            found = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise BackupError(
+                f"the backup is damaged: {path} is not a readable Parquet file ({exc})"
+            ) from None
+        if found != rows:
+            raise BackupError(
+                f"the backup is damaged: {path} holds {found} rows, its manifest {rows}"
+            )
     return manifest
 
 
-def restore(engine: Engine, folder: Path) -> dict[str, int]:
-    """Load a backup into an empty, migrated warehouse, atomically. Returns rows per table."""
-    manifest = read_manifest(folder)
-    unknown = set(manifest["schema_versions"]) - set(_versions(engine))
+def check_versions(manifest: dict[str, Any], known: set[int] | None = None) -> None:
+    """Refuse a backup with schema versions this Corridor (or ``known``) does not know."""
+    if known is None:
+        from corridor.storage.migrations import MIGRATIONS
+
+        known = {m.version for m in MIGRATIONS}
+    unknown = set(manifest["schema_versions"]) - known
     if unknown:
         raise BackupError(
             f"the backup has schema version(s) {sorted(unknown)} that this Corridor does not "
             "know: restore it with the version that made it"
         )
+
+
+def check_columns(engine: Engine, folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a backup whose tables are not this warehouse's tables, column for column."""
     present = engine.table_names()
     missing = sorted(set(manifest["tables"]) - present)
     if missing:
         raise BackupError(f"the backup has tables this warehouse lacks: {', '.join(missing)}")
+    for name in sorted(manifest["tables"]):
+        path = folder / f"{name}.parquet"
+        try:
+            names = set(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as exc:
+            raise BackupError(
+                f"the backup is damaged: {path} is not a readable Parquet file ({exc})"
+            ) from None
+        wanted = set(
+            engine.query(f"SELECT * FROM {name} LIMIT 0", step=f"columns of {name}").schema.names
+        )
+        if names != wanted:
+            odd = sorted(names ^ wanted)
+            raise BackupError(
+                f"the backup is damaged: the columns of {path} are not those of the table "
+                f"{name} (differing: {', '.join(odd)})"
+            )
+
+
+def _read(folder: Path, name: str) -> pa.Table:
+    path = folder / f"{name}.parquet"
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise BackupError(
+            f"the backup is damaged: {path} is not a readable Parquet file ({exc})"
+        ) from None
+
+
+def restore(engine: Engine, folder: Path) -> dict[str, int]:
+    """Load a backup into an empty, migrated warehouse, atomically. Returns rows per table."""
+    manifest = read_manifest(folder)
+    check_versions(manifest, set(_versions(engine)))
+    check_columns(engine, folder, manifest)
+    present = engine.table_names()
     full = [
         n
         for n in sorted(present - set(_SKIP))
@@ -121,7 +230,7 @@ def restore(engine: Engine, folder: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with engine.transaction():
         for name in sorted(manifest["tables"]):
-            data = pq.read_table(folder / f"{name}.parquet")
+            data = _read(folder, name)
             if data.num_rows != manifest["tables"][name]["rows"]:
                 raise BackupError(f"the backup is damaged: {name} has the wrong number of rows")
             if name == "services" and engine.dialect.services_by_place:
@@ -144,4 +253,12 @@ def clear(engine: Engine) -> None:
             engine.execute(f"DELETE FROM {name}", step=f"clear {name}")
 
 
-__all__ = ("BackupError", "backup", "clear", "read_manifest", "restore")
+__all__ = (
+    "BackupError",
+    "backup",
+    "check_columns",
+    "check_versions",
+    "clear",
+    "read_manifest",
+    "restore",
+)
