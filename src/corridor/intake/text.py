@@ -156,15 +156,21 @@ class StrayQuote(Exception):
         super().__init__(f"text after a closing quote on line {line} ({detail})")
 
 
-def stray_quote(text: str, delimiter: str, record: int, line: int, detail: str) -> StrayQuote:
-    """Find the field of the record starting on ``line`` whose closing quote is followed by
-    something other than the delimiter or the end of the line."""
+def _line_start(text: str, line: int) -> int:
+    """The offset in ``text`` where its (1-based) ``line`` begins (the last line's, if fewer)."""
     start = 0
-    for _ in range(line - 1):  # offset of the record's first line
+    for _ in range(line - 1):
         nl = text.find("\n", start)
         if nl < 0:
             break
         start = nl + 1
+    return start
+
+
+def stray_quote(text: str, delimiter: str, record: int, line: int, detail: str) -> StrayQuote:
+    """Find the field of the record starting on ``line`` whose closing quote is followed by
+    something other than the delimiter or the end of the line."""
+    start = _line_start(text, line)
     field, field_start, quoted, i = 0, start, False, start
     while i < len(text):
         ch = text[i]
@@ -193,12 +199,7 @@ def stray_quote(text: str, delimiter: str, record: int, line: int, detail: str) 
 
 def unclosed_quote(text: str, delimiter: str, record: int, line: int) -> UnclosedQuote:
     """Find the field whose opening quote is never closed, in the record starting on ``line``."""
-    start = 0
-    for _ in range(line - 1):  # offset of the record's first line
-        nl = text.find("\n", start)
-        if nl < 0:
-            break
-        start = nl + 1
+    start = _line_start(text, line)
     field, field_start, quoted, i = 0, start, False, start
     while i < len(text):
         ch = text[i]
