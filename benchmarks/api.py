@@ -323,7 +323,7 @@ def main() -> None:
         url = os.environ.get("CORRIDOR_TEST_PG_URL")
         if not url:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-            from pgserver import PgServer, find_bindir  # type: ignore[import-not-found]
+            from pgserver import PgServer, find_bindir
 
             bindir = find_bindir()
             if bindir is not None:

@@ -75,8 +75,8 @@ def table(rows: int, seed: int = 1) -> pa.Table:
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(den > 0, 100 * num / den, np.nan)
     small = (num > 0) & (num < 10)
-    num_flag = np.where(small, "<10", None)
-    value_flag = np.where(small, "suppressed", None)
+    num_flag = np.where(small, "<10", np.array(None, dtype=object))
+    value_flag = np.where(small, "suppressed", np.array(None, dtype=object))
     target = np.full(n, 95.0)
     codes = np.array([f"site-{i:05d}" for i in range(places)])
     names = np.array([f"Site {i}, corridor {i % 7}" for i in range(places)])
@@ -155,7 +155,7 @@ def main() -> None:
     print(f"values for DHIS2/ADX: {values.num_rows:,}")
     print(f"indicator table: {t.num_rows:,} rows, {t.num_columns} columns")
 
-    def to(path: str, fn: Callable[..., None], *a: object, **k: object) -> None:
+    def to(path: str, fn: Callable[..., object], *a: object, **k: object) -> None:
         with open(path, "wb") as fh:
             fn(*a, fh, **k)
 
@@ -213,7 +213,10 @@ def main() -> None:
             import legacy_export as old
 
             def legacy(fn: Callable[..., str], *a: object, **k: object) -> Callable[[str], None]:
-                return lambda p: Path(p).write_text(fn(*a, **k), encoding="utf-8")
+                def write(path: str) -> None:
+                    Path(path).write_text(fn(*a, **k), encoding="utf-8")
+
+                return write
 
             olds = {
                 "csv": legacy(old.to_csv, t, unsuppressed=True),

@@ -366,7 +366,7 @@ def main() -> None:
     if not args.no_postgres:
         url = os.environ.get("CORRIDOR_TEST_PG_URL")
         if not url:
-            from pgserver import PgServer, find_bindir  # type: ignore[import-not-found]
+            from pgserver import PgServer, find_bindir
 
             bindir = find_bindir()
             if bindir is not None:

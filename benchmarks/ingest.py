@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def child_read(path: str, fmt: str, mapping: str, places: str, parser: str) -> d
     if parser == "arrow":
         from corridor.intake import duckvalues
 
-        duckvalues.duck_values = lambda data, fields: None  # type: ignore[assignment]
+        duckvalues.duck_values = lambda data, fields: None
     import polars as pl
 
     from corridor.intake.formats import reader_for
@@ -303,7 +304,7 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     class Statements(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             _engine, step, seconds = record.args  # type: ignore[misc]
-            statements.append((current[0], str(step), float(seconds)))
+            statements.append((current[0], str(step), float(str(seconds))))
 
     current = [""]
     log = logging.getLogger("corridor.storage")
@@ -595,7 +596,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         mode, rest = sys.argv[2], sys.argv[3:]
-        children = {
+        children: dict[str, Callable[..., dict[str, Any]]] = {
             "raw": child_raw,
             "rawjson": child_rawjson,
             "read": child_read,

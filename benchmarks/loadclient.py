@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -124,6 +125,7 @@ def run_readers(
             *(_client(host, port, requests, i, stop, counted) for i in range(clients))
         )
 
+    uvloop: typing.Any
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency of the hub

@@ -95,7 +95,7 @@ def build(shp: Path, tolerance: float, digits: int, min_area: float) -> list[dic
     from shapely.geometry.polygon import orient
 
     region = box(*REGION_BOX)
-    features = []
+    features: list[dict[str, Any]] = []
     with shapefile.Reader(str(shp), encoding="utf-8") as reader:
         for sr in reader.iterShapeRecords():
             geom = shape(sr.shape.__geo_interface__)

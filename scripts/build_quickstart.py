@@ -95,7 +95,7 @@ def services(rng: random.Random) -> list[list[object]]:
     for code, _n, kind, *_rest in PLACES:
         if kind not in GROUPS:
             continue
-        size = int(_rest[-3])
+        size = int(str(_rest[-3]))
         for group in ("host", *GROUPS[kind]):
             share = 0.6 if group == "host" else 0.4 / len(GROUPS[kind])
             for sex in ("f", "m"):

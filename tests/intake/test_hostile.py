@@ -108,6 +108,14 @@ CASES = [
         ("row 1", "column 'period'", "'9999W52'", "outside the accepted years"),
     ),
     Case(
+        "dhis2-number-beyond-a-float",
+        "v.json",
+        b'{"dataValues": [{"dataElement": "hiv_tests", "period": "2024Q2", '
+        b'"orgUnit": "Kb7TGDaJzQs", "value": 1e400}]}',
+        "services",
+        ("row 1", "column 'value'", "too large"),
+    ),
+    Case(
         "nul-after-64kb",
         "s.csv",
         _padded(f"2025Q1,{SITE}\x00,hiv_tests,f,15-24,migrant,1\n"),

@@ -31,6 +31,8 @@ _GROUPED_RE = r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?$"
 #: the largest number a count or value may hold: far above any real count, and exact in a float
 MAX_NUMBER = 10**15
 TOO_LARGE = "too large: numbers must be finite and at most 10^15"
+#: infinity as text; also what a JSON reader makes of a number beyond a float's range (``1e400``)
+_INFINITE_RE = r"(?i)^[+-]?inf(inity)?$"
 #: C0 and C1 control characters (tab and line breaks included) and DEL
 CONTROL_RE = r"[\x00-\x1f\x7f-\x9f]"
 CONTROL_REASON = "control character in a code (codes must be printable text)"
@@ -301,6 +303,7 @@ def _check(col: Column, places: set[str], extra_age_bands: Collection[str]) -> p
         num = _number(c)
         add(c.str.contains(_AMBIGUOUS_RE), _ambiguous_reason(c))
         add(c.str.contains(_GROUPED_RE), _grouped_reason(c))
+        add(c.str.contains(_INFINITE_RE), TOO_LARGE)
         add(c.is_not_null() & ~_number_text(c).str.contains(_NUM_RE), "not a number")
         add(num.is_not_null() & ~(num.abs() <= MAX_NUMBER), TOO_LARGE)
         if col.type == "lat":
