@@ -98,3 +98,24 @@ def test_ranking_accessibility_and_screenshots(open_page: Any) -> None:
         open_page, "/spaces?m_mobility=3&m_burden=0.3", "ranking", "admin", ready="#ranking-table"
     )
     assert all(p.stat().st_size > 10_000 for p in shots)
+
+
+def test_p_top10_reads_the_same_on_the_overview_and_spaces(open_page: Any) -> None:
+    page, w = open_page("admin", "/overview")
+    overview = dict(
+        page.eval_on_selector_all(
+            "#top-sites tbody tr",
+            "rows => rows.map(r => [new URL(r.cells[1].querySelector('a').href)"
+            ".searchParams.get('site'), r.cells[4].textContent.trim()])",
+        )
+    )
+    page, w = open_page("admin", "/spaces")
+    spaces = dict(
+        page.eval_on_selector_all(
+            "#ranking-table tbody tr",
+            "rows => rows.map(r => [r.dataset.code, r.cells[7].textContent.trim()])",
+        )
+    )
+    assert overview and all(v.endswith("%") for v in overview.values()), overview
+    assert {code: spaces[code] for code in overview} == overview
+    w.assert_clean()
