@@ -50,7 +50,9 @@ class Workspace:
         """Validate and import files of one kind; atomic unless ``quarantine``."""
         if kind not in KINDS:
             raise QueryError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-        return ingest(
+        from corridor.access.quarantine import tag_quarantine_countries
+
+        results = ingest(
             self.engine,
             [Path(p) for p in paths],
             kind,
@@ -63,6 +65,15 @@ class Workspace:
             progress=progress,
             max_bytes=self.settings.max_file_bytes,
         )
+        # quarantined rows record their country, so that the data managers of that country see
+        # them (as for an import through the API, which does it in the import's transaction)
+        quarantined = [
+            r.import_id for r in results if r.import_id is not None and r.rows_quarantined
+        ]
+        if quarantined:
+            with self.engine.transaction():
+                tag_quarantine_countries(self.engine, quarantined)
+        return results
 
     # ---- reading -----------------------------------------------------------------------------
     def table(self, name: str, as_: Literal["arrow", "pandas", "polars"] = "arrow") -> Any:

@@ -74,6 +74,19 @@ def _loaded_countries(engine: Engine, import_id: int) -> set[str]:
 def tag_quarantine(engine: Engine, account: Account, import_ids: Sequence[int]) -> None:
     """Record the country of each quarantined row of ``import_ids`` (in the import's
     transaction)."""
+    own = (
+        next(iter(account.countries)) if account.countries and len(account.countries) == 1 else None
+    )
+    tag_quarantine_countries(engine, import_ids, own)
+
+
+def tag_quarantine_countries(
+    engine: Engine, import_ids: Sequence[int], own: str | None = None
+) -> None:
+    """Record the country of each quarantined row of ``import_ids``: the country of the place
+    it names, else ``own`` (an account's one country), else that of the import's loaded rows
+    when they are all of one country. Imports on behalf of no account (``corridor ingest``, the
+    Python API) pass no ``own``."""
     if not import_ids:
         return
     places = {
@@ -82,9 +95,6 @@ def tag_quarantine(engine: Engine, account: Account, import_ids: Sequence[int]) 
             "SELECT place_code, country_code FROM places", step="place countries"
         )
     }
-    own = (
-        next(iter(account.countries)) if account.countries and len(account.countries) == 1 else None
-    )
     for import_id in import_ids:
         records = [
             r[0]

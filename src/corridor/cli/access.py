@@ -280,7 +280,7 @@ def audit_verify_command(ctx: click.Context) -> None:
 
 @audit_group.command("show")
 @click.option("--user", help="Only this account's entries.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.pass_context
 def audit_show(ctx: click.Context, user: str | None, limit: int, fmt: str) -> None:

@@ -31,7 +31,9 @@ NINETY_FIVES = ["first_95", "second_95", "third_95"]
     show_default=True,
     help="Folder for the world's sources, its truth, the workspace and the report.",
 )
-@click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the world.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=2024, show_default=True, help="Seed of the world."
+)
 def demo_command(out: Path, seed: int) -> None:
     """Build the demonstration world and run the whole job on it."""
     from rich.console import Console

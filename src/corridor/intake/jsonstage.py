@@ -101,6 +101,11 @@ def stage_values(
 ) -> Staged | None:
     """The values of a DHIS2 JSON dataValueSet staged in ``engine`` (DuckDB), or None when the
     file needs the exact reader. ``pool`` counts the array's separators beside DuckDB."""
+    if engine.in_transaction:
+        # DuckDB aborts a transaction at a failed statement: inside one already open (an import
+        # through the API, whose checks share its transaction) a file DuckDB's reader refuses
+        # would spoil it instead of falling back to the exact reader
+        return None
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head not in (b"{", b"["):
         return None

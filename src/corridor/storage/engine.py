@@ -220,6 +220,11 @@ class Engine(ABC):
         body = ", ".join(f"{col} {dtype}" for col, dtype in cols)
         return f"CREATE TEMPORARY TABLE {name} ({body})"
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction of :meth:`transaction` or :meth:`snapshot` is open."""
+        return self._depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[Engine]:
         """A transaction; nested calls join the outer one. Rolls back on any exception."""
