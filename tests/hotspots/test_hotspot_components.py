@@ -6,7 +6,7 @@ import math
 from datetime import date
 
 import pytest
-from hotspot_world import insert_cases, load_small_world
+from hotspot_world import insert_cases, insert_services, load_small_world
 
 from corridor.errors import QueryError
 from corridor.hotspots import rank_sites
@@ -103,16 +103,31 @@ def test_a_period_without_data_is_refused(engine: Engine) -> None:
 
 def test_a_period_with_little_data_leaves_components_out(engine: Engine) -> None:
     load_small_world(engine)
-    # the period's only data: one outbreak case
+    # the period's only data: one outbreak case, and HIV testing at one site
     insert_cases(engine, [dict(case_id="old", classification="confirmed", place_code="s-mine")],
                  day=date(2022, 5, 1))  # fmt: skip
+    insert_services(engine, [
+        dict(period="2022", place_code="s-mine", data_element="hiv_tests", value=200),
+        dict(period="2022", place_code="s-mine", data_element="hiv_positive", value=20),
+    ])  # fmt: skip
     result = rank_sites(engine, period="2022", draws=20)
-    assert result.components == ("burden",)  # only the outbreak measure
+    assert result.components == ("burden",)  # only positivity and the outbreak measure
     assert any("mobility" in n for n in result.notes)
-    # no data of their own: every site gets the same estimate, the same rank, and says so
+    # no data of their own: the other sites get s-mine's inputs, the same estimate, and say so
     assert len(set(result.table.column("new_infections_per_1000").to_pylist())) == 1
-    assert set(result.table.column("rank").to_pylist()) == {1}
-    assert all("fully_imputed" in f for f in result.table.column("flags").to_pylist())
+    flags = dict(zip(result.place_codes, result.table.column("flags").to_pylist(), strict=True))
+    assert "fully_imputed" not in flags.pop("s-mine")
+    assert all("fully_imputed" in f for f in flags.values())
+
+
+def test_a_period_whose_only_data_is_a_case_is_refused(engine: Engine) -> None:
+    """Without HIV testing at any site the positivity term dropped out as if every site had a
+    positivity of 100%: every site tied at a made-up estimate several times too high."""
+    load_small_world(engine)
+    insert_cases(engine, [dict(case_id="old", classification="confirmed", place_code="s-mine")],
+                 day=date(2022, 5, 1))  # fmt: skip
+    with pytest.raises(QueryError, match="cannot estimate new infections for period 2022"):
+        rank_sites(engine, period="2022", draws=20)
 
 
 def test_no_sites_is_a_user_error(engine: Engine) -> None:

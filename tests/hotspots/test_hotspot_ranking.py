@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hotspot_world import PLACES, insert_flows, load_small_world, load_synthetic_world
+from hotspot_world import (
+    PLACES,
+    insert_flows,
+    insert_services,
+    load_small_world,
+    load_synthetic_world,
+)
 
 from corridor.config import load_settings
 from corridor.errors import QueryError
@@ -134,10 +140,15 @@ def test_a_period_without_data_is_refused(small: Engine) -> None:
 
 
 def test_a_period_with_some_data_is_ranked_and_imputed(small: Engine) -> None:
-    """Some data in the period (here flows only): ranked, sites without data imputed."""
+    """Some data in the period (flows, and HIV testing at one site): ranked, sites without data
+    imputed."""
     flows = [dict(observation_code="s-truck", origin_code="aaa-n", destination_code="bbb-s",
                   count=5000)]  # fmt: skip
     insert_flows(small, flows, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    insert_services(small, [
+        dict(period="2025", place_code="s-truck", data_element="hiv_tests", value=400),
+        dict(period="2025", place_code="s-truck", data_element="hiv_positive", value=40),
+    ])  # fmt: skip
     r = rank_sites(small, period="2025", draws=20)
     assert r.table.num_rows == 5
     flags = dict(zip(r.place_codes, r.table.column("flags").to_pylist(), strict=True))
@@ -145,6 +156,47 @@ def test_a_period_with_some_data_is_ranked_and_imputed(small: Engine) -> None:
     assert "fully_imputed" in flags["s-fish"] and "no_flow_data" in flags["s-fish"]
     assert "no_flow_data" not in flags["s-truck"]
     assert "no_flow_data" in rank_sites(small, period="2024", draws=0).explain("s-fish")["flags"]
+
+
+def test_a_period_without_hiv_testing_is_refused(small: Engine) -> None:
+    """Flows only in the period (or a month, which holds no yearly report): without
+    positivity at any site its term dropped out as if every site had a positivity of 100%.
+    Every site was ranked at about 58 per 1,000 (the small world's highest is 10 in 2024),
+    intervals up to 330. A user error now, naming the dates the HIV tests cover."""
+    flows = [dict(observation_code="s-truck", origin_code="aaa-n", destination_code="bbb-s",
+                  count=5000)]  # fmt: skip
+    insert_flows(small, flows, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    for period in ("2025", "2024-06", "2024W10"):
+        with pytest.raises(QueryError, match=f"cannot estimate new infections for period {period}"):
+            rank_sites(small, period=period, draws=20)
+    with pytest.raises(QueryError, match="its HIV tests cover 2024-01-01 to 2024-12-31"):
+        sensitivity(small, period="2024-06")
+    assert rank_sites(small, period="2024", draws=0).table.num_rows == 5
+
+
+def test_an_uncalibrated_model_says_so(small: Engine) -> None:
+    """No site reports recency testing: the intervals come from the priors alone and were
+    never checked against new infections; the notes say so."""
+    notes = rank_sites(small, draws=10).notes
+    assert any(n.startswith("model not calibrated: 0 site(s) report recency") for n in notes)
+
+
+def test_a_component_whose_measures_are_weighted_out_is_not_said_to_lack_data(
+    small: Engine,
+) -> None:
+    """Every burden measure weighted 0: the note said "no data at any site"."""
+    zero = dict.fromkeys(("positivity", "prevalence", "outbreak_cases_per_10k"), 0)
+    r = rank_sites(small, draws=0, weights={"measures": zero})
+    assert "burden" not in r.components
+    assert any(
+        n.startswith("component burden: every measure with data weighted 0") for n in r.notes
+    )
+    assert not any(n.startswith("component burden: no data") for n in r.notes)
+
+
+def test_a_negative_seed_is_a_user_error(small: Engine) -> None:
+    with pytest.raises(QueryError, match="seed must be a whole number >= 0"):
+        rank_sites(small, seed=-1)
 
 
 def test_bad_arguments(small: Engine) -> None:

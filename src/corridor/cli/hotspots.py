@@ -133,7 +133,9 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="Uncertainty draws (counts, multipliers, imputation and model error); 0: no intervals.",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Random seed (>= 0)."
+)
 @click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout."
 )
@@ -161,12 +163,12 @@ def hotspots_command(
     from corridor.hotspots import SPECS, load_weights, rank_sites, sensitivity
     from corridor.hotspots.explain import PERCENT_MEASURES
 
-    if sum(map(bool, (explain_code, show_sensitivity, validate))) > 1:
+    if sum((explain_code is not None, show_sensitivity, validate)) > 1:
         raise QueryError("choose one of --explain, --sensitivity and --validate")
     weights = load_weights(weights_file) if weights_file is not None else None
     ws = workspace(ctx)
     if validate:
-        _validate(ws, period, draws, fmt, out)
+        _validate(ws, period, draws, seed, fmt, out)
         return
     from corridor.hotspots.disclosure import disclosure_line
 
@@ -177,7 +179,7 @@ def hotspots_command(
     for note in result.notes:
         err_console.print(f"note: {note}", highlight=False)
 
-    if explain_code:
+    if explain_code is not None:  # an empty code is refused by name, not ignored
         info = result.explain(explain_code, threshold=settings)
         _write_explanation(info, fmt, out)
         err_console.print(disclosure_line(settings), highlight=False)
@@ -292,9 +294,33 @@ def hotspots_command(
         write_output(to_csv(rows, columns), out)
 
 
-def _validate(ws: Any, period: str | None, draws: int, fmt: str, out: Path | None) -> None:
+def _validation_years(period: str | None) -> list[int]:
+    """The calendar years ``--validate`` compares: a year (``2024``) or a range of years
+    (``2023:2025``); without a period the years of ``validation.YEARS``. A quarter, month or
+    week is refused: the truth is by year, and ignoring the period would validate other years."""
+    import re
+
+    from corridor.hotspots.validation import YEARS
+
+    if period is None:
+        return list(YEARS)
+    found = re.fullmatch(r"\s*(\d{4})\s*(?::\s*(\d{4})\s*)?", period)
+    if found is None:
+        raise QueryError(
+            f"--period {period!r}: --validate compares whole calendar years with the truth; "
+            "give a year (2024) or a range of years (2023:2025)"
+        )
+    first = int(found.group(1))
+    last = int(found.group(2) or first)
+    if last < first:
+        raise QueryError(f"--period {period!r}: the range ends ({last}) before it starts ({first})")
+    return list(range(first, last + 1))
+
+
+def _validate(
+    ws: Any, period: str | None, draws: int, seed: int, fmt: str, out: Path | None
+) -> None:
     from corridor.hotspots.validation import (
-        YEARS,
         format_summary,
         summarise_reports,
         validate_against_truth,
@@ -307,9 +333,9 @@ def _validate(ws: Any, period: str | None, draws: int, fmt: str, out: Path | Non
             "`corridor demo`); to validate on several generated worlds run "
             "`python -m corridor.hotspots.validation FOLDER`"
         )
-    years = [int(period)] if period and period.isdigit() else list(YEARS)
+    years = _validation_years(period)
     with err_console.status("validating against the truth…"):
-        reports = [validate_against_truth(ws, truth, year=y, draws=draws) for y in years]
+        reports = [validate_against_truth(ws, truth, year=y, draws=draws, seed=seed) for y in years]
     summary = summarise_reports(reports)
     if fmt == "json":
         write_output(to_json({"summary": summary, "reports": reports}), out)

@@ -11,7 +11,12 @@ import pyarrow as pa
 
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS, SPECS, SiteData, compute_site_data
-from corridor.hotspots.incidence import TERM_COMPONENT, estimate_incidence
+from corridor.hotspots.incidence import (
+    MIN_RECENCY_SITES,
+    TAU_PRIOR,
+    TERM_COMPONENT,
+    estimate_incidence,
+)
 from corridor.hotspots.scoring import (
     NORMALIZATIONS,
     Normaliser,
@@ -21,7 +26,7 @@ from corridor.hotspots.scoring import (
     impute_point,
     parse_weights,
 )
-from corridor.hotspots.warehouse import resolve_window
+from corridor.hotspots.warehouse import no_testing_data, resolve_window
 from corridor.storage.engine import Engine
 
 if TYPE_CHECKING:
@@ -159,6 +164,8 @@ def rank_sites(
         raise QueryError(f"top must be >= 1, got {top}")
     if normalization not in NORMALIZATIONS:
         raise QueryError(f"unknown normalisation {normalization!r}; expected rank or minmax")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise QueryError(f"seed must be a whole number >= 0, got {seed!r}")
     w_all = parse_weights(weights)
     window = resolve_window(engine, period)
     data = compute_site_data(engine, window)
@@ -167,6 +174,8 @@ def rank_sites(
             "no sites to rank: the place registry has no place of a site type "
             "(border_crossing, truck_stop, mine, ...)"
         )
+    if not any(m.spec.name == "positivity" for m in data.measures):
+        raise no_testing_data(engine, window)  # the estimate's main input, at no site
     return score_sites(
         data,
         w_all,
@@ -206,7 +215,13 @@ def score_sites(
     )
     for c in COMPONENTS:
         if weights.components[c] > 0 and c not in used:
-            notes.append(f"component {c}: no data at any site; left out of the explanation")
+            if any(m.spec.component == c for m in data.measures):
+                notes.append(
+                    f"component {c}: every measure with data weighted 0; left out of the "
+                    "explanation"
+                )
+            else:
+                notes.append(f"component {c}: no data at any site; left out of the explanation")
     w = np.array([weights.components[c] for c in used], dtype=float)
     w = w / w.sum() if used else w
 
@@ -232,6 +247,14 @@ def score_sites(
 
     # ---- the estimate: expected new infections per 1,000 residents -------------------------
     est = estimate_incidence(data, draws=draws, rng=rng)
+    if not est.recency_sites:
+        reporting = int(np.isfinite(est.recency_per_1000).sum())
+        notes.append(
+            f"model not calibrated: {reporting} site(s) report recency testing, fewer than "
+            f"{MIN_RECENCY_SITES}; the coefficients are their priors and the model error "
+            f"{TAU_PRIOR}, so the estimates and intervals have not been checked against new "
+            "infections (docs/hotspots.md validates the calibrated model): read them as relative"
+        )
     rate = est.per_1000
     rank = rank_min(rate)
     population = data.inputs.population if data.inputs is not None else np.full(n, np.nan)

@@ -106,6 +106,32 @@ def nothing_to_rank(engine: Engine, window: Window) -> QueryError:
     )
 
 
+def no_testing_data(engine: Engine, window: Window) -> QueryError:
+    """The user error for a window in which no site reports HIV tests with their positive
+    results. Positivity is the estimate's main input (the intercept is new infections at
+    positivity 1): without it at any site the term would drop out as if every site had a
+    positivity of 100%, and every estimate would be several times too high (all sites tied
+    where flows are the only data). A value counts only in a window that holds its whole
+    period, so a month or a week holds none of quarterly or yearly reports."""
+    span = engine.query_rows(
+        "SELECT MIN(period_start), MAX(period_end) FROM services WHERE data_element IN (?, ?)",
+        ("hiv_tests", "hiv_positive"),
+        step="hotspots: testing span",
+    )
+    have = (
+        f"its HIV tests cover {span[0][0]} to {span[0][1]}"
+        if span and span[0][0] is not None
+        else "the warehouse holds no HIV tests"
+    )
+    return QueryError(
+        f"cannot estimate new infections for period {window.text}: no site reports HIV tests "
+        f"and positive results in {window.start} to {window.end} ({have}), and the estimate "
+        "rests on positivity; a service value counts only in a period that holds its whole "
+        "reporting period (a quarter or a year is not inside a month or a week): choose a "
+        "period with HIV testing data"
+    )
+
+
 def read_places(engine: Engine) -> pd.DataFrame:
     """Every place (sites and areas): code, name, type, parent, country, lat, lon, population."""
     table = engine.query(
