@@ -99,3 +99,16 @@ def test_validate_honours_period_and_seed(ws: Path, capsys: pytest.CaptureFixtur
         r = hot(capsys, ws, "--validate", "--period", period)
         assert r.code == 2, (period, r.out)
         assert f"--period '{period}'" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize(
+    "mode", [["--explain", "SITE"], ["--sensitivity"], ["--validate", "--period", "2024"]]
+)
+def test_hxl_is_refused_where_it_has_no_tags(
+    ws: Path, capsys: pytest.CaptureFixture[str], mode: list[str]
+) -> None:
+    """These tables have no HXL tags; --format hxl wrote plain CSV without a word."""
+    mode = [PLACES[0]["place_code"] if m == "SITE" else m for m in mode]
+    r = hot(capsys, ws, "--format", "hxl", *mode)
+    assert r.code == 2, r.err
+    assert "--format hxl" in r.err and r.out == ""

@@ -165,6 +165,12 @@ def hotspots_command(
 
     if sum((explain_code is not None, show_sensitivity, validate)) > 1:
         raise QueryError("choose one of --explain, --sensitivity and --validate")
+    if fmt == "hxl" and (explain_code is not None or show_sensitivity or validate):
+        # HXL tags are the ranking table's; these tables have none (was: plain CSV, silently)
+        raise QueryError(
+            "--format hxl is for the ranking itself; with --explain, --sensitivity or --validate "
+            "use table, csv or json"
+        )
     weights = load_weights(weights_file) if weights_file is not None else None
     ws = workspace(ctx)
     if validate:
