@@ -150,7 +150,7 @@ def pandas_cascade(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """The same table with a plain pandas group-by (data fully disaggregated, no overlaps):
     sums added per quarter, stocks and lookbacks the quarter's last month, art_current two
     quarters earlier for vl_coverage, pop_estimated of ages 15+ for testing_coverage, and a
-    numerator and denominator only where a cell has both."""
+    numerator and denominator only where the place reports both in the quarter."""
     month_q = {m: f"{m[:4]}Q{(int(m[5:]) - 1) // 3 + 1}" for m in MONTHS}
     latest = ("art_current", "vl_tested", "vl_suppressed")  # stock and lookback, monthly
     sums = [e for e, p in ELEMENTS.items() if p is MONTHS and e not in latest]
@@ -190,7 +190,12 @@ def pandas_cascade(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
         if ind.id not in CASCADE or any(e not in ELEMENTS for e in ind.elements):
             continue
         a, b = (x.key for x in ind.series)
-        both = wide[a].notna() & wide[b].notna()
+        # a place reporting both parts in the quarter (in any of its cells) keeps each part
+        # where the cell has it (children's tests without the ages offered testing, say)
+        at = [wide["place_code"], wide["quarter"]]
+        both = wide[a].notna().groupby(at).transform("any") & wide[b].notna().groupby(at).transform(
+            "any"
+        )
         part = wide[[*dims, "quarter", "place_name"]].copy()
         part["indicator"] = ind.id
         part["numerator"] = wide[a].where(both)

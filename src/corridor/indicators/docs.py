@@ -150,6 +150,15 @@ elements are sums, per reported quarter), an indicator takes the numerator and t
   adds the quarters in which the place reports both, not four quarters of tests over two of
   positives.
 
+* The decision is the **place's**, not each cell's: in an output by sex, age band or population
+  group, a place that reports both parts keeps every cell of both, so the `total` rows of
+  every grouping are the undisaggregated numbers. A cell of such a place where one part has no
+  value (a zero its DHIS2 source dropped: two men started on ART where no man was diagnosed;
+  or a part not broken down this way: PrEP initiations by age band over a population estimate
+  without age bands) shows that part as **zero** where the source drops zeros and the part is
+  broken down into the cells, else **empty** (its value is in the `unallocated` row); a row
+  with only one part has no value and counts the place as not reporting there.
+
 Margins (country, admin1, corridor, all places, and the `total` rows over disaggregations) add
 these pairs. `--by place` shows the places that report only one part, with an empty numerator
 and denominator, so that nothing is hidden.

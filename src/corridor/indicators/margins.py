@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import combinations
+from typing import Final
 
 import pyarrow as pa
 
 from corridor.contract.dimensions import DISAGGREGATIONS, TOTAL
 from corridor.indicators.cells import col, kcol, lit
-from corridor.indicators.order import code_rank, order_indices, text_order
+from corridor.indicators.order import UNALLOCATED, code_rank, order_indices, text_order
 from corridor.indicators.places import ALL
 from corridor.indicators.registry import Indicator
 from corridor.storage.dialect import Dialect
@@ -69,6 +70,35 @@ def _zero_flag(ind: Indicator, zeros: Mapping[str, object], alias: str, agg: boo
     return f"MAX({expr}) = 1" if agg else f"{expr} = 1"
 
 
+def has(series: str) -> str:
+    """Column of step ``ps``/``pb``: 1 where the place reports the series in the slot/period."""
+    return f"h_{series}"
+
+
+def alloc(series: str) -> str:
+    """Column of step ``ps``/``pb``: 1 where the place's value of the series is broken down
+    into the grouped cells (some cell of it besides the ``unallocated`` remainder)."""
+    return f"g_{series}"
+
+
+#: SQL: the cell ``c`` is not the ``unallocated`` remainder of a unit
+_ALLOCATED: Final = " AND ".join(f"c.{d} <> '{UNALLOCATED}'" for d in DISAGGREGATIONS)
+
+
+def presence_sql(name: str, keys: Sequence[str], series: Sequence[str]) -> str:
+    """Step ``name``: per place and ``keys`` (output period, and slot), which series the place
+    reports at all (``h_s``) and which it breaks down into the grouped cells (``g_s``)."""
+    cols = []
+    for s in series:
+        cols.append(f"MAX(CASE WHEN c.{col(s)} IS NOT NULL THEN 1 ELSE 0 END) AS {has(s)}")
+        cols.append(
+            f"MAX(CASE WHEN c.{col(s)} IS NOT NULL AND {_ALLOCATED} THEN 1 ELSE 0 END) "
+            f"AS {alloc(s)}"
+        )
+    group = ", ".join(f"c.{k}" for k in keys)
+    return f"{name} AS (SELECT {group}, {', '.join(cols)} FROM cells c GROUP BY {group})"
+
+
 def paired_sql(
     indicators: Sequence[Indicator], zeros: Mapping[str, object], unique: bool = False
 ) -> list[str]:
@@ -76,54 +106,102 @@ def paired_sql(
     ``n_k`` / ``d_k`` (the numerator and denominator where the place reports both, else null)
     and ``x_k`` (1 where the place reports either).
 
+    Whether a place reports both is decided for the place (per slot where both elements are
+    sums, else per output period), not per cell: a cell of a place that reports both keeps its
+    numerator where its denominator has no value in that cell (a zero that the source dropped,
+    or a denominator not broken down this way, such as a population estimate without age
+    bands), so that the cells of every grouping add up to the place's totals. Within such a
+    place, a part with no value in a cell is 0 where the source drops zeros and that part is
+    broken down into the cells (or, for the numerator, missing altogether), else null; the
+    ``unallocated`` remainder of a part broken down into the cells is 0.
+
     ``zeros``: the denominator elements for which some place's source drops zeros; the step
     ``dz`` (place_code, ``z_<element>`` ...) says which places (see :func:`zeros_sql`).
     ``unique``: the cells have one slot per output period (a quarter's months, say), so each
     cell is already one row per place, output period and disaggregation: the pairs are taken
     row by row, without adding up slots.
     """
+    by_slot = [ind for ind in indicators if unique or ind.pairs_by_slot]
+    by_period = [ind for ind in indicators if not (unique or ind.pairs_by_slot)]
+    steps: list[str] = []
+    if by_slot:
+        keys = sorted({s.key for ind in by_slot for s in ind.series})
+        steps.append(presence_sql("ps", ["place_code", "bucket", "slot"], keys))
+    if by_period:
+        keys = sorted({s.key for ind in by_period for s in ind.series})
+        steps.append(presence_sql("pb", ["place_code", "bucket"], keys))
     cols: list[str] = []
     for k, ind in enumerate(indicators):
-        a, b = (col(s.key) for s in ind.series)
-        ka, kb = (kcol(s.key) for s in ind.series)
-        if unique:
-            zero = _zero_flag(ind, zeros, "z", False)
-            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
+        a, b = (s.key for s in ind.series)
+        va, vb = col(a), col(b)
+        ka, kb = kcol(a), kcol(b)
+        slotted = unique or ind.pairs_by_slot
+        agg = not slotted
+        h = "s" if slotted else "b"
+        zero = _zero_flag(ind, zeros, "z", agg)
+
+        def flag(c: str, h: str = h, agg: bool = agg) -> str:
+            return f"MAX({h}.{c})" if agg else f"{h}.{c}"
+
+        ok = f"{flag(has(b))} = 1 AND ({flag(has(a))} = 1 OR {zero})"
+        # a part broken down into the cells has nothing left over: its remainder is 0
+        rest = f"NOT ({_ALLOCATED})"
+        fill_a = (
+            f"(({zero}) AND ({flag(alloc(a))} = 1 OR {flag(has(a))} = 0)) "
+            f"OR ({rest} AND {flag(alloc(a))} = 1)"
+        )
+        fill_b = f"(({zero}) OR {rest}) AND {flag(alloc(b))} = 1"
+        if slotted:
+            cell = f"(c.{va} IS NOT NULL OR c.{vb} IS NOT NULL)"
+            na = f"{ok} AND {cell} AND (c.{va} IS NOT NULL OR {fill_a})"
+            nb = f"{ok} AND {cell} AND (c.{vb} IS NOT NULL OR {fill_b})"
+            n_expr = f"CASE WHEN {na} THEN COALESCE(c.{va}, 0) END"
+            d_expr = f"CASE WHEN {nb} THEN COALESCE(c.{vb}, 0) END"
+            kn_expr = f"CASE WHEN {na} THEN COALESCE(c.{ka}, 0) END"
+            kd_expr = f"CASE WHEN {nb} THEN COALESCE(c.{kb}, 0) END"
+            if unique:
+                cols += [
+                    f"{n_expr} AS {num(k)}",
+                    f"{d_expr} AS {den(k)}",
+                    f"{kn_expr} AS {knum(k)}",
+                    f"{kd_expr} AS {kden(k)}",
+                    f"CASE WHEN c.{va} IS NOT NULL OR c.{vb} IS NOT NULL THEN 1 ELSE 0 END "
+                    f"AS {present(k)}",
+                ]
+                continue
             cols += [
-                f"CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END AS {num(k)}",
-                f"CASE WHEN {ok} THEN c.{b} END AS {den(k)}",
-                f"CASE WHEN {ok} THEN COALESCE(c.{ka}, 0) END AS {knum(k)}",
-                f"CASE WHEN {ok} THEN c.{kb} END AS {kden(k)}",
-                f"CASE WHEN c.{a} IS NOT NULL OR c.{b} IS NOT NULL THEN 1 ELSE 0 END "
-                f"AS {present(k)}",
-            ]
-            continue
-        if ind.pairs_by_slot:
-            zero = _zero_flag(ind, zeros, "z", False)
-            ok = f"c.{b} IS NOT NULL AND (c.{a} IS NOT NULL OR {zero})"
-            cols += [
-                f"SUM(CASE WHEN {ok} THEN COALESCE(c.{a}, 0) END) AS {num(k)}",
-                f"SUM(CASE WHEN {ok} THEN c.{b} END) AS {den(k)}",
-                f"SUM(CASE WHEN {ok} THEN COALESCE(c.{ka}, 0) END) % {KEY_MODULUS} AS {knum(k)}",
-                f"SUM(CASE WHEN {ok} THEN c.{kb} END) % {KEY_MODULUS} AS {kden(k)}",
+                f"SUM({n_expr}) AS {num(k)}",
+                f"SUM({d_expr}) AS {den(k)}",
+                f"SUM({kn_expr}) % {KEY_MODULUS} AS {knum(k)}",
+                f"SUM({kd_expr}) % {KEY_MODULUS} AS {kden(k)}",
             ]
         else:
-            sa, sb = f"SUM(c.{a})", f"SUM(c.{b})"
-            ok = f"{sb} IS NOT NULL AND ({sa} IS NOT NULL OR {_zero_flag(ind, zeros, 'z', True)})"
+            sa, sb = f"SUM(c.{va})", f"SUM(c.{vb})"
+            cell = f"({sa} IS NOT NULL OR {sb} IS NOT NULL)"
+            na = f"{ok} AND {cell} AND ({sa} IS NOT NULL OR {fill_a})"
+            nb = f"{ok} AND {cell} AND ({sb} IS NOT NULL OR {fill_b})"
             cols += [
-                f"CASE WHEN {ok} THEN COALESCE({sa}, 0) END AS {num(k)}",
-                f"CASE WHEN {ok} THEN {sb} END AS {den(k)}",
-                f"CASE WHEN {ok} THEN COALESCE(SUM(c.{ka}), 0) % {KEY_MODULUS} END AS {knum(k)}",
-                f"CASE WHEN {ok} THEN SUM(c.{kb}) % {KEY_MODULUS} END AS {kden(k)}",
+                f"CASE WHEN {na} THEN COALESCE({sa}, 0) END AS {num(k)}",
+                f"CASE WHEN {nb} THEN COALESCE({sb}, 0) END AS {den(k)}",
+                f"CASE WHEN {na} THEN COALESCE(SUM(c.{ka}), 0) % {KEY_MODULUS} END AS {knum(k)}",
+                f"CASE WHEN {nb} THEN COALESCE(SUM(c.{kb}), 0) % {KEY_MODULUS} END AS {kden(k)}",
             ]
         cols.append(
-            f"CASE WHEN SUM(c.{a}) IS NOT NULL OR SUM(c.{b}) IS NOT NULL THEN 1 ELSE 0 END "
+            f"CASE WHEN SUM(c.{va}) IS NOT NULL OR SUM(c.{vb}) IS NOT NULL THEN 1 ELSE 0 END "
             f"AS {present(k)}"
         )
     keys = ["c.place_code", "c.bucket", *(f"c.{d}" for d in DISAGGREGATIONS)]
     join = " LEFT JOIN dz z ON z.place_code = c.place_code" if zeros else ""
+    if by_slot:
+        join += " LEFT JOIN ps s ON s.place_code = c.place_code AND s.bucket = c.bucket"
+        join += " AND s.slot = c.slot"
+    if by_period:
+        join += " LEFT JOIN pb b ON b.place_code = c.place_code AND b.bucket = c.bucket"
     group = "" if unique else f" GROUP BY {', '.join(keys)}"
-    return [f"paired AS (SELECT {', '.join(keys)}, {', '.join(cols)} FROM cells c{join}{group})"]
+    steps.append(
+        f"paired AS (SELECT {', '.join(keys)}, {', '.join(cols)} FROM cells c{join}{group})"
+    )
+    return steps
 
 
 def zeros_sql(places: Mapping[str, set[str]]) -> str:
@@ -157,7 +235,11 @@ def grouped_sql(
     """
     ks = range(n)
     values = [f"p.{c}" for k in ks for c in (num(k), den(k), present(k), knum(k), kden(k))]
-    values += [f"CASE WHEN p.{num(k)} IS NOT NULL THEN p.place_code END AS o_{k}" for k in ks]
+    values += [
+        f"CASE WHEN p.{num(k)} IS NOT NULL AND p.{den(k)} IS NOT NULL THEN p.place_code END "
+        f"AS o_{k}"
+        for k in ks
+    ]
     if map_table is None:
         code = "p.place_code" if by_place else f"'{ALL}'"
         source = (
@@ -187,7 +269,8 @@ def grouped_sql(
     if not totals or (not additive_places and not dims):
         if map_table is None and by_place:  # one row per place already
             one = ", ".join(
-                f"{num(k)}, {den(k)}, CASE WHEN {num(k)} IS NOT NULL THEN 1 ELSE 0 END "
+                f"{num(k)}, {den(k)}, "
+                f"CASE WHEN {num(k)} IS NOT NULL AND {den(k)} IS NOT NULL THEN 1 ELSE 0 END "
                 f"AS {reporting(k)}, {present(k)}, {knum(k)}, {kden(k)}"
                 for k in ks
             )
