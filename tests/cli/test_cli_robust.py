@@ -358,22 +358,48 @@ def test_restore_replace_into_a_folder_that_is_not_a_workspace(
     assert sorted(p.name for p in other.iterdir()) == ["warehouse.duckdb"]
 
 
-def test_a_restore_that_fails_after_the_move_puts_the_warehouse_back(
+def test_a_restore_that_fails_leaves_the_warehouse_in_place(
     ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The backup is restored into a new file first: a restore that fails never moved the
+    warehouse, and the new file is gone."""
     import corridor.storage.backup as backups
 
     before = _counts(ws, capsys)
     assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    keep = (ws / "warehouse.duckdb").read_bytes()
 
     def fails(engine: object, folder: Path) -> dict[str, int]:
         raise backups.BackupError("the disk is full")
 
     monkeypatch.setattr(backups, "restore", fails)
     r = run(capsys, "-w", ws, "restore", tmp_path / "bk", "--replace")
-    assert r.code == 2 and "the disk is full" in r.err and "undone" in r.err, r.err
+    assert r.code == 2 and "the disk is full" in r.err and "Nothing was changed" in r.err, r.err
     monkeypatch.undo()
-    assert not any("replaced" in p.name for p in ws.iterdir())
+    assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
+    assert (ws / "warehouse.duckdb").read_bytes() == keep
+    assert _counts(ws, capsys) == before
+
+
+def test_a_restore_that_fails_after_the_move_puts_the_warehouse_back(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import corridor.storage.replace as replacing
+
+    before = _counts(ws, capsys)
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+
+    def fails(new: Path, file: Path) -> None:
+        assert not file.exists()  # the original was moved aside
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(replacing, "_install", fails)
+    r = run(capsys, "-w", ws, "restore", tmp_path / "bk", "--replace")
+    assert r.code == 2 and "Input/output error" in r.err and "undone" in r.err, r.err
+    monkeypatch.undo()
+    assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
     assert _counts(ws, capsys) == before
 
 

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -179,6 +179,12 @@ class DuckDBEngine(Engine):
     def url(self) -> str:
         return self._path
 
+    def refusal(self, exc: BaseException) -> str | None:
+        cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
+        if isinstance(cause, duckdb.IntegrityError | duckdb.DataError):
+            return str(cause).splitlines()[0]  # (the key or value; no row)
+        return None
+
     def _user_error(self, exc: BaseException) -> CorridorError | None:
         if isinstance(exc, duckdb.Error) and _LOCKED.search(str(exc)):
             return busy(self._path)
@@ -212,16 +218,24 @@ class DuckDBEngine(Engine):
         self._con.register(name, data)
         try:
             yield name
-        finally:
-            self._con.unregister(name)
+        except BaseException:
+            with suppress(duckdb.Error):  # (as in _insert_arrow: the block's own error wins)
+                self._con.unregister(name)
+            raise
+        self._con.unregister(name)
 
     def _insert_arrow(self, table: str, data: pa.Table) -> None:
         self._con.register("_corridor_incoming", data)
         try:
             cols = ", ".join(data.column_names)
             self._con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _corridor_incoming")
-        finally:
-            self._con.unregister("_corridor_incoming")
+        except BaseException:
+            # The insert's own error wins: in a transaction it aborted, unregistering fails too
+            # ("Current transaction is aborted"), which hid why the rows were refused
+            with suppress(duckdb.Error):
+                self._con.unregister("_corridor_incoming")
+            raise
+        self._con.unregister("_corridor_incoming")
 
     def _begin(self) -> None:
         self._con.execute("BEGIN TRANSACTION")

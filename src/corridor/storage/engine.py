@@ -98,6 +98,12 @@ class Engine(ABC):
         """A driver error that a user can act on (a damaged file, a busy database), or None."""
         return None
 
+    def refusal(self, exc: BaseException) -> str | None:
+        """Why the database refused the rows of a write (a key held twice, a value it cannot
+        store), in one line that shows no row (at most the one offending key or value); None
+        when ``exc``, or the driver error it was raised from, is no such refusal."""
+        return None
+
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
         """Hold the writers' lock ``name`` (e.g. imports): other holders wait until it ends."""

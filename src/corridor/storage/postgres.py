@@ -113,6 +113,18 @@ class PostgresEngine(Engine):
             )
         return None
 
+    def refusal(self, exc: BaseException) -> str | None:
+        cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+        if not isinstance(cause, psycopg.IntegrityError | psycopg.DataError):
+            return None
+        # the primary message, and the detail only when it names a key: a NOT NULL refusal's
+        # detail is the whole row, and COPY's context is the row's line
+        text = cause.diag.message_primary or str(cause).splitlines()[0]
+        detail = cause.diag.message_detail or ""
+        if detail.startswith("Key ("):
+            text += f" ({detail.strip().rstrip('.')})"
+        return text
+
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
         """A session-level advisory lock: writers of ``name`` across processes take turns."""

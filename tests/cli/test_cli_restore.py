@@ -1,0 +1,362 @@
+"""``corridor restore`` of damaged or incompatible backups: a clean user error, nothing changed.
+
+Each backup here is damaged by hand the way a user could (a column of the wrong type, an empty
+value, a key twice, a table missing, a file cut short), with its manifest's hash and row count
+made to agree, so that only the restore's own checks can find it. What a user sees: exit code 2
+(never 1, no traceback), a message naming the file, the table, the column and the one offending
+value or type, and the warehouse exactly as it was (on DuckDB the very same file, on PostgreSQL
+the same rows), on both engines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from clihelp import run
+from corridor.storage.engine import connect
+
+PLACES = (
+    "place_code,name,place_type,parent_code,country_code,lat,lon\n"
+    "ken,Kenya,country,,ken,0.1,37.9\n"
+    "ke-a,Malaba,truck_stop,ken,ken,0.6,34.2\n"
+    "ke-b,Busia,truck_stop,ken,ken,0.4,34.1\n"
+    "ke-c,Mombasa,seaport,ken,ken,-4.0,39.6\n"
+)
+SERVICES = (
+    "period,place_code,data_element,sex,age_band,population_group,value\n"
+    "2024Q1,ke-a,hiv_tests,f,,,120\n"
+    "2024Q1,ke-a,hiv_positive,f,,,12\n"
+    "2024Q1,ke-b,hiv_tests,m,,,80\n"
+    "2024Q1,ke-c,hiv_tests,f,,,95\n"
+)
+
+
+def _fill(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *db: str) -> None:
+    (tmp_path / "p.csv").write_text(PLACES)
+    (tmp_path / "s.csv").write_text(SERVICES)
+    assert run(capsys, "init", ws).code == 0
+    for name, kind in (("p.csv", "places"), ("s.csv", "services")):
+        r = run(capsys, "-w", ws, *db, "ingest", tmp_path / name, "--kind", kind)
+        assert r.code == 0, r.err
+
+
+def _rewrite(bk: Path, table: str, data: pa.Table) -> None:
+    """``table``'s file replaced by ``data``, the manifest's hash and row count made to agree."""
+    path = bk / f"{table}.parquet"
+    pq.write_table(data, path)
+    manifest = json.loads((bk / "manifest.json").read_text())
+    manifest["tables"][table] = {
+        "rows": data.num_rows,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+    (bk / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _column(bk: Path, table: str, name: str, values: pa.Array) -> None:
+    data = pq.read_table(bk / f"{table}.parquet")
+    _rewrite(bk, table, data.set_column(data.schema.get_field_index(name), name, values))
+
+
+def _n(bk: Path, table: str) -> int:
+    return int(pq.read_metadata(bk / f"{table}.parquet").num_rows)
+
+
+def _text_in_numbers(bk: Path) -> None:
+    _column(bk, "services", "value", pa.array(["abc"] * _n(bk, "services")))
+
+
+def _text_in_dates(bk: Path) -> None:
+    _column(bk, "services", "period_start", pa.array(["2024-13-45"] * _n(bk, "services")))
+
+
+def _fraction_in_whole_numbers(bk: Path) -> None:
+    _column(bk, "services", "import_id", pa.array([1.5] * _n(bk, "services")))
+
+
+def _number_too_large(bk: Path) -> None:
+    ids = [2] * _n(bk, "services")
+    ids[1] = 2**63  # row 2: no BIGINT holds it
+    _column(bk, "services", "import_id", pa.array(ids, pa.uint64()))
+
+
+def _empty_where_needed(bk: Path) -> None:
+    names = pq.read_table(bk / "places.parquet").column("name").to_pylist()
+    names[2] = None
+    _column(bk, "places", "name", pa.array(names, pa.string()))
+
+
+def _nested_values(bk: Path) -> None:
+    _column(bk, "places", "name", pa.array([{"x": 1}] * _n(bk, "places")))
+
+
+def _key_twice(bk: Path) -> None:
+    data = pq.read_table(bk / "places.parquet")
+    _rewrite(bk, "places", pa.concat_tables([data, data.slice(0, 1)]))
+
+
+def _missing_table(bk: Path) -> None:
+    (bk / "places.parquet").unlink()
+    manifest = json.loads((bk / "manifest.json").read_text())
+    del manifest["tables"]["places"]
+    (bk / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _extra_table(bk: Path) -> None:
+    _rewrite(bk, "bogus", pa.table({"a": [1]}))
+
+
+def _extra_column(bk: Path) -> None:
+    data = pq.read_table(bk / "places.parquet")
+    _rewrite(bk, "places", data.append_column("extra", pa.array([1] * data.num_rows)))
+
+
+def _missing_column(bk: Path) -> None:
+    _rewrite(bk, "places", pq.read_table(bk / "places.parquet").drop_columns(["lat"]))
+
+
+def _bookkeeping_table(bk: Path) -> None:
+    _rewrite(
+        bk,
+        "schema_migrations",
+        pa.table(
+            {
+                "version": pa.array([1], pa.int32()),
+                "name": ["x"],
+                "applied_at": pa.array([0], pa.timestamp("us")),
+            }
+        ),
+    )
+
+
+def _cut_short(bk: Path) -> None:
+    path = bk / "services.parquet"
+    data = path.read_bytes()[:600]
+    path.write_bytes(data)
+    manifest = json.loads((bk / "manifest.json").read_text())
+    manifest["tables"]["services"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (bk / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _not_a_backup(bk: Path) -> None:
+    for path in bk.iterdir():
+        path.unlink()
+    (bk / "services.csv").write_text(SERVICES)
+
+
+#: name: (how the backup is damaged, what the message says, whether the check comes before the
+#: database is asked: all but a key held twice, which only the database's constraint finds)
+CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], bool]] = {
+    "text in numbers": (
+        _text_in_numbers,
+        ("services.parquet", "row 1", "column 'value'", "value 'abc'", "table services", "DOUBLE"),
+        True,
+    ),
+    "text in dates": (
+        _text_in_dates,
+        ("services.parquet", "column 'period_start'", "'2024-13-45'", "DATE"),
+        True,
+    ),
+    "fraction in whole numbers": (
+        _fraction_in_whole_numbers,
+        ("services.parquet", "column 'import_id'", "'1.5'", "whole numbers", "BIGINT"),
+        True,
+    ),
+    "number too large": (
+        _number_too_large,
+        ("services.parquet", "row 2", "column 'import_id'", f"'{2**63}'", "cannot hold it"),
+        True,
+    ),
+    "empty where needed": (
+        _empty_where_needed,
+        ("places.parquet", "row 3", "column 'name'", "table places needs a value"),
+        True,
+    ),
+    "nested values": (
+        _nested_values,
+        ("places.parquet", "column 'name'", "struct<x: int64>", "table places keeps text"),
+        True,
+    ),
+    "key twice": (_key_twice, ("places.parquet", "table places", "duplicate key"), False),
+    "missing table": (_missing_table, ("manifest.json lists no table places",), True),
+    "extra table": (_extra_table, ("tables this warehouse lacks: bogus",), True),
+    "extra column": (_extra_column, ("places.parquet", "the file has extra"), True),
+    "missing column": (_missing_column, ("places.parquet", "the file lacks lat"), True),
+    "bookkeeping table": (_bookkeeping_table, ("names a table 'schema_migrations'",), True),
+    "cut short": (_cut_short, ("services.parquet is not a readable Parquet file",), True),
+    "not a backup": (_not_a_backup, ("is not a Corridor backup (no manifest.json)",), True),
+}
+
+
+def _contents(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table (in a stable order)."""
+    eng = connect(url)
+    try:
+        return {
+            t: sorted(eng.query_rows(f"SELECT * FROM {t}"), key=repr)
+            for t in sorted(eng.table_names())
+        }
+    finally:
+        eng.close()
+
+
+def _clean(r: object) -> None:
+    text = str(getattr(r, "err", ""))
+    assert "Traceback" not in text and "internal error" not in text, text
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_damaged_backup_is_refused_and_the_duckdb_warehouse_is_untouched(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damage, says, _ = CASES[case]
+    ws = tmp_path / "ws"
+    _fill(ws, tmp_path, capsys)
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    damage(tmp_path / "bk")
+    file = ws / "warehouse.duckdb"
+    keep = file.read_bytes()
+    for args in ([], ["--replace"]):
+        r = run(capsys, "-w", ws, "restore", tmp_path / "bk", *args)
+        assert r.code == 2, (case, args, r.err)
+        _clean(r)
+        assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
+        assert file.read_bytes() == keep, (case, args)
+    # --replace is where the backup is read: the message names what is wrong in it
+    flat = " ".join(r.err.split())
+    for part in says:
+        assert part in flat, (case, part, r.err)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_damaged_backup_restores_nothing_into_an_empty_warehouse(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damage, says, _ = CASES[case]
+    _fill(tmp_path / "old", tmp_path, capsys)
+    assert run(capsys, "-w", tmp_path / "old", "backup", tmp_path / "bk").code == 0
+    damage(tmp_path / "bk")
+    ws = tmp_path / "ws"
+    assert run(capsys, "init", ws).code == 0
+    empty = _contents(str(ws / "warehouse.duckdb"))
+    r = run(capsys, "-w", ws, "restore", tmp_path / "bk")
+    assert r.code == 2, (case, r.err)
+    _clean(r)
+    flat = " ".join(r.err.split())
+    for part in says:
+        assert part in flat, (case, part, r.err)
+    assert _contents(str(ws / "warehouse.duckdb")) == empty
+    assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_damaged_backup_is_refused_and_the_postgres_rows_are_untouched(
+    case: str,
+    pg_database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL ``--replace`` deletes the rows in the restore's transaction: only after
+    every check that needs no database refusal, and a refusal rolls the deletion back."""
+    import corridor.storage.backup as backups
+
+    damage, says, checked_first = CASES[case]
+    ws = tmp_path / "ws"
+    db = ("--db", pg_database)
+    _fill(ws, tmp_path, capsys, *db)
+    assert run(capsys, "-w", ws, *db, "backup", tmp_path / "bk").code == 0
+    damage(tmp_path / "bk")
+    before = _contents(pg_database)
+    cleared: list[object] = []
+    real = backups.clear
+
+    def clear(engine: object) -> None:
+        cleared.append(engine)
+        real(engine)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backups, "clear", clear)
+    for args in ([], ["--replace"]):
+        r = run(capsys, "-w", ws, *db, "restore", tmp_path / "bk", *args)
+        assert r.code == 2, (case, args, r.err)
+        _clean(r)
+        assert _contents(pg_database) == before, (case, args)
+    flat = " ".join(r.err.split())
+    for part in says:
+        assert part in flat, (case, part, r.err)
+    if checked_first:
+        assert not cleared, "rows were deleted before the backup was checked"
+    if case not in ("cut short", "not a backup", "bookkeeping table"):  # (manifest: no database)
+        assert "Nothing was changed: the warehouse is as it was" in flat, r.err
+    assert not [p.name for p in ws.iterdir() if "replaced" in p.name or "restoring" in p.name]
+
+
+@pytest.mark.postgres
+def test_restore_replace_on_postgres_puts_the_backup_back(
+    pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = tmp_path / "ws"
+    db = ("--db", pg_database)
+    _fill(ws, tmp_path, capsys, *db)
+    assert run(capsys, "-w", ws, *db, "backup", tmp_path / "bk").code == 0
+    backed_up = _contents(pg_database)
+    (tmp_path / "more.csv").write_text(SERVICES.replace("2024Q1", "2024Q2"))
+    r = run(capsys, "-w", ws, *db, "ingest", tmp_path / "more.csv", "--kind", "services")
+    assert r.code == 0, r.err
+    r = run(capsys, "-w", ws, *db, "restore", tmp_path / "bk", "--replace")
+    assert r.code == 0, r.err
+    assert "restored" in r.out and "rows" in r.out
+    assert _contents(pg_database) == backed_up
+    # the next import gets the next import id after the backup's highest
+    r = run(capsys, "-w", ws, *db, "ingest", tmp_path / "more.csv", "--kind", "services")
+    assert r.code == 0, r.err
+    eng = connect(pg_database)
+    try:
+        ids = [i for (i,) in eng.query_rows("SELECT import_id FROM imports ORDER BY import_id")]
+    finally:
+        eng.close()
+    assert ids == [1, 2, 3]
+
+
+def test_restore_replace_of_a_duckdb_file_named_by_db(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--db FILE`` on DuckDB replaces the rows in one transaction, as on PostgreSQL: a refused
+    backup changes nothing, a good one restores."""
+    file = str(tmp_path / "elsewhere.duckdb")
+    ws = tmp_path / "ws"
+    _fill(ws, tmp_path, capsys, "--db", file)
+    assert run(capsys, "-w", ws, "--db", file, "backup", tmp_path / "bk").code == 0
+    backed_up = _contents(file)
+    shutil.copytree(tmp_path / "bk", tmp_path / "bad")
+    _empty_where_needed(tmp_path / "bad")
+    r = run(capsys, "-w", ws, "--db", file, "restore", tmp_path / "bad", "--replace")
+    assert r.code == 2 and "row 3, column 'name'" in r.err, r.err
+    assert _contents(file) == backed_up
+    r = run(capsys, "-w", ws, "--db", file, "restore", tmp_path / "bk", "--replace")
+    assert r.code == 0, r.err
+    assert _contents(file) == backed_up
+
+
+def test_restore_replace_twice_in_one_second_keeps_both_old_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each replaced warehouse gets a name of its own: a second restore within the same second
+    does not write over the file the first one moved aside."""
+    ws = tmp_path / "ws"
+    _fill(ws, tmp_path, capsys)
+    assert run(capsys, "-w", ws, "backup", tmp_path / "bk").code == 0
+    for _ in range(3):
+        r = run(capsys, "-w", ws, "restore", tmp_path / "bk", "--replace")
+        assert r.code == 0, r.err
+        assert "moved the old warehouse aside" in r.err
+    aside = [p for p in ws.iterdir() if ".replaced-" in p.name]
+    assert len(aside) == 3
