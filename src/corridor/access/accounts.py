@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -29,7 +30,10 @@ _HASHER = PasswordHasher()  # Argon2id with the library's (RFC 9106 low-memory) 
 # verified against when the account does not exist, so that unknown names take as long
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # a login with a longer password is refused unread
+MAX_NAME = 64  # the longest account name (check_name)
 DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3660  # ten years: the longest lifetime a token may be given
 SESSION_HOURS = 12
 
 
@@ -77,6 +81,8 @@ def generate_password() -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise QueryError(f"password too short: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:  # a login refuses longer ones unread
+        raise QueryError(f"password too long: at most {MAX_PASSWORD} characters")
     return _HASHER.hash(password)
 
 
@@ -204,8 +210,10 @@ def create_token(
     acct = get_user(engine, name)
     if acct.disabled:
         raise QueryError(f"account {acct.username!r} is disabled")
-    if days is not None and days <= 0:
-        raise QueryError(f"--expires must be a positive number of days, got {days}")
+    if days is not None and not (math.isfinite(days) and 0 < days <= MAX_TOKEN_DAYS):
+        raise QueryError(
+            f"--expires must be a positive number of days, at most {MAX_TOKEN_DAYS}, got {days}"
+        )
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     created = now()
@@ -227,6 +235,44 @@ def revoke_token(engine: Engine, token_id: str) -> None:
     engine.execute(
         "UPDATE api_tokens SET revoked = TRUE WHERE token_id = ?", (token_id,), step="revoke"
     )
+
+
+def revoke_own_token(engine: Engine, token: str) -> str | None:
+    """Revoke ``token`` itself (a logout): only when its secret matches the stored hash, so
+    that nobody can revoke a token by its id alone. Returns the token's id, or None when the
+    token is not one of this warehouse's (malformed, unknown or wrong secret; nothing is
+    changed). An expired or already revoked token is revoked again (harmless)."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "cor" or not parts[1] or not parts[2]:
+        return None
+    rows = engine.query_rows(
+        "SELECT token_hash FROM api_tokens WHERE token_id = ?", (parts[1],), step="token"
+    )
+    stored = rows[0][0] if rows else _digest("")
+    if not hmac.compare_digest(stored, _digest(parts[2])) or not rows:
+        return None
+    engine.execute(
+        "UPDATE api_tokens SET revoked = TRUE WHERE token_id = ?", (parts[1],), step="revoke"
+    )
+    return parts[1]
+
+
+def failed_login_name(engine: Engine, name: str) -> str:
+    """The name a failed login is audited under: the account's, when one of that name exists;
+    else ``?``. What was typed in the name field of a failed login is often a password (typed
+    one field early), and the audit trail keeps what it is given for good."""
+    name = name.strip().lower()
+    if not name or len(name) > MAX_NAME or not account_exists(engine, name):
+        return "?"
+    return name
+
+
+def account_exists(engine: Engine, name: str) -> bool:
+    """Whether an account of this name exists (disabled or not)."""
+    n = engine.scalar(
+        "SELECT COUNT(*) FROM accounts WHERE username = ?", (name.strip().lower(),), step="account"
+    )
+    return bool(n)
 
 
 def list_tokens(engine: Engine, name: str | None = None) -> list[TokenInfo]:

@@ -96,7 +96,10 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-csrf-token"],
         )
-    app.add_middleware(UploadLimit, max_bytes=hub.max_upload, paths=(f"{PREFIX}/imports",))
+    # uploads (the API's and the dashboard's Data page) up to the setting; other bodies 1 MB
+    app.add_middleware(
+        UploadLimit, max_bytes=hub.max_upload, paths=(f"{PREFIX}/imports", "/data/upload")
+    )
     ids = RequestIds()
     app.add_middleware(RequestIdAndHeaders, ids=ids)
     app.fast = CachedAnswers(hub, ids, cors=bool(origins))

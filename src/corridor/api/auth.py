@@ -6,7 +6,8 @@ For the dashboard (``corridor.web``) and any other adapter mounted on the API's 
 - :func:`start_session` logs an account in: it creates a session token and sets the
   ``corridor_session`` cookie (HttpOnly, SameSite=Strict, Secure over https) and a fresh
   ``corridor_csrf`` cookie (readable by the page's scripts, SameSite=Strict); it returns the CSRF
-  token to put in forms. :func:`end_session` revokes the token and deletes both cookies.
+  token to put in forms. :func:`end_session` revokes the session token (only when its secret
+  matches: never by its id alone) and deletes both cookies.
 - :func:`session_account` is the account of the session cookie (``None`` without one; raises
   :class:`AuthenticationError` for an expired or revoked session).
 - :func:`check_csrf` is the CSRF check of a state-changing request: the ``x-csrf-token`` header
@@ -36,7 +37,7 @@ from corridor.access.accounts import (
     TokenInfo,
     account_for_token,
     create_token,
-    revoke_token,
+    revoke_own_token,
 )
 from corridor.access.errors import AuthenticationError, PermissionDenied
 from corridor.api.hub import Hub
@@ -108,17 +109,23 @@ def start_session(
     return token, info, set_csrf_cookie(response, request)
 
 
-def end_session(response: Response, request: Request, engine: Engine) -> None:
-    """Revoke the session (cookie, or the bearer token of this request) and delete both
-    cookies."""
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
-    parts = (token or "").split("_", 2)
-    if len(parts) == 3:
-        revoke_token(engine, parts[1])
-        hub_of(request).tokens.forget(token or "")
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+def end_session(
+    response: Response, request: Request, engine: Engine, token: str | None = None
+) -> None:
+    """Revoke the session and delete both cookies. The token revoked is ``token`` (the one
+    that authenticated the request; the dashboard passes its cookie's), else the bearer token
+    of this request, else the session cookie; it is revoked only when its secret matches, so a
+    request cannot revoke somebody else's token by naming its id."""
+    if token is None:
+        auth = request.headers.get("authorization", "")
+        bearer_token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        token = bearer_token or request.cookies.get(SESSION_COOKIE) or ""
+    if token and revoke_own_token(engine, token) is not None:
+        hub_of(request).tokens.forget(token)
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    response.delete_cookie(CSRF_COOKIE, samesite="strict", secure=_secure(request))
 
 
 def session_account(request: Request, engine: Engine) -> Account | None:
@@ -166,10 +173,10 @@ async def request_account(
             check_csrf(request)
     tokens = hub_of(request).tokens
     found = tokens.cached(token)
-    if found is not None:
-        return found
-    account: Account = await run_in_threadpool(tokens.account, engine, token)
-    return account
+    if found is None:
+        found = await run_in_threadpool(tokens.account, engine, token)
+    request.state.account = found  # who a refusal (403) is audited for
+    return found
 
 
 current_account = request_account  # the name earlier code imports

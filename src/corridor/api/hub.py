@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,9 @@ class EnginePool:
         self._all.clear()
 
 
+_PG_LOGIN_LOCK = 7_261_530_418  # the advisory lock of login attempts (PostgreSQL)
+
+
 class LoginLimiter:
     """At most ``attempts`` failed logins per account and per address in ``window`` seconds.
 
@@ -115,16 +118,15 @@ class LoginLimiter:
             hashlib.sha256(k.encode()).hexdigest() for k in (f"user:{user}", f"addr:{address}")
         )
 
-    def check(self, user: str, address: str) -> None:
-        current = now()
-        since = current - timedelta(seconds=self.window)
-        with self._eng() as eng:
-            rows = eng.query_rows(
-                "SELECT failure_key, COUNT(*), MIN(failed_at) FROM login_failures "
-                "WHERE failure_key IN (?, ?) AND failed_at > ? GROUP BY failure_key",
-                (*self._keys(user, address), since),
-                step="login failures",
-            )
+    def _count(self, eng: Engine, user: str, address: str, since: datetime) -> None:
+        """Raise RateLimited when the account or the address has ``attempts`` failures since
+        ``since``."""
+        rows = eng.query_rows(
+            "SELECT failure_key, COUNT(*), MIN(failed_at) FROM login_failures "
+            "WHERE failure_key IN (?, ?) AND failed_at > ? GROUP BY failure_key",
+            (*self._keys(user, address), since),
+            step="login failures",
+        )
         for _key, n, first in rows:
             if int(n) >= self.attempts:
                 wait = max(1, int((first - since).total_seconds()) + 1)
@@ -133,28 +135,65 @@ class LoginLimiter:
                     wait,
                 )
 
-    def failed(self, user: str, address: str) -> None:
+    def check(self, user: str, address: str) -> None:
+        """Raise RateLimited when the account or the address is over the limit (records
+        nothing: a login uses :meth:`attempt`)."""
+        since = now() - timedelta(seconds=self.window)
+        with self._eng() as eng:
+            self._count(eng, user, address, since)
+
+    def attempt(self, user: str, address: str) -> datetime:
+        """The check and the record of a login attempt in one step: RateLimited when the
+        account or the address is over the limit, else the attempt counts as a failure from
+        now on (returns its time) until :meth:`succeeded` takes it back. Counting it before the
+        password is verified (which takes a while, on purpose) is what keeps many guesses sent
+        at the same moment from all passing a check that none of them has yet counted in."""
         current = now()
+        since = current - timedelta(seconds=self.window)
+        with self._eng() as eng, eng.transaction():
+            if eng.name == "postgres":  # one check-and-record at a time across worker processes
+                eng.execute(
+                    f"SELECT pg_advisory_xact_lock({_PG_LOGIN_LOCK})", step="login failures"
+                )
+            self._count(eng, user, address, since)
+            self._record(eng, user, address, current)
+        return current
+
+    def _record(self, eng: Engine, user: str, address: str, current: datetime) -> None:
+        eng.execute(
+            "DELETE FROM login_failures WHERE failed_at < ?",
+            (current - timedelta(seconds=self.window),),
+            step="login failures",
+        )
+        for key in self._keys(user, address):
+            eng.execute(
+                "INSERT INTO login_failures (failure_key, failed_at) VALUES (?, ?)",
+                (key, current),
+                step="login failures",
+            )
+
+    def failed(self, user: str, address: str) -> None:
+        """Record a failed login (for a caller that used :meth:`check`; :meth:`attempt` has
+        recorded it already)."""
+        with self._eng() as eng, eng.transaction():
+            self._record(eng, user, address, now())
+
+    def succeeded(self, user: str, address: str = "", at: datetime | None = None) -> None:
+        """A successful login: the account's failures are forgotten, and the attempt that
+        :meth:`attempt` recorded at ``at`` for ``address`` is taken back."""
+        keys = self._keys(user, address)
         with self._eng() as eng, eng.transaction():
             eng.execute(
-                "DELETE FROM login_failures WHERE failed_at < ?",
-                (current - timedelta(seconds=self.window),),
+                "DELETE FROM login_failures WHERE failure_key = ?",
+                (keys[0],),
                 step="login failures",
             )
-            for key in self._keys(user, address):
+            if at is not None:
                 eng.execute(
-                    "INSERT INTO login_failures (failure_key, failed_at) VALUES (?, ?)",
-                    (key, current),
+                    "DELETE FROM login_failures WHERE failure_key = ? AND failed_at = ?",
+                    (keys[1], at),
                     step="login failures",
                 )
-
-    def succeeded(self, user: str) -> None:
-        with self._eng() as eng:
-            eng.execute(
-                "DELETE FROM login_failures WHERE failure_key = ?",
-                (self._keys(user, "")[0],),
-                step="login failures",
-            )
 
     def close(self) -> None:
         with self._lock:
@@ -376,7 +415,8 @@ class TokenCache:
     costs one warehouse lookup. Only successful lookups are kept (a wrong token is checked
     every time), keyed by the token's SHA-256, never the token. A token revoked or an account
     disabled elsewhere (the CLI, another worker) stops working within ``ttl`` seconds; a logout
-    through this server (``corridor.api.auth.end_session``) at once."""
+    (``corridor.api.auth.end_session``) or an account disabled on the dashboard's Admin page
+    through this server at once."""
 
     def __init__(self, ttl: float = 2.0, size: int = 10_000) -> None:
         self.ttl = ttl
@@ -442,6 +482,13 @@ class TokenCache:
     def forget(self, token: str) -> None:
         with self._lock:
             self._items.pop(self._key(token), None)
+
+    def forget_account(self, username: str) -> None:
+        """Drop every cached token of ``username`` (disabled through this server: its tokens
+        stop working at once, not within ``ttl``)."""
+        with self._lock:
+            for key in [k for k, (acct, _) in self._items.items() if acct.username == username]:
+                del self._items[key]
 
 
 def settle(batch: list[tuple[Any, int | None, BaseException | None]]) -> None:

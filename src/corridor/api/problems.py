@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import uuid
@@ -110,10 +111,38 @@ def status_of(exc: CorridorError) -> int:
     return 400
 
 
+async def audit_denied(request: Request, exc: Exception, channel: str) -> None:
+    """Append ``<channel>.denied`` to the audit trail for a refused request (403) of a known
+    account: who asked for what (method, path, query; never rows) and why. Waits for the
+    entry's commit without holding a thread (the hub's AuditWriter); a failure to write it is
+    logged, and the refusal is answered all the same."""
+    account = getattr(request.state, "account", None)
+    hub = getattr(request.app.state, "hub", None)
+    if account is None or hub is None:
+        return
+    from corridor.access.audit import new_entry
+
+    detail = {
+        "method": request.method,
+        "path": request.url.path[:200],
+        "query": request.url.query[:500],
+        "reason": str(exc)[:500],
+    }
+    fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    try:
+        hub.audit.submit(new_entry(account.username, f"{channel}.denied", detail, cells=0), fut)
+        await fut
+    except Exception:
+        log.warning("request %s: the audit entry of a refusal failed", request.state.request_id)
+        log.debug("the audit entry of a refusal failed", exc_info=True)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(CorridorError)
     async def corridor_error(request: Request, exc: CorridorError) -> JSONResponse:
         status = status_of(exc)
+        if status == 403:
+            await audit_denied(request, exc, "api")
         headers: dict[str, str] = {}
         if status == 401:
             headers["www-authenticate"] = 'Bearer realm="corridor"'
@@ -208,23 +237,39 @@ class RequestIdAndHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class UploadLimit:
-    """Refuse an upload larger than the setting before reading it: by its Content-Length, and
-    while streaming when it has none (chunked)."""
+MAX_BODY = 1_000_000  # bytes: the body of any request that is not an upload (login, forms)
 
-    def __init__(self, app: ASGIApp, max_bytes: int, paths: tuple[str, ...]) -> None:
+
+class UploadLimit:
+    """Refuse a request body larger than the limit before reading it: by its Content-Length,
+    and while streaming when it has none (chunked). Uploads (``paths``) may have ``max_bytes``
+    (the setting ``api_max_upload_mb``); any other request ``other_max`` (a login, a form)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        paths: tuple[str, ...],
+        other_max: int = MAX_BODY,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.paths = paths
+        self.other_max = other_max
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int, upload: bool) -> None:
         rid = scope.get("state", {}).get("request_id", "")
-        mb = self.max_bytes / 1e6
+        mb = limit / 1e6
+        detail = (
+            f"uploads are limited to {mb:g} MB (setting api_max_upload_mb)"
+            if upload
+            else f"request bodies other than uploads are limited to {mb:g} MB"
+        )
         body = (
             Problem(
                 title=TITLES[413],
                 status=413,
-                detail=f"uploads are limited to {mb:g} MB (setting api_max_upload_mb)",
+                detail=detail,
                 instance=scope.get("path", ""),
                 request_id=rid,
             )
@@ -241,14 +286,17 @@ class UploadLimit:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["method"] == "POST" and scope["path"] in self.paths
+        limit = self.max_bytes if upload else self.other_max
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(scope, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, limit, upload)
             return
         seen = 0
+        started = False
 
         class TooLarge(Exception):
             pass
@@ -258,14 +306,21 @@ class UploadLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise TooLarge
             return message
 
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, counting, send)
+            await self.app(scope, counting, sending)
         except TooLarge:
-            await self._refuse(scope, send)
+            if not started:
+                await self._refuse(scope, send, limit, upload)
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

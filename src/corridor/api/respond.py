@@ -12,6 +12,8 @@ from typing import Any, Literal
 from fastapi import Request
 from fastapi.responses import Response
 
+from corridor.output import neutralise
+
 Format = Literal["json", "csv"]
 CSV_TYPE = "text/csv; charset=utf-8"
 JSON_OR_CSV: dict[int | str, dict[str, Any]] = {
@@ -55,12 +57,21 @@ def clean_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: clean(v) for k, v in r.items()} for r in rows]
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for None; text neutralised against formula injection (OWASP), as the
+    CLI's CSV writes it: names, file names and quarantined values come from imported files."""
+    if value is None:
+        return ""
+    value = clean(value)
+    return neutralise(value) if isinstance(value, str) else value
+
+
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else clean(r.get(c)) for c in columns])
+        w.writerow([_cell(r.get(c)) for c in columns])
     return buf.getvalue()
 
 

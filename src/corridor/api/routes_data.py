@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
-from corridor.access.accounts import authenticate
+from corridor.access.accounts import MAX_NAME, MAX_PASSWORD, authenticate, failed_login_name
 from corridor.access.audit import append, entries
 from corridor.access.errors import AuthenticationError
 from corridor.access.reads import (
@@ -47,8 +47,9 @@ def health(engine: EngineDep) -> Health:
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    # bounded: an account name has at most 64 characters; a password that long is plenty
+    username: Annotated[str, StringConstraints(max_length=MAX_NAME)]
+    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD)]
 
 
 class Session(BaseModel):
@@ -66,14 +67,14 @@ def login(request: Request, response: Response, engine: EngineDep, body: Login) 
     hub = hub_of(request)
     address = request.client.host if request.client else "unknown"
     user = body.username.strip().lower()
-    hub.limiter.check(user, address)
+    at = hub.limiter.attempt(user, address)  # counted as a failure until it succeeds
     try:
         account = authenticate(engine, user, body.password)
     except AuthenticationError:
-        hub.limiter.failed(user, address)
-        append(engine, user or "?", "api.login_failed", {"address": address}, cells=0)
+        who = failed_login_name(engine, user)
+        append(engine, who, "api.login_failed", {"address": address}, cells=0)
         raise
-    hub.limiter.succeeded(user)
+    hub.limiter.succeeded(user, address, at)
     append(engine, account.username, "api.login", {"address": address}, cells=0)
     token, info, csrf = start_session(response, request, engine, account)
     expires = info.expires_at.isoformat(timespec="seconds") + "Z" if info.expires_at else ""

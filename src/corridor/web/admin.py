@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from corridor.access.accounts import Account
 from corridor.access.agreements import PERIOD_TYPES
 from corridor.access.roles import ROLES, require
-from corridor.api.auth import EngineDep
+from corridor.api.auth import EngineDep, hub_of
 from corridor.api.problems import status_of
 from corridor.errors import CorridorError
 from corridor.storage.engine import Engine
@@ -141,14 +141,15 @@ def admin_disable_account(
     csrf: Field = "",
     username: Field = "",
 ) -> Response:
+
+    def disable() -> Outcome:
+        outcome = disable_account(engine, account, name=username)
+        # its tokens are revoked in the warehouse; the ones this server has in memory go too
+        hub_of(request).tokens.forget_account(username.strip().lower())
+        return outcome
+
     return _change(
-        request,
-        engine,
-        account,
-        csrf,
-        "disable-account",
-        {"username": username},
-        lambda: disable_account(engine, account, name=username),
+        request, engine, account, csrf, "disable-account", {"username": username}, disable
     )
 
 

@@ -17,11 +17,18 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from corridor.access.accounts import Account, authenticate
+from corridor.access.accounts import (
+    MAX_NAME,
+    MAX_PASSWORD,
+    Account,
+    authenticate,
+    failed_login_name,
+)
 from corridor.access.audit import append
 from corridor.access.errors import AuthenticationError, PermissionDenied, RateLimited
 from corridor.api.auth import (
     CSRF_COOKIE,
+    SESSION_COOKIE,
     EngineDep,
     end_session,
     hub_of,
@@ -118,14 +125,16 @@ def login(
     hub = hub_of(request)
     address = request.client.host if request.client else "unknown"
     user = username.strip().lower()
+    if len(user) > MAX_NAME or len(password) > MAX_PASSWORD:
+        user, password = user[:MAX_NAME], ""  # never a valid login; still counted
     try:
-        hub.limiter.check(user, address)
+        at = hub.limiter.attempt(user, address)  # counted as a failure until it succeeds
         account = authenticate(engine, user, password)
     except RateLimited as exc:
         return _login_page(request, next_path=target, message=str(exc), status=429)
     except AuthenticationError:
-        hub.limiter.failed(user, address)
-        append(engine, user or "?", "web.login_failed", {"address": address}, cells=0)
+        who = failed_login_name(engine, user)
+        append(engine, who, "web.login_failed", {"address": address}, cells=0)
         return _login_page(
             request,
             next_path=target,
@@ -133,7 +142,7 @@ def login(
             username=user,
             status=200,  # the form again, with the message (not an error document)
         )
-    hub.limiter.succeeded(user)
+    hub.limiter.succeeded(user, address, at)
     append(engine, account.username, "web.login", {"address": address}, cells=0)
     response = RedirectResponse(target, 303)
     start_session(response, request, engine, account)  # a fresh CSRF token per session
@@ -149,6 +158,8 @@ def logout(
 ) -> Response:
     check_csrf(request, csrf)
     response = RedirectResponse("/login?logged_out=1", 303)
-    end_session(response, request, engine)
+    # the session of the cookie that authenticated this page, never a token the request names
+    # in another header
+    end_session(response, request, engine, request.cookies.get(SESSION_COOKIE, ""))
     append(engine, account.username, "web.logout", {}, cells=0)
     return response

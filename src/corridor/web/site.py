@@ -24,7 +24,7 @@ from corridor import __version__
 from corridor.access.accounts import Account
 from corridor.access.roles import allows
 from corridor.api.auth import CSRF_COOKIE
-from corridor.api.problems import status_of
+from corridor.api.problems import audit_denied, status_of
 from corridor.errors import CorridorError
 
 STATIC_PREFIX = "/static"
@@ -155,6 +155,8 @@ class PageRoute(APIRoute):
                     response.headers["hx-redirect"] = "/login"
                 return response
             except CorridorError as exc:
+                if status_of(exc) == 403:  # who was refused what, in the audit trail
+                    await audit_denied(request, exc, "web")
                 return error_page(request, exc, getattr(request.state, "account", None))
 
         return page_handler

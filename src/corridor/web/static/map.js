@@ -13,6 +13,14 @@
     outbreak: L.featureGroup()
   };
 
+  // Leaflet puts a tooltip's string into the page as HTML: names come from imported files, so
+  // every tooltip is given as text (a place named "<img ...>" shows as those characters)
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { "accept": "application/json" } })
       .then(function (r) {
@@ -30,7 +38,7 @@
   function draw(base, data) {
     L.geoJSON(base.countries, {
       style: function () { return { color: "#6b6b6b", weight: 1, fillColor: "#f3f0e8", fillOpacity: 1 }; },
-      onEachFeature: function (f, layer) { layer.bindTooltip(String(f.properties.name || ""), { sticky: true }); }
+      onEachFeature: function (f, layer) { layer.bindTooltip(esc(f.properties.name || ""), { sticky: true }); }
     }).addTo(map);
     L.geoJSON(base.lakes, {
       style: function () { return { color: "#4a90c2", weight: 0.6, fillColor: "#a6cee3", fillOpacity: 1 }; },
@@ -39,26 +47,26 @@
     data.corridors.forEach(function (c) {
       c.segments.forEach(function (seg) {
         L.polyline(seg, { color: c.colour, weight: 3, opacity: 0.85 })
-          .bindTooltip(c.label + " corridor").addTo(groups.corridors);
+          .bindTooltip(esc(c.label + " corridor")).addTo(groups.corridors);
       });
     });
     data.flows.forEach(function (f) {
       L.polyline(f.line, { color: "#3f5f7f", weight: f.width, opacity: 0.5 })
-        .bindTooltip(f.title).addTo(groups.flows);
+        .bindTooltip(esc(f.title)).addTo(groups.flows);
     });
     data.outbreak.forEach(function (o) {
       var r = o.value ? 4 + 3 * Math.sqrt(o.value) : 5;
       L.circleMarker([o.lat, o.lon], { radius: r, color: "#000000", weight: 1.5, dashArray: "3 2",
         fillColor: "#0072b2", fillOpacity: 0.35 })
-        .bindTooltip(o.disease + ": " + o.name + ", " + o.cases + " cases; reached " + o.week +
-          " (site " + o.order + " in order)")
+        .bindTooltip(esc(o.disease + ": " + o.name + ", " + o.cases + " cases; reached " + o.week +
+          " (site " + o.order + " in order)"))
         .addTo(groups.outbreak);
     });
     data.sites.slice().sort(function (a, b) { return b.rank - a.rank; }).forEach(function (s) {
       var label = "#" + s.rank + " " + s.name + " (" + s.type + ", " + s.country + "): score " + s.score;
       L.circleMarker([s.lat, s.lon], { radius: s.radius, color: "#333333", weight: 1,
         fillColor: s.colour, fillOpacity: 0.9 })
-        .bindTooltip(label)
+        .bindTooltip(esc(label))
         .on("click", function () { showSite(s.code); })
         .on("add", function () {
           // the circle itself is reachable with the keyboard: Tab to it, Enter or Space opens it
