@@ -194,10 +194,18 @@ def init_workspace(path: str | Path, *, db: str | None = None) -> Workspace:
     if folder.exists() and not folder.is_dir():
         raise WorkspaceError(f"{folder} exists and is not a folder")
     settings_file = folder / SETTINGS_FILE
+    warehouse = folder / WAREHOUSE_FILE
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # the warehouse holds health data, password and token hashes: a folder made here is
+        # its owner's alone, and so are the files made here (in a folder of the user's own)
+        if not folder.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700)
         if not settings_file.exists():
-            settings_file.write_text(settings_template(), encoding="utf-8")
+            fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(settings_template())
+        new_warehouse = not warehouse.exists()
     except (FileExistsError, NotADirectoryError):
         raise WorkspaceError(
             f"cannot create a workspace in {folder}: a part of it is a file"
@@ -206,4 +214,7 @@ def init_workspace(path: str | Path, *, db: str | None = None) -> Workspace:
         raise WorkspaceError(
             f"cannot create a workspace in {folder}: {exc.strerror or exc}"
         ) from None
-    return open_workspace(folder, db=db)
+    ws = open_workspace(folder, db=db)
+    if new_warehouse and warehouse.exists():  # made by DuckDB just now, with the umask's mode
+        warehouse.chmod(0o600)
+    return ws

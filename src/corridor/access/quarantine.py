@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import polars as pl
 
@@ -204,6 +204,8 @@ def file_scope(engine: Engine, account: Account, *, dry_run: bool = False) -> Fi
         codes = valid.get_column(column).cast(pl.Utf8)
         counts = codes.value_counts()
         outside: list[tuple[str, str, int]] = []
+        if kind == "places":
+            outside += _moved_places(valid, places, account.countries or set())
         for code, n in counts.iter_rows():
             code = str(code)
             if kind == "places":
@@ -215,6 +217,26 @@ def file_scope(engine: Engine, account: Account, *, dry_run: bool = False) -> Fi
         _refuse(account, sorted(outside), dry_run=dry_run)
 
     return check
+
+
+def _moved_places(
+    valid: pl.DataFrame, places: dict[str, str], allowed: Collection[str]
+) -> list[tuple[str, str, int]]:
+    """(stored country, place, rows) of the rows of a places file that would take a place of
+    another country, or hang a place under one: a place already stored under a country
+    outside ``allowed`` (its row would move it into the account's country, and its data with
+    it), or a parent stored under such a country."""
+    found: dict[tuple[str, str], int] = {}
+    for name in ("place_code", "parent_code"):
+        if name not in valid.columns:
+            continue
+        for code in valid.get_column(name).cast(pl.Utf8).to_list():
+            key = str(code or "").strip().lower()
+            country = places.get(key)
+            if country is not None and country not in allowed:
+                label = key if name == "place_code" else f"parent {key}"
+                found[(country, label)] = found.get((country, label), 0) + 1
+    return [(country, place, n) for (country, place), n in found.items()]
 
 
 def _refuse(account: Account, outside: list[tuple[str, str, int]], *, dry_run: bool) -> None:
