@@ -1,5 +1,6 @@
-"""A malformed JSON file posted to ``POST /imports`` is a 422 naming where it breaks, never a
-500 from a cleanup that ran in an aborted transaction, on both engines."""
+"""Bad requests are 4xx answers in the API's own words: a malformed JSON file posted to
+``POST /imports`` is a 422 naming where it breaks, never a 500 from a cleanup that ran in an
+aborted transaction (both engines); a bad period names the query parameter."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def test_malformed_json_is_a_422(fresh_hub_both: Any, content: bytes, says: str)
     )
     assert r.status_code == 422, r.text
     assert says in r.text
+
+
+def test_a_bad_period_names_the_query_parameter_not_a_cli_option(fresh_hub_both: Any) -> None:
+    r = fresh_hub_both.client.get(
+        "/api/v1/indicators?indicator=positivity&by=country&period=2024Q5",
+        headers=auth(fresh_hub_both.tokens["admin1"]),
+    )
+    assert r.status_code == 400
+    assert "bad period '2024Q5'" in r.json()["detail"] and "--" not in r.json()["detail"]

@@ -182,7 +182,7 @@ def test_unsuppressed_warns_and_is_audited(ws: Path, capsys: pytest.CaptureFixtu
     [
         (["-i", "nope"], "unknown indicator 'nope'"),
         (["-i", "positivity", "--by", "district"], "unknown dimension 'district'"),
-        (["-i", "positivity", "--period", "2024Q7"], "bad --period '2024Q7'"),
+        (["-i", "positivity", "--period", "2024Q7"], "bad period '2024Q7'"),
         ([], "name the indicators with --indicator"),
         (["-i", "positivity", "--target", "positivity"], "bad --target 'positivity'"),
         (["-i", "positivity", "--format", "dhis2-json"], "add place"),

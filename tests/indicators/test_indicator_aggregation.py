@@ -311,7 +311,7 @@ def test_targets_can_be_overridden_and_empty_warehouse(eng: Engine) -> None:
     [
         (["nope"], [], None, "unknown indicator 'nope'"),
         (["positivity"], ["district"], None, "unknown dimension 'district'"),
-        (["positivity"], [], "2024Q5", "bad --period '2024Q5'"),
+        (["positivity"], [], "2024Q5", "bad period '2024Q5'"),
         (["positivity"], [], "2024Q3:2024Q1", "ends (2024Q1) before it starts"),
         ([], [], None, "no indicator named"),
     ],

@@ -61,7 +61,7 @@ def parse_request(text: str | None) -> PeriodRange | None:
     try:
         return parse_period_range(text.strip())
     except ValueError as exc:
-        raise QueryError(f"bad --period {text!r}: {exc}") from None
+        raise QueryError(f"bad period {text!r}: {exc}") from None
 
 
 def anchor(p: Period) -> date:

@@ -217,7 +217,7 @@ Every output of `corridor indicators` (every format), the report and the API go 
   taken where they can move within the labels' ranges, but a count without such a box keeps a
   protection from equations only ([disclosure](disclosure.md), "What `<10` itself says").
 * `--unsuppressed` shows everything, prints a warning and records the query in the workspace's
-  audit log (`unsuppressed_output`).
+  audit log (`cli.unsuppressed_output`).
 """
 
 _EXPORTS = """\
@@ -226,9 +226,9 @@ _EXPORTS = """\
 `--format table` (default), `csv`, `json`, `hxl`, `dhis2-json`, `adx`; `--out FILE` writes to a
 file (with the default `table`, the table as plain text). CSV, JSON and HXL rows have
 `indicator, period, place_code, place_name`, the grouped place columns, `sex, age_band,
-population_group, numerator, denominator, value, unit, target, gap`;
-withheld numbers are the text `<{threshold}` or `suppressed`, never numbers. JSON is an object
-with `query`, `disclosure_control` and `rows`.
+population_group, numerator, denominator, value, unit, target, gap, places_reporting,
+places_expected, incomplete`; withheld numbers are the text `<{threshold}` or `suppressed`,
+never numbers. JSON is an object with `query`, `disclosure_control` and `rows`.
 
 HXL adds a hashtag row:
 
