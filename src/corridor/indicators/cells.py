@@ -81,12 +81,28 @@ KSUM: Final = f"SUM(rkey) % {KEY_MODULUS}"
 _RKEY: Final = "CASE WHEN s.value = 0 THEN 0 ELSE s.record_key END AS rkey"
 
 
-def value_sums(series: Sequence[str], expr: str, alias: str = "") -> str:
+#: the key of a chosen row: its own, plus the unit's key difference on its first cell
+#: (``choice.kfix``, :func:`choice_sql`)
+KFIX: Final = "u.rkey + CASE WHEN u.first_cell = 1 THEN c.kfix ELSE 0 END"
+
+
+def _first_cell(dims: Sequence[str]) -> str:
+    """``first_cell``: 1 on the first cell (by ``dims``) of each unit's pattern, 2 on the
+    others (a window over the rows of ``pu`` or the sums of ``pre``)."""
+    order = ", ".join(dims) if dims else "pattern"
+    return (
+        f"CASE WHEN ROW_NUMBER() OVER (PARTITION BY {', '.join(UNIT_KEY)}, ptype, pattern "
+        f"ORDER BY {order}) = 1 THEN 1 ELSE 2 END AS first_cell"
+    )
+
+
+def value_sums(series: Sequence[str], expr: str, alias: str = "", kexpr: str = "") -> str:
     """``SUM(CASE WHEN data_element = s THEN expr END) AS e_s`` for each series: the value
     columns of a cell (null where the series has no value in it), and beside them ``k_s``, the
-    sum of the same rows' record keys mod 2^32 (the cell key of the cell-key method)."""
+    sum of the same rows' record keys mod 2^32 (the cell key of the cell-key method; ``kexpr``:
+    another key expression than the one of ``expr``)."""
     a = f"{alias}." if alias else ""
-    kexpr = _KEY_OF[expr]
+    kexpr = kexpr or _KEY_OF[expr]
     vals = [
         f"SUM(CASE WHEN {a}data_element = {lit(s)} THEN {expr} END) AS {col(s)}" for s in series
     ]
@@ -293,7 +309,12 @@ def choice_sql(dims: Sequence[str], select_period_type: bool, source: str = "pu"
         f"SELECT {key}, ptype, total, ktotal, "
         f"CASE WHEN {ok} THEN pattern ELSE -1 END AS pattern, "
         f"CASE WHEN {ok} THEN psum ELSE 0 END AS chosen, "
-        f"CASE WHEN {ok} THEN ksum ELSE 0 END AS kchosen FROM ranked WHERE rn = 1"
+        f"CASE WHEN {ok} THEN ksum ELSE 0 END AS kchosen, "
+        # a chosen pattern that adds up to the total leaves no remainder row to carry the key
+        # difference: its first cell carries it (KFIX), so that the unit's cells always add up
+        # to the key of its total, whichever pattern an output chooses
+        f"CASE WHEN {ok} AND total - psum <= 1e-9 THEN ktotal - ksum ELSE 0 END AS kfix "
+        "FROM ranked WHERE rn = 1"
     )
     if not select_period_type:
         steps.append(f"choice AS ({chosen})")
@@ -362,8 +383,9 @@ def cells_sql(
         join = f" JOIN best t ON {same('t', 'u', _TYPE_KEY)}" if mixed else ""
         chosen = (
             f"chosen AS (SELECT u.place_code, u.bucket, u.slot, {select}, "
-            f"{value_sums(series, 'u.value', 'u')} "
-            f"FROM pu u{join} WHERE u.pattern = {allowed[0]} GROUP BY {group})"
+            f"{value_sums(series, 'u.value', 'u', KFIX)} "
+            f"FROM (SELECT pu.*, {_first_cell(dims)} FROM pu WHERE pattern = {allowed[0]}) u "
+            f"JOIN choice c ON {same('c', 'u', (*UNIT_KEY, 'pattern'))}{join} GROUP BY {group})"
         )
         return [
             pu,
@@ -376,11 +398,11 @@ def cells_sql(
     pre_keys = [*UNIT_KEY, "ptype", "pattern", *dims]
     return [
         pu,
-        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value, {KSUM} AS rkey FROM pu "
-        f"GROUP BY {', '.join(pre_keys)})",
+        f"pre AS (SELECT {', '.join(pre_keys)}, SUM(value) AS value, {KSUM} AS rkey, "
+        f"{_first_cell(dims)} FROM pu GROUP BY {', '.join(pre_keys)})",
         *choice_sql(dims, mixed, "pre"),
         f"chosen AS (SELECT u.place_code, u.bucket, u.slot, {select}, "
-        f"{value_sums(series, 'u.value', 'u')} "
+        f"{value_sums(series, 'u.value', 'u', KFIX)} "
         f"FROM pre u JOIN choice c ON {same('c', 'u', (*UNIT_KEY, 'pattern'))} "
         f"GROUP BY {group})",
         rest_step,
