@@ -453,26 +453,82 @@ def _own_imports(account: Account) -> tuple[str, list[Any]]:
     return " WHERE user_name = ?", [account.username]
 
 
+def published_case_count(count: int, key: int, settings: Settings) -> int | str:
+    """The number of case rows (one row a person) as it may leave: through the one disclosure
+    function, as a count whose cell key is the sum of the rows' record keys (cell-key method:
+    perturbed, never 1-9; suppression: ``<10`` for 1-9)."""
+    from corridor.contract.dimensions import TOTAL
+
+    text = pa.string()
+    table = pa.table(
+        {
+            "indicator": pa.array(["status.cases"], text),
+            "period": pa.array(["all"], text),
+            "place_code": pa.array(["all"], text),
+            "sex": pa.array([TOTAL], text),
+            "age_band": pa.array([TOTAL], text),
+            "population_group": pa.array([TOTAL], text),
+            "numerator": pa.array([float(count)], pa.float64()),
+            "denominator": pa.array([None], pa.float64()),
+            "numerator_element": pa.array(["cases"], text),
+            "denominator_element": pa.array([None], text),
+            "numerator_key": pa.array([int(key)], pa.int64()),
+            "denominator_key": pa.array([None], pa.int64()),
+            "value": pa.array([None], pa.float64()),
+            "target": pa.array([None], pa.float64()),
+            "gap": pa.array([None], pa.float64()),
+        }
+    )
+    out = publish(table, settings)
+    value = out.column("numerator")[0].as_py()
+    if value is None:
+        flag = (
+            out.column("numerator_flag")[0].as_py()
+            if "numerator_flag" in out.column_names
+            else None
+        )
+        return str(flag or "suppressed")
+    return int(value)
+
+
 def read_status(
-    engine: Engine, account: Account, *, channel: str, cache: Cache | None = None
+    engine: Engine,
+    account: Account,
+    *,
+    channel: str,
+    cache: Cache | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Row counts within the account's scope (from ``cache`` by scope and data version when
-    given) and, for those who may read imports, the latest imports (never cached)."""
+    given) and, for those who may read imports, the latest imports (never cached). The count
+    of ``cases`` (people) is published (:func:`published_case_count`; ``settings``: the
+    disclosure settings, the defaults when None), the other counts are of data rows."""
     from corridor.access.roles import allows
+    from corridor.config import load_settings
     from corridor.contract.schema import KINDS
+    from corridor.storage.recordkeys import KEY_MODULUS
 
     require(account.role, "read_status", user=account.username)
+    disclosure = settings if settings is not None else load_settings(None)
 
-    def compute_on(target: Engine) -> dict[str, int]:
+    def compute_on(target: Engine) -> dict[str, int | str]:
         with scoped(target, account.scope) as eng:
-            return {
+            counts: dict[str, int | str] = {
                 k: int(eng.scalar(f"SELECT COUNT(*) FROM {k}", step=f"count {k}") or 0)
                 for k in KINDS
+                if k != "cases"
             }
+            rows = eng.query_rows(
+                f"SELECT COUNT(*), COALESCE(SUM(record_key), 0) % {KEY_MODULUS} FROM cases",
+                step="count cases",
+            )
+            n, key = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
+            counts["cases"] = published_case_count(n, key, disclosure)
+            return {k: counts[k] for k in KINDS}
 
     if cache is not None:
         key = ("status", account.scope, data_version(engine))
-        counts: dict[str, int] = dict(
+        counts: dict[str, int | str] = dict(
             cache.get_or_compute(key, lambda: compute_on(engine), compute_on, Reads(account.scope))
         )
     else:

@@ -35,7 +35,8 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 @router.get("/status", summary="Row counts and the latest imports, within your scope")
 def get_status(request: Request, engine: EngineDep, account: AccountDep) -> dict[str, Any]:
-    return status_of(engine, account, channel="api", cache=hub_of(request).answers)
+    hub = hub_of(request)
+    return status_of(engine, account, channel="api", cache=hub.answers, settings=hub.settings)
 
 
 @router.get(
