@@ -107,3 +107,46 @@ def test_a_crowded_cluster_is_numbered_with_leaders_and_keyed() -> None:
     assert sum(1 for m in view.sites if m.label) >= 20
     assert any(m.leader for m in view.sites)
     assert [k[0] for k in view.key] == list(range(1, KEY_SITES + 1))
+
+
+def test_flow_segments_are_drawn_from_published_volumes() -> None:
+    """Whether a segment is drawn, and its width, come from the published volume (each
+    segment a count with the sum of its rows' record keys), never the true one: drawn only
+    where the true volume is at least the threshold, and widths in the ratio of true volumes,
+    told true counts (the map of the dashboard and the report)."""
+    from corridor.config import load_settings
+    from corridor.indicators.disclosure import publish_counts
+    from corridor.reports.mapview import flow_lines
+
+    coords = {"a": (30.0, 0.0), "b": (31.0, 0.0), "c": (32.0, 0.0)}
+    flows = [
+        {
+            "origin_code": "a",
+            "observation_code": "b",
+            "destination_code": "",
+            "count": 5,
+            "cell_key": 11,
+        },
+        {
+            "origin_code": "c",
+            "observation_code": "b",
+            "destination_code": "",
+            "count": 400,
+            "cell_key": 2**31,
+        },
+    ]
+    seen: list[tuple[list[float], list[int]]] = []
+
+    def disclose(volumes: list[float], keys: list[int]) -> list[object]:
+        seen.append((volumes, keys))
+        return [v + 100 for v in volumes]  # a stand-in that moves every volume
+
+    lines = flow_lines(flows, coords, {}, lambda lon, lat: (lon, lat), 10, disclose)
+    assert sorted(seen[0][0]) == [5.0, 400.0] and sorted(seen[0][1]) == [11, 2**31]
+    assert len(lines) == 2  # the segment of 5 travellers drawn: its published volume is 105
+    assert sorted(f.width for f in lines) == [round(0.8 + 6 * (105 / 500) ** 0.5, 2), 6.8]
+    # the real disclosure function: never a volume of 1-9, the same volume every time
+    cellkey = load_settings(None, env={})
+    shown = publish_counts([5.0, 400.0], [11, 2**31], cellkey, "travellers")
+    assert shown == publish_counts([5.0, 400.0], [11, 2**31], cellkey, "travellers")
+    assert all(isinstance(v, float) and not 1 <= v <= 9 for v in shown)

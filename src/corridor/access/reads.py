@@ -457,38 +457,12 @@ def published_case_count(count: int, key: int, settings: Settings) -> int | str:
     """The number of case rows (one row a person) as it may leave: through the one disclosure
     function, as a count whose cell key is the sum of the rows' record keys (cell-key method:
     perturbed, never 1-9; suppression: ``<10`` for 1-9)."""
-    from corridor.contract.dimensions import TOTAL
+    from corridor.indicators.disclosure import publish_counts
 
-    text = pa.string()
-    table = pa.table(
-        {
-            "indicator": pa.array(["status.cases"], text),
-            "period": pa.array(["all"], text),
-            "place_code": pa.array(["all"], text),
-            "sex": pa.array([TOTAL], text),
-            "age_band": pa.array([TOTAL], text),
-            "population_group": pa.array([TOTAL], text),
-            "numerator": pa.array([float(count)], pa.float64()),
-            "denominator": pa.array([None], pa.float64()),
-            "numerator_element": pa.array(["cases"], text),
-            "denominator_element": pa.array([None], text),
-            "numerator_key": pa.array([int(key)], pa.int64()),
-            "denominator_key": pa.array([None], pa.int64()),
-            "value": pa.array([None], pa.float64()),
-            "target": pa.array([None], pa.float64()),
-            "gap": pa.array([None], pa.float64()),
-        }
-    )
-    out = publish(table, settings)
-    value = out.column("numerator")[0].as_py()
-    if value is None:
-        flag = (
-            out.column("numerator_flag")[0].as_py()
-            if "numerator_flag" in out.column_names
-            else None
-        )
-        return str(flag or "suppressed")
-    return int(value)
+    shown = publish_counts([count], [key], settings, "cases")[0]
+    if shown is None or isinstance(shown, str):
+        return str(shown or "suppressed")
+    return int(shown)
 
 
 def read_status(

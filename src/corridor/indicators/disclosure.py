@@ -272,6 +272,46 @@ def publish(table: pa.Table, settings: Settings) -> pa.Table:
     return out.drop_columns([c for c in KEY_COLUMNS if c in out.column_names])
 
 
+def publish_counts(
+    counts: Sequence[float], keys: Sequence[int], settings: Settings, element: str
+) -> list[float | str | None]:
+    """Lone counts (each its own cell, no margins between them: the cases of a scope, the
+    travellers of a map segment) as they may leave, through :func:`publish`: each count with
+    its cell key (the sum of its rows' record keys). Cell-key: the published counts;
+    suppression: the count, or the flag (``<10``) where withheld."""
+    from corridor.contract.dimensions import TOTAL
+
+    n = len(counts)
+    text = pa.string()
+    table = pa.table(
+        {
+            "indicator": pa.array([f"count.{element}"] * n, text),
+            "period": pa.array(["all"] * n, text),
+            "place_code": pa.array([f"c{i}" for i in range(n)], text),
+            "sex": pa.array([TOTAL] * n, text),
+            "age_band": pa.array([TOTAL] * n, text),
+            "population_group": pa.array([TOTAL] * n, text),
+            "numerator": pa.array([float(c) for c in counts], pa.float64()),
+            "denominator": pa.nulls(n, pa.float64()),
+            "numerator_element": pa.array([element] * n, text),
+            "denominator_element": pa.nulls(n, text),
+            "numerator_key": pa.array([int(k) % (1 << 32) for k in keys], pa.int64()),
+            "denominator_key": pa.nulls(n, pa.int64()),
+            "value": pa.nulls(n, pa.float64()),
+            "target": pa.nulls(n, pa.float64()),
+            "gap": pa.nulls(n, pa.float64()),
+        }
+    )
+    out = publish(table, settings)
+    values = out.column("numerator").to_pylist()
+    flags = (
+        out.column("numerator_flag").to_pylist()
+        if "numerator_flag" in out.column_names
+        else [None] * n
+    )
+    return [v if v is not None else (f or None) for v, f in zip(values, flags, strict=True)]
+
+
 def perturbation_table(settings: Settings) -> PerturbationTable:
     """The perturbation table of the settings (ConfigError names a bad combination)."""
     from corridor.errors import ConfigError

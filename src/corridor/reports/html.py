@@ -29,6 +29,7 @@ from corridor import __version__
 from corridor.contract.periods import parse_period_range
 from corridor.errors import CorridorError
 from corridor.hotspots import COMPONENTS, HotspotResult, rank_sites
+from corridor.indicators.disclosure import publish_counts
 from corridor.reports import basemap
 from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
@@ -42,6 +43,7 @@ from corridor.reports.quality import (
     ranking_flags,
 )
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
 from corridor.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -164,8 +166,9 @@ def _map_inputs(
         step="report: places for the map",
     ).to_pylist()
     flows = engine.query(
-        "SELECT origin_code, observation_code, destination_code, SUM(count) AS count "
-        "FROM flows WHERE period_start <= ? AND period_end >= ? "
+        "SELECT origin_code, observation_code, destination_code, SUM(count) AS count, "
+        f"SUM(CASE WHEN count = 0 THEN 0 ELSE COALESCE(record_key, 0) END) % {KEY_MODULUS} "
+        "AS cell_key FROM flows WHERE period_start <= ? AND period_end >= ? "
         "GROUP BY origin_code, observation_code, destination_code",
         (window.end, window.start),
         step="report: flows for the map",
@@ -209,7 +212,14 @@ def build_context(
     disclosed = result.disclosed(settings).to_pylist() if result is not None else []
     places, flows = _map_inputs(engine, window)
     level = result.level if result is not None else 0.95
-    map_view = build_map(disclosed, places, flows, threshold=threshold, level=level)
+    map_view = build_map(
+        disclosed,
+        places,
+        flows,
+        threshold=threshold,
+        level=level,
+        disclose=lambda v, k: publish_counts(v, k, settings, "travellers"),
+    )
 
     quarters, complete, missing, missing_more = completeness(
         engine, window.start, window.end, names, threshold

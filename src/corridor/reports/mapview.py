@@ -2,13 +2,14 @@
 
 Everything here is geometry in SVG user units, ready for the template (``map.html.j2``) to draw;
 no numbers of people are placed on the map. Flow volumes appear only as line widths, and a flow
-segment carrying fewer travellers than the disclosure threshold is not drawn at all.
+segment carrying fewer travellers than the disclosure threshold is not drawn at all; both from
+the segment's published volume (the disclosure function), never the true one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,14 +348,19 @@ def flow_lines(
     names: Mapping[str, str],
     project: basemap.Projection,
     threshold: int,
+    disclose: Disclose | None = None,
 ) -> list[FlowLine]:
     """The main flow segments (origin -> observation point -> destination), widths by volume.
 
-    ``flows``: rows with origin_code, observation_code, destination_code, count. Each record adds
-    its count to the segments origin-observation and observation-destination (undirected). Only
+    ``flows``: rows with origin_code, observation_code, destination_code, count (and
+    ``cell_key``, the sum of the rows' record keys). Each record adds its count (and key) to the
+    segments origin-observation and observation-destination (undirected). ``disclose`` publishes
+    the segments' volumes (the one disclosure function, each volume a count with its key): the
+    threshold and the widths use the published volumes, so neither tells a true count. Only
     segments carrying at least ``threshold`` travellers are drawn; no volume is written out.
     """
     volume: dict[tuple[str, str], float] = {}
+    keys: dict[tuple[str, str], int] = {}
     for f in flows:
         obs = str(f.get("observation_code") or "")
         count = float(f.get("count") or 0.0)
@@ -364,6 +370,11 @@ def flow_lines(
                 continue
             key = (obs, other) if obs < other else (other, obs)
             volume[key] = volume.get(key, 0.0) + count
+            keys[key] = (keys.get(key, 0) + int(f.get("cell_key") or 0)) % (1 << 32)
+    if disclose is not None and volume:
+        segments = list(volume)
+        shown = disclose([volume[k] for k in segments], [keys[k] for k in segments])
+        volume = {k: float(v) for k, v in zip(segments, shown, strict=True) if _count(v)}
     kept = sorted(
         ((k, v) for k, v in volume.items() if v >= threshold), key=lambda kv: (-kv[1], kv[0])
     )[:MAX_FLOWS]
@@ -380,6 +391,15 @@ def flow_lines(
             FlowLine(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), round(width, 2), title)
         )
     return out
+
+
+#: publishes lone counts with their keys (corridor.indicators.disclosure.publish_counts)
+Disclose = Callable[[list[float], list[int]], list[Any]]
+
+
+def _count(v: Any) -> bool:
+    """A published volume that is a number (not withheld, not a flag such as ``<10``)."""
+    return isinstance(v, int | float) and math.isfinite(v)
 
 
 # ---- sites ---------------------------------------------------------------------------------
@@ -522,6 +542,7 @@ def build_map(
     *,
     threshold: int,
     level: float = 0.95,
+    disclose: Disclose | None = None,
 ) -> MapView:
     """The whole map: ``ranked`` sites (rank, name, lat, lon, score...), every place with its
     corridor(s), and flow records aggregated by origin, observation point and destination."""
@@ -564,7 +585,7 @@ def build_map(
         unnumbered=[m.name for m in sorted(marks, key=lambda m: m.rank) if not m.label],
         key=[(m.rank, m.name, m.country) for m in sorted(marks, key=lambda m: m.rank)][:KEY_SITES],
         corridors=corridors(places, project),
-        flows=flow_lines(flows, coords, names, project, threshold),
+        flows=flow_lines(flows, coords, names, project, threshold, disclose),
         sites=marks,
         unplaced=unplaced,
         score_legend=score_legend,

@@ -23,6 +23,7 @@ from corridor.access.scope import Scope, scoped
 from corridor.api.auth import EngineDep, hub_of
 from corridor.api.respond import deep_clean
 from corridor.config import Settings
+from corridor.indicators.disclosure import publish_counts
 from corridor.reports import basemap
 from corridor.reports.cascade import TREND_IDS, group_label, trends
 from corridor.reports.hotspot_view import COMPONENT_LABELS, contribution_bar, explanation
@@ -35,6 +36,7 @@ from corridor.reports.mapview import (
 )
 from corridor.reports.outbreak import iso_week, reached_counts
 from corridor.storage.engine import Engine
+from corridor.storage.recordkeys import KEY_MODULUS
 from corridor.web.live import cached, disclosure_of, ranking_for, threshold_of, window_for
 from corridor.web.session import PageAccount
 from corridor.web.site import page_router, render
@@ -134,8 +136,9 @@ def _map_rows(eng: Any, window: Any, settings: Settings) -> tuple[Any, ...]:
         step="web: places for the map",
     ).to_pylist()
     flows = eng.query(
-        "SELECT origin_code, observation_code, destination_code, SUM(count) AS count "
-        "FROM flows WHERE period_start <= ? AND period_end >= ? "
+        "SELECT origin_code, observation_code, destination_code, SUM(count) AS count, "
+        f"SUM(CASE WHEN count = 0 THEN 0 ELSE COALESCE(record_key, 0) END) % {KEY_MODULUS} "
+        "AS cell_key FROM flows WHERE period_start <= ? AND period_end >= ? "
         "GROUP BY origin_code, observation_code, destination_code",
         (window.end, window.start),
         step="web: flows for the map",
@@ -199,7 +202,14 @@ def layers(request: Request, engine: Any, account: Any, period: str | None) -> d
         ],
         "flows": [
             {"line": [[f.y1, f.x1], [f.y2, f.x2]], "width": f.width, "title": f.title}
-            for f in flow_lines(flows, coords, names, _lonlat, threshold)
+            for f in flow_lines(
+                flows,
+                coords,
+                names,
+                _lonlat,
+                threshold,
+                lambda v, k: publish_counts(v, k, settings, "travellers"),
+            )
         ],
         "outbreak": outbreak,
         "legend": [
