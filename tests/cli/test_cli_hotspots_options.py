@@ -10,18 +10,12 @@ from pathlib import Path
 import pytest
 
 from clihelp import run
-from hotspots.hotspot_world import PLACES, write_small_world_csv
+from hotspots.hotspot_world import PLACES, cli_workspace
 
 
 @pytest.fixture
 def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    folder = tmp_path / "ws"
-    assert run(capsys, "init", str(folder)).code == 0
-    files = write_small_world_csv(tmp_path / "src")
-    for kind in ("places", "services", "flows", "cases"):
-        r = run(capsys, "-w", str(folder), "ingest", str(files[kind]), "--kind", kind)
-        assert r.code == 0, r.err
-    return folder
+    return cli_workspace(capsys, tmp_path)
 
 
 def hot(capsys: pytest.CaptureFixture[str], ws: Path, *args: str):  # type: ignore[no-untyped-def]

@@ -323,3 +323,16 @@ def load_synthetic_world(engine: Engine, n_sites: int = 40, seed: int = 7) -> di
     insert_services(engine, services)
     insert_flows(engine, flows)
     return truth
+
+
+def cli_workspace(capsys: Any, tmp_path: Path) -> Path:
+    """A workspace made and filled with the small world through the CLI, as a user would."""
+    from clihelp import run
+
+    folder = tmp_path / "ws"
+    assert run(capsys, "init", str(folder)).code == 0
+    files = write_small_world_csv(tmp_path / "src")
+    for kind in ("places", "services", "flows", "cases"):
+        r = run(capsys, "-w", str(folder), "ingest", str(files[kind]), "--kind", kind)
+        assert r.code == 0, r.err
+    return folder

@@ -9,14 +9,12 @@ the console/host/axe/screenshot checks).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from webcheck import Watch, watch
-from webserve import ACCOUNTS, Served, build_workspace, free_port, log_in
+from webserve import ACCOUNTS, Served, build_workspace, log_in, serving
 
 from browser import chromium_path
 
@@ -24,29 +22,10 @@ from browser import chromium_path
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The dashboard served by uvicorn on a loopback port, in a thread of this process."""
-    import uvicorn
-
-    from corridor.api.app import create_app
-
     chromium_path()  # skip (or fail under CI) before building anything
     folder = build_workspace(tmp_path_factory.mktemp("web") / "ws")
-    app = create_app(folder)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", folder, {r: a[0] for r, a in ACCOUNTS.items()})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(folder) as base_url:
+        yield Served(base_url, folder, {r: a[0] for r, a in ACCOUNTS.items()})
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,10 @@ manager's upload), and Leaflet puts a tooltip given as a string into the page as
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from webserve import ACCOUNTS, build_workspace, free_port, log_in
+from webserve import ACCOUNTS, build_workspace, log_in, serving
 
 from corridor.workspace import open_workspace
 
@@ -34,24 +32,13 @@ def _rename(folder: Path) -> None:
 def test_a_place_named_with_html_shows_as_text_in_map_tooltips(
     browser: Any, tmp_path: Path
 ) -> None:
-    import uvicorn
-
-    from corridor.api.app import create_app
-
     folder = build_workspace(tmp_path / "ws")
     _rename(folder)
-    app = create_app(folder)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    with serving(folder) as base:
+        _check_tooltip(browser, base)
+
+
+def _check_tooltip(browser: Any, base: str) -> None:
     ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     try:
         page = ctx.new_page()
@@ -67,5 +54,3 @@ def test_a_place_named_with_html_shows_as_text_in_map_tooltips(
         assert page.locator(".leaflet-tooltip b").count() == 0
     finally:
         ctx.close()
-        server.should_exit = True
-        thread.join(timeout=10)

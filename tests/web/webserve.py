@@ -5,6 +5,10 @@ role, the served address, a free port and logging in through the form."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -74,3 +78,30 @@ def log_in(page: Any, base_url: str, user: str, password: str = PASSWORD) -> Non
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """The dashboard of the workspace ``folder`` served by uvicorn on a loopback port, in a
+    thread of this process, while the block runs: its base URL."""
+    import uvicorn
+
+    from corridor.api.app import create_app
+
+    app = create_app(folder)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -8,6 +8,7 @@ indicator outputs count. The rest of the package works on the pandas frames retu
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -89,21 +90,25 @@ def nothing_to_rank(engine: Engine, window: Window) -> QueryError:
     impute every input of every site (every site tied, a made-up estimate), so it is refused,
     as ``corridor report`` refuses a period without data."""
     elements = tuple(dict.fromkeys((*_TOTAL_ELEMENTS, *_GROUP_ELEMENTS)))
-    span = engine.query_rows(
-        "SELECT MIN(period_start), MAX(period_end) FROM services "
-        f"WHERE data_element IN ({', '.join('?' for _ in elements)})",
-        elements,
-        step="hotspots: data span",
-    )
+    span = _services_span(engine, elements)
     have = (
-        f"its HIV services cover {span[0][0]} to {span[0][1]}"
-        if span and span[0][0] is not None
-        else "the warehouse holds none of its HIV services"
+        f"its HIV services cover {span}" if span else "the warehouse holds none of its HIV services"
     )
     return QueryError(
         f"nothing to rank for period {window.text}: the ranking reads no HIV services, flows or "
         f"outbreak cases in {window.start} to {window.end} ({have}); choose a period with data"
     )
+
+
+def _services_span(engine: Engine, elements: Sequence[str]) -> str | None:
+    """``first to last`` day of the service values of ``elements``; None without any."""
+    span = engine.query_rows(
+        "SELECT MIN(period_start), MAX(period_end) FROM services "
+        f"WHERE data_element IN ({', '.join('?' for _ in elements)})",
+        tuple(elements),
+        step="hotspots: data span",
+    )
+    return f"{span[0][0]} to {span[0][1]}" if span and span[0][0] is not None else None
 
 
 def no_testing_data(engine: Engine, window: Window) -> QueryError:
@@ -113,16 +118,8 @@ def no_testing_data(engine: Engine, window: Window) -> QueryError:
     positivity of 100%, and every estimate would be several times too high (all sites tied
     where flows are the only data). A value counts only in a window that holds its whole
     period, so a month or a week holds none of quarterly or yearly reports."""
-    span = engine.query_rows(
-        "SELECT MIN(period_start), MAX(period_end) FROM services WHERE data_element IN (?, ?)",
-        ("hiv_tests", "hiv_positive"),
-        step="hotspots: testing span",
-    )
-    have = (
-        f"its HIV tests cover {span[0][0]} to {span[0][1]}"
-        if span and span[0][0] is not None
-        else "the warehouse holds no HIV tests"
-    )
+    span = _services_span(engine, ("hiv_tests", "hiv_positive"))
+    have = f"its HIV tests cover {span}" if span else "the warehouse holds no HIV tests"
     return QueryError(
         f"cannot estimate new infections for period {window.text}: no site reports HIV tests "
         f"and positive results in {window.start} to {window.end} ({have}), and the estimate "

@@ -47,6 +47,7 @@ from corridor.indicators.suppresscells import (
     Layout,
     layout,
 )
+from corridor.storage.recordkeys import KEY_MODULUS
 
 if TYPE_CHECKING:
     from corridor.config import Settings
@@ -295,7 +296,7 @@ def publish_counts(
             "denominator": pa.nulls(n, pa.float64()),
             "numerator_element": pa.array([element] * n, text),
             "denominator_element": pa.nulls(n, text),
-            "numerator_key": pa.array([int(k) % (1 << 32) for k in keys], pa.int64()),
+            "numerator_key": pa.array([int(k) % KEY_MODULUS for k in keys], pa.int64()),
             "denominator_key": pa.nulls(n, pa.int64()),
             "value": pa.nulls(n, pa.float64()),
             "target": pa.nulls(n, pa.float64()),

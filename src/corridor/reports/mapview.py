@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corridor.reports import basemap
+from corridor.storage.recordkeys import KEY_MODULUS
 
 WIDTH = 760.0
 MIN_HEIGHT = 420.0
@@ -370,7 +371,7 @@ def flow_lines(
                 continue
             key = (obs, other) if obs < other else (other, obs)
             volume[key] = volume.get(key, 0.0) + count
-            keys[key] = (keys.get(key, 0) + int(f.get("cell_key") or 0)) % (1 << 32)
+            keys[key] = (keys.get(key, 0) + int(f.get("cell_key") or 0)) % KEY_MODULUS
     if disclose is not None and volume:
         segments = list(volume)
         shown = disclose([volume[k] for k in segments], [keys[k] for k in segments])
