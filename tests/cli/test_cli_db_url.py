@@ -60,6 +60,7 @@ def test_a_failed_connection_never_prints_the_password(
         f"host=127.0.0.1 port=5432 user=postgres password={SECRET}",
         f"password={SECRET}",
         f"dbname=x password = {SECRET}",
+        f"HOST=db.example.org sslmode=require Password={SECRET}",
     ],
 )
 def test_a_key_value_connection_string_is_refused(
@@ -84,6 +85,17 @@ def test_a_duckdb_path_with_a_space_still_opens(
     ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "my data" / "a=b" / "warehouse.duckdb"
+    path.parent.mkdir(parents=True)
+    res = run(capsys, "-w", ws, "--db", path, "status")
+    assert res.code == 0, res
+    assert path.exists()
+
+
+def test_a_duckdb_path_with_a_spaced_word_and_equals_sign_opens(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "round=2" is no libpq parameter: a folder name, not a key=value connection string
+    path = tmp_path / "survey round=2" / "warehouse.duckdb"
     path.parent.mkdir(parents=True)
     res = run(capsys, "-w", ws, "--db", path, "status")
     assert res.code == 0, res

@@ -301,8 +301,18 @@ class Engine(ABC):
 #: the URL schemes of PostgreSQL (any case): SQLAlchemy's spellings are taken too
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-#: ``host=... password=...``: a libpq key=value connection string, not a file path
-_KEY_VALUE = re.compile(r"(?:^|\s)[A-Za-z_]+\s*=")
+#: libpq's connection parameters (PostgreSQL 15, "Parameter Key Words"), as alternatives
+_LIBPQ_KEYS = (
+    "host|hostaddr|port|dbname|user|password|passfile|channel_binding|connect_timeout|"
+    "client_encoding|options|application_name|fallback_application_name|keepalives|"
+    "keepalives_idle|keepalives_interval|keepalives_count|tcp_user_timeout|replication|"
+    "gssencmode|sslmode|requiressl|sslcompression|sslcert|sslkey|sslpassword|sslrootcert|"
+    "sslcrl|sslcrldir|sslsni|requirepeer|ssl_min_protocol_version|ssl_max_protocol_version|"
+    "krbsrvname|gsslib|service|target_session_attrs|load_balance_hosts"
+)
+#: ``host=... password=...``: a libpq key=value connection string, not a file path (a path
+#: such as ``survey round=2/w.duckdb`` names no libpq parameter: a path)
+_KEY_VALUE = re.compile(rf"(?:^|\s)(?:{_LIBPQ_KEYS})\s*=", re.IGNORECASE)
 
 
 def connect(url: str) -> Engine:
