@@ -159,3 +159,12 @@ def test_the_values_of_a_report_path_stay_whole(tmp_path: Path) -> None:
     assert got[("ke-busia", "total")] == (30.0, 100.0)
     assert got[("ke-malaba", "unallocated")][1] == 10.0  # 90 - (50 + 30)
     ws.close()
+
+
+def test_a_count_without_a_key_is_refused_not_perturbed_with_a_stand_in() -> None:
+    pt = perturbation_table(SETTINGS)
+    with pytest.raises(ValueError, match="without a cell key"):
+        perturb_counts(np.array([5.0, 7.0]), np.array([123.0, np.nan]), pt)
+    # a zero or a missing count needs no key
+    out = perturb_counts(np.array([0.0, np.nan]), np.array([np.nan, np.nan]), pt)
+    assert out[0] == 0 and np.isnan(out[1])

@@ -55,14 +55,19 @@ def _floats(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
 def perturb_counts(
     values: npt.NDArray[np.float64], keys: npt.NDArray[np.float64], ptable: PerturbationTable
 ) -> npt.NDArray[np.float64]:
-    """Published counts (NaN stays NaN; a missing key counts as 0).
+    """Published counts (NaN stays NaN).
 
     A key is reduced mod 2^32 first: an unreduced difference of sums (negative, or 2^32 and
     more) would otherwise be read off the intervals of another count's row of the table (a
-    count of 5 with a negative key could be published as 1)."""
+    count of 5 with a negative key could be published as 1). A count above 0 without a key is
+    refused (ValueError): perturbed with one stand-in key, every such count would carry the
+    same noise, which a few known counts reveal."""
     ok = np.isfinite(values)
     counts = np.maximum(np.rint(np.where(ok, values, 0.0)), 0).astype(np.int64)
-    u = np.mod(np.where(np.isfinite(keys), keys, 0.0), KEY_MODULUS) / KEY_MODULUS
+    keyed = np.isfinite(keys)
+    if (ok & ~keyed & (counts > 0)).any():
+        raise ValueError("perturb_counts: a count without a cell key cannot be published")
+    u = np.mod(np.where(keyed, keys, 0.0), KEY_MODULUS) / KEY_MODULUS
     out = ptable.perturb(counts, u)
     out[~ok] = np.nan
     return out
