@@ -69,3 +69,38 @@ def test_whole_numbers_from_the_environment_and_toml_still_read(tmp_path: Path) 
     assert load_settings(tmp_path, env={}).suppression_threshold == 12
     s = load_settings(tmp_path, env={"CORRIDOR_SUPPRESSION_THRESHOLD": "11"})
     assert s.suppression_threshold == 11
+
+
+def test_trusted_proxies_are_ip_addresses_or_networks(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, env={}).api_trusted_proxies == ()  # none by default
+    (tmp_path / SETTINGS_FILE).write_text(
+        '[settings]\napi_trusted_proxies = ["127.0.0.1", "10.0.0.0/24", "0:0::1"]\n'
+    )
+    s = load_settings(tmp_path, env={})
+    assert s.api_trusted_proxies == ("127.0.0.1", "10.0.0.0/24", "::1")
+    s = load_settings(tmp_path, env={"CORRIDOR_API_TRUSTED_PROXIES": " 10.0.0.5, fd00::/8,"})
+    assert s.api_trusted_proxies == ("10.0.0.5", "fd00::/8")
+    s = load_settings(tmp_path, env={}, overrides={"api_trusted_proxies": ""})
+    assert s.api_trusted_proxies == () and s.sources["api_trusted_proxies"] == "command line"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('["10.0.0.x"]', "'10.0.0.x' is not an IP address or network"),
+        ('["proxy.example"]', "'proxy.example' is not an IP address or network"),
+        ('"*"', "'*' is not an IP address or network: to trust every address"),
+        ('["10.0.0.5/24"]', "'10.0.0.5/24' is not a network address: its host bits are set"),
+        ('["10.0.0.0/99"]', "'10.0.0.0/99' is not an IP network"),
+        ("true", "expected a list of IP addresses or networks, got True"),
+    ],
+)
+def test_a_bad_trusted_proxy_is_refused_naming_setting_source_value_and_reason(
+    tmp_path: Path, value: str, reason: str
+) -> None:
+    (tmp_path / SETTINGS_FILE).write_text(f"[settings]\napi_trusted_proxies = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path, env={})
+    assert f"setting 'api_trusted_proxies' from {tmp_path / SETTINGS_FILE}: {reason}" in str(
+        err.value
+    )

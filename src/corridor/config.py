@@ -6,6 +6,7 @@ that names where the bad value came from.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -92,6 +93,46 @@ def _bands(v: Any) -> tuple[str, ...]:
     return tuple(b.lower() for b in items)
 
 
+def _proxy(item: str) -> str:
+    """One trusted proxy: an IP address or a network (CIDR), written as uvicorn compares it."""
+    expected = "expected an IP address such as 127.0.0.1 or ::1, or a network such as 10.0.0.0/24"
+    if "/" in item:
+        try:
+            return str(ipaddress.ip_network(item))
+        except ValueError as exc:
+            if "has host bits set" in str(exc):  # 10.0.0.5/24: say which network is meant
+                net = ipaddress.ip_network(item, strict=False)
+                raise ValueError(
+                    f"{item!r} is not a network address: its host bits are set (the network "
+                    f"is {net})"
+                ) from None
+            raise ValueError(f"{item!r} is not an IP network ({expected})") from None
+    try:
+        return str(ipaddress.ip_address(item))
+    except ValueError:
+        if item == "*":
+            raise ValueError(
+                "'*' is not an IP address or network: to trust every address (so that any "
+                "client can choose its own) write 0.0.0.0/0,::/0"
+            ) from None
+        raise ValueError(
+            f"{item!r} is not an IP address or network ({expected}; host names are not looked up)"
+        ) from None
+
+
+def proxy_addresses(v: Any) -> tuple[str, ...]:
+    """The setting api_trusted_proxies (and ``corridor serve --trusted-proxies``): IP addresses
+    and networks, comma-separated text or a list; empty: none. Anything else is refused
+    (uvicorn would keep a value that is not an address as a name no peer ever has)."""
+    if isinstance(v, str):
+        items = [p.strip() for p in v.split(",")]
+    elif isinstance(v, list | tuple) and all(isinstance(p, str) for p in v):
+        items = [p.strip() for p in v]
+    else:
+        raise ValueError(f"expected a list of IP addresses or networks, got {v!r}")
+    return tuple(dict.fromkeys(_proxy(p) for p in items if p))
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "db", "", "Database URL: empty for the workspace's DuckDB file, or postgresql://...", _text
@@ -168,6 +209,14 @@ SETTINGS: tuple[Setting, ...] = (
         "HTTP API: comma-separated origins allowed by CORS (empty: CORS off).",
         _text,
     ),
+    Setting(
+        "api_trusted_proxies",
+        (),
+        "HTTP API: IP addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed (e.g. 127.0.0.1 or "
+        "10.0.0.0/24; empty: none, the client is the connection's own address).",
+        proxy_addresses,
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -215,6 +264,10 @@ class Settings:
     @property
     def testing_min_age(self) -> int:
         return int(self.values["testing_min_age"])
+
+    @property
+    def api_trusted_proxies(self) -> tuple[str, ...]:
+        return tuple(self.values.get("api_trusted_proxies", ()))
 
     @property
     def user(self) -> str:

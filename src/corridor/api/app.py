@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
@@ -21,7 +22,7 @@ from corridor.api import analytics, routes_data, routes_read
 from corridor.api.fastlane import CachedAnswers
 from corridor.api.hub import Hub
 from corridor.api.problems import RequestIdAndHeaders, RequestIds, UploadLimit, install_handlers
-from corridor.config import SETTINGS_FILE, load_settings
+from corridor.config import SETTINGS_FILE, Settings, load_settings
 from corridor.errors import WorkspaceError
 from corridor.storage.engine import connect
 from corridor.storage.migrations import migrate
@@ -43,11 +44,14 @@ def create_app(
     db: str | None = None,
     pool_size: int | None = None,
     require_admin: bool = True,
+    trusted_proxies: str | None = None,
 ) -> FastAPI:
+    """The hub's app. ``trusted_proxies`` (``corridor serve --trusted-proxies``) overrides the
+    setting ``api_trusted_proxies``: run the app with ``proxy_options(app.state.hub.settings)``."""
     folder = Path(workspace) if workspace is not None else find_workspace()
     if not (folder / SETTINGS_FILE).is_file():
         raise WorkspaceError(f"{folder} is not a Corridor workspace (no {SETTINGS_FILE})")
-    settings = load_settings(folder, overrides={"db": db})
+    settings = load_settings(folder, overrides={"db": db, "api_trusted_proxies": trusted_proxies})
     url = settings.db or str(folder / WAREHOUSE_FILE)
     first = connect(url)
     try:
@@ -104,6 +108,21 @@ def create_app(
     app.add_middleware(RequestIdAndHeaders, ids=ids)
     app.fast = CachedAnswers(hub, ids, cors=bool(origins))
     return app
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's keyword arguments for the client address and scheme of a request
+    (``request.client``, read by the login limit and the audit trail of both logins, and
+    ``request.url.scheme``, which makes the session cookies Secure): the connection's own,
+    unless its peer is one of the trusted proxies of the setting ``api_trusted_proxies``, whose
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers then count (uvicorn's
+    ProxyHeadersMiddleware, which takes the nearest address that is not a trusted proxy).
+    uvicorn's own default (trust 127.0.0.1 and ::1, or ``$FORWARDED_ALLOW_IPS``) is never used:
+    any local client could otherwise choose the address it is audited and limited under."""
+    trusted = settings.api_trusted_proxies
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted)}
 
 
 class HubApp(FastAPI):

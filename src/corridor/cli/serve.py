@@ -10,6 +10,18 @@ import click
 from corridor.cli.common import err_console, state
 
 
+def _trusted_proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--trusted-proxies: IP addresses or networks; anything else is a usage error (exit 2)."""
+    if value is None:
+        return None
+    from corridor.config import proxy_addresses  # light: the standard library's ipaddress
+
+    try:
+        return ",".join(proxy_addresses(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.command("serve")
 @click.option(
     "-w",
@@ -36,6 +48,15 @@ from corridor.cli.common import err_console, state
     help="Before answering, compute each account scope's default overview, map and ranking "
     "for up to this long (0: none; one worker only). docs/dashboard.md, 'Speed and size'.",
 )
+@click.option(
+    "--trusted-proxies",
+    metavar="ADDRESSES",
+    callback=_trusted_proxies,
+    help="Comma-separated IP addresses or networks (CIDR) of reverse proxies whose "
+    "X-Forwarded-For and X-Forwarded-Proto are believed, e.g. 127.0.0.1,10.0.0.0/24 "
+    "(default: the setting api_trusted_proxies, else none: a client's address is its "
+    "connection's). docs/api.md, 'Serving'.",
+)
 @click.pass_context
 def serve_command(
     ctx: click.Context,
@@ -45,18 +66,22 @@ def serve_command(
     port: int,
     workers: int,
     prepare_seconds: float,
+    trusted_proxies: str | None,
 ) -> None:
     """Serve the HTTP API (docs/api.md) on loopback by default. Needs an admin account."""
     import uvicorn
 
-    from corridor.api.app import create_app
+    from corridor.api.app import create_app, proxy_options
     from corridor.errors import QueryError
     from corridor.workspace import find_workspace
 
     st = state(ctx)
     folder = workspace_path or st.workspace_path or find_workspace()
-    app = create_app(folder, db=db or st.db)  # refuses without an admin, says how to add one
+    # refuses without an admin, says how to add one
+    app = create_app(folder, db=db or st.db, trusted_proxies=trusted_proxies)
     url = app.state.hub.url
+    trusted = app.state.hub.settings.api_trusted_proxies
+    proxies = proxy_options(app.state.hub.settings)
     if workers > 1 and app.state.hub.is_duckdb:
         raise QueryError(
             "--workers > 1 needs PostgreSQL (--db postgresql://...): a DuckDB file is held by "
@@ -65,7 +90,7 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"[bold yellow]warning:[/] listening on {host}: put a TLS-terminating proxy in "
-            "front; tokens travel in every request",
+            "front (and name it with --trusted-proxies); tokens travel in every request",
             highlight=False,
         )
     if workers == 1 and prepare_seconds > 0:
@@ -83,10 +108,16 @@ def serve_command(
         f"http://{host}:{port}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops",
         highlight=False,
     )
+    if trusted:
+        err_console.print(
+            f"client addresses from X-Forwarded-For when the peer is {', '.join(trusted)}",
+            highlight=False,
+        )
     if workers > 1:
         app.state.hub.close()
         os.environ["CORRIDOR_WORKSPACE"] = str(folder)
         os.environ["CORRIDOR_DB"] = url
+        os.environ["CORRIDOR_API_TRUSTED_PROXIES"] = ",".join(trusted)  # the workers' settings
         uvicorn.run(
             "corridor.api.app:app_from_env",
             factory=True,
@@ -94,6 +125,7 @@ def serve_command(
             port=port,
             workers=workers,
             log_level="warning",
+            **proxies,
         )
         return
     if app.state.hub.is_duckdb:
@@ -101,6 +133,6 @@ def serve_command(
 
         # a CLI command on the held file then fails at once, naming this server
         with serving(url, f"pid {os.getpid()}, http://{host}:{port}"):
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **proxies)
         return
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **proxies)
