@@ -160,3 +160,52 @@ def test_json_outcome_lists_the_problems_of_a_refusal_and_of_a_quarantine(
     assert result["rows_quarantined"] == 1 and result["problems"] == 1
     assert result["problem_details"][0]["value"] == "-5"
     assert result["problem_details"][0]["row"] == 1
+
+
+def test_a_dhis2_csv_naming_a_column_twice_exits_2_not_with_a_traceback(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "dhis2.csv"
+    export.write_text(
+        "dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,value\n"
+        "hiv_tests,202402,ke-malaba,HllvX50cXC0,HllvX50cXC0,5,6\n"
+    )
+    r = run(capsys, "-w", ws, "ingest", export, "--kind", "services")
+    assert r.code == 2, r.err
+    assert f"{export}, column 'value': duplicate column for 'value'" in r.err
+    assert "Traceback" not in r.err
+    assert counts(capsys, ws)["services"] == 0
+
+
+def test_a_workbook_with_a_stale_dimension_imports_every_row(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workbook whose <dimension> claims fewer rows than it holds imported only those (exit 0,
+    rows silently dropped)."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "services"
+    sheet.append(SERVICES.strip().split(","))
+    for n, sex in enumerate(("f", "m", "x"), start=1):
+        sheet.append(["2024Q3", "ke-malaba", "hiv_tests", sex, "15-24", "truck_driver", n])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                body = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:G2"/>', body)
+            dst.writestr(item, body)
+    book = tmp_path / "services.xlsx"
+    book.write_bytes(out.getvalue())
+    r = run(capsys, "-w", ws, "ingest", book, "--kind", "services")
+    assert r.code == 0, r.err
+    assert "3 rows read, 3 new" in r.out
+    assert counts(capsys, ws)["services"] == 3

@@ -189,3 +189,31 @@ def test_a_mixed_file_is_refused_and_nothing_is_imported() -> None:
         assert [p.file for p in info.value.problems] == [str(mixed)]
         assert eng.scalar("SELECT COUNT(*) FROM places") == 0
         eng.close()
+
+
+# -- UTF-16 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_is_named_as_such_not_as_binary(tmp_path: Path, encoding: str) -> None:
+    """Excel's 'Unicode Text' is UTF-16 with a byte-order mark: it was refused as "binary
+    content that is not a known format", which sent users looking for a corrupt file."""
+    text = "place_code\tname\tplace_type\tparent_code\tcountry_code\nken\tKenya\tcountry\t\tken\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "p.txt"
+    path.write_bytes(data)
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        for fmt in ("auto", "csv"):
+            with pytest.raises(InputError) as info:
+                ingest(eng, [path], "places", fmt=fmt)
+            [problem] = info.value.problems
+            assert problem.file == str(path)
+            assert problem.reason.startswith("UTF-16 text (Excel's 'Unicode Text'")
+            assert "save the file as UTF-8" in problem.reason
+        assert eng.scalar("SELECT COUNT(*) FROM places") == 0
+    finally:
+        eng.close()

@@ -144,6 +144,21 @@ def test_adx_file_errors(data: bytes, reason: str) -> None:
     assert p.file == "f.xml" and reason in p.reason
 
 
+def test_adx_values_outside_a_top_level_group_are_refused() -> None:
+    """A group inside a wrapper element was skipped without a word (0 rows, exit 0)."""
+    value = '<dataValue dataElement="HTS_TST" value="3"/>'
+    data = adx(
+        f'<group orgUnit="OU_BUSIA" period="2024">{value}</group>'
+        f'<groups><group orgUnit="OU_BUSIA" period="2023">{value}{value}</group></groups>'
+    )
+    with pytest.raises(InputError) as err:
+        read(data)
+    (p,) = err.value.problems
+    assert p.reason.startswith(
+        "2 of the file's 3 <dataValue> element(s) are not inside a <group> directly under <adx>"
+    )
+
+
 def test_adx_only_for_services() -> None:
     with pytest.raises(InputError, match="--kind services"):
         read_adx(Path("f.xml"), adx(""), "flows", ReadContext("f.xml"))

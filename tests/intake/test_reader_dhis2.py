@@ -239,6 +239,45 @@ def test_csv_problems_and_file_errors() -> None:
         read_csv("a,b\n")
 
 
+def test_csv_header_naming_a_column_twice_is_refused() -> None:
+    """Two ``value`` columns (or ``catoptcombo`` beside ``categoryoptioncombo``) ended in a
+    traceback (exit 1); which of them holds the values cannot be told, so the header is refused
+    as the tidy reader refuses a duplicated column."""
+    line = "fbfJHSPpUQD,202402,KE_BUSIA,Prlt0C1RF0s,TrKdrAoc001,5,6\n"
+    with pytest.raises(InputError) as err:
+        read_csv(
+            "dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,value\n"
+            + line
+        )
+    assert [(p.row, p.column, p.reason) for p in err.value.problems] == [
+        (None, "value", "duplicate column for 'value'")
+    ]
+    assert "more than once" in str(err.value)
+    old = "dataelement,period,orgunit,catoptcombo,categoryoptioncombo,attroptcombo,value\n"
+    with pytest.raises(InputError) as err:
+        read_csv(old + "fbfJHSPpUQD,202402,KE_BUSIA,Prlt0C1RF0s,V6L425pT3A0,TrKdrAoc001,5\n")
+    assert [p.column for p in err.value.problems] == ["categoryoptioncombo"]
+
+
+def test_xml_values_outside_the_set_are_refused_not_skipped() -> None:
+    """``<dataValue>`` elements inside a wrapper element were skipped without a word: the file
+    imported as 0 rows. They are a file error now."""
+    xml = (
+        b'<dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0" period="202405" orgUnit="KE_BUSIA">'
+        b'<dataValue dataElement="fbfJHSPpUQD" categoryOptionCombo="Prlt0C1RF0s" '
+        b'attributeOptionCombo="TrKdrAoc001" value="4"/><dataValues>'
+        b'<dataValue dataElement="fbfJHSPpUQD" categoryOptionCombo="V6L425pT3A0" '
+        b'attributeOptionCombo="TrKdrAoc001" value="9"/>'
+        b"</dataValues></dataValueSet>"
+    )
+    with pytest.raises(InputError) as err:
+        read_dhis2_xml(Path("f.xml"), xml, "services", ctx())
+    (p,) = err.value.problems
+    assert p.row is None and p.reason.startswith(
+        "1 of the file's 2 <dataValue> element(s) are not children of <dataValueSet>"
+    )
+
+
 def test_dhis2_xml() -> None:
     xml = (
         b'<dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0" period="202405" orgUnit="KE_BUSIA">'

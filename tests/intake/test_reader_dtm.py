@@ -98,6 +98,21 @@ def test_dtm_missing_columns_is_a_file_error() -> None:
     assert "DTM" in str(err.value)
 
 
+def test_dtm_column_given_twice_is_refused() -> None:
+    """A second ``n`` column (or ``date`` beside ``t``) was ignored with a warning that called
+    it "not in the DTM registry"; which one holds the counts cannot be told."""
+    with pytest.raises(InputError) as err:
+        read(HEADER.strip() + ",n\n2024-03,BSA,KEN,incoming,UGA,,,M,25-34,412,,,999\n")
+    assert [(p.row, p.column, p.reason) for p in err.value.problems] == [
+        (None, "n", "duplicate column for 'n'")
+    ]
+    with pytest.raises(InputError) as err:
+        read("t,date,fmp,movement,n\n2024-03,2024-04,BSA,in,5\n")
+    assert [(p.column, p.reason) for p in err.value.problems] == [
+        ("date", "duplicate column for 't'")
+    ]
+
+
 def test_dtm_only_for_flows() -> None:
     with pytest.raises(InputError, match="--kind flows"):
         read_dtm(Path("f.csv"), HEADER.encode(), "services", ReadContext("f.csv"))

@@ -82,6 +82,17 @@ def test_bad_geometries_are_row_problems() -> None:
     assert "not supported" in t.problems[0].reason
 
 
+def test_a_property_given_twice_with_other_values_is_a_problem() -> None:
+    """``place_code`` beside ``Place_Code`` (or ``#loc+code``): the first one was taken and the
+    other dropped without a word. The same value twice is fine."""
+    point = {"type": "Point", "coordinates": [1, 2]}
+    t = read(collection(feature(point, Place_Code="y"), feature(point, **{"#loc+code": "x"})))
+    assert [(p.row, p.column, p.value) for p in t.problems] == [(1, "Place_Code", "y")]
+    assert t.problems[0].reason == (
+        "duplicate property for 'place_code' with another value ('x'): keep one"
+    )
+
+
 @pytest.mark.parametrize(
     ("doc", "reason"),
     [

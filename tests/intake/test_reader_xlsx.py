@@ -147,3 +147,72 @@ def test_zip_with_a_workbook_part_but_broken() -> None:
         z.writestr("[Content_Types].xml", "<Types/>")
     with pytest.raises(InputError, match="not a readable XLSX workbook"):
         read(buf.getvalue())
+
+
+def with_dimension(data: bytes, ref: str) -> bytes:
+    """``data`` with its worksheet's ``<dimension>`` claiming ``ref`` (as programs that write
+    workbooks leave it stale)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                body = re.sub(
+                    rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>'.encode(), body
+                )
+            dst.writestr(item, body)
+    return out.getvalue()
+
+
+def test_a_stale_dimension_loses_no_row_nor_column() -> None:
+    """openpyxl's read-only mode stops where the sheet's <dimension> says: a workbook that
+    claims A1:F2 but holds three data rows and seven columns lost its last rows (and its
+    value column) without a word."""
+    rows = [HEADER] + [["2024Q1", "ke", "hiv_tests", "", "", "", n] for n in (1, 2, 3)]
+    data = with_dimension(workbook({"services": rows}), "A1:F2")
+    assert b'<dimension ref="A1:F2"/>' in zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/worksheets/sheet1.xml"
+    )
+    t = read(data)
+    assert t.problems == []
+    assert t.frame["value"].to_list() == ["1", "2", "3"]
+
+
+def test_merged_cells_over_several_rows_are_problems() -> None:
+    """A merged cell stores its value once, in its first cell: the other rows read it as empty,
+    which for sex means total. Every row it spans is a problem, as is a merge across contract
+    columns; a merge within one cell of the contract (or over ignored columns) is not."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "services"
+    for row in [
+        [*HEADER, "notes"],
+        ["2024Q1", "ke", "hiv_tests", "f", "15-24", "", 10, "a"],
+        ["2024Q1", "ke", "hiv_tests", None, "25-34", "", 12, "b"],
+        ["2024Q1", "ke", "hiv_positive", "m", "15-24", "", 1, "c"],
+        ["2024Q1", "ke", "hiv_positive", "m", "25-34", "", 2, "d"],
+    ]:
+        ws.append(row)
+    ws.merge_cells("D2:D3")  # sex 'f' shown on two rows
+    ws.merge_cells("H4:H5")  # notes: not read
+    ws.merge_cells("F4:G4")  # population_group and value of one row
+    buf = io.BytesIO()
+    wb.save(buf)
+    t = read(buf.getvalue())
+    assert [(p.row, p.column, p.value) for p in t.problems] == [
+        (1, "sex", "f"),
+        (2, "sex", "f"),
+        (3, "population_group", ""),
+        (3, "value", ""),
+    ]
+    assert "merged cells D2:D3" in t.problems[0].reason
+    assert "unmerge" in t.problems[0].reason
+
+
+def test_an_empty_first_sheet_is_named_with_the_others() -> None:
+    rows = [HEADER, ["2024Q1", "ke", "hiv_tests", "", "", "", 4]]
+    with pytest.raises(InputError) as err:
+        read(workbook({"Sheet1": [], "data": rows}))
+    (p,) = err.value.problems
+    assert p.reason.startswith("the worksheet 'Sheet1' is empty; the workbook's sheets are")
+    assert "'data'" in p.reason and "'services'" in p.reason

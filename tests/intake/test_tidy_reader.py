@@ -8,7 +8,7 @@ from helpers import PLACES_CSV, SERVICES_HEADER, write
 from corridor.contract.schema import PLACES, SERVICES
 from corridor.errors import InputError
 from corridor.intake.rawtable import ROW, ReadContext
-from corridor.intake.tidy import match_tag, read_delimited
+from corridor.intake.tidy import match_tag, read_delimited, scan_delimited
 
 
 def read(path: Path, kind: str):  # type: ignore[no-untyped-def]
@@ -77,6 +77,19 @@ def test_unknown_columns_are_reported_not_silently_dropped(tmp_path: Path) -> No
         "services",
     )
     assert any("notes" in w for w in t.warnings)
+
+
+def test_values_under_an_empty_header_cell_are_reported(tmp_path: Path) -> None:
+    """A column whose header cell is empty was dropped without a word, values and all; empty
+    trailing columns (``,,`` as Excel writes them) still pass without a warning."""
+    text = SERVICES_HEADER.strip() + ",,\n2024,x,hiv_tests,,,,1,,\n2024,y,hiv_tests,,,,2, 7 ,\n"
+    path = write(tmp_path, "s.csv", text)
+    want = ["ignored the values of column(s) 8 (counted from 1), which have no header"]
+    assert read(path, "services").warnings == want
+    scanned = scan_delimited(path, path.read_bytes(), "services", ReadContext(str(path)))
+    assert scanned is not None and scanned.warnings == want
+    empty = write(tmp_path, "e.csv", SERVICES_HEADER.strip() + ",,\n2024,x,hiv_tests,,,,1,,\n")
+    assert read(empty, "services").warnings == []
 
 
 def test_blank_rows_skipped_but_numbering_kept(tmp_path: Path) -> None:

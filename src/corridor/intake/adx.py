@@ -105,10 +105,24 @@ def read_adx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
             found = _dimensions(extra, row, file, problems)
             for dim in DIMS:
                 columns[dim].append(found.get(dim))
+    _check_all_read(root, row, "inside a <group> directly under <adx>", file)
     frame = pl.DataFrame(columns, schema={k: pl.Utf8 for k in columns}).with_columns(
         pl.int_range(1, row + 1, dtype=pl.Int64).alias(ROW)
     )
     return _translate(frame, kind, ctx, problems)
+
+
+def _check_all_read(root: Element, read: int, where: str, file: str) -> None:
+    """A file error when the document holds ``<dataValue>`` elements elsewhere than where the
+    reader takes them (in a wrapper element, a group inside another): they would be skipped
+    without a word."""
+    found = sum(1 for e in root.iter() if local(e.tag) == "dataValue")
+    if found > read:
+        raise file_error(
+            file,
+            f"{found - read} of the file's {found} <dataValue> element(s) are not {where}, "
+            "where they are read: they would be skipped, so the file is refused",
+        )
 
 
 def _dimensions(
@@ -231,6 +245,7 @@ def read_dhis2_xml_root(root: Element, kind: str, ctx: ReadContext) -> RawTable:
                 value = child.text if child is not None else None
             columns[f].append(value if value is not None else defaults.get(f))
     n = len(columns["value"])
+    _check_all_read(root, n, "children of <dataValueSet>", ctx.display_name)
     frame = pl.DataFrame(columns, schema={f: pl.Utf8 for f in dhis2.FIELDS}).with_columns(
         pl.int_range(1, n + 1, dtype=pl.Int64).alias(ROW)
     )

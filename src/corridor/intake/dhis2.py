@@ -17,7 +17,7 @@ from typing import Any
 import ijson
 import polars as pl
 
-from corridor.errors import Problem, file_error
+from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.duckvalues import duck_values
 from corridor.intake.jsondepth import nesting_depth
@@ -272,7 +272,22 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
     top = header_row(grid, file)  # empty lines before the header (or first value) are skipped
     first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(top)]
     if first and first[0] in CSV_ALIASES:
-        names = {i: CSV_ALIASES[c] for i, c in enumerate(first) if c in CSV_ALIASES}
+        names: dict[int, str] = {}
+        twice: list[Problem] = []
+        for i, c in enumerate(first):
+            if c not in CSV_ALIASES:
+                continue
+            if CSV_ALIASES[c] in names.values():  # which of the two holds the values?
+                label = (grid.row(top)[i] or "").strip()
+                twice.append(
+                    Problem(file, None, label, None, f"duplicate column for {CSV_ALIASES[c]!r}")
+                )
+            else:
+                names[i] = CSV_ALIASES[c]
+        if twice:
+            raise InputError(
+                twice, summary=f"{file}: the DHIS2 CSV header names a column more than once"
+            )
         missing = [f for f in CSV_ORDER if f not in names.values()]
         if missing:
             raise file_error(

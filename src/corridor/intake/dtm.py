@@ -33,10 +33,15 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     top = header_row(grid, file)  # empty lines before the header are skipped
     header = [(c or "").strip().lower() for c in grid.row(top)]
     names: dict[str, str] = {}
+    twice: list[Problem] = []
     for col, label in zip(grid.columns, header, strict=True):
         name = ALIASES.get(label, label)
-        if name in (*REQUIRED, *OPTIONAL) and name not in names.values():
+        if name in names.values():  # the same column twice (or under an alias): which is meant?
+            twice.append(Problem(file, None, label, None, f"duplicate column for {name!r}"))
+        elif name in (*REQUIRED, *OPTIONAL):
             names[col] = name
+    if twice:
+        raise InputError(twice, summary=f"{file}: the DTM header names a column more than once")
     missing = [c for c in REQUIRED if c not in names.values()]
     if missing:
         raise InputError(

@@ -12,7 +12,7 @@ from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
 from corridor.intake.dtm import ALIASES, read_dtm
 from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
-from corridor.intake.text import has_text, sniff_delimiter
+from corridor.intake.text import UTF16_REASON, has_text, is_utf16, sniff_delimiter
 from corridor.intake.tidy import is_tag_row, read_delimited
 from corridor.intake.xlsx import read_xlsx
 
@@ -59,6 +59,8 @@ def detect_format(path: Path, data: bytes) -> str:
             raise file_error(name, what)
     if path.suffix.lower() in _XLSX_SUFFIXES:
         return "xlsx"  # named like a workbook but not one: the reader says so
+    if is_utf16(data):
+        raise file_error(name, UTF16_REASON)
     head = data[:_HEAD].removeprefix(b"\xef\xbb\xbf").lstrip()
     if looks_binary(head):
         raise file_error(name, "binary content that is not a known format (not text, not XLSX)")

@@ -51,6 +51,17 @@ def read_geojson(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTab
                 ignored.add(str(key))
             elif name not in props:
                 props[name] = _text(value)
+            elif _text(value) != props[name]:  # "place_code" and "Place_Code": which one?
+                problems.append(
+                    Problem(
+                        file,
+                        row,
+                        str(key),
+                        _text(value),
+                        f"duplicate property for {name!r} with another value "
+                        f"({props[name]!r}): keep one",
+                    )
+                )
         geometry = feature.get("geometry")
         if geometry is not None:
             point, why = _point(geometry)

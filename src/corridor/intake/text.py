@@ -27,6 +27,18 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+#: why a UTF-16 file (Excel's "Unicode Text", some Windows tools) is refused
+UTF16_REASON = (
+    "UTF-16 text (Excel's 'Unicode Text', some Windows tools), not UTF-8: save the file as "
+    "UTF-8 (in Excel: Save As, 'CSV UTF-8'; in a text editor: encoding UTF-8) and import it again"
+)
+
+
+def is_utf16(data: bytes) -> bool:
+    """Whether ``data`` starts with a UTF-16 byte-order mark (little- or big-endian)."""
+    return data[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
 def decode(data: bytes, file: str, *, partial: bool = False) -> str:
     """Decode bytes as UTF-8 (BOM stripped) or, failing that, Windows-1252 (old Excel).
 
@@ -37,6 +49,8 @@ def decode(data: bytes, file: str, *, partial: bool = False) -> str:
     file that fails is looked at again. With ``partial``, ``data`` is the head of a file: a
     character cut at its end is dropped.
     """
+    if is_utf16(data):
+        raise file_error(file, UTF16_REASON)
     if b"\x00" in data[:4096]:
         raise file_error(file, "binary content, not a text file (NUL bytes found)")
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0

@@ -133,7 +133,27 @@ def frame_from_grid(
     table = RawTable(file, "hxl" if tags is not None else fmt, kind, frame)
     if ignored:
         table.warnings.append(f"ignored column(s) not in the {kind} contract: {', '.join(ignored)}")
+    unnamed = [
+        i + 1
+        for i in range(len(names))
+        if i not in positions
+        and not (header[i] or "").strip()
+        and not (tags is not None and i < len(tags) and (tags[i] or "").strip())
+        and _holds_values(body[names[i]])
+    ]
+    if unnamed:  # values under an empty header cell: ignored like any unknown column, but said
+        table.warnings.append(
+            f"ignored the values of column(s) {', '.join(map(str, unnamed))} (counted from 1), "
+            "which have no header"
+        )
     return table
+
+
+def _holds_values(column: pl.Series) -> bool:
+    """Whether a column holds a cell that is not empty or blank (each distinct text once)."""
+    if isinstance(column.dtype, pl.Categorical):
+        column = column.unique()
+    return bool((column.cast(pl.Utf8).str.strip_chars().fill_null("") != "").any())
 
 
 def blank_rows(frame: pl.DataFrame, names: list[str]) -> pl.Series:

@@ -3,8 +3,12 @@
 The sheet named like the kind (``services``, any case) is read, else the first sheet. Formulas are
 never evaluated: the value Excel stored with the formula is taken, and a formula cell without a
 stored value (a file written by a program that does not calculate) is a problem for its row.
-Cells become text faithfully: whole numbers without ``.0``, other numbers as Python writes them,
-dates as ``YYYY-MM-DD``. Then the grid is read like a tidy CSV (header names or HXL tags).
+Merged cells that span several data rows (or several contract columns) are problems for those
+rows: the value is stored once, for all of them, and no reading of it is safe. Every row and
+column the sheet holds is read, whatever the sheet's ``<dimension>`` claims (programs that write
+workbooks often leave it stale). Cells become text faithfully: whole numbers without ``.0``,
+other numbers as Python writes them, dates as ``YYYY-MM-DD``. Then the grid is read like a tidy
+CSV (header names or HXL tags).
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from corridor.intake.rawtable import RawTable, ReadContext
 from corridor.intake.tidy import frame_from_grid, is_tag_row, resolve_header
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)\"")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
-    rows, formulas = _sheet_rows(data, kind, file)
+    rows, formulas, merged = _sheet_rows(data, kind, file)
     width = max((len(r) for r in rows), default=0)
     grid = pl.DataFrame(
         {f"column_{i + 1}": [r[i] if i < len(r) else None for r in rows] for i in range(width)},
@@ -38,8 +43,8 @@ def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     )
     table = frame_from_grid(grid, kind, file, "xlsx")
     table.format = "xlsx"
-    if formulas:
-        table.problems.extend(_formula_problems(rows, formulas, kind, file))
+    if formulas or merged:
+        table.problems.extend(_cell_problems(rows, formulas, merged, kind, file))
     return table
 
 
@@ -60,10 +65,15 @@ def _not_a_workbook(data: bytes, file: str) -> None:
     )
 
 
+#: a range of merged cells: its text (``D2:D4``) and its first and last row and column (0-based)
+Merged = tuple[str, int, int, int, int]
+
+
 def _sheet_rows(
     data: bytes, kind: str, file: str
-) -> tuple[list[list[str | None]], dict[tuple[int, int], str]]:
-    """The cells of the chosen sheet as text, and the formulas that have no stored value."""
+) -> tuple[list[list[str | None]], dict[tuple[int, int], str], list[Merged]]:
+    """The cells of the chosen sheet as text, the formulas that have no stored value and the
+    sheet's merged cells."""
     if data[:8] == _OLE:
         raise file_error(file, "an old Excel 97-2003 (.xls) file: save it as .xlsx and retry")
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -77,13 +87,19 @@ def _sheet_rows(
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
                 sheet = _choose(book, kind, file)
+                # every row and column the sheet holds: read-only mode otherwise stops where the
+                # sheet's <dimension> says, and a stale one would drop rows without a word
+                sheet.reset_dimensions()
                 rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
                 title = sheet.title
+                titles = [s.title for s in book.worksheets]
+                part = getattr(sheet, "_worksheet_path", None)
             finally:
                 book.close()
             missing: dict[tuple[int, int], str] = {}
             if _has_formulas(data):
                 missing = _formulas_without_value(data, title, rows)
+            merged = _merged_cells(data, part) if isinstance(part, str) else []
     except InputError:
         raise
     except Exception as exc:  # zipfile, KeyError, XML errors...: a corrupt or foreign file
@@ -92,7 +108,14 @@ def _sheet_rows(
         ) from None
     while rows and all(c is None or not c.strip() for c in rows[-1]):
         rows.pop()
-    return rows, missing
+    if not rows and len(titles) > 1:
+        raise file_error(
+            file,
+            f"the worksheet {title!r} is empty; the workbook's sheets are "
+            + ", ".join(repr(t) for t in titles)
+            + f": name the sheet that holds the data {kind!r} (or move it first)",
+        )
+    return rows, missing, merged
 
 
 def _choose(book: Any, kind: str, file: str) -> Any:
@@ -124,7 +147,9 @@ def _formulas_without_value(
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         out: dict[tuple[int, int], str] = {}
-        for r, row in enumerate(book[title].iter_rows(values_only=True)):
+        sheet = book[title]
+        sheet.reset_dimensions()  # as the values were read (see _sheet_rows)
+        for r, row in enumerate(sheet.iter_rows(values_only=True)):
             for c, value in enumerate(row):
                 if isinstance(value, str) and value.startswith("="):
                     cached = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
@@ -135,12 +160,41 @@ def _formulas_without_value(
         book.close()
 
 
-def _formula_problems(
-    rows: list[list[str | None]], formulas: dict[tuple[int, int], str], kind: str, file: str
+def _merged_cells(data: bytes, part: str) -> list[Merged]:
+    """The ranges of merged cells of the worksheet stored at ``part`` in the archive (read-only
+    mode does not read them)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        try:
+            body = z.read(part.lstrip("/"))
+        except KeyError:
+            return []
+    out: list[Merged] = []
+    for m in _MERGE.finditer(body):
+        ref = m.group(1).decode("ascii").upper()
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        if min_col is None or min_row is None or max_col is None or max_row is None:
+            continue
+        out.append((ref, min_row - 1, min_col - 1, max_row - 1, max_col - 1))
+    return out
+
+
+def _blank(row: list[str | None]) -> bool:
+    return all(c is None or not c.strip() for c in row)
+
+
+def _cell_problems(
+    rows: list[list[str | None]],
+    formulas: dict[tuple[int, int], str],
+    merged: list[Merged],
+    kind: str,
+    file: str,
 ) -> list[Problem]:
-    """Problems for formula cells in the columns the contract reads (data rows only), numbered
-    as :func:`frame_from_grid` numbers the rows (empty rows before the header keep theirs)."""
-    top = next((i for i, r in enumerate(rows) if any(c and c.strip() for c in r)), 0)
+    """Problems for formula cells without a stored value and for merged cells, in the columns
+    the contract reads (data rows only), numbered as :func:`frame_from_grid` numbers the rows
+    (empty rows before the header keep theirs)."""
+    top = next((i for i, r in enumerate(rows) if not _blank(r)), 0)
     header = list(rows[top])
     tags: list[str | None] | None = None
     start = top + 1
@@ -149,19 +203,31 @@ def _formula_problems(
     elif len(rows) > start and is_tag_row(rows[start]):
         tags, start = rows[start], start + 1
     positions, _ = resolve_header(header, tags, schema_for(kind), file)
-    problems = []
+    found: dict[tuple[int, int], tuple[str, str]] = {}
     for (r, c), formula in sorted(formulas.items()):
         if r >= start and c in positions:
-            problems.append(
-                Problem(
-                    file,
-                    r - start + top + 1,
-                    positions[c],
-                    formula,
-                    "formula without a stored value",
-                )
-            )
-    return problems
+            found[(r, c)] = (formula, "formula without a stored value")
+    for ref, r0, c0, r1, c1 in merged:
+        # a merged cell holds its value once, in its first cell, for every row and column it
+        # spans: given to each it would be counted again, given to the first only the others
+        # would silently be empty (a total)
+        data_rows = [r for r in range(max(r0, start), min(r1, len(rows) - 1) + 1)]
+        data_rows = [r for r in data_rows if not _blank(rows[r])]
+        columns = [c for c in range(c0, c1 + 1) if c in positions]
+        if not data_rows or not columns or (len(data_rows) == 1 and len(columns) == 1):
+            continue
+        first = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
+        reason = (
+            f"in the merged cells {ref}, whose value is stored once for all of their rows and "
+            "columns: unmerge the cells and fill in each one"
+        )
+        for r in data_rows:
+            for c in columns:
+                found.setdefault((r, c), (first or "", reason))
+    return [
+        Problem(file, r - start + top + 1, positions[c], value, reason)
+        for (r, c), (value, reason) in sorted(found.items())
+    ]
 
 
 def _text(value: Any) -> str | None:
