@@ -1,20 +1,23 @@
 """``corridor restore`` of damaged or incompatible backups: a clean user error, nothing changed.
 
 Each backup here is damaged by hand the way a user could (a column of the wrong type, an empty
-value, a key twice, a table missing, a file cut short), with its manifest's hash and row count
-made to agree, so that only the restore's own checks can find it. What a user sees: exit code 2
-(never 1, no traceback), a message naming the file, the table, the column and the one offending
-value or type, and the warehouse exactly as it was (on DuckDB the very same file, on PostgreSQL
-the same rows), on both engines.
+value, a key twice, a NUL in a text, a table missing, a file cut short), with its manifest's hash
+and row count made to agree, so that only the restore's own checks can find it. What a user
+sees: exit code 2 (never 1, no traceback), a message naming the file, the table, the column and
+the one offending value or type, ending "Nothing was changed: the warehouse ... is as it was",
+and the warehouse exactly as it was (on DuckDB the very same file, on PostgreSQL the same rows),
+on both engines.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -102,6 +105,45 @@ def _key_twice(bk: Path) -> None:
     _rewrite(bk, "places", pa.concat_tables([data, data.slice(0, 1)]))
 
 
+def _by_place(bk: Path) -> pa.Table:
+    """The services of the backup in a known order (the order a backup has is the engine's)."""
+    data = pq.read_table(bk / "services.parquet")
+    return data.sort_by([("place_code", "ascending"), ("data_element", "ascending")])
+
+
+def _natural_key_twice(bk: Path) -> None:
+    """Row 5 repeats row 2's natural key (place, element, period, sex, age band, group) with
+    another value: no constraint of DuckDB's holds it, PostgreSQL's unique index does."""
+    data = _by_place(bk)  # ke-a hiv_positive, ke-a hiv_tests, ke-b hiv_tests, ke-c hiv_tests
+    again = data.slice(1, 1)
+    again = again.set_column(again.schema.get_field_index("value"), "value", pa.array([7.0]))
+    _rewrite(bk, "services", pa.concat_tables([data, again]))
+
+
+def _key_three_times(bk: Path) -> None:
+    data = pq.read_table(bk / "imports.parquet").sort_by("import_id")
+    _rewrite(bk, "imports", pa.concat_tables([data, data.slice(1, 1), data.slice(1, 1)]))
+
+
+def _nul_in_text(bk: Path) -> None:
+    names = pq.read_table(bk / "places.parquet").column("name").to_pylist()
+    names[1] = "Mala\x00ba " + SECRET
+    _column(bk, "places", "name", pa.array(names, pa.string()))
+
+
+def _nul_in_a_key(bk: Path) -> None:
+    data = _by_place(bk)
+    codes = data.column("data_element").to_pylist()
+    codes[3] = "hiv_\x00tests"
+    _rewrite(
+        bk,
+        "services",
+        data.set_column(
+            data.schema.get_field_index("data_element"), "data_element", pa.array(codes)
+        ),
+    )
+
+
 def _missing_table(bk: Path) -> None:
     (bk / "places.parquet").unlink()
     manifest = json.loads((bk / "manifest.json").read_text())
@@ -151,8 +193,34 @@ def _not_a_backup(bk: Path) -> None:
     (bk / "services.csv").write_text(SERVICES)
 
 
+def _manifest(bk: Path, edit: Callable[[dict[str, Any]], object]) -> None:
+    manifest = json.loads((bk / "manifest.json").read_text())
+    edit(manifest)
+    (bk / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _garbled_manifest(bk: Path) -> None:
+    (bk / "manifest.json").write_text('{"format": "corridor-backup-1", "tables": ')
+
+
+def _unknown_version(bk: Path) -> None:
+    _manifest(bk, lambda m: m["schema_versions"].append(99))
+
+
+def _other_format(bk: Path) -> None:
+    _manifest(bk, lambda m: m.update(format="corridor-backup-0"))
+
+
+def _file_differs(bk: Path) -> None:
+    (bk / "places.parquet").write_bytes(b"not parquet")
+
+
+#: a value of a row that no refusal may show (row-level data is never written out)
+SECRET = "Secret Name Of A Person"
+
+
 #: name: (how the backup is damaged, what the message says, whether the check comes before the
-#: database is asked: all but a key held twice, which only the database's constraint finds)
+#: database is asked: all of them, a key held twice and a NUL character included)
 CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], bool]] = {
     "text in numbers": (
         _text_in_numbers,
@@ -184,7 +252,45 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], bool]] = {
         ("places.parquet", "column 'name'", "struct<x: int64>", "table places keeps text"),
         True,
     ),
-    "key twice": (_key_twice, ("places.parquet", "table places", "duplicate key"), False),
+    "key twice": (
+        _key_twice,
+        (
+            "places.parquet",
+            "rows 1 and 5",
+            "column 'place_code'",
+            "value 'ken'",
+            "table places",
+            "duplicate key",
+        ),
+        True,
+    ),
+    "natural key twice": (
+        _natural_key_twice,
+        (
+            "services.parquet",
+            "rows 2 and 5",
+            "columns 'place_code', 'data_element', 'period', 'sex', 'age_band', 'population_group'",
+            "values 'ke-a', 'hiv_tests', '2024Q1', 'f', 'total', 'total'",
+            "table services",
+            "duplicate key",
+        ),
+        True,
+    ),
+    "key three times": (
+        _key_three_times,
+        ("imports.parquet", "rows 2, 3 and 4", "column 'import_id'", "value '2'", "duplicate key"),
+        True,
+    ),
+    "NUL in text": (
+        _nul_in_text,
+        ("places.parquet", "row 2", "column 'name'", "NUL character", "table places", "PostgreSQL"),
+        True,
+    ),
+    "NUL in a key": (
+        _nul_in_a_key,
+        ("services.parquet", "row 4", "column 'data_element'", "NUL character"),
+        True,
+    ),
     "missing table": (_missing_table, ("manifest.json lists no table places",), True),
     "extra table": (_extra_table, ("tables this warehouse lacks: bogus",), True),
     "extra column": (_extra_column, ("places.parquet", "the file has extra"), True),
@@ -192,7 +298,24 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], bool]] = {
     "bookkeeping table": (_bookkeeping_table, ("names a table 'schema_migrations'",), True),
     "cut short": (_cut_short, ("services.parquet is not a readable Parquet file",), True),
     "not a backup": (_not_a_backup, ("is not a Corridor backup (no manifest.json)",), True),
+    "garbled manifest": (_garbled_manifest, ("cannot read", "manifest.json"), True),
+    "unknown version": (_unknown_version, ("schema version(s) [99]",), True),
+    "other format": (_other_format, ("manifest.json is not a corridor-backup-1 manifest",), True),
+    "file differs": (_file_differs, ("places.parquet differs from its manifest",), True),
 }
+#: how every refusal ends (on DuckDB ``--replace`` names the workspace's file, once the restore
+#: reaches it)
+ENDING = re.compile(r"Nothing was changed: the warehouse (\S+ )?is as it was$")
+
+
+def _refused(r: object, case: str, says: tuple[str, ...]) -> None:
+    """The message of a refused restore: every part of ``says``, no value of a row beyond the
+    key named, and the ending every refusal has."""
+    flat = " ".join(str(getattr(r, "err", "")).split())
+    for part in says:
+        assert part in flat, (case, part, flat)
+    assert SECRET not in flat and "Kenya" not in flat, (case, flat)
+    assert ENDING.search(flat), (case, flat)
 
 
 def _contents(url: str) -> dict[str, list[tuple[object, ...]]]:
@@ -229,10 +352,12 @@ def test_a_damaged_backup_is_refused_and_the_duckdb_warehouse_is_untouched(
         _clean(r)
         assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
         assert file.read_bytes() == keep, (case, args)
+        assert ENDING.search(" ".join(r.err.split())), (case, args, r.err)
     # --replace is where the backup is read: the message names what is wrong in it
     flat = " ".join(r.err.split())
     for part in says:
         assert part in flat, (case, part, r.err)
+    _refused(r, case, says)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -252,6 +377,7 @@ def test_a_damaged_backup_restores_nothing_into_an_empty_warehouse(
     flat = " ".join(r.err.split())
     for part in says:
         assert part in flat, (case, part, r.err)
+    _refused(r, case, says)
     assert _contents(str(ws / "warehouse.duckdb")) == empty
     assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
 
@@ -289,13 +415,15 @@ def test_a_damaged_backup_is_refused_and_the_postgres_rows_are_untouched(
         assert r.code == 2, (case, args, r.err)
         _clean(r)
         assert _contents(pg_database) == before, (case, args)
+        # (the manifest's refusals, before the database, end so too)
+        assert ENDING.search(" ".join(r.err.split())), (case, args, r.err)
     flat = " ".join(r.err.split())
     for part in says:
         assert part in flat, (case, part, r.err)
+    _refused(r, case, says)
     if checked_first:
         assert not cleared, "rows were deleted before the backup was checked"
-    if case not in ("cut short", "not a backup", "bookkeeping table"):  # (manifest: no database)
-        assert "Nothing was changed: the warehouse is as it was" in flat, r.err
+    assert flat.endswith("Nothing was changed: the warehouse is as it was"), r.err
     assert not [p.name for p in ws.iterdir() if "replaced" in p.name or "restoring" in p.name]
 
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from corridor.cli.common import err_console, state, workspace
-from corridor.errors import WorkspaceError
+from corridor.errors import CorridorError, WorkspaceError
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A user error of a step of ``corridor restore`` that changes nothing, ending so."""
+    from corridor.storage.backup import BackupError
+    from corridor.storage.restorecheck import unchanged
+
+    try:
+        yield
+    except CorridorError as exc:
+        raise BackupError(unchanged(str(exc))) from None
 
 
 @click.command("backup")
@@ -43,17 +57,19 @@ def restore_command(ctx: click.Context, directory: Path, replace: bool) -> None:
     from corridor.storage.backup import check_versions, read_manifest, restore
     from corridor.workspace import WAREHOUSE_FILE, find_workspace, open_workspace
 
-    # every check that needs no warehouse, before anything is opened for writing
-    manifest = read_manifest(directory)
-    check_versions(manifest)
-    st = state(ctx)
-    folder = st.workspace_path or find_workspace()
-    if not (folder / SETTINGS_FILE).is_file():
-        raise WorkspaceError(
-            f"{folder} is not a Corridor workspace (no {SETTINGS_FILE}); "
-            f"run `corridor init {folder}`"
-        )
-    settings = load_settings(folder, overrides={"db": st.db})
+    # every check that needs no warehouse, before anything is opened for writing; every refusal
+    # ends as the restore's own do: "Nothing was changed: the warehouse ... is as it was"
+    with _refusals():
+        manifest = read_manifest(directory)
+        check_versions(manifest)
+        st = state(ctx)
+        folder = st.workspace_path or find_workspace()
+        if not (folder / SETTINGS_FILE).is_file():
+            raise WorkspaceError(
+                f"{folder} is not a Corridor workspace (no {SETTINGS_FILE}); "
+                f"run `corridor init {folder}`"
+            )
+        settings = load_settings(folder, overrides={"db": st.db})
     if replace and not settings.db:
         from corridor.storage.replace import replace_file
 
@@ -63,7 +79,8 @@ def restore_command(ctx: click.Context, directory: Path, replace: bool) -> None:
         if done.aside is not None:
             err_console.print(f"moved the old warehouse aside to {done.aside}", highlight=False)
     else:
-        ws = open_workspace(folder, db=st.db)
+        with _refusals():  # (a damaged or held DuckDB file, a database out of reach)
+            ws = open_workspace(folder, db=st.db)
         try:
             with err_console.status("restoring…"):
                 counts = restore(ws.engine, directory, replace=replace)

@@ -6,12 +6,14 @@ counts, SHA-256 of each file). ``restore`` checks the manifest and the files, th
 an empty, migrated warehouse in one transaction and sets the import-id sequence after the
 highest import; ``restore(..., replace=True)`` deletes the warehouse's rows in that transaction
 first. Every table and column of the backup is checked against the warehouse's (names, types,
-empty values where the table needs one, numbers the column cannot hold) before anything is
-written, and a row the database still refuses (a key held twice) rolls the whole restore back:
-a damaged or incompatible backup is a :class:`BackupError` that names the file, the table, the
-column and the one offending value, and leaves the warehouse as it was. ``restore --replace`` of
-a workspace's DuckDB file is in ``storage/replace.py``. For a whole PostgreSQL server,
-``pg_dump`` remains the tool (docs/backup.md).
+empty values where the table needs one, numbers the column cannot hold, keys held by two rows,
+text PostgreSQL cannot store: ``storage/restorecheck.py``) before the database is asked to
+write it, and a row the database still refuses rolls the whole restore back: a damaged or
+incompatible backup is a :class:`BackupError` that names the file, the table, the column and
+the one offending value, and leaves the warehouse as it was; every refusal ends "Nothing was
+changed: the warehouse is as it was". ``restore --replace`` of a workspace's DuckDB file is in
+``storage/replace.py``. For a whole PostgreSQL server, ``pg_dump`` remains the tool
+(docs/backup.md).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pyarrow.parquet as pq
 from corridor.errors import CorridorError, Problem
 from corridor.storage.engine import STATISTICS_ROWS, Engine, StorageError, connect
 from corridor.storage.placeorder import by_place
+from corridor.storage.restorecheck import row_problem, unchanged, unique_keys
 
 MANIFEST: Final = "manifest.json"
 FORMAT: Final = "corridor-backup-1"
@@ -424,12 +427,23 @@ def _read(folder: Path, name: str) -> pa.Table:
 
 
 def _rows(
-    folder: Path, name: str, manifest: dict[str, Any], columns: dict[str, Column]
+    folder: Path,
+    name: str,
+    manifest: dict[str, Any],
+    columns: dict[str, Column],
+    keys: tuple[tuple[str, ...], ...] | None,
 ) -> pa.Table:
-    """The rows of table ``name``, read, counted and conformed to its columns."""
-    data = _conform(folder / f"{name}.parquet", name, _read(folder, name), columns)
+    """The rows of table ``name``, read, counted and conformed to its columns, and checked
+    against its ``keys`` and for text PostgreSQL cannot keep (``keys`` None: checked before)."""
+    path = folder / f"{name}.parquet"
+    data = _conform(path, name, _read(folder, name), columns)
     if data.num_rows != manifest["tables"][name]["rows"]:
         raise BackupError(f"the backup is damaged: {name} has the wrong number of rows")
+    if keys is not None:
+        text = [c for c in data.column_names if columns[c].kind == "text"]
+        problem = row_problem(str(path), name, data, text, keys)
+        if problem is not None:
+            raise BackupError(f"the backup is damaged: {problem}")
     return data
 
 
@@ -445,12 +459,17 @@ def _refused(engine: Engine, exc: BaseException, where: str) -> BackupError | No
 
 
 def _load(
-    engine: Engine, folder: Path, manifest: dict[str, Any], targets: dict[str, dict[str, Column]]
+    engine: Engine,
+    folder: Path,
+    manifest: dict[str, Any],
+    targets: dict[str, dict[str, Column]],
+    keys: dict[str, tuple[tuple[str, ...], ...]] | None,
 ) -> dict[str, int]:
-    """Write every table of the backup (inside the caller's transaction); set the import ids."""
+    """Write every table of the backup (inside the caller's transaction), each checked first
+    against its ``keys`` (None: every table was checked before); set the import ids."""
     counts: dict[str, int] = {}
     for name in sorted(manifest["tables"]):
-        data = _rows(folder, name, manifest, targets[name])
+        data = _rows(folder, name, manifest, targets[name], None if keys is None else keys[name])
         if name == "services" and engine.dialect.services_by_place:
             data = by_place(data)  # (as an import writes them)
         try:
@@ -474,27 +493,28 @@ def restore(engine: Engine, folder: Path, *, replace: bool = False) -> dict[str,
 
     ``replace``: the warehouse need not be empty; its rows are deleted in the restore's
     transaction, after every file has been read and checked against the tables. Either way a
-    backup that is refused (before or while it is written) leaves the warehouse as it was.
-    Imports wait meanwhile (the engine's ``import`` lock).
+    backup that is refused (before or while it is written) leaves the warehouse as it was, and
+    the :class:`BackupError` says so at its end. Imports wait meanwhile (the engine's ``import``
+    lock).
     """
     try:
-        return _restore(engine, folder, replace=replace)
-    except BackupError as exc:
-        if not replace:
-            raise
-        raise BackupError(
-            f"{str(exc).rstrip('.')}. Nothing was changed: the warehouse is as it was"
-        ) from None
+        counts = _restore(engine, folder, replace=replace)
+    except CorridorError as exc:  # (not one row was committed)
+        raise BackupError(unchanged(str(exc))) from None
+    engine.refresh_statistics(sorted(n for n, rows in counts.items() if rows >= STATISTICS_ROWS))
+    return counts
 
 
 def _restore(engine: Engine, folder: Path, *, replace: bool) -> dict[str, int]:
+    """The backup loaded and committed, or an error and nothing written."""
     manifest = read_manifest(folder)
     check_versions(manifest, set(_versions(engine)))
     with engine.exclusive("import"):
         targets = check_columns(engine, folder, manifest)
+        keys = {name: unique_keys(engine, name) for name in targets}
         if replace:  # every value checked before a row is deleted
             for name in sorted(manifest["tables"]):
-                _rows(folder, name, manifest, targets[name])
+                _rows(folder, name, manifest, targets[name], keys[name])
         else:
             full = [
                 n
@@ -510,7 +530,9 @@ def _restore(engine: Engine, folder: Path, *, replace: bool) -> dict[str, int]:
             with engine.transaction():
                 if replace:
                     clear(engine)
-                counts = _load(engine, folder, manifest, targets)
+                # (on an empty warehouse each table is checked as it is loaded: a refusal
+                # rolls back the tables loaded before it)
+                counts = _load(engine, folder, manifest, targets, None if replace else keys)
         except BackupError:
             raise
         except Exception as exc:  # (a refusal at the commit: a key held twice, say)
@@ -518,7 +540,6 @@ def _restore(engine: Engine, folder: Path, *, replace: bool) -> dict[str, int]:
             if refusal is None:
                 raise
             raise refusal from None
-    engine.refresh_statistics(sorted(n for n, rows in counts.items() if rows >= STATISTICS_ROWS))
     return counts
 
 

@@ -18,11 +18,11 @@ class Migration:
     engine_statements: tuple[str, ...] = ()
 
 
-_FLOWS_KEY = (
+FLOWS_KEY = (
     "observation_code, period_start, period_end, direction, origin_code, destination_code, "
     "sex, age_band, population_group, mode"
 )
-_SERVICES_KEY = "place_code, data_element, period, sex, age_band, population_group"
+SERVICES_KEY = "place_code, data_element, period, sex, age_band, population_group"
 
 
 def _keep_latest(table: str, key: str) -> str:
@@ -167,13 +167,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "natural keys of flows and services enforced",
         (
-            _keep_latest("flows", _FLOWS_KEY),
-            _keep_latest("services", _SERVICES_KEY),
+            _keep_latest("flows", FLOWS_KEY),
+            _keep_latest("services", SERVICES_KEY),
         ),
         only_on=("postgres",),
         engine_statements=(
-            f"CREATE UNIQUE INDEX flows_natural_key ON flows ({_FLOWS_KEY})",
-            f"CREATE UNIQUE INDEX services_natural_key ON services ({_SERVICES_KEY})",
+            f"CREATE UNIQUE INDEX flows_natural_key ON flows ({FLOWS_KEY})",
+            f"CREATE UNIQUE INDEX services_natural_key ON services ({SERVICES_KEY})",
             "DROP INDEX IF EXISTS flows_obs",
             "DROP INDEX IF EXISTS services_key",
         ),

@@ -5,8 +5,10 @@ restores the backup into a new file beside it, and only when that restore has co
 the current file (and its ``.wal``) aside to ``<name>.replaced-<UTC time>`` and the new file into
 its place. A backup that is refused, or a restore that fails, removes the new file and leaves
 the current one where and as it was; should the swap itself fail after the current file was
-moved, it is put back. On PostgreSQL (or a DuckDB file named by ``--db``) the rows are replaced
-in one transaction instead: ``backup.restore(engine, folder, replace=True)``.
+moved, it is put back. Every refusal (another process holding the file included) ends "Nothing
+was changed: the warehouse FILE is as it was". On PostgreSQL (or a DuckDB file named by
+``--db``) the rows are replaced in one transaction instead: ``backup.restore(engine, folder,
+replace=True)``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import errno
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from corridor.errors import CorridorError, WorkspaceError
 from corridor.storage import backup
 from corridor.storage.backup import BackupError
 from corridor.storage.engine import connect
+from corridor.storage.restorecheck import unchanged
 
 #: how long ``restore --replace`` waits for another process to let go of the DuckDB file: not at
 #: all, unlike other commands (an import that finishes meanwhile would be moved aside with it)
@@ -97,29 +100,35 @@ def _remove(file: Path) -> None:
 
 def replace_file(file: Path, folder: Path, *, wait_s: float = LOCK_WAIT_S) -> Replaced:
     """Restore the backup in ``folder`` in the place of the DuckDB file ``file`` (damaged or
-    not, or absent). A refused backup (:class:`BackupError`) or a failed restore leaves ``file``
-    as it was; the error says so."""
+    not, or absent). A refused backup (:class:`BackupError`), a file another process holds or a
+    failed restore leaves ``file`` as it was; the error ends saying so, as every refused restore
+    does."""
     new = file.with_name(f"{file.name}.restoring-{os.getpid()}")
-    with holding(file, wait_s):
-        _remove(new)  # (left by a process of this number that was killed)
+    with ExitStack() as held:
         try:
-            engine = connect(str(new))
-            try:
-                from corridor.storage.migrations import migrate
-
-                migrate(engine)
-                counts = backup.restore(engine, folder)
-            finally:
-                engine.close()
-        except BaseException as exc:
-            _remove(new)
-            if isinstance(exc, CorridorError):
-                raise BackupError(
-                    f"{str(exc).rstrip('.')}. Nothing was changed: the warehouse {file} is as "
-                    "it was"
-                ) from exc
-            raise
+            held.enter_context(holding(file, wait_s))
+            _remove(new)  # (left by a process of this number that was killed)
+            counts = _restore_new(new, folder)
+        except CorridorError as exc:
+            raise BackupError(unchanged(str(exc), str(file))) from exc
         return Replaced(counts, _swap(new, file))
+
+
+def _restore_new(new: Path, folder: Path) -> dict[str, int]:
+    """The backup in ``folder`` restored into the new DuckDB file ``new``, which is removed
+    again should that fail."""
+    try:
+        engine = connect(str(new))
+        try:
+            from corridor.storage.migrations import migrate
+
+            migrate(engine)
+            return backup.restore(engine, folder)
+        finally:
+            engine.close()
+    except BaseException:
+        _remove(new)
+        raise
 
 
 def _aside(file: Path) -> Path:
@@ -146,10 +155,10 @@ def _swap(new: Path, file: Path) -> Path | None:
         _install(new, file)
     except OSError as exc:
         _remove(new)
-        note = "Nothing was changed" if aside is None else put_back(aside, file)
-        raise BackupError(
-            f"cannot put the restored warehouse in place of {file}: {exc.strerror or exc}. {note}"
-        ) from None
+        failed = f"cannot put the restored warehouse in place of {file}: {exc.strerror or exc}"
+        if aside is None:
+            raise BackupError(unchanged(failed, str(file))) from None
+        raise BackupError(f"{failed}. {put_back(aside, file)}") from None
     return aside
 
 

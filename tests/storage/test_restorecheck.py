@@ -1,0 +1,281 @@
+"""What a restore checks in a backup's rows besides their types (``storage/restorecheck.py``):
+every key held once, no text with a NUL character, and the ending of every refusal; the same on
+DuckDB and PostgreSQL, before the database is asked to write a row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corridor.storage.backup import BackupError, backup, restore
+from corridor.storage.engine import Engine
+from corridor.storage.restorecheck import (
+    NATURAL_KEYS,
+    first_nul,
+    key_twice,
+    unchanged,
+    unique_keys,
+)
+
+SECRET = "Secret Name Of A Person"
+
+
+def test_each_key_held_once_is_no_refusal() -> None:
+    data = pa.table({"a": ["x", "y", "z"], "b": [1, 1, 1]})
+    assert key_twice(data, ("a",)) is None
+    assert key_twice(data, ("a", "b")) is None
+    assert key_twice(data.slice(0, 1), ("b",)) is None
+    assert key_twice(data.slice(0, 0), ("a",)) is None
+
+
+def test_the_key_whose_second_row_comes_first_is_named_with_its_rows() -> None:
+    # 'x' is held by rows 1 and 10, 'y' by rows 2, 3 and 4: 'y' repeats first
+    codes = ["x", "y", "y", "y", "a", "b", "c", "d", "e", "x"]
+    data = pa.table({"code": codes, "n": list(range(10))})
+    twice = key_twice(data, ("code",))
+    assert twice is not None
+    assert (twice.rows, twice.count, twice.values) == ((1, 2, 3), 3, ("y",))
+    message = twice.format("bk/t.parquet", "t", ("code",))
+    assert message.startswith("bk/t.parquet, rows 2, 3 and 4, column 'code', value 'y': ")
+    assert "duplicate key" in message and "table t" in message
+
+
+def test_a_key_of_many_columns_across_chunks() -> None:
+    first = pa.table({"p": ["a", "a", "b"], "e": ["t", "u", "t"], "v": [1.0, 2.0, 3.0]})
+    second = pa.table({"p": ["c", "a"], "e": ["t", "u"], "v": [4.0, 5.0]})
+    data = pa.concat_tables([first, second])
+    assert data.column("p").num_chunks == 2
+    assert key_twice(data, ("p",)) is not None
+    twice = key_twice(data, ("p", "e"))
+    assert twice is not None and twice.rows == (1, 4) and twice.values == ("a", "u")
+    message = twice.format("f", "services", ("p", "e"))
+    assert "rows 2 and 5, columns 'p', 'e', values 'a', 'u'" in message
+    assert "'2.0'" not in message and "'5.0'" not in message  # the row's value is not shown
+
+
+def test_many_rows_holding_one_key_are_counted_not_listed() -> None:
+    data = pa.table({"k": [7] * 12})
+    twice = key_twice(data, ("k",))
+    assert twice is not None and twice.count == 12 and len(twice.rows) == 5
+    assert "rows 1, 2, 3, 4, 5 and 7 more" in twice.format("f", "t", ("k",))
+
+
+def test_a_row_with_an_empty_key_column_holds_no_key() -> None:
+    """As in a unique index: two rows whose key has an empty column do not clash."""
+    data = pa.table({"a": ["x", "x", "x"], "b": pa.array([None, None, "q"], pa.string())})
+    assert key_twice(data, ("a", "b")) is None
+    data = pa.table({"a": ["x", "x", "x", "x"], "b": pa.array([None, "q", None, "q"])})
+    twice = key_twice(data, ("a", "b"))
+    assert twice is not None and twice.rows == (1, 3)
+
+
+def test_keys_of_many_distinct_values_are_numbered_again_before_they_overflow() -> None:
+    """Five columns of 20,000 distinct values each: 20,000^5 does not fit 64 bits."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    columns = {f"c{i}": rng.permutation(n) for i in range(5)}
+    data = pa.table({name: pa.array(values) for name, values in columns.items()})
+    key = tuple(columns)
+    assert key_twice(data, key) is None
+    again = data.take([17_000, 3])  # row 17,001 repeats first
+    twice = key_twice(pa.concat_tables([data, again]), key)
+    assert twice is not None and twice.rows == (17_000, n) and twice.count == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.integers(0, 2)),
+        min_size=0,
+        max_size=30,
+    ),
+    st.integers(1, 3),
+)
+def test_key_twice_agrees_with_counting_row_by_row(
+    rows: list[tuple[str | None, int]], chunks: int
+) -> None:
+    size = -(-len(rows) // chunks) or 1
+    parts = [rows[i : i + size] for i in range(0, len(rows), size)] or [[]]
+    data = pa.concat_tables(
+        pa.table(
+            {
+                "s": pa.array([r[0] for r in part], pa.string()),
+                "i": pa.array([r[1] for r in part], pa.int64()),
+            }
+        )
+        for part in parts
+    )
+    seen: dict[tuple[str | None, int], list[int]] = {}
+    expected = None
+    for position, row in enumerate(rows):
+        if row[0] is None:
+            continue
+        seen.setdefault(row, []).append(position)
+        if expected is None and len(seen[row]) == 2:
+            expected = row
+    twice = key_twice(data, ("s", "i"))
+    if expected is None:
+        assert twice is None
+    else:
+        assert twice is not None
+        held = [p for p, r in enumerate(rows) if r == expected]
+        assert twice.values == expected and twice.count == len(held)
+        assert list(twice.rows) == held[:5]
+
+
+def test_the_first_text_with_a_nul_character() -> None:
+    assert first_nul(pa.chunked_array([pa.array(["a", None, "b"])])) is None
+    assert first_nul(pa.chunked_array([], pa.string())) is None
+    column = pa.chunked_array([pa.array(["a", "b"]), pa.array(["c", "d\x00e", "\x00"])])
+    assert first_nul(column) == 3
+    big = pa.chunked_array([pa.array(["x\x00", "y", "z"], pa.large_string())])
+    assert first_nul(big) == 0
+    # a slice: the NUL before it is not in it
+    assert first_nul(pa.chunked_array([pa.array(["\x00", "a", "b\x00"]).slice(1)])) == 1
+    assert first_nul(pa.chunked_array([pa.array(["\x00", "a", "b\x00"]).slice(1, 1)])) is None
+
+
+def test_bytes_under_an_empty_value_are_no_text() -> None:
+    """A NUL in the bytes of a row that is empty (null) is in no text."""
+    values = pa.py_buffer(b"ab\x00c")
+    offsets = pa.py_buffer(np.array([0, 2, 3, 4], np.int32).tobytes())
+    validity = pa.py_buffer(bytes([0b101]))  # row 2 (the NUL) is empty
+    array = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, values], null_count=1)
+    assert array.to_pylist() == ["ab", None, "c"]
+    assert first_nul(pa.chunked_array([array])) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "warehouse", "ends"),
+    [
+        ("the backup is damaged: x", None, "x. Nothing was changed: the warehouse is as it was"),
+        ("no manifest.", "ws/w.duckdb", "manifest. Nothing was changed: the warehouse ws/w.duckdb"),
+        ("x. Nothing was changed: the warehouse is as it was", "ws/w", "x. Nothing was changed"),
+        ("file held. Nothing was changed", None, "held. Nothing was changed: the warehouse"),
+        ("damaged: cut. Nothing was changed. Recovery, in docs/backup.md.", None, "backup.md."),
+    ],
+)
+def test_every_refusal_ends_the_same_way(message: str, warehouse: str | None, ends: str) -> None:
+    text = unchanged(message, warehouse)
+    assert text.count("Nothing was changed") == 1, text
+    assert text.endswith("is as it was"), text
+    assert ends in text, text
+    assert unchanged(text, warehouse) == text  # (once, however often it is passed on)
+    if warehouse:
+        assert text.endswith(f"the warehouse {warehouse} is as it was")
+
+
+def test_the_keys_of_each_table(engine: Engine) -> None:
+    """The same keys on both engines: primary keys, unique constraints and natural keys."""
+    assert unique_keys(engine, "places") == (("place_code",),)
+    assert unique_keys(engine, "imports") == (("import_id",),)
+    assert unique_keys(engine, "api_tokens") == (("token_id",), ("token_hash",))
+    assert unique_keys(engine, "services") == (NATURAL_KEYS["services"],)
+    assert unique_keys(engine, "flows") == (NATURAL_KEYS["flows"],)
+    assert unique_keys(engine, "quarantine") == ()
+    assert set(NATURAL_KEYS["services"]) == {
+        "period",
+        "place_code",
+        "data_element",
+        "sex",
+        "age_band",
+        "population_group",
+    }
+
+
+@pytest.mark.postgres
+def test_every_unique_index_of_postgres_is_checked(pg_database: str) -> None:
+    """A key that a migration makes unique on PostgreSQL (a constraint or an index) is one the
+    restore checks on both engines before the database is asked."""
+    from corridor.storage.engine import connect
+    from corridor.storage.migrations import migrate
+
+    eng = connect(pg_database)
+    try:
+        migrate(eng)
+        rows = eng.query_rows(
+            "SELECT t.relname, i.indexrelid, a.attname, k.n FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_namespace s ON s.oid = t.relnamespace AND s.nspname = current_schema() "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "WHERE i.indisunique AND t.relname <> 'schema_migrations' ORDER BY 1, 2, 4"
+        )
+        indexes: dict[tuple[str, int], list[str]] = {}
+        for table, index, column, _ in rows:
+            indexes.setdefault((str(table), int(index)), []).append(str(column))
+        assert len(indexes) >= 10
+        for (table, _), columns in indexes.items():
+            keys = {frozenset(k) for k in unique_keys(eng, table)}
+            assert frozenset(columns) in keys, (table, columns)
+    finally:
+        eng.close()
+
+
+def _token_rows(engine: Engine) -> list[tuple[object, ...]]:
+    return sorted(engine.query_rows("SELECT token_id, token_hash FROM api_tokens"), key=repr)
+
+
+def test_a_second_unique_key_held_twice_is_refused_before_a_row_is_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api_tokens has two keys (its id and its hash): a backup whose two tokens share a hash is
+    refused naming the column, on both engines, and the database is never asked to write."""
+    for i in (1, 2):
+        engine.execute(
+            "INSERT INTO api_tokens (token_id, username, token_hash, purpose, created_at, "
+            f"expires_at, revoked) VALUES ('t{i}', 'ann', 'h{i}', '{SECRET}', "
+            "TIMESTAMP '2024-01-01 10:00:00', NULL, false)"
+        )
+    backup(engine, tmp_path / "bk")
+    path = tmp_path / "bk" / "api_tokens.parquet"
+    data = pq.read_table(path).sort_by("token_id")
+    field = data.schema.get_field_index("token_hash")
+    pq.write_table(data.set_column(field, "token_hash", pa.array(["h1", "h1"])), path)
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    manifest["tables"]["api_tokens"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest))
+    before = _token_rows(engine)
+    written: list[str] = []
+    monkeypatch.setattr(engine, "insert_arrow", lambda table, *a, **k: written.append(table))
+    with pytest.raises(BackupError) as info:
+        restore(engine, tmp_path / "bk", replace=True)
+    message = str(info.value)
+    assert "api_tokens.parquet, rows 1 and 2, column 'token_hash', value 'h1'" in message
+    assert "duplicate key" in message and "table api_tokens" in message
+    assert message.endswith("Nothing was changed: the warehouse is as it was")
+    assert SECRET not in message
+    assert not written
+    assert _token_rows(engine) == before
+
+
+def test_a_nul_is_refused_on_both_engines_naming_the_column(engine: Engine, tmp_path: Path) -> None:
+    """A backup is portable: what PostgreSQL cannot store is refused on DuckDB too, and the
+    text itself (here a quarantined row) is never shown."""
+    engine.execute(
+        "INSERT INTO quarantine (import_id, row_number, column_name, value, reason, record) "
+        f"VALUES (1, 3, 'value', 'x', 'not a number', '{SECRET}')"
+    )
+    backup(engine, tmp_path / "bk")
+    path = tmp_path / "bk" / "quarantine.parquet"
+    data = pq.read_table(path)
+    field = data.schema.get_field_index("record")
+    pq.write_table(data.set_column(field, "record", pa.array([SECRET + "\x00"])), path)
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    manifest["tables"]["quarantine"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BackupError) as info:
+        restore(engine, tmp_path / "bk", replace=True)
+    message = str(info.value)
+    assert "quarantine.parquet, row 1, column 'record': text with a NUL character" in message
+    assert SECRET not in message and "\x00" not in message
+    assert message.endswith("Nothing was changed: the warehouse is as it was")
+    assert engine.query_rows("SELECT record FROM quarantine") == [(SECRET,)]
