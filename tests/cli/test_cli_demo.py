@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 from pathlib import Path
@@ -134,3 +135,36 @@ def test_viral_load_coverage_is_plausible_on_the_demo(demo: tuple[Path, Result])
     values = {r["period"]: r["value"] for r in [*quarters.to_pylist(), *whole.to_pylist()]}
     assert len(values) == 5, values
     assert all(50 <= v <= 100 for v in values.values()), values
+
+
+def test_testing_coverage_is_plausible_on_the_demo(demo: tuple[Path, Result]) -> None:
+    """testing_coverage (HIV tests per population of the ages offered testing, 15+) has values
+    on the demo: at every site with full reporting (the only ones that give their population
+    by age band) and nowhere else, close to the truth's tests per person 15+ (test rate x
+    population x (1 - prevalence x know status), truth/population.csv); lower where a quarter
+    of tests is missing, off by the population estimate's error."""
+    out, _ = demo
+    with open_workspace(out) as ws:
+        by_place = compute_indicators(ws.engine, ["testing_coverage"], by=["place"], period="2024")
+        whole = compute_indicators(ws.engine, ["testing_coverage"], period="2024")
+    with (out / "truth" / "sites.csv").open(encoding="utf-8") as f:
+        full = {r["site"] for r in csv.DictReader(f) if r["reporting"] == "full"}
+    tests: dict[str, float] = {}
+    people: dict[str, float] = {}
+    with (out / "truth" / "population.csv").open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["year"] != "2024" or r["age_band"] == "<15":
+                continue
+            n = float(r["population"])
+            known = float(r["hiv_prevalence"]) * float(r["know_status"])
+            tests[r["site"]] = tests.get(r["site"], 0.0) + float(r["test_rate"]) * n * (1 - known)
+            people[r["site"]] = people.get(r["site"], 0.0) + n
+    values = {r["place_code"]: r["value"] for r in by_place.to_pylist() if r["value"] is not None}
+    assert set(values) == full and len(full) >= 20
+    ratios = sorted(values[s] / (100 * tests[s] / people[s]) for s in full)
+    assert ratios[0] >= 0.5 and ratios[-1] <= 1.3, ratios
+    assert 0.9 <= ratios[len(ratios) // 2] <= 1.1, ratios
+    (total,) = whole.to_pylist()
+    truth = 100 * sum(tests[s] for s in full) / sum(people[s] for s in full)
+    assert total["places_reporting"] == len(full)
+    assert 0.9 * truth <= total["value"] <= 1.1 * truth, (total["value"], truth)

@@ -143,6 +143,55 @@ def test_services_disaggregation_follows_programmes(world_dir: Path) -> None:
     assert "2019Q1" in periods and "2025Q4" in periods
 
 
+def test_programme_sites_report_population_by_age_band(
+    world: WorldManifest, world_dir: Path
+) -> None:
+    """Sites with full reporting give pop_estimated by group x sex x age band, all five bands
+    (<15 too), others never by age band; every cell is the truth's population times the
+    estimate's error of its site, group and year (one factor for all sexes and ages), so the
+    population of the ages offered testing (15+) agrees with truth/population.csv."""
+    src = world_dir / "sources"
+    mapping = yaml.safe_load((src / "services-mapping.yaml").read_text(encoding="utf-8"))
+    cocs, des = mapping["category_option_combos"], mapping["data_elements"]
+    sites = {r["site"]: r for r in read_csv(world_dir / "truth" / "sites.csv")}
+    site_of = {r["dhis2_uid"]: code for code, r in sites.items() if r["dhis2_uid"]}
+    invalid = {r.row for r in world.invalid_in("services.json")}
+    reported: dict[tuple[str, int, str, str, str], set[int]] = {}
+    for i, v in enumerate(read_json(src / "services.json")["dataValues"], start=1):
+        if des[v["dataElement"]] != "pop_estimated" or i in invalid:
+            continue
+        dims, code = cocs[v["categoryOptionCombo"]], site_of[v["orgUnit"]]
+        if sites[code]["reporting"] != "full":
+            assert "age_band" not in dims, (code, dims)
+            continue
+        assert set(dims) == {"sex", "age_band", "population_group"}, (code, dims)
+        key = (code, int(v["period"][:4]), dims["population_group"], dims["sex"], dims["age_band"])
+        reported.setdefault(key, set()).add(int(v["value"]))
+    assert {k[4] for k in reported} == set(d.AGE_BANDS) - {d.TOTAL}
+    assert all(len(values) == 1 for values in reported.values())  # annual, repeated each quarter
+    truth = {
+        (r["site"], int(r["year"]), r["population_group"], r["sex"], r["age_band"]): int(
+            r["population"]
+        )
+        for r in read_csv(world_dir / "truth" / "population.csv")
+    }
+    ratios: dict[tuple[str, int, str], list[float]] = {}
+    for key, (value,) in reported.items():
+        if value >= 2000 and truth.get(key):  # rounded to hundreds: within 2.5%
+            ratios.setdefault(key[:3], []).append(value / truth[key])
+    assert len(ratios) >= 100
+    for (code, year, group), r in ratios.items():
+        assert max(r) / min(r) <= 1.06, (code, year, group, r)  # one error, rounding apart
+        low, high = (0.8, 1.25) if group == "host" else (0.3, 3.0)  # 5% / 25% log error
+        assert low <= r[0] <= high, (code, year, group, r)
+    adults = {"15-24", "25-34", "35-49", "50+"}
+    for year in (2019, 2024, 2025):
+        est = sum(v for k, (v,) in reported.items() if k[1] == year and k[4] in adults)
+        true = sum(n for k, n in truth.items() if k[1] == year and k[4] in adults
+                   and sites[k[0]]["reporting"] == "full")  # fmt: skip
+        assert 0.95 <= est / true <= 1.05, (year, est, true)
+
+
 def test_same_seed_is_byte_identical_across_processes(world_dir: Path, tmp_path: Path) -> None:
     code = "import sys; from pathlib import Path; from corridor.demo import generate_world; " \
            "generate_world(Path(sys.argv[1]), seed=2024)"  # fmt: skip

@@ -36,8 +36,17 @@ HIV_ELEMENTS: Final = (
     "prep_initiated",
     "condoms_distributed",
 )
-#: elements that key-population programmes record by group x sex x age band (MER-style)
-BY_AGE: Final = ("hiv_tests", "hiv_positive", "art_initiated", "prep_initiated")
+#: elements that key-population programmes record by group x sex x age band (MER-style), with
+#: the age bands (indices into AGES) they report: services to people 15+ (children's testing and
+#: treatment are not modelled), the population estimate at every age (its <15 band too, so that
+#: the bands add up to the whole population and testing_coverage can take the ages offered testing)
+BY_AGE: Final[dict[str, range]] = {
+    "hiv_tests": range(1, 5),
+    "hiv_positive": range(1, 5),
+    "art_initiated": range(1, 5),
+    "pop_estimated": range(0, 5),
+    "prep_initiated": range(1, 5),
+}
 #: quarterly shape of testing within a year (2020: COVID-19 disruption in Q2)
 TESTING_QUARTERS: Final[dict[int, tuple[float, ...]]] = {2020: (1.3, 0.5, 0.95, 1.25)}
 #: share of travellers screened at points of entry (COVID-19 2020-21, mpox from mid-2024)
@@ -215,7 +224,7 @@ def _emit(
                 ((sx, a, g), float(x[g, sx, a]))
                 for g in range(x.shape[0])
                 for sx in range(2)
-                for a in range(1, 5)
+                for a in BY_AGE[element]
             ]
             rounding = False
         elif reporting == "full":
