@@ -196,3 +196,25 @@ def test_only_admins_may_change_accounts_or_agreements(open_page: Any, served: A
     assert "disabled" not in page.locator("#accounts tbody tr", has_text="web-admin").inner_text()
     ag = page.locator("#agreements tbody tr", has_text="web-partner").first.inner_text()
     assert "active" in ag and "sex" not in ag
+
+
+def test_an_account_without_countries_is_refused(open_page: Any, served: Any) -> None:
+    """A blank countries field is not "every country" (except for a partner, whose agreements
+    say what it reads): the page refuses it with the message of ``corridor users add`` (which
+    requires --countries) and adds no account."""
+    page, w = open_page("admin", "/admin")
+    for blank in ("", "   "):
+        r = page.request.post(
+            f"{served.base_url}/admin/accounts",
+            form={
+                "csrf": _csrf(page),
+                "username": "web-nowhere",
+                "role": "analyst",
+                "countries": blank,
+            },
+        )
+        assert r.status == 400
+        assert "name the countries as ISO3 codes" in unescape(r.text())
+    page.goto(f"{served.base_url}/admin")
+    assert "web-nowhere" not in page.inner_text("#accounts")
+    w.assert_clean()

@@ -137,3 +137,19 @@ def test_explorer_accessibility_and_screenshots(open_page: Any) -> None:
         open_page, f"/explorer?{QUERY}", "explorer", "analyst", ready="#explorer-table"
     )
     assert all(p.stat().st_size > 10_000 for p in shots)
+
+
+def test_the_chart_can_be_scrolled_with_the_keyboard_on_a_phone(open_page: Any) -> None:
+    """On a phone the chart is wider than the screen and scrolls sideways: the keyboard must
+    reach it (axe: scrollable-region-focusable, serious), as it reaches the table."""
+    page, w = open_page("analyst", f"/explorer?{QUERY}", viewport=(390, 844))
+    chart = page.locator("figure.chart-wrap")
+    assert chart.evaluate("f => f.scrollWidth > f.clientWidth")  # it does scroll
+    assert axe(page) == []
+    chart.focus()
+    for _ in range(20):  # (wait_for_function evaluates a string: the page's CSP refuses it)
+        page.keyboard.press("ArrowRight")
+        if chart.evaluate("f => f.scrollLeft") > 0:
+            break
+    assert chart.evaluate("f => f.scrollLeft") > 0
+    w.assert_clean()

@@ -133,3 +133,34 @@ def test_the_dashboard_publishes_what_the_api_publishes(served: Served) -> None:
             # panel's "12.5" came up in some runs only)
             shown_as = {f"{x:.1f}%" for x in (v - 0.005, v, v + 0.005)}
             assert any(text in panel for text in shown_as), (v, shown_as)
+
+
+def test_the_chosen_site_is_in_the_address(open_page: Any) -> None:
+    """Choosing a site puts it in the address (/map?site=CODE): reload, back and forward show
+    the same panel, and the panel takes the focus (on a phone it is below the map and list)."""
+    page, w = open_page("analyst", "/map", viewport=(390, 844))
+    page.wait_for_selector("#map[data-ready=true]")
+    first, second = page.locator(".site-list button").evaluate_all(
+        "bs => bs.slice(0, 2).map(b => b.dataset.site)"
+    )
+    page.locator(f".site-list button[data-site='{first}']").click()
+    page.wait_for_selector(f"#site-detail section.site[data-site='{first}']")
+    assert f"site={first}" in page.url
+    assert page.evaluate("document.activeElement.closest('#site-detail') !== null")
+    assert (
+        page.evaluate("document.querySelector('#site-detail h2').getBoundingClientRect().top") < 844
+    )
+    page.locator(f".site-list button[data-site='{second}']").click()
+    page.wait_for_selector(f"#site-detail section.site[data-site='{second}']")
+    assert f"site={second}" in page.url
+    page.go_back()
+    page.wait_for_selector(f"#site-detail section.site[data-site='{first}']")
+    assert f"site={first}" in page.url
+    page.go_back()
+    page.wait_for_selector("#site-detail section.site", state="detached")
+    assert "site=" not in page.url and "No site chosen yet" in page.inner_text("#site-detail")
+    page.go_forward()
+    page.wait_for_selector(f"#site-detail section.site[data-site='{first}']")
+    page.reload()
+    page.wait_for_selector(f"#site-detail section.site[data-site='{first}']")
+    w.assert_clean()

@@ -49,3 +49,22 @@ def test_overview_screenshots(open_page: Any) -> None:
     shots = screenshots(open_page, "/overview", "overview", "admin")
     shots += screenshots(open_page, "/login", "login", "admin")
     assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+def test_a_bad_period_keeps_the_period_form(open_page: Any, served: Served) -> None:
+    """The period form answers a period it cannot show with the reason next to it and the
+    period as typed, so that it can be corrected there (not a page with only a way back)."""
+    page, w = open_page("analyst", "/overview")
+    page.get_by_label("Period").fill("2024Q9")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
+    assert "2024Q9" in page.inner_text("#period-error")
+    assert page.get_by_label("Period").input_value() == "2024Q9"
+    assert axe(page) == []
+    page.get_by_label("Period").fill("2024Q2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
+    assert "Period 2024Q2" in page.inner_text("main")
+    assert page.locator("#period-error").count() == 0
+    # the browser reports the 400 answer, and nothing else
+    assert len(w.errors) == 1 and "status of 400" in w.errors[0], w.errors

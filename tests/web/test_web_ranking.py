@@ -119,3 +119,26 @@ def test_p_top10_reads_the_same_on_the_overview_and_spaces(open_page: Any) -> No
     assert overview and all(v.endswith("%") for v in overview.values()), overview
     assert {code: spaces[code] for code in overview} == overview
     w.assert_clean()
+
+
+def test_a_bad_period_is_said_next_to_the_form(open_page: Any) -> None:
+    """With JavaScript (htmx) a bad period shows its reason in the result's place (the 400
+    answer was left out before: nothing on the page changed); without it, the form stays."""
+    page, w = open_page("admin", "/spaces")
+    page.get_by_label("Period").fill("2024Q7")
+    page.get_by_label("Period").press("Enter")
+    page.wait_for_selector("#ranking-error")
+    assert "2024Q7" in page.inner_text("#ranking-error")
+    assert "period=2024Q7" in page.url
+    page.get_by_label("Period").fill("")
+    page.get_by_label("Period").press("Enter")
+    page.wait_for_selector("#ranking-table")
+    assert page.locator("#ranking-error").count() == 0
+    # the browser reports the 400 answer, and nothing else
+    assert len(w.errors) == 1 and "status of 400" in w.errors[0], w.errors
+    page, _w = open_page("admin", "/spaces?period=1999&m_mobility=2&show_country=uga")
+    assert "1999" in page.inner_text("#ranking-error")
+    assert page.get_by_label("Period").input_value() == "1999"  # what was typed stays
+    assert float(page.get_by_label("mobility", exact=True).input_value()) == 2
+    assert page.get_by_label("Country").input_value() == "uga"
+    assert axe(page) == []

@@ -62,3 +62,45 @@ def test_bad_form_values_are_user_errors(result: HotspotResult) -> None:
         form_from({"sort": "secret"})
     with pytest.raises(QueryError, match="between 0 and 3"):
         ranking_view(result, 10, form_from({"m_bridging": "-1"}))
+
+
+def test_the_page_publishes_with_the_workspaces_disclosure_settings(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """/spaces flags what the API's GET /hotspots flags under the workspace's corridor.toml
+    (here the suppression method), not what the default settings would."""
+    import re
+
+    from fastapi.testclient import TestClient
+    from webserve import ACCOUNTS, PASSWORD, build_workspace
+
+    from corridor.api.app import create_app
+
+    folder = build_workspace(tmp_path_factory.mktemp("suppressed") / "ws")
+    toml = folder / "corridor.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert '# disclosure_method = "cellkey"' in text
+    toml.write_text(
+        text.replace('# disclosure_method = "cellkey"', 'disclosure_method = "suppression"'),
+        encoding="utf-8",
+    )
+    with TestClient(create_app(folder), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        client.post(
+            "/login",
+            data={"username": ACCOUNTS["admin"][0], "password": PASSWORD, "csrf": token[1]},
+        )
+        api = {
+            s["place_code"]: s["flags"] or ""
+            for s in client.get("/api/v1/hotspots").json()["sites"]
+        }
+        page = client.get("/spaces")
+        assert page.status_code == 200
+        shown = dict(
+            re.findall(r'data-code="([^"]+)".*?<td class="flags">([^<]*)</td>', page.text, re.S)
+        )
+    assert any("suppressed" in f for f in api.values())  # the quick-start data has some
+    assert shown == {
+        code: flags.replace(";", ", ").replace("_", " ") for code, flags in api.items()
+    }

@@ -79,3 +79,23 @@ def test_log_in_helper_reaches_the_overview(browser: Any, served: Served) -> Non
     log_in(page, served.base_url, "web-admin")
     assert page.url.endswith("/overview")
     ctx.close()
+
+
+def test_an_expired_session_sends_a_panel_request_to_the_login_page(
+    open_page: Any, served: Served
+) -> None:
+    """An htmx request (the map's site panel) without a valid session goes to the login page
+    and back to the page it came from, never a login form inside the panel."""
+    page, w = open_page("analyst", "/map?period=2024")
+    page.wait_for_selector("#map[data-ready=true]")
+    page.context.clear_cookies(name="corridor_session")  # expired, revoked or logged out
+    page.locator(".site-list button").first.click()
+    page.wait_for_url(re.compile(r"/login\?next="))
+    assert page.url.endswith("/login?next=%2Fmap%3Fperiod%3D2024")
+    assert page.locator("form[action='/login']").count() == 1
+    page.get_by_label("User name").fill(served.accounts["analyst"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/map\?period=2024$"))
+    assert page.locator("header.top").count() == 1
+    w.assert_clean()

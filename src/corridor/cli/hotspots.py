@@ -156,9 +156,10 @@ def hotspots_command(
     """Rank sites by expected new HIV infections per 1,000 residents, with intervals.
 
     The estimate comes from a Naomi-style model calibrated with recency testing; mobility,
-    burden, service gap and bridging explain it. Each site gets a 90% interval, a rank interval
-    and the share of draws in which it is in the top 10. Raw measures pass through disclosure
-    control. Method and validation: docs/hotspots.md.
+    burden, service gap and bridging explain it. Each site gets a 90% model interval of the rate
+    (in validation it held the true rate for fewer than 90% of sites: the output says how many),
+    a rank interval and the share of draws in which it is in the top 10. Raw measures pass
+    through disclosure control. Method and validation: docs/hotspots.md.
     """
     from corridor.hotspots import SPECS, load_weights, rank_sites, sensitivity
     from corridor.hotspots.explain import PERCENT_MEASURES
@@ -246,7 +247,8 @@ def hotspots_command(
         cols = ["rank", "site", "place_type", "per 1,000", "new infections",
                 *(["p_top10"] if intervals else []), "main_driver", "flags"]  # fmt: skip
         uncertainty = (
-            f"{round(100 * result.level)}% intervals, {result.draws} draws"
+            f"{result.rate_interval_label}; {round(100 * result.level)}% rank intervals; "
+            f"{result.draws} draws"
             if intervals
             else "no intervals: 0 draws"
         )
@@ -281,6 +283,8 @@ def hotspots_command(
             "draws": result.draws,
             "seed": result.seed,
             "interval_level": result.level,
+            "rate_interval": result.rate_interval_label or None,
+            "rate_interval_coverage": result.rate_interval_coverage,
             "suppression_threshold": threshold,
             "disclosure_control": {
                 "method": settings.disclosure_method,

@@ -8,6 +8,7 @@ import numpy as np
 
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
+from corridor.hotspots.ranking import rate_interval_coverage_text
 
 if TYPE_CHECKING:
     from corridor.config import Settings
@@ -124,8 +125,9 @@ def explain_site(
     )
     parts = (
         [
-            f"{lvl}% interval {row['new_infections_per_1000_low']:.1f}-"
-            f"{row['new_infections_per_1000_high']:.1f}"
+            f"{lvl}% model interval {row['new_infections_per_1000_low']:.1f}-"
+            f"{row['new_infections_per_1000_high']:.1f}, "
+            f"{rate_interval_coverage_text(result.level, result.calibrated)}"
         ]
         if intervals
         else []

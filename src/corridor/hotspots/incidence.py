@@ -15,7 +15,8 @@ a transmission rate, with risk ratios as multipliers). Every coefficient has a p
 (``PRIORS``, sources in docs/hotspots.md). Where sites report recency testing
 (``hiv_recent`` / ``hiv_recency_tested``, pooled over ``RECENCY_YEARS``), the recency estimate of
 each site's new infections (recent share corrected for false recents x new diagnoses per year /
-the chance of being diagnosed within the mean duration of recent infection) calibrates the
+the chance of being diagnosed within the mean duration of recent infection, from the testing
+rates of the site's population groups where it reports them: ``caught_recent``) calibrates the
 model: a ridge regression toward the priors (weights 1 / (sampling variance + tau^2)) sets the
 coefficients, tau^2 (the model error) comes from the residuals by the method of moments (floored
 at ``TAU_FLOOR``), and each reporting site's estimate is the empirical-Bayes combination of its
@@ -36,6 +37,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from corridor.hotspots.components import SiteData
+from corridor.hotspots.inputs import IncidenceInputs
 from corridor.hotspots.scoring import imputation_pools, impute_draws, impute_point
 
 #: mean duration of recent infection (years) and false-recent rate assumed for the recent
@@ -44,6 +46,13 @@ MDRI_YEARS: Final = 130.0 / 365.25
 FRR: Final = 0.005
 #: share of the estimated population aged 15 and over (HIV tests are offered to adults)
 ADULT_SHARE: Final = 0.6
+#: testing rate (per adult per year) assumed where a site's cannot be computed
+DEFAULT_TESTING_RATE: Final = 0.3
+#: population groups defined by an adult occupation or trade: all their members are 15 or over
+ADULT_GROUPS: Final = frozenset(
+    {"mobile_worker", "truck_driver", "sex_worker", "fisherfolk", "miner",
+     "cross_border_trader", "seasonal_worker"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +139,76 @@ def raw_terms(data: SiteData) -> dict[str, np.ndarray]:
         }
 
 
+def _caught(rate: np.ndarray) -> np.ndarray:
+    """The chance that an infection is diagnosed while still recent (within the MDRI), at an
+    annual testing rate (NaN: ``DEFAULT_TESTING_RATE``)."""
+    rate = np.nan_to_num(rate, nan=DEFAULT_TESTING_RATE)
+    return np.asarray(1.0 - np.exp(-np.clip(rate, 0.02, 5.0) * MDRI_YEARS))
+
+
+def adult_share(group: str) -> float:
+    """Share aged 15 and over of a population group's estimated size: 1 for the groups named
+    by an adult occupation (``ADULT_GROUPS``), else ``ADULT_SHARE``."""
+    return 1.0 if group in ADULT_GROUPS else ADULT_SHARE
+
+
+def _not_known_positive(adults: np.ndarray, diagnosed: np.ndarray) -> np.ndarray:
+    """Adults minus people who know they live with HIV (where reported and that leaves anyone)."""
+    if diagnosed.shape != adults.shape:
+        return adults
+    rest = adults - np.nan_to_num(diagnosed)
+    return np.where(rest > 0, rest, adults)
+
+
+def caught_recent(inp: IncidenceInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the chance that a new infection is diagnosed while still recent (within the
+    MDRI), and whether group-specific testing rates made it.
+
+    A testing rate is HIV tests per year per adult not known to be living with HIV (adults of
+    ``pop_estimated`` minus ``plhiv_diagnosed``): people who know their status are not retested
+    for diagnosis. Where the site reports tests, positives and population estimates by group,
+    each group ``g`` has its own rate and chance ``c_g``, and the site's chance is their mean
+    weighted by the group's positive results: new diagnoses stand for where new infections fall
+    (in a steady state a group's new diagnoses equal its new infections), and a group that tests
+    more often catches more of its new infections while they are recent. Positives in groups
+    without a rate, and sites without groups, take the chance at the site's average rate.
+    """
+    n = inp.tests.size
+    adults = _not_known_positive(ADULT_SHARE * inp.pop_estimated, inp.diagnosed)
+    average = _caught(_ratio(inp.tests / inp.years, adults))
+    names = inp.group_names
+    shapes = {a.shape for a in (inp.group_tests, inp.group_positive, inp.group_pop)}
+    if not names or shapes != {(n, len(names))}:
+        return average, np.zeros(n, dtype=bool)
+    share = np.array([adult_share(g) for g in names])[None, :]
+    g_adults = share * inp.group_pop
+    g_adults = _not_known_positive(g_adults, inp.group_diagnosed)
+    g_rate = _ratio(inp.group_tests / inp.years, g_adults)
+    pos = inp.group_positive
+    weight = np.where(np.isfinite(g_rate) & np.isfinite(pos) & (pos > 0), pos, 0.0)
+    inside = weight.sum(axis=1)
+    total = np.fmax(np.nan_to_num(inp.positive), np.nansum(pos, axis=1))
+    rest = np.maximum(total - inside, 0.0)
+    used = inside > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed = (np.sum(weight * _caught(g_rate), axis=1) + rest * average) / (inside + rest)
+    return np.where(used, mixed, average), used
+
+
 def recency_estimate(data: SiteData) -> tuple[np.ndarray, np.ndarray]:
     """New infections per 1,000 residents per year from recency testing, and the sampling
-    variance of its log (NaN where the site does not report recency testing)."""
+    variance of its log (NaN where the site does not report recency testing): that of the
+    recent share (binomial) plus that of the window's new diagnoses (Poisson)."""
     inp = data.inputs
     assert inp is not None
     rec = np.nan_to_num(inp.recent)
     tested = np.nan_to_num(inp.recency_tested)
     share = np.clip(((rec + 0.5) / (tested + 1.0) - FRR) / (1.0 - FRR), 1e-4, 1.0)
-    rate = _ratio(inp.tests / inp.years, ADULT_SHARE * inp.pop_estimated)
-    caught = 1.0 - np.exp(-np.clip(np.nan_to_num(rate, nan=0.3), 0.02, 5.0) * MDRI_YEARS)
+    caught, _ = caught_recent(inp)
     est = _ratio(share * inp.positive / inp.years / caught * 1000.0, inp.population)
     ok = (tested > 0) & np.isfinite(est) & (est > 0)
     var = np.maximum(1.0 / (rec + 0.5) - 1.0 / (tested + 1.0), 0.02)
+    var = var + 1.0 / (np.nan_to_num(inp.positive) + 0.5)
     return np.where(ok, est, np.nan), np.where(ok, var, np.nan)
 
 

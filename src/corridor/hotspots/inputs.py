@@ -8,7 +8,7 @@ level at which PEPFAR reports HTS_RECENT to a site).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -48,6 +48,17 @@ class IncidenceInputs:
     recent: np.ndarray  # hiv_recent, pooled (NaN where no recency testing)
     recency_tested: np.ndarray  # hiv_recency_tested, pooled
     years: float  # length of the window in years
+    #: by population group (sites x groups, NaN where not reported): HIV tests and positive
+    #: results in the window, the estimated population and PLHIV who know their status
+    #: (latest); the group names in ``group_names``. The recency correction takes
+    #: group-specific testing rates from them (``incidence.caught_recent``).
+    group_names: tuple[str, ...] = ()
+    group_tests: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    group_positive: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    group_pop: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    group_diagnosed: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    #: plhiv_diagnosed (latest): people who know they live with HIV; NaN where not reported
+    diagnosed: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def read_recency(engine: Engine, window: Window) -> pd.DataFrame:
@@ -88,6 +99,13 @@ def collect_inputs(
     tested = np.broadcast_to(tested, (len(codes),)).astype(float)
     recent = np.broadcast_to(recent, (len(codes),)).astype(float)
     recent = np.where(np.isfinite(tested) & ~np.isfinite(recent), 0.0, recent)  # zeros dropped
+    names = tuple(sorted(str(g) for g in set(services["population_group"]) - {TOTAL}))
+
+    def by_group(name: str) -> np.ndarray:
+        if not names:
+            return np.empty((len(codes), 0))
+        return np.column_stack([element(name, g) for g in names])
+
     return IncidenceInputs(
         population=population,
         tests=element("hiv_tests"),
@@ -101,4 +119,10 @@ def collect_inputs(
         recent=recent,
         recency_tested=tested,
         years=window.years,
+        group_names=names,
+        group_tests=by_group("hiv_tests"),
+        group_positive=by_group("hiv_positive"),
+        group_pop=by_group("pop_estimated"),
+        group_diagnosed=by_group("plhiv_diagnosed"),
+        diagnosed=element("plhiv_diagnosed"),
     )

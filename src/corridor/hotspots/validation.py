@@ -8,8 +8,10 @@ generates (or reuses) the demonstration world of each seed under ``FOLDER/seed-N
 sites for each year and compares the estimate with the truth of that year (true new HIV
 infections per 1,000 residents): Spearman rank correlation, precision@10 (share of the true top
 10 in the ranked top 10), next to each single observed measure and a random ranking; the share
-of sites whose true rank lies in their 90% rank interval; the Brier skill score of ``p_top10``
-against the constant 10/N, and its calibration table. ``corridor hotspots --validate`` does the
+of sites whose true rank lies in their 90% rank interval, and whose true rate lies in the 90%
+interval of the rate (``ranking.RATE_INTERVAL_COVERAGE`` records what it measured); the median
+ratio of estimate to true rate; the Brier skill score of ``p_top10`` against the constant 10/N,
+and its calibration table. ``corridor hotspots --validate`` does the
 same for the workspace of ``corridor demo`` (its ``truth/`` folder).
 """
 
@@ -262,6 +264,11 @@ def summarise_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "brier_skill": float(
             1.0 - sum(r["brier"] for r in reports) / sum(r["brier_constant"] for r in reports)
         ),
+        "rate_interval_coverage": [r["rate_interval_coverage"] for r in reports],
+        "mean_rate_interval_coverage": float(
+            np.mean([r["rate_interval_coverage"] for r in reports])
+        ),
+        "median_estimate_over_truth": [r["median_estimate_over_truth"] for r in reports],
         "calibration": bins,
     }
 
@@ -319,6 +326,10 @@ def format_summary(summary: dict[str, Any], reports: Sequence[dict[str, Any]]) -
     cover = ", ".join(f"{100 * c:.0f}%" for c in summary["rank_interval_coverage"])
     lvl = round(100 * reports[0]["level"])
     lines.append(f"{lvl}% rank intervals holding the true rank: {cover}")
+    rate_cover = ", ".join(f"{100 * c:.0f}%" for c in summary["rate_interval_coverage"])
+    lines.append(f"{lvl}% rate intervals holding the true rate: {rate_cover}")
+    ratio = ", ".join(f"{r:.2f}" for r in summary["median_estimate_over_truth"])
+    lines.append(f"median estimate / true rate: {ratio}")
     lines.append(f"p_top10 Brier skill score vs the constant 10/N: {summary['brier_skill']:.3f}")
     lines.append("p_top10 calibration (bin: sites, mean p_top10, share in the true top 10):")
     for b in summary["calibration"]:

@@ -154,8 +154,9 @@ _TOTAL_ELEMENTS: tuple[str, ...] = (
     "art_current",
     "pop_estimated",
 )
-#: the elements read by place and population group
-_GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "pop_estimated")
+#: the elements read by place and population group (tests and positives by group also give the
+#: recency correction its group-specific testing rates, ``incidence.recency_estimate``)
+_GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "hiv_positive", "plhiv_diagnosed", "pop_estimated")
 TOTAL_ELEMENTS, GROUP_ELEMENTS = _TOTAL_ELEMENTS, _GROUP_ELEMENTS  # public names
 
 

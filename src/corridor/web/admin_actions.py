@@ -45,9 +45,12 @@ def add_account(
     """``corridor users add`` with a generated password (shown once by the page)."""
     _admin(account)
     password = generate_password()
-    acct = add_user(
-        engine, name, role, password, countries=countries.strip() or "*", unsuppressed=unsuppressed
-    )
+    # a partner reads what its agreements grant: its countries are ``*`` (a blank field says
+    # so). Any other role names them, as ``corridor users add --countries``: a blank field is
+    # refused by the domain ("name the countries ..."), never read as every country
+    if role == "partner" and not countries.strip():
+        countries = "*"
+    acct = add_user(engine, name, role, password, countries=countries, unsuppressed=unsuppressed)
     append(engine, account.username, "web.add_user", acct.as_dict(), cells=0)
     shown = acct.as_dict()
     return Outcome(

@@ -21,7 +21,9 @@ from corridor.access.audit import append
 from corridor.access.roles import allows
 from corridor.access.scope import Scope, scoped
 from corridor.api.auth import EngineDep, hub_of
+from corridor.api.problems import status_of
 from corridor.config import Settings
+from corridor.errors import CorridorError
 from corridor.reports.cascade import cascade, largest_gaps
 from corridor.reports.hotspot_view import hotspot_rows
 from corridor.reports.html import Window, country_names
@@ -141,11 +143,24 @@ def overview(
             account=account,
             active="overview",
         )
-    context = summary(engine, account, request, period)
+    try:
+        context = summary(engine, account, request, period)
+    except CorridorError as exc:
+        if not period or status_of(exc) == 403:
+            raise  # no data at all, or a refusal: the error page (a refusal audited)
+        # a period typed in the form that cannot be shown: the form stays, with the reason
+        return render(
+            request,
+            "overview.html.j2",
+            {"title": "Overview", "message": str(exc), "period": period},
+            account=account,
+            active="overview",
+            status=status_of(exc),
+        )
     return render(
         request,
         "overview.html.j2",
-        {"title": "Overview", **context},
+        {"title": "Overview", "message": "", **context},
         account=account,
         active="overview",
     )

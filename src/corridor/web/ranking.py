@@ -16,12 +16,15 @@ from fastapi.responses import Response
 
 from corridor.access.roles import require
 from corridor.api.auth import EngineDep
+from corridor.api.problems import status_of
+from corridor.errors import CorridorError
 from corridor.hotspots.components import COMPONENTS
-from corridor.web.live import ranking_for, threshold_of, window_for
+from corridor.web.live import disclosure_of, ranking_for, window_for
 from corridor.web.ranking_view import (
     MULTIPLIER_MAX,
     MULTIPLIER_MIN,
     SORTS,
+    RankingForm,
     form_from,
     ranking_view,
 )
@@ -41,11 +44,28 @@ COMPONENT_HELP = {
 @router.get("/spaces")
 def ranking_page(request: Request, engine: EngineDep, account: PageAccount) -> Response:
     require(account.role, "read_hotspots", user=account.username)
-    form = form_from(request.query_params)
-    # the overview's and the map's window and ranking (one cached answer per scope and period)
-    period = window_for(engine, account, form.period).text
-    result = ranking_for(request, engine, account, period)
-    view = ranking_view(result, threshold_of(request), form)
+    view = None
+    message = ""
+    status = 200
+    try:
+        form = form_from(request.query_params)
+    except CorridorError as exc:  # an unknown sort column: the rest of the form still counts
+        form = form_from({k: v for k, v in request.query_params.items() if k != "sort"})
+        message, status = str(exc), status_of(exc)
+    if not message:
+        try:
+            # the overview's and the map's window and ranking (one cached answer per scope and
+            # period); the workspace's disclosure settings, as the API's GET /hotspots (a bare
+            # threshold would publish with the default method, whatever corridor.toml says)
+            period = window_for(engine, account, form.period).text
+            result = ranking_for(request, engine, account, period)
+            view = ranking_view(result, disclosure_of(request), form)
+        except CorridorError as exc:
+            if status_of(exc) == 403:
+                raise  # a refusal is the error page (and audited), not a form message
+            # a bad period or multiplier: the form stays, with what was typed and the reason
+            # (in the result's place, which htmx swaps in as well: ranking.js)
+            message, status = str(exc), status_of(exc)
     params = {k: v for k, v in request.query_params.items() if k not in ("sort", "dir")}
 
     def sort_url(key: str) -> str:
@@ -59,6 +79,10 @@ def ranking_page(request: Request, engine: EngineDep, account: PageAccount) -> R
             "title": "Spaces of vulnerability",
             "form": form,
             "view": view,
+            "message": message,
+            "multipliers": view.multipliers if view else typed_multipliers(form),
+            "countries": view.countries if view else [c for c in [form.show_country] if c],
+            "place_types": view.place_types if view else [t for t in [form.place_type] if t],
             "components": COMPONENTS,
             "component_help": COMPONENT_HELP,
             "m_min": MULTIPLIER_MIN,
@@ -68,4 +92,18 @@ def ranking_page(request: Request, engine: EngineDep, account: PageAccount) -> R
         },
         account=account,
         active="ranking",
+        status=status,
     )
+
+
+def typed_multipliers(form: RankingForm) -> dict[str, float]:
+    """The sliders' positions when the ranking could not be computed: what was typed where it
+    is a multiplier in range, else 1."""
+    out = {}
+    for c in COMPONENTS:
+        try:
+            value = float(form.multipliers.get(c, "1"))
+        except ValueError:
+            value = 1.0
+        out[c] = value if MULTIPLIER_MIN <= value <= MULTIPLIER_MAX else 1.0
+    return out

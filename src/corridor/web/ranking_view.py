@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from corridor.config import Settings
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
 from corridor.hotspots.ranking import HotspotResult
@@ -83,11 +84,14 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-def ranking_view(result: HotspotResult, threshold: int, form: RankingForm) -> RankingView:
+def ranking_view(
+    result: HotspotResult, disclosure: int | Settings, form: RankingForm
+) -> RankingView:
     """The page's rows: ``result`` (from ``read_hotspots``) re-ranked with the form's
-    multipliers, its raw measures disclosed with ``threshold``, then filtered and sorted."""
+    multipliers, its raw measures disclosed with ``disclosure`` (the workspace's settings, as
+    the API; an int is a threshold over the default settings), then filtered and sorted."""
     again: Reweighed = reweigh(result, form.multipliers, top=TOP)
-    shown = result.disclosed(threshold).to_pylist()
+    shown = result.disclosed(disclosure).to_pylist()
     rows: list[dict[str, Any]] = []
     for pos, i in enumerate(again.order):
         base = shown[int(i)]

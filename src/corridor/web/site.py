@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Request
@@ -134,6 +135,27 @@ def error_page(request: Request, exc: CorridorError, account: Account | None = N
     )
 
 
+def login_redirect(request: Request) -> Response:
+    """To the login page, and back to the page afterwards. A page asks with a 303; an htmx
+    request (a panel, a re-ranking) gets an ``HX-Redirect`` to the login page instead: a
+    browser follows a 303 inside the request itself, and htmx would put the whole login page
+    into the panel (and the login would return to that bare fragment), so the page the user
+    is on (``HX-Current-URL``) is the one to come back to."""
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.headers.get("hx-request"):
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        same_host = not current.netloc or current.netloc == request.url.netloc
+        page = current.path if same_host and current.path.startswith("/") else "/"
+        page += f"?{current.query}" if same_host and current.query else ""
+        response = Response(status_code=200)
+        response.headers["hx-redirect"] = f"/login?next={quote(page, safe='')}"
+        response.headers["cache-control"] = "no-store"
+        return response
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
+
+
 class PageRoute(APIRoute):
     """Routes of the dashboard: a missing session redirects to the login page and a user error
     (a CorridorError) is an HTML page with its message, never the API's JSON problem."""
@@ -145,15 +167,7 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                target = request.url.path
-                if request.url.query:
-                    target += "?" + request.url.query
-                from urllib.parse import quote
-
-                response = RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
-                if request.headers.get("hx-request"):
-                    response.headers["hx-redirect"] = "/login"
-                return response
+                return login_redirect(request)
             except CorridorError as exc:
                 if status_of(exc) == 403:  # who was refused what, in the audit trail
                     await audit_denied(request, exc, "web")

@@ -29,11 +29,62 @@
       });
   }
 
-  function showSite(code) {
+  function panelUrl(code) {
     var period = el.getAttribute("data-period") || "";
-    htmx.ajax("GET", "/map/site/" + encodeURIComponent(code) + "?period=" + encodeURIComponent(period),
-      { target: "#site-detail" });
+    return "/map/site/" + encodeURIComponent(code) + "?period=" + encodeURIComponent(period);
   }
+
+  function showSite(code) {
+    htmx.ajax("GET", panelUrl(code), { target: "#site-detail" });
+  }
+
+  // The chosen site is in the address (/map?site=CODE&period=...), as a link to it would be:
+  // reload, back and forward show the same panel. The panel comes into view and takes the
+  // focus once chosen (on a phone it sits below the map and the list).
+  var detail = document.getElementById("site-detail");
+  var empty = detail && !detail.querySelector("section.site") ? detail.innerHTML : "";
+  var restoring = false;
+
+  function siteInAddress() {
+    return new URLSearchParams(window.location.search).get("site") || "";
+  }
+
+  function address(code) {
+    var params = new URLSearchParams(window.location.search);
+    params.set("site", code);
+    params.set("period", el.getAttribute("data-period") || "");
+    return window.location.pathname + "?" + params.toString();
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (!detail || e.detail.target !== detail) { return; }
+    var section = detail.querySelector("section.site");
+    if (!section) { return; }
+    var code = section.getAttribute("data-site");
+    if (!restoring && code !== siteInAddress()) {
+      window.history.pushState({ site: code }, "", address(code));
+    }
+    if (!restoring) {
+      var heading = section.querySelector("h2");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    }
+    restoring = false;
+  });
+
+  document.body.addEventListener("htmx:responseError", function () { restoring = false; });
+
+  window.addEventListener("popstate", function () {
+    if (!detail) { return; }
+    var code = siteInAddress();
+    var shown = detail.querySelector("section.site");
+    if (code && (!shown || shown.getAttribute("data-site") !== code)) {
+      restoring = true;
+      showSite(code);
+    } else if (!code) {
+      detail.innerHTML = empty ||
+        "<p class=\"muted\">No site chosen yet: choose one on the map or in the list.</p>";
+    }
+  });
 
   function draw(base, data) {
     L.geoJSON(base.countries, {
