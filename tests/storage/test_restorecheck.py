@@ -19,6 +19,7 @@ from corridor.storage.backup import BackupError, backup, restore
 from corridor.storage.engine import Engine
 from corridor.storage.restorecheck import (
     NATURAL_KEYS,
+    first_bad_utf8,
     first_nul,
     key_twice,
     unchanged,
@@ -277,5 +278,45 @@ def test_a_nul_is_refused_on_both_engines_naming_the_column(engine: Engine, tmp_
     message = str(info.value)
     assert "quarantine.parquet, row 1, column 'record': text with a NUL character" in message
     assert SECRET not in message and "\x00" not in message
+    assert message.endswith("Nothing was changed: the warehouse is as it was")
+    assert engine.query_rows("SELECT record FROM quarantine") == [(SECRET,)]
+
+
+def _bad_utf8(texts: list[bytes]) -> pa.Array:
+    """A string array holding ``texts`` as they are (Arrow does not check them when built)."""
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in texts])]).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(texts),
+        [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(texts))],
+    )
+
+
+def test_the_first_text_that_is_not_utf8() -> None:
+    assert first_bad_utf8(pa.chunked_array([pa.array(["a", None, "dé"])])) is None
+    assert first_bad_utf8(pa.chunked_array([], pa.string())) is None
+    column = pa.chunked_array([pa.array(["a", "b"]), _bad_utf8([b"ok", b"Mala\xffba"])])
+    assert first_bad_utf8(column) == 3
+
+
+def test_text_that_is_not_utf8_is_refused_on_both_engines(engine: Engine, tmp_path: Path) -> None:
+    engine.execute(
+        "INSERT INTO quarantine (import_id, row_number, column_name, value, reason, record) "
+        f"VALUES (1, 3, 'value', 'x', 'not a number', '{SECRET}')"
+    )
+    backup(engine, tmp_path / "bk")
+    path = tmp_path / "bk" / "quarantine.parquet"
+    data = pq.read_table(path)
+    field = data.schema.get_field_index("record")
+    bad = _bad_utf8([SECRET.encode() + b"\xff"])
+    pq.write_table(data.set_column(field, "record", bad), path)
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    manifest["tables"]["quarantine"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BackupError) as info:
+        restore(engine, tmp_path / "bk", replace=True)
+    message = str(info.value)
+    assert "quarantine.parquet, row 1, column 'record': text that is not valid UTF-8" in message
+    assert SECRET not in message
     assert message.endswith("Nothing was changed: the warehouse is as it was")
     assert engine.query_rows("SELECT record FROM quarantine") == [(SECRET,)]

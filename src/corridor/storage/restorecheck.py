@@ -185,6 +185,25 @@ def first_nul(column: pa.ChunkedArray) -> int | None:
     return None if position < 0 else position
 
 
+def first_bad_utf8(column: pa.ChunkedArray) -> int | None:
+    """The 0-based position of the first text of ``column`` that is not valid UTF-8, or None
+    (Parquet's reader takes a string's bytes as they are; Arrow's full validation finds them)."""
+    offset = 0
+    for chunk in column.chunks:
+        try:
+            chunk.validate(full=True)
+        except pa.ArrowInvalid:
+            values = chunk.cast(pa.binary()).to_pylist()  # (the error path only)
+            for i, value in enumerate(values):
+                try:
+                    if value is not None:
+                        value.decode("utf-8")
+                except UnicodeDecodeError:
+                    return offset + i
+        offset += len(chunk)
+    return None
+
+
 def row_problem(
     file: str,
     table: str,
@@ -194,8 +213,19 @@ def row_problem(
 ) -> str | None:
     """What is wrong with the rows ``data`` of ``table`` (from ``file``, conformed to the
     table's types) that no warehouse could keep on both engines: a NUL character in one of the
-    ``text`` columns, or a key of ``keys`` held by more than one row; None when nothing is."""
+    ``text`` columns, text that is not UTF-8, or a key of ``keys`` held by more than one row;
+    None when nothing is."""
     for name in text:
+        row = first_bad_utf8(data.column(name))
+        if row is not None:  # (nor here: the bytes are not shown)
+            return Problem(
+                file,
+                row + 1,
+                name,
+                None,
+                f"text that is not valid UTF-8, which the column {name} of the table {table} "
+                "cannot keep (no import writes it: the backup was changed or damaged)",
+            ).format()
         row = first_nul(data.column(name))
         if row is not None:  # (the text itself is not shown: it may be a quarantined row)
             return Problem(
