@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+import pytest
 from webcheck import axe, screenshots
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
@@ -136,3 +137,42 @@ def test_data_accessibility_and_screenshots(open_page: Any) -> None:
     w.assert_clean()
     shots = screenshots(open_page, "/data", "data", "admin", ready="#imports")
     assert all(p.stat().st_size > 10_000 for p in shots)
+
+
+def test_a_refusal_names_the_checkbox_not_the_cli_option(open_page: Any) -> None:
+    """Intake's refusal says "use --quarantine" (the CLI's option); the page has a checkbox for
+    it, and says so with the checkbox's own label."""
+    page, w = open_page("data_manager", "/data")
+    upload(page, "bad.csv", BAD.encode(), "services", "Dry run")
+    message = page.inner_text("#upload-result p.error")
+    assert "nothing was imported" in message
+    assert "tick 'Quarantine bad rows' to import the valid rows" in message
+    assert "--quarantine" not in message and "--" not in message
+    label = page.locator("input[name=quarantine]").evaluate("i => i.labels[0].textContent")
+    assert label.strip().startswith("Quarantine bad rows")  # the checkbox the message names
+    w.assert_clean()
+
+
+def test_intake_keeps_its_cli_wording_and_the_page_rewrites_only_that_phrase(
+    tmp_path: Path,
+) -> None:
+    from corridor.errors import InputError
+    from corridor.web.data_view import CLI_QUARANTINE, PAGE_QUARANTINE, page_message
+    from corridor.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    try:
+        ws.ingest([QUICKSTART / "places.csv"], "places")
+        bad = tmp_path / "bad.csv"
+        bad.write_text(BAD, encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            ws.ingest([bad], "services", dry_run=True)
+    finally:
+        ws.close()
+    cli = caught.value.summary
+    assert cli is not None and CLI_QUARANTINE in cli  # the CLI still names its option
+    page = page_message(cli)
+    assert page == cli.replace("use --quarantine", "tick 'Quarantine bad rows'")
+    assert PAGE_QUARANTINE in page and "--quarantine" not in page
+    other = "GeoJSON holds places: import it with --kind places"
+    assert page_message(other) == other  # nothing else is reworded

@@ -68,3 +68,19 @@ def test_a_bad_period_keeps_the_period_form(open_page: Any, served: Served) -> N
     assert page.locator("#period-error").count() == 0
     # the browser reports the 400 answer, and nothing else
     assert len(w.errors) == 1 and "status of 400" in w.errors[0], w.errors
+
+
+def test_a_bad_period_is_said_without_the_cli_option(open_page: Any, served: Served) -> None:
+    """The pages share the report's period check: its message says "bad period", never the
+    CLI's "--period" (nobody typed an option on a web page)."""
+    page, _w = open_page("analyst", "/overview")
+    for path, where in (
+        ("/overview?period=2024Q9", "#period-error"),
+        ("/spaces?period=2024Q9", "#ranking-error"),
+        ("/map?period=2024Q9", "main"),
+    ):
+        response = page.goto(served.base_url + path)
+        assert response is not None and response.status == 400, path
+        said = page.inner_text(where)
+        assert "bad period '2024Q9'" in said, (path, said)
+        assert "--period" not in page.content(), path

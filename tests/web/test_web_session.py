@@ -99,3 +99,80 @@ def test_an_expired_session_sends_a_panel_request_to_the_login_page(
     page.wait_for_url(re.compile(r"/map\?period=2024$"))
     assert page.locator("header.top").count() == 1
     w.assert_clean()
+
+
+HISTORY = "localStorage.getItem('htmx-history-cache')"
+
+
+def test_htmx_keeps_no_page_in_local_storage_and_logout_clears_it(
+    browser: Any, served: Served
+) -> None:
+    """On a shared computer the next person must not find a page of the session in the
+    browser's storage: htmx's history cache (a copy of each page it pushes past, kept in
+    localStorage) is off, back loads the page from the server, and logging out removes any
+    copy left there."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    w = watch(page, served.base_url)
+    log_in(page, served.base_url, served.accounts["admin"])  # a session of its own
+    page.goto(f"{served.base_url}/spaces", wait_until="networkidle")
+    page.get_by_label("mobility", exact=True).fill("2")  # htmx re-ranks and pushes the URL
+    page.wait_for_url(re.compile(r"m_mobility=2"))
+    page.wait_for_selector("#top-changes")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(HISTORY) is None  # no copy of /spaces was kept
+    page.go_back()  # a history miss: the whole page again, from the server
+    page.wait_for_url(re.compile(r"/spaces$"))
+    page.wait_for_selector("#ranking-table")
+    assert float(page.get_by_label("mobility", exact=True).input_value()) == 1
+    assert page.locator("header.top").count() == 1  # a page, not a page inside a page
+    assert page.evaluate(HISTORY) is None
+    # a copy left by an older page (or another htmx setting) goes with the logout
+    page.evaluate(
+        "localStorage.setItem('htmx-history-cache',"
+        " JSON.stringify([{url: '/spaces', content: '<p>ranking</p>', title: 'x', scroll: 0}]))"
+    )
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login\?logged_out=1$"))
+    assert page.evaluate(HISTORY) is None
+    assert page.evaluate("Object.keys(localStorage)") == []
+    w.assert_clean()
+    ctx.close()
+
+
+def test_an_ended_session_sends_the_map_to_the_login_page(browser: Any, served: Served) -> None:
+    """The map's data is fetched after the page loads: a session that ended in between (here
+    revoked while the layers are asked for) sends the page to the login page and back to the
+    map, not "The map could not be drawn: Unexpected token" (the login page read as JSON)."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    w = watch(page, served.base_url)
+    log_in(page, served.base_url, served.accounts["analyst"])  # a session of its own
+    cookies = {c["name"]: c["value"] for c in ctx.cookies()}
+    ended: list[int] = []
+
+    def end_then_ask(route: Any) -> None:
+        if not ended:  # log the session out on the server, then let the browser ask
+            r = httpx.post(
+                f"{served.base_url}/logout",
+                cookies=cookies,
+                data={"csrf": cookies["corridor_csrf"]},
+                timeout=60,
+            )
+            ended.append(r.status_code)
+        route.continue_()
+
+    page.route("**/map/layers.json*", end_then_ask)
+    page.goto(f"{served.base_url}/map?period=2024")
+    page.wait_for_url(re.compile(r"/login\?next="), timeout=30_000)
+    assert ended == [303]
+    assert page.url.endswith("/login?next=%2Fmap%3Fperiod%3D2024")
+    assert page.locator("form[action='/login']").count() == 1
+    page.unroute("**/map/layers.json*", end_then_ask)
+    page.get_by_label("User name").fill(served.accounts["analyst"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/map\?period=2024$"))
+    page.wait_for_selector("#map[data-ready=true]")
+    w.assert_clean()
+    ctx.close()

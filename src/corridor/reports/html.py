@@ -99,7 +99,7 @@ def report_window(engine: Engine, period: str | None) -> Window:
             rng = parse_period_range(period.strip())
         except ValueError as exc:
             raise ReportError(
-                f"bad --period {period!r}: {exc} (a range is written 2023Q1:2024Q4)"
+                f"bad period {period!r}: {exc} (a range is written 2023Q1:2024Q4)"
             ) from None
         return Window(rng.start, rng.end, rng.text)
     end = _last_day(engine)

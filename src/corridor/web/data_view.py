@@ -39,6 +39,10 @@ IMPORT_SHOWN: Final = (
     "sha256",
 )
 PROBLEMS_SHOWN: Final = 500
+#: intake's refusal names the CLI's option; the page has a checkbox for it instead
+#: (data.html.j2: "Quarantine bad rows (import the good ones)")
+CLI_QUARANTINE: Final = "use --quarantine"
+PAGE_QUARANTINE: Final = "tick 'Quarantine bad rows'"
 
 
 @dataclass(slots=True)
@@ -84,6 +88,12 @@ def problem_row(p: Problem) -> dict[str, Any]:
     }
 
 
+def page_message(message: str) -> str:
+    """A refusal as the page says it: intake's "use --quarantine" (the CLI's option) becomes
+    the form's checkbox; the rest of the message is intake's, word for word."""
+    return message.replace(CLI_QUARANTINE, PAGE_QUARANTINE)
+
+
 def upload(
     request: Request,
     engine: Engine,
@@ -122,10 +132,12 @@ def upload(
             kind=kind,
             problems=problems[:PROBLEMS_SHOWN],
             problem_count=len(problems),
-            message=exc.summary or str(exc),
+            message=page_message(exc.summary or str(exc)),
         )
     except CorridorError as exc:
-        return UploadOutcome(ok=False, dry_run=dry_run, file_name=name, kind=kind, message=str(exc))
+        return UploadOutcome(
+            ok=False, dry_run=dry_run, file_name=name, kind=kind, message=page_message(str(exc))
+        )
     imports = answer["imports"]
     problems = [p for i in imports for p in i.get("problems", [])]
     for p in problems:
@@ -147,5 +159,6 @@ __all__ = [
     "DataView",
     "UploadOutcome",
     "data_view",
+    "page_message",
     "upload",
 ]

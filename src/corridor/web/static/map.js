@@ -21,10 +21,35 @@
     });
   }
 
+  // A session that ended after the page loaded (expired, logged out elsewhere, an account
+  // disabled) answers the data with a redirect to the login page, whose HTML is no JSON: send
+  // the whole page there, and back to this page afterwards (as the server's HX-Redirect does
+  // for the site panel), instead of saying the map "could not be drawn".
+  var leaving = false;
+  function toLogin() {
+    if (!leaving) {
+      leaving = true;
+      var here = window.location.pathname + window.location.search;
+      window.location.assign("/login?next=" + encodeURIComponent(here));
+    }
+    return new Promise(function () {});  // never settles: the page is being replaced
+  }
+
+  function isLogin(r) {
+    if (r.status === 401) { return true; }
+    if (!r.redirected) { return false; }
+    try { return new URL(r.url, window.location.href).pathname === "/login"; } catch (e) { return false; }
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { "accept": "application/json" } })
       .then(function (r) {
+        if (isLogin(r)) { return toLogin(); }
         if (!r.ok) { throw new Error(url + " answered " + r.status); }
+        var type = r.headers.get("content-type") || "";
+        if (type.indexOf("application/json") !== 0) {
+          throw new Error(url + " answered " + (type || "no content type") + ", not JSON");
+        }
         return r.json();
       });
   }
