@@ -56,6 +56,8 @@ def test_a_rejected_file_is_422_with_its_problems_and_changes_nothing(fresh_hub_
     r = _post(fresh_hub_both, "dm-uga", _csv("ug-busia", 5, bad_row=3))
     assert r.status_code == 422
     doc = r.json()
+    # the way out is named as this route takes it, not as the CLI's option
+    assert "use quarantine=true" in r.text and "--quarantine" not in r.text
     assert doc["problems"] == [
         {
             "file": "clinic.csv",

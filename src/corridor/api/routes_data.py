@@ -7,7 +7,7 @@ import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -28,6 +28,10 @@ from corridor.api.auth import AccountDep, EngineDep, end_session, hub_of, start_
 from corridor.api.problems import ERRORS
 from corridor.api.respond import JSON_OR_CSV, Format, table_response
 from corridor.errors import InputError, Problem
+
+#: intake's refusal names the CLI's option ("use --quarantine"); an upload has a form field
+CLI_QUARANTINE: Final = "use --quarantine"
+API_QUARANTINE: Final = "use quarantine=true"
 
 router = APIRouter(responses=ERRORS)
 public = APIRouter()
@@ -182,6 +186,8 @@ def post_import(
             summary = exc.summary
             for full, name in shown.items():
                 summary = summary.replace(full, name) if summary else summary
+            if summary:  # intake names the CLI's option; here it is the form field
+                summary = summary.replace(CLI_QUARANTINE, API_QUARANTINE)
             raise InputError([_rename(p, shown) for p in exc.problems], summary=summary) from None
     out = []
     for r in results:

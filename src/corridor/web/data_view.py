@@ -15,6 +15,7 @@ from fastapi import Request, UploadFile
 from corridor.access.accounts import Account
 from corridor.access.reads import IMPORT_COLUMNS, QUARANTINE_COLUMNS, read_imports, read_quarantine
 from corridor.access.roles import require
+from corridor.api.routes_data import API_QUARANTINE, CLI_QUARANTINE
 from corridor.contract.formats import INTAKE_FORMATS
 from corridor.contract.schema import KINDS
 from corridor.errors import CorridorError, InputError, Problem
@@ -39,9 +40,9 @@ IMPORT_SHOWN: Final = (
     "sha256",
 )
 PROBLEMS_SHOWN: Final = 500
-#: intake's refusal names the CLI's option; the page has a checkbox for it instead
-#: (data.html.j2: "Quarantine bad rows (import the good ones)")
-CLI_QUARANTINE: Final = "use --quarantine"
+#: intake's refusal names the CLI's option (CLI_QUARANTINE; the API's import route, which the
+#: page calls, its form field); the page has a checkbox for it instead (data.html.j2:
+#: "Quarantine bad rows (import the good ones)")
 PAGE_QUARANTINE: Final = "tick 'Quarantine bad rows'"
 
 
@@ -91,7 +92,7 @@ def problem_row(p: Problem) -> dict[str, Any]:
 def page_message(message: str) -> str:
     """A refusal as the page says it: intake's "use --quarantine" (the CLI's option) becomes
     the form's checkbox; the rest of the message is intake's, word for word."""
-    return message.replace(CLI_QUARANTINE, PAGE_QUARANTINE)
+    return message.replace(CLI_QUARANTINE, PAGE_QUARANTINE).replace(API_QUARANTINE, PAGE_QUARANTINE)
 
 
 def upload(
