@@ -209,3 +209,60 @@ def test_a_workbook_with_a_stale_dimension_imports_every_row(
     assert r.code == 0, r.err
     assert "3 rows read, 3 new" in r.out
     assert counts(capsys, ws)["services"] == 3
+
+
+def test_a_column_under_another_name_is_refused_not_turned_into_totals(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `gender` column was ignored with a warning: every row became sex = total, and the two
+    rows below collided (or, as totals, would have been imported without their breakdown)."""
+    services = tmp_path / "services.csv"
+    services.write_text(
+        "period,place_code,data_element,gender,age_group,population_group,value\n"
+        "2024Q3,ke-malaba,hiv_tests,f,15-24,truck_driver,5\n"
+        "2024Q3,ke-malaba,hiv_tests,m,15-24,truck_driver,7\n"
+    )
+    for flags in ((), ("--quarantine",), ("--dry-run",)):
+        r = run(capsys, "-w", ws, "ingest", services, "--kind", "services", *flags)
+        assert r.code == 2, r.err
+        assert (
+            f"{services}, column 'gender': not a column of the contract, but probably its "
+            "column 'sex' (header 'sex' or tag #gender+code), which the file lacks: read as it "
+            "is, it would be ignored and every row would have sex 'total'. To import it, rename "
+            "the header 'gender' to 'sex'" in r.err
+        )
+        assert (
+            f"{services}, column 'age_group': not a column of the contract, but probably its "
+            "column 'age_band'" in r.err
+        )
+        assert "conflicts with" not in r.err and "Traceback" not in r.err
+    assert counts(capsys, ws)["services"] == 0
+    # beside the contract column, another name is ignored with a warning, as before
+    services.write_text(
+        "period,place_code,data_element,sex,gender,value\n"
+        "2024Q3,ke-malaba,hiv_tests,f,female,5\n2024Q3,ke-malaba,hiv_tests,m,male,7\n"
+    )
+    r = run(capsys, "-w", ws, "ingest", services, "--kind", "services")
+    assert r.code == 0, r.err
+    assert "ignored column(s) not in the services contract: gender" in r.out + r.err
+    assert counts(capsys, ws)["services"] == 2
+
+
+def test_a_csv_given_the_dhis2_json_format_is_named_not_json_not_truncated(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "dhis2.csv"
+    export.write_text(
+        "dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n"
+        "hiv_tests,202402,ke-malaba,HllvX50cXC0,HllvX50cXC0,5\n"
+    )
+    r = run(capsys, "-w", ws, "ingest", export, "--kind", "services", "--format", "dhis2-json")
+    assert r.code == 2, r.err
+    assert (
+        f"{export}: not JSON: its first character that is not blank is 'd' (line 1, column 1), "
+        "where JSON starts with '{' or '['; it looks like a DHIS2 dataValueSet CSV export: "
+        "import it with --format dhis2-csv (or with --format auto, the default, which detects "
+        "the format)" in r.err
+    )
+    assert "truncated" not in r.err and "Traceback" not in r.err
+    assert counts(capsys, ws)["services"] == 0

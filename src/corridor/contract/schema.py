@@ -170,3 +170,47 @@ KINDS: Final = tuple(SCHEMAS)
 
 def schema_for(kind: str) -> TableSchema:
     return SCHEMAS[kind]
+
+
+#: Well-known other names of contract columns, as a header (or an HXL hashtag) spells them in
+#: the field, compared normalised (:func:`normalised_name`). A tidy file (CSV, HXL, XLSX) with
+#: such a column and without the contract column it names is refused: read as it is, the column
+#: would be ignored and its values lost (a ``gender`` column: every row a total, rows colliding).
+#: Kept small and explicit; docs/data-contract.md lists it. A contract column's own name written
+#: otherwise (``Age Band``, ``place-code``) counts as another name too.
+OTHER_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "sex": ("gender",),
+    "age_band": ("age", "age_group", "age_range"),
+    "age_years": ("age",),
+    "population_group": ("group", "population", "key_population"),
+    "data_element": ("indicator",),
+    "place_code": ("place", "site", "orgunit"),
+    "origin_code": ("origin",),
+    "destination_code": ("destination",),
+    "value": ("count",),
+    "count": ("value",),
+}
+
+
+def normalised_name(label: str) -> str:
+    """A header as :data:`OTHER_NAMES` compares it: lower case, without blanks, ``_``, ``-``
+    and ``.`` (``Age Group``, ``age-group`` and ``AGE_GROUP`` are all ``agegroup``)."""
+    return "".join(c for c in label.lower() if not (c.isspace() or c in "_-."))
+
+
+def probable_column(label: str, schema: TableSchema) -> str | None:
+    """The contract column of ``schema`` that a header (or a hashtag: ``#sex``) ``label``
+    probably means, or None. A name that is a contract column of the kind (``count`` in flows,
+    ``population`` in places) means that column, never another one."""
+    if label.strip().lower() in schema.names:
+        return label.strip().lower()
+    key = normalised_name(label)
+    if not key:
+        return None
+    for col in schema.columns:
+        if key == normalised_name(col.name):
+            return col.name
+    for col in schema.columns:
+        if key in (normalised_name(n) for n in OTHER_NAMES.get(col.name, ())):
+            return col.name
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from corridor.contract.schema import TableSchema, schema_for
+from corridor.contract.schema import Column, TableSchema, probable_column, schema_for
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.text import (
@@ -56,6 +56,7 @@ def resolve_header(
     positions: dict[int, str] = {}
     ignored: list[str] = []
     problems: list[Problem] = []
+    maybe: list[tuple[str, str, str]] = []  # (label, tag, the contract column it probably is)
     for i, raw in enumerate(header):
         label = (raw or "").strip()
         tag = (tags[i] or "").strip() if tags is not None and i < len(tags) else ""
@@ -67,6 +68,9 @@ def resolve_header(
         if name is None:
             if label or tag:
                 ignored.append(printable(label or tag))
+                probable = _probable(label, tag, schema)
+                if probable is not None:
+                    maybe.append((label, tag, probable))
             continue
         if name in positions.values():
             problems.append(
@@ -74,7 +78,18 @@ def resolve_header(
             )
             continue
         positions[i] = name
-    missing = [c.name for c in schema.columns if c.required and c.name not in positions.values()]
+    # a well-known other name of a column the file lacks: ignored, its values would be lost
+    # (a `gender` column: every row a total); with the contract column beside it, a warning
+    other = [(label, tag, name) for label, tag, name in maybe if name not in positions.values()]
+    problems.extend(
+        _other_name_problem(file, label, tag, schema.column(name)) for label, tag, name in other
+    )
+    explained = {name for _, _, name in other}
+    missing = [
+        c.name
+        for c in schema.columns
+        if c.required and c.name not in positions.values() and c.name not in explained
+    ]
     for name in missing:
         hxl = schema.column(name).hxl
         problems.append(
@@ -83,10 +98,48 @@ def resolve_header(
             )
         )
     if problems:
-        raise InputError(
-            problems, summary=f"{file}: the header does not match the {schema.kind} contract"
-        )
+        summary = f"{file}: the header does not match the {schema.kind} contract"
+        if other:
+            summary += ": " + ", ".join(
+                f"column {printable(label or tag)!r} is probably {name!r}"
+                for label, tag, name in other
+            )
+        raise InputError(problems, summary=summary)
     return positions, ignored
+
+
+def _probable(label: str, tag: str, schema: TableSchema) -> str | None:
+    """The contract column that a column matching none probably is (see
+    :data:`corridor.contract.schema.OTHER_NAMES`): by its tag's hashtag when it has a tag (the
+    tag says what the column is: ``#gender`` is ``sex``, ``#age+years`` in services
+    ``age_band``), else by its header."""
+    if tag:
+        return probable_column(_tag_key(tag)[0].removeprefix("#"), schema)
+    return probable_column(label, schema)
+
+
+def _other_name_problem(file: str, label: str, tag: str, col: Column) -> Problem:
+    """A column under another name of the contract column ``col``, which the file lacks."""
+    if col.required:
+        lost = f"the file has no {col.name!r} column"
+    elif col.default:
+        lost = f"read as it is, it would be ignored and every row would have {col.name} "
+        lost += repr(col.default)
+    else:
+        lost = f"read as it is, it would be ignored and every row would have no {col.name}"
+    if tag:
+        fix = f"change its tag {printable(tag)} to {col.hxl}"
+    else:
+        fix = f"rename the header {printable(label)!r} to {col.name!r}"
+    return Problem(
+        file,
+        None,
+        printable(label or tag),
+        None,
+        f"not a column of the contract, but probably its column {col.name!r} (header "
+        f"{col.name!r} or tag {col.hxl}), which the file lacks: {lost}. To import it, {fix}; "
+        "if it holds something else, remove the column",
+    )
 
 
 def frame_from_grid(
