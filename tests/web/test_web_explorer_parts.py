@@ -4,6 +4,7 @@ chart's geometry."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -76,3 +77,30 @@ def test_the_chart_draws_numbers_and_names_withheld_values() -> None:
     assert chart.bars[2].label == "all places"
     many = bar_chart([{**ROW, "place_name": str(i)} for i in range(MAX_BARS + 5)])
     assert many.shown == MAX_BARS and "first 40 of 45" in many.notes[0]
+
+
+def test_a_refused_query_on_the_page_is_audited_as_every_refusal(tmp_path: Path) -> None:
+    """The page keeps the form and says why (403), and, as the downloads and every other page,
+    appends ``web.denied`` naming who asked for what: a partner probing what its agreement does
+    not grant leaves a trace."""
+    from fastapi.testclient import TestClient
+
+    from corridor.access.audit import entries
+    from corridor.api.app import create_app
+    from hubdata import PASSWORD, make_hub
+
+    ws, _tokens = make_hub(tmp_path / "ws")
+    ws.close()
+    app = create_app(tmp_path / "ws", pool_size=2)
+    with TestClient(app) as c:
+        r = c.post("/api/v1/login", json={"username": "partner1", "password": PASSWORD})
+        assert r.status_code == 200
+        query = "submitted=1&indicator=positivity&by=place&period=2024"  # it grants by country,sex
+        page = c.get(f"/explorer?{query}")
+        assert page.status_code == 403 and "disaggregation by place" in page.text
+        with app.state.hub.pool.engine() as engine:
+            denied = [e for e in entries(engine, user="partner1") if e["action"] == "web.denied"]
+    assert [(e["parameters"]["path"], e["parameters"]["query"]) for e in denied] == [
+        ("/explorer", query)
+    ]
+    assert "disaggregation by place" in denied[0]["parameters"]["reason"]

@@ -111,6 +111,17 @@ def status_of(exc: CorridorError) -> int:
     return 400
 
 
+def denied_detail(request: Request, exc: Exception) -> dict[str, str]:
+    """What a ``<channel>.denied`` audit entry records: who asked for what (method, path,
+    query; never rows) and why."""
+    return {
+        "method": request.method,
+        "path": request.url.path[:200],
+        "query": request.url.query[:500],
+        "reason": str(exc)[:500],
+    }
+
+
 async def audit_denied(request: Request, exc: Exception, channel: str) -> None:
     """Append ``<channel>.denied`` to the audit trail for a refused request (403) of a known
     account: who asked for what (method, path, query; never rows) and why. Waits for the
@@ -122,12 +133,7 @@ async def audit_denied(request: Request, exc: Exception, channel: str) -> None:
         return
     from corridor.access.audit import new_entry
 
-    detail = {
-        "method": request.method,
-        "path": request.url.path[:200],
-        "query": request.url.query[:500],
-        "reason": str(exc)[:500],
-    }
+    detail = denied_detail(request, exc)
     fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     try:
         hub.audit.submit(new_entry(account.username, f"{channel}.denied", detail, cells=0), fut)

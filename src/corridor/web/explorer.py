@@ -13,9 +13,10 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from corridor.access.audit import append
 from corridor.access.roles import require
 from corridor.api.auth import EngineDep, hub_of
-from corridor.api.problems import status_of
+from corridor.api.problems import denied_detail, status_of
 from corridor.errors import CorridorError
 from corridor.web.explorer_chart import bar_chart
 from corridor.web.explorer_query import (
@@ -53,6 +54,8 @@ def explorer_page(request: Request, engine: EngineDep, account: PageAccount) -> 
         answer = explore(engine, account, hub.settings, q, cache=hub.answers)
     except CorridorError as exc:  # a bad or ungranted query: the form stays, with the reason
         message, status = str(exc), status_of(exc)
+        if status == 403:  # a refusal is audited as on every other page (``web.denied``)
+            append(engine, account.username, "web.denied", denied_detail(request, exc), cells=0)
     chart = bar_chart(answer.rows) if answer is not None and answer.rows else None
     return render(
         request,
