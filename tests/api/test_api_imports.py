@@ -232,3 +232,49 @@ def test_an_import_is_seen_by_the_next_indicator_query(fresh_hub_both: Any) -> N
     with hub.client.app.state.hub.pool.engine() as eng:
         assert data_version(eng) == version
     assert set(kept) <= set(answers.cached_keys())
+
+
+def test_a_wrong_format_or_kind_names_the_form_fields_not_the_cli_options(
+    fresh_hub: Any,
+) -> None:
+    """Intake's refusal of a file given the wrong format or kind names the CLI's options
+    ("import it with --format csv", "import it with --kind places"); here they are the form's
+    fields."""
+    before = _count(fresh_hub)
+    hint = "(or with format=auto, the default, which detects the format)"
+    geojson = b'{"type": "FeatureCollection", "features": []}\n'
+    cases = [
+        (
+            _csv("ug-busia", 2),
+            {"format": "adx"},
+            "not XML: its first character that is not blank is 'p' (line 1, column 1), where "
+            "XML starts with '<'; it looks like a tidy CSV file (delimited text): import it "
+            f"with format=csv {hint}",
+        ),
+        (
+            geojson,
+            {"format": "dhis2-csv"},
+            "not CSV: its first character that is not blank is '{' (line 1, column 1), where a "
+            "CSV file starts with its header (or its first row), not with '{', '[' or '<'; it "
+            f"looks like GeoJSON: import it with format=geojson {hint}",
+        ),
+        (geojson, {"format": "geojson"}, "GeoJSON holds places: import it with kind=places"),
+        (
+            b"t,fmp,movement,n\n2024-03,fmp-1,incoming,4\n",
+            {"format": "dtm-fmr"},
+            "a DTM flow-monitoring registry holds flows: use kind=flows",
+        ),
+        (
+            b'{"rows": []}\n',
+            {},
+            "JSON that is neither a DHIS2 dataValueSet (dataValues) nor GeoJSON "
+            "(FeatureCollection); name the format with the field format",
+        ),
+    ]
+    for content, data, reason in cases:
+        r = _post(fresh_hub, "dm-uga", content, **data)
+        assert r.status_code == 422, r.text
+        [p] = r.json()["problems"]
+        assert (p["file"], p["row"], p["column"], p["reason"]) == ("clinic.csv", None, None, reason)
+        assert "--format" not in r.text and "--kind" not in r.text and "--" not in r.text
+    assert _count(fresh_hub) == before

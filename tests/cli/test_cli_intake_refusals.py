@@ -266,3 +266,47 @@ def test_a_csv_given_the_dhis2_json_format_is_named_not_json_not_truncated(
     )
     assert "truncated" not in r.err and "Traceback" not in r.err
     assert counts(capsys, ws)["services"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "name", "said"),
+    [
+        (
+            "adx",
+            SERVICES + "2024Q3,ke-malaba,hiv_tests,f,15-24,truck_driver,3\n",
+            "services.csv",
+            "not XML: its first character that is not blank is 'p' (line 1, column 1), where "
+            "XML starts with '<'; it looks like a tidy CSV file (delimited text): import it "
+            "with --format csv",
+        ),
+        (
+            "dhis2-csv",
+            '{"dataValues": [\n {"dataElement": "hiv_tests", "period": "202402",\n'
+            '  "orgUnit": "ke-malaba", "value": "3"}]}\n',
+            "values.json",
+            "not CSV: its first character that is not blank is '{' (line 1, column 1), where a "
+            "CSV file starts with its header (or its first row), not with '{', '[' or '<'; it "
+            "looks like a DHIS2 dataValueSet in JSON: import it with --format dhis2-json",
+        ),
+    ],
+)
+def test_a_wrong_format_names_what_the_file_is_and_its_format(
+    ws: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+    content: str,
+    name: str,
+    said: str,
+) -> None:
+    """A CSV given --format adx was "not well-formed XML: syntax error at line 1, column 1"; a
+    JSON file given --format dhis2-csv "row 4: 4 cells but the header has 1"."""
+    before = counts(capsys, ws)
+    path = tmp_path / name
+    path.write_text(content)
+    r = run(capsys, "-w", ws, "ingest", path, "--kind", "services", "--format", fmt)
+    assert r.code == 2
+    hint = "(or with --format auto, the default, which detects the format)"
+    assert f"{path}: {said} {hint}" in r.err
+    assert "well-formed" not in r.err and "cells but the header" not in r.err
+    assert counts(capsys, ws) == before

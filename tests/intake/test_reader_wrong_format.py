@@ -88,3 +88,168 @@ def test_utf16_json_is_refused_as_utf16_with_the_format_named() -> None:
             reader(Path("f.json"), data, kind, ReadContext("f.json"))
         [p] = err.value.problems
         assert p.reason.startswith("UTF-16 text (Excel's 'Unicode Text'")
+
+
+# ---- the XML and delimited-text formats ---------------------------------------------------------
+# A CSV given --format adx (or dhis2-xml) was refused as "not well-formed XML: syntax error at
+# line 1, column 1", and a JSON file given --format csv (or dhis2-csv) as "row 4: 4 cells but the
+# header has 1": the parsers' words about bytes they were never meant to read.
+
+HINT = "(or with --format auto, the default, which detects the format)"
+NOT_XML = "where XML starts with '<'"
+NOT_CSV = "where a CSV file starts with its header (or its first row), not with '{', '[' or '<'"
+
+
+def _refusal(tmp_path: Path, example: str, kind: str, fmt: str) -> tuple[Path, str]:
+    path = tmp_path / example
+    path.write_bytes((EXAMPLES / example).read_bytes())
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        with pytest.raises(InputError) as err:
+            ingest(eng, [path], kind, fmt=fmt)
+        assert eng.scalar(f"SELECT COUNT(*) FROM {kind}") == 0
+    finally:
+        eng.close()
+    [p] = err.value.problems
+    assert (p.file, p.row, p.column) == (str(path), None, None)
+    return path, p.reason
+
+
+@pytest.mark.parametrize("fmt", ["adx", "dhis2-xml"])
+@pytest.mark.parametrize(
+    ("example", "first", "looks", "detected"),
+    [
+        ("services.csv", "p", "a tidy CSV file (delimited text)", "csv"),
+        ("services-dhis2.csv", "d", "a DHIS2 dataValueSet CSV export", "dhis2-csv"),
+        ("flows-dtm.csv", "t", "a DTM flow-monitoring registry (CSV)", "dtm-fmr"),
+        ("places-hxl.csv", "C", "a tidy CSV file with HXL tags", "hxl"),
+        ("services-dhis2.json", "{", "a DHIS2 dataValueSet in JSON", "dhis2-json"),
+        ("places.geojson", "{", "GeoJSON", "geojson"),
+        ("services.xlsx", "P", "an Excel workbook", "xlsx"),
+    ],
+)
+def test_a_file_that_is_not_xml_says_so_and_names_its_format(
+    tmp_path: Path, fmt: str, example: str, first: str, looks: str, detected: str
+) -> None:
+    _, reason = _refusal(tmp_path, example, "services", fmt)
+    assert reason == (
+        f"not XML: its first character that is not blank is {first!r} (line 1, column 1), "
+        f"{NOT_XML}; it looks like {looks}: import it with --format {detected} {HINT}"
+    )
+    assert "well-formed" not in reason
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind"),
+    [("csv", "services"), ("hxl", "places"), ("dhis2-csv", "services"), ("dtm-fmr", "flows")],
+)
+@pytest.mark.parametrize(
+    ("example", "first", "looks", "detected"),
+    [
+        ("services-dhis2.json", "{", "a DHIS2 dataValueSet in JSON", "dhis2-json"),
+        ("places.geojson", "{", "GeoJSON", "geojson"),
+        ("services.adx.xml", "<", "an ADX (XML) file", "adx"),
+        ("services-dhis2.xml", "<", "a DHIS2 dataValueSet in XML", "dhis2-xml"),
+    ],
+)
+def test_a_file_that_is_not_csv_says_so_and_names_its_format(
+    tmp_path: Path, fmt: str, kind: str, example: str, first: str, looks: str, detected: str
+) -> None:
+    _, reason = _refusal(tmp_path, example, kind, fmt)
+    assert reason == (
+        f"not CSV: its first character that is not blank is {first!r} (line 1, column 1), "
+        f"{NOT_CSV}; it looks like {looks}: import it with --format {detected} {HINT}"
+    )
+    assert "cells but the header" not in reason
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind"), [("csv", "services"), ("dhis2-csv", "services"), ("dtm-fmr", "flows")]
+)
+def test_a_workbook_given_a_csv_format_is_named_as_one(tmp_path: Path, fmt: str, kind: str) -> None:
+    _, reason = _refusal(tmp_path, "services.xlsx", kind, fmt)
+    assert reason == (
+        "not CSV: binary content, not text; it looks like an Excel workbook: import it with "
+        f"--format xlsx {HINT}"
+    )
+
+
+def test_where_the_first_character_is_and_what_detection_refuses_for_xml_and_csv() -> None:
+    from corridor.intake.adx import read_adx, read_dhis2_xml
+    from corridor.intake.dhis2 import read_dhis2_csv
+    from corridor.intake.dtm import read_dtm
+    from corridor.intake.tidy import read_delimited, scan_delimited
+
+    html = b"\xef\xbb\xbf\n\n   <html><body>Please log in</body></html>\n"
+    page = (
+        "where a CSV file starts with its header (or its first row), not with '{', '[' or '<'; "
+        "the file is an HTML page, not a data file (a login or error page saved?)"
+    )
+    for read, kind in (
+        (read_delimited, "services"),
+        (read_dhis2_csv, "services"),
+        (read_dtm, "flows"),
+    ):
+        with pytest.raises(InputError) as err:
+            read(Path("f.csv"), html, kind, ReadContext("f.csv"))
+        [p] = err.value.problems
+        assert p.reason == (
+            f"not CSV: its first character that is not blank is '<' (line 3, column 4), {page}"
+        )
+    with pytest.raises(InputError) as scanned:
+        scan_delimited(Path("f.csv"), html, "services", ReadContext("f.csv"))
+    assert scanned.value.problems == err.value.problems
+    text = b"\n  \n\t# a note\nx,y\n"
+    for read in (read_adx, read_dhis2_xml):
+        with pytest.raises(InputError) as err:
+            read(Path("f.xml"), text, "services", ReadContext("f.xml"))
+        [p] = err.value.problems
+        assert p.reason.startswith(
+            "not XML: its first character that is not blank is '#' (line 3, column 2), "
+            "where XML starts with '<'; it looks like"
+        )
+    # XML after blanks and a BOM is still read as XML (and broken XML named as such)
+    with pytest.raises(InputError, match="not well-formed XML"):
+        read_adx(Path("f.xml"), b"\xef\xbb\xbf\n  <adx><group>", "services", ReadContext("f.xml"))
+
+
+def test_a_header_in_any_language_over_an_hxl_tag_row_is_still_read(tmp_path: Path) -> None:
+    """A first line that starts with '<' or '[' is a header when HXL tags follow it: the tags
+    decide, and the header text may be anything."""
+    path = tmp_path / "places.csv"
+    path.write_text(
+        "<Code>,[Name],{Type},Country\n#loc+code,#loc+name,#loc+type,#country+code\n"
+        "ken,Kenya,country,ken\n",
+        encoding="utf-8",
+    )
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        for fmt in ("csv", "hxl"):
+            [result] = ingest(eng, [path], "places", fmt=fmt, dry_run=True)
+            assert result.rows_valid == 1
+    finally:
+        eng.close()
+
+
+def test_the_data_contract_quotes_these_refusals_as_they_are() -> None:
+    """docs/data-contract.md's refusals table quotes each message up to its hint's ``…``."""
+    from corridor.intake.adx import read_adx
+    from corridor.intake.dhis2 import read_dhis2_csv
+
+    doc = " ".join((EXAMPLES.parent / "docs" / "data-contract.md").read_text("utf-8").split())
+    cases = [
+        (read_adx, "services.csv", "`not XML: its first"),
+        (read_dhis2_csv, "services-dhis2.json", "`not CSV: its first"),
+        (read_dhis2_csv, "services.xlsx", "`not CSV: binary"),
+        (read_dhis2_json, "services.csv", "`not JSON: its first"),
+    ]
+    for read, example, start in cases:
+        path = EXAMPLES / example
+        with pytest.raises(InputError) as err:
+            read(path, path.read_bytes(), "services", ReadContext(str(path)))
+        quoted = [q.split("`", 1)[0].split(" …", 1)[0] for q in doc.split(start)[1:]]
+        assert quoted, start
+        for q in quoted:
+            assert err.value.problems[0].reason.startswith(start.strip("`") + q), q

@@ -176,3 +176,55 @@ def test_intake_keeps_its_cli_wording_and_the_page_rewrites_only_that_phrase(
     assert PAGE_QUARANTINE in page and "--quarantine" not in page
     other = "GeoJSON holds places: import it with --kind places"
     assert page_message(other) == other  # nothing else is reworded
+
+
+def test_a_wrong_format_or_kind_names_the_selects_not_the_cli_options(open_page: Any) -> None:
+    """Intake's refusal of a file given the wrong format or kind names the CLI's options
+    ("import it with --format csv", "use --kind flows"), which the API makes its fields; the
+    page names its own selects, by their labels, with the value to choose."""
+    page, w = open_page("data_manager", "/data")
+    page.get_by_label("Format").select_option("adx")
+    upload(page, "services.csv", BAD.encode(), "services", "Dry run")
+    shown = page.inner_text("#upload-result")
+    assert (
+        "not XML: its first character that is not blank is 'p' (line 1, column 1), where XML "
+        "starts with '<'; it looks like a tidy CSV file (delimited text): choose Format 'csv' "
+        "(or Format 'auto', the default, which detects the format)"
+    ) in shown
+    assert page.inner_text("#problems td:nth-child(4)").startswith("not XML:")
+    page.get_by_label("Format").select_option("dtm-fmr")
+    upload(page, "flows.csv", b"t,fmp,movement,n\n2024-03,fmp-1,incoming,4\n", "places", "Dry run")
+    shown = page.inner_text("#upload-result")
+    assert "a DTM flow-monitoring registry holds flows: choose Kind 'flows'" in shown
+    assert "--" not in shown and "format=" not in shown and "kind=" not in shown
+    for name, value in (("Format", "csv"), ("Kind", "flows")):  # the selects, these values
+        assert value in page.get_by_label(name).locator("option").all_inner_texts()
+    w.assert_clean()
+
+
+def test_the_page_names_the_selects_where_the_api_names_its_fields() -> None:
+    from corridor.api.routes_data import api_message
+    from corridor.web.data_view import page_message
+
+    hint = "(or with --format auto, the default, which detects the format)"
+    cli = [
+        f"f.json: not CSV: ...; it looks like GeoJSON: import it with --format geojson {hint}",
+        "f.csv: a DTM flow-monitoring registry holds flows: use --kind flows",
+        "f.json: DHIS2 JSON holds data values: import it with --kind services",
+        "f.json: JSON that is neither ...; name the format with --format",
+    ]
+    page = [page_message(api_message(m)) for m in cli]
+    assert page == [
+        "f.json: not CSV: ...; it looks like GeoJSON: choose Format 'geojson' (or Format 'auto', "
+        "the default, which detects the format)",
+        "f.csv: a DTM flow-monitoring registry holds flows: choose Kind 'flows'",
+        "f.json: DHIS2 JSON holds data values: choose Kind 'services'",
+        "f.json: JSON that is neither ...; choose the file's format under 'Format'",
+    ]
+    assert all("--" not in m and "=" not in m for m in page)
+    # the API's fields, and only the CLI's choices of them
+    assert api_message(cli[0]).endswith(
+        "import it with format=geojson (or with format=auto, the default, which detects the format)"
+    )
+    other = "a value such as --format tsv or --kind people, or kind=people, is left alone"
+    assert api_message(other) == other and page_message(other) == other

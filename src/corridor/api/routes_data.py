@@ -27,11 +27,23 @@ from corridor.access.writes import import_files
 from corridor.api.auth import AccountDep, EngineDep, end_session, hub_of, start_session
 from corridor.api.problems import ERRORS
 from corridor.api.respond import JSON_OR_CSV, Format, table_response
+from corridor.contract.formats import INTAKE_FORMATS
+from corridor.contract.schema import KINDS
 from corridor.errors import InputError, Problem
 
 #: intake's refusal names the CLI's option ("use --quarantine"); an upload has a form field
 CLI_QUARANTINE: Final = "use --quarantine"
 API_QUARANTINE: Final = "use quarantine=true"
+#: intake's other messages name the CLI's ``--format X`` and ``--kind X`` (a file given the
+#: wrong format or kind: "import it with --format csv", "use --kind flows"); here they are the
+#: form fields ``format=X`` and ``kind=X``, for the CLI's choices only
+CLI_FORMAT: Final = re.compile(
+    r"--format (" + "|".join(re.escape(f) for f in INTAKE_FORMATS) + r")(?![\w-])"
+)
+CLI_KIND: Final = re.compile(r"--kind (" + "|".join(re.escape(k) for k in KINDS) + r")(?![\w-])")
+#: detection's refusal of JSON it does not know, which names the option without a value
+CLI_NAME_FORMAT: Final = "name the format with --format"
+API_NAME_FORMAT: Final = "name the format with the field format"
 
 router = APIRouter(responses=ERRORS)
 public = APIRouter()
@@ -123,8 +135,20 @@ def get_quarantine(
     return table_response(request, format, rows, QUARANTINE_COLUMNS, key="quarantine")
 
 
+def api_message(message: str) -> str:
+    """Intake's message as this route says it: the CLI's options that it names become the
+    form's fields ("use --quarantine" -> "use quarantine=true", "--format csv" -> "format=csv",
+    "--kind places" -> "kind=places"); the rest of the message is intake's, word for word."""
+    message = message.replace(CLI_QUARANTINE, API_QUARANTINE)
+    message = message.replace(CLI_NAME_FORMAT, API_NAME_FORMAT)
+    return CLI_KIND.sub(r"kind=\1", CLI_FORMAT.sub(r"format=\1", message))
+
+
 def _rename(p: Problem, shown: dict[str, str]) -> Problem:
-    return dataclasses.replace(p, file=shown.get(p.file, Path(p.file).name))
+    """``p`` naming the uploaded file (not the server's copy) and the form's fields."""
+    return dataclasses.replace(
+        p, file=shown.get(p.file, Path(p.file).name), reason=api_message(p.reason)
+    )
 
 
 def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
@@ -186,8 +210,8 @@ def post_import(
             summary = exc.summary
             for full, name in shown.items():
                 summary = summary.replace(full, name) if summary else summary
-            if summary:  # intake names the CLI's option; here it is the form field
-                summary = summary.replace(CLI_QUARANTINE, API_QUARANTINE)
+            if summary:  # intake names the CLI's options; here they are the form's fields
+                summary = api_message(summary)
             raise InputError([_rename(p, shown) for p in exc.problems], summary=summary) from None
     out = []
     for r in results:

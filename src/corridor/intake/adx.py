@@ -21,6 +21,7 @@ from defusedxml.ElementTree import fromstring
 from corridor.errors import Problem, file_error
 from corridor.intake import codes, dhis2
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
+from corridor.intake.wrongformat import require_xml
 
 ADX_NS = "urn:ihe:qrph:adx:2015"
 DHIS2_NS = "http://dhis2.org/schema/dxf/2.0"
@@ -43,7 +44,9 @@ DIMS = ("sex", "age_band", "population_group")
 
 
 def parse_xml(data: bytes, file: str) -> Element:
-    """Parse with defusedxml; DTDs, entities and external references are refused."""
+    """Parse with defusedxml; DTDs, entities and external references are refused, and so is
+    a file that does not start as XML (:func:`corridor.intake.wrongformat.require_xml`)."""
+    require_xml(data, file)
     try:
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:

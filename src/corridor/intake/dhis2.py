@@ -10,7 +10,6 @@ data value in the file (for CSV: the data line after the header).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from corridor.intake.jsonvalues import array_span, arrow_values
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.text import UTF16_REASON, is_utf16
 from corridor.intake.tidy import header_row, read_grid
+from corridor.intake.wrongformat import first_character, refuse_start, require_delimited
 
 #: the raw columns every DHIS2 reader produces before translation (DHIS2's own field names)
 FIELDS = (
@@ -207,18 +207,13 @@ def load_json(data: bytes, file: str) -> Any:
         raise file_error(file, "not valid JSON: nested too deeply") from None
 
 
-_JSON_BLANKS = re.compile(rb"[ \t\r\n]*")
-
-
 def require_json(data: bytes, file: str) -> None:
     """Refuse a file that is not JSON from its first character that is not blank: JSON data
     starts with ``{`` or ``[`` (or is a plain JSON value, which the readers refuse as such).
     The message says what the file looks like and the ``--format`` that reads it."""
     if is_utf16(data):  # Python's json reads UTF-16 as well, but no format is read from it
         raise file_error(file, UTF16_REASON)
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    blank = _JSON_BLANKS.match(data, bom)
-    at = blank.end() if blank else bom
+    at, bom = first_character(data)
     if data[at : at + 1] in (b"{", b"[", b""):
         return
     head = data[at : at + 4096].decode("utf-8", errors="replace")
@@ -228,42 +223,7 @@ def require_json(data: bytes, file: str) -> None:
         end = -1
     if end >= 0 and not head[end:].strip():
         return  # a JSON value alone: the reader says that it expected an object or a list
-    line = data.count(b"\n", 0, at) + 1
-    column = at - max(data.rfind(b"\n", 0, at) + 1, bom) + 1  # only blanks before it
-    raise file_error(
-        file,
-        f"not JSON: its first character that is not blank is {head[0]!r} (line {line}, column "
-        f"{column}), where JSON starts with '{{' or '['{format_hint(Path(file), data)}",
-    )
-
-
-def format_hint(path: Path, data: bytes) -> str:
-    """What a file given the wrong ``--format`` looks like (format detection's answer) and
-    the ``--format`` that reads it, as the end of a sentence."""
-    from corridor.intake.formats import detect_format  # the readers' table imports this module
-
-    try:
-        fmt = detect_format(path, data)
-    except InputError as exc:
-        return f"; the file is {exc.problems[0].reason}" if exc.problems else ""
-    return (
-        f"; it looks like {FORMAT_NAMES.get(fmt, fmt)}: import it with --format {fmt} "
-        "(or with --format auto, the default, which detects the format)"
-    )
-
-
-#: the formats as messages name them
-FORMAT_NAMES = {
-    "csv": "a tidy CSV file (delimited text)",
-    "hxl": "a tidy CSV file with HXL tags",
-    "xlsx": "an Excel workbook",
-    "dhis2-json": "a DHIS2 dataValueSet in JSON",
-    "dhis2-csv": "a DHIS2 dataValueSet CSV export",
-    "dhis2-xml": "a DHIS2 dataValueSet in XML",
-    "adx": "an ADX (XML) file",
-    "dtm-fmr": "a DTM flow-monitoring registry (CSV)",
-    "geojson": "GeoJSON",
-}
+    refuse_start(data, at, bom, file, "JSON", "where JSON starts with '{' or '['")
 
 
 def _value_sets(doc: Any, file: str) -> list[tuple[dict[str, Any], list[Any]]]:
@@ -332,6 +292,7 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
     """The dataValueSet CSV export, with a header (any case) or without one (DHIS2's order)."""
     file = ctx.display_name
     require_services(kind, file, "DHIS2 CSV")
+    require_delimited(data, file)
     grid = read_grid(data, file)
     top = header_row(grid, file)  # empty lines before the header (or first value) are skipped
     first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(top)]

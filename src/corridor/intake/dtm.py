@@ -19,6 +19,7 @@ from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import header_row, read_grid
+from corridor.intake.wrongformat import require_delimited
 
 REQUIRED = ("t", "fmp", "movement", "n")
 OPTIONAL = ("fmp_country", "origin", "next", "final", "sex", "age", "group", "mode")
@@ -29,6 +30,7 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
     if kind != "flows":
         raise file_error(file, "a DTM flow-monitoring registry holds flows: use --kind flows")
+    require_delimited(data, file)
     grid = read_grid(data, file)
     top = header_row(grid, file)  # empty lines before the header are skipped
     header = [(c or "").strip().lower() for c in grid.row(top)]

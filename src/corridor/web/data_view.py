@@ -7,6 +7,7 @@ country check. Data managers and admins only (the domain's ``require`` says so, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -15,7 +16,7 @@ from fastapi import Request, UploadFile
 from corridor.access.accounts import Account
 from corridor.access.reads import IMPORT_COLUMNS, QUARANTINE_COLUMNS, read_imports, read_quarantine
 from corridor.access.roles import require
-from corridor.api.routes_data import API_QUARANTINE, CLI_QUARANTINE
+from corridor.api.routes_data import API_NAME_FORMAT, API_QUARANTINE, CLI_QUARANTINE
 from corridor.contract.formats import INTAKE_FORMATS
 from corridor.contract.schema import KINDS
 from corridor.errors import CorridorError, InputError, Problem
@@ -44,6 +45,17 @@ PROBLEMS_SHOWN: Final = 500
 #: page calls, its form field); the page has a checkbox for it instead (data.html.j2:
 #: "Quarantine bad rows (import the good ones)")
 PAGE_QUARANTINE: Final = "tick 'Quarantine bad rows'"
+#: the API's form fields that intake's messages name (``format=X``, ``kind=X``: the route
+#: rewrites the CLI's ``--format X`` and ``--kind X``) as the page's selects, by their labels
+#: (data.html.j2: "Format", "Kind"); the choices are the selects' own values
+PAGE_SELECTS: Final = {"format": "Format", "kind": "Kind"}
+_API_FIELD: Final = re.compile(
+    r"(?P<verb>import it with |use )?\b(?P<field>format|kind)=(?P<value>"
+    + "|".join(re.escape(v) for v in sorted({*UPLOAD_FORMATS, *KINDS}, key=len, reverse=True))
+    + r")(?![\w-])"
+)
+_OR_WITH: Final = re.compile(r"\(or with (?=Format ')")
+PAGE_NAME_FORMAT: Final = "choose the file's format under 'Format'"
 
 
 @dataclass(slots=True)
@@ -84,15 +96,28 @@ def problem_row(p: Problem) -> dict[str, Any]:
         "row": p.row,
         "column": p.column,
         "value": p.value,
-        "reason": p.reason,
-        "text": p.format(),
+        "reason": page_message(p.reason),
+        "text": page_message(p.format()),
     }
 
 
 def page_message(message: str) -> str:
-    """A refusal as the page says it: intake's "use --quarantine" (the CLI's option) becomes
-    the form's checkbox; the rest of the message is intake's, word for word."""
-    return message.replace(CLI_QUARANTINE, PAGE_QUARANTINE).replace(API_QUARANTINE, PAGE_QUARANTINE)
+    """A refusal as the page says it: intake's "use --quarantine" (the CLI's option, or the
+    API's field) becomes the form's checkbox, and the API's fields ``format=X`` and ``kind=X``
+    (which the import route makes of the CLI's ``--format X`` and ``--kind X``) the selects:
+    "import it with format=csv (or with format=auto, ...)" -> "choose Format 'csv' (or Format
+    'auto', ...)", "use kind=flows" -> "choose Kind 'flows'". The rest of the message is
+    intake's, word for word."""
+    message = message.replace(CLI_QUARANTINE, PAGE_QUARANTINE)
+    message = message.replace(API_QUARANTINE, PAGE_QUARANTINE)
+    message = message.replace(API_NAME_FORMAT, PAGE_NAME_FORMAT)
+    message = _API_FIELD.sub(_select, message)
+    return _OR_WITH.sub("(or ", message)
+
+
+def _select(m: re.Match[str]) -> str:
+    named = f"{PAGE_SELECTS[m.group('field')]} {m.group('value')!r}"
+    return f"choose {named}" if m.group("verb") else named
 
 
 def upload(
@@ -142,6 +167,7 @@ def upload(
     imports = answer["imports"]
     problems = [p for i in imports for p in i.get("problems", [])]
     for p in problems:
+        p["reason"] = page_message(p["reason"])
         p["text"] = Problem(p["file"], p["row"], p["column"], p["value"], p["reason"]).format()
     return UploadOutcome(
         ok=True,

@@ -1,0 +1,118 @@
+"""A file given the wrong explicit ``--format``: refused from its first character that is not
+blank, saying what the file is not, what format detection finds and the ``--format`` that
+reads it, before a parser says something misleading about it (an XML parser's "syntax error at
+line 1, column 1" for a CSV, a CSV parser's "row 4: 4 cells but the header has 1" for JSON).
+
+Used by the JSON readers (:func:`corridor.intake.dhis2.require_json`), the XML readers
+(:func:`require_xml`) and the delimited-text readers (:func:`require_delimited`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NoReturn
+
+from corridor.errors import InputError, file_error
+from corridor.intake.text import is_utf16
+
+#: the formats as messages name them
+FORMAT_NAMES = {
+    "csv": "a tidy CSV file (delimited text)",
+    "hxl": "a tidy CSV file with HXL tags",
+    "xlsx": "an Excel workbook",
+    "dhis2-json": "a DHIS2 dataValueSet in JSON",
+    "dhis2-csv": "a DHIS2 dataValueSet CSV export",
+    "dhis2-xml": "a DHIS2 dataValueSet in XML",
+    "adx": "an ADX (XML) file",
+    "dtm-fmr": "a DTM flow-monitoring registry (CSV)",
+    "geojson": "GeoJSON",
+}
+
+#: blanks before the first character that counts (JSON's and XML's white space)
+_BLANKS = re.compile(rb"[ \t\r\n]*")
+#: the magic bytes of an XLSX (zip) and of an old .xls (OLE) workbook
+_WORKBOOK = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+#: first characters with which no delimited file of the contract starts: JSON and XML (HTML)
+_NOT_DELIMITED = (b"{", b"[", b"<")
+
+
+def format_hint(path: Path, data: bytes) -> str:
+    """What a file given the wrong ``--format`` looks like (format detection's answer) and
+    the ``--format`` that reads it, as the end of a sentence."""
+    from corridor.intake.formats import detect_format  # the readers' table imports the readers
+
+    try:
+        fmt = detect_format(path, data)
+    except InputError as exc:
+        return f"; the file is {exc.problems[0].reason}" if exc.problems else ""
+    return (
+        f"; it looks like {FORMAT_NAMES.get(fmt, fmt)}: import it with --format {fmt} "
+        "(or with --format auto, the default, which detects the format)"
+    )
+
+
+def first_character(data: bytes) -> tuple[int, int]:
+    """The offset of the first character that is not blank (after a UTF-8 BOM), and the BOM's
+    length."""
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    blank = _BLANKS.match(data, bom)
+    return (blank.end() if blank else bom), bom
+
+
+def refuse_start(data: bytes, at: int, bom: int, file: str, what: str, where: str) -> NoReturn:
+    """Refuse ``data`` as not ``what`` (JSON, XML, CSV) from its character at ``at``: its line
+    and column, ``where`` (what the format starts with) and :func:`format_hint`."""
+    char = data[at : at + 4].decode("utf-8", errors="replace")[:1]
+    line = data.count(b"\n", 0, at) + 1
+    column = at - max(data.rfind(b"\n", 0, at) + 1, bom) + 1  # only blanks before it
+    raise file_error(
+        file,
+        f"not {what}: its first character that is not blank is {char!r} (line {line}, column "
+        f"{column}), {where}{format_hint(Path(file), data)}",
+    )
+
+
+def require_xml(data: bytes, file: str) -> None:
+    """Refuse a file whose first character that is not blank is not ``<``: it is not XML (a
+    CSV given ``--format adx``), whatever the XML parser would say about its first byte.
+    UTF-16 text is left to the parser (XML may be UTF-16)."""
+    if is_utf16(data):
+        return
+    at, bom = first_character(data)
+    if data[at : at + 1] in (b"<", b""):
+        return
+    refuse_start(data, at, bom, file, "XML", "where XML starts with '<'")
+
+
+def require_delimited(data: bytes, file: str) -> None:
+    """Refuse, for the delimited-text formats (tidy CSV, HXL, DHIS2 CSV, DTM), a file that
+    cannot be one: whose first character that is not blank starts JSON or XML (``{``, ``[``,
+    ``<``), or that is a workbook. ``data``: the file or its first bytes.
+
+    A first line that starts so but is followed by an HXL tag row is a header in any language
+    (``<Site>,Name`` over ``#loc+code,#loc+name``) and is left to the reader."""
+    if data.startswith(_WORKBOOK):
+        raise file_error(file, f"not CSV: binary content, not text{format_hint(Path(file), data)}")
+    at, bom = first_character(data)
+    if data[at : at + 1] not in _NOT_DELIMITED or _tags_follow(data, at):
+        return
+    refuse_start(
+        data,
+        at,
+        bom,
+        file,
+        "CSV",
+        "where a CSV file starts with its header (or its first row), not with '{', '[' or '<'",
+    )
+
+
+def _tags_follow(data: bytes, at: int) -> bool:
+    from corridor.intake.tidy import is_tag_row  # the tidy reader imports this module
+
+    lines = [ln for ln in data[at : at + 65536].splitlines()[1:3] if ln.strip(b" \t,;")]
+    if not lines:
+        return False
+    text = lines[0].decode("utf-8", errors="replace")
+    delim = max((",", ";", "\t"), key=text.count)
+    return is_tag_row([c.strip().strip('"') for c in text.split(delim)])
