@@ -386,3 +386,87 @@ def test_cli_bad_period_exits_2(
         str(tmp_path / "x.html"),
     )
     assert r.code == 2 and "bad period '24Q1'" in r.err
+
+
+def test_cli_never_writes_the_report_over_the_workspace(
+    world: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out corridor.toml`` (or the warehouse, or a link to it) is refused with exit 2, as
+    for every other --out: the report was written over the settings, and the workspace no
+    longer opened."""
+    files = (world.path / "corridor.toml", world.path / "warehouse.duckdb")
+    keep = {p: p.read_bytes() for p in files}
+    link = tmp_path / "link.html"
+    link.symlink_to(world.path / "corridor.toml")
+    try:
+        for out in (*files, link):
+            r = run(capsys, "-w", str(world.path), "report", "--out", str(out), "--draws", "0")
+            assert r.code == 2, (out, r.err)
+            assert "workspace's own file" in r.err and "Traceback" not in r.err, r.err
+        assert {p: p.read_bytes() for p in files} == keep
+    finally:  # the old code wrote over them: put them back for the other tests of the module
+        for p, data in keep.items():
+            if p.read_bytes() != data:
+                p.write_bytes(data)
+    assert not [p for p in world.path.iterdir() if p.name.endswith(".part")]
+
+
+def test_write_report_replaces_the_file_whole(world: Workspace, tmp_path: Path) -> None:
+    """The report goes to a temporary file renamed into place: a write that fails leaves the
+    report that was there, never half a file."""
+    import corridor.output
+
+    out = tmp_path / "r.html"
+    out.write_text("the report before", encoding="utf-8")
+
+    class Full(OSError):
+        pass
+
+    real = corridor.output.os.fdopen
+
+    def failing(fd: int, *args: object, **kwargs: object) -> object:
+        fh = real(fd, *args, **kwargs)  # type: ignore[call-overload]
+
+        def write(data: bytes) -> int:
+            fh.raw.write(data[:100])
+            raise Full(28, "No space left on device")
+
+        fh.write = write
+        return fh
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(corridor.output.os, "fdopen", failing)
+    try:
+        with pytest.raises(ReportError, match="No space left"):
+            write_report(world, out, period="2024", draws=0)
+    finally:
+        mp.undo()
+    assert out.read_text(encoding="utf-8") == "the report before"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_a_cascade_gap_is_the_difference_of_the_values_shown() -> None:
+    """The summary's gap is what a reader gets by subtracting the two values printed beside
+    it: host 100.1% and truck drivers 79.2% is a gap of 20.9 points (from the unrounded values,
+    100.06 - 79.24, it was printed as 20.8)."""
+    from corridor.reports.cascade import (
+        Cascade,
+        CascadeCell,
+        CascadeRow,
+        CountryCascade,
+        largest_gaps,
+    )
+    from corridor.reports.protect import Cell, fmt_percent
+
+    def cc(value: float) -> CascadeCell:
+        n = Cell("1,000", 1000.0, "shown")
+        return CascadeCell(n, n, Cell(fmt_percent(value), value, "shown"), 95.0)
+
+    rows = [
+        CascadeRow("host", "Host community", False, {"first_95": cc(100.06)}, "host"),
+        CascadeRow("truck_driver", "Truck driver", True, {"first_95": cc(79.24)}, "mobile"),
+    ]
+    view = Cascade([("first_95", "First 95", 95.0)], [CountryCascade("ken", "Kenya", rows)], "2024")
+    (gap,) = largest_gaps(view)
+    assert (gap.host_value, gap.group_value) == ("100.1%", "79.2%")
+    assert f"{gap.points:.1f}" == "20.9"

@@ -50,3 +50,53 @@ def test_report_sections_and_names(report: tuple[Workspace, Path]) -> None:
     assert "Lake Victoria" in text  # the landing sites sit on the lake
     assert "Not allocated to a group" not in text or "of the denominator" in text
     assert "corridor quarantine" in text
+
+
+#: a site name without a space to break at (a code, a long compound, a name run together)
+LONG_NAME = "KisumuDungaBeachManagementUnitFishLandingSiteAndMarket" * 4
+#: A4 (210 mm) less the print CSS's side margins (2 x 12 mm), in CSS pixels
+A4_TEXT_WIDTH = round((210 - 24) / 25.4 * 96)
+
+
+def test_a_long_name_neither_widens_the_page_nor_runs_off_paper(tmp_path: Path) -> None:
+    """A long name without spaces (in the summary, the map's key and the tables) wrapped
+    nowhere: the page scrolled sideways at 1366 and 390 px, and in print the ranking was wider
+    than the A4 page (Chromium cut it off, or shrank every page to fit)."""
+    from playwright.sync_api import sync_playwright
+
+    from reports.test_report import write_sources
+
+    executable = chromium_path()
+    src = tmp_path / "src"
+    src.mkdir()
+    write_sources(src)
+    places = src / "places.csv"
+    places.write_text(places.read_text().replace("Nakuru,", f"{LONG_NAME},"), encoding="utf-8")
+    ws = init_workspace(tmp_path / "ws")
+    try:
+        for kind in ("places", "services", "flows", "cases"):
+            ws.ingest([src / f"{kind}.csv"], kind)
+        html = write_report(ws, tmp_path / "report.html", period="2024", draws=20)
+    finally:
+        ws.close()
+    assert LONG_NAME in html.read_text(encoding="utf-8")
+    widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for width, height in ((1366, 900), (390, 844)):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                scroll, client = page.evaluate(widths)
+                assert scroll <= client, f"{width} px: the page scrolls sideways to {scroll} px"
+                page.close()
+            page = browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
+            page.emulate_media(media="print")
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            scroll, client = page.evaluate(widths)
+            assert scroll <= client, f"printed: {scroll} px wide on a page of {client} px"
+            page.close()
+        finally:
+            browser.close()

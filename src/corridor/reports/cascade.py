@@ -257,7 +257,8 @@ class Gap:
 def largest_gaps(c: Cascade, *, limit: int = 6) -> list[Gap]:
     """Where a migrant or mobile group is furthest below the host community on the 95s.
 
-    Only values shown after disclosure control are compared; the gap is in percentage points.
+    Only values shown after disclosure control are compared; the gap is in percentage points,
+    the difference of the two values as the report prints them (one decimal).
     """
     names = {i: name for i, name, _t in c.indicators}
     found: list[Gap] = []
@@ -274,7 +275,9 @@ def largest_gaps(c: Cascade, *, limit: int = 6) -> list[Gap]:
                 cell = row.cells.get(ind)
                 if not row.mobile or cell is None or cell.value.value is None:
                     continue
-                diff = h.value.value - cell.value.value
+                # the difference of the values as shown (one decimal), so that the gap printed
+                # is what a reader gets by subtracting the two values beside it
+                diff = round(round(h.value.value, 1) - round(cell.value.value, 1), 1)
                 if worst is None or diff > worst[0]:
                     worst = (diff, row, cell.value)
             if worst is not None and worst[0] >= 1.0:

@@ -27,9 +27,10 @@ import jinja2
 
 from corridor import __version__
 from corridor.contract.periods import parse_period_range
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, OutputError
 from corridor.hotspots import COMPONENTS, HotspotResult, rank_sites
 from corridor.indicators.disclosure import publish_counts
+from corridor.output import output_file
 from corridor.reports import basemap
 from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
@@ -44,7 +45,7 @@ from corridor.reports.quality import (
 )
 from corridor.storage.engine import Engine
 from corridor.storage.recordkeys import KEY_MODULUS
-from corridor.workspace import Workspace
+from corridor.workspace import Workspace, workspace_files
 
 if TYPE_CHECKING:
     from corridor.config import Settings
@@ -329,11 +330,14 @@ def write_report(
         draws=draws,
         seed=seed,
     )
-    if target.exists() and target.is_dir():
+    if target.is_dir():
         raise ReportError(f"{target} is a folder; name a file for the report")
+    # whole or not at all (a temporary file renamed into place), and never over the workspace's
+    # own settings or warehouse (an OutputError, exit 2), as every other --out
+    protected = workspace_files(ws.path, ws.engine.url)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}") from None
+        with output_file(target, protected) as stream:
+            stream.write(html.encode("utf-8"))
+    except OutputError as exc:
+        raise ReportError(str(exc)) from None
     return target
