@@ -16,6 +16,7 @@ from corridor import init_workspace
     [
         (["audit", "show", "--limit", "-1"], "'--limit'"),
         (["demo", "--seed", "-1"], "'--seed'"),
+        (["report", "--seed", "-1"], "'--seed'"),
     ],
 )
 def test_negative_numbers_are_usage_errors(

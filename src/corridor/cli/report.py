@@ -34,7 +34,9 @@ REPORT_FILE = "report.html"
     type=click.IntRange(min=0),
     help="Uncertainty draws of the ranking (0: no intervals).",
 )
-@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the draws.")
+@click.option(
+    "--seed", default=1, show_default=True, type=click.IntRange(min=0), help="Seed of the draws."
+)
 @click.pass_context
 def report_command(
     ctx: click.Context,
