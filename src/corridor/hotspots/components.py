@@ -21,12 +21,14 @@ from corridor.hotspots.sitetotals import SiteTotals
 from corridor.hotspots.warehouse import (
     Window,
     nothing_to_rank,
+    read_age_totals,
     read_flows,
     read_places,
     read_recent_cases,
     read_service_totals,
 )
 from corridor.indicators import get_indicator
+from corridor.indicators.registry import DEFAULT_TESTING_MIN_AGE
 from corridor.storage.engine import Engine
 from corridor.storage.recordkeys import KEY_MODULUS
 
@@ -198,8 +200,12 @@ class SiteData:
     inputs: IncidenceInputs | None = None
 
 
-def compute_site_data(engine: Engine, window: Window) -> SiteData:
-    """Read the warehouse and compute every measure for every site."""
+def compute_site_data(
+    engine: Engine, window: Window, *, testing_min_age: int = DEFAULT_TESTING_MIN_AGE
+) -> SiteData:
+    """Read the warehouse and compute every measure for every site (``testing_min_age``: the
+    youngest age offered HIV testing, the setting of that name: the recency correction's
+    adults where a site reports its population estimate by age band)."""
     places = read_places(engine)
     sites = places[places["is_site"]].reset_index(drop=True)
     codes = list(sites["place_code"])
@@ -321,5 +327,13 @@ def compute_site_data(engine: Engine, window: Window) -> SiteData:
     for m in measures:
         if not m.observed.any() and not (m.spec.name == "outbreak_cases_per_10k" and not any_cases):
             notes.append(f"{m.spec.name}: no site has the data; the measure is left out")
-    inputs = collect_inputs(services, read_recency(engine, window), codes, population, window)
+    inputs = collect_inputs(
+        services,
+        read_recency(engine, window),
+        codes,
+        population,
+        window,
+        read_age_totals(engine, window),
+        testing_min_age,
+    )
     return SiteData(window, sites, keep, notes, inputs)

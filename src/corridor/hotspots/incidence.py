@@ -44,7 +44,8 @@ from corridor.hotspots.scoring import imputation_pools, impute_draws, impute_poi
 #: infection testing algorithm (LAg-avidity EIA with a viral-load step; docs/hotspots.md)
 MDRI_YEARS: Final = 130.0 / 365.25
 FRR: Final = 0.005
-#: share of the estimated population aged 15 and over (HIV tests are offered to adults)
+#: share of the estimated population aged 15 and over (HIV tests are offered to adults), where
+#: the site does not report its population estimate by age band
 ADULT_SHARE: Final = 0.6
 #: testing rate (per adult per year) assumed where a site's cannot be computed
 DEFAULT_TESTING_RATE: Final = 0.3
@@ -147,9 +148,17 @@ def _caught(rate: np.ndarray) -> np.ndarray:
 
 
 def adult_share(group: str) -> float:
-    """Share aged 15 and over of a population group's estimated size: 1 for the groups named
-    by an adult occupation (``ADULT_GROUPS``), else ``ADULT_SHARE``."""
+    """Share aged 15 and over of a population group's estimated size, where the site does not
+    report it by age band: 1 for the groups named by an adult occupation (``ADULT_GROUPS``),
+    else ``ADULT_SHARE``."""
     return 1.0 if group in ADULT_GROUPS else ADULT_SHARE
+
+
+def _reported(share: np.ndarray, shape: tuple[int, ...], assumed: np.ndarray) -> np.ndarray:
+    """The adult share from the age bands where reported (``share`` finite), else ``assumed``."""
+    if share.shape != shape:
+        return np.broadcast_to(assumed, shape)
+    return np.where(np.isfinite(share), share, assumed)
 
 
 def _not_known_positive(adults: np.ndarray, diagnosed: np.ndarray) -> np.ndarray:
@@ -166,21 +175,27 @@ def caught_recent(inp: IncidenceInputs) -> tuple[np.ndarray, np.ndarray]:
 
     A testing rate is HIV tests per year per adult not known to be living with HIV (adults of
     ``pop_estimated`` minus ``plhiv_diagnosed``): people who know their status are not retested
-    for diagnosis. Where the site reports tests, positives and population estimates by group,
-    each group ``g`` has its own rate and chance ``c_g``, and the site's chance is their mean
-    weighted by the group's positive results: new diagnoses stand for where new infections fall
-    (in a steady state a group's new diagnoses equal its new infections), and a group that tests
-    more often catches more of its new infections while they are recent. Positives in groups
-    without a rate, and sites without groups, take the chance at the site's average rate.
+    for diagnosis. Adults are the estimate's bands of the ages offered testing where the site
+    (or the group at the site) reports it by age band (``IncidenceInputs.adult_share``), else
+    the assumed share (``adult_share``: all of an occupational group, ``ADULT_SHARE`` of the
+    others and of a site's total). Where the site reports tests, positives and population
+    estimates by group, each group ``g`` has its own rate and chance ``c_g``, and the site's
+    chance is their mean weighted by the group's positive results: new diagnoses stand for where
+    new infections fall (in a steady state a group's new diagnoses equal its new infections),
+    and a group that tests more often catches more of its new infections while they are recent.
+    Positives in groups without a rate, and sites without groups, take the chance at the site's
+    average rate.
     """
     n = inp.tests.size
-    adults = _not_known_positive(ADULT_SHARE * inp.pop_estimated, inp.diagnosed)
+    site_share = _reported(inp.adult_share, (n,), np.full(n, ADULT_SHARE))
+    adults = _not_known_positive(site_share * inp.pop_estimated, inp.diagnosed)
     average = _caught(_ratio(inp.tests / inp.years, adults))
     names = inp.group_names
     shapes = {a.shape for a in (inp.group_tests, inp.group_positive, inp.group_pop)}
     if not names or shapes != {(n, len(names))}:
         return average, np.zeros(n, dtype=bool)
-    share = np.array([adult_share(g) for g in names])[None, :]
+    assumed = np.array([adult_share(g) for g in names])[None, :]
+    share = _reported(inp.group_adult_share, (n, len(names)), assumed)
     g_adults = share * inp.group_pop
     g_adults = _not_known_positive(g_adults, inp.group_diagnosed)
     g_rate = _ratio(inp.group_tests / inp.years, g_adults)

@@ -17,6 +17,8 @@ import pandas as pd
 from corridor.contract.dimensions import TOTAL
 from corridor.hotspots.sitetotals import SiteTotals
 from corridor.hotspots.warehouse import GROUP_ELEMENTS, TOTAL_ELEMENTS, Window
+from corridor.indicators.aggregate import offered_bands
+from corridor.indicators.registry import DEFAULT_TESTING_MIN_AGE
 from corridor.storage.engine import Engine
 
 RECENCY_ELEMENTS = ("hiv_recent", "hiv_recency_tested")
@@ -59,6 +61,12 @@ class IncidenceInputs:
     group_diagnosed: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     #: plhiv_diagnosed (latest): people who know they live with HIV; NaN where not reported
     diagnosed: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: share of ``pop_estimated`` aged 15 and over (the ages offered HIV testing: setting
+    #: ``testing_min_age``) where the site reports its estimate by age band (``adult_shares``),
+    #: per site and per site x group (``group_names``); NaN where it does not (then the
+    #: recency correction assumes ``incidence.adult_share``)
+    adult_share: np.ndarray = field(default_factory=lambda: np.empty(0))
+    group_adult_share: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
 def read_recency(engine: Engine, window: Window) -> pd.DataFrame:
@@ -79,14 +87,41 @@ def read_recency(engine: Engine, window: Window) -> pd.DataFrame:
     return wide.reindex(columns=list(RECENCY_ELEMENTS)).astype(float)
 
 
+def adult_shares(ages: pd.DataFrame, min_age: int) -> pd.Series:
+    """Share of the population estimate in the age bands offered HIV testing (those whose
+    youngest age is ``min_age`` or more: ``15-24``, ..., ``50+`` for 15), per (place_code,
+    population_group) of ``ages`` (``warehouse.read_age_totals``), among the bands of known
+    age: where every part of the estimate has a band, its adults are the sum of those bands;
+    a part reported without a band (``unallocated``, or a band that names no age) is taken to
+    have the age mix of the rest. Places (and groups) without a band of known age, or whose
+    bands hold nobody, have no share."""
+    if ages.empty:
+        return pd.Series(dtype=float)
+    bands = ages["age_band"].astype(str)
+    distinct = sorted(set(bands))
+    offered = set(offered_bands(distinct, min_age))
+    known = {b for b in distinct if b.startswith("<") or b[:1].isdigit()}
+    in_offered = ages["value"].where(bands.isin(offered), 0.0)
+    in_known = ages["value"].where(bands.isin(known), 0.0)
+    keys = [ages["place_code"], ages["population_group"]]
+    adults = in_offered.groupby(keys).sum()
+    of_known = in_known.groupby(keys).sum()
+    share = adults[of_known > 0] / of_known[of_known > 0]
+    return share.astype(float)
+
+
 def collect_inputs(
     services: pd.DataFrame,
     recency: pd.DataFrame,
     codes: list[str],
     population: np.ndarray,
     window: Window,
+    ages: pd.DataFrame | None = None,
+    testing_min_age: int = DEFAULT_TESTING_MIN_AGE,
 ) -> IncidenceInputs:
-    """Arrange the service totals (``read_service_totals``) and recency per site."""
+    """Arrange the service totals (``read_service_totals``), recency and the population
+    estimate by age band (``read_age_totals``: the share aged ``testing_min_age`` and over)
+    per site."""
     idx = pd.Index(codes)
     totals = SiteTotals(services, idx)
 
@@ -105,6 +140,18 @@ def collect_inputs(
         if not names:
             return np.empty((len(codes), 0))
         return np.column_stack([element(name, g) for g in names])
+
+    shares = adult_shares(ages if ages is not None else pd.DataFrame(), testing_min_age)
+
+    def share_of(group: str) -> np.ndarray:
+        if shares.empty:
+            return np.full(len(codes), np.nan)
+        pairs = pd.MultiIndex.from_arrays([idx, pd.Index([group] * len(codes))])
+        return shares.reindex(pairs).to_numpy(dtype=float)
+
+    group_share = (
+        np.column_stack([share_of(g) for g in names]) if names else np.empty((len(codes), 0))
+    )
 
     return IncidenceInputs(
         population=population,
@@ -125,4 +172,6 @@ def collect_inputs(
         group_pop=by_group("pop_estimated"),
         group_diagnosed=by_group("plhiv_diagnosed"),
         diagnosed=element("plhiv_diagnosed"),
+        adult_share=share_of(TOTAL),
+        group_adult_share=group_share,
     )

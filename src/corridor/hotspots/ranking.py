@@ -27,6 +27,7 @@ from corridor.hotspots.scoring import (
     parse_weights,
 )
 from corridor.hotspots.warehouse import no_testing_data, resolve_window
+from corridor.indicators.registry import DEFAULT_TESTING_MIN_AGE
 from corridor.storage.engine import Engine
 
 if TYPE_CHECKING:
@@ -190,6 +191,7 @@ def rank_sites(
     normalization: Normalization = "rank",
     level: float = 0.9,
     top: int = 10,
+    testing_min_age: int = DEFAULT_TESTING_MIN_AGE,
 ) -> HotspotResult:
     """Rank every site (place types in ``SITE_TYPES``) by expected new HIV infections per
     1,000 residents a year (``incidence.estimate_incidence``), highest first; equal estimates
@@ -201,6 +203,9 @@ def rank_sites(
     ``draws``: uncertainty draws (0: no intervals: the columns of ``INTERVAL_COLUMNS``, ``p_top10``
     among them, are null); ``level``: interval level (default 90%);
     ``top``: the size of the top group for ``p_top10`` (the column keeps its name).
+    ``testing_min_age``: the youngest age offered HIV testing (the setting of that name, 15 by
+    default): where a site reports its population estimate by age band, the recency
+    correction's adults are the bands from that age up.
     ``score`` is the site's position among the sites (100 = highest estimate, 0 = lowest), with
     ``score_low``/``score_high`` from its rank interval.
     """
@@ -210,13 +215,19 @@ def rank_sites(
         raise QueryError(f"level must be between 0 and 1, got {level}")
     if top < 1:
         raise QueryError(f"top must be >= 1, got {top}")
+    if (
+        isinstance(testing_min_age, bool)
+        or not isinstance(testing_min_age, int | np.integer)
+        or testing_min_age < 0
+    ):
+        raise QueryError(f"testing_min_age must be a whole number >= 0, got {testing_min_age!r}")
     if normalization not in NORMALIZATIONS:
         raise QueryError(f"unknown normalisation {normalization!r}; expected rank or minmax")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise QueryError(f"seed must be a whole number >= 0, got {seed!r}")
     w_all = parse_weights(weights)
     window = resolve_window(engine, period)
-    data = compute_site_data(engine, window)
+    data = compute_site_data(engine, window, testing_min_age=int(testing_min_age))
     if data.sites.empty:
         raise QueryError(
             "no sites to rank: the place registry has no place of a site type "

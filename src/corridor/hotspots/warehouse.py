@@ -157,6 +157,10 @@ _TOTAL_ELEMENTS: tuple[str, ...] = (
 #: the elements read by place and population group (tests and positives by group also give the
 #: recency correction its group-specific testing rates, ``incidence.recency_estimate``)
 _GROUP_ELEMENTS: tuple[str, ...] = ("hiv_tests", "hiv_positive", "plhiv_diagnosed", "pop_estimated")
+#: the element read by place (and population group) and age band: where a site, or a group at a
+#: site, reports its population estimate by age band, its adults are the bands of the ages
+#: offered HIV testing (``inputs.adults_by_age``, ``incidence.caught_recent``)
+_AGE_ELEMENTS: tuple[str, ...] = ("pop_estimated",)
 TOTAL_ELEMENTS, GROUP_ELEMENTS = _TOTAL_ELEMENTS, _GROUP_ELEMENTS  # public names
 
 
@@ -195,6 +199,29 @@ def read_service_totals(engine: Engine, window: Window) -> pd.DataFrame:
     out["key"] = out["key"].astype(float)
     cols = ["place_code", "data_element", "population_group", "value", "key"]
     return out[cols].reset_index(drop=True)
+
+
+def read_age_totals(engine: Engine, window: Window) -> pd.DataFrame:
+    """The population estimate by age band: one value per (place_code, population_group,
+    age_band) over the window, read through the indicator layer as ``read_service_totals``
+    reads the totals (each estimate its latest value, counted once whatever else it is
+    disaggregated by).
+
+    ``population_group`` is ``total`` for the place's bands (all groups), else a group (the
+    group's ``unallocated`` remainder is left out); ``age_band`` is a band, or ``unallocated``
+    for the part of the estimate reported without one. Places that report no band have no row
+    but their ``unallocated`` one.
+    """
+    parts = []
+    for by in (["place", "age_band"], ["place", "population_group", "age_band"]):
+        table = element_totals(engine, _AGE_ELEMENTS, by=by, period=window.text)
+        part = table.to_pandas()[["place_code", "population_group", "age_band", "numerator"]]
+        parts.append(part.rename(columns={"numerator": "value"}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["value"].notna() & (out["population_group"] != UNALLOCATED)]
+    out = out.drop_duplicates(["place_code", "population_group", "age_band"])
+    out["value"] = out["value"].astype(float)
+    return out.reset_index(drop=True)
 
 
 def read_flows(engine: Engine, window: Window) -> pd.DataFrame:
