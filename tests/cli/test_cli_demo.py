@@ -50,6 +50,10 @@ def test_demo_runs_the_whole_job(demo: tuple[Path, Result]) -> None:
         "5. report",
     ):
         assert step in result.out
+    # the rate interval is named with its measured coverage, as in every other output
+    assert "90% model interval (measured coverage of the true rate 81-91%)" in " ".join(
+        result.out.split()
+    )
 
 
 def test_exactly_the_planted_rows_are_quarantined(demo: tuple[Path, Result]) -> None:

@@ -185,7 +185,7 @@ def _hotspots(console: Console, ws: Workspace) -> str:
         result = rank_sites(ws.engine)
     console.print(
         "[bold]4. spaces of vulnerability[/] top 10 (expected new HIV infections per 1,000 a "
-        f"year, {round(100 * result.level)}% interval, P(top 10)):"
+        f"year, {result.rate_interval_label}, P(top 10)):"
     )
     for row in result.table.slice(0, 10).to_pylist():
         console.print(
