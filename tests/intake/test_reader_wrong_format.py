@@ -233,6 +233,31 @@ def test_a_header_in_any_language_over_an_hxl_tag_row_is_still_read(tmp_path: Pa
         eng.close()
 
 
+@pytest.mark.parametrize("first", ["[id]", "<notes>", "{ref}"])
+@pytest.mark.parametrize("fmt", ["auto", "csv"])
+def test_a_header_whose_first_cell_starts_like_json_or_xml_is_still_read(
+    tmp_path: Path, first: str, fmt: str
+) -> None:
+    """A tidy header's first cell may start with '[', '{' or '<' (an extra column the contract
+    ignores): the file is refused as JSON or XML only when it is one, not from its first
+    character alone (it was, with an explicit --format csv, and detection's hint pointed back
+    to --format)."""
+    path = tmp_path / "places.csv"
+    rows = "".join(f"{i},ke-{i},Site {i},ken,border_crossing,ken\n" for i in range(1, 4000))
+    path.write_text(
+        f"{first},place_code,name,country_code,place_type,parent_code\n"
+        f"0,ken,Kenya,ken,country,\n{rows}",
+        encoding="utf-8",
+    )
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        [result] = ingest(eng, [path], "places", fmt=fmt, dry_run=True)
+        assert result.rows_valid == 4000
+    finally:
+        eng.close()
+
+
 def test_the_data_contract_quotes_these_refusals_as_they_are() -> None:
     """docs/data-contract.md's refusals table quotes each message up to its hint's ``…``."""
     from corridor.intake.adx import read_adx

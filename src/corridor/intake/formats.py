@@ -14,6 +14,7 @@ from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
 from corridor.intake.text import UTF16_REASON, has_text, is_utf16, sniff_delimiter
 from corridor.intake.tidy import is_tag_row, read_delimited
+from corridor.intake.wrongformat import starts_json, starts_markup
 from corridor.intake.xlsx import read_xlsx
 
 FORMATS = INTAKE_FORMATS
@@ -64,9 +65,11 @@ def detect_format(path: Path, data: bytes) -> str:
     head = data[:_HEAD].removeprefix(b"\xef\xbb\xbf").lstrip()
     if looks_binary(head):
         raise file_error(name, "binary content that is not a known format (not text, not XLSX)")
-    if head[:1] in (b"{", b"["):
+    # JSON or XML only when the text parses so: a tidy header's first cell may start with
+    # '[', '{' or '<' ("[id],place_code,...")
+    if head[:1] in (b"{", b"[") and starts_json(head, 0):
         return _json_format(name, head)
-    if head[:1] == b"<":
+    if head[:1] == b"<" and starts_markup(head, 0):
         return _xml_format(name, head)
     return _text_format(head)
 

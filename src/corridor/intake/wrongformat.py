@@ -95,8 +95,11 @@ def require_delimited(data: bytes, file: str) -> None:
     if data.startswith(_WORKBOOK):
         raise file_error(file, f"not CSV: binary content, not text{format_hint(Path(file), data)}")
     at, bom = first_character(data)
-    if data[at : at + 1] not in _NOT_DELIMITED or _tags_follow(data, at):
+    first = data[at : at + 1]
+    if first not in _NOT_DELIMITED or _tags_follow(data, at):
         return
+    if not (starts_json(data, at) if first in (b"{", b"[") else starts_markup(data, at)):
+        return  # a header whose first cell starts so (``[id]``, ``<notes>``): the reader's
     refuse_start(
         data,
         at,
@@ -105,6 +108,47 @@ def require_delimited(data: bytes, file: str) -> None:
         "CSV",
         "where a CSV file starts with its header (or its first row), not with '{', '[' or '<'",
     )
+
+
+def starts_json(data: bytes, at: int) -> bool:
+    """Whether the text from ``at`` starts a JSON document: its first three parser events (or
+    all of a shorter document) come without a syntax error (``[id],name`` does not)."""
+    import io
+
+    import ijson
+
+    events = 0
+    try:
+        for _ in ijson.parse(io.BytesIO(data[at : at + 65536]), multiple_values=True):
+            events += 1
+            if events >= 3:
+                return True
+    except ijson.common.JSONError as exc:  # JSON cut short (by the file or the prefix), or not
+        return "premature EOF" in str(exc) or "Incomplete" in str(exc)
+    return events > 0
+
+
+#: markup that no header starts with: an XML declaration, a doctype, a comment, an HTML page
+_MARKUP = re.compile(rb"<(?:\?xml|!doctype|!--|html)\b", re.IGNORECASE)
+
+
+#: an XML start tag (with its attributes), as a document's first element opens
+_START_TAG = re.compile(rb"<[A-Za-z_][\w.:-]*(?:\s+[\w.:-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>")
+
+
+def starts_markup(data: bytes, at: int) -> bool:
+    """Whether the text from ``at`` is XML or HTML: it starts with a declaration, a doctype, a
+    comment or ``<html``, or with a start tag followed on its line by nothing or by more markup
+    (``<adx ...><group ...>``); a tidy header's first cell (``<notes>,name``) is followed by
+    its delimiter."""
+    if _MARKUP.match(data, at):
+        return True
+    tag = _START_TAG.match(data, at)
+    if tag is None:
+        return False
+    end = data.find(b"\n", tag.end())
+    rest = data[tag.end() : end if end >= 0 else tag.end() + 65536].strip()
+    return rest == b"" or rest.startswith(b"<")
 
 
 def _tags_follow(data: bytes, at: int) -> bool:
