@@ -117,9 +117,6 @@ def test_the_rate_interval_is_named_with_what_is_known_of_its_coverage(small: En
 #: the texts outside hotspots/ that name the rate interval in plain text (they cannot ask the
 #: ranking): the coverage they state must be the measured one
 PLAIN_TEXT_LABELS = (
-    "src/corridor/web/templates/ranking.html.j2",
-    "src/corridor/web/templates/overview.html.j2",
-    "src/corridor/web/templates/map_site.html.j2",
     "README.md",
     "docs/dashboard.md",
     "docs/hotspots.md",
@@ -133,4 +130,21 @@ def test_plain_text_labels_state_the_measured_coverage(path: str) -> None:
     lo, hi = RATE_INTERVAL_COVERAGE
     assert stated and set(stated) == {(str(round(100 * lo)), str(round(100 * hi)))}
     # the rate's interval is never called a plain "90% interval" in a template
+    assert re.search(r"}}% interval\b", text) is None
+
+
+#: the dashboard's templates, which show the ranking's own words for the coverage (measured, or
+#: "not measured" for an uncalibrated scope), never a number of their own
+DASHBOARD_TEMPLATES = (
+    "src/corridor/web/templates/ranking.html.j2",
+    "src/corridor/web/templates/overview.html.j2",
+    "src/corridor/web/templates/map_site.html.j2",
+)
+
+
+@pytest.mark.parametrize("path", DASHBOARD_TEMPLATES)
+def test_the_dashboard_states_the_ranking_s_own_coverage(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert "rate_coverage }}" in text
+    assert re.search(r"held the true rate for \d+", text) is None
     assert re.search(r"}}% interval\b", text) is None

@@ -276,6 +276,7 @@ def site_detail(
         "code": code,
         "period": window.text,
         "level": round(100 * result.level),
+        "rate_coverage": result.rate_interval_coverage_text,
         "top": result.top,
         "explanation": explanation(info),
         "bar": contribution_bar(info),

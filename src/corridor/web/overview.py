@@ -106,6 +106,7 @@ def summary(
         "disclosure_method": disclosure_method(settings),
         "sites": sites,
         "level": round(100 * result.level),
+        "rate_coverage": result.rate_interval_coverage_text,
         "top": result.top,
         "gaps": largest_gaps(cascade_view),
         "cascade_period": cascade_view.period,

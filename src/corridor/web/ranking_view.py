@@ -40,6 +40,8 @@ class RankingView:
     left: list[dict[str, Any]]
     period: str
     level: float
+    #: what is known of the rate interval's coverage (``HotspotResult.rate_interval_coverage_text``)
+    rate_coverage: str
     weights: dict[str, float]
     notes: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
@@ -157,6 +159,7 @@ def ranking_view(
         left=[brief(c) for c in again.left],
         period=result.period,
         level=result.level,
+        rate_coverage=result.rate_interval_coverage_text,
         weights=result.weights,
         notes=list(result.notes),
         countries=countries,
