@@ -5,58 +5,24 @@ loopback port with ``corridor.api.app.proxy_options``, as ``corridor serve`` run
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from corridor.api.app import create_app, proxy_options
 from hubdata import PASSWORD, auth
+from served import serving_app
 
 SPOOFED = "203.0.113.9"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _served(folder: Path, trusted_proxies: str | None = None) -> Iterator[str]:
+def _served(folder: Path, trusted_proxies: str | None = None) -> AbstractContextManager[str]:
     """The hub of ``folder`` served by uvicorn in a thread, with the proxy handling that
     ``corridor serve`` gives uvicorn: its base URL."""
-    app = create_app(folder, pool_size=4, trusted_proxies=trusted_proxies)
-    port = _free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **proxy_options(app.state.hub.settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serving_app(create_app(folder, pool_size=4, trusted_proxies=trusted_proxies))
 
 
 def _workspace(tmp_path: Path, template: tuple[Path, dict[str, str]], *settings: str) -> Path:

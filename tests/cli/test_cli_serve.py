@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from clihelp import run
 from corridor.access import add_user, create_token
 from corridor.workspace import init_workspace, open_workspace
+from served import free_port
 
 PASSWORD = "correct horse battery"
 
@@ -186,13 +186,6 @@ def test_a_setting_of_the_wrong_type_is_refused(
     assert not uvicorn_calls
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize(
     ("args", "address"), [((), "127.0.0.1"), (("--trusted-proxies", "127.0.0.1"), "203.0.113.9")]
 )
@@ -207,7 +200,7 @@ def test_the_served_hub_audits_the_resolved_address(
         token, _ = create_token(opened.engine, "root")
     finally:
         opened.close()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRIDOR_")}
     env["FORWARDED_ALLOW_IPS"] = "*"  # uvicorn's own variable: not read by corridor serve
     server = subprocess.Popen(

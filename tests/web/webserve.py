@@ -4,9 +4,6 @@ role, the served address, a free port and logging in through the form."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +13,7 @@ from typing import Any
 
 from corridor.access import add_agreement, add_user
 from corridor.workspace import init_workspace
+from served import serving_app
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 PASSWORD = "correct horse battery"
@@ -64,13 +62,6 @@ def build_workspace(folder: Path) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def log_in(page: Any, base_url: str, user: str, password: str = PASSWORD) -> None:
     """Log in through the form, as a person would."""
     page.goto(f"{base_url}/login")
@@ -84,24 +75,7 @@ def log_in(page: Any, base_url: str, user: str, password: str = PASSWORD) -> Non
 def serving(folder: Path) -> Iterator[str]:
     """The dashboard of the workspace ``folder`` served by uvicorn on a loopback port, in a
     thread of this process, while the block runs: its base URL."""
-    import uvicorn
-
     from corridor.api.app import create_app
 
-    app = create_app(folder)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving_app(create_app(folder)) as base:
+        yield base
