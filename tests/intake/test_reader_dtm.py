@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from corridor.errors import InputError
+from corridor.intake import codes
 from corridor.intake.codes import age_band
 from corridor.intake.dtm import read_dtm
 from corridor.intake.rawtable import RawTable, ReadContext
@@ -135,3 +136,79 @@ def test_dtm_only_for_flows() -> None:
 )
 def test_age_bands(text: str, band: str | None) -> None:
     assert age_band(text) == band
+
+
+# ---- gender: DTM's other name for sex ------------------------------------------------------------
+# A DTM registry with a `gender` column (as many DTM exports name it) had it ignored with a
+# warning ("ignored column(s) not in the DTM registry: gender"): every row became a total (sex
+# summed away) and rows that differed only by gender collided. The flows contract has a sex
+# dimension: the column is read into it.
+
+GENDERED = (
+    "t,fmp,movement,Gender,n\n"
+    "2024-03,BSA,in,Male,5\n"
+    "2024-03,BSA,in,Female,3\n"
+    "2024-03,BSA,out,M,2\n"
+    "2024-03,BSA,out,f,1\n"
+    "2024-03,BSA,transit,total,9\n"
+    "2024-03,BSA,transit,,4\n"
+)
+
+
+def test_dtm_gender_column_is_read_as_sex() -> None:
+    t = read(GENDERED)
+    assert t.problems == [] and t.warnings == []
+    assert t.frame["sex"].to_list() == ["m", "f", "m", "f", "total", None]  # None: total
+
+
+def test_dtm_gender_value_that_is_not_a_sex_names_row_column_and_value() -> None:
+    t = read("t,fmp,movement,gender,n\n2024-03,BSA,in,Male,5\n2024-03,BSA,in,Unknown,3\n")
+    assert [(p.file, p.row, p.column, p.value, p.reason) for p in t.problems] == [
+        ("f.csv", 2, "gender", "Unknown", codes.DIMENSION_REASONS["sex"])
+    ]
+    # a column under an alias is named as the file names it
+    t = read("date,fmp,movement,n\n2024/03,BSA,in,5\n")
+    assert [(p.row, p.column, p.value) for p in t.problems] == [(1, "date", "2024/03")]
+
+
+def test_dtm_sex_beside_gender_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        read("t,fmp,movement,sex,gender,n\n2024-03,BSA,in,M,F,5\n")
+    assert [(p.column, p.reason) for p in err.value.problems] == [
+        ("gender", "duplicate column for 'sex'")
+    ]
+
+
+def test_dtm_gender_is_imported_by_sex_or_not_at_all(tmp_path: Path) -> None:
+    from corridor.intake.importer import ingest
+    from corridor.storage.duckdb import DuckDBEngine
+    from corridor.storage.migrations import migrate
+
+    examples = Path(__file__).parents[2] / "examples"
+    lines = GENDERED.replace("BSA", "ke-busia-osbp").splitlines(keepends=True)[:-1]
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        ingest(eng, [examples / "places.csv"], "places")
+        bad = tmp_path / "bad.csv"  # one value that is not a sex: nothing is imported
+        bad.write_text("".join(lines) + "2024-03,ke-busia-osbp,in,Unknown,7\n")
+        with pytest.raises(InputError) as err:
+            ingest(eng, [bad], "flows", fmt="dtm-fmr")
+        assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+            (6, "gender", "Unknown")
+        ]
+        assert eng.scalar("SELECT COUNT(*) FROM flows") == 0
+        good = tmp_path / "good.csv"
+        good.write_text("".join(lines))
+        [result] = ingest(eng, [good], "flows", fmt="dtm-fmr")
+        assert result.rows_new == 5 and result.warnings == []
+        got = eng.query_rows("SELECT direction, sex, count FROM flows ORDER BY direction, sex")
+        assert got == [
+            ("incoming", "f", 3),
+            ("incoming", "m", 5),
+            ("outgoing", "f", 1),
+            ("outgoing", "m", 2),
+            ("transit", "total", 9),
+        ]
+    finally:
+        eng.close()

@@ -278,3 +278,228 @@ def test_the_data_contract_quotes_these_refusals_as_they_are() -> None:
         assert quoted, start
         for q in quoted:
             assert err.value.problems[0].reason.startswith(start.strip("`") + q), q
+
+
+# ---- a DTM registry or a DHIS2 CSV export given --format csv ------------------------------------
+# --format csv overrides detection on purpose, but a DTM registry or a DHIS2 CSV export read as
+# a tidy file was refused column by column ("column 'dataelement': ... probably its column
+# 'data_element' ... rename the header", "required column missing" for period_start, ...), which
+# never said what the file is nor which --format reads it.
+
+DTM_LOOKS = "a DTM flow-monitoring registry (CSV): import it with --format dtm-fmr"
+DHIS2_LOOKS = "a DHIS2 dataValueSet CSV export: import it with --format dhis2-csv"
+HEADERLESS = (
+    "fbfJHSPpUQD,202403,Kb7TGDaJzQs,Prlt0C1RF0s,TrKdrAoc001,28,admin,2024-04-02T10:11:12.000,,"
+    "false,false\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "hxl"])
+@pytest.mark.parametrize(
+    ("example", "kind", "reason"),
+    [
+        (
+            "flows-dtm.csv",
+            "flows",
+            "not a tidy CSV file: its header (line 1) names t, fmp, movement, n and lacks the "
+            "flows contract's column(s) period_start, period_end, observation_code, direction, "
+            f"count; it looks like {DTM_LOOKS} {HINT}",
+        ),
+        (
+            "flows-dtm.csv",
+            "services",
+            "not a tidy CSV file: its header (line 1) names t, fmp, movement, n and lacks the "
+            "services contract's column(s) period, place_code, data_element, value; it looks "
+            f"like {DTM_LOOKS} {HINT}",
+        ),
+        (
+            "services-dhis2.csv",
+            "services",
+            "not a tidy CSV file: its header (line 1) names dataelement, period, orgunit and "
+            "lacks the services contract's column(s) place_code, data_element; it looks like "
+            f"{DHIS2_LOOKS} {HINT}",
+        ),
+    ],
+)
+def test_a_dtm_or_dhis2_csv_given_a_tidy_format_says_what_it_is(
+    tmp_path: Path, fmt: str, example: str, kind: str, reason: str
+) -> None:
+    _, got = _refusal(tmp_path, example, kind, fmt)
+    assert got == reason
+    assert "rename the header" not in got and "required column missing" not in got
+
+
+def test_a_headerless_dhis2_export_and_odd_layouts_given_csv_say_what_they_are() -> None:
+    from corridor.intake.tidy import read_delimited, scan_delimited
+
+    cases = [
+        (
+            HEADERLESS.encode(),
+            "services",
+            "not a tidy CSV file: its first line (line 1) is a DHIS2 data value (data element "
+            "'fbfJHSPpUQD', period '202403', org unit 'Kb7TGDaJzQs'), not a header with the "
+            f"services contract's columns; it looks like {DHIS2_LOOKS} {HINT}",
+        ),
+        # a BOM, empty lines, semicolons, quotes, aliases (date, count) and any case
+        (
+            b'\xef\xbb\xbf\n\n"Date";FMP;Movement;Count;Gender\n2024-03;BSA;in;5;F\n',
+            "flows",
+            "not a tidy CSV file: its header (line 3) names Date, FMP, Movement, Count and "
+            "lacks the flows contract's column(s) period_start, period_end, observation_code, "
+            f"direction; it looks like {DTM_LOOKS} {HINT}",
+        ),
+    ]
+    for data, kind, reason in cases:
+        for read in (read_delimited, scan_delimited):  # the bytes' reader and the file's
+            with pytest.raises(InputError) as err:
+                read(Path("f.csv"), data, kind, ReadContext("f.csv"))
+            [p] = err.value.problems
+            assert (p.file, p.row, p.column, p.reason) == ("f.csv", None, None, reason)
+
+
+def test_tidy_files_with_dtm_or_dhis2_like_columns_are_still_the_tidy_readers(
+    tmp_path: Path,
+) -> None:
+    """Only a file that the tidy reader would refuse anyway, and that names no contract column
+    of its own, is refused as DTM or DHIS2: a tidy file is never."""
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        ingest(eng, [EXAMPLES / "places.csv"], "places")
+        # every flows column, and DTM's t, fmp, movement, n beside them: read, extras ignored
+        flows = tmp_path / "flows.csv"
+        flows.write_text(
+            "period_start,period_end,observation_code,direction,count,t,fmp,movement,n\n"
+            "2024-03-01,2024-03-31,ke-malaba-osbp,incoming,5,2024-03,BSA,in,5\n"
+        )
+        [result] = ingest(eng, [flows], "flows", fmt="csv", dry_run=True)
+        assert result.rows_valid == 1 and result.problems == []
+        assert any("t, fmp, movement, n" in w for w in result.warnings)
+        # a tidy services file whose place column is DHIS2's name: the tidy reader's message
+        services = tmp_path / "services.csv"
+        services.write_text(
+            "data_element,period,orgunit,value\nhiv_tests,2024Q1,ke-malaba-osbp,3\n"
+        )
+        with pytest.raises(InputError) as err:
+            ingest(eng, [services], "services", fmt="csv")
+        [p] = err.value.problems
+        assert p.column == "orgunit" and "probably its column 'place_code'" in p.reason
+        # a DTM header over an HXL tag row: the tags decide
+        tagged = tmp_path / "tagged.csv"
+        tagged.write_text(
+            "t,fmp,movement,n,a,b\n#date+start,#date+end,#loc+code,#x_direction,"
+            "#x_travellers+num,#meta\n2024-03-01,2024-03-31,ke-malaba-osbp,transit,7,x\n"
+        )
+        [result] = ingest(eng, [tagged], "flows", fmt="hxl", dry_run=True)
+        assert result.rows_valid == 1
+        assert eng.scalar("SELECT COUNT(*) FROM flows") == 0
+    finally:
+        eng.close()
+
+
+def test_a_dtm_file_given_format_csv_exits_2_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clihelp import run
+
+    ws = str(tmp_path / "ws")
+    assert run(capsys, "init", ws)[0] == 0
+    assert run(capsys, "-w", ws, "ingest", EXAMPLES / "places.csv", "--kind", "places")[0] == 0
+    code, _, err = run(
+        capsys, "-w", ws, "ingest", EXAMPLES / "flows-dtm.csv", "--kind", "flows", "--format", "csv"
+    )
+    assert code == 2
+    said = " ".join(err.split())  # rich wraps lines
+    assert "flows-dtm.csv: not a tidy CSV file: its header (line 1) names t, fmp" in said
+    assert "import it with --format dtm-fmr" in said
+    code, out, _ = run(capsys, "-w", ws, "status", "--format", "json")
+    assert json.loads(out)["counts"]["flows"] == 0
+
+
+def test_the_data_contract_quotes_the_tidy_refusal_as_it_is() -> None:
+    from corridor.intake.tidy import read_delimited
+
+    doc = " ".join((EXAMPLES.parent / "docs" / "data-contract.md").read_text("utf-8").split())
+    path = EXAMPLES / "flows-dtm.csv"
+    with pytest.raises(InputError) as err:
+        read_delimited(path, path.read_bytes(), "flows", ReadContext(str(path)))
+    start = "`not a tidy CSV file: "
+    quoted = [q.split("`", 1)[0].split(" …", 1)[0] for q in doc.split(start)[1:]]
+    assert quoted
+    for q in quoted:
+        assert err.value.problems[0].reason.startswith(start.strip("`") + q), q
+
+
+# ---- UTF-16 XML ---------------------------------------------------------------------------------
+# UTF-16 is refused in every format (docs/data-contract.md, "Encodings"), and was for CSV and
+# JSON; but an ADX or DHIS2 XML file in UTF-16 given --format adx or dhis2-xml was read (the XML
+# parser reads UTF-16), and one in UTF-16 without a byte-order mark too (big-endian: refused as
+# "not XML ... '\x00'"). The same was true of JSON without a byte-order mark.
+
+UTF16 = (
+    "UTF-16 text (Excel's 'Unicode Text', some Windows tools), not UTF-8: save the file as UTF-8"
+)
+
+
+def _utf16(text: str, encoding: str) -> bytes:
+    """``text`` in UTF-16 (``utf-16``: little-endian with its mark; ``utf-16-be-bom``:
+    big-endian with its mark; ``utf-16-le``, ``utf-16-be``: without one)."""
+    text = text.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    if encoding == "utf-16-be-bom":
+        return b"\xfe\xff" + text.encode("utf-16-be")
+    return text.encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    ("example", "fmt"),
+    [
+        ("services.adx.xml", "adx"),
+        ("services-dhis2.xml", "dhis2-xml"),
+        ("services-dhis2.xml", "adx"),  # the ADX reader reads a dataValueSet too
+        ("services-dhis2.json", "dhis2-json"),
+    ],
+)
+def test_utf16_xml_and_json_given_their_format_are_refused_as_utf16(
+    tmp_path: Path, encoding: str, example: str, fmt: str
+) -> None:
+    path = tmp_path / example
+    path.write_bytes(_utf16((EXAMPLES / example).read_text("utf-8"), encoding))
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        for chosen in (fmt, "auto"):
+            with pytest.raises(InputError) as err:
+                ingest(
+                    eng,
+                    [path],
+                    "services",
+                    fmt=chosen,
+                    mapping_path=EXAMPLES / "dhis2-mapping.yaml",
+                    quarantine=True,
+                )
+            [p] = err.value.problems
+            assert (p.file, p.row, p.column) == (str(path), None, None)
+            assert p.reason.startswith(UTF16), p.reason
+        assert eng.scalar("SELECT COUNT(*) FROM services") == 0
+    finally:
+        eng.close()
+
+
+def test_utf16_without_a_byte_order_mark_is_named_as_utf16_not_binary(tmp_path: Path) -> None:
+    """In every format, as with the mark (it was "binary content ..." for CSV)."""
+    text = "place_code,name,place_type,parent_code,country_code\nken,Kenya,country,,ken\n"
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        for encoding in ("utf-16-le", "utf-16-be"):
+            path = tmp_path / f"{encoding}.csv"
+            path.write_bytes(text.encode(encoding))
+            for fmt in ("auto", "csv"):
+                with pytest.raises(InputError) as err:
+                    ingest(eng, [path], "places", fmt=fmt)
+                [p] = err.value.problems
+                assert p.reason.startswith(UTF16), (encoding, fmt, p.reason)
+        assert eng.scalar("SELECT COUNT(*) FROM places") == 0
+    finally:
+        eng.close()

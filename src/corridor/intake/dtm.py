@@ -5,7 +5,10 @@ age, n`` and optionally ``group`` and ``mode``. ``t`` is a month (``2024-03``: f
 or a day (``2024-03-15``). ``fmp`` is a flow-monitoring point code (mapping ``fmp``, then
 places.fmp_code) or a place code. ``origin`` and ``final`` (``next`` when ``final`` is empty) are
 place codes or ISO3 country codes, or translated by the mapping's ``locations``. ``fmp_country``
-is informative only. Row numbers count data lines after the header from 1.
+is informative only. ``gender`` is another name of ``sex`` (as ``date``/``month`` of ``t``):
+the flows contract has a sex dimension, so its values are read into it (``Male``/``Female``,
+``M``/``F``, ...; a value that is not a sex is a problem naming its row, the file's column and
+the value), never summed into totals. Row numbers count data lines after the header from 1.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from corridor.intake.wrongformat import require_delimited
 
 REQUIRED = ("t", "fmp", "movement", "n")
 OPTIONAL = ("fmp_country", "origin", "next", "final", "sex", "age", "group", "mode")
-ALIASES = {"date": "t", "month": "t", "count": "n", "population_group": "group"}
+ALIASES = {"date": "t", "month": "t", "count": "n", "population_group": "group", "gender": "sex"}
 
 
 def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
@@ -34,7 +37,8 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     grid = read_grid(data, file)
     top = header_row(grid, file)  # empty lines before the header are skipped
     header = [(c or "").strip().lower() for c in grid.row(top)]
-    names: dict[str, str] = {}
+    names: dict[str, str] = {}  # grid column -> DTM column
+    labels: dict[str, str] = {}  # DTM column -> the header as the file writes it (problems name it)
     twice: list[Problem] = []
     for col, label in zip(grid.columns, header, strict=True):
         name = ALIASES.get(label, label)
@@ -42,6 +46,7 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
             twice.append(Problem(file, None, label, None, f"duplicate column for {name!r}"))
         elif name in (*REQUIRED, *OPTIONAL):
             names[col] = name
+            labels[name] = label
     if twice:
         raise InputError(twice, summary=f"{file}: the DTM header names a column more than once")
     missing = [c for c in REQUIRED if c not in names.values()]
@@ -62,14 +67,16 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
         ROW,
     )
     body = body.filter(pl.any_horizontal(pl.col(n).fill_null("") != "" for n in names.values()))
-    table = _translate(body, kind, ctx)
+    table = _translate(body, kind, ctx, labels)
     ignored = [h for c, h in zip(grid.columns, header, strict=True) if c not in names and h]
     if ignored:
         table.warnings.append(f"ignored column(s) not in the DTM registry: {', '.join(ignored)}")
     return table
 
 
-def _translate(frame: pl.DataFrame, kind: str, ctx: ReadContext) -> RawTable:
+def _translate(
+    frame: pl.DataFrame, kind: str, ctx: ReadContext, labels: dict[str, str]
+) -> RawTable:
     file, mapping = ctx.display_name, ctx.mapping
     problems: list[Problem] = []
     # t -> period_start / period_end
@@ -88,7 +95,7 @@ def _translate(frame: pl.DataFrame, kind: str, ctx: ReadContext) -> RawTable:
         "t",
         bad_t,
         file=file,
-        label="t",
+        label=labels.get("t", "t"),
         reason="not a month (YYYY-MM) or a date (YYYY-MM-DD)",
     )
     fmp = codes.section(mapping, "fmp")
@@ -124,7 +131,7 @@ def _translate(frame: pl.DataFrame, kind: str, ctx: ReadContext) -> RawTable:
             target,
             resolve,
             file=file,
-            label=source,
+            label=labels.get(source, source),
             reason=reason or "cannot be translated",
             keep=target in _REQUIRED_TARGETS,
         )

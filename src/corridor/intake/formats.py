@@ -71,7 +71,7 @@ def detect_format(path: Path, data: bytes) -> str:
         return _json_format(name, head)
     if head[:1] == b"<" and starts_markup(head, 0):
         return _xml_format(name, head)
-    return _text_format(head)
+    return text_format(head)
 
 
 def looks_binary(head: bytes) -> bool:
@@ -126,28 +126,58 @@ def _xml_format(name: str, head: bytes) -> str:
 DTM_ALIASES = {k.replace("_", ""): v for k, v in ALIASES.items()}
 
 
-def _text_format(head: bytes) -> str:
+#: the columns that make a header a DHIS2 export's and a DTM registry's (compared as
+#: :func:`header_key` writes them; DTM's aliases taken as their column)
+DHIS2_CSV_COLUMNS = ("dataelement", "period", "orgunit")
+DTM_COLUMNS = ("t", "fmp", "movement", "n")
+
+
+def header_key(cell: str) -> str:
+    """A header cell as detection compares it: lower case, without spaces or underscores."""
+    return cell.lower().replace(" ", "").replace("_", "")
+
+
+def head_lines(head: bytes) -> tuple[list[str], str]:
+    """The first three lines of ``head`` that are not empty (which every reader skips before a
+    header), and the delimiter of the first."""
     text = head.decode("utf-8", errors="replace")
-    # the first three lines after any empty ones (which every reader skips before a header)
     lines = [ln for ln in text.replace("\r\n", "\n").split("\n", 64) if ln.strip()][:3] or [""]
-    delim = sniff_delimiter(text)
-    first = [c.strip().strip('"').strip() for c in lines[0].split(delim)]
-    cells = {c.lower().replace(" ", "").replace("_", "") for c in first}
-    if {"dataelement", "period", "orgunit"} <= cells:
+    return lines, sniff_delimiter(text)
+
+
+def header_cells(line: str, delim: str) -> list[str]:
+    """The cells of a header line, unquoted and stripped (as detection reads them)."""
+    return [c.strip().strip('"').strip() for c in line.split(delim)]
+
+
+def text_format(head: bytes) -> str:
+    """The delimited-text format of ``head`` (a file's first bytes, without BOM or leading
+    blanks): by its first line's columns (DHIS2, DTM), a headerless DHIS2 data value or an HXL
+    tag row, else tidy CSV."""
+    lines, delim = head_lines(head)
+    first = header_cells(lines[0], delim)
+    cells = {header_key(c) for c in first}
+    if set(DHIS2_CSV_COLUMNS) <= cells:
         return "dhis2-csv"
-    if {"t", "fmp", "movement", "n"} <= {DTM_ALIASES.get(c, c) for c in cells}:
+    if set(DTM_COLUMNS) <= {DTM_ALIASES.get(c, c) for c in cells}:
         return "dtm-fmr"
-    if (
-        len(first) >= 6
-        and _UID.match(first[0])
-        and _DHIS2_PERIOD.match(first[1])
-        and _UID.match(first[2])
-    ):
+    if headerless_dhis2(first):
         return "dhis2-csv"  # the headerless DHIS2 export
     second = lines[1].split(delim) if len(lines) > 1 else []
     if is_tag_row(list(first)) or is_tag_row([c.strip().strip('"') for c in second]):
         return "hxl"
     return "csv"
+
+
+def headerless_dhis2(first: list[str]) -> bool:
+    """Whether the cells of a first line are a data value of the headerless DHIS2 export: a
+    UID, a DHIS2 period and a UID, and at least six cells."""
+    return bool(
+        len(first) >= 6
+        and _UID.match(first[0])
+        and _DHIS2_PERIOD.match(first[1])
+        and _UID.match(first[2])
+    )
 
 
 def reader_for(fmt: str, file: str) -> Reader:

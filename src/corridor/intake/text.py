@@ -34,9 +34,16 @@ UTF16_REASON = (
 )
 
 
+#: two ASCII characters (text, not NUL) in UTF-16 without a byte-order mark, little- or
+#: big-endian (``<\0?\0``, ``\0<\0?``)
+_UTF16_ASCII = re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){2}|(?:\x00[\t\n\r\x20-\x7e]){2}")
+
+
 def is_utf16(data: bytes) -> bool:
-    """Whether ``data`` starts with a UTF-16 byte-order mark (little- or big-endian)."""
-    return data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    """Whether ``data`` is UTF-16 text: it starts with a UTF-16 byte-order mark (little- or
+    big-endian), or, without one, with two ASCII characters written as UTF-16 (the XML and
+    JSON parsers read such a file as UTF-16 without a mark)."""
+    return data[:2] in (b"\xff\xfe", b"\xfe\xff") or _UTF16_ASCII.match(data) is not None
 
 
 def decode(data: bytes, file: str, *, partial: bool = False) -> str:

@@ -20,7 +20,7 @@ from corridor.intake.text import (
     read_rows,
     sniff_delimiter,
 )
-from corridor.intake.wrongformat import require_delimited
+from corridor.intake.wrongformat import require_delimited, require_tidy
 
 
 def is_tag_row(cells: list[str | None]) -> bool:
@@ -395,6 +395,7 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
     """
     file = ctx.display_name
     require_delimited(head, file)  # JSON, XML or a workbook given --format csv
+    require_tidy(head, kind, file)  # a DTM registry or a DHIS2 CSV export given --format csv
     delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
     if b"\r" in head and b"\n" not in head:
         return None  # old Mac line endings (CR only): read_grid reads them as lines
@@ -420,6 +421,7 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
 def read_delimited(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     """CSV/TSV in the tidy contract (header names, HXL tag row, or tags only)."""
     require_delimited(data, ctx.display_name)
+    require_tidy(data, kind, ctx.display_name)
     grid = read_grid(data, ctx.display_name)
     return frame_from_grid(grid, kind, ctx.display_name, "csv")
 

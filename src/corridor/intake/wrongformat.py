@@ -4,7 +4,8 @@ reads it, before a parser says something misleading about it (an XML parser's "s
 line 1, column 1" for a CSV, a CSV parser's "row 4: 4 cells but the header has 1" for JSON).
 
 Used by the JSON readers (:func:`corridor.intake.dhis2.require_json`), the XML readers
-(:func:`require_xml`) and the delimited-text readers (:func:`require_delimited`).
+(:func:`require_xml`), the delimited-text readers (:func:`require_delimited`) and the tidy
+reader (:func:`require_tidy`: a DTM registry or a DHIS2 CSV export given ``--format csv``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from corridor.errors import InputError, file_error
-from corridor.intake.text import is_utf16
+from corridor.intake.text import UTF16_REASON, is_utf16, printable
 
 #: the formats as messages name them
 FORMAT_NAMES = {
@@ -76,9 +77,11 @@ def refuse_start(data: bytes, at: int, bom: int, file: str, what: str, where: st
 def require_xml(data: bytes, file: str) -> None:
     """Refuse a file whose first character that is not blank is not ``<``: it is not XML (a
     CSV given ``--format adx``), whatever the XML parser would say about its first byte.
-    UTF-16 text is left to the parser (XML may be UTF-16)."""
+    UTF-16 text is refused as such, as in every other format (:data:`UTF16_REASON`), although
+    XML may be UTF-16: the XML parsers would read it, where the same data as CSV or JSON is
+    refused."""
     if is_utf16(data):
-        return
+        raise file_error(file, UTF16_REASON)
     at, bom = first_character(data)
     if data[at : at + 1] in (b"<", b""):
         return
@@ -108,6 +111,69 @@ def require_delimited(data: bytes, file: str) -> None:
         "CSV",
         "where a CSV file starts with its header (or its first row), not with '{', '[' or '<'",
     )
+
+
+def require_tidy(data: bytes, kind: str, file: str) -> None:
+    """Refuse, for the tidy formats (``--format csv``, ``hxl``), a DTM flow-monitoring registry
+    or a DHIS2 dataValueSet CSV export: read as a tidy file, its columns would be reported one
+    by one as missing or as other names of contract columns ("rename the header 'dataelement'
+    to 'data_element'"), which never says what the file is. ``data``: the file or its first
+    bytes; only its first lines are read.
+
+    Only a file that the tidy reader would refuse anyway, and that shows no sign of being
+    meant as tidy, is refused: its first line is the header detection takes for DTM or DHIS2
+    (or a headerless DHIS2 data value), no HXL tag row follows, it lacks a required column of
+    the ``kind``'s contract, and every contract column it names is a column of the other format
+    too (``count``, ``sex`` in DTM; ``period``, ``value`` in DHIS2). A tidy file that also has
+    such columns (``t``, ``fmp`` beside ``period_start`` …) is read as before, and so is one
+    with a contract column of its own (``data_element``, ``period``, ``orgunit``, ``value``:
+    the tidy reader says that ``orgunit`` is probably ``place_code``)."""
+    from corridor.contract.schema import schema_for
+    from corridor.intake import dhis2, dtm
+    from corridor.intake.formats import (
+        DHIS2_CSV_COLUMNS,
+        DTM_ALIASES,
+        DTM_COLUMNS,
+        head_lines,
+        header_cells,
+        header_key,
+        headerless_dhis2,
+        text_format,
+    )
+
+    at, _ = first_character(data)
+    head = data[at : at + 65536]
+    fmt = text_format(head)
+    if fmt not in ("dtm-fmr", "dhis2-csv") or _tags_follow(data, at):
+        return
+    lines, delim = head_lines(head)
+    cells = header_cells(lines[0], delim)
+    names = {c.lower() for c in cells}
+    schema = schema_for(kind)
+    missing = [c.name for c in schema.columns if c.required and c.name not in names]
+    if fmt == "dtm-fmr":
+        theirs = {*dtm.REQUIRED, *dtm.OPTIONAL, *dtm.ALIASES}
+    else:
+        theirs = set(dhis2.CSV_ALIASES)
+    if not missing or (names & set(schema.names)) - theirs:
+        return  # a tidy header, or one meant as tidy: the tidy reader's to read or explain
+    line = data.count(b"\n", 0, at) + 1
+    if fmt == "dtm-fmr":
+        named = [c for c in cells if DTM_ALIASES.get(header_key(c), header_key(c)) in DTM_COLUMNS]
+    else:
+        named = [c for c in cells if header_key(c) in DHIS2_CSV_COLUMNS]
+    if fmt == "dhis2-csv" and not named and headerless_dhis2(cells):
+        found = (
+            f"its first line (line {line}) is a DHIS2 data value (data element "
+            f"{printable(cells[0])!r}, period {printable(cells[1])!r}, org unit "
+            f"{printable(cells[2])!r}), not a header with the {kind} contract's columns"
+        )
+    else:
+        found = (
+            f"its header (line {line}) names {', '.join(printable(c) for c in named)} and "
+            f"lacks the {kind} contract's column(s) {', '.join(missing)}"
+        )
+    raise file_error(file, f"not a tidy CSV file: {found}{format_hint(Path(file), data)}")
 
 
 def starts_json(data: bytes, at: int) -> bool:
