@@ -111,6 +111,45 @@ def test_user_errors_exit_2_without_a_traceback(
     assert r.code == 2 and "corridor users add NAME --role admin" in r.err
 
 
+def test_made_up_country_codes_are_refused_and_nothing_is_written(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three capital letters are not enough: KNE (for KEN) would make an account that sees
+    nothing, or an agreement that shares with nobody."""
+    reason = "is not an ISO 3166-1 alpha-3 country code"
+    assert run(capsys, "-w", ws, "users", "add", "pa", "--role", "partner").code == 0
+    agreement = ("agreements", "add", "pa", "--indicators", "first_95", "--from", "2025-01-01")
+    for args, said in (
+        (
+            ("users", "add", "bob", "--role", "analyst", "--countries", "KEN,KNE"),
+            f"error: KNE {reason} (did you mean KEN for Kenya, KNA for Saint Kitts and Nevis "
+            "or MNE for Montenegro?)",
+        ),
+        (
+            ("users", "add", "bob", "--role", "data_manager", "--countries", "ZZZ"),
+            f"error: ZZZ {reason}\n",
+        ),
+        (
+            (*agreement, "--to", "2025-12-31", "--countries", "UGA,UGX"),
+            f"error: UGX {reason} (did you mean UGA for Uganda?)",
+        ),
+    ):
+        r = run(capsys, "-w", ws, *args)
+        assert r.code == 2, (args, r)
+        assert said in r.err and "Traceback" not in r.err and r.out == ""
+    # nothing written: no account, no agreement, no audit entry beyond the partner's
+    users = run(capsys, "-w", ws, "users", "list", "--format", "csv").out
+    assert "bob" not in users
+    assert run(capsys, "-w", ws, "agreements", "list", "--format", "csv").out.count("\n") == 1
+    audit = run(capsys, "-w", ws, "audit", "show", "--format", "csv").out
+    assert audit.count("cli.") == 1 and "cli.add_user" in audit
+    # Kosovo's user-assigned code, and ISO codes in any case, are accepted
+    r = run(capsys, "-w", ws, "users", "add", "bob", "--role", "analyst", "--countries", "xkx,ken")
+    assert r.code == 0 and "countries KEN,XKX" in r.err
+    r = run(capsys, "-w", ws, *agreement, "--to", "2025-12-31", "--countries", "uga")
+    assert r.code == 0 and r.out.strip() == "1"
+
+
 def test_audit_verify_detects_tampering(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("amina", "bakari", "chausiku"):
         assert run(capsys, "-w", ws, "users", "add", name, "--role", "analyst").code == 0

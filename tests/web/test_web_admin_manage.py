@@ -114,7 +114,11 @@ def test_refused_changes_show_the_cli_message(open_page: Any, served: Any) -> No
     # duplicate name, bad country code: the page again, with the message and a 400
     for name, countries, said in (
         ("web-admin", "*", "account 'web-admin' exists already"),
-        ("web-elsewhere", "KENYA", "not an ISO 3166-1 alpha-3 country code: kenya"),
+        (
+            "web-elsewhere",
+            "KENYA",
+            "KENYA is not an ISO 3166-1 alpha-3 country code (did you mean KEN for Kenya?)",
+        ),
     ):
         page.get_by_label("Name").fill(name)
         page.locator("#new-countries").fill(countries)

@@ -35,7 +35,7 @@ from corridor.access.audit import append as audit_append
 from corridor.access.audit import verify as audit_verify
 from corridor.access.errors import AuthenticationError, NotFound, PermissionDenied, RateLimited
 from corridor.access.roles import ACTIONS, MATRIX, ROLES, allows, require
-from corridor.access.scope import Scope, parse_countries, scoped
+from corridor.access.scope import Scope, parse_countries, parse_granted_countries, scoped
 
 __all__ = [
     "ACTIONS",
@@ -66,6 +66,7 @@ __all__ = [
     "list_tokens",
     "list_users",
     "parse_countries",
+    "parse_granted_countries",
     "require",
     "revoke_agreement",
     "revoke_token",

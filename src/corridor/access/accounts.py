@@ -21,7 +21,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from corridor.access.errors import AuthenticationError, NotFound, PermissionDenied
 from corridor.access.roles import check_role
-from corridor.access.scope import Scope, format_countries, parse_countries
+from corridor.access.scope import (
+    Scope,
+    format_countries,
+    parse_countries,
+    parse_granted_countries,
+)
 from corridor.errors import QueryError
 from corridor.storage.engine import Engine
 
@@ -105,7 +110,7 @@ def add_user(
     """Create an account. Partners' countries come from their agreements (give ``*``)."""
     name = check_name(name)
     check_role(role)
-    scope = parse_countries(countries)
+    scope = parse_granted_countries(engine, countries)
     if unsuppressed and role not in ("analyst", "admin"):
         raise QueryError("only analysts can be granted unsuppressed reads (admins always can)")
     if engine.scalar("SELECT COUNT(*) FROM accounts WHERE username = ?", (name,)):

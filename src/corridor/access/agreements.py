@@ -12,7 +12,12 @@ from typing import Any, Final
 
 from corridor.access.accounts import get_user, now
 from corridor.access.errors import NotFound, PermissionDenied
-from corridor.access.scope import Scope, format_countries, parse_countries
+from corridor.access.scope import (
+    Scope,
+    format_countries,
+    parse_countries,
+    parse_granted_countries,
+)
 from corridor.contract.periods import parse_period_range
 from corridor.errors import QueryError
 from corridor.indicators.aggregate import parse_by
@@ -84,7 +89,7 @@ def add_agreement(
     dims = tuple(parse_by(_split(by)))
     if period_type not in PERIOD_TYPES:
         raise QueryError(f"period type {period_type!r}: expected one of {', '.join(PERIOD_TYPES)}")
-    scope = parse_countries(countries)
+    scope = parse_granted_countries(engine, countries)
     if scope is None:
         raise QueryError("an agreement names its countries (ISO3 codes), not *")
     if valid_to < valid_from:

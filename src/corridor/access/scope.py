@@ -14,26 +14,48 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from corridor.access.countries import ISO3, check_countries, countries_refused
 from corridor.errors import QueryError
 from corridor.storage.engine import Engine
 
 ALL = "*"
-_ISO3 = re.compile(r"^[a-z]{3}$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.:-]*$")
 SCOPED_TABLES = ("places", "services", "flows", "cases")
 
 
-def parse_countries(text: str | None) -> frozenset[str] | None:
-    """``KEN,UGA`` -> {"ken", "uga"}; ``*`` -> None (every country). Raises QueryError."""
+def _items(text: str | None) -> list[str] | None:
+    """The codes of ``KEN, uga`` (lower-case), None for ``*``; QueryError when none is named."""
     raw = (text or "").strip()
     if raw == ALL:
         return None
     items = [c.strip().lower() for c in raw.split(",") if c.strip()]
     if not items:
         raise QueryError("name the countries as ISO3 codes (KEN,UGA) or * for all")
-    bad = [c for c in items if not _ISO3.match(c)]
+    return items
+
+
+def parse_countries(text: str | None) -> frozenset[str] | None:
+    """``KEN,UGA`` -> {"ken", "uga"}; ``*`` -> None (every country). Raises QueryError.
+
+    Checks the shape only (three letters): what is stored, and a query's country filter.
+    What an account or an agreement is given is checked by ``parse_granted_countries``."""
+    items = _items(text)
+    if items is None:
+        return None
+    bad = [c for c in dict.fromkeys(items) if not ISO3.match(c)]
     if bad:
-        raise QueryError(f"not an ISO 3166-1 alpha-3 country code: {', '.join(bad)}")
+        raise QueryError(countries_refused(bad))
+    return frozenset(items)
+
+
+def parse_granted_countries(engine: Engine, text: str | None) -> frozenset[str] | None:
+    """The countries given to an account or an agreement (``KEN,UGA``, or ``*``): each must be
+    an ISO 3166-1 alpha-3 code, XKX (Kosovo) or a country code of the warehouse's places
+    (``countries.check_countries``), else QueryError names every value refused and why."""
+    items = _items(text)
+    if items is None:
+        return None
+    check_countries(engine, items)
     return frozenset(items)
 
 

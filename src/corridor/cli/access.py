@@ -46,8 +46,8 @@ def users_group() -> None:
     default="*",
     show_default=True,
     metavar="ISO3,ISO3|*",
-    help="Countries the account reads (and, for a data manager, imports). Partners: from "
-    "their sharing agreements.",
+    help="Countries the account reads (and, for a data manager, imports): ISO 3166-1 alpha-3 "
+    "codes, or * for all. Partners: from their sharing agreements.",
 )
 @click.option(
     "--unsuppressed",
@@ -185,7 +185,12 @@ def agreements_group() -> None:
     default="year",
     show_default=True,
 )
-@click.option("--countries", required=True, metavar="ISO3,ISO3", help="Countries granted.")
+@click.option(
+    "--countries",
+    required=True,
+    metavar="ISO3,ISO3",
+    help="Countries granted (ISO 3166-1 alpha-3 codes).",
+)
 @click.option("--from", "valid_from", required=True, metavar="DATE", help="First valid day.")
 @click.option("--to", "valid_to", required=True, metavar="DATE", help="Last valid day.")
 @click.pass_context

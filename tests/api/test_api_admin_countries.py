@@ -1,0 +1,83 @@
+"""The dashboard's Admin forms, the hub's HTTP way of adding accounts and sharing agreements,
+refuse a made-up country code (KNE for KEN) with a 400 and the CLI's message, and write nothing
+(on DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from hubdata import PASSWORD, auth
+
+REASON = "is not an ISO 3166-1 alpha-3 country code"
+
+
+def _web_login(client: Any, name: str) -> str:
+    """Log ``client`` in through the dashboard's form; returns the session's CSRF token."""
+    client.get("/login")
+    r = client.post(
+        "/login",
+        data={"username": name, "password": PASSWORD, "csrf": client.cookies["corridor_csrf"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return str(client.cookies["corridor_csrf"])
+
+
+def _error(r: Any) -> str:
+    """The text of the page's error paragraph."""
+    found = re.search(r'<p class="error" role="alert" id="admin-error">(.*?)</p>', r.text, re.S)
+    assert found, r.text
+    return unescape(found.group(1))
+
+
+def test_admin_forms_refuse_made_up_countries_and_write_nothing(fresh_hub_both: Any) -> None:
+    c = fresh_hub_both.client
+    admin = auth(fresh_hub_both.tokens["admin1"])
+    csrf = _web_login(c, "admin1")
+    agreement = {
+        "csrf": csrf,
+        "partner": "partner1",
+        "indicators": "positivity",
+        "by": "country",
+        "period_type": "year",
+        "valid_from": "2025-01-01",
+        "valid_to": "2025-12-31",
+    }
+    for path, form, said in (
+        (
+            "/admin/accounts",
+            {"csrf": csrf, "username": "bob", "role": "analyst", "countries": "KEN,KNE"},
+            f"KNE {REASON} (did you mean KEN for Kenya, KNA for Saint Kitts and Nevis or MNE "
+            "for Montenegro?)",
+        ),
+        (
+            "/admin/accounts",
+            {"csrf": csrf, "username": "bob", "role": "data_manager", "countries": "zzz"},
+            f"ZZZ {REASON}",
+        ),
+        (
+            "/admin/agreements",
+            {**agreement, "countries": "UGX"},
+            f"UGX {REASON} (did you mean UGA for Uganda?)",
+        ),
+    ):
+        r = c.post(path, data=form)
+        assert r.status_code == 400, r.text
+        assert _error(r) == said
+        assert "Traceback" not in r.text
+    # nothing written: no account bob, no agreement for partner1, no audited change
+    page = c.get("/admin").text
+    assert ">bob<" not in page
+    entries = c.get("/api/v1/audit?limit=100", headers=admin).json()["entries"]
+    assert not [e for e in entries if e["action"] in ("web.add_user", "web.add_agreement")]
+    # what is accepted: Kosovo's user-assigned code, ISO codes in any case
+    r = c.post(
+        "/admin/accounts",
+        data={"csrf": csrf, "username": "bob", "role": "analyst", "countries": "xkx,ken"},
+    )
+    assert r.status_code == 200 and "Added bob (analyst, countries KEN,XKX)" in unescape(r.text)
+    assert ">bob<" in c.get("/admin").text  # as the page lists an account
+    r = c.post("/admin/agreements", data={**agreement, "countries": "uga"})
+    assert r.status_code == 200 and "recorded for partner1" in r.text
