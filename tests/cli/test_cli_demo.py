@@ -172,3 +172,24 @@ def test_testing_coverage_is_plausible_on_the_demo(demo: tuple[Path, Result]) ->
     truth = 100 * sum(tests[s] for s in full) / sum(people[s] for s in full)
     assert total["places_reporting"] == len(full)
     assert 0.9 * truth <= total["value"] <= 1.1 * truth, (total["value"], truth)
+
+
+@pytest.mark.parametrize(
+    ("draws", "said"),
+    [
+        (200, "measured coverage of the true rate 81-91%"),
+        (100, "coverage of the true rate not measured"),
+    ],
+)
+def test_the_rate_interval_coverage_is_stated_only_for_the_draws_measured(
+    demo: tuple[Path, Result], capsys: pytest.CaptureFixture[str], draws: int, said: str
+) -> None:
+    """Validation measured the rate interval's coverage with 200 draws (the HTTP API's and the
+    dashboard's) and 500 (the CLI's and the report's); with fewer the percentiles are placed
+    less surely and the coverage is said to be not measured."""
+    out, _ = demo
+    r = run(capsys, "-w", str(out), "hotspots", "--draws", str(draws), "--top", "3")
+    assert r.code == 0, r.err
+    text = " ".join(r.out.split())
+    assert f"90% model interval ({said})" in text, text
+    assert f"{draws} draws" in text

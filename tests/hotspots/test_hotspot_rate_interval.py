@@ -17,6 +17,7 @@ from corridor.hotspots.inputs import IncidenceInputs
 from corridor.hotspots.ranking import (
     RATE_INTERVAL_COVERAGE,
     RATE_INTERVAL_LEVEL,
+    RATE_INTERVAL_MIN_DRAWS,
     rate_interval_coverage_text,
 )
 from corridor.storage.engine import Engine, connect
@@ -97,9 +98,15 @@ def test_the_rate_interval_is_named_with_what_is_known_of_its_coverage(small: En
     and without draws there is no interval to name."""
     lo, hi = RATE_INTERVAL_COVERAGE
     measured = f"measured coverage of the true rate {round(100 * lo)}-{round(100 * hi)}%"
-    assert rate_interval_coverage_text(RATE_INTERVAL_LEVEL, True) == measured
-    assert "not measured" in rate_interval_coverage_text(RATE_INTERVAL_LEVEL, False)
-    assert "not measured" in rate_interval_coverage_text(0.8, True)
+    assert rate_interval_coverage_text(RATE_INTERVAL_LEVEL, True, 500) == measured
+    assert (
+        rate_interval_coverage_text(RATE_INTERVAL_LEVEL, True, RATE_INTERVAL_MIN_DRAWS) == measured
+    )
+    assert "not measured" in rate_interval_coverage_text(RATE_INTERVAL_LEVEL, False, 500)
+    assert "not measured" in rate_interval_coverage_text(0.8, True, 500)
+    # fewer draws than validation used: the percentiles are placed less surely
+    few = RATE_INTERVAL_MIN_DRAWS - 1
+    assert "not measured" in rate_interval_coverage_text(RATE_INTERVAL_LEVEL, True, few)
     result = rank_sites(small, draws=20)
     assert (
         result.rate_interval_label == "90% model interval (coverage of the true rate not measured)"

@@ -127,7 +127,7 @@ def explain_site(
         [
             f"{lvl}% model interval {row['new_infections_per_1000_low']:.1f}-"
             f"{row['new_infections_per_1000_high']:.1f}, "
-            f"{rate_interval_coverage_text(result.level, result.calibrated)}"
+            f"{rate_interval_coverage_text(result.level, result.calibrated, result.draws)}"
         ]
         if intervals
         else []
