@@ -66,13 +66,25 @@ def disclosure_line(disclosure: int | Settings) -> str:
 
     settings = settings_of(disclosure)
     t = settings.suppression_threshold
+    # the small counts in words: "from 1 to 9", "of 1"; a threshold of 1 has none (never "1 to 0")
+    small = "" if t <= 1 else "of 1" if t == 2 else f"from 1 to {t - 1}"
     if settings.disclosure_method == "cellkey":
+        withheld = (
+            f"No count {small} is published"
+            if small
+            else "No count is withheld for being small (threshold 1)"
+        )
         return (
-            f"Raw measures are rates of published counts. {totals_note()} No count from 1 to "
-            f"{t - 1} is published; scores and ranks are computed on the true values."
+            f"Raw measures are rates of published counts. {totals_note()} {withheld}; scores "
+            "and ranks are computed on the true values."
+        )
+    if not small:
+        return (
+            "No raw measure is withheld for being small (threshold 1); scores and ranks use the "
+            "true values."
         )
     return (
-        f"Raw measures built on a count from 1 to {t - 1} (or that would let one be worked out) "
+        f"Raw measures built on a count {small} (or that would let one be worked out) "
         "are withheld (empty, flagged 'suppressed'); scores and ranks use the true values."
     )
 

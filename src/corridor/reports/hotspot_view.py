@@ -44,6 +44,10 @@ MEASURE_LABELS: dict[str, str] = {
     "bridging_flow": "bridging flow",
     "betweenness": "bridging position in the flow network",
 }
+#: the ranking's ``main_driver`` of a site that no component lifts above the median site
+NO_DRIVER = "none"
+#: what the report and the dashboard write for it (a reader took "driven by none" for a fault)
+NO_DRIVER_LABEL = "none above the median site"
 STANDS_OUT = 75.0
 #: a component's lift (log factor) named in the explanation (x1.1)
 LIFT_NOTABLE = 0.1
@@ -71,7 +75,9 @@ class HotspotRow:
     score_interval: str  # "" without draws (as rank_interval and p_top)
     rank_interval: str
     p_top: str
-    main_driver: str
+    main_driver: str  # the component's name, or NO_DRIVER_LABEL
+    #: False when no component lifts the site above the median site (no main driver)
+    driven: bool
     explanation: str
     bar: list[Segment]
     top: bool
@@ -80,6 +86,15 @@ class HotspotRow:
 def _f(v: Any) -> float:
     x = float(v) if v is not None else math.nan
     return x if math.isfinite(x) else 0.0
+
+
+def driver_label(main_driver: str | None) -> str:
+    """The ranking's ``main_driver`` as the report writes it: the component's name ("service
+    gap"), or :data:`NO_DRIVER_LABEL` for a site that no component lifts above the median site
+    (the ranking's "none")."""
+    if main_driver is None or main_driver == NO_DRIVER:
+        return NO_DRIVER_LABEL
+    return COMPONENT_LABELS.get(main_driver, main_driver.replace("_", " "))
 
 
 def _standing(percentile: float) -> str:
@@ -92,7 +107,7 @@ def explanation(exp: dict[str, Any]) -> str:
     """A few sentences from ``HotspotResult.explain``: driver, standing, stand-out measures."""
     parts: list[str] = []
     comps = exp.get("components") or []
-    if comps and exp.get("main_driver") not in (None, "none"):
+    if comps and exp.get("main_driver") not in (None, NO_DRIVER):
         top = comps[0]
         label = COMPONENT_LABELS.get(top["component"], top["component"])
         factor = top.get("factor_vs_median")
@@ -101,6 +116,8 @@ def explanation(exp: dict[str, Any]) -> str:
                 f"{label.capitalize()} lifts the estimate most: x{float(factor):.2f} against "
                 "the median site."
             )
+    elif comps:
+        parts.append("No component lifts the estimate above the median site.")
     above = [
         COMPONENT_LABELS.get(c["component"], c["component"])
         for c in comps
@@ -198,7 +215,8 @@ def hotspot_rows(result: HotspotResult, threshold: int | Settings) -> list[Hotsp
                     else str(rec["rank_low"])
                 ),
                 p_top=f"{100 * _f(rec['p_top10']):.0f}%" if intervals else "",
-                main_driver=COMPONENT_LABELS.get(driver, driver.replace("_", " ")),
+                main_driver=driver_label(driver),
+                driven=driver != NO_DRIVER,
                 explanation=explanation(exp),
                 bar=contribution_bar(exp),
                 top=int(rec["rank"]) <= result.top,

@@ -36,7 +36,7 @@ from corridor.reports.cascade import cascade, largest_gaps, trends
 from corridor.reports.hotspot_view import COMPONENT_COLOURS, COMPONENT_LABELS, hotspot_rows
 from corridor.reports.mapview import build_map
 from corridor.reports.outbreak import outbreaks
-from corridor.reports.protect import disclosure_method, report_settings
+from corridor.reports.protect import disclosure_method, report_settings, small_counts
 from corridor.reports.quality import (
     completeness,
     imports_table,
@@ -235,6 +235,8 @@ def build_context(
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
         "threshold": threshold,
+        # "from 1 to 9", "of 1", or "" when the threshold (1) withholds no count for its size
+        "small_counts": small_counts(threshold),
         "disclosure_method": disclosure_method(settings),
         "database": engine.name,
         "result": result,
