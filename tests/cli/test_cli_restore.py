@@ -488,3 +488,78 @@ def test_restore_replace_twice_in_one_second_keeps_both_old_files(
         assert "moved the old warehouse aside" in r.err
     aside = [p for p in ws.iterdir() if ".replaced-" in p.name]
     assert len(aside) == 3
+
+
+#: damage to services, the last table a restore loads (after imports and places)
+LAST_TABLE = ("natural key twice", "NUL in a key", "number too large")
+
+
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+@pytest.mark.parametrize("case", LAST_TABLE)
+def test_a_damaged_last_table_leaves_an_empty_workspace_exactly_as_it_was(
+    case: str,
+    engine_name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """``corridor restore`` without ``--replace`` checks every table of the backup before it
+    writes the first, as ``--replace`` does: a backup whose last table (services) is damaged is
+    refused with the same message before imports and places are loaded (the database is never
+    asked to write a row), and the workspace is exactly as it was, on DuckDB (the same bytes)
+    and on PostgreSQL (the same rows and the same next import id)."""
+    from corridor.storage.engine import Engine
+
+    damage, says, _ = CASES[case]
+    _fill(tmp_path / "old", tmp_path, capsys)
+    assert run(capsys, "-w", tmp_path / "old", "backup", tmp_path / "bk").code == 0
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    assert sorted(manifest["tables"])[-1] == "services"
+    assert manifest["tables"]["imports"]["rows"] and manifest["tables"]["places"]["rows"]
+    damage(tmp_path / "bk")
+    ws = tmp_path / "ws"
+    assert run(capsys, "init", ws).code == 0
+    db: tuple[str, ...] = ()
+    if engine_name == "postgres":
+        url = str(request.getfixturevalue("pg_database"))
+        db = ("--db", url)
+        assert run(capsys, "-w", ws, *db, "status").code == 0  # (migrated)
+    else:
+        url = str(ws / "warehouse.duckdb")
+    before = _contents(url), _next_import_id(url)
+    keep = (ws / "warehouse.duckdb").read_bytes()
+    written: list[str] = []
+    insert = Engine.insert_arrow
+
+    def spy(self: Engine, table: str, data: pa.Table, **kw: Any) -> None:
+        written.append(table)
+        insert(self, table, data, **kw)
+
+    monkeypatch.setattr(Engine, "insert_arrow", spy)
+    r = run(capsys, "-w", ws, *db, "restore", tmp_path / "bk")
+    monkeypatch.undo()
+    assert r.code == 2, r.err
+    _clean(r)
+    _refused(r, case, says)
+    assert " ".join(r.err.split()).endswith("Nothing was changed: the warehouse is as it was")
+    assert written == [], written  # not one row, not even inside the rolled-back transaction
+    assert (_contents(url), _next_import_id(url)) == before
+    assert (ws / "warehouse.duckdb").read_bytes() == keep
+    assert sorted(p.name for p in ws.iterdir()) == ["corridor.toml", "warehouse.duckdb"]
+
+
+def _next_import_id(url: str) -> object:
+    """Where the sequence of import ids stands (without drawing from it)."""
+    eng = connect(url)
+    try:
+        if eng.name == "postgres":
+            return eng.query_rows("SELECT last_value, is_called FROM import_id_seq")
+        return eng.query_rows(
+            "SELECT start_value, last_value FROM duckdb_sequences() "
+            "WHERE sequence_name = 'import_id_seq'"
+        )
+    finally:
+        eng.close()

@@ -311,3 +311,132 @@ def test_the_first_text_that_is_not_utf8() -> None:
 def test_text_that_is_not_utf8_is_refused_on_both_engines(engine: Engine, tmp_path: Path) -> None:
     message = _refused_record(engine, tmp_path, _bad_utf8([SECRET.encode() + b"\xff"]))
     assert "quarantine.parquet, row 1, column 'record': text that is not valid UTF-8" in message
+
+
+#: statements that write (a spy on ``Engine.execute`` records those)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "DROP", "CREATE", "ALTER", "TRUNCATE", "COPY")
+
+
+def _spy_on_writes(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> list[str]:
+    """Every write ``engine`` is asked for from now on (bulk inserts and write statements),
+    recorded and then done as asked (other engines, such as the in-memory one on which a
+    restore finds the tables of the backup's schema versions, are not watched)."""
+    written: list[str] = []
+    insert, execute = Engine.insert_arrow, Engine.execute
+
+    def insert_arrow(self: Engine, table: str, data: pa.Table, **kw: object) -> None:
+        if self is engine:
+            written.append(f"insert {data.num_rows} rows into {table}")
+        insert(self, table, data, **kw)  # type: ignore[arg-type]
+
+    def execute_(self: Engine, sql: str, *a: object, **kw: object) -> None:
+        if self is engine and sql.lstrip().upper().startswith(_WRITES):
+            written.append(sql)
+        execute(self, sql, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "insert_arrow", insert_arrow)
+    monkeypatch.setattr(Engine, "execute", execute_)
+    return written
+
+
+def _last_table_damaged(engine: Engine, tmp_path: Path, damage: str) -> Path:
+    """A backup of a warehouse with rows in imports, places and services whose last table
+    (services) is damaged as ``damage`` says; the warehouse emptied again (committed)."""
+    from corridor.storage.backup import clear
+
+    engine.execute(
+        "INSERT INTO imports (import_id, file_name, sha256, kind, format, source, user_name, "
+        "imported_at, rows_read, rows_imported, rows_new, rows_replaced, rows_unchanged, "
+        "rows_quarantined, status) VALUES (1, 's.csv', 'x', 'services', 'tidy', 's.csv', 'ann', "
+        "TIMESTAMP '2024-01-01 10:00:00', 2, 2, 2, 0, 0, 0, 'ok')"
+    )
+    engine.execute(
+        "INSERT INTO places (place_code, name, place_type, parent_code, country_code, corridor, "
+        f"dhis2_uid, fmp_code, import_id) VALUES ('ke-a', '{SECRET}', 'truck_stop', 'ken', "
+        "'ken', '', '', '', 1)"
+    )
+    for element in ("hiv_tests", "hiv_positive"):
+        engine.execute(
+            "INSERT INTO services (period, period_type, period_start, period_end, place_code, "
+            "data_element, sex, age_band, population_group, value, import_id, record_key) "
+            f"VALUES ('2024Q1', 'quarterly', DATE '2024-01-01', DATE '2024-03-31', 'ke-a', "
+            f"'{element}', 'f', 'total', 'total', 12, 1, 5)"
+        )
+    bk = tmp_path / "bk"
+    backup(engine, bk)
+    manifest = json.loads((bk / "manifest.json").read_text())
+    assert sorted(manifest["tables"])[-1] == "services"  # the last table loaded
+    path = bk / "services.parquet"
+    data = pq.read_table(path)
+    if damage == "key twice":
+        data = pa.concat_tables([data, data.slice(0, 1)])
+    else:
+        field = data.schema.get_field_index("data_element" if damage != "too large" else "value")
+        values = {
+            "NUL": pa.array(["hiv_tests", "hiv_\x00positive"]),
+            "not UTF-8": _bad_utf8([b"hiv_tests", b"hiv_\xffpositive"]),
+            "too large": pa.array([1.0, 1e300], pa.float64()),
+        }[damage]
+        if damage == "too large":  # a number no BIGINT holds, in a whole-number column
+            field = data.schema.get_field_index("import_id")
+            values = pa.array([1, 2**63], pa.uint64())
+        data = data.set_column(field, data.field(field).name, values)
+    pq.write_table(data, path)
+    manifest["tables"]["services"] = {
+        "rows": data.num_rows,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+    (bk / "manifest.json").write_text(json.dumps(manifest))
+    clear(engine)
+    return bk
+
+
+def _everything(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, and the next import id's sequence as it stands."""
+    rows = {
+        t: sorted(engine.query_rows(f"SELECT * FROM {t}"), key=repr)
+        for t in sorted(engine.table_names())
+    }
+    if engine.name == "postgres":
+        rows["import_id_seq"] = engine.query_rows("SELECT last_value, is_called FROM import_id_seq")
+    else:
+        rows["import_id_seq"] = engine.query_rows(
+            "SELECT start_value, last_value FROM duckdb_sequences() "
+            "WHERE sequence_name = 'import_id_seq'"
+        )
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("key twice", "rows 1 and 3, columns 'place_code', 'data_element'"),
+        ("NUL", "row 2, column 'data_element': text with a NUL character"),
+        ("not UTF-8", "row 2, column 'data_element': text that is not valid UTF-8"),
+        ("too large", f"row 2, column 'import_id', value '{2**63}'"),
+    ],
+)
+def test_a_damaged_last_table_is_refused_before_the_first_is_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str, says: str
+) -> None:
+    """Into an empty warehouse (no ``replace``), as with ``replace``: every table of the backup
+    is checked before the first row is written, so a refusal of the last table (services) comes
+    before imports and places are loaded, not after, with the same message; the warehouse is
+    exactly as it was, on both engines."""
+    bk = _last_table_damaged(engine, tmp_path, damage)
+    before = _everything(engine)
+    messages = []
+    for replace in (False, True):
+        written = _spy_on_writes(monkeypatch, engine)
+        with pytest.raises(BackupError) as info:
+            restore(engine, bk, replace=replace)
+        assert written == [], (replace, written)  # not even inside the transaction
+        monkeypatch.undo()
+        assert not engine.in_transaction
+        assert _everything(engine) == before, replace
+        message = str(info.value)
+        assert "services.parquet" in message and says in message, message
+        assert message.endswith("Nothing was changed: the warehouse is as it was"), message
+        assert SECRET not in message
+        messages.append(message)
+    assert messages[0] == messages[1]  # the same checks, the same words

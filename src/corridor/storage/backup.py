@@ -8,12 +8,12 @@ highest import; ``restore(..., replace=True)`` deletes the warehouse's rows in t
 first. Every table and column of the backup is checked against the warehouse's (names, types,
 empty values where the table needs one, numbers the column cannot hold, keys held by two rows,
 text PostgreSQL cannot store: ``storage/restorecheck.py``) before the database is asked to
-write it, and a row the database still refuses rolls the whole restore back: a damaged or
-incompatible backup is a :class:`BackupError` that names the file, the table, the column and
-the one offending value, and leaves the warehouse as it was; every refusal ends "Nothing was
-changed: the warehouse is as it was". ``restore --replace`` of a workspace's DuckDB file is in
-``storage/replace.py``. For a whole PostgreSQL server, ``pg_dump`` remains the tool
-(docs/backup.md).
+write (or delete) any row, with or without ``replace`` (:func:`check_rows`), and a row the
+database still refuses rolls the whole restore back: a damaged or incompatible backup is a
+:class:`BackupError` that names the file, the table, the column and the one offending value,
+and leaves the warehouse as it was; every refusal ends "Nothing was changed: the warehouse is
+as it was". ``restore --replace`` of a workspace's DuckDB file is in ``storage/replace.py``.
+For a whole PostgreSQL server, ``pg_dump`` remains the tool (docs/backup.md).
 """
 
 from __future__ import annotations
@@ -458,18 +458,31 @@ def _refused(engine: Engine, exc: BaseException, where: str) -> BackupError | No
     )
 
 
+def check_rows(
+    engine: Engine,
+    folder: Path,
+    manifest: dict[str, Any],
+    targets: dict[str, dict[str, Column]],
+) -> None:
+    """Refuse a backup any of whose rows a warehouse could not keep, before a row is written:
+    every table's file read, counted and conformed to its columns, its keys held once and its
+    text UTF-8 without NUL characters (``storage/restorecheck.py``). One table is held at a
+    time; the load reads each file again."""
+    for name in sorted(manifest["tables"]):
+        _rows(folder, name, manifest, targets[name], unique_keys(engine, name))
+
+
 def _load(
     engine: Engine,
     folder: Path,
     manifest: dict[str, Any],
     targets: dict[str, dict[str, Column]],
-    keys: dict[str, tuple[tuple[str, ...], ...]] | None,
 ) -> dict[str, int]:
-    """Write every table of the backup (inside the caller's transaction), each checked first
-    against its ``keys`` (None: every table was checked before); set the import ids."""
+    """Write every table of the backup (inside the caller's transaction; every table was
+    checked by :func:`check_rows` before); set the import ids."""
     counts: dict[str, int] = {}
     for name in sorted(manifest["tables"]):
-        data = _rows(folder, name, manifest, targets[name], None if keys is None else keys[name])
+        data = _rows(folder, name, manifest, targets[name], None)
         if name == "services" and engine.dialect.services_by_place:
             data = by_place(data)  # (as an import writes them)
         try:
@@ -491,9 +504,10 @@ def _load(
 def restore(engine: Engine, folder: Path, *, replace: bool = False) -> dict[str, int]:
     """Load a backup into an empty, migrated warehouse, atomically. Returns rows per table.
 
+    Every file is read and checked against the tables before the first row is written.
     ``replace``: the warehouse need not be empty; its rows are deleted in the restore's
-    transaction, after every file has been read and checked against the tables. Either way a
-    backup that is refused (before or while it is written) leaves the warehouse as it was, and
+    transaction, after those checks. Either way a backup that is refused (by the checks, or by
+    the database while it is written) leaves the warehouse as it was, and
     the :class:`BackupError` says so at its end. Imports wait meanwhile (the engine's ``import``
     lock).
     """
@@ -511,11 +525,7 @@ def _restore(engine: Engine, folder: Path, *, replace: bool) -> dict[str, int]:
     check_versions(manifest, set(_versions(engine)))
     with engine.exclusive("import"):
         targets = check_columns(engine, folder, manifest)
-        keys = {name: unique_keys(engine, name) for name in targets}
-        if replace:  # every value checked before a row is deleted
-            for name in sorted(manifest["tables"]):
-                _rows(folder, name, manifest, targets[name], keys[name])
-        else:
+        if not replace:
             full = [
                 n
                 for n in sorted(engine.table_names() - set(_SKIP))
@@ -526,13 +536,14 @@ def _restore(engine: Engine, folder: Path, *, replace: bool) -> dict[str, int]:
                     f"the warehouse is not empty ({', '.join(full)} hold rows): restore into a "
                     "new workspace, or use --replace (docs/backup.md)"
                 )
+        # every value of every table checked before a row is written (or, with replace,
+        # deleted): a refusal of the last table comes before the first is loaded
+        check_rows(engine, folder, manifest, targets)
         try:
             with engine.transaction():
                 if replace:
                     clear(engine)
-                # (on an empty warehouse each table is checked as it is loaded: a refusal
-                # rolls back the tables loaded before it)
-                counts = _load(engine, folder, manifest, targets, None if replace else keys)
+                counts = _load(engine, folder, manifest, targets)
         except BackupError:
             raise
         except Exception as exc:  # (a refusal at the commit: a key held twice, say)
@@ -555,6 +566,7 @@ __all__ = (
     "Column",
     "backup",
     "check_columns",
+    "check_rows",
     "check_versions",
     "clear",
     "read_manifest",
