@@ -294,7 +294,7 @@ def child_stages(url: str, places: str, path: str, mapping: str) -> dict[str, An
     eng = connect(url)
     migrate(eng)
     importer.ingest(eng, [Path(places)], "places")
-    known, uids, fmp = importer._crosswalk(eng)
+    known, uids, fmp, _countries = importer._crosswalk(eng)
     mapped = load_mapping(Path(mapping))
     ctx = ReadContext(path, mapped, dict(uids), dict(fmp))
     stages: dict[str, list[float]] = {}

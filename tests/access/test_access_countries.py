@@ -182,7 +182,8 @@ def test_accounts_and_agreements_stored_before_the_check_still_load(engine: Engi
     assert [a.countries for a in list_agreements(engine)] == [frozenset({"zzz"})]
     revoke_agreement(engine, list_agreements(engine)[0].agreement_id)
     assert disable_user(engine, "amina").username == "amina"
-    # a stored value, or a query's country filter, is read by its shape only
+    # a stored value is read by its shape only (a query's country filter is checked against
+    # ISO 3166-1: tests/api/test_api_country_filter.py)
     assert parse_countries("ZZZ") == frozenset({"zzz"})
     with pytest.raises(QueryError, match=f"KENYA {REASON}"):
         parse_countries("KENYA")

@@ -18,22 +18,22 @@ from corridor.storage.engine import Engine
 
 PLACES: list[dict[str, Any]] = [
     # place_code, name, place_type, parent_code, country_code, lat, lon, population
-    dict(place_code="aaa", name="Aland", place_type="country", parent_code="", country_code="aaa"),
-    dict(place_code="bbb", name="Bland", place_type="country", parent_code="", country_code="bbb"),
+    dict(place_code="aaa", name="Aland", place_type="country", parent_code="", country_code="ala"),
+    dict(place_code="bbb", name="Bland", place_type="country", parent_code="", country_code="brb"),
     dict(place_code="aaa-n", name="North", place_type="admin1", parent_code="aaa",
-         country_code="aaa"),
+         country_code="ala"),
     dict(place_code="bbb-s", name="South", place_type="admin1", parent_code="bbb",
-         country_code="bbb"),
+         country_code="brb"),
     dict(place_code="s-truck", name="Truck Stop", place_type="truck_stop", parent_code="aaa-n",
-         country_code="aaa", lat=-1.0, lon=30.0, population=1000),
+         country_code="ala", lat=-1.0, lon=30.0, population=1000),
     dict(place_code="s-border", name="Border Post", place_type="border_crossing",
-         parent_code="aaa-n", country_code="aaa", lat=-1.5, lon=30.5, population=2000),
+         parent_code="aaa-n", country_code="ala", lat=-1.5, lon=30.5, population=2000),
     dict(place_code="s-mine", name="The Mine", place_type="mine", parent_code="bbb-s",
-         country_code="bbb", lat=-2.0, lon=31.0, population=500),
+         country_code="brb", lat=-2.0, lon=31.0, population=500),
     dict(place_code="s-fish", name="Fish Landing", place_type="fishing_site",
-         parent_code="bbb-s", country_code="bbb", lat=-2.5, lon=31.5, population=1000),
+         parent_code="bbb-s", country_code="brb", lat=-2.5, lon=31.5, population=1000),
     dict(place_code="s-market", name="Market", place_type="market", parent_code="bbb-s",
-         country_code="bbb", lat=-2.2, lon=31.2, population=4000),
+         country_code="brb", lat=-2.2, lon=31.2, population=4000),
 ]  # fmt: skip
 
 # site -> element -> {group: value}

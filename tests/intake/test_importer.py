@@ -189,3 +189,26 @@ def test_file_not_found(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         ingest(engine, [tmp_path / "nope.csv"], "places")
     assert "nope.csv" in str(info.value) and "file not found" in str(info.value)
+
+
+def test_a_replaced_row_keeps_its_record_key(places: Engine, tmp_path: Path) -> None:
+    """A corrected value keeps the record key of the row it replaces (its cells' keys, and so
+    their noise, change only with their counts): a fresh key at each replacement let a writer
+    import the same row again and again and average the fresh noise of every cell holding it
+    away (tests/api/test_attack_rekey_imports.py). A new row gets a key of its own."""
+    row = "2024Q1,ke-malaba,hiv_tests,{sex},15-24,truck_driver,{value}\n"
+    keys = "SELECT sex, record_key FROM services ORDER BY sex"
+    ingest(
+        places,
+        [write(tmp_path, "s1.csv", SERVICES_HEADER + row.format(sex="f", value=10))],
+        "services",
+    )
+    before = dict(places.query_rows(keys))
+    for value in (11, 12, 10):
+        body = SERVICES_HEADER + row.format(sex="f", value=value) + row.format(sex="m", value=5)
+        [r] = ingest(places, [write(tmp_path, f"s{value}.csv", body)], "services")
+        assert r.rows_replaced == 1
+        after = dict(places.query_rows(keys))
+        assert after["f"] == before["f"]
+    assert after["m"] is not None and after["m"] != after["f"]
+    assert places.scalar("SELECT value FROM services WHERE sex = 'f'") == 10.0

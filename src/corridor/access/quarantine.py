@@ -4,10 +4,11 @@ country of each quarantined row so that ``GET /quarantine`` can be limited to a 
 countries in the query.
 
 A quarantined row's country is that of the place it names (the ``place_code``, or for flows
-the ``observation_code``; a places file names its own ``country_code``). A row naming no known
-place (an unknown code, a file-level problem) takes the account's country when the account has
-exactly one, else the country of the import's loaded rows when they are all of one; otherwise
-it has none and only admins see it.
+the ``observation_code``; a places file names its own ``country_code``, when it is a country:
+ISO 3166-1, XKX or one of the warehouse's). A row naming no known place or country (an unknown
+code, a file-level problem) takes the account's country when the account has exactly one, else
+the country of the import's loaded rows when they are all of one; otherwise it has none and only
+admins see it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import polars as pl
 
 from corridor.access.accounts import Account
 from corridor.access.errors import PermissionDenied
+from corridor.contract.countries import country_names
 from corridor.storage.engine import Engine
 
 #: checks a file's valid rows (kind, rows) and raises to refuse them
@@ -29,7 +31,9 @@ _CODE_OF_KIND = {"services": "place_code", "cases": "place_code", "flows": "obse
 _CHUNK = 500
 
 
-def _country_of_record(record: str | None, places: dict[str, str]) -> str | None:
+def _country_of_record(
+    record: str | None, places: dict[str, str], countries: Collection[str]
+) -> str | None:
     if not record:
         return None
     try:
@@ -39,7 +43,7 @@ def _country_of_record(record: str | None, places: dict[str, str]) -> str | None
     if not isinstance(fields, dict):
         return None
     own = str(fields.get("country_code") or "").strip().lower()
-    if len(own) == 3 and own.isalpha():  # a row of a places file
+    if own in countries:  # a row of a places file (a refused code, KNE, names no country)
         return own
     for name in _PLACE_FIELDS:
         code = str(fields.get(name) or "").strip().lower()
@@ -95,6 +99,7 @@ def tag_quarantine_countries(
             "SELECT place_code, country_code FROM places", step="place countries"
         )
     }
+    countries = set(country_names()) | set(places.values())
     for import_id in import_ids:
         records = [
             r[0]
@@ -119,7 +124,7 @@ def tag_quarantine_countries(
             fallback = next(iter(loaded)) if len(loaded) == 1 else None
         by_country: dict[str, list[str]] = defaultdict(list)
         for record in records:
-            country = _country_of_record(record, places) or fallback
+            country = _country_of_record(record, places, countries) or fallback
             if country is not None:
                 by_country[country].append(record)
         for country, recs in by_country.items():

@@ -9,7 +9,7 @@ disclosure control applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -19,9 +19,10 @@ from corridor.access.accounts import Account, now
 from corridor.access.agreements import granted_scope, list_agreements
 from corridor.access.audit import append
 from corridor.access.changes import Change, Reads
+from corridor.access.countries import warehouse_countries
 from corridor.access.errors import NotFound, PermissionDenied
 from corridor.access.roles import AGREEMENT_ROLES, require
-from corridor.access.scope import Scope, parse_countries, scoped
+from corridor.access.scope import Scope, parse_asked_countries, scoped
 from corridor.access.versions import data_version as data_version  # re-exported
 from corridor.config import Settings
 from corridor.errors import CorridorError
@@ -57,12 +58,45 @@ class IndicatorQuery:
         }
 
 
+class _AskWarehouse(CorridorError):
+    """Only the warehouse can say whether a country filter is accepted (no database here)."""
+
+
+def countries_known_to(engine: Engine | None, account: Account) -> Collection[str]:
+    """The codes besides ISO 3166-1 and XKX that ``account`` may name in a country filter: the
+    warehouse's places' for an account that reads every country; for one that reads some
+    countries only, its own (its scope's; a partner's, those of its agreements), never the
+    warehouse's, so that a refusal tells it nothing about the countries it does not read.
+    With ``engine`` None (no database at hand), _AskWarehouse where it must be read."""
+    if account.role in AGREEMENT_ROLES:
+        if engine is None:
+            raise _AskWarehouse("a partner's countries are its agreements'")
+        return {c for a in list_agreements(engine, account.username) for c in a.countries or ()}
+    if account.countries is not None:
+        return account.countries
+    if engine is None:
+        raise _AskWarehouse("the warehouse's country codes")
+    return warehouse_countries(engine)
+
+
+def asked_countries(
+    engine: Engine | None, account: Account, text: str | None
+) -> frozenset[str] | None:
+    """A query's country filter (``country=KEN,UGA``) as ``account`` may ask it, or None for
+    none: QueryError (400) for a code that is neither ISO 3166-1 alpha-3, nor XKX, nor one of
+    :func:`countries_known_to` (a typo such as ``KNE`` would otherwise answer nothing). A valid
+    code outside the account's countries is left to the scope check (403)."""
+    if not text:
+        return None
+    return parse_asked_countries(text, lambda: countries_known_to(engine, account))
+
+
 def scope_for(engine: Engine, account: Account, q: IndicatorQuery) -> Scope:
     """The account's scope for this query, narrowed by its country and place filters. A
     partner's filters are judged by its agreement like the rest of its query: within the
     agreement's countries and no finer than its disaggregation (a site only when it grants
     disaggregation by place), so that no filter reads what no agreement grants."""
-    wanted = parse_countries(q.country) if q.country else None
+    wanted = asked_countries(engine, account, q.country)
     asked = Scope(None).narrow(wanted, q.place)  # a malformed place code is a 400 first
     if account.role in AGREEMENT_ROLES:
         base = granted_scope(
@@ -184,15 +218,17 @@ def cached_indicators(
     ``version`` and no warehouse read is needed to decide who may see what (no sharing
     agreement, no place filter, published values): the answer and the audit entry that the
     caller must append before the answer leaves. None otherwise, also for a query that
-    :func:`read_indicators` refuses (which then says why). Reads no database."""
+    :func:`read_indicators` refuses (which then says why) or whose country filter only the
+    warehouse can judge (a code outside ISO 3166-1 asked by an account that reads every
+    country). Reads no database."""
     if q.unsuppressed or q.place or q.within or account.role in AGREEMENT_ROLES:
         return None
     try:
         require(account.role, "read_indicators", user=account.username)
         ids = [i.id for i in resolve_ids(q.indicators)]
         dims = parse_by(q.by)
-        scope = account.scope.narrow(parse_countries(q.country) if q.country else None, None)
-    except CorridorError:
+        scope = account.scope.narrow(asked_countries(None, account, q.country), None)
+    except CorridorError:  # _AskWarehouse included
         return None
     table: pa.Table | None = cache.peek(_indicator_key(scope, ids, dims, q, version))
     if table is None:
@@ -278,7 +314,7 @@ def read_hotspots(
     the site whose rank the caller explains (``GET /hotspots/{place_code}``), recorded in the
     audit entry."""
     require(account.role, "read_hotspots", user=account.username)
-    scope = account.scope.narrow(parse_countries(country) if country else None)
+    scope = account.scope.narrow(asked_countries(engine, account, country))
     result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
     entry = _hotspots_audited(account, result, period, country, draws, seed, channel, place)
     record(engine, entry)

@@ -10,11 +10,16 @@ sees a row outside the scope: the filter is part of the query, not applied to it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from corridor.access.countries import ISO3, check_countries, countries_refused
+from corridor.access.countries import (
+    ISO3,
+    check_asked_countries,
+    check_countries,
+    countries_refused,
+)
 from corridor.errors import QueryError
 from corridor.storage.engine import Engine
 
@@ -37,8 +42,9 @@ def _items(text: str | None) -> list[str] | None:
 def parse_countries(text: str | None) -> frozenset[str] | None:
     """``KEN,UGA`` -> {"ken", "uga"}; ``*`` -> None (every country). Raises QueryError.
 
-    Checks the shape only (three letters): what is stored, and a query's country filter.
-    What an account or an agreement is given is checked by ``parse_granted_countries``."""
+    Checks the shape only (three letters): what is stored is read as it is. What an account or
+    an agreement is given is checked by ``parse_granted_countries``, a query's country filter
+    by ``parse_asked_countries``."""
     items = _items(text)
     if items is None:
         return None
@@ -56,6 +62,21 @@ def parse_granted_countries(engine: Engine, text: str | None) -> frozenset[str] 
     if items is None:
         return None
     check_countries(engine, items)
+    return frozenset(items)
+
+
+def parse_asked_countries(
+    text: str | None, known: Callable[[], Collection[str]]
+) -> frozenset[str] | None:
+    """A query's country filter (``KEN,UGA``, or ``*``: no filter): each code must be an ISO
+    3166-1 alpha-3 code, XKX (Kosovo) or one of ``known()`` (the codes the asking account may
+    know of: ``corridor.access.reads.asked_countries``), else QueryError names every value
+    refused and why. Whether a valid code is within the account's scope is ``Scope.narrow``'s
+    question, asked after this one."""
+    items = _items(text)
+    if items is None:
+        return None
+    check_asked_countries(items, known)
     return frozenset(items)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,7 +120,7 @@ def ingest(
     schema_for(kind)  # KeyError is caught by callers that accept user input
     say = progress or (lambda _msg: None)
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
-    places, dhis2, fmp = _crosswalk(engine)
+    places, dhis2, fmp, countries = _crosswalk(engine)
     # DHIS2 JSON values staged in the warehouse itself where it reads JSON (DuckDB), unless
     # every file's rows are to be seen here first
     inside = engine if engine.dialect.json_files and kind == "services" and scope is None else None
@@ -129,7 +129,17 @@ def ingest(
         for path in paths:
             say(f"reading {path}")
             p = _prepare(
-                path, kind, fmt, mapping, places, dhis2, fmp, extra_age_bands, max_bytes, inside
+                path,
+                kind,
+                fmt,
+                mapping,
+                places,
+                dhis2,
+                fmp,
+                extra_age_bands,
+                max_bytes,
+                inside,
+                countries,
             )
             prepared.append(p)
             if kind == "places" and p.validated is not None:  # later files may name these places
@@ -194,14 +204,18 @@ def _pairs(frame: pl.DataFrame, column: str) -> dict[str, str]:
     return {k.lower(): v for k, v in sub.iter_rows()}
 
 
-def _crosswalk(engine: Engine) -> tuple[set[str], dict[str, str], dict[str, str]]:
+def _crosswalk(engine: Engine) -> tuple[set[str], dict[str, str], dict[str, str], set[str]]:
+    """The warehouse's place codes, DHIS2 UIDs and flow-monitoring point codes (-> place code),
+    and the country codes its places have."""
     rows = engine.query_rows(
-        "SELECT place_code, dhis2_uid, fmp_code FROM places", step="load place crosswalk"
+        "SELECT place_code, dhis2_uid, fmp_code, country_code FROM places",
+        step="load place crosswalk",
     )
     places = {r[0] for r in rows}
     dhis2 = {r[1]: r[0] for r in rows if r[1]}
     fmp = {r[2].lower(): r[0] for r in rows if r[2]}
-    return places, dhis2, fmp
+    countries = {r[3] for r in rows if r[3]}
+    return places, dhis2, fmp, countries
 
 
 def _prepare(
@@ -215,6 +229,7 @@ def _prepare(
     extra_age_bands: Sequence[str],
     max_bytes: int | None,
     inside: Engine | None = None,
+    countries: Collection[str] = (),
 ) -> _Prepared:
     name = str(path)
     ctx = ReadContext(name, mapping, dict(dhis2), dict(fmp))
@@ -235,7 +250,7 @@ def _prepare(
             rows_valid=raw.rows,
         )
         return _Prepared(result, None, raw.mapping, raw)
-    validated = validate(raw, places, extra_age_bands)
+    validated = validate(raw, places, extra_age_bands, countries)
     if not validated.problems:  # the raw text is kept only for quarantine records
         validated.raw = validated.raw.clear()
     result = ImportResult(
@@ -483,6 +498,19 @@ def _replace(
             (import_id, kind, int(old), int(n)),
             step="record replacement",
         )
+    kept = f"kept_keys_{kind}_{import_id}"
+    keep = bool(replaced) and kind in KEYED_TABLES
+    if keep:
+        # a replaced row keeps its record key: a cell's noise changes only with its count, so
+        # importing the same row again and again draws no new noise to average away (a fresh
+        # key for each replacement gave a new draw of every cell holding the row)
+        keys = ", ".join(f"t.{k}" for k in schema.key)
+        engine.execute(f"DROP TABLE IF EXISTS {kept}", step="keep record keys")
+        engine.execute(
+            f"CREATE TEMPORARY TABLE {kept} AS SELECT {keys}, t.record_key FROM {kind} t "
+            f"JOIN {stage} s ON {_join(schema)} WHERE {_differs(schema)}",
+            step=f"keep the record keys of replaced {kind}",
+        )
     if replaced:
         engine.execute(
             f"DELETE FROM {kind} t USING {stage} s WHERE {_join(schema)} AND {_differs(schema)}",
@@ -496,6 +524,13 @@ def _replace(
         + ("" if fresh else f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {_join(schema)})"),
         step=f"insert {kind}",
     )
+    if keep:
+        on = " AND ".join(f"t.{k} = s.{k}" for k in schema.key)
+        engine.execute(
+            f"UPDATE {kind} t SET record_key = s.record_key FROM {kept} s WHERE {on}",
+            step=f"put back the record keys of replaced {kind}",
+        )
+        engine.execute(f"DROP TABLE {kept}", step="keep record keys")
     return [(int(a), int(b)) for a, b in replaced]
 
 

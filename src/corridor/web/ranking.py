@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
+from corridor.access.reads import asked_countries
 from corridor.access.roles import require
 from corridor.api.auth import EngineDep
 from corridor.api.problems import status_of
@@ -54,6 +55,9 @@ def ranking_page(request: Request, engine: EngineDep, account: PageAccount) -> R
         message, status = str(exc), status_of(exc)
     if not message:
         try:
+            # a country that is no country (KNE for KEN) is said so, not shown as an empty
+            # table (the check of GET /hotspots?country=; the filter stays the table's only)
+            asked_countries(engine, account, form.show_country)
             # the overview's and the map's window and ranking (one cached answer per scope and
             # period); the workspace's disclosure settings, as the API's GET /hotspots (a bare
             # threshold would publish with the default method, whatever corridor.toml says)
