@@ -23,6 +23,11 @@ MAPPING: dict[str, Any] = {
     "mode": {"boda-boda": "other"},
 }
 HEADER = "t,fmp,fmp_country,movement,origin,next,final,sex,age,n,group,mode\n"
+#: what the warning about ignored columns says of them
+IGNORED_SAYS = (
+    "their values are not imported and no count is summed over them (the flows contract has "
+    "no such dimension): rows that differ only in them are problems"
+)
 
 
 def read(text: str, mapping: dict[str, Any] | None = MAPPING, encoding: str = "utf-8") -> RawTable:
@@ -59,7 +64,7 @@ def test_dtm_semicolons_tabs_case_and_cp1252() -> None:
     t = read(text, encoding="cp1252")
     assert t.problems == []
     assert t.frame["direction"].to_list() == ["incoming"]
-    assert t.warnings == ["ignored column(s) not in the DTM registry: remark"]
+    assert t.warnings == [f"ignored column(s) not in the DTM registry: remark; {IGNORED_SAYS}"]
     tab = read(text.replace(";", "\t"))
     assert tab.frame["observation_code"].to_list() == ["ke-busia-osbp"]
 
@@ -210,5 +215,159 @@ def test_dtm_gender_is_imported_by_sex_or_not_at_all(tmp_path: Path) -> None:
             ("outgoing", "m", 2),
             ("transit", "total", 9),
         ]
+    finally:
+        eng.close()
+
+
+# ---- age_group, age_band, key_population: the flows contract's dimensions -----------------------
+# The DTM reader knew only `age` and `group` (and `population_group`): a registry whose columns
+# are `age_group`, `age_band` or `key_population` had them ignored with a warning. Nothing was
+# summed: rows that differed only by the column had one key, so validation kept one of two equal
+# counts without a word (10 men of two age groups became 5) and called two others a conflict.
+# The flows contract has an age band and a population group dimension: the columns are read
+# into them, under any case and spelling of the name.
+
+
+@pytest.mark.parametrize(
+    ("age", "group"),
+    [
+        ("age_group", "key_population"),
+        ("age_band", "population_group"),
+        ("Age Group", "Key Population"),
+        ("AGE-RANGE", "key_population"),
+    ],
+)
+def test_dtm_dimension_columns_under_other_names_are_read(age: str, group: str) -> None:
+    t = read(
+        f"t,fmp,movement,sex,{age},{group},n\n"
+        "2024-03,BSA,in,M,15-24,truck driver,5\n"
+        "2024-03,BSA,in,M,25-34,truck driver,5\n"
+        "2024-03,BSA,in,M,kids,truckers,2\n"
+    )
+    assert t.problems == [] and t.warnings == []
+    assert t.frame.select("age_band", "population_group", "count").rows() == [
+        ("15-24", "truck_driver", "5"),
+        ("25-34", "truck_driver", "5"),
+        ("<15", "truck_driver", "2"),
+    ]
+
+
+def test_dtm_dimension_values_that_are_none_name_the_files_column() -> None:
+    t = read("t,fmp,movement,Age_Group,key_population,n\n2024-03,BSA,in,adults,aliens,1\n")
+    assert [(p.row, p.column, p.value, p.reason) for p in t.problems] == [
+        (1, "age_group", "adults", codes.DIMENSION_REASONS["age_band"]),
+        (1, "key_population", "aliens", codes.DIMENSION_REASONS["population_group"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "second"),
+    [("age,age_group", "age_group"), ("group,key_population", "key_population")],
+)
+def test_dtm_dimension_beside_its_other_name_is_refused(header: str, second: str) -> None:
+    with pytest.raises(InputError) as err:
+        read(f"t,fmp,movement,{header},n\n2024-03,BSA,in,a,b,5\n")
+    [p] = err.value.problems
+    assert p.column == second and p.reason.startswith("duplicate column for")
+
+
+def test_dtm_age_group_is_imported_by_age_band(tmp_path: Path) -> None:
+    from corridor.intake.importer import ingest
+    from corridor.storage.duckdb import DuckDBEngine
+    from corridor.storage.migrations import migrate
+
+    examples = Path(__file__).parents[2] / "examples"
+    path = tmp_path / "dtm.csv"
+    path.write_text(
+        "t,fmp,movement,sex,age_group,n\n"
+        "2024-03,ke-busia-osbp,in,m,15-24,5\n"
+        "2024-03,ke-busia-osbp,in,m,25-34,5\n"
+        "2024-03,ke-busia-osbp,in,f,15-24,3\n"
+    )
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        ingest(eng, [examples / "places.csv"], "places")
+        [result] = ingest(eng, [path], "flows")
+        assert (result.format, result.rows_new, result.warnings) == ("dtm-fmr", 3, [])
+        got = eng.query_rows("SELECT sex, age_band, count FROM flows ORDER BY sex, age_band")
+        assert got == [("f", "15-24", 3), ("m", "15-24", 5), ("m", "25-34", 5)]
+    finally:
+        eng.close()
+
+
+# ---- columns the flows contract has no dimension for --------------------------------------------
+# Such a column (nationality) is still ignored with a warning, which now says that its values are
+# not imported and nothing is summed over them. Rows that differ only in it would be one flow
+# (one count kept without a word, or a conflict that did not say why): each such row after the
+# first is a problem naming the column.
+
+NATIONALITY = (
+    "t,fmp,movement,sex,nationality,n\n"
+    "2024-03,BSA,in,M,UGA,5\n"
+    "2024-03,BSA,in,M,KEN,5\n"
+    "2024-03,BSA,in,F,KEN,3\n"
+    "2024-03,BSA,in,M,TZA,1\n"
+)
+
+
+def test_dtm_rows_that_differ_only_in_an_ignored_column_are_problems() -> None:
+    t = read(NATIONALITY)
+    assert t.warnings == [f"ignored column(s) not in the DTM registry: nationality; {IGNORED_SAYS}"]
+    assert [(p.file, p.row, p.column, p.value) for p in t.problems] == [
+        ("f.csv", 2, "nationality", "KEN"),
+        ("f.csv", 4, "nationality", "TZA"),
+    ]
+    assert t.problems[0].reason == (
+        "the same flow as row 1, which has 'UGA' in this column: the column is not imported "
+        "(the flows contract has no such dimension), so the two rows would be one flow and a "
+        "count would be lost; add their counts up in one row"
+    )
+    # rows that are different flows, or the same in that column too, are not
+    t = read(NATIONALITY.replace("KEN,5", "UGA,5").replace("M,TZA", "X,TZA"))
+    assert t.problems == []
+
+
+def test_dtm_next_where_final_is_given_and_unnamed_columns_are_compared_too() -> None:
+    t = read(
+        "t,fmp,movement,origin,next,final,n,\n"
+        "2024-03,BSA,in,UGA,KEN,TZA,5,\n"
+        "2024-03,BSA,in,UGA,RWA,TZA,5,\n"  # next differs, final the same: one flow
+        "2024-03,BSA,in,UGA,RWA,,5,\n"  # no final: next is the destination
+        "2024-03,BSA,out,UGA,,,5,a\n"
+        "2024-03,BSA,out,UGA,,,5,b\n"  # differs only in the column without a header
+    )
+    assert [(p.row, p.column, p.value) for p in t.problems] == [
+        (2, "next", "RWA"),
+        (5, "column 8 (no header)", "b"),
+    ]
+    assert "(the flows contract keeps the final destination only)" in t.problems[0].reason
+    assert t.warnings == [
+        f"ignored column(s) not in the DTM registry: column 8 (no header); {IGNORED_SAYS}"
+    ]
+
+
+def test_dtm_rows_that_differ_only_in_an_ignored_column_are_not_imported(tmp_path: Path) -> None:
+    from corridor.intake.importer import ingest
+    from corridor.storage.duckdb import DuckDBEngine
+    from corridor.storage.migrations import migrate
+
+    examples = Path(__file__).parents[2] / "examples"
+    path = tmp_path / "dtm.csv"
+    path.write_text(NATIONALITY.replace("BSA", "ke-busia-osbp"))
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        ingest(eng, [examples / "places.csv"], "places")
+        with pytest.raises(InputError) as err:
+            ingest(eng, [path], "flows")
+        assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+            (2, "nationality", "KEN"),
+            (4, "nationality", "TZA"),
+        ]
+        assert eng.scalar("SELECT COUNT(*) FROM flows") == 0
+        [result] = ingest(eng, [path], "flows", quarantine=True)
+        assert (result.rows_new, len(result.problems)) == (2, 2)
+        assert eng.query_rows("SELECT sex, count FROM flows ORDER BY sex") == [("f", 3), ("m", 5)]
     finally:
         eng.close()

@@ -93,3 +93,73 @@ def test_refuses(content: bytes, reason: str) -> None:
 def test_examples_are_detected(name: str, fmt: str) -> None:
     path = EXAMPLES / name
     assert detect_format(path, path.read_bytes()) == fmt
+
+
+# ---- a tidy services header with DHIS2's org unit name -------------------------------------------
+# Detection compared header cells without `_`, so a tidy services file headed
+# `data_element,period,orgunit,...` (the contract's data_element, and orgunit for place_code) was
+# taken for a DHIS2 export, whose reader then asked for columns the file never meant to have
+# ("DHIS2 CSV header lacks column(s) categoryoptioncombo, attributeoptioncombo"). DHIS2 never
+# writes `data_element`: a header that names a services column as the contract writes it is
+# tidy, unless it has DHIS2's option combo columns too.
+
+
+@pytest.mark.parametrize(
+    ("header", "fmt"),
+    [
+        ("data_element,period,orgunit,value", "csv"),
+        ("Data_Element;Period;OrgUnit;Sex;Age_Band;Value", "csv"),
+        ("period,orgunit,dataelement,value,place_code", "csv"),
+        # DHIS2's own headers, in the ways they are written
+        ("dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value", "dhis2-csv"),
+        ("dataElement,period,orgUnit,categoryOptionCombo,attributeOptionCombo,value", "dhis2-csv"),
+        ("Data element,Period,Org unit,Category option combo,Attribute option combo,Value",
+         "dhis2-csv"),
+        ("dataelement,period,orgunit,catoptcombo,attroptcombo,value,storedby", "dhis2-csv"),
+        ("dataElement,period,orgUnit,value", "dhis2-csv"),
+        # snake case with DHIS2's combos: DHIS2's
+        ("data_element,period,org_unit,category_option_combo,attribute_option_combo,value",
+         "dhis2-csv"),
+        # 'Organisation unit' was never one of DHIS2 CSV's names here (nor in its reader)
+        ("Data element,Period,Organisation unit,Category option combo,Attribute option combo,Value",
+         "csv"),
+    ],
+)  # fmt: skip
+def test_dhis2_or_tidy_by_how_the_header_writes_its_names(header: str, fmt: str) -> None:
+    assert detect_format(Path("f.csv"), f"{header}\n".encode()) == fmt
+
+
+def test_a_tidy_file_with_orgunit_gets_the_tidy_readers_message(tmp_path: Path) -> None:
+    from corridor.intake.importer import ingest
+    from corridor.storage.duckdb import DuckDBEngine
+    from corridor.storage.migrations import migrate
+
+    path = tmp_path / "services.csv"
+    path.write_text("data_element,period,orgunit,value\nhiv_tests,2024Q1,ke-busia-osbp,3\n")
+    eng = DuckDBEngine(":memory:")
+    migrate(eng)
+    try:
+        ingest(eng, [EXAMPLES / "places.csv"], "places")
+        with pytest.raises(InputError) as err:
+            ingest(eng, [path], "services")  # --format auto
+        [p] = err.value.problems
+        assert (p.file, p.row, p.column) == (str(path), None, "orgunit")
+        assert "probably its column 'place_code'" in p.reason and "rename the header" in p.reason
+        assert "DHIS2" not in str(err.value)
+        # renamed, it imports
+        path.write_text("data_element,period,place_code,value\nhiv_tests,2024Q1,ke-busia-osbp,3\n")
+        [result] = ingest(eng, [path], "services")
+        assert (result.format, result.rows_new) == ("csv", 1)
+        # DHIS2's export under its camelCase header is still read as DHIS2
+        camel = tmp_path / "dhis2.csv"
+        lines = (EXAMPLES / "services-dhis2.csv").read_text("utf-8").splitlines(keepends=True)
+        camel.write_text(
+            "dataElement,period,orgUnit,categoryOptionCombo,attributeOptionCombo,value,storedBy,"
+            "lastUpdated,comment,followup,deleted\n" + "".join(lines[1:])
+        )
+        [result] = ingest(
+            eng, [camel], "services", mapping_path=EXAMPLES / "dhis2-mapping.yaml", dry_run=True
+        )
+        assert (result.format, result.rows_valid, result.problems) == ("dhis2-csv", 4, [])
+    finally:
+        eng.close()

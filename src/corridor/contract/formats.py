@@ -20,6 +20,7 @@ INTAKE_FORMATS: Final = (
     "dhis2-xml",
     "adx",
     "dtm-fmr",
+    "dtm-fmr-xlsx",
     "geojson",
 )
 

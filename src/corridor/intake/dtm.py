@@ -5,51 +5,128 @@ age, n`` and optionally ``group`` and ``mode``. ``t`` is a month (``2024-03``: f
 or a day (``2024-03-15``). ``fmp`` is a flow-monitoring point code (mapping ``fmp``, then
 places.fmp_code) or a place code. ``origin`` and ``final`` (``next`` when ``final`` is empty) are
 place codes or ISO3 country codes, or translated by the mapping's ``locations``. ``fmp_country``
-is informative only. ``gender`` is another name of ``sex`` (as ``date``/``month`` of ``t``):
-the flows contract has a sex dimension, so its values are read into it (``Male``/``Female``,
-``M``/``F``, ...; a value that is not a sex is a problem naming its row, the file's column and
-the value), never summed into totals. Row numbers count data lines after the header from 1.
+is informative only. Row numbers count data lines after the header from 1.
+
+Other names (:data:`ALIASES`, compared in any case and without blanks, ``_``, ``-`` and ``.``,
+as :func:`corridor.contract.schema.normalised_name` compares them): ``date``/``month`` of
+``t``, ``count`` of ``n``, and the names of the flows contract's dimensions that DTM exports
+use: ``gender`` of ``sex``, ``age_band``/``age_group``/``age_range`` of ``age``,
+``population_group``/``key_population`` of ``group``. Their values are read into the dimension
+(a value that is not one is a problem naming its row, the file's column and the value), never
+summed into totals.
+
+Columns that are not read (a dimension the flows contract does not have, ``nationality``; and
+``next`` where ``final`` is given, ``fmp_country``) are not imported: two rows that differ only
+in them would be one flow, so each such row after the first is a problem naming the column
+(validation would otherwise keep one of two equal counts, or call them a conflict).
+
+The same registry saved as an Excel workbook (``dtm-fmr-xlsx``, :func:`read_dtm_xlsx`) is read
+by the XLSX reader's functions and then by these rules.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from corridor.contract.schema import FLOWS
+from corridor.contract.schema import FLOWS, normalised_name
 from corridor.errors import InputError, Problem, file_error
 from corridor.intake import codes
 from corridor.intake.rawtable import ROW, RawTable, ReadContext
 from corridor.intake.tidy import header_row, read_grid
-from corridor.intake.wrongformat import require_delimited
+from corridor.intake.wrongformat import format_hint, require_delimited
 
 REQUIRED = ("t", "fmp", "movement", "n")
 OPTIONAL = ("fmp_country", "origin", "next", "final", "sex", "age", "group", "mode")
-ALIASES = {"date": "t", "month": "t", "count": "n", "population_group": "group", "gender": "sex"}
+ALIASES = {
+    "date": "t",
+    "month": "t",
+    "count": "n",
+    "gender": "sex",
+    "age_band": "age",
+    "age_group": "age",
+    "age_range": "age",
+    "population_group": "group",
+    "key_population": "group",
+}
+#: a header as the reader compares it (:func:`normalised_name`) -> the DTM column it names
+_NAMES = {normalised_name(n): n for n in (*REQUIRED, *OPTIONAL)} | {
+    normalised_name(a): n for a, n in ALIASES.items()
+}
+_WORKBOOK = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
-    if kind != "flows":
-        raise file_error(file, "a DTM flow-monitoring registry holds flows: use --kind flows")
+    _require_flows(kind, file)
     require_delimited(data, file)
     grid = read_grid(data, file)
+    return _read(grid, _header(grid, file), kind, ctx)
+
+
+def read_dtm_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
+    """A DTM registry in an Excel workbook: the sheet named ``flows``, else the first, read by
+    the XLSX reader (formulas never evaluated, merged cells and formulas without a stored
+    value are problems, every row whatever the sheet's stored dimension), then as a DTM CSV.
+    Rows are numbered as in the CSV (and in a tidy workbook): the row after the header is row
+    1, Excel's row 2. A ``t`` date that the sheet shows as a month (number format ``mmm-yy``)
+    is that month when it is a first day, else a problem (the sheet shows a month, the cell
+    holds a day)."""
+    from corridor.intake.xlsx import cell_problems, grid_of, sheet_rows
+
+    file = ctx.display_name
+    _require_flows(kind, file)
+    if not data.startswith(_WORKBOOK):
+        raise file_error(file, f"not an XLSX workbook (not a zip archive){format_hint(path, data)}")
+    sheet = sheet_rows(data, kind, file, month_dates=True)
+    grid = grid_of(sheet.rows)
+    header = _header(grid, file)
+    grid, months = _months_shown(grid, header, sheet.month_dates, file)
+    table = _read(grid, header, kind, ctx)
+    table.format = "dtm-fmr-xlsx"
+    read = {grid.columns.index(c): header.labels[n] for c, n in header.names.items()}
+    table.problems.extend(months)
+    table.problems.extend(cell_problems(sheet, read, header.top, header.top + 1, file))
+    return table
+
+
+def _require_flows(kind: str, file: str) -> None:
+    if kind != "flows":
+        raise file_error(file, "a DTM flow-monitoring registry holds flows: use --kind flows")
+
+
+@dataclass(slots=True)
+class _Header:
+    top: int  # the header's row index in the grid
+    names: dict[str, str] = field(default_factory=dict)  # grid column -> DTM column
+    labels: dict[str, str] = field(default_factory=dict)  # DTM column -> header as the file has it
+    ignored: dict[str, str] = field(default_factory=dict)  # grid column -> header (not read)
+
+
+def _header(grid: pl.DataFrame, file: str) -> _Header:
     top = header_row(grid, file)  # empty lines before the header are skipped
-    header = [(c or "").strip().lower() for c in grid.row(top)]
-    names: dict[str, str] = {}  # grid column -> DTM column
-    labels: dict[str, str] = {}  # DTM column -> the header as the file writes it (problems name it)
+    out = _Header(top)
     twice: list[Problem] = []
-    for col, label in zip(grid.columns, header, strict=True):
-        name = ALIASES.get(label, label)
-        if name in names.values():  # the same column twice (or under an alias): which is meant?
+    for col, cell in zip(grid.columns, grid.row(top), strict=True):
+        label = (cell or "").strip().lower()
+        name = _NAMES.get(normalised_name(label))
+        if name is None:
+            if label:
+                out.ignored[col] = label
+            elif _holds_values(grid[col].slice(top + 1)):
+                out.ignored[col] = f"column {grid.columns.index(col) + 1} (no header)"
+        elif name in out.names.values():  # the same column twice (or an alias): which is meant?
             twice.append(Problem(file, None, label, None, f"duplicate column for {name!r}"))
-        elif name in (*REQUIRED, *OPTIONAL):
-            names[col] = name
-            labels[name] = label
+        else:
+            out.names[col] = name
+            out.labels[name] = label
     if twice:
         raise InputError(twice, summary=f"{file}: the DTM header names a column more than once")
-    missing = [c for c in REQUIRED if c not in names.values()]
+    missing = [c for c in REQUIRED if c not in out.names.values()]
     if missing:
         raise InputError(
             [Problem(file, None, c, None, "required column missing") for c in missing],
@@ -57,25 +134,153 @@ def read_dtm(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
             "(expected columns t, fmp, movement, n; optional fmp_country, origin, next, final, "
             "sex, age, group, mode)",
         )
+    return out
+
+
+def _holds_values(column: pl.Series) -> bool:
+    return bool((column.cast(pl.Utf8).str.strip_chars().fill_null("") != "").any())
+
+
+def _read(grid: pl.DataFrame, header: _Header, kind: str, ctx: ReadContext) -> RawTable:
+    top, names = header.top, header.names
     # row numbers count from the header row, so the empty lines before it keep their numbers
     body = grid.slice(top + 1).with_columns(
         pl.int_range(top + 1, grid.height, dtype=pl.Int64).alias(ROW)
     )
+    # what is read but not imported, to find rows that differ only there (_dropped_rows)
+    dropped = {f"_dropped_{i}": c for i, c in enumerate(header.ignored)}
     body = body.select(
         *[pl.col(c).str.strip_chars().alias(n) for c, n in names.items()],
         *[pl.lit(None, dtype=pl.Utf8).alias(n) for n in OPTIONAL if n not in names.values()],
+        *[pl.col(c).cast(pl.Utf8).str.strip_chars().alias(d) for d, c in dropped.items()],
         ROW,
     )
     body = body.filter(pl.any_horizontal(pl.col(n).fill_null("") != "" for n in names.values()))
-    table = _translate(body, kind, ctx, labels)
-    ignored = [h for c, h in zip(grid.columns, header, strict=True) if c not in names and h]
+    unread = {d: (header.ignored[c], _NO_DIMENSION) for d, c in dropped.items()}
+    if "final" in header.labels and "next" in header.labels:  # next: only where final is given
+        given = pl.col("final").fill_null("") != ""
+        body = body.with_columns(pl.when(given).then(pl.col("next")).alias("_dropped_next"))
+        unread["_dropped_next"] = (header.labels["next"], _FINAL_ONLY)
+    if "fmp_country" in header.labels:
+        body = body.with_columns(pl.col("fmp_country").alias("_dropped_fmp_country"))
+        unread["_dropped_fmp_country"] = (header.labels["fmp_country"], _INFORMATIVE)
+    table = _translate(body, kind, ctx, header.labels, extra=list(unread))
+    table.problems.extend(_dropped_rows(table, unread))
+    table.frame = table.frame.drop(list(unread))
+    ignored = list(header.ignored.values())
     if ignored:
-        table.warnings.append(f"ignored column(s) not in the DTM registry: {', '.join(ignored)}")
+        table.warnings.append(
+            f"ignored column(s) not in the DTM registry: {', '.join(ignored)}; {IGNORED_SAYS}"
+        )
     return table
 
 
+#: what the warning about ignored columns says of them
+IGNORED_SAYS = (
+    "their values are not imported and no count is summed over them (the flows contract has "
+    "no such dimension): rows that differ only in them are problems"
+)
+_NO_DIMENSION = "the flows contract has no such dimension"
+_FINAL_ONLY = "the flows contract keeps the final destination only"
+_INFORMATIVE = "it is informative only"
+
+
+def _dropped_rows(table: RawTable, unread: dict[str, tuple[str, str]]) -> list[Problem]:
+    """A problem for each row that is the same flow (the flows key, as read) as an earlier row
+    but differs from it in a column that is not imported (``unread``: the frame's column ->
+    the column as the file names it, and why it is not imported): stored, the two would be
+    one flow, and validation would keep one of two equal counts or call two others a
+    conflict. Rows with a problem already are left out."""
+    if not unread:
+        return []
+    frame = table.frame
+    invalid = [p.row for p in table.problems if p.row is not None]
+    if invalid:
+        frame = frame.filter(~pl.col(ROW).is_in(invalid))
+    keys = []
+    for i, name in enumerate(FLOWS.key):
+        text = pl.col(name).cast(pl.Utf8).fill_null("").str.strip_chars().str.to_lowercase()
+        default = FLOWS.column(name).default or ""
+        keys.append(pl.when(text == "").then(pl.lit(default)).otherwise(text).alias(f"_key{i}"))
+    cells = [pl.col(c).fill_null("").alias(c) for c in unread]
+    keyed = frame.select(*keys, *cells, ROW)
+    over = [f"_key{i}" for i in range(len(FLOWS.key))]
+    both = pl.concat_str(list(unread), separator="\x1f")
+    keyed = keyed.with_columns(
+        both.alias("_all"),
+        pl.col(ROW).first().over(over).alias("_first"),
+        *[pl.col(c).first().over(over).alias(f"{c}_first") for c in unread],
+    ).with_columns(pl.col("_all").first().over(over).alias("_all_first"))
+    bad = keyed.filter(pl.col("_all") != pl.col("_all_first"))
+    out: list[Problem] = []
+    for row in bad.select(ROW, "_first", *unread, *[f"{c}_first" for c in unread]).iter_rows(
+        named=True
+    ):
+        column = next(c for c in unread if row[c] != row[f"{c}_first"])
+        label, why = unread[column]
+        out.append(
+            Problem(
+                table.file,
+                int(row[ROW]),
+                label,
+                row[column],
+                f"the same flow as row {row['_first']}, which has {row[f'{column}_first']!r} in "
+                f"this column: the column is not imported ({why}), so the two rows would be "
+                "one flow and a count would be lost; add their counts up in one row",
+            )
+        )
+    return out
+
+
+_MONTH_START = re.compile(r"^\d{4}-\d{2}-01$")
+
+
+def _months_shown(
+    grid: pl.DataFrame, header: _Header, months: dict[tuple[int, int], str], file: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """``t`` cells holding a date that the sheet shows as a month (``mmm-yy``: Excel makes
+    ``2024-03`` typed in a cell the date 1 March 2024, shown ``Mar-24``): the month when the
+    date is a first day, else a problem (the sheet shows a month, the cell holds a day)."""
+    col = next((c for c, n in header.names.items() if n == "t"), None)
+    if col is None or not months:
+        return grid, []
+    index = grid.columns.index(col)
+    label = header.labels["t"]
+    at: list[int] = []
+    values: list[str] = []
+    problems: list[Problem] = []
+    for (r, c), number_format in sorted(months.items()):
+        if c != index or r <= header.top:
+            continue
+        text = grid[col][r]
+        if text is not None and _MONTH_START.match(text):
+            at.append(r)
+            values.append(text[:7])
+        else:
+            problems.append(
+                Problem(
+                    file,
+                    r,
+                    label,
+                    text,
+                    f"a date shown as a month (number format {number_format!r}): the sheet "
+                    "shows the month, the cell holds the day; write the month as text "
+                    "(YYYY-MM) or show the day",
+                )
+            )
+    if at:
+        column = grid[col].clone()
+        column.scatter(at, values)
+        grid = grid.with_columns(column)
+    return grid, problems
+
+
 def _translate(
-    frame: pl.DataFrame, kind: str, ctx: ReadContext, labels: dict[str, str]
+    frame: pl.DataFrame,
+    kind: str,
+    ctx: ReadContext,
+    labels: dict[str, str],
+    extra: Sequence[str] = (),
 ) -> RawTable:
     file, mapping = ctx.display_name, ctx.mapping
     problems: list[Problem] = []
@@ -142,7 +347,7 @@ def _translate(
         file,
         "dtm-fmr",
         kind,
-        frame.select(*columns, ROW),
+        frame.select(*columns, ROW, *extra),
         problems=problems,
         mapping=dict(mapping) if mapping else None,
     )

@@ -6,16 +6,17 @@ import re
 from pathlib import Path
 
 from corridor.contract.formats import INTAKE_FORMATS
+from corridor.contract.schema import SERVICES
 from corridor.errors import file_error
 from corridor.intake.adx import read_adx, read_dhis2_xml
 from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
-from corridor.intake.dtm import ALIASES, read_dtm
+from corridor.intake.dtm import ALIASES, read_dtm, read_dtm_xlsx
 from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
 from corridor.intake.text import UTF16_REASON, has_text, is_utf16, sniff_delimiter
 from corridor.intake.tidy import is_tag_row, read_delimited
 from corridor.intake.wrongformat import starts_json, starts_markup
-from corridor.intake.xlsx import read_xlsx
+from corridor.intake.xlsx import read_xlsx, sheet_header
 
 FORMATS = INTAKE_FORMATS
 
@@ -28,6 +29,7 @@ READERS: dict[str, Reader] = {
     "dhis2-xml": read_dhis2_xml,
     "adx": read_adx,
     "dtm-fmr": read_dtm,
+    "dtm-fmr-xlsx": read_dtm_xlsx,
     "geojson": read_geojson,
 }
 
@@ -53,8 +55,10 @@ def detect_format(path: Path, data: bytes) -> str:
     name = str(path)
     if not has_text(data):
         raise file_error(name, "empty file")
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "xlsx"  # the XLSX reader explains a zip that is not a workbook, or an old .xls
+    if data[:4] == b"PK\x03\x04":
+        return workbook_format(data)  # the XLSX reader explains a zip that is not a workbook
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xlsx"  # an old .xls: the XLSX reader says so
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise file_error(name, what)
@@ -72,6 +76,26 @@ def detect_format(path: Path, data: bytes) -> str:
     if head[:1] == b"<" and starts_markup(head, 0):
         return _xml_format(name, head)
     return text_format(head)
+
+
+#: sheets named like a kind other than flows: a workbook that has one holds tidy tables
+_TIDY_SHEETS = frozenset({"places", "services", "cases"})
+
+
+def workbook_format(data: bytes) -> str:
+    """``dtm-fmr-xlsx`` for a workbook whose sheet that a flows import reads (the sheet named
+    ``flows``, else the first) is headed as a DTM registry (:func:`is_dtm_header`, the rule of
+    a DTM CSV's first line), unless a sheet is named like another kind (``services``: tidy
+    tables, one a sheet); else ``xlsx`` (also when ``data`` cannot be read as a workbook, only
+    the first bytes of one: the XLSX reader says why). Only the rows down to the header are
+    read."""
+    found = sheet_header(data, "flows")
+    if found is None:
+        return "xlsx"
+    header, titles = found
+    if is_dtm_header(header) and not {t.strip().lower() for t in titles} & _TIDY_SHEETS:
+        return "dtm-fmr-xlsx"
+    return "xlsx"
 
 
 def looks_binary(head: bytes) -> bool:
@@ -137,6 +161,34 @@ def header_key(cell: str) -> str:
     return cell.lower().replace(" ", "").replace("_", "")
 
 
+def is_dtm_header(cells: list[str]) -> bool:
+    """Whether header cells are a DTM flow-monitoring registry's: ``t``, ``fmp``, ``movement``
+    and ``n`` among them (or DTM's aliases ``date``/``month``, ``count``), compared as
+    :func:`header_key` writes them."""
+    return set(DTM_COLUMNS) <= {DTM_ALIASES.get(k, k) for k in map(header_key, cells)}
+
+
+#: DHIS2's category and attribute option combo columns (:func:`header_key`): no tidy file has them
+DHIS2_COMBO_COLUMNS = ("categoryoptioncombo", "catoptcombo", "attributeoptioncombo", "attroptcombo")
+#: the tidy services contract's columns that a DHIS2 export never has, as the contract writes
+#: them (``data_element``: DHIS2 writes ``dataelement``, ``dataElement`` or ``Data element``)
+TIDY_ONLY_COLUMNS = tuple(c for c in SERVICES.names if c not in {"period", "value"})
+
+
+def is_dhis2_header(cells: list[str]) -> bool:
+    """Whether header cells are a DHIS2 dataValueSet export's: ``dataelement``, ``period`` and
+    ``orgunit`` among them (compared as :func:`header_key` writes them: ``dataElement``,
+    ``Data element``), and no column of the tidy services contract that DHIS2 lacks, written as
+    the contract writes it (``data_element``, ``place_code``, ``sex``, ...: a tidy file, one
+    of whose columns is under another name), unless DHIS2's option combo columns are there
+    too."""
+    keys = {header_key(c) for c in cells}
+    if not set(DHIS2_CSV_COLUMNS) <= keys:
+        return False
+    tidy = {c.strip().lower() for c in cells} & set(TIDY_ONLY_COLUMNS)
+    return not tidy or bool(keys & set(DHIS2_COMBO_COLUMNS))
+
+
 def head_lines(head: bytes) -> tuple[list[str], str]:
     """The first three lines of ``head`` that are not empty (which every reader skips before a
     header), and the delimiter of the first."""
@@ -156,10 +208,9 @@ def text_format(head: bytes) -> str:
     tag row, else tidy CSV."""
     lines, delim = head_lines(head)
     first = header_cells(lines[0], delim)
-    cells = {header_key(c) for c in first}
-    if set(DHIS2_CSV_COLUMNS) <= cells:
+    if is_dhis2_header(first):
         return "dhis2-csv"
-    if set(DTM_COLUMNS) <= {DTM_ALIASES.get(c, c) for c in cells}:
+    if is_dtm_header(first):
         return "dtm-fmr"
     if headerless_dhis2(first):
         return "dhis2-csv"  # the headerless DHIS2 export

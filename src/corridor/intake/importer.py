@@ -310,7 +310,7 @@ def _read(
 
 #: formats read from the file in batches (:func:`corridor.intake.tidy.scan_delimited`)
 _SCANNED = ("csv", "hxl")
-_MAPPED = ("dhis2-json", "dhis2-csv", "dhis2-xml", "adx", "dtm-fmr")
+_MAPPED = ("dhis2-json", "dhis2-csv", "dhis2-xml", "adx", "dtm-fmr", "dtm-fmr-xlsx")
 
 
 def _load(engine: Engine, p: _Prepared, user: str) -> None:

@@ -362,6 +362,8 @@ def _cells(line: str, delim: str) -> list[str]:
 
 
 _HEAD = 65536
+#: the magic bytes of an XLSX (zip) and of an old .xls workbook
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 def _polars_grid(data: bytes, delim: str, skip: int = 0) -> pl.DataFrame:
@@ -394,7 +396,9 @@ def scan_delimited(path: Path, head: bytes, kind: str, ctx: ReadContext) -> RawT
     which reads such files as before and says where they break.
     """
     file = ctx.display_name
-    require_delimited(head, file)  # JSON, XML or a workbook given --format csv
+    if head.startswith(_WORKBOOKS):
+        return None  # read_delimited refuses it, with what format detection finds in all of it
+    require_delimited(head, file)  # JSON or XML given --format csv
     require_tidy(head, kind, file)  # a DTM registry or a DHIS2 CSV export given --format csv
     delim = sniff_delimiter(decode(head, file, partial=True))  # refuses binary content
     if b"\r" in head and b"\n" not in head:

@@ -5,7 +5,8 @@ line 1, column 1" for a CSV, a CSV parser's "row 4: 4 cells but the header has 1
 
 Used by the JSON readers (:func:`corridor.intake.dhis2.require_json`), the XML readers
 (:func:`require_xml`), the delimited-text readers (:func:`require_delimited`) and the tidy
-reader (:func:`require_tidy`: a DTM registry or a DHIS2 CSV export given ``--format csv``).
+reader (:func:`require_tidy`: a DTM registry or a DHIS2 CSV export given ``--format csv``; and
+:func:`dtm_layout_refusal`, for the XLSX reader: a DTM registry workbook given ``--format xlsx``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FORMAT_NAMES = {
     "dhis2-xml": "a DHIS2 dataValueSet in XML",
     "adx": "an ADX (XML) file",
     "dtm-fmr": "a DTM flow-monitoring registry (CSV)",
+    "dtm-fmr-xlsx": "a DTM flow-monitoring registry (Excel workbook)",
     "geojson": "GeoJSON",
 }
 
@@ -47,10 +49,14 @@ def format_hint(path: Path, data: bytes) -> str:
         fmt = detect_format(path, data)
     except InputError as exc:
         return f"; the file is {exc.problems[0].reason}" if exc.problems else ""
-    return (
-        f"; it looks like {FORMAT_NAMES.get(fmt, fmt)}: import it with --format {fmt} "
-        "(or with --format auto, the default, which detects the format)"
-    )
+    return hint_for(fmt)
+
+
+def hint_for(fmt: str, *, detected: bool = True) -> str:
+    """What a file looks like, and the ``--format`` that reads it (and ``--format auto`` when
+    format detection finds ``fmt`` too), as the end of a sentence."""
+    auto = " (or with --format auto, the default, which detects the format)" if detected else ""
+    return f"; it looks like {FORMAT_NAMES.get(fmt, fmt)}: import it with --format {fmt}{auto}"
 
 
 def first_character(data: bytes) -> tuple[int, int]:
@@ -128,18 +134,7 @@ def require_tidy(data: bytes, kind: str, file: str) -> None:
     such columns (``t``, ``fmp`` beside ``period_start`` …) is read as before, and so is one
     with a contract column of its own (``data_element``, ``period``, ``orgunit``, ``value``:
     the tidy reader says that ``orgunit`` is probably ``place_code``)."""
-    from corridor.contract.schema import schema_for
-    from corridor.intake import dhis2, dtm
-    from corridor.intake.formats import (
-        DHIS2_CSV_COLUMNS,
-        DTM_ALIASES,
-        DTM_COLUMNS,
-        head_lines,
-        header_cells,
-        header_key,
-        headerless_dhis2,
-        text_format,
-    )
+    from corridor.intake.formats import head_lines, header_cells, headerless_dhis2, text_format
 
     at, _ = first_character(data)
     head = data[at : at + 65536]
@@ -148,20 +143,11 @@ def require_tidy(data: bytes, kind: str, file: str) -> None:
         return
     lines, delim = head_lines(head)
     cells = header_cells(lines[0], delim)
-    names = {c.lower() for c in cells}
-    schema = schema_for(kind)
-    missing = [c.name for c in schema.columns if c.required and c.name not in names]
-    if fmt == "dtm-fmr":
-        theirs = {*dtm.REQUIRED, *dtm.OPTIONAL, *dtm.ALIASES}
-    else:
-        theirs = set(dhis2.CSV_ALIASES)
-    if not missing or (names & set(schema.names)) - theirs:
+    missing = _tidy_lacks(cells, kind, fmt)
+    if missing is None:
         return  # a tidy header, or one meant as tidy: the tidy reader's to read or explain
     line = data.count(b"\n", 0, at) + 1
-    if fmt == "dtm-fmr":
-        named = [c for c in cells if DTM_ALIASES.get(header_key(c), header_key(c)) in DTM_COLUMNS]
-    else:
-        named = [c for c in cells if header_key(c) in DHIS2_CSV_COLUMNS]
+    named = _named(cells, fmt)
     if fmt == "dhis2-csv" and not named and headerless_dhis2(cells):
         found = (
             f"its first line (line {line}) is a DHIS2 data value (data element "
@@ -174,6 +160,56 @@ def require_tidy(data: bytes, kind: str, file: str) -> None:
             f"lacks the {kind} contract's column(s) {', '.join(missing)}"
         )
     raise file_error(file, f"not a tidy CSV file: {found}{format_hint(Path(file), data)}")
+
+
+def _tidy_lacks(cells: list[str], kind: str, fmt: str) -> list[str] | None:
+    """The required columns of ``kind``'s contract that a header of the layout ``fmt``
+    (``dtm-fmr``, ``dhis2-csv``) lacks, or None when the tidy reader is to read or explain it:
+    the header has every required column, or names a contract column of its own (one that is
+    not a column of the layout too: ``count``, ``sex`` in DTM; ``period``, ``value`` in
+    DHIS2)."""
+    from corridor.contract.schema import schema_for
+    from corridor.intake import dhis2, dtm
+
+    names = {c.lower() for c in cells}
+    schema = schema_for(kind)
+    missing = [c.name for c in schema.columns if c.required and c.name not in names]
+    if fmt == "dtm-fmr":
+        theirs = {*dtm.REQUIRED, *dtm.OPTIONAL, *dtm.ALIASES}
+    else:
+        theirs = set(dhis2.CSV_ALIASES)
+    if not missing or (names & set(schema.names)) - theirs:
+        return None
+    return missing
+
+
+def _named(cells: list[str], fmt: str) -> list[str]:
+    """The cells of a header that make it the layout ``fmt``'s, as the file writes them."""
+    from corridor.intake.formats import DHIS2_CSV_COLUMNS, DTM_ALIASES, DTM_COLUMNS, header_key
+
+    if fmt == "dtm-fmr":
+        return [c for c in cells if DTM_ALIASES.get(header_key(c), header_key(c)) in DTM_COLUMNS]
+    return [c for c in cells if header_key(c) in DHIS2_CSV_COLUMNS]
+
+
+def dtm_layout_refusal(cells: list[str], kind: str, where: str, *, detected: bool) -> str | None:
+    """For the XLSX reader (``--format xlsx``): why a sheet whose header (``cells``, ``where``
+    as the message names it) is a DTM flow-monitoring registry's is not a tidy sheet of
+    ``kind``, with the ``--format`` that reads it (and ``--format auto`` when ``detected``:
+    format detection finds it too); None when it is not a DTM header or the tidy reader is to
+    read or explain it (:func:`require_tidy`'s rule)."""
+    from corridor.intake.formats import is_dtm_header
+
+    if not is_dtm_header(cells):
+        return None
+    missing = _tidy_lacks(cells, kind, "dtm-fmr")
+    if missing is None:
+        return None
+    return (
+        f"{where} names {', '.join(printable(c) for c in _named(cells, 'dtm-fmr'))} and lacks "
+        f"the {kind} contract's column(s) {', '.join(missing)}"
+        + hint_for("dtm-fmr-xlsx", detected=detected)
+    )
 
 
 def starts_json(data: bytes, at: int) -> bool:

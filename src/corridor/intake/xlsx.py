@@ -9,6 +9,10 @@ column the sheet holds is read, whatever the sheet's ``<dimension>`` claims (pro
 workbooks often leave it stale). Cells become text faithfully: whole numbers without ``.0``,
 other numbers as Python writes them, dates as ``YYYY-MM-DD``. Then the grid is read like a tidy
 CSV (header names or HXL tags).
+
+A workbook holding a DTM flow-monitoring registry (``--format dtm-fmr-xlsx``) is read by the same
+functions (:func:`sheet_rows`, :func:`cell_problems`) and then by the DTM reader's rules
+(:func:`corridor.intake.dtm.read_dtm_xlsx`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import io
 import re
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,17 +40,56 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
-    rows, formulas, merged = _sheet_rows(data, kind, file)
+    sheet = sheet_rows(data, kind, file)
+    rows = sheet.rows
+    require_tidy_sheet(data, sheet, kind, file)  # a DTM registry given --format xlsx
+    table = frame_from_grid(grid_of(rows), kind, file, "xlsx")
+    table.format = "xlsx"
+    if sheet.formulas or sheet.merged:
+        table.problems.extend(_tidy_cell_problems(sheet, kind, file))
+    return table
+
+
+def grid_of(rows: list[list[str | None]]) -> pl.DataFrame:
+    """The cells of a sheet as a grid of text columns (``column_1``, ...), as the delimited
+    readers' grids."""
     width = max((len(r) for r in rows), default=0)
-    grid = pl.DataFrame(
+    return pl.DataFrame(
         {f"column_{i + 1}": [r[i] if i < len(r) else None for r in rows] for i in range(width)},
         schema={f"column_{i + 1}": pl.Utf8 for i in range(width)},
     )
-    table = frame_from_grid(grid, kind, file, "xlsx")
-    table.format = "xlsx"
-    if formulas or merged:
-        table.problems.extend(_cell_problems(rows, formulas, merged, kind, file))
-    return table
+
+
+def header_index(rows: list[list[str | None]]) -> int:
+    """The index of the header row: the first row that is not blank (0 when all are)."""
+    return next((i for i, r in enumerate(rows) if not _blank(r)), 0)
+
+
+def require_tidy_sheet(data: bytes, sheet: Sheet, kind: str, file: str) -> None:
+    """Refuse, for ``--format xlsx``, a sheet whose header is a DTM flow-monitoring registry's
+    and that the tidy reader would refuse anyway (:func:`corridor.intake.wrongformat.
+    require_tidy`'s rule, as for a CSV file): its columns would be reported one by one as
+    missing, which never says what the file is."""
+    from corridor.intake.formats import is_dtm_header, workbook_format
+    from corridor.intake.wrongformat import dtm_layout_refusal
+
+    rows = sheet.rows
+    if not rows:
+        return
+    top = header_index(rows)
+    if len(rows) > top + 1 and is_tag_row(rows[top + 1]):
+        return  # a header over HXL tags: the tags decide
+    header = [(c or "").strip() for c in rows[top]]
+    if not is_dtm_header(header):
+        return
+    found = dtm_layout_refusal(
+        header,
+        kind,
+        f"its header (sheet {sheet.title!r}, row {top + 1})",
+        detected=workbook_format(data) == "dtm-fmr-xlsx",
+    )
+    if found is not None:
+        raise file_error(file, f"not a tidy workbook: {found}")
 
 
 def _not_a_workbook(data: bytes, file: str) -> None:
@@ -69,11 +113,22 @@ def _not_a_workbook(data: bytes, file: str) -> None:
 Merged = tuple[str, int, int, int, int]
 
 
-def _sheet_rows(
-    data: bytes, kind: str, file: str
-) -> tuple[list[list[str | None]], dict[tuple[int, int], str], list[Merged]]:
-    """The cells of the chosen sheet as text, the formulas that have no stored value and the
-    sheet's merged cells."""
+@dataclass(slots=True)
+class Sheet:
+    """The worksheet a reader reads: its cells as text (rows, 0-based), the cells holding a
+    formula without a stored value, its merged cells, and (when asked for) the date cells that
+    the sheet shows as months (:func:`shows_month`), with their number format."""
+
+    title: str
+    rows: list[list[str | None]]
+    formulas: dict[tuple[int, int], str]
+    merged: list[Merged]
+    month_dates: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def sheet_rows(data: bytes, kind: str, file: str, *, month_dates: bool = False) -> Sheet:
+    """The sheet read for ``kind`` (named like it, else the first): see :class:`Sheet`.
+    ``month_dates``: also find the date cells shown as months (cell by cell: slower)."""
     if data[:8] == _OLE:
         raise file_error(file, "an old Excel 97-2003 (.xls) file: save it as .xlsx and retry")
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -90,7 +145,11 @@ def _sheet_rows(
                 # every row and column the sheet holds: read-only mode otherwise stops where the
                 # sheet's <dimension> says, and a stale one would drop rows without a word
                 sheet.reset_dimensions()
-                rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+                months: dict[tuple[int, int], str] = {}
+                if month_dates:
+                    rows = _rows_and_month_dates(sheet, months)
+                else:
+                    rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
                 title = sheet.title
                 titles = [s.title for s in book.worksheets]
                 part = getattr(sheet, "_worksheet_path", None)
@@ -115,7 +174,71 @@ def _sheet_rows(
             + ", ".join(repr(t) for t in titles)
             + f": name the sheet that holds the data {kind!r} (or move it first)",
         )
-    return rows, missing, merged
+    return Sheet(title, rows, missing, merged, months)
+
+
+def _rows_and_month_dates(sheet: Any, months: dict[tuple[int, int], str]) -> list[list[str | None]]:
+    """The cells of ``sheet`` as text, cell by cell, noting in ``months`` the date cells whose
+    number format shows a month and a year but no day (``mmm-yy``, ``yyyy-mm``): the sheet
+    shows them as months."""
+    rows: list[list[str | None]] = []
+    month: dict[str, bool] = {}
+    for r, cells in enumerate(sheet.iter_rows()):
+        row: list[str | None] = []
+        for c, cell in enumerate(cells):
+            value = cell.value
+            if isinstance(value, date):  # datetime too
+                fmt = cell.number_format
+                shown = month.get(fmt)
+                if shown is None:
+                    shown = month[fmt] = shows_month(fmt)
+                if shown:
+                    months[(r, c)] = fmt
+            row.append(_text(value))
+        rows.append(row)
+    return rows
+
+
+#: what a number format shows as it is: quoted text, escaped characters, [...] sections
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+def shows_month(number_format: str) -> bool:
+    """Whether an Excel number format shows a date as a month: a month and a year, no day
+    (``d``, ``dd``, ``ddd``...) and no time (``mmm-yy``, ``yyyy-mm``, ``mmmm yyyy``)."""
+    codes = _FORMAT_LITERALS.sub("", number_format).lower()
+    return "m" in codes and "y" in codes and not any(c in codes for c in "dhs")
+
+
+def sheet_header(data: bytes, kind: str) -> tuple[list[str], list[str]] | None:
+    """The header (the first row that is not blank) of the sheet read for ``kind``, and the
+    workbook's sheet titles; None when ``data`` is not a readable workbook (its reader says
+    why). For format detection: only the rows down to the header are read."""
+    if data[:4] != b"PK\x03\x04" or not zipfile.is_zipfile(io.BytesIO(data)):
+        return None
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                sheets = list(book.worksheets)
+                if not sheets:
+                    return None
+                sheet = _choose(book, kind, "")
+                sheet.reset_dimensions()
+                header: list[str] = []
+                for values in sheet.iter_rows(values_only=True):
+                    row = [_text(v) for v in values]
+                    if not _blank(row):
+                        header = [(c or "").strip() for c in row]
+                        break
+                return header, [s.title for s in sheets]
+            finally:
+                book.close()
+    except Exception:  # a corrupt or foreign file: its reader says what is wrong
+        return None
 
 
 def _choose(book: Any, kind: str, file: str) -> Any:
@@ -148,7 +271,7 @@ def _formulas_without_value(
     try:
         out: dict[tuple[int, int], str] = {}
         sheet = book[title]
-        sheet.reset_dimensions()  # as the values were read (see _sheet_rows)
+        sheet.reset_dimensions()  # as the values were read (see sheet_rows)
         for r, row in enumerate(sheet.iter_rows(values_only=True)):
             for c, value in enumerate(row):
                 if isinstance(value, str) and value.startswith("="):
@@ -184,17 +307,10 @@ def _blank(row: list[str | None]) -> bool:
     return all(c is None or not c.strip() for c in row)
 
 
-def _cell_problems(
-    rows: list[list[str | None]],
-    formulas: dict[tuple[int, int], str],
-    merged: list[Merged],
-    kind: str,
-    file: str,
-) -> list[Problem]:
-    """Problems for formula cells without a stored value and for merged cells, in the columns
-    the contract reads (data rows only), numbered as :func:`frame_from_grid` numbers the rows
-    (empty rows before the header keep theirs)."""
-    top = next((i for i, r in enumerate(rows) if not _blank(r)), 0)
+def _tidy_cell_problems(sheet: Sheet, kind: str, file: str) -> list[Problem]:
+    """:func:`cell_problems` in the columns the contract reads, named by the contract."""
+    rows = sheet.rows
+    top = header_index(rows)
     header = list(rows[top])
     tags: list[str | None] | None = None
     start = top + 1
@@ -203,6 +319,18 @@ def _cell_problems(
     elif len(rows) > start and is_tag_row(rows[start]):
         tags, start = rows[start], start + 1
     positions, _ = resolve_header(header, tags, schema_for(kind), file)
+    return cell_problems(sheet, positions, top, start, file)
+
+
+def cell_problems(
+    sheet: Sheet, positions: dict[int, str], top: int, start: int, file: str
+) -> list[Problem]:
+    """Problems for formula cells without a stored value and for merged cells, in the columns
+    a reader reads (``positions``: column index -> the column name its problems give), data
+    rows only (from index ``start``), numbered as :func:`frame_from_grid` numbers the rows:
+    the first data row after a header at index ``top`` is row ``top + 1`` (empty rows before
+    the header keep their numbers)."""
+    rows, formulas, merged = sheet.rows, sheet.formulas, sheet.merged
     found: dict[tuple[int, int], tuple[str, str]] = {}
     for (r, c), formula in sorted(formulas.items()):
         if r >= start and c in positions:
