@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -244,3 +245,64 @@ def test_the_last_active_admin_cannot_be_disabled(
     assert run(capsys, "-w", ws, "users", "disable", "root").code == 0
     r = run(capsys, "-w", ws, "users", "disable", "second")
     assert r.code == 2 and "last active admin" in r.err
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("4000", "4000"), ("3660.5", "3660.5"), ("1e5", "1e5"), ("0", "0"), ("-1", "-1"),
+     ("nan", "nan"), ("abc", "'abc'")],
+)  # fmt: skip
+def test_a_token_lifetime_out_of_range_is_named_as_typed(
+    ws: Path, capsys: pytest.CaptureFixture[str], typed: str, shown: str
+) -> None:
+    """``--expires 4000`` answered "got 4000.0" (click's float), without saying what is allowed."""
+    from corridor.access.accounts import MAX_TOKEN_DAYS
+
+    assert run(capsys, "-w", ws, "users", "add", "bob", "--role", "analyst").code == 0
+    r = run(capsys, "-w", ws, "tokens", "create", "bob", "--expires", typed)
+    assert r.code == 2 and r.out == ""
+    said = " ".join(r.err.split())
+    assert f"more than 0 and at most {MAX_TOKEN_DAYS}" in said and said.endswith(f"got {shown}")
+    assert f"at most {MAX_TOKEN_DAYS})" in " ".join(  # the help says the same
+        run(capsys, "tokens", "create", "--help").out.split()
+    )
+    ok = run(capsys, "-w", ws, "tokens", "create", "bob", "--expires", "0.5")
+    assert ok.code == 0 and ok.out.startswith("cor_")
+
+
+def _agreement(ws: Path, capsys: pytest.CaptureFixture[str], start: str, end: str) -> Any:
+    return run(
+        capsys, "-w", ws, "agreements", "add", "pa", "--indicators", "first_95",
+        "--countries", "KEN", "--from", start, "--to", end,
+    )  # fmt: skip
+
+
+def test_an_agreement_not_in_force_is_recorded_and_said_so(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An agreement that ended before today was recorded with exit 0 and no word (it grants
+    nothing); one that starts later says when. Both are recorded (exit 0): an agreement may be
+    entered for the record, or ahead of time."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()  # the agreements' clock (UTC), with days to spare
+    day = timedelta(days=1)
+    assert run(capsys, "-w", ws, "users", "add", "pa", "--role", "partner").code == 0
+    ended = _agreement(ws, capsys, str(today - 400 * day), str(today - 10 * day))
+    assert ended.code == 0 and ended.out.strip() == "1"
+    said = " ".join(ended.err.split())
+    assert f"warning: agreement 1 is not in force: it ended on {today - 10 * day}" in said, said
+    assert "grants pa nothing" in said
+    later = _agreement(ws, capsys, str(today + 10 * day), str(today + 400 * day))
+    assert later.code == 0 and later.out.strip() == "2"
+    said = " ".join(later.err.split())
+    assert "warning" not in said
+    assert f"agreement 2 is not in force yet: it starts on {today + 10 * day}" in said, said
+    now = _agreement(ws, capsys, str(today - 10 * day), str(today + 10 * day))
+    assert now.code == 0 and "not in force" not in now.err
+    shown = run(capsys, "-w", ws, "agreements", "list", "--format", "csv").out.splitlines()
+    assert [line.rsplit(",", 1)[1] for line in shown[1:]] == [
+        "not in force",
+        "not in force",
+        "active",
+    ]

@@ -1,6 +1,7 @@
 """The row-by-row exporters as they were before the streaming rewrite (0.1.0), kept only as the
 reference that the streaming writers must match byte for byte (tests/indicators/test_export_bytes.py).
-The one change: text cells of CSV/HXL pass through the formula neutralisation, as the new writers do.
+The changes: text cells of CSV/HXL pass through the formula neutralisation, as the new writers do;
+the disclosure notes word the small counts as every output does ("counts from 1 to 9", not "1-9").
 """
 # ruff: noqa
 # mypy: ignore-errors
@@ -21,7 +22,13 @@ import pyarrow as pa
 
 from corridor.contract.dimensions import DATA_ELEMENTS, TOTAL
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import disclosure_note, is_suppressed, method_of, threshold_of
+from corridor.indicators.disclosure import (
+    disclosure_note,
+    is_suppressed,
+    method_of,
+    small_counts,
+    threshold_of,
+)
 from corridor.indicators.export import (
     COUNTS,
     DISAGGREGATIONS,
@@ -123,7 +130,7 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
         "method": "suppression",
         "threshold": threshold_of(table),
         "withheld_counts": withheld,
-        "note": f"counts 1-{threshold_of(table) - 1} shown as <{threshold_of(table)}; "
+        "note": f"counts {small_counts(threshold_of(table))} shown as <{threshold_of(table)}; "
         "'suppressed' marks counts withheld so that those cannot be worked out from totals, "
         "and rates of withheld counts",
     }
@@ -224,7 +231,7 @@ def to_dhis2_json(table: pa.Table, codes: Codes, *, unsuppressed: bool = False) 
     if withheld:
         t = threshold_of(table)
         body["comment"] = (
-            f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
+            f"{withheld} value(s) withheld by disclosure control (counts {small_counts(t)}, "
             "complementary cells and their rates) are left out of dataValues"
         )
     elif not unsuppressed and method_of(table) == "cellkey":

@@ -83,3 +83,16 @@ def test_the_generator_script_checks() -> None:
     script = ROOT / "scripts" / "gen_indicator_docs.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_docs_name_the_indicator_groups() -> None:
+    """``corridor indicators -h`` offers the groups cascade and all; the docs never named them."""
+    from corridor.indicators.registry import GROUPS
+
+    text = render_markdown()
+    assert set(GROUPS) == {"cascade", "all"}
+    for name in GROUPS:
+        assert f"* `{name}`: " in text, name
+    cascade = text.split("* `cascade`: ", 1)[1].split("\n* ", 1)[0]
+    assert [i for i in INDICATORS if f"`{i.id}`" in cascade] == resolve_ids(["cascade"])
+    assert "corridor indicators -i cascade" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -112,7 +113,15 @@ def five_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """Five Kenyan sites: the two above the median site are lifted by the service gap; no
     component lifts the other three above the median site (the ranking's main driver "none"),
     and all five are in the summary."""
-    tmp = tmp_path_factory.mktemp("five_sites")
+    ws = build_five_sites(tmp_path_factory.mktemp("five_sites"))
+    yield ws
+    ws.close()
+
+
+def build_five_sites(tmp: Path) -> Workspace:
+    """The workspace of :func:`five_sites` in ``tmp/ws`` (2024; also used by the CLI's and the
+    dashboard's wording tests): ke-mombasa and ke-mariakani lifted by the service gap (x1.20,
+    and x1.09 only), ke-nakuru, ke-malaba and ke-busia lifted by no component."""
     write_sources(tmp)
     places = [
         line
@@ -129,8 +138,7 @@ def five_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws = init_workspace(tmp / "ws")
     ws.ingest([tmp / "places.csv"], "places")
     ws.ingest([tmp / "services.csv"], "services")
-    yield ws
-    ws.close()
+    return ws
 
 
 def _drivers(result: HotspotResult) -> dict[str, str]:

@@ -204,6 +204,34 @@ class TokenInfo:
     revoked: bool
 
 
+def _days_refused(typed: str) -> QueryError:
+    return QueryError(
+        f"--expires must be a number of days, more than 0 and at most {MAX_TOKEN_DAYS} (ten "
+        f"years); got {typed}"
+    )
+
+
+def check_token_days(days: float) -> float:
+    """``days`` when a token may live that long (more than 0, at most :data:`MAX_TOKEN_DAYS`);
+    else a QueryError naming the allowed range and the number as written (``4000``, not
+    ``4000.0``)."""
+    if not (math.isfinite(days) and 0 < days <= MAX_TOKEN_DAYS):
+        raise _days_refused(f"{days:g}")
+    return days
+
+
+def parse_token_days(text: str) -> float:
+    """A token's lifetime in days as typed (``corridor tokens create --expires``): the number,
+    or a QueryError naming the allowed range and the text as typed."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise _days_refused(repr(text)) from None
+    if not (math.isfinite(days) and 0 < days <= MAX_TOKEN_DAYS):
+        raise _days_refused(text.strip())
+    return days
+
+
 def create_token(
     engine: Engine,
     name: str,
@@ -215,10 +243,8 @@ def create_token(
     acct = get_user(engine, name)
     if acct.disabled:
         raise QueryError(f"account {acct.username!r} is disabled")
-    if days is not None and not (math.isfinite(days) and 0 < days <= MAX_TOKEN_DAYS):
-        raise QueryError(
-            f"--expires must be a positive number of days, at most {MAX_TOKEN_DAYS}, got {days}"
-        )
+    if days is not None:
+        check_token_days(days)
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     created = now()

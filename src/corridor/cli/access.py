@@ -127,24 +127,26 @@ def tokens_group() -> None:
 @click.argument("name")
 @click.option(
     "--expires",
-    type=float,
-    default=90,
+    default="90",
     show_default=True,
     metavar="DAYS",
-    help="Days until the token expires.",
+    help="Days until the token expires (more than 0, at most 3660).",
 )
 @click.pass_context
-def tokens_create(ctx: click.Context, name: str, expires: float) -> None:
+def tokens_create(ctx: click.Context, name: str, expires: str) -> None:
     """Create a token for account NAME; prints the token alone on standard output, once."""
     from corridor.access import audit_append, create_token
+    from corridor.access.accounts import parse_token_days
 
+    # a refusal names the value as typed ("got 4000", not click's float "4000.0")
+    days = parse_token_days(expires)
     ws = workspace(ctx)
-    token, info = create_token(ws.engine, name, days=expires)
+    token, info = create_token(ws.engine, name, days=days)
     audit_append(
         ws.engine,
         ws.settings.user,
         "cli.create_token",
-        {"username": info.username, "token_id": info.token_id, "expires_days": expires},
+        {"username": info.username, "token_id": info.token_id, "expires_days": days},
     )
     click.echo(token)
     err_console.print(
@@ -206,6 +208,7 @@ def agreements_add(
 ) -> None:
     """Record an agreement granting PARTNER agreed aggregates."""
     from corridor.access import add_agreement, audit_append
+    from corridor.access.accounts import now
     from corridor.access.agreements import parse_day
 
     ws = workspace(ctx)
@@ -223,6 +226,20 @@ def agreements_add(
     audit_append(ws.engine, ws.settings.user, "cli.add_agreement", a.as_dict())
     click.echo(str(a.agreement_id))
     err_console.print(f"agreement {a.agreement_id} recorded for {a.partner}", highlight=False)
+    # recording a past or future agreement can be meant (for the record, or ahead of time), so
+    # it is said, not refused: an agreement that has already ended grants nothing
+    today = now().date()
+    if a.valid_to < today:
+        err_console.print(
+            f"[bold yellow]warning:[/] agreement {a.agreement_id} is not in force: it ended on "
+            f"{a.valid_to} (today is {today}), so it grants {a.partner} nothing",
+            highlight=False,
+        )
+    elif a.valid_from > today:
+        err_console.print(
+            f"note: agreement {a.agreement_id} is not in force yet: it starts on {a.valid_from}",
+            highlight=False,
+        )
 
 
 @agreements_group.command("list")

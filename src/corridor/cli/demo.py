@@ -188,12 +188,20 @@ def _hotspots(console: Console, ws: Workspace) -> str:
         f"year, {result.rate_interval_label}, P(top 10)):"
     )
     for row in result.table.slice(0, 10).to_pylist():
-        console.print(
-            f"     {row['rank']:>2}. {row['name']:<32} {row['new_infections_per_1000']:.1f} "
-            f"[{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}]"
-            f" p={row['p_top10']:.2f}  driver: {row['main_driver']}"
-        )
+        console.print(hotspot_line(row))
     return str(result.table.column("place_code")[0].as_py())
+
+
+def hotspot_line(row: dict[str, Any]) -> str:
+    """One site of the demo's top 10: rank, name, rate and interval, P(top 10), main driver
+    (in words: "service gap", or "none above the median site" for the ranking's "none")."""
+    from corridor.hotspots.drivers import driver_label
+
+    return (
+        f"     {row['rank']:>2}. {row['name']:<32} {row['new_infections_per_1000']:.1f} "
+        f"[{row['new_infections_per_1000_low']:.1f}-{row['new_infections_per_1000_high']:.1f}]"
+        f" p={row['p_top10']:.2f}  driver: {driver_label(row['main_driver'])}"
+    )
 
 
 def _num(value: object, digits: int = 0, flag: object = None, unit: str = "") -> str:

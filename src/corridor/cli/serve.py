@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import click
 
 from corridor.cli.common import err_console, state
+
+log = logging.getLogger("corridor.serve")
+
+ALLOW_SUPPRESSION_HELP = (
+    "Serve a workspace whose disclosure_method is suppression. Its guarantee holds only within "
+    "one output: the API and the dashboard answer any query, and small counts withheld in one "
+    "answer can be worked out from others (docs/disclosure.md). Without this flag serve "
+    "refuses such a workspace."
+)
+
+
+def refuse_suppression(folder: Path) -> str | None:
+    """Why ``corridor serve`` refuses the workspace (its disclosure method is suppression), or
+    None. The settings are read as the hub reads them (corridor.toml, CORRIDOR_* variables)."""
+    from corridor.config import load_settings
+
+    settings = load_settings(folder)
+    if settings.disclosure_method != "suppression":
+        return None
+    if settings.sources.get("disclosure_method") == "environment":
+        where = "the environment variable CORRIDOR_DISCLOSURE_METHOD"
+        change = "unset CORRIDOR_DISCLOSURE_METHOD (or set it to cellkey)"
+    else:
+        where = settings.sources.get("disclosure_method", "the settings")
+        change = f'set disclosure_method = "cellkey" in the [settings] of {where}'
+    return (
+        f"disclosure_method = suppression (set in {where}): suppression protects each output "
+        "on its own, not a series of outputs, and the HTTP API and the dashboard answer any "
+        "query: small counts withheld in one answer can be worked out from the others "
+        "(docs/disclosure.md, 'Why not suppression'). To serve with the cell-key method (the "
+        f"default), {change}; to serve with suppression all the same, pass --allow-suppression"
+    )
 
 
 def _trusted_proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -57,6 +90,7 @@ def _trusted_proxies(ctx: click.Context, param: click.Parameter, value: str | No
     "(default: the setting api_trusted_proxies, else none: a client's address is its "
     "connection's). docs/api.md, 'Serving'.",
 )
+@click.option("--allow-suppression", is_flag=True, help=ALLOW_SUPPRESSION_HELP)
 @click.pass_context
 def serve_command(
     ctx: click.Context,
@@ -67,16 +101,20 @@ def serve_command(
     workers: int,
     prepare_seconds: float,
     trusted_proxies: str | None,
+    allow_suppression: bool,
 ) -> None:
     """Serve the HTTP API (docs/api.md) on loopback by default. Needs an admin account."""
     import uvicorn
 
     from corridor.api.app import create_app, proxy_options
-    from corridor.errors import QueryError
+    from corridor.errors import ConfigError, QueryError
     from corridor.workspace import find_workspace
 
     st = state(ctx)
     folder = workspace_path or st.workspace_path or find_workspace()
+    refusal = refuse_suppression(folder)
+    if refusal is not None and not allow_suppression:
+        raise ConfigError(f"corridor serve refuses {folder}: {refusal}")
     # refuses without an admin, says how to add one
     app = create_app(folder, db=db or st.db, trusted_proxies=trusted_proxies)
     url = app.state.hub.url
@@ -86,6 +124,12 @@ def serve_command(
         raise QueryError(
             "--workers > 1 needs PostgreSQL (--db postgresql://...): a DuckDB file is held by "
             "one process, which serves many readers and one writer"
+        )
+    if app.state.hub.settings.disclosure_method == "suppression":  # --allow-suppression
+        log.warning(
+            "serving with disclosure_method = suppression (--allow-suppression): its guarantee "
+            "holds only within one output; the answers of the API and the dashboard together "
+            "can give away small counts it withholds (docs/disclosure.md)"
         )
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(

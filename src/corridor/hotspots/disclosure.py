@@ -27,6 +27,7 @@ from corridor.config import load_settings
 from corridor.contract.dimensions import TOTAL
 from corridor.hotspots.components import SPEC_BY_NAME
 from corridor.indicators import publish
+from corridor.indicators.disclosure import small_counts
 
 if TYPE_CHECKING:
     from corridor.config import Settings
@@ -65,9 +66,8 @@ def disclosure_line(disclosure: int | Settings) -> str:
     from corridor.indicators.cellkey import totals_note
 
     settings = settings_of(disclosure)
-    t = settings.suppression_threshold
     # the small counts in words: "from 1 to 9", "of 1"; a threshold of 1 has none (never "1 to 0")
-    small = "" if t <= 1 else "of 1" if t == 2 else f"from 1 to {t - 1}"
+    small = small_counts(settings.suppression_threshold)
     if settings.disclosure_method == "cellkey":
         withheld = (
             f"No count {small} is published"

@@ -8,6 +8,7 @@ import numpy as np
 
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
+from corridor.hotspots.drivers import NO_DRIVER, driver_label
 from corridor.hotspots.ranking import rate_interval_coverage_text
 
 if TYPE_CHECKING:
@@ -17,6 +18,22 @@ if TYPE_CHECKING:
 
 #: a component's lift (log factor) counted as notable in the summary (x1.1)
 LIFT_NOTABLE = 0.1
+
+
+def comparison(above: list[str], below: list[str], driver: str | None) -> str:
+    """The summary's comparison with the median site: the components whose lift is notable
+    (above :data:`LIFT_NOTABLE`, or below its negative), and the main driver ``driver`` (None
+    when no component lifts the site) said to be "only slightly higher" when its own lift is
+    not notable: the summary names it as the main driver just before, so "not higher on any
+    component" would contradict it."""
+    if above:
+        higher = "higher on " + ", ".join(driver_label(a) for a in above)
+    elif driver is not None:
+        higher = f"only slightly higher on {driver_label(driver)}"
+    else:
+        higher = "not higher on any component"
+    lower = "; lower on " + ", ".join(driver_label(b) for b in below) if below else ""
+    return higher + lower
 
 
 def _r(x: float | None, digits: int = 4) -> float | None:
@@ -144,19 +161,15 @@ def explain_site(
         if intervals
         else ". "
     )
-    if components and row["main_driver"] != "none":
-        top = components[0]
+    driven = bool(components) and row["main_driver"] != NO_DRIVER
+    if driven:
+        top = components[0]  # the main driver: the largest lift
         summary += (
-            f"Main driver: {top['component'].replace('_', ' ')} (x{top['factor_vs_median']:.2f} "
+            f"Main driver: {driver_label(top['component'])} (x{top['factor_vs_median']:.2f} "
             "against the median site). "
         )
     summary += f"Compared with the median site ({median_rate:.1f} per 1,000): "
-    summary += (
-        (("higher on " + ", ".join(a.replace("_", " ") for a in above)) if above
-         else "not higher on any component")
-        + ("; lower on " + ", ".join(b.replace("_", " ") for b in below) if below else "")
-        + "."
-    )  # fmt: skip
+    summary += comparison(above, below, components[0]["component"] if driven else None) + "."
     if "fully_imputed" in flags:
         summary += (
             " The site reports no data the model uses: its estimate is imputed from similar "

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS, SPECS, SiteData, compute_site_data
+from corridor.hotspots.drivers import NO_DRIVER
 from corridor.hotspots.incidence import (
     MIN_RECENCY_SITES,
     TAU_PRIOR,
@@ -26,7 +27,7 @@ from corridor.hotspots.scoring import (
     impute_point,
     parse_weights,
 )
-from corridor.hotspots.warehouse import no_testing_data, resolve_window
+from corridor.hotspots.warehouse import Window, no_testing_data, resolve_window
 from corridor.indicators.registry import DEFAULT_TESTING_MIN_AGE
 from corridor.storage.engine import Engine
 
@@ -240,6 +241,7 @@ def rank_sites(
         raise QueryError(f"seed must be a whole number >= 0, got {seed!r}")
     w_all = parse_weights(weights)
     window = resolve_window(engine, period)
+    check_window(window)
     data = compute_site_data(engine, window, testing_min_age=int(testing_min_age))
     if data.sites.empty:
         raise QueryError(
@@ -257,6 +259,24 @@ def rank_sites(
         level=level,
         top=top,
     )
+
+
+def check_window(window: Window) -> None:
+    """QueryError for a window over which counts are not published (``publish`` refuses a sum
+    over a range of periods that is not one calendar period nor four consecutive quarters:
+    ``indicators.buckets.published_window``): the ranking's raw measures over it could not
+    leave."""
+    from corridor.contract.periods import parse_period_range
+    from corridor.indicators.buckets import published_window
+
+    if not published_window(parse_period_range(window.text)):
+        raise QueryError(
+            f"cannot rank period {window.text}: the ranking's raw measures are published, and a "
+            "count summed over a range of periods is published only for one calendar period (a "
+            "week, a month, a quarter, a year) or four consecutive quarters (12 months ending "
+            "with a quarter; any other range is a new noisy sum of the same periods); rank one "
+            "of those, e.g. 2024, 2024Q3 or 2023-07:2024-06"
+        )
 
 
 def score_sites(
@@ -358,7 +378,7 @@ def score_sites(
     for term, contribution in est.contributions.items():
         lift[:, COMPONENTS.index(TERM_COMPONENT[term])] += contribution
     driver = np.array([COMPONENTS[j] for j in np.argmax(lift, axis=1)], dtype=object)
-    driver[lift.max(axis=1) <= 0.0] = "none"
+    driver[lift.max(axis=1) <= 0.0] = NO_DRIVER
 
     def position(r: np.ndarray) -> np.ndarray:
         return 100.0 * (n - r) / (n - 1) if n > 1 else np.full(n, 100.0)

@@ -56,8 +56,9 @@ def _months_back(end: date, months: int) -> date:
 def resolve_window(engine: Engine, period: str | None) -> Window:
     """The window named by ``period`` (``2024``, ``2023Q1:2024Q4``), else the latest 12 months.
 
-    Without a period the window is the 12 calendar months ending with the month of the last day
-    any service report (else flow record, else case) covers, e.g. ``2024-01:2024-12``.
+    Without a period the window is the 12 calendar months ending with the calendar quarter of
+    the last day any service report (else flow record, else case) covers, e.g.
+    ``2024-01:2024-12`` (data to November 2024, or to December).
     """
     if period is not None:
         try:
@@ -77,9 +78,11 @@ def resolve_window(engine: Engine, period: str | None) -> Window:
             break
     if end is None:
         end = date.today()
-    # the 12 calendar months ending with the month of the latest data
-    first = _months_back(date(end.year, end.month, calendar.monthrange(end.year, end.month)[1]), 12)
-    text = f"{first.year}-{first.month:02d}:{end.year}-{end.month:02d}"
+    # the 12 months end with the quarter of the latest data: a window of four whole quarters
+    # is one that may be published (indicators.buckets.published_window)
+    last = end.month + (-end.month) % 3
+    first = _months_back(date(end.year, last, calendar.monthrange(end.year, last)[1]), 12)
+    text = f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
     rng = parse_period_range(text)
     return Window(rng.start, rng.end, rng.text)
 

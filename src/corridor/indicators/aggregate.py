@@ -27,7 +27,15 @@ import pyarrow as pa
 
 from corridor.contract.dimensions import DATA_ELEMENTS, DISAGGREGATIONS, PLACE_DIMS
 from corridor.errors import QueryError
-from corridor.indicators.buckets import PeriodPlan, lag_plan, parse_request, plan_periods
+from corridor.indicators.buckets import (
+    FREE_WINDOW_KEY,
+    PeriodPlan,
+    lag_plan,
+    parse_request,
+    plan_periods,
+    published_window,
+)
+from corridor.indicators.cellkey import REPORTED_ROWS, ROWS_KEY
 from corridor.indicators.cellpairs import pair_cells, plain_cells_sql
 from corridor.indicators.cells import (
     StockFeed,
@@ -309,8 +317,10 @@ def _compute(
     lagged = {s.element for i in indicators for s in i.series if s.lag_quarters}
     plain = {s.element for i in indicators for s in i.series if not s.lag_quarters}
     plan = plan_periods({p for e, p in reported if e in plain or e not in lagged}, request, trend)
+    # one sum over a range that is not a calendar period: publish refuses it (buckets)
+    free = request.text if request and not trend and not published_window(request) else None
     if not plan.feeds:
-        return _finish(schema.empty_table(), dims_all, totals, completeness or 0.0)
+        return _finish(schema.empty_table(), dims_all, totals, completeness or 0.0, free)
     plans = [plan]
     for e in sorted(lagged):
         quarters = max(s.lag_quarters for i in indicators for s in i.series if s.element == e)
@@ -370,15 +380,22 @@ def _compute(
     names = place_names(engine) if by_place else {}
     threshold = completeness if completeness is not None else 0.0
     table = pivot(cells, indicators, overrides, schema, names, expected, threshold)
-    return _finish(table, dims_all, totals, threshold)
+    return _finish(table, dims_all, totals, threshold, free)
 
 
-def _finish(table: pa.Table, by: Sequence[str], totals: bool, completeness: float) -> pa.Table:
-    """Attach the metadata."""
+def _finish(
+    table: pa.Table, by: Sequence[str], totals: bool, completeness: float, free: str | None
+) -> pa.Table:
+    """Attach the metadata. ``corridor.rows = reported``: a row only where data were reported
+    (true zeros are not stored), which ``publish`` reads (:func:`corridor.indicators.cellkey.
+    lists_reported_rows`)."""
     meta = {
         "corridor.by": json.dumps(list(by)),
         "corridor.totals": json.dumps(totals),
         "corridor.suppressed": "false",
         "corridor.completeness_threshold": json.dumps(completeness),
+        ROWS_KEY: REPORTED_ROWS,
     }
+    if free is not None:  # (``free``: the range of a sum that publish refuses)
+        meta[FREE_WINDOW_KEY.decode()] = free
     return table.replace_schema_metadata(meta)

@@ -64,6 +64,38 @@ def parse_request(text: str | None) -> PeriodRange | None:
         raise QueryError(f"bad period {text!r}: {exc}") from None
 
 
+def published_window(request: PeriodRange) -> bool:
+    """Whether one sum over ``request`` may be published (``disclosure.publish``): a calendar
+    period (an ISO week, a month, a quarter, a year), or four consecutive calendar quarters (the
+    12 months ending with a quarter: a rolling year, a fiscal year such as October-September).
+
+    Any other range would be a new noisy sum of the same quarters: a reader who asked for every
+    range of 28 quarters (406 sums) solved them by least squares and recovered 42% of the
+    quarterly counts of 1-9 exactly (docs/disclosure.md, "Period ranges"). Such a range is
+    asked by period instead, each of its periods a cell of its own."""
+    for kind in GRANULARITY:
+        p = bucket_of(anchor(request.first) if kind == "week" else request.start, kind)
+        if (p.start, p.end) == (request.start, request.end):
+            return True
+    start, end = request.start, request.end
+    if start.day != 1 or start.month % 3 != 1:
+        return False
+    return end == date(start.year + 1, start.month, 1) - timedelta(days=1)
+
+
+#: the metadata key of a table summed over a range that :func:`published_window` refuses
+FREE_WINDOW_KEY = b"corridor.free_window"
+#: why a range that :func:`published_window` refuses is not published (the one disclosure
+#: function says it; each channel adds how to ask for it)
+FREE_WINDOW_REASON = (
+    "a sum over a range of periods is published only for one calendar period (a week, a month, "
+    "a quarter, a year) or four consecutive quarters (12 months ending with a quarter): any "
+    "other range is a new noisy sum of the same periods, and enough of them average the "
+    "disclosure control's noise away. Ask for the range by period (each period is published on "
+    "its own), or for one of those periods"
+)
+
+
 def anchor(p: Period) -> date:
     """The day that places a reported period in a bucket: a week's Thursday, else its start."""
     return p.start + timedelta(days=3) if p.kind == "week" else p.start

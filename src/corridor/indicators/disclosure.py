@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corridor.errors import QueryError
 from corridor.indicators import complements
 from corridor.indicators.complements import Protector, links_over_limit
 from corridor.indicators.corridorboxes import boxes_across
@@ -61,6 +62,22 @@ SUPPRESSED: Final = "suppressed"
 
 def primary_text(threshold: int) -> str:
     return f"<{threshold}"
+
+
+#: what every output says when the threshold (1) withholds no count for being small
+NONE_SMALL: Final = "no count is withheld for being small (threshold 1)"
+
+
+def small_counts(threshold: int) -> str:
+    """The counts that disclosure control never publishes, in words that follow "count" or
+    "counts": ``"from 1 to 9"`` (threshold 10), ``"of 1"`` (threshold 2), and ``""`` for a
+    threshold of 1, which withholds no count for being small. Every output words them with
+    this (indicator notes and exports, the report, the ranking, the dashboard), so that none
+    prints a range "1 to 0" or "1-1"; where it is empty, the output says :data:`NONE_SMALL`
+    or leaves the wording out."""
+    if threshold <= 1:
+        return ""
+    return "of 1" if threshold == 2 else f"from 1 to {threshold - 1}"
 
 
 def protect(lay: Layout, threshold: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,6 +261,7 @@ __all__: Sequence[str] = (
     "is_suppressed",
     "method_of",
     "publish",
+    "small_counts",
     "suppress",
     "threshold_of",
     "withheld",
@@ -259,16 +277,33 @@ def publish(table: pa.Table, settings: Settings) -> pa.Table:
     * ``disclosure_method = cellkey`` (the default): every count perturbed by the cell-key method
       (:mod:`corridor.indicators.cellkey`), rates from the published counts. It needs the cell
       keys that ``compute_indicators`` gives (``numerator_key`` / ``denominator_key``); a table
-      without them (a one-off table of counts that have no record keys) is suppressed instead;
+      without them (a one-off table of counts that have no record keys) is suppressed instead.
+      A table of ``compute_indicators`` lists a row only where data were reported: its rows
+      whose every published count is 0 are left out, as true zeros are (listed, they would
+      show that a count of 1 to threshold - 1 is behind them; docs/disclosure.md);
     * ``disclosure_method = suppression``: :func:`suppress` with the threshold.
 
-    Either way the key columns never leave.
+    Either way the key columns never leave, and a sum over a range of periods that is not one
+    calendar period nor four consecutive quarters is refused (QueryError,
+    :func:`corridor.indicators.buckets.published_window`): each such range is a new noisy sum
+    of the same periods.
     """
-    from corridor.indicators.cellkey import KEY_COLUMNS, has_keys, perturb_table
+    from corridor.indicators.buckets import FREE_WINDOW_KEY, FREE_WINDOW_REASON
+
+    free = (table.schema.metadata or {}).get(FREE_WINDOW_KEY)
+    if free is not None:
+        raise QueryError(f"period {free.decode()}: {FREE_WINDOW_REASON}")
+    from corridor.indicators.cellkey import (
+        KEY_COLUMNS,
+        has_keys,
+        lists_reported_rows,
+        perturb_table,
+    )
 
     threshold = settings.suppression_threshold
     if settings.disclosure_method == "cellkey" and has_keys(table):
-        return perturb_table(table, perturbation_table(settings))
+        ptable = perturbation_table(settings)
+        return perturb_table(table, ptable, drop_zero_rows=lists_reported_rows(table))
     out = suppress(table, threshold)
     return out.drop_columns([c for c in KEY_COLUMNS if c in out.column_names])
 
@@ -342,9 +377,13 @@ def disclosure_note(table: pa.Table) -> str:
     from corridor.indicators.cellkey import totals_note
 
     t = threshold_of(table)
+    small = small_counts(t)
     if method_of(table) == "cellkey":
-        return f"{totals_note()} No count from 1 to {t - 1} is published."
+        withheld = f"No count {small} is published." if small else f"{NONE_SMALL.capitalize()}."
+        return f"{totals_note()} {withheld}"
+    if not small:
+        return f"{NONE_SMALL}."
     return (
-        f"counts 1-{t - 1} shown as <{t}; 'suppressed': withheld so that they cannot be worked "
+        f"counts {small} shown as <{t}; 'suppressed': withheld so that they cannot be worked "
         "out from totals."
     )

@@ -6,11 +6,19 @@ this text, then run ``.venv/bin/python scripts/gen_indicator_docs.py``.
 
 from __future__ import annotations
 
+import textwrap
+
 from corridor.contract.dimensions import DATA_ELEMENT_MEANINGS, DATA_ELEMENTS, LOOKBACK_MONTHS
 from corridor.indicators.complements import EXACT_CHECK_LIMIT
 from corridor.indicators.disclosure import DEFAULT_THRESHOLD
 from corridor.indicators.export import HXL_TAGS
-from corridor.indicators.registry import DIMENSION_HELP, DIMENSIONS, INDICATORS, Indicator
+from corridor.indicators.registry import (
+    DIMENSION_HELP,
+    DIMENSIONS,
+    GROUPS,
+    INDICATORS,
+    Indicator,
+)
 
 _INTRO = """\
 # Indicators
@@ -24,12 +32,23 @@ each a data element of the data dictionary, shown as a percentage with its targe
     corridor indicators --list
     corridor indicators --indicator first_95,second_95,third_95 --by country,population_group
     corridor indicators -i positivity --by place,period --period 2023Q1:2024Q4 --format csv
+    corridor indicators -i cascade --by country --period 2024
 
-Python (other modules use the same functions):
+`-i`/`--indicator` takes indicator ids (the table below), separated by commas, or a group:
 
+{groups}
+
+Python (other modules use the same functions), here on the demonstration workspace that
+`corridor demo` writes (`demo-output`):
+
+    import corridor
     from corridor.indicators import compute_indicators, publish
-    raw = compute_indicators(engine, ["positivity"], by=["place", "sex"], period="2024")
-    safe = publish(raw, ws.settings)       # every output that leaves the analyst goes through it
+
+    ws = corridor.open_workspace("demo-output")
+    raw = compute_indicators(ws.engine, ["positivity"], by=["place", "sex"], period="2024")
+    safe = publish(raw, ws.settings)  # every output that leaves the analyst goes through it
+    print(safe.select(["place_code", "sex", "numerator", "denominator", "value"]))
+    ws.close()
 
 `compute_indicators(engine, ids, by=(), period=None, *, totals=False, targets=None,
 ordered=True, completeness=80, testing_min_age=15)` returns an Arrow table, **unsuppressed**,
@@ -272,13 +291,27 @@ def _taken(i: Indicator) -> str:
     return "" if den.plain else f" ({den.describe()})"
 
 
+def _groups() -> str:
+    """The groups ``-i`` takes besides ids (``corridor indicators -h``: cascade, all)."""
+    meaning = {
+        "cascade": "the HIV indicators, in the order of the table below: ",
+        "all": "every indicator, in the order of the table below.",
+    }
+    lines = []
+    for name, ids in GROUPS.items():
+        what = meaning.get(name, "")
+        members = "" if name == "all" else ", ".join(f"`{i}`" for i in ids) + "."
+        lines.append(textwrap.fill(f"* `{name}`: {what}{members}", 96, subsequent_indent="  "))
+    return "\n".join(lines)
+
+
 def render_markdown() -> str:
     """The text of docs/indicators.md."""
     stocks = ", ".join(f"`{e}`" for e, t in DATA_ELEMENTS.items() if t == "stock")
     lookbacks = ", ".join(
         f"`{e}` ({LOOKBACK_MONTHS[e]} months)" for e, t in DATA_ELEMENTS.items() if t == "lookback"
     )
-    parts = [_INTRO, "## The indicators\n"]
+    parts = [_INTRO.format(groups=_groups()), "## The indicators\n"]
     parts.append("| id | name | numerator / denominator | target | source |")
     parts.append("|---|---|---|---|---|")
     for i in INDICATORS:

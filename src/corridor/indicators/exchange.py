@@ -23,7 +23,12 @@ import pyarrow as pa
 from corridor.contract.dimensions import TOTAL
 from corridor.contract.periods import parse_period
 from corridor.errors import QueryError
-from corridor.indicators.disclosure import disclosure_note, method_of, threshold_of
+from corridor.indicators.disclosure import (
+    disclosure_note,
+    method_of,
+    small_counts,
+    threshold_of,
+)
 from corridor.indicators.exchangevalues import (
     Coded,
     Values,
@@ -216,10 +221,11 @@ def write_dhis2_json(
     tail: dict[str, Any] = {}
     comments = []
     if withheld:
-        t = threshold_of(table)
+        small = small_counts(threshold_of(table))
         comments.append(
-            f"{withheld} value(s) withheld by disclosure control (counts 1-{t - 1}, "
-            "complementary cells and their rates) are left out of dataValues"
+            f"{withheld} value(s) withheld by disclosure control ("
+            + (f"counts {small}, " if small else "")
+            + "complementary cells and their rates) are left out of dataValues"
         )
     elif not unsuppressed and method_of(table) == "cellkey":
         comments.append(disclosure_note(table))

@@ -19,9 +19,11 @@ import pyarrow.compute as pc
 from corridor.contract.formats import INDICATOR_FORMATS
 from corridor.errors import QueryError
 from corridor.indicators.disclosure import (
+    NONE_SMALL,
     disclosure_note,
     is_suppressed,
     method_of,
+    small_counts,
     threshold_of,
 )
 from corridor.indicators.exchange import (
@@ -268,14 +270,17 @@ def _disclosure(table: pa.Table, unsuppressed: bool) -> dict[str, Any]:
             "variance": float(meta.get(b"corridor.variance", b"0")),
             "note": disclosure_note(table),
         }
+    t = threshold_of(table)
+    small = small_counts(t)
     return {
         "applied": True,
         "method": "suppression",
-        "threshold": threshold_of(table),
+        "threshold": t,
         "withheld_counts": withheld,
-        "note": f"counts 1-{threshold_of(table) - 1} shown as <{threshold_of(table)}; "
-        "'suppressed' marks counts withheld so that those cannot be worked out from totals, "
-        "and rates of withheld counts",
+        "note": f"counts {small} shown as <{t}; 'suppressed' marks counts withheld so that "
+        "those cannot be worked out from totals, and rates of withheld counts"
+        if small
+        else NONE_SMALL,
     }
 
 

@@ -123,6 +123,10 @@ class Cascade:
     period: str
 
 
+#: the column that numbers the rows handed to ``publish`` (which may leave some out)
+_ROW = "report_row"
+
+
 def _protected(
     engine: Engine,
     ids: Sequence[str],
@@ -133,7 +137,13 @@ def _protected(
     raw = compute_indicators(engine, ids, by=by, period=period, totals=True)
     if raw.num_rows == 0:
         return raw, []
-    return raw, indicator_cells(raw, suppress_table(raw, threshold), threshold_of(threshold))
+    # publish leaves out the rows whose every published count is 0 (cell-key method): the
+    # report lists the rows that are left, as every other output does
+    numbered = raw.append_column(_ROW, pa.array(range(raw.num_rows), pa.int64()))
+    published = suppress_table(numbered, threshold)
+    listed = raw.take(published.column(_ROW))
+    cells = indicator_cells(listed, published.drop_columns([_ROW]), threshold_of(threshold))
+    return listed, cells
 
 
 def _leaves_people_out(c: CascadeCell) -> bool:

@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from corridor.hotspots import HotspotResult
+from corridor.hotspots.drivers import COMPONENT_LABELS, NO_DRIVER, driver_label
+from corridor.hotspots.drivers import NO_DRIVER_LABEL as NO_DRIVER_LABEL  # the report's name
+from corridor.hotspots.explain import LIFT_NOTABLE
 
 if TYPE_CHECKING:
     from corridor.config import Settings
 
-COMPONENT_LABELS: dict[str, str] = {
-    "mobility": "mobility",
-    "burden": "burden",
-    "service_gap": "service gap",
-    "bridging": "bridging",
-}
 COMPONENT_COLOURS: dict[str, str] = {
     "mobility": "#0072b2",
     "burden": "#d55e00",
@@ -44,13 +41,7 @@ MEASURE_LABELS: dict[str, str] = {
     "bridging_flow": "bridging flow",
     "betweenness": "bridging position in the flow network",
 }
-#: the ranking's ``main_driver`` of a site that no component lifts above the median site
-NO_DRIVER = "none"
-#: what the report and the dashboard write for it (a reader took "driven by none" for a fault)
-NO_DRIVER_LABEL = "none above the median site"
 STANDS_OUT = 75.0
-#: a component's lift (log factor) named in the explanation (x1.1)
-LIFT_NOTABLE = 0.1
 #: bar units (of 100) per doubling of the estimate against the median site
 BAR_SCALE = 25.0
 
@@ -86,15 +77,6 @@ class HotspotRow:
 def _f(v: Any) -> float:
     x = float(v) if v is not None else math.nan
     return x if math.isfinite(x) else 0.0
-
-
-def driver_label(main_driver: str | None) -> str:
-    """The ranking's ``main_driver`` as the report writes it: the component's name ("service
-    gap"), or :data:`NO_DRIVER_LABEL` for a site that no component lifts above the median site
-    (the ranking's "none")."""
-    if main_driver is None or main_driver == NO_DRIVER:
-        return NO_DRIVER_LABEL
-    return COMPONENT_LABELS.get(main_driver, main_driver.replace("_", " "))
 
 
 def _standing(percentile: float) -> str:

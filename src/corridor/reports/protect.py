@@ -64,14 +64,13 @@ def threshold_of(disclosure: int | Settings) -> int:
 
 
 def small_counts(threshold: int | Settings) -> str:
-    """The counts that disclosure control never shows, as the report words them after "count":
-    ``"from 1 to 9"`` (threshold 10), ``"of 1"`` (threshold 2), and ``""`` for a threshold of 1,
-    which withholds no count for being small (the report then leaves the wording out, rather
-    than print a range "1 to 0")."""
-    t = threshold_of(threshold)
-    if t <= 1:
-        return ""
-    return "of 1" if t == 2 else f"from 1 to {t - 1}"
+    """The counts that disclosure control never shows, as every output words them after
+    "count" (:func:`corridor.indicators.disclosure.small_counts`): ``"from 1 to 9"`` (threshold
+    10), ``"of 1"`` (threshold 2), and ``""`` for a threshold of 1, which withholds no count for
+    being small (the report then leaves the wording out, rather than print a range "1 to 0")."""
+    from corridor.indicators.disclosure import small_counts as in_words
+
+    return in_words(threshold_of(threshold))
 
 
 def disclosure_method(threshold: int | Settings) -> str:

@@ -23,10 +23,11 @@ from corridor.access.scope import Scope, scoped
 from corridor.api.auth import EngineDep, hub_of
 from corridor.api.respond import deep_clean
 from corridor.config import Settings
+from corridor.hotspots.drivers import driver_label
 from corridor.indicators.disclosure import publish_counts
 from corridor.reports import basemap
 from corridor.reports.cascade import TREND_IDS, group_label, trends
-from corridor.reports.hotspot_view import COMPONENT_LABELS, contribution_bar, explanation
+from corridor.reports.hotspot_view import contribution_bar, explanation
 from corridor.reports.mapview import (
     SCORE_CLASSES,
     corridors,
@@ -280,7 +281,7 @@ def site_detail(
         "top": result.top,
         "explanation": explanation(info),
         "bar": contribution_bar(info),
-        "driver": COMPONENT_LABELS.get(str(row["main_driver"]), str(row["main_driver"])),
+        "driver": driver_label(row["main_driver"]),
         "indicators": [(i, get_indicator(i).name.split(":")[0]) for i in SITE_INDICATORS],
         "groups": [
             (group_label(g), cells) for g, cells in sorted(groups.items(), key=_group_order)

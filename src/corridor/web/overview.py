@@ -28,7 +28,7 @@ from corridor.reports.cascade import cascade, largest_gaps
 from corridor.reports.hotspot_view import hotspot_rows
 from corridor.reports.html import Window, country_names
 from corridor.reports.outbreak import outbreaks
-from corridor.reports.protect import disclosure_method
+from corridor.reports.protect import disclosure_method, small_counts
 from corridor.reports.quality import completeness
 from corridor.storage.engine import Engine
 from corridor.web.live import cached, ranking_for, window_for
@@ -103,6 +103,8 @@ def summary(
         "period_start": window.start.isoformat(),
         "period_end": window.end.isoformat(),
         "threshold": threshold,
+        # "from 1 to 9", "of 1", or "" when the threshold (1) withholds no count for its size
+        "small_counts": small_counts(settings),
         "disclosure_method": disclosure_method(settings),
         "sites": sites,
         "level": round(100 * result.level),

@@ -15,6 +15,7 @@ from typing import Any, Final
 from corridor.config import Settings
 from corridor.errors import QueryError
 from corridor.hotspots.components import COMPONENTS
+from corridor.hotspots.drivers import driver_label
 from corridor.hotspots.ranking import HotspotResult
 from corridor.hotspots.reweigh import MULTIPLIER_RANGE, Reweighed, reweigh
 
@@ -115,7 +116,8 @@ def ranking_view(
                 "rank_low": base["rank_low"],
                 "rank_high": base["rank_high"],
                 "p_top10": _finite(base["p_top10"]),
-                "main_driver": base["main_driver"],
+                "main_driver": base["main_driver"],  # the data's value ("none")
+                "driver": driver_label(base["main_driver"]),  # as the page writes it
                 "flags": base["flags"] or "",
                 "in_top": rank <= again.top,
             }
