@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACTS = ROOT / "test-artefacts" / "browser"
@@ -79,9 +83,22 @@ def _count_pdf_pages(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", data))
 
 
+def off_loop(fn: Callable[[], T]) -> T:
+    """``fn()`` in a thread of its own: Playwright's sync API refuses to start in a thread whose
+    asyncio loop runs, as the main thread's does after tests/web's session-wide browser started
+    in the same xdist worker ("It looks like you are using Playwright Sync API inside the asyncio
+    loop"), which made the report's browser tests fail depending on the workers' order."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
 def open_report(html: Path, name: str) -> tuple[list[PageCheck], int]:
     """Open ``html`` at each viewport (screenshots kept) and print it to A4; returns the checks
-    and the number of printed pages."""
+    and the number of printed pages (in a thread of its own: :func:`off_loop`)."""
+    return off_loop(lambda: _open_report(html, name))
+
+
+def _open_report(html: Path, name: str) -> tuple[list[PageCheck], int]:
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()

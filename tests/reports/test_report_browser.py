@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import assert_reads_well, chromium_path, open_report
+from browser import assert_reads_well, chromium_path, off_loop, open_report
 from corridor.reports.html import write_report
 from corridor.workspace import Workspace, init_workspace
 
@@ -62,44 +62,48 @@ def test_a_long_name_neither_widens_the_page_nor_runs_off_paper(tmp_path: Path) 
     """A long name without spaces (in the summary, the map's key and the tables) wrapped
     nowhere: the page scrolled sideways at 1366 and 390 px, and in print the ranking was wider
     than the A4 page (Chromium cut it off, or shrank every page to fit)."""
-    from playwright.sync_api import sync_playwright
 
-    from reports.test_report import write_sources
+    def run() -> None:
+        from playwright.sync_api import sync_playwright
 
-    executable = chromium_path()
-    src = tmp_path / "src"
-    src.mkdir()
-    write_sources(src)
-    places = src / "places.csv"
-    places.write_text(places.read_text().replace("Nakuru,", f"{LONG_NAME},"), encoding="utf-8")
-    ws = init_workspace(tmp_path / "ws")
-    try:
-        for kind in ("places", "services", "flows", "cases"):
-            ws.ingest([src / f"{kind}.csv"], kind)
-        html = write_report(ws, tmp_path / "report.html", period="2024", draws=20)
-    finally:
-        ws.close()
-    assert LONG_NAME in html.read_text(encoding="utf-8")
-    widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
+        from reports.test_report import write_sources
+
+        executable = chromium_path()
+        src = tmp_path / "src"
+        src.mkdir()
+        write_sources(src)
+        places = src / "places.csv"
+        places.write_text(places.read_text().replace("Nakuru,", f"{LONG_NAME},"), encoding="utf-8")
+        ws = init_workspace(tmp_path / "ws")
         try:
-            for width, height in ((1366, 900), (390, 844)):
-                page = browser.new_page(viewport={"width": width, "height": height})
+            for kind in ("places", "services", "flows", "cases"):
+                ws.ingest([src / f"{kind}.csv"], kind)
+            html = write_report(ws, tmp_path / "report.html", period="2024", draws=20)
+        finally:
+            ws.close()
+        assert LONG_NAME in html.read_text(encoding="utf-8")
+        widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                for width, height in ((1366, 900), (390, 844)):
+                    page = browser.new_page(viewport={"width": width, "height": height})
+                    page.goto(html.resolve().as_uri(), wait_until="load")
+                    scroll, client = page.evaluate(widths)
+                    assert scroll <= client, f"{width} px: the page scrolls sideways to {scroll} px"
+                    page.close()
+                page = browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
+                page.emulate_media(media="print")
                 page.goto(html.resolve().as_uri(), wait_until="load")
                 scroll, client = page.evaluate(widths)
-                assert scroll <= client, f"{width} px: the page scrolls sideways to {scroll} px"
+                assert scroll <= client, f"printed: {scroll} px wide on a page of {client} px"
                 page.close()
-            page = browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
-            page.emulate_media(media="print")
-            page.goto(html.resolve().as_uri(), wait_until="load")
-            scroll, client = page.evaluate(widths)
-            assert scroll <= client, f"printed: {scroll} px wide on a page of {client} px"
-            page.close()
-        finally:
-            browser.close()
+            finally:
+                browser.close()
+
+    off_loop(run)  # (Playwright's sync API in a thread of its own: browser.off_loop)
 
 
 def test_the_demo_report_prints_full_size_on_at_most_twelve_pages(
@@ -109,36 +113,40 @@ def test_the_demo_report_prints_full_size_on_at_most_twelve_pages(
     allocated to a group ("46.5% of the denominator 10,679 / 11,310" in every column) did not
     wrap, and Chromium shrinks every page of a document with anything wider than the paper.
     Letting it wrap printed 13 pages; the report is documented to print on at most 12."""
-    from playwright.sync_api import sync_playwright
 
-    from browser import ARTEFACTS, _count_pdf_pages
+    def run() -> None:
+        from playwright.sync_api import sync_playwright
 
-    executable = chromium_path()
-    html = write_report(demo_workspace, tmp_path / "report.html")  # as `corridor demo` does
-    widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
-            page.emulate_media(media="print")
-            page.goto(html.resolve().as_uri(), wait_until="load")
-            scroll, client = page.evaluate(widths)
-            wide = page.evaluate(
-                "[...document.querySelectorAll('table')].filter(t => "
-                "t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-                ".map(t => t.className)"
+        from browser import ARTEFACTS, _count_pdf_pages
+
+        executable = chromium_path()
+        html = write_report(demo_workspace, tmp_path / "report.html")  # as `corridor demo` does
+        widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
             )
-            page.close()
-            page = browser.new_page()
-            page.goto(html.resolve().as_uri(), wait_until="load")
-            pdf = page.pdf(format="A4", print_background=True)
-        finally:
-            browser.close()
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTEFACTS / "demo-report-full-size.pdf").write_bytes(pdf)
-    scale = min(1.0, client / scroll)
-    assert scale >= 0.95, f"printed at {scale:.0%}: wider than the paper: {wide}"
-    pages = _count_pdf_pages(pdf)
-    assert pages <= 12, f"the demo report prints on {pages} A4 pages"
+            try:
+                page = browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
+                page.emulate_media(media="print")
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                scroll, client = page.evaluate(widths)
+                wide = page.evaluate(
+                    "[...document.querySelectorAll('table')].filter(t => "
+                    "t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                    ".map(t => t.className)"
+                )
+                page.close()
+                page = browser.new_page()
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                pdf = page.pdf(format="A4", print_background=True)
+            finally:
+                browser.close()
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTEFACTS / "demo-report-full-size.pdf").write_bytes(pdf)
+        scale = min(1.0, client / scroll)
+        assert scale >= 0.95, f"printed at {scale:.0%}: wider than the paper: {wide}"
+        pages = _count_pdf_pages(pdf)
+        assert pages <= 12, f"the demo report prints on {pages} A4 pages"
+
+    off_loop(run)  # (Playwright's sync API in a thread of its own: browser.off_loop)

@@ -94,7 +94,8 @@ def _last_day(engine: Engine) -> date | None:
 
 
 def report_window(engine: Engine, period: str | None) -> Window:
-    """The report's period: ``period`` (checked), else the 12 months ending with the data."""
+    """The report's period: ``period`` (checked), else the 12 months ending with the calendar
+    quarter of the latest data (four whole quarters)."""
     if period is not None:
         try:
             rng = parse_period_range(period.strip())
@@ -109,13 +110,15 @@ def report_window(engine: Engine, period: str | None) -> Window:
             "nothing to report: the warehouse holds no services, flows or cases; import data "
             "first (corridor ingest FILE --kind services|flows|cases)"
         )
-    # 12 whole months ending with the month of the last day covered
-    first = date(end.year - 1, end.month, 1) + timedelta(days=32)
+    # 12 whole months ending with the calendar quarter of the last day covered: four whole
+    # quarters, a window whose sums may be published (indicators.buckets.published_window)
+    last = end.month + (-end.month) % 3
+    first = date(end.year - 1, last, 1) + timedelta(days=32)
     first = first.replace(day=1)
     text = (
         f"{end.year}"
-        if end.month == 12
-        else f"{first.year}-{first.month:02d}:{end.year}-{end.month:02d}"
+        if last == 12
+        else f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
     )
     rng = parse_period_range(text)
     return Window(rng.start, rng.end, rng.text)
