@@ -115,11 +115,7 @@ def report_window(engine: Engine, period: str | None) -> Window:
     last = end.month + (-end.month) % 3
     first = date(end.year - 1, last, 1) + timedelta(days=32)
     first = first.replace(day=1)
-    text = (
-        f"{end.year}"
-        if last == 12
-        else f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
-    )
+    text = f"{end.year}" if last == 12 else f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
     rng = parse_period_range(text)
     return Window(rng.start, rng.end, rng.text)
 
