@@ -81,3 +81,30 @@ def test_admin_forms_refuse_made_up_countries_and_write_nothing(fresh_hub_both: 
     assert ">bob<" in c.get("/admin").text  # as the page lists an account
     r = c.post("/admin/agreements", data={**agreement, "countries": "uga"})
     assert r.status_code == 200 and "recorded for partner1" in r.text
+
+
+def test_the_admin_form_says_when_an_agreement_is_not_in_force(fresh_hub_both: Any) -> None:
+    """An agreement recorded through the Admin form whose days are over is recorded (it can be
+    meant, for the record) and the page says it grants nothing, as `corridor agreements add`
+    does; one that starts later is said to start then."""
+    c = fresh_hub_both.client
+    csrf = _web_login(c, "admin1")
+    form = {
+        "csrf": csrf,
+        "partner": "partner1",
+        "indicators": "positivity",
+        "by": "country",
+        "period_type": "year",
+        "countries": "KEN",
+    }
+    r = c.post(
+        "/admin/agreements", data={**form, "valid_from": "2001-01-01", "valid_to": "2001-12-31"}
+    )
+    assert r.status_code == 200, r.text
+    text = " ".join(unescape(r.text).split())
+    assert "is not in force: it ended on 2001-12-31" in text and "grants partner1 nothing" in text
+    r = c.post(
+        "/admin/agreements", data={**form, "valid_from": "2090-01-01", "valid_to": "2090-12-31"}
+    )
+    assert r.status_code == 200, r.text
+    assert "is not in force yet: it starts on 2090-01-01" in " ".join(unescape(r.text).split())

@@ -70,6 +70,25 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip().lower() for p in text.split(",") if p.strip())
 
 
+def in_force_note(a: Agreement, today: date) -> tuple[str, str] | None:
+    """What to say of an agreement just recorded that is not in force today: ``("warning",
+    ...)`` when it has already ended (it grants nothing), ``("note", ...)`` when it starts
+    later; None when it is in force. Recording either can be meant (for the record, or ahead of
+    time), so the CLI and the dashboard say it rather than refuse it."""
+    if a.valid_to < today:
+        return (
+            "warning",
+            f"agreement {a.agreement_id} is not in force: it ended on {a.valid_to} (today is "
+            f"{today}), so it grants {a.partner} nothing",
+        )
+    if a.valid_from > today:
+        return (
+            "note",
+            f"agreement {a.agreement_id} is not in force yet: it starts on {a.valid_from}",
+        )
+    return None
+
+
 def add_agreement(
     engine: Engine,
     partner: str,

@@ -51,7 +51,13 @@ def get_indicators(
     indicator: Annotated[str, Query(description="ids, comma-separated, or cascade / all")],
     by: Annotated[str, Query(description="dimensions, comma-separated")] = "",
     period: Annotated[str | None, Query(description="2024, 2024Q2, 2024-05, 2023Q1:2024Q4")] = None,
-    country: Annotated[str | None, Query(description="ISO3 codes, comma-separated")] = None,
+    country: Annotated[
+        str | None,
+        Query(
+            description="ISO 3166-1 alpha-3 country codes (or XKX), comma-separated; a code "
+            "that is no country is a 400 naming the nearest codes"
+        ),
+    ] = None,
     place: Annotated[str | None, Query(description="a place code: it and its descendants")] = None,
     totals: bool = True,
     unsuppressed: Annotated[

@@ -209,7 +209,7 @@ def agreements_add(
     """Record an agreement granting PARTNER agreed aggregates."""
     from corridor.access import add_agreement, audit_append
     from corridor.access.accounts import now
-    from corridor.access.agreements import parse_day
+    from corridor.access.agreements import in_force_note, parse_day
 
     ws = workspace(ctx)
     a = add_agreement(
@@ -228,18 +228,11 @@ def agreements_add(
     err_console.print(f"agreement {a.agreement_id} recorded for {a.partner}", highlight=False)
     # recording a past or future agreement can be meant (for the record, or ahead of time), so
     # it is said, not refused: an agreement that has already ended grants nothing
-    today = now().date()
-    if a.valid_to < today:
-        err_console.print(
-            f"[bold yellow]warning:[/] agreement {a.agreement_id} is not in force: it ended on "
-            f"{a.valid_to} (today is {today}), so it grants {a.partner} nothing",
-            highlight=False,
-        )
-    elif a.valid_from > today:
-        err_console.print(
-            f"note: agreement {a.agreement_id} is not in force yet: it starts on {a.valid_from}",
-            highlight=False,
-        )
+    said = in_force_note(a, now().date())
+    if said is not None:
+        level, text = said
+        prefix = "[bold yellow]warning:[/]" if level == "warning" else "note:"
+        err_console.print(f"{prefix} {text}", highlight=False)
 
 
 @agreements_group.command("list")

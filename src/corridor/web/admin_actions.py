@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corridor.access.accounts import Account, add_user, disable_user, generate_password
-from corridor.access.agreements import add_agreement, parse_day, revoke_agreement
+from corridor.access.accounts import Account, add_user, disable_user, generate_password, now
+from corridor.access.agreements import add_agreement, in_force_note, parse_day, revoke_agreement
 from corridor.access.audit import append
 from corridor.access.errors import PermissionDenied
 from corridor.access.roles import require
@@ -99,7 +99,11 @@ def add_sharing(
         created_by=account.username,
     )
     append(engine, account.username, "web.add_agreement", a.as_dict())
-    return Outcome(f"Agreement {a.agreement_id} recorded for {a.partner}.")
+    said = in_force_note(
+        a, now().date()
+    )  # (an ended agreement grants nothing: said, as by the CLI)
+    extra = "" if said is None else f" {said[0].capitalize()}: {said[1]}."
+    return Outcome(f"Agreement {a.agreement_id} recorded for {a.partner}.{extra}")
 
 
 def revoke_sharing(engine: Engine, account: Account, *, agreement_id: str) -> Outcome:
