@@ -379,7 +379,7 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
-def _pg_url(stack: list[Any]) -> str | None:
+def pg_url(stack: list[Any]) -> str | None:
     url = os.environ.get("CORRIDOR_TEST_PG_URL")
     if url:
         return url
@@ -395,7 +395,7 @@ def _pg_url(stack: list[Any]) -> str | None:
     return str(server.url)
 
 
-def _fresh_pg(url: str) -> None:
+def fresh_pg(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as con:
@@ -523,7 +523,7 @@ def main() -> None:
         targets = [("duckdb", str(folder / "bench.duckdb"))]
         stack: list[Any] = []
         if args.postgres:
-            url = _pg_url(stack)
+            url = pg_url(stack)
             if url:
                 targets.append(("postgres", url))
             else:
@@ -550,7 +550,7 @@ def main() -> None:
                             )
                         for alloc in allocators:
                             if name == "postgres":
-                                _fresh_pg(url)
+                                fresh_pg(url)
                             else:
                                 Path(url).unlink(missing_ok=True)
                             runs[alloc].append(

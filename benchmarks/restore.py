@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from ingest import fresh_pg, pg_url  # noqa: E402  (the ingest benchmark's PostgreSQL server)
 
 
 def make_backup(folder: Path, rows: int) -> Path:
@@ -39,8 +41,6 @@ def make_backup(folder: Path, rows: int) -> Path:
     from corridor.storage.backup import backup
     from corridor.storage.engine import connect
     from corridor.storage.migrations import migrate
-
-    sys.path.insert(0, str(HERE))
     from indicators import generate  # the indicator benchmark's world
 
     places, services = generate(rows)
@@ -109,30 +109,6 @@ def run_child(url: str, bk: Path, src: str | None) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _pg_url(stack: list[Any]) -> str | None:
-    url = os.environ.get("CORRIDOR_TEST_PG_URL")
-    if url:
-        return url
-    sys.path.insert(0, str(ROOT / "tests"))
-    from pgserver import PgServer, find_bindir
-
-    bindir = find_bindir()
-    if bindir is None:
-        return None
-    server = PgServer(bindir)
-    server.start()
-    stack.append(server)
-    return str(server.url)
-
-
-def _fresh_pg(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(b"DROP SCHEMA public CASCADE")
-        con.execute(b"CREATE SCHEMA public")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--rows", type=int, default=2_000_000)
@@ -156,7 +132,7 @@ def main() -> None:
         stack: list[Any] = []
         try:
             if args.postgres:
-                url = _pg_url(stack)
+                url = pg_url(stack)
                 if url:
                     targets.append(("postgres", url))
                 else:
@@ -169,7 +145,7 @@ def main() -> None:
                 for _ in range(args.repeat):  # the trees take turns
                     for label, src in trees:
                         if name == "postgres":
-                            _fresh_pg(url)
+                            fresh_pg(url)
                         else:
                             Path(url).unlink(missing_ok=True)
                             Path(url + ".wal").unlink(missing_ok=True)

@@ -133,3 +133,16 @@ def make_hub(path: Path, db: str | None = None) -> tuple[Workspace, dict[str, st
 
 def auth(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def web_login(client: Any, name: str) -> str:
+    """Log ``client`` in through the dashboard's form (password :data:`PASSWORD`); returns the
+    session's CSRF token."""
+    client.get("/login")
+    r = client.post(
+        "/login",
+        data={"username": name, "password": PASSWORD, "csrf": client.cookies["corridor_csrf"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return str(client.cookies["corridor_csrf"])

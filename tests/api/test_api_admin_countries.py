@@ -8,21 +8,9 @@ import re
 from html import unescape
 from typing import Any
 
-from hubdata import PASSWORD, auth
+from hubdata import auth, web_login
 
 REASON = "is not an ISO 3166-1 alpha-3 country code"
-
-
-def _web_login(client: Any, name: str) -> str:
-    """Log ``client`` in through the dashboard's form; returns the session's CSRF token."""
-    client.get("/login")
-    r = client.post(
-        "/login",
-        data={"username": name, "password": PASSWORD, "csrf": client.cookies["corridor_csrf"]},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return str(client.cookies["corridor_csrf"])
 
 
 def _error(r: Any) -> str:
@@ -35,7 +23,7 @@ def _error(r: Any) -> str:
 def test_admin_forms_refuse_made_up_countries_and_write_nothing(fresh_hub_both: Any) -> None:
     c = fresh_hub_both.client
     admin = auth(fresh_hub_both.tokens["admin1"])
-    csrf = _web_login(c, "admin1")
+    csrf = web_login(c, "admin1")
     agreement = {
         "csrf": csrf,
         "partner": "partner1",
@@ -88,7 +76,7 @@ def test_the_admin_form_says_when_an_agreement_is_not_in_force(fresh_hub_both: A
     meant, for the record) and the page says it grants nothing, as `corridor agreements add`
     does; one that starts later is said to start then."""
     c = fresh_hub_both.client
-    csrf = _web_login(c, "admin1")
+    csrf = web_login(c, "admin1")
     form = {
         "csrf": csrf,
         "partner": "partner1",

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from corridor.access import add_user, create_token
 from corridor.api.app import create_app
-from hubdata import PASSWORD, auth, make_hub
+from hubdata import PASSWORD, auth, make_hub, web_login
 
 REASON = "is not an ISO 3166-1 alpha-3 country code"
 KNE = f"KNE {REASON} (did you mean KEN for Kenya, KNA for Saint Kitts and Nevis or MNE for Montenegro?)"
@@ -155,13 +155,7 @@ def test_a_scoped_account_learns_nothing_of_the_warehouse_s_other_countries(
 
 def _web_login(client: TestClient, name: str) -> None:
     client.cookies.clear()
-    client.get("/login")
-    r = client.post(
-        "/login",
-        data={"username": name, "password": PASSWORD, "csrf": client.cookies["corridor_csrf"]},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
+    web_login(client, name)
 
 
 def _error(r: Any, element: str) -> str:

@@ -10,19 +10,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hubdata import PASSWORD, auth
-
-
-def _web_login(client: Any, name: str) -> str:
-    """Log ``client`` in through the dashboard's form; returns the session's CSRF token."""
-    client.get("/login")
-    r = client.post(
-        "/login",
-        data={"username": name, "password": PASSWORD, "csrf": client.cookies["corridor_csrf"]},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return str(client.cookies["corridor_csrf"])
+from hubdata import PASSWORD, auth, web_login
 
 
 def test_a_dashboard_logout_cannot_revoke_another_account_s_token_by_its_id(
@@ -31,7 +19,7 @@ def test_a_dashboard_logout_cannot_revoke_another_account_s_token_by_its_id(
     c = fresh_hub.client
     admin_token = fresh_hub.tokens["admin1"]
     admin_id = admin_token.split("_")[1]
-    csrf = _web_login(c, "an-keug")
+    csrf = web_login(c, "an-keug")
     session = c.cookies["corridor_session"]
     # the analyst's own logout, with a bearer header naming the admin's token id (not its secret)
     r = c.post(
@@ -118,7 +106,7 @@ def test_request_bodies_are_bounded_and_a_huge_name_is_never_audited(fresh_hub: 
 
 def test_the_dashboard_upload_has_the_upload_limit(fresh_hub: Any) -> None:
     c = fresh_hub.client
-    csrf = _web_login(c, "dm-uga")
+    csrf = web_login(c, "dm-uga")
     limit = c.app.state.hub.max_upload
     r = c.post(
         "/data/upload",
@@ -155,7 +143,7 @@ def test_an_account_disabled_on_the_admin_page_stops_at_once(fresh_hub: Any) -> 
     token = fresh_hub.tokens["an-keug"]
     # its token is in this server's memory (seen in the last 2 seconds) ...
     assert c.get("/api/v1/status", headers=auth(token)).status_code == 200
-    csrf = _web_login(c, "admin1")
+    csrf = web_login(c, "admin1")
     r = c.post("/admin/accounts/disable", data={"csrf": csrf, "username": "an-keug"})
     assert r.status_code == 200, r.text
     # ... and is refused at once, not 2 seconds later
@@ -170,7 +158,7 @@ def test_refused_requests_are_audited_with_who_asked_for_what(fresh_hub: Any) ->
     assert r.status_code == 403
     r = c.get("/api/v1/imports", headers=auth(fresh_hub.tokens["partner1"]))
     assert r.status_code == 403
-    csrf = _web_login(c, "dm-uga")
+    csrf = web_login(c, "dm-uga")
     r = c.post("/admin/accounts", data={"csrf": csrf, "username": "evil", "role": "admin"})
     assert r.status_code == 403
     c.cookies.clear()

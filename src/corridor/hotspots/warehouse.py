@@ -20,6 +20,7 @@ from corridor.contract.periods import parse_period_range
 from corridor.errors import QueryError
 from corridor.indicators import UNALLOCATED
 from corridor.indicators.aggregate import element_totals
+from corridor.indicators.buckets import four_quarters_to
 from corridor.storage.engine import Engine
 from corridor.storage.recordkeys import KEY_MODULUS
 
@@ -80,9 +81,8 @@ def resolve_window(engine: Engine, period: str | None) -> Window:
         end = date.today()
     # the 12 months end with the quarter of the latest data: a window of four whole quarters
     # is one that may be published (indicators.buckets.published_window)
-    last = end.month + (-end.month) % 3
-    first = _months_back(date(end.year, last, calendar.monthrange(end.year, last)[1]), 12)
-    text = f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
+    first, last = four_quarters_to(end)
+    text = f"{first:%Y-%m}:{last:%Y-%m}"
     rng = parse_period_range(text)
     return Window(rng.start, rng.end, rng.text)
 

@@ -83,6 +83,15 @@ def published_window(request: PeriodRange) -> bool:
     return end == date(start.year + 1, start.month, 1) - timedelta(days=1)
 
 
+def four_quarters_to(day: date) -> tuple[date, date]:
+    """The first and last day of the 12 months ending with the calendar quarter of ``day``:
+    four whole quarters, a window that :func:`published_window` lets be published (the default
+    window of the ranking, the report and the dashboard)."""
+    last = day.month + (-day.month) % 3
+    end = date(day.year + (last == 12), last % 12 + 1, 1) - timedelta(days=1)
+    return date(end.year - (last != 12), last % 12 + 1, 1), end
+
+
 #: the metadata key of a table summed over a range that :func:`published_window` refuses
 FREE_WINDOW_KEY = b"corridor.free_window"
 #: why a range that :func:`published_window` refuses is not published (the one disclosure

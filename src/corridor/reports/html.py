@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from corridor import __version__
 from corridor.contract.periods import parse_period_range
 from corridor.errors import CorridorError, OutputError
 from corridor.hotspots import COMPONENTS, HotspotResult, rank_sites
+from corridor.indicators.buckets import four_quarters_to
 from corridor.indicators.disclosure import publish_counts
 from corridor.output import output_file
 from corridor.reports import basemap
@@ -111,11 +112,9 @@ def report_window(engine: Engine, period: str | None) -> Window:
             "first (corridor ingest FILE --kind services|flows|cases)"
         )
     # 12 whole months ending with the calendar quarter of the last day covered: four whole
-    # quarters, a window whose sums may be published (indicators.buckets.published_window)
-    last = end.month + (-end.month) % 3
-    first = date(end.year - 1, last, 1) + timedelta(days=32)
-    first = first.replace(day=1)
-    text = f"{end.year}" if last == 12 else f"{first.year}-{first.month:02d}:{end.year}-{last:02d}"
+    # quarters, a window whose sums may be published
+    first, last = four_quarters_to(end)
+    text = f"{last.year}" if first.year == last.year else f"{first:%Y-%m}:{last:%Y-%m}"
     rng = parse_period_range(text)
     return Window(rng.start, rng.end, rng.text)
 
