@@ -36,7 +36,7 @@ from typing import Final
 
 import numpy as np
 
-from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines
+from corridor.indicators.suppressiongrid import MOVES, PARTNERS, ZERO, Grid, Lines
 
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
@@ -162,11 +162,11 @@ def _linear_boxes(
     would (which ignores the ranges too); returns the cells still without one."""
     steps = lines.up, lines.down
     every = np.ones(len(values), bool)
-    lines.up = lines.down = every
+    lines.set_steps(every, every)
     try:
         return _search_boxes(grid, lines, values, hidden, left)
     finally:
-        lines.up, lines.down = steps
+        lines.set_steps(*steps)
 
 
 def _boxless(grid: Grid, lines: Lines, cells: np.ndarray) -> np.ndarray:
@@ -264,7 +264,7 @@ def _grow(
     # signs), so a partner whose box cannot move is never taken
     odd = np.zeros((1 << w, m), bool)
     flips = np.zeros((m, w), bool)
-    up1, down1 = np.append(False, lines.up), np.append(False, lines.down)  # (as priced)
+    bits1 = np.append(np.uint8(0), lines.step_bits)  # (as priced)
     plus, minus = lines.up[cells].copy(), lines.down[cells].copy()
     for j in range(w) if axes is None else axes:
         on = np.flatnonzero(alive & (own > j))
@@ -302,22 +302,25 @@ def _grow(
             at = grid.find1(codes[:size, on[trying]] + d)
             # a corner that does not exist (0) costs infinitely much: that box is never better
             price = _corner_sum(priced[at])
+            # only a box cheaper than the best so far can be taken (asked first: the moves
+            # below are checked for those alone)
+            better = np.flatnonzero(price < best[trying])
+            trying, at, price, d = trying[better], at[:, better], price[better], d[better]
             # the new corners' signs: those of the corners they copy, changed unless the pair
             # holds the margin; a box that cannot move is never taken
             flip = (v[trying] != 0) & (mine[trying] != 0)
             sign = odd[:size, on[trying]] ^ flip[None, :]
-            u, dn = up1[at], down1[at]
-            can_plus = plus[on[trying]] & np.where(sign, dn, u).all(axis=0)
-            can_minus = minus[on[trying]] & np.where(sign, u, dn).all(axis=0)
-            price[~(can_plus | can_minus)] = np.inf
-            better = price < best[trying]
-            pick = trying[better]
-            best[pick] = price[better]
-            step[pick] = d[better]
-            new[:, pick] = at[:, better] - 1
-            flip_on[pick] = flip[better]
-            plus_on[pick] = can_plus[better]
-            minus_on[pick] = can_minus[better]
+            both = _moves(bits1[at], sign)
+            can_plus = plus[on[trying]] & (both & 1 != 0)
+            can_minus = minus[on[trying]] & (both & 2 != 0)
+            movable = can_plus | can_minus
+            pick = trying[movable]
+            best[pick] = price[movable]
+            step[pick] = d[movable]
+            new[:, pick] = at[:, movable] - 1
+            flip_on[pick] = flip[movable]
+            plus_on[pick] = can_plus[movable]
+            minus_on[pick] = can_minus[movable]
         alive[on[~keep & ~np.isfinite(best)]] = False
         as_is[on[keep], j] = True
         grown = on[~keep]
@@ -517,8 +520,14 @@ def _movable(lines: Lines, found: np.ndarray, flip: np.ndarray) -> np.ndarray:
     corner has two values consistent with every equation and every label."""
     size, w = found.shape[0], flip.shape[1]
     mask = flip.astype(np.int64) @ (np.int64(1) << np.arange(w, dtype=np.int64))
-    odd = _parity(size)[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
-    up, down = lines.up[found], lines.down[found]
-    plus = np.where(odd, down, up).all(axis=0)
-    minus = np.where(odd, up, down).all(axis=0)
-    return np.asarray(plus | minus)
+    odd = _parity(size).view(np.uint8) << 2
+    key = lines.step_bits[found] | odd[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
+    return np.asarray(np.bitwise_and.reduce(MOVES[key], axis=0) != 0)
+
+
+def _moves(bits: np.ndarray, odd: np.ndarray) -> np.ndarray:
+    """Per box (``bits``: its corners' ``Lines.step_bits``, corner by corner, one column per
+    box; ``odd``: whether each corner's sign is odd): 1 where every corner allows the move +1,
+    2 where every corner allows -1 (both: 3; neither: 0; see ``MOVES``)."""
+    key = bits | (odd.view(np.uint8) << 2)
+    return np.asarray(np.bitwise_and.reduce(MOVES[key], axis=0))

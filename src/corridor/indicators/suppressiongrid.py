@@ -23,6 +23,10 @@ from corridor.indicators.codes import CODE_LIMIT
 PARTNERS: Final = 3
 #: the cost of withholding a zero (a zero total shows that its cells are zero): last resort
 ZERO: Final = 1e18
+#: per cell's ``Lines.step_bits`` (1: it can move up, 2: down) + 4 where its sign in a box is
+#: odd: 1 where it allows the box's move +1 (up on even corners, down on odd ones), 2 where it
+#: allows the move -1 (the reverse)
+MOVES: Final = np.array([0, 1, 2, 3, 0, 2, 1, 3], np.uint8)
 #: a few cells (their lines found by marks): fewer than the cells on the axis over this
 _FEW: Final = 4
 #: codes looked up in a table (beyond: by binary search) up to this many, or 16 per cell
@@ -120,7 +124,7 @@ class Lines:
         # per cell, whether it can move up / down by 1 within its label's range (see
         # corridor.indicators.hypercube.moves; by default every cell can)
         every = np.ones(len(own), bool)
-        self.up, self.down = steps if steps is not None else (every, every)
+        self.set_steps(*(steps if steps is not None else (every, every)))
         counts = values[(values > 0) & (values < ZERO)]
         # the counts are whole numbers (so are their costs: their ranks, see order_keys)
         self.whole = bool(
@@ -138,6 +142,12 @@ class Lines:
         self._alone: dict[int, np.ndarray] = {}
         self._margins: dict[int, np.ndarray] = {}
         self._line: dict[int, np.ndarray] = {}
+
+    def set_steps(self, up: np.ndarray, down: np.ndarray) -> None:
+        """Per cell, whether it can move up / down by 1 within its label's range; also as
+        ``step_bits`` (1: up, 2: down), for :data:`MOVES`."""
+        self.up, self.down = up, down
+        self.step_bits = up.astype(np.uint8) | (down.astype(np.uint8) << 1)
 
     def code(self, cells: np.ndarray | None, j: int) -> np.ndarray:
         """The code of each cell's line along ``j`` (the code its margin has); of every cell
