@@ -31,6 +31,7 @@ checks its blocks exactly).
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import product
 from typing import Final
 
@@ -401,7 +402,7 @@ def _search(
     ``boxed``); returns the cells still without one. The boxes of several combinations are
     built in one pass where the cells are few (``_BATCH`` boxes at a time)."""
     w = grid.width
-    combos = np.array(_combinations(w), np.int64).reshape(-1, w)
+    combos = _combination_array(w)
     none: np.ndarray = np.asarray((options < 0).all(axis=2))  # nothing along j: keep its own
     start = 0
     while start < len(combos) and len(left):
@@ -443,6 +444,14 @@ def _corner_sum(price: np.ndarray) -> np.ndarray:
 
 def _costs(values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return np.where(hidden, 0.0, np.where(values > 0, values, ZERO))
+
+
+@cache
+def _combination_array(width: int) -> np.ndarray:
+    """:func:`_combinations` as an array (one row each; read only: shared by every call)."""
+    out = np.array(_combinations(width), np.int64).reshape(-1, width)
+    out.flags.writeable = False
+    return out
 
 
 def _combinations(width: int) -> list[tuple[int, ...]]:
