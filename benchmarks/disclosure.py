@@ -351,7 +351,8 @@ def growth(rows: list[dict[str, float]], key: str) -> None:
     k = math.log(b[key] / a[key]) / math.log(b["rows"] / a["rows"])
     nlogn = math.log(b["rows"] * math.log(b["rows"]) / (a["rows"] * math.log(a["rows"])))
     nlogn /= math.log(b["rows"] / a["rows"])
-    print(f"  {key}: time grows as n^{k:.2f} (n log n here: n^{nlogn:.2f})")
+    verdict = "met" if k <= nlogn else "NOT met"
+    print(f"  {key}: time grows as n^{k:.3f} (n log n here: n^{nlogn:.3f}; no faster: {verdict})")
 
 
 def scaling(eng: Engine, ids: list[str], repeat: int, suppress: bool) -> None:
