@@ -309,13 +309,22 @@ def read_hotspots(
     cache: Cache | None = None,
     place: str | None = None,
 ) -> Any:
-    """The ranking within the account's scope (a HotspotResult); raw measures are disclosed by
-    the caller with the same threshold as the CLI (``result.disclosed``/``explain``). ``place``:
-    the site whose rank the caller explains (``GET /hotspots/{place_code}``), recorded in the
-    audit entry."""
+    """The ranking within the account's scope (a HotspotResult), with the workspace's
+    ``testing_min_age`` as ``corridor hotspots`` ranks; raw measures are disclosed by the caller
+    with the same threshold as the CLI (``result.disclosed``/``explain``). ``place``: the site
+    whose rank the caller explains (``GET /hotspots/{place_code}``), recorded in the audit
+    entry."""
     require(account.role, "read_hotspots", user=account.username)
     scope = account.scope.narrow(asked_countries(engine, account, country))
-    result = hotspots_answer(engine, scope, period=period, draws=draws, seed=seed, cache=cache)
+    result = hotspots_answer(
+        engine,
+        scope,
+        period=period,
+        draws=draws,
+        seed=seed,
+        testing_min_age=settings.testing_min_age,
+        cache=cache,
+    )
     entry = _hotspots_audited(account, result, period, country, draws, seed, channel, place)
     record(engine, entry)
     return result
@@ -371,6 +380,8 @@ def cached_hotspots(
 def _hotspots_key(
     scope: Scope, period: str | None, draws: int, seed: int, version: Any
 ) -> tuple[Any, ...]:
+    # no settings in the key (nor in ``_indicator_key``): a cache is the server's (one per
+    # ``corridor.api.hub.Hub``), whose settings are read once when it starts
     return ("hotspots", scope, period, draws, seed, version)
 
 
@@ -381,16 +392,20 @@ def hotspots_answer(
     period: str | None,
     draws: int,
     seed: int,
+    testing_min_age: int,
     cache: Cache | None = None,
 ) -> Any:
     """The ranking computed within ``scope`` (or ``cache``'s copy of it): no permission check
     and no audit, which are the caller's (``read_hotspots``; answers prepared when the server
-    starts, ``corridor.web.warm``, which no user has read yet)."""
+    starts, ``corridor.web.warm``, which no user has read yet). ``testing_min_age``: the
+    workspace's setting (``Settings.testing_min_age``), as ``corridor hotspots`` ranks."""
     from corridor.hotspots import rank_sites
 
     def compute_on(target: Engine) -> Any:
         with scoped(target, scope) as eng:
-            return rank_sites(eng, period=period, draws=draws, seed=seed)
+            return rank_sites(
+                eng, period=period, draws=draws, seed=seed, testing_min_age=testing_min_age
+            )
 
     if cache is None:
         return compute_on(engine)

@@ -164,7 +164,14 @@ def _cascade(console: Console, ws: Workspace) -> None:
     latest = ws.engine.scalar("SELECT MAX(period_end) FROM services", step="latest period")
     year = str(latest.year)
     with console.status("computing indicators…"):
-        raw = compute_indicators(ws.engine, NINETY_FIVES, by=["population_group"], period=year)
+        raw = compute_indicators(
+            ws.engine,
+            NINETY_FIVES,
+            by=["population_group"],
+            period=year,
+            completeness=ws.settings.completeness_threshold,
+            testing_min_age=ws.settings.testing_min_age,
+        )
         table = publish(raw, ws.settings)
     console.print(
         f"[bold]3. indicators[/] 95-95-95 cascade by population group, all sites, {year}:"
@@ -182,7 +189,7 @@ def _hotspots(console: Console, ws: Workspace) -> str:
     from corridor.hotspots import rank_sites
 
     with console.status("ranking spaces of vulnerability…"):
-        result = rank_sites(ws.engine)
+        result = rank_sites(ws.engine, testing_min_age=ws.settings.testing_min_age)
     console.print(
         "[bold]4. spaces of vulnerability[/] top 10 (expected new HIV infections per 1,000 a "
         f"year, {result.rate_interval_label}, P(top 10)):"

@@ -182,7 +182,14 @@ def hotspots_command(
     settings = ws.settings
     threshold = settings.suppression_threshold
     with err_console.status("ranking sites…"):
-        result = rank_sites(ws.engine, period=period, weights=weights, draws=draws, seed=seed)
+        result = rank_sites(
+            ws.engine,
+            period=period,
+            weights=weights,
+            draws=draws,
+            seed=seed,
+            testing_min_age=settings.testing_min_age,
+        )
     for note in result.notes:
         err_console.print(f"note: {note}", highlight=False)
 

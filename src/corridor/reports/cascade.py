@@ -21,6 +21,7 @@ from corridor.reports.protect import (
     Cell,
     fmt_percent,
     indicator_cells,
+    report_settings,
     suppress_table,
     threshold_of,
 )
@@ -134,15 +135,26 @@ def _protected(
     period: str | None,
     threshold: int | Settings,
 ) -> tuple[pa.Table, list[tuple[Cell, Cell, Cell]]]:
-    raw = compute_indicators(engine, ids, by=by, period=period, totals=True)
+    # the workspace's settings (for a bare threshold, the defaults and the environment): its
+    # completeness threshold and youngest age offered testing, as ``corridor indicators``
+    settings = report_settings(threshold)
+    raw = compute_indicators(
+        engine,
+        ids,
+        by=by,
+        period=period,
+        totals=True,
+        completeness=settings.completeness_threshold,
+        testing_min_age=settings.testing_min_age,
+    )
     if raw.num_rows == 0:
         return raw, []
     # publish leaves out the rows whose every published count is 0 (cell-key method): the
     # report lists the rows that are left, as every other output does
     numbered = raw.append_column(_ROW, pa.array(range(raw.num_rows), pa.int64()))
-    published = suppress_table(numbered, threshold)
+    published = suppress_table(numbered, settings)
     listed = raw.take(published.column(_ROW))
-    cells = indicator_cells(listed, published.drop_columns([_ROW]), threshold_of(threshold))
+    cells = indicator_cells(listed, published.drop_columns([_ROW]), threshold_of(settings))
     return listed, cells
 
 
@@ -156,7 +168,11 @@ def _leaves_people_out(c: CascadeCell) -> bool:
 def cascade(
     engine: Engine, period: str, threshold: int | Settings, country_names: Mapping[str, str]
 ) -> Cascade:
-    """Cascade indicators by country x population group (with country totals) over ``period``."""
+    """Cascade indicators by country x population group (with country totals) over ``period``.
+
+    ``threshold``: the workspace's settings (disclosure control, ``completeness_threshold`` for
+    the incomplete cells, ``testing_min_age`` for testing coverage), or a bare threshold over
+    the defaults and the environment."""
     raw, cells = _protected(engine, CASCADE_IDS, ("country", "population_group"), period, threshold)
     found: dict[str, dict[str, dict[str, CascadeCell]]] = {}
     targets: dict[str, float | None] = {}
@@ -209,7 +225,8 @@ def trend_request(first: date, last: date) -> tuple[str, str]:
 
 
 def trends(engine: Engine, threshold: int | Settings) -> tuple[list[LineChart], str]:
-    """One chart per trend indicator: host, each mobile group, and all groups (dashed)."""
+    """One chart per trend indicator: host, each mobile group, and all groups (dashed);
+    ``threshold`` as :func:`cascade`'s."""
     span = engine.query_rows(
         "SELECT MIN(period_start), MAX(period_end) FROM services", step="report: service span"
     )

@@ -6,13 +6,16 @@
     from corridor.reports.html import render_report, write_report
 
     ws = open_workspace("my-workspace")
-    html = render_report(ws, period="2024")        # disclosure settings: the workspace's
+    html = render_report(ws, period="2024")        # settings: the workspace's
     write_report(ws, Path("report.html"))
 
 The file needs no network: styles, the map (inline SVG over packaged country outlines) and the
 charts are written into it; there is no script. Every count and rate of people in it has passed
 through ``corridor.indicators.publish`` with the workspace's settings (or
-``HotspotResult.disclosed``); see docs/report.md and docs/disclosure.md.
+``HotspotResult.disclosed``); see docs/report.md and docs/disclosure.md. The cascade's
+incomplete cells and testing coverage, and the ranking, follow the workspace's settings
+``completeness_threshold`` and ``testing_min_age``, as ``corridor indicators`` and
+``corridor hotspots`` do.
 """
 
 from __future__ import annotations
@@ -186,8 +189,8 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the template shows, each number already through disclosure control.
 
-    ``threshold``: the disclosure settings (the workspace's), or a bare threshold over the
-    defaults and the environment."""
+    ``threshold``: the workspace's settings (disclosure control, ``completeness_threshold``,
+    ``testing_min_age``), or a bare threshold over the defaults and the environment."""
     settings = report_settings(threshold)
     threshold = settings.suppression_threshold
     if threshold < 1:
@@ -204,7 +207,13 @@ def build_context(
     result: HotspotResult | None = None
     ranking_note = ""
     try:
-        result = rank_sites(engine, period=window.text, draws=draws, seed=seed)
+        result = rank_sites(
+            engine,
+            period=window.text,
+            draws=draws,
+            seed=seed,
+            testing_min_age=settings.testing_min_age,
+        )
     except CorridorError as exc:  # no sites, or no component with data: say so in the report
         ranking_note = str(exc)
     hotspots = hotspot_rows(result, settings) if result is not None else []
@@ -236,6 +245,9 @@ def build_context(
         # "from 1 to 9", "of 1", or "" when the threshold (1) withholds no count for its size
         "small_counts": small_counts(threshold),
         "disclosure_method": disclosure_method(settings),
+        # the setting completeness_threshold as the cascade's lead says it: "80", "92.5"
+        "completeness_threshold": f"{settings.completeness_threshold:g}",
+        "testing_min_age": settings.testing_min_age,
         "database": engine.name,
         "result": result,
         "ranking_note": ranking_note,
@@ -287,9 +299,10 @@ def render_report(
 ) -> str:
     """The report as one self-contained HTML document.
 
-    ``source``: an open workspace or an engine. ``settings``: the disclosure settings (default:
-    the workspace's, so that the report publishes what the CLI and the API publish; for an
-    engine, the defaults and the environment). ``threshold``: replaces the settings'
+    ``source``: an open workspace or an engine. ``settings``: disclosure control, the
+    completeness threshold and the youngest age offered testing (default: the workspace's
+    settings, so that the report publishes what the CLI and the API publish; for an engine, the
+    defaults and the environment). ``threshold``: replaces the settings'
     ``suppression_threshold`` (counts from 1 to threshold - 1 are never shown). ``period``: a period
     or range (``2024``, ``2023Q3:2024Q2``); default the 12 months ending with the latest data.
     ``draws``/``seed``: the ranking's uncertainty draws. Raises ``ReportError`` (a

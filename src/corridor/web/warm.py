@@ -8,8 +8,11 @@ under the same keys as the pages, so that the first user of the day finds them r
 computed within its own scope (the scoped views of ``corridor.access.scope``), and every key
 holds the scope and the data version: an account reads only answers computed for exactly its
 scope, and an import (a new data version) makes them stale (``AnswerCache.warm`` then computes
-the most used ones again). Nothing is audited here: no user has read anything yet; each page
-audits its own reads as always. Scopes with the most accounts come first, until ``budget_s``.
+the most used ones again). The settings an answer depends on (disclosure, ``testing_min_age``,
+``completeness_threshold``) are the server's, read once when it starts and the same for every
+answer of its cache, so the keys need not hold them. Nothing is audited here: no user has read
+anything yet; each page audits its own reads as always. Scopes with the most accounts come
+first, until ``budget_s``.
 """
 
 from __future__ import annotations
@@ -56,7 +59,13 @@ def prepare_scope(hub: Any, engine: Engine, scope: Scope, account: Account) -> N
     settings = hub.settings
     window = window_for(engine, account, None)
     result = hotspots_answer(
-        engine, scope, period=window.text, draws=DRAWS, seed=SEED, cache=hub.answers
+        engine,
+        scope,
+        period=window.text,
+        draws=DRAWS,
+        seed=SEED,
+        testing_min_age=settings.testing_min_age,  # as read_hotspots: the same answer
+        cache=hub.answers,
     )
     result.disclosed(settings)  # kept with the result: what the map and the overview publish
 
