@@ -239,6 +239,74 @@ def test_csv_problems_and_file_errors() -> None:
         read_csv("a,b\n")
 
 
+# ---- the analytics export: DHIS2's display names of its columns ---------------------------------
+
+
+def test_csv_analytics_header_is_read_and_missing_combos_are_totals() -> None:
+    """``Data``/``Data element``, ``Period``, ``Organisation unit`` (any order; the first
+    column need not be the data element) and ``Data details`` (the ``co`` dimension): the
+    values are the identifiers the dataValueSet reader translates; a combo column left out is
+    DHIS2's total over it, and a warning says so."""
+    t = read_csv(
+        "Period;Organisation unit;Data;Data details;Value;Numerator;\n"
+        "202402;KE_BUSIA;fbfJHSPpUQD;Prlt0C1RF0s;5;5;\n"
+        "2024;Lm3RtPq8WzA;HTS_TST_POS;HllvX50cXC0;7.0;;\n"
+    )
+    assert t.format == "dhis2-csv" and t.problems == []
+    assert [
+        (r["_row"], r["period"], r["place_code"], r["data_element"], r["sex"], r["value"])
+        for r in rows(t)
+    ] == [
+        (1, "2024-02", "ke-busia-osbp", "hiv_tests", "f", "5"),
+        (2, "2024", "ke-malaba-osbp", "hiv_positive", None, "7.0"),
+    ]
+    assert [r["population_group"] for r in rows(t)] == [None, None]  # total (the default)
+    assert t.warnings == [
+        "a DHIS2 analytics export without an attribute option combo column: its values are "
+        "DHIS2's totals over the attribute options, imported as totals"
+    ]
+
+
+def test_csv_analytics_export_with_display_names_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        read_csv(
+            "Data,Period,Organisation unit,Value\n"
+            "fbfJHSPpUQD,202402,KE_BUSIA,5\n"
+            "ANC 1st visit,202402,KE_BUSIA,5\n"
+            "fbfJHSPpUQD,February 2024,Ngelehun CHC,5\n"
+        )
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (2, "Data", "ANC 1st visit"),
+        (3, "Period", "February 2024"),
+        (3, "Organisation unit", "Ngelehun CHC"),
+    ]
+    assert "a DHIS2 analytics export with display names, not identifiers" in str(err.value)
+    # a name that the mapping translates is the mapping's choice; an identifier that it does
+    # not translate is a problem for its row, as in the dataValueSet export
+    mapping = {**MAPPING, "data_elements": {"HIV tests": "hiv_tests"}}
+    t = read_dhis2_csv(
+        Path("f.csv"),
+        b"Data,Period,Organisation unit,Value\nHIV tests,202402,KE_BUSIA,5\n"
+        b"NoSuchDe001,202402,KE_BUSIA,6\n",
+        "services",
+        ctx(mapping),
+    )
+    assert rows(t)[0]["data_element"] == "hiv_tests"
+    assert [(p.row, p.column, p.value) for p in t.problems] == [(2, "dataElement", "NoSuchDe001")]
+
+
+def test_csv_analytics_export_with_a_column_it_does_not_read_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        read_csv("Data,Period,Organisation unit,Age,,Value\nfbfJHSPpUQD,202402,KE_BUSIA,a,b,5\n")
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (None, "Age"),
+        (None, "column 5 (no header)"),
+    ]
+    # the dataValueSet export's own extra columns are not refused (storedby, comment, ...)
+    t = read_csv(CSV_HEADER + "fbfJHSPpUQD,202402,KE_BUSIA,Prlt0C1RF0s,TrKdrAoc001,5,,,,,\n")
+    assert t.problems == [] and t.warnings == []
+
+
 def test_csv_header_naming_a_column_twice_is_refused() -> None:
     """Two ``value`` columns (or ``catoptcombo`` beside ``categoryoptioncombo``) ended in a
     traceback (exit 1); which of them holds the values cannot be told, so the header is refused

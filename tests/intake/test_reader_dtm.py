@@ -371,3 +371,33 @@ def test_dtm_rows_that_differ_only_in_an_ignored_column_are_not_imported(tmp_pat
         assert eng.query_rows("SELECT sex, count FROM flows ORDER BY sex") == [("f", 3), ("m", 5)]
     finally:
         eng.close()
+
+
+#: why a ``t`` value is not read
+T_REASON = "not a year (YYYY), a month (YYYY-MM) or a date (YYYY-MM-DD)"
+
+
+@pytest.mark.parametrize(
+    ("t", "span"),
+    [
+        ("2024", ("2024-01-01", "2024-12-31")),  # a year: never its first day alone
+        (" 2024 ", ("2024-01-01", "2024-12-31")),
+        ("2024-02", ("2024-02-01", "2024-02-29")),
+        ("202402", ("2024-02-01", "2024-02-29")),
+        ("2024-02-29", ("2024-02-29", "2024-02-29")),
+        ("1899", "year 1899 is outside the accepted years 1900-2100"),
+        ("2101-01", "year 2101 is outside the accepted years 1900-2100"),
+        ("2024-13", T_REASON),
+        ("2023-02-29", T_REASON),
+        ("2024Q1", T_REASON),
+        ("2024W05", T_REASON),
+        ("24", T_REASON),
+    ],
+)
+def test_dtm_t_is_a_year_a_month_or_a_day(t: str, span: tuple[str, str] | str) -> None:
+    got = read(f"t,fmp,movement,n\n{t},BSA,in,5\n")
+    if isinstance(span, tuple):
+        assert got.problems == []
+        assert got.frame.select("period_start", "period_end").rows() == [span]
+    else:
+        assert [(p.row, p.column, p.value, p.reason) for p in got.problems] == [(1, "t", t, span)]

@@ -265,6 +265,44 @@ def test_a_month_that_excel_made_a_date_is_that_month() -> None:
     assert days.frame["period_end"].to_list() == ["2024-03-01", "2024-02-01", "2024-03-15"]
 
 
+@pytest.mark.parametrize(
+    ("number_format", "shown"),
+    [
+        ("mmm-yy", "month"),
+        ("yyyy-mm", "month"),
+        ("[$-409]mmmm yyyy;@", "month"),
+        ("mmmm", "month"),  # the month without its year: still not a day
+        ("yyyy", "year"),
+        ("yy", "year"),
+        ('"FY"yyyy', "year"),
+        ("yyyy-mm-dd", None),
+        ("d-mmm", None),
+        ("yyyy-mm-dd hh:mm", None),
+        ("mm:ss", None),
+        ("General", None),
+    ],
+)
+def test_what_a_number_format_shows_of_a_date(number_format: str, shown: str | None) -> None:
+    from corridor.intake.xlsx import date_shown_as
+
+    assert date_shown_as(number_format) == shown
+
+
+def test_a_date_that_the_sheet_shows_as_a_year_is_that_year() -> None:
+    """A date shown as a year (``yyyy``) was read as the day it holds: a year's count stored
+    as 1 January's."""
+    rows: list[list[Any]] = [
+        ["t", "fmp", "movement", "n"],
+        [datetime(2024, 1, 1), "BSA", "in", 5],
+        [datetime(2024, 6, 30), "BSA", "out", 2],
+    ]
+    got = read(workbook({"r": rows}, t_format="yyyy"))
+    assert got.frame.select("period_start", "period_end").rows()[0] == ("2024-01-01", "2024-12-31")
+    [p] = got.problems
+    assert (p.row, p.column, p.value) == (2, "t", "2024-06-30")
+    assert p.reason.startswith("a date shown as a year (number format 'yyyy')")
+
+
 def _refusal(path: Path, kind: str, fmt: str) -> str:
     eng = _engine()
     try:

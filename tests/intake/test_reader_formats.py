@@ -120,9 +120,14 @@ def test_examples_are_detected(name: str, fmt: str) -> None:
         # snake case with DHIS2's combos: DHIS2's
         ("data_element,period,org_unit,category_option_combo,attribute_option_combo,value",
          "dhis2-csv"),
-        # 'Organisation unit' was never one of DHIS2 CSV's names here (nor in its reader)
+        # DHIS2's analytics export (a pivot table downloaded as CSV) names its columns so
         ("Data element,Period,Organisation unit,Category option combo,Attribute option combo,Value",
-         "csv"),
+         "dhis2-csv"),
+        ("Data,Period,Organisation unit,Value", "dhis2-csv"),
+        ("Data element,Period,Organisation unit,Value", "dhis2-csv"),
+        ("Period;Organization unit;Data;Data details;Value", "dhis2-csv"),
+        # a tidy services file with an analytics name is still tidy
+        ("period,Organisation unit,data_element,sex,value", "csv"),
     ],
 )  # fmt: skip
 def test_dhis2_or_tidy_by_how_the_header_writes_its_names(header: str, fmt: str) -> None:

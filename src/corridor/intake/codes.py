@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from corridor.contract import dimensions as d
-from corridor.contract.periods import parse_period
+from corridor.contract.periods import RANGE_REASON, parse_period
 from corridor.errors import Problem
 from corridor.intake.rawtable import ROW
 
@@ -193,22 +193,30 @@ def adx_period(value: str) -> str | None:
     return None
 
 
-def month_or_day(value: str) -> tuple[str, str] | None:
-    """``YYYY-MM`` (or ``YYYYMM``) -> first and last day; ``YYYY-MM-DD`` -> that day."""
+#: why a DTM ``t`` value is not read (:func:`year_month_or_day`)
+DTM_T_REASON = "not a year (YYYY), a month (YYYY-MM) or a date (YYYY-MM-DD)"
+
+
+def year_month_or_day(value: str) -> tuple[str, str]:
+    """A DTM period as its first and last day: ``YYYY`` -> 1 January to 31 December (a year,
+    never its first day), ``YYYY-MM`` (or ``YYYYMM``) -> first to last day, ``YYYY-MM-DD`` ->
+    that day. Raises ValueError with the reason otherwise (a year or month outside the
+    accepted years says so)."""
     raw = value.strip()
-    if re.fullmatch(r"\d{4}-?\d{2}", raw):
+    if re.fullmatch(r"\d{4}(-?\d{2})?", raw):
         try:
             p = parse_period(raw)
-        except ValueError:
-            return None
+        except ValueError as exc:
+            reason = str(exc)
+            raise ValueError(reason if RANGE_REASON in reason else DTM_T_REASON) from None
         return p.start.isoformat(), p.end.isoformat()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         try:
             day = date.fromisoformat(raw).isoformat()
         except ValueError:
-            return None
+            raise ValueError(DTM_T_REASON) from None
         return day, day
-    return None
+    raise ValueError(DTM_T_REASON)
 
 
 # ---- dimensions --------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""DHIS2 dataValueSets as JSON or CSV (and XML, via adx.py) -> services rows.
+"""DHIS2 dataValueSets as JSON or CSV (and XML, via adx.py) -> services rows; and the CSV of
+DHIS2's analytics export (a pivot table downloaded as CSV: ``Data,Period,Organisation
+unit,Value``), whose identifiers are the same, a combo column it lacks meaning DHIS2's total.
 
 Identifiers are translated with the mapping file (docs/data-contract.md): data elements by UID or
 code (or already a Corridor element name), org units by the mapping then places.dhis2_uid, and
@@ -39,18 +41,35 @@ FIELDS = (
 )
 #: fields a dataValueSet may give once, at the top level, for all of its values
 SET_DEFAULTS = ("period", "orgUnit", "attributeOptionCombo")
+#: a CSV header cell (lower case, without blanks and ``_``) -> the DHIS2 field it names: the
+#: dataValueSet export's names (``dataelement``, ``orgunit``, ...) and the analytics export's
+#: display names (:data:`ANALYTICS_NAMES`)
 CSV_ALIASES = {
     "dataelement": "dataElement",
+    "data": "dataElement",
     "period": "period",
     "orgunit": "orgUnit",
+    "organisationunit": "orgUnit",
+    "organizationunit": "orgUnit",
     "categoryoptioncombo": "categoryOptionCombo",
     "catoptcombo": "categoryOptionCombo",
+    "datadetails": "categoryOptionCombo",
     "attributeoptioncombo": "attributeOptionCombo",
     "attroptcombo": "attributeOptionCombo",
     "value": "value",
     "deleted": "deleted",
 }
+#: the names of the columns of DHIS2's analytics export (a pivot table or data visualisation
+#: downloaded as CSV, ``/api/analytics.csv``: ``Data``, ``Period``, ``Organisation unit``,
+#: ``Data details`` or ``Category option combo``, ``Attribute option combo``, ``Value``) that
+#: its dataValueSet export never writes: a header with one of them is an analytics export's
+ANALYTICS_NAMES = frozenset({"data", "organisationunit", "organizationunit", "datadetails"})
+#: columns an analytics export may add that describe its value, not a disaggregation of it
+ANALYTICS_EXTRAS = frozenset({"numerator", "denominator", "factor", "multiplier", "divisor"})
+#: the fields that make a header DHIS2's (each under one of its names)
+CSV_CORE = ("dataElement", "period", "orgUnit")
 CSV_ORDER = FIELDS[:6]  # the headerless export: dataelement,period,orgunit,coc,aoc,value,...
+_COMBOS = ("categoryOptionCombo", "attributeOptionCombo")
 _SCHEMA = {f: pl.Utf8 for f in FIELDS}
 
 
@@ -289,23 +308,27 @@ def _short(v: Any) -> str:
 
 
 def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
-    """The dataValueSet CSV export, with a header (any case) or without one (DHIS2's order)."""
+    """The dataValueSet CSV export, with a header (any case) or without one (DHIS2's order), or
+    the analytics export (:data:`ANALYTICS_NAMES`; :func:`_analytics_columns`)."""
     file = ctx.display_name
     require_services(kind, file, "DHIS2 CSV")
     require_delimited(data, file)
     grid = read_grid(data, file)
     top = header_row(grid, file)  # empty lines before the header (or first value) are skipped
-    first = [(c or "").strip().lower().replace(" ", "").replace("_", "") for c in grid.row(top)]
-    if first and first[0] in CSV_ALIASES:
+    labels = [(c or "").strip() for c in grid.row(top)]
+    first = [c.lower().replace(" ", "").replace("_", "") for c in labels]
+    named = {CSV_ALIASES.get(c) for c in first}
+    analytics = False
+    totals: list[str] = []
+    if first and (first[0] in CSV_ALIASES or set(CSV_CORE) <= named):
         names: dict[int, str] = {}
         twice: list[Problem] = []
         for i, c in enumerate(first):
             if c not in CSV_ALIASES:
                 continue
             if CSV_ALIASES[c] in names.values():  # which of the two holds the values?
-                label = (grid.row(top)[i] or "").strip()
                 twice.append(
-                    Problem(file, None, label, None, f"duplicate column for {CSV_ALIASES[c]!r}")
+                    Problem(file, None, labels[i], None, f"duplicate column for {CSV_ALIASES[c]!r}")
                 )
             else:
                 names[i] = CSV_ALIASES[c]
@@ -313,7 +336,11 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
             raise InputError(
                 twice, summary=f"{file}: the DHIS2 CSV header names a column more than once"
             )
-        missing = [f for f in CSV_ORDER if f not in names.values()]
+        analytics = bool(set(first) & ANALYTICS_NAMES)
+        if analytics:
+            _analytics_columns(grid, top, first, file)
+            totals = [f for f in _COMBOS if f not in names.values()]
+        missing = [f for f in CSV_ORDER if f not in names.values() and f not in totals]
         if missing:
             raise file_error(
                 file,
@@ -341,7 +368,111 @@ def read_dhis2_csv(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawT
     ).with_columns(pl.int_range(number, number + body.height, dtype=pl.Int64).alias(ROW))
     filled = [pl.col(f).fill_null("").str.strip_chars() != "" for f in FIELDS]
     frame = frame.filter(pl.any_horizontal(filled)).select(*FIELDS, ROW)
-    return translate(frame, kind, ctx, "dhis2-csv", [])
+    if analytics:
+        shown = {f: labels[i] for i, f in names.items()}
+        _refuse_display_names(frame, ctx, shown)
+        # an analytics value without a combo column is summed over that combo's options by
+        # DHIS2: a total (the dataValueSet export always has both columns)
+        if totals:
+            frame = frame.with_columns(*[pl.lit(codes.DEFAULT_COC).alias(f) for f in totals])
+    table = translate(frame, kind, ctx, "dhis2-csv", [])
+    if totals:
+        table.warnings.append(
+            "a DHIS2 analytics export without "
+            + " and ".join(_COMBO_COLUMNS[f] for f in totals)
+            + f" column: its values are DHIS2's totals over {_COMBO_OPTIONS[totals[0]]}"
+            + (f" and over {_COMBO_OPTIONS[totals[1]]}" if len(totals) > 1 else "")
+            + ", imported as totals"
+        )
+    return table
+
+
+_COMBO_COLUMNS = {
+    "categoryOptionCombo": "a category option combo",
+    "attributeOptionCombo": "an attribute option combo",
+}
+_COMBO_OPTIONS = {
+    "categoryOptionCombo": "the data elements' disaggregations",
+    "attributeOptionCombo": "the attribute options",
+}
+
+
+def _analytics_columns(grid: pl.DataFrame, top: int, keys: list[str], file: str) -> None:
+    """Refuse a column of an analytics export that is not read: another dimension of the
+    analytics query (a category such as sex or age, an org unit group set) holds a
+    disaggregation of the value, and the value imported without it would be taken for a total
+    (two rows that differ only in it for one row) - unless it only describes the value
+    (numerator, denominator, ...) or is empty."""
+    other: list[Problem] = []
+    for i, (col, key) in enumerate(zip(grid.columns, keys, strict=True)):
+        if key in CSV_ALIASES or key in ANALYTICS_EXTRAS:
+            continue
+        label = (grid[col][top] or "").strip()
+        if not label:
+            cells = grid[col].slice(top + 1).fill_null("").str.strip_chars()
+            if not (cells != "").any():
+                continue  # an empty column (a trailing delimiter)
+            label = f"column {i + 1} (no header)"
+        other.append(
+            Problem(
+                file,
+                None,
+                label,
+                None,
+                "not a column of DHIS2's analytics export that Corridor reads (Data, Period, "
+                "Organisation unit, Category option combo, Attribute option combo, Value): if "
+                "it is a dimension (a category such as sex or age, an org unit group set), its "
+                "values would be lost and the values taken for totals; download the data "
+                "without it, or as a dataValueSet CSV (/api/dataValueSets.csv)",
+            )
+        )
+    if other:
+        raise InputError(
+            other, summary=f"{file}: a DHIS2 analytics export with a column that is not read"
+        )
+
+
+def _refuse_display_names(frame: pl.DataFrame, ctx: ReadContext, labels: dict[str, str]) -> None:
+    """Refuse an analytics export downloaded with display names (ID scheme 'Name': ``ANC 1st
+    visit``, ``January 2024``, ``Ngelehun CHC``) rather than identifiers: a name that the
+    mapping does not translate is found by its blanks, which no UID, code or DHIS2 period id
+    has. Names cannot be read safely: an org unit's name is not unique, names change with the
+    language of the export, and a period's name is no period id."""
+    resolvers: dict[str, tuple[codes.Resolve, str]] = {
+        "dataElement": (
+            codes.data_element_resolver(ctx.mapping),
+            "a display name, not a UID or code: not in the mapping's data_elements",
+        ),
+        "period": (
+            codes.dhis2_period,
+            "a period's display name, not a DHIS2 period id (2024, 2024Q1, 202401, 2024W5)",
+        ),
+        "orgUnit": (
+            codes.org_unit_resolver(ctx.mapping, ctx.dhis2_places),
+            "a display name, not a UID or code: not in the mapping's org_units nor any "
+            "place's dhis2_uid",
+        ),
+    }
+    found: list[Problem] = []
+    for field, (resolve, reason) in resolvers.items():
+        names = [
+            v
+            for v in frame[field].drop_nulls().unique(maintain_order=True).to_list()
+            if any(ch.isspace() for ch in v.strip()) and resolve(v.strip()) is None
+        ]
+        if names:
+            row = frame.filter(pl.col(field) == names[0])[ROW][0]
+            found.append(Problem(ctx.display_name, int(row), labels[field], names[0], reason))
+    if found:
+        raise InputError(
+            found,
+            summary=f"{ctx.display_name}: a DHIS2 analytics export with display names, not "
+            "identifiers: names cannot be translated safely (an org unit's name is not "
+            "unique, names change with the language of the export, a period's name is not a "
+            "period). Download it with identifiers (in Data Visualizer: Download, Plain data "
+            "source, ID scheme 'ID'; the analytics API's default outputIdScheme=UID), or "
+            "export the data values as a dataValueSet CSV (/api/dataValueSets.csv)",
+        )
 
 
 # ---- translation (shared by JSON, CSV and XML) ------------------------------------------------

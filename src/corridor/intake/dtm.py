@@ -1,11 +1,12 @@
 """The DTM flow-monitoring registry as a long table -> flows rows.
 
 Header (any case, ``,`` ``;`` or tab): ``t, fmp, fmp_country, movement, origin, next, final, sex,
-age, n`` and optionally ``group`` and ``mode``. ``t`` is a month (``2024-03``: first to last day)
-or a day (``2024-03-15``). ``fmp`` is a flow-monitoring point code (mapping ``fmp``, then
-places.fmp_code) or a place code. ``origin`` and ``final`` (``next`` when ``final`` is empty) are
-place codes or ISO3 country codes, or translated by the mapping's ``locations``. ``fmp_country``
-is informative only. Row numbers count data lines after the header from 1.
+age, n`` and optionally ``group`` and ``mode``. ``t`` is a year (``2024``: 1 January to 31
+December, never its first day alone), a month (``2024-03``: first to last day) or a day
+(``2024-03-15``). ``fmp`` is a flow-monitoring point code (mapping ``fmp``, then
+places.fmp_code) or a place code. ``origin`` and ``final`` (``next`` when ``final`` is empty)
+are place codes or ISO3 country codes, or translated by the mapping's ``locations``.
+``fmp_country`` is informative only. Row numbers count data lines after the header from 1.
 
 Other names (:data:`ALIASES`, compared in any case and without blanks, ``_``, ``-`` and ``.``,
 as :func:`corridor.contract.schema.normalised_name` compares them): ``date``/``month`` of
@@ -73,19 +74,20 @@ def read_dtm_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTa
     the XLSX reader (formulas never evaluated, merged cells and formulas without a stored
     value are problems, every row whatever the sheet's stored dimension), then as a DTM CSV.
     Rows are numbered as in the CSV (and in a tidy workbook): the row after the header is row
-    1, Excel's row 2. A ``t`` date that the sheet shows as a month (number format ``mmm-yy``)
-    is that month when it is a first day, else a problem (the sheet shows a month, the cell
-    holds a day)."""
+    1, Excel's row 2. A ``t`` date that the sheet shows without its day is read as the sheet
+    shows it (:func:`_dates_shown`): as a month (number format ``mmm-yy``) when it is a
+    month's first day, as a year (``yyyy``) when it is 1 January, else a problem (the sheet
+    shows a month or a year, the cell holds a day)."""
     from corridor.intake.xlsx import cell_problems, grid_of, sheet_rows
 
     file = ctx.display_name
     _require_flows(kind, file)
     if not data.startswith(_WORKBOOK):
         raise file_error(file, f"not an XLSX workbook (not a zip archive){format_hint(path, data)}")
-    sheet = sheet_rows(data, kind, file, month_dates=True)
+    sheet = sheet_rows(data, kind, file, coarse_dates=True)
     grid = grid_of(sheet.rows)
     header = _header(grid, file)
-    grid, months = _months_shown(grid, header, sheet.month_dates, file)
+    grid, months = _dates_shown(grid, header, sheet.coarse_dates, file)
     table = _read(grid, header, kind, ctx)
     table.format = "dtm-fmr-xlsx"
     read = {grid.columns.index(c): header.labels[n] for c, n in header.names.items()}
@@ -233,41 +235,57 @@ def _dropped_rows(table: RawTable, unread: dict[str, tuple[str, str]]) -> list[P
 
 
 _MONTH_START = re.compile(r"^\d{4}-\d{2}-01$")
+_YEAR_START = re.compile(r"^\d{4}-01-01$")
+_ALPHANUMERIC = re.compile(r"\w")
 
 
-def _months_shown(
-    grid: pl.DataFrame, header: _Header, months: dict[tuple[int, int], str], file: str
+def _dates_shown(
+    grid: pl.DataFrame, header: _Header, coarse: dict[tuple[int, int], str], file: str
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """``t`` cells holding a date that the sheet shows as a month (``mmm-yy``: Excel makes
-    ``2024-03`` typed in a cell the date 1 March 2024, shown ``Mar-24``): the month when the
-    date is a first day, else a problem (the sheet shows a month, the cell holds a day)."""
+    """``t`` cells holding a date that the sheet shows without its day, read as the sheet shows
+    them. Shown as a month (``mmm-yy``: Excel makes ``2024-03`` typed in a cell the date 1 March
+    2024, shown ``Mar-24``), the month when the date is a first day; shown as a year
+    (``yyyy``), the year when it is 1 January. Otherwise a problem: the sheet shows a month or
+    a year, the cell holds a day, and which is meant cannot be told; so is a year shown with
+    text of the number format's own (``"Q1 "yyyy``: the text may name a part of the year)."""
+    from corridor.intake.xlsx import date_shown_as, format_text
+
     col = next((c for c, n in header.names.items() if n == "t"), None)
-    if col is None or not months:
+    if col is None or not coarse:
         return grid, []
     index = grid.columns.index(col)
     label = header.labels["t"]
     at: list[int] = []
     values: list[str] = []
     problems: list[Problem] = []
-    for (r, c), number_format in sorted(months.items()):
+    for (r, c), number_format in sorted(coarse.items()):
         if c != index or r <= header.top:
             continue
         text = grid[col][r]
-        if text is not None and _MONTH_START.match(text):
+        unit = date_shown_as(number_format)
+        if unit == "month" and text is not None and _MONTH_START.match(text):
             at.append(r)
             values.append(text[:7])
-        else:
-            problems.append(
-                Problem(
-                    file,
-                    r,
-                    label,
-                    text,
-                    f"a date shown as a month (number format {number_format!r}): the sheet "
-                    "shows the month, the cell holds the day; write the month as text "
-                    "(YYYY-MM) or show the day",
-                )
+            continue
+        own = format_text(number_format)
+        if unit == "year" and text is not None and _YEAR_START.match(text):
+            if not _ALPHANUMERIC.search(own):
+                at.append(r)
+                values.append(text[:4])
+                continue
+            why = (
+                f"a date shown as a year with text of its own (number format "
+                f"{number_format!r}): the sheet shows {own.strip()!r} beside the year, which "
+                "may name a part of it; write the period as text (YYYY or YYYY-MM) or show "
+                "the day"
             )
+        else:
+            why = (
+                f"a date shown as a {unit} (number format {number_format!r}): the sheet "
+                f"shows the {unit}, the cell holds the day; write the {unit} as text "
+                f"({'YYYY-MM' if unit == 'month' else 'YYYY'}) or show the day"
+            )
+        problems.append(Problem(file, r, label, text, why))
     if at:
         column = grid[col].clone()
         column.scatter(at, values)
@@ -285,12 +303,16 @@ def _translate(
     file, mapping = ctx.display_name, ctx.mapping
     problems: list[Problem] = []
     # t -> period_start / period_end
-    spans = {
-        t: codes.month_or_day(t) for t in frame["t"].drop_nulls().unique().to_list() if t.strip()
-    }
-    bad_t = [t for t, span in spans.items() if span is None]
-    starts = {t: s[0] for t, s in spans.items() if s is not None}
-    ends = {t: s[1] for t, s in spans.items() if s is not None}
+    spans: dict[str, tuple[str, str]] = {}
+    bad_t: dict[str, str] = {}
+    for t in frame["t"].drop_nulls().unique().to_list():
+        if t.strip():
+            try:
+                spans[t] = codes.year_month_or_day(t)
+            except ValueError as exc:
+                bad_t[t] = str(exc)
+    starts = {t: s[0] for t, s in spans.items()}
+    ends = {t: s[1] for t, s in spans.items()}
     frame = frame.with_columns(
         pl.col("t").replace(starts).alias("period_start"),
         pl.col("t").replace(ends).alias("period_end"),
@@ -298,10 +320,10 @@ def _translate(
     problems += codes.rows_with(
         frame,
         "t",
-        bad_t,
+        list(bad_t),
         file=file,
         label=labels.get("t", "t"),
-        reason="not a month (YYYY-MM) or a date (YYYY-MM-DD)",
+        reason=bad_t.__getitem__,
     )
     fmp = codes.section(mapping, "fmp")
     crosswalk = codes.Lookup(ctx.fmp_places)

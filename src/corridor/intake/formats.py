@@ -9,7 +9,7 @@ from corridor.contract.formats import INTAKE_FORMATS
 from corridor.contract.schema import SERVICES
 from corridor.errors import file_error
 from corridor.intake.adx import read_adx, read_dhis2_xml
-from corridor.intake.dhis2 import read_dhis2_csv, read_dhis2_json
+from corridor.intake.dhis2 import CSV_ALIASES, CSV_CORE, read_dhis2_csv, read_dhis2_json
 from corridor.intake.dtm import ALIASES, read_dtm, read_dtm_xlsx
 from corridor.intake.geojson import read_geojson
 from corridor.intake.rawtable import Reader
@@ -151,8 +151,10 @@ DTM_ALIASES = {k.replace("_", ""): v for k, v in ALIASES.items()}
 
 
 #: the columns that make a header a DHIS2 export's and a DTM registry's (compared as
-#: :func:`header_key` writes them; DTM's aliases taken as their column)
-DHIS2_CSV_COLUMNS = ("dataelement", "period", "orgunit")
+#: :func:`header_key` writes them; DTM's aliases taken as their column). DHIS2's: a data
+#: element, the period and an org unit, each under one of its names: the dataValueSet export's
+#: (``dataelement``, ``orgunit``) or the analytics export's (``Data``, ``Organisation unit``)
+DHIS2_CSV_COLUMNS = tuple(k for k, field in CSV_ALIASES.items() if field in CSV_CORE)
 DTM_COLUMNS = ("t", "fmp", "movement", "n")
 
 
@@ -169,21 +171,22 @@ def is_dtm_header(cells: list[str]) -> bool:
 
 
 #: DHIS2's category and attribute option combo columns (:func:`header_key`): no tidy file has them
-DHIS2_COMBO_COLUMNS = ("categoryoptioncombo", "catoptcombo", "attributeoptioncombo", "attroptcombo")
+DHIS2_COMBO_COLUMNS = tuple(k for k, field in CSV_ALIASES.items() if field.endswith("OptionCombo"))
 #: the tidy services contract's columns that a DHIS2 export never has, as the contract writes
 #: them (``data_element``: DHIS2 writes ``dataelement``, ``dataElement`` or ``Data element``)
 TIDY_ONLY_COLUMNS = tuple(c for c in SERVICES.names if c not in {"period", "value"})
 
 
 def is_dhis2_header(cells: list[str]) -> bool:
-    """Whether header cells are a DHIS2 dataValueSet export's: ``dataelement``, ``period`` and
-    ``orgunit`` among them (compared as :func:`header_key` writes them: ``dataElement``,
-    ``Data element``), and no column of the tidy services contract that DHIS2 lacks, written as
-    the contract writes it (``data_element``, ``place_code``, ``sex``, ...: a tidy file, one
-    of whose columns is under another name), unless DHIS2's option combo columns are there
-    too."""
+    """Whether header cells are a DHIS2 export's: a data element, the period and an org unit
+    among them, under the names of DHIS2's dataValueSet export (``dataelement``, ``period``,
+    ``orgunit``) or of its analytics export (``Data``, ``Period``, ``Organisation unit``),
+    compared as :func:`header_key` writes them (``dataElement``, ``Data element``), and no
+    column of the tidy services contract that DHIS2 lacks, written as the contract writes it
+    (``data_element``, ``place_code``, ``sex``, ...: a tidy file, one of whose columns is under
+    another name), unless DHIS2's option combo columns are there too."""
     keys = {header_key(c) for c in cells}
-    if not set(DHIS2_CSV_COLUMNS) <= keys:
+    if not set(CSV_CORE) <= {CSV_ALIASES.get(k) for k in keys}:
         return False
     tidy = {c.strip().lower() for c in cells} & set(TIDY_ONLY_COLUMNS)
     return not tidy or bool(keys & set(DHIS2_COMBO_COLUMNS))

@@ -117,18 +117,20 @@ Merged = tuple[str, int, int, int, int]
 class Sheet:
     """The worksheet a reader reads: its cells as text (rows, 0-based), the cells holding a
     formula without a stored value, its merged cells, and (when asked for) the date cells that
-    the sheet shows as months (:func:`shows_month`), with their number format."""
+    the sheet shows without their day, as a month or a year (:func:`date_shown_as`), with
+    their number format."""
 
     title: str
     rows: list[list[str | None]]
     formulas: dict[tuple[int, int], str]
     merged: list[Merged]
-    month_dates: dict[tuple[int, int], str] = field(default_factory=dict)
+    coarse_dates: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def sheet_rows(data: bytes, kind: str, file: str, *, month_dates: bool = False) -> Sheet:
+def sheet_rows(data: bytes, kind: str, file: str, *, coarse_dates: bool = False) -> Sheet:
     """The sheet read for ``kind`` (named like it, else the first): see :class:`Sheet`.
-    ``month_dates``: also find the date cells shown as months (cell by cell: slower)."""
+    ``coarse_dates``: also find the date cells shown without their day, as a month or a year
+    (cell by cell: slower)."""
     if data[:8] == _OLE:
         raise file_error(file, "an old Excel 97-2003 (.xls) file: save it as .xlsx and retry")
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -145,9 +147,9 @@ def sheet_rows(data: bytes, kind: str, file: str, *, month_dates: bool = False) 
                 # every row and column the sheet holds: read-only mode otherwise stops where the
                 # sheet's <dimension> says, and a stale one would drop rows without a word
                 sheet.reset_dimensions()
-                months: dict[tuple[int, int], str] = {}
-                if month_dates:
-                    rows = _rows_and_month_dates(sheet, months)
+                coarse: dict[tuple[int, int], str] = {}
+                if coarse_dates:
+                    rows = _rows_and_coarse_dates(sheet, coarse)
                 else:
                     rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
                 title = sheet.title
@@ -174,26 +176,27 @@ def sheet_rows(data: bytes, kind: str, file: str, *, month_dates: bool = False) 
             + ", ".join(repr(t) for t in titles)
             + f": name the sheet that holds the data {kind!r} (or move it first)",
         )
-    return Sheet(title, rows, missing, merged, months)
+    return Sheet(title, rows, missing, merged, coarse)
 
 
-def _rows_and_month_dates(sheet: Any, months: dict[tuple[int, int], str]) -> list[list[str | None]]:
-    """The cells of ``sheet`` as text, cell by cell, noting in ``months`` the date cells whose
-    number format shows a month and a year but no day (``mmm-yy``, ``yyyy-mm``): the sheet
-    shows them as months."""
+def _rows_and_coarse_dates(
+    sheet: Any, coarse: dict[tuple[int, int], str]
+) -> list[list[str | None]]:
+    """The cells of ``sheet`` as text, cell by cell, noting in ``coarse`` the date cells whose
+    number format shows no day (``mmm-yy``, ``yyyy-mm``, ``mmmm``, ``yyyy``): the sheet shows
+    them as months or years (:func:`date_shown_as`)."""
     rows: list[list[str | None]] = []
-    month: dict[str, bool] = {}
+    shown_as: dict[str, str | None] = {}
     for r, cells in enumerate(sheet.iter_rows()):
         row: list[str | None] = []
         for c, cell in enumerate(cells):
             value = cell.value
             if isinstance(value, date):  # datetime too
                 fmt = cell.number_format
-                shown = month.get(fmt)
-                if shown is None:
-                    shown = month[fmt] = shows_month(fmt)
-                if shown:
-                    months[(r, c)] = fmt
+                if fmt not in shown_as:
+                    shown_as[fmt] = date_shown_as(fmt)
+                if shown_as[fmt] is not None:
+                    coarse[(r, c)] = fmt
             row.append(_text(value))
         rows.append(row)
     return rows
@@ -203,11 +206,30 @@ def _rows_and_month_dates(sheet: Any, months: dict[tuple[int, int], str]) -> lis
 _FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
 
 
-def shows_month(number_format: str) -> bool:
-    """Whether an Excel number format shows a date as a month: a month and a year, no day
-    (``d``, ``dd``, ``ddd``...) and no time (``mmm-yy``, ``yyyy-mm``, ``mmmm yyyy``)."""
+def date_shown_as(number_format: str) -> str | None:
+    """What an Excel number format shows of a date when it shows less than the day and no
+    time: ``"month"`` for a month, with or without the year (``mmm-yy``, ``yyyy-mm``, ``mmmm
+    yyyy``, ``mmmm``), ``"year"`` for the year alone (``yyyy``, ``yy``); None when it shows the
+    day (``d``, ``dd``, ``ddd``...) or a time (``h``, ``s``), or no part of a date."""
     codes = _FORMAT_LITERALS.sub("", number_format).lower()
-    return "m" in codes and "y" in codes and not any(c in codes for c in "dhs")
+    if any(c in codes for c in "dhs"):
+        return None
+    if "m" in codes:
+        return "month"
+    return "year" if "y" in codes else None
+
+
+def format_text(number_format: str) -> str:
+    """The text that an Excel number format shows as it is (quoted text, escaped characters),
+    without its codes, its ``[...]`` sections and its padding."""
+    out: list[str] = []
+    for m in _FORMAT_LITERALS.finditer(number_format):
+        part = m.group()
+        if part.startswith('"'):
+            out.append(part[1:-1])
+        elif part.startswith("\\"):
+            out.append(part[1:])
+    return "".join(out)
 
 
 def sheet_header(data: bytes, kind: str) -> tuple[list[str], list[str]] | None:
