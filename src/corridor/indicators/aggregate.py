@@ -35,7 +35,13 @@ from corridor.indicators.buckets import (
     plan_periods,
     published_window,
 )
-from corridor.indicators.cellkey import REPORTED_ROWS, ROWS_KEY
+from corridor.indicators.cellkey import (
+    EXPECTED_IS_REPORTING,
+    EXPECTED_KEY,
+    REPORTED_ROWS,
+    ROWS_KEY,
+    with_place_cells,
+)
 from corridor.indicators.cellpairs import pair_cells, plain_cells_sql
 from corridor.indicators.cells import (
     StockFeed,
@@ -55,7 +61,9 @@ from corridor.indicators.margins import (
     cells_out_sql,
     grouped_sql,
     paired_sql,
+    place_cells,
     sort_cells,
+    split_sources,
     zeros_sql,
 )
 from corridor.indicators.order import UNALLOCATED
@@ -152,6 +160,7 @@ def indicators_sql(
     offered: Sequence[str] = (),
     zeros: Mapping[str, set[str]] | None = None,
     plain: bool = False,
+    sources: bool = False,
 ) -> str:
     """The whole computation as one statement (see the module docstring).
 
@@ -162,7 +171,9 @@ def indicators_sql(
     bands offered HIV testing. ``zeros``: denominator element -> places whose source drops
     zeros. ``plain``: return the cells themselves, for :func:`corridor.indicators.cellpairs.
     pair_cells` (only where each cell is one output row: by place without place groups or
-    margins, and :func:`one_slot`).
+    margins, and :func:`one_slot`). ``sources``: where the rows sum places that have no row of
+    their own (not by place), also each place's own cell of each row (:func:`corridor.
+    indicators.margins.grouped_sql`).
     """
     reported = list(reported)
     series = series_of(indicators)
@@ -201,10 +212,15 @@ def indicators_sql(
     unique = one_slot(indicators, plan, reported)
     steps += [
         *paired_sql(indicators, zeros, unique),
-        *grouped_sql(place_cols, by_place, dims, len(indicators), map_table, totals),
+        *grouped_sql(place_cols, by_place, dims, len(indicators), map_table, totals, sources),
     ]
     final = cells_out_sql(
-        place_cols, len(indicators), [b.label for b in plan.buckets], dialect, ordered
+        place_cols,
+        len(indicators),
+        [b.label for b in plan.buckets],
+        dialect,
+        ordered,
+        sources,
     )
     return "WITH " + ",\n".join(steps) + "\n" + final
 
@@ -304,6 +320,7 @@ def _compute(
         if bad:
             raise QueryError(f"indicator {ind.id} cannot be disaggregated by {', '.join(bad)}")
     request = parse_request(period)
+    measured = completeness is not None
     dims = [d for d in DISAGGREGATIONS if d in dims_all]
     place_dims = [d for d in PLACE_DIMS if d in dims_all]
     place_cols = [PLACE_COLUMNS[d] for d in PLACE_DIMS if d in dims_all and d in PLACE_COLUMNS]
@@ -320,7 +337,9 @@ def _compute(
     # one sum over a range that is not a calendar period: publish refuses it (buckets)
     free = request.text if request and not trend and not published_window(request) else None
     if not plan.feeds:
-        return _finish(schema.empty_table(), dims_all, totals, completeness or 0.0, free)
+        return _finish(
+            schema.empty_table(), dims_all, totals, completeness or 0.0, free, None, measured
+        )
     plans = [plan]
     for e in sorted(lagged):
         quarters = max(s.lag_quarters for i in indicators for s in i.series if s.element == e)
@@ -330,13 +349,16 @@ def _compute(
     offered: list[str] = []
     if any(s.offered_ages for i in indicators for s in i.series):
         offered = offered_bands(age_bands(engine), testing_min_age)
-    measured = completeness is not None
     zeros = zero_places(engine, sorted({i.denominator for i in indicators})) if measured else {}
     code_dim = place_code_dim(place_dims)
     by_place = code_dim is not None
     first = first_reports(engine, elements) if measured else {}
 
     buckets = [b.label for b in plan.buckets]
+    # rows that sum places with no row of their own in the output: each place's own cell too,
+    # so that publish counts only the places whose own rows are listed (cellkey)
+    sources = "place" not in place_dims
+    own: list[pa.Table] = []
 
     def run(map_table: str | None, cols: list[str]) -> pa.Table:
         plain = (
@@ -362,8 +384,12 @@ def _compute(
             offered,
             zeros,
             plain,
+            sources,
         )
         table = engine.query(sql, step="compute indicators", analytic=True)
+        if sources:
+            table, places = split_sources(table)
+            own.append(places)
         # plain cells are sorted before they are paired: a third of the columns to move
         table = sort_cells(table, engine.dialect, ordered, buckets, plain)
         return pair_cells(table, indicators, zeros) if plain else table
@@ -380,15 +406,27 @@ def _compute(
     names = place_names(engine) if by_place else {}
     threshold = completeness if completeness is not None else 0.0
     table = pivot(cells, indicators, overrides, schema, names, expected, threshold)
-    return _finish(table, dims_all, totals, threshold, free)
+    # a margin over the place groups (not over corridors, which overlap)
+    margin = totals and any(c != "corridor" for c in place_cols)
+    sourced = place_cells(own[0], indicators, margin) if own else None
+    return _finish(table, dims_all, totals, threshold, free, sourced, measured)
 
 
 def _finish(
-    table: pa.Table, by: Sequence[str], totals: bool, completeness: float, free: str | None
+    table: pa.Table,
+    by: Sequence[str],
+    totals: bool,
+    completeness: float,
+    free: str | None,
+    sources: pa.Table | None,
+    measured: bool,
 ) -> pa.Table:
     """Attach the metadata. ``corridor.rows = reported``: a row only where data were reported
     (true zeros are not stored), which ``publish`` reads (:func:`corridor.indicators.cellkey.
-    lists_reported_rows`)."""
+    lists_reported_rows`). ``sources``: where the rows sum places that have no row of their
+    own in the table, those places' own cells (:func:`corridor.indicators.margins.place_cells`,
+    for ``publish``: :func:`corridor.indicators.cellkey.count_listed_places`). ``measured``:
+    False for the values of data elements, whose ``places_expected`` is ``places_reporting``."""
     meta = {
         "corridor.by": json.dumps(list(by)),
         "corridor.totals": json.dumps(totals),
@@ -398,4 +436,7 @@ def _finish(
     }
     if free is not None:  # (``free``: the range of a sum that publish refuses)
         meta[FREE_WINDOW_KEY.decode()] = free
-    return table.replace_schema_metadata(meta)
+    if not measured:
+        meta[EXPECTED_KEY] = EXPECTED_IS_REPORTING
+    table = table.replace_schema_metadata(meta)
+    return with_place_cells(table, sources) if sources is not None else table

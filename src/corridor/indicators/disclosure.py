@@ -294,18 +294,17 @@ def publish(table: pa.Table, settings: Settings) -> pa.Table:
     if free is not None:
         raise QueryError(f"period {free.decode()}: {FREE_WINDOW_REASON}")
     from corridor.indicators.cellkey import (
-        KEY_COLUMNS,
         has_keys,
         lists_reported_rows,
         perturb_table,
+        without_keys,
     )
 
     threshold = settings.suppression_threshold
     if settings.disclosure_method == "cellkey" and has_keys(table):
         ptable = perturbation_table(settings)
         return perturb_table(table, ptable, drop_zero_rows=lists_reported_rows(table))
-    out = suppress(table, threshold)
-    return out.drop_columns([c for c in KEY_COLUMNS if c in out.column_names])
+    return without_keys(suppress(table, threshold))
 
 
 def publish_counts(

@@ -187,7 +187,10 @@ and denominator, so that nothing is hidden.
 Every row says how many places reported of how many were expected:
 
 * `places_reporting`: places of the row that reported both the numerator and the denominator
-  (in at least one quarter of the output period for sums).
+  (in at least one quarter of the output period for sums). In a published table (cell-key
+  method), a row that adds up places counts only those whose own row (their row in the output
+  by place) is published: a place whose row is left out because all its counts are published 0
+  is not counted, so that the count says no more than the rows by place do.
 * `places_expected`: places of the row that have reported the numerator or the denominator for
   some period starting on or before the end of the output period (a place is expected from its
   first report on, and stays expected when it stops reporting).

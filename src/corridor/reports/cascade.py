@@ -53,6 +53,9 @@ _CASCADE_COLUMNS = (
     *("indicator", "country", "population_group", "target"),
     *("incomplete", "places_reporting", "places_expected"),
 )
+#: the columns of completeness, taken from the published table (publish counts the places
+#: whose own rows it lists: :func:`corridor.indicators.cellkey.count_listed_places`)
+_REPORTING = ("places_reporting", "places_expected", "incomplete")
 #: trends: at most this many quarters, else years
 MAX_QUARTERS = 16
 
@@ -154,6 +157,12 @@ def _protected(
     numbered = raw.append_column(_ROW, pa.array(range(raw.num_rows), pa.int64()))
     published = suppress_table(numbered, settings)
     listed = raw.take(published.column(_ROW))
+    # how many places reported, as publish counts them (the places whose own rows it lists)
+    for name in _REPORTING:
+        at = listed.schema.get_field_index(name)
+        listed = listed.set_column(
+            at, listed.field(at), published.column(name).cast(listed.field(at).type)
+        )
     cells = indicator_cells(listed, published.drop_columns([_ROW]), threshold_of(settings))
     return listed, cells
 
