@@ -40,12 +40,13 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def read_xlsx(path: Path, data: bytes, kind: str, ctx: ReadContext) -> RawTable:
     file = ctx.display_name
-    sheet = sheet_rows(data, kind, file)
+    # (dates shown without their day found too: a tidy column holds them as days)
+    sheet = sheet_rows(data, kind, file, coarse_dates=True)
     rows = sheet.rows
     require_tidy_sheet(data, sheet, kind, file)  # a DTM registry given --format xlsx
     table = frame_from_grid(grid_of(rows), kind, file, "xlsx")
     table.format = "xlsx"
-    if sheet.formulas or sheet.merged:
+    if sheet.formulas or sheet.merged or sheet.coarse_dates:
         table.problems.extend(_tidy_cell_problems(sheet, kind, file))
     return table
 
@@ -341,13 +342,20 @@ def _tidy_cell_problems(sheet: Sheet, kind: str, file: str) -> list[Problem]:
     elif len(rows) > start and is_tag_row(rows[start]):
         tags, start = rows[start], start + 1
     positions, _ = resolve_header(header, tags, schema_for(kind), file)
-    return cell_problems(sheet, positions, top, start, file)
+    return cell_problems(sheet, positions, top, start, file, coarse_dates=True)
 
 
 def cell_problems(
-    sheet: Sheet, positions: dict[int, str], top: int, start: int, file: str
+    sheet: Sheet,
+    positions: dict[int, str],
+    top: int,
+    start: int,
+    file: str,
+    *,
+    coarse_dates: bool = False,
 ) -> list[Problem]:
-    """Problems for formula cells without a stored value and for merged cells, in the columns
+    """Problems for formula cells without a stored value, for merged cells and for date cells
+    shown without their day (``coarse_dates``: ``sheet.coarse_dates``), in the columns
     a reader reads (``positions``: column index -> the column name its problems give), data
     rows only (from index ``start``), numbered as :func:`frame_from_grid` numbers the rows:
     the first data row after a header at index ``top`` is row ``top + 1`` (empty rows before
@@ -357,6 +365,18 @@ def cell_problems(
     for (r, c), formula in sorted(formulas.items()):
         if r >= start and c in positions:
             found[(r, c)] = (formula, "formula without a stored value")
+    for (r, c), number_format in sorted(sheet.coarse_dates.items() if coarse_dates else []):
+        # a date that the sheet shows as a month or a year holds a day: read as the day, a
+        # month's or a year's count would be one day's (``coarse_dates``: the tidy reader's
+        # rule; the DTM reader reads such cells as the sheet shows them)
+        if r >= start and c in positions and r < len(rows) and c < len(rows[r]):
+            unit = date_shown_as(number_format) or "month"
+            found[(r, c)] = (
+                rows[r][c] or "",
+                f"a date shown as a {unit} (number format {number_format!r}): the sheet "
+                f"shows the {unit}, the cell holds a day; write the {unit} as text "
+                f"({'YYYY-MM' if unit == 'month' else 'YYYY'}) or show the day",
+            )
     for ref, r0, c0, r1, c1 in merged:
         # a merged cell holds its value once, in its first cell, for every row and column it
         # spans: given to each it would be counted again, given to the first only the others
