@@ -1,4 +1,4 @@
-"""A tidy workbook whose date cell is shown as a month or a year: the cell holds a day, and read
+"""A tidy workbook whose date cell is shown as a month or a year: the cell holds the day, and read
 as that day a month's or a year's count would become one day's. `corridor ingest` refuses it
 (exit 2, file, row, column, value and reason, nothing imported); a date shown with its day is
 read as that day, as before."""
@@ -86,7 +86,7 @@ def test_a_period_shown_as_a_month_or_a_year_is_refused_not_read_as_a_day(
     for row in (1, 2):
         assert (
             f"{book}, row {row}, column 'period', value '2024-03-01': a date shown as a {unit} "
-            f"(number format '{number_format}'): the sheet shows the {unit}, the cell holds a "
+            f"(number format '{number_format}'): the sheet shows the {unit}, the cell holds the "
             f"day; write the {unit} as text ({text}) or show the day" in r.err
         )
     assert "Traceback" not in r.err

@@ -529,9 +529,8 @@ def _movable(lines: Lines, found: np.ndarray, flip: np.ndarray) -> np.ndarray:
     corner has two values consistent with every equation and every label."""
     size, w = found.shape[0], flip.shape[1]
     mask = flip.astype(np.int64) @ (np.int64(1) << np.arange(w, dtype=np.int64))
-    odd = _parity(size).view(np.uint8) << 2
-    key = lines.step_bits[found] | odd[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
-    return np.asarray(np.bitwise_and.reduce(MOVES[key], axis=0) != 0)
+    odd = _parity(size)[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
+    return np.asarray(_moves(lines.step_bits[found], odd) != 0)
 
 
 def _moves(bits: np.ndarray, odd: np.ndarray) -> np.ndarray:

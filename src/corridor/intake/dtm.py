@@ -248,7 +248,7 @@ def _dates_shown(
     (``yyyy``), the year when it is 1 January. Otherwise a problem: the sheet shows a month or
     a year, the cell holds a day, and which is meant cannot be told; so is a year shown with
     text of the number format's own (``"Q1 "yyyy``: the text may name a part of the year)."""
-    from corridor.intake.xlsx import date_shown_as, format_text
+    from corridor.intake.xlsx import coarse_date_reason, date_shown_as, format_text
 
     col = next((c for c, n in header.names.items() if n == "t"), None)
     if col is None or not coarse:
@@ -280,11 +280,7 @@ def _dates_shown(
                 "the day"
             )
         else:
-            why = (
-                f"a date shown as a {unit} (number format {number_format!r}): the sheet "
-                f"shows the {unit}, the cell holds the day; write the {unit} as text "
-                f"({'YYYY-MM' if unit == 'month' else 'YYYY'}) or show the day"
-            )
+            why = coarse_date_reason(number_format)
         problems.append(Problem(file, r, label, text, why))
     if at:
         column = grid[col].clone()

@@ -220,6 +220,17 @@ def date_shown_as(number_format: str) -> str | None:
     return "year" if "y" in codes else None
 
 
+def coarse_date_reason(number_format: str) -> str:
+    """Why a date cell shown without its day (:func:`date_shown_as`) is a problem: the sheet
+    shows a month or a year, the cell holds a day."""
+    unit = date_shown_as(number_format) or "month"
+    return (
+        f"a date shown as a {unit} (number format {number_format!r}): the sheet shows the "
+        f"{unit}, the cell holds the day; write the {unit} as text "
+        f"({'YYYY-MM' if unit == 'month' else 'YYYY'}) or show the day"
+    )
+
+
 def format_text(number_format: str) -> str:
     """The text that an Excel number format shows as it is (quoted text, escaped characters),
     without its codes, its ``[...]`` sections and its padding."""
@@ -370,13 +381,7 @@ def cell_problems(
         # month's or a year's count would be one day's (``coarse_dates``: the tidy reader's
         # rule; the DTM reader reads such cells as the sheet shows them)
         if r >= start and c in positions and r < len(rows) and c < len(rows[r]):
-            unit = date_shown_as(number_format) or "month"
-            found[(r, c)] = (
-                rows[r][c] or "",
-                f"a date shown as a {unit} (number format {number_format!r}): the sheet "
-                f"shows the {unit}, the cell holds a day; write the {unit} as text "
-                f"({'YYYY-MM' if unit == 'month' else 'YYYY'}) or show the day",
-            )
+            found[(r, c)] = (rows[r][c] or "", coarse_date_reason(number_format))
     for ref, r0, c0, r1, c1 in merged:
         # a merged cell holds its value once, in its first cell, for every row and column it
         # spans: given to each it would be counted again, given to the first only the others
