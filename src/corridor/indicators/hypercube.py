@@ -37,7 +37,8 @@ from typing import Final
 
 import numpy as np
 
-from corridor.indicators.suppressiongrid import MOVES, PARTNERS, ZERO, Grid, Lines
+from corridor.indicators.boxmoves import movable, moves, step_moves, stuck
+from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines
 
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
 _TRIES: Final = 16
@@ -79,21 +80,6 @@ def protect_boxes(
     return Boxes(values, bid, coords, own, margins, loud, moves(values, threshold))(
         hidden, todo, whole_above
     )
-
-
-def moves(values: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell, whether it can move up by 1 and down by 1 and stay in the range its label
-    gives it once withheld: a small count (``<threshold``) lies in 1..threshold-1, any other
-    withheld count (``suppressed``) is 0 or at least ``threshold``. So a small count moves up
-    below ``threshold - 1`` and down above 1; another moves up from ``threshold`` on and down
-    above ``threshold``; a zero does not move at all (its neighbours 1 and -1 are out of its
-    range). The same rule holds for counts that are not whole (a step of exactly 1 keeps each
-    count's fraction, and the ranges are taken as real intervals: stricter than steps of any
-    size an attacker could not rule out)."""
-    small = (values > 0) & (values < threshold)
-    up = np.where(small, values + 1 < threshold, values >= threshold)
-    down = np.where(small, values - 1 > 0, values - 1 >= threshold)
-    return up, down
 
 
 class Boxes:
@@ -217,14 +203,19 @@ def _search_boxes(
     # then the others, with what is withheld now: a box grown one axis at a time (then along
     # the axes in reverse), then other combinations of partners, then the margins
     cost = _costs(values, hidden)
+    # (a cell none of whose boxes from its partners can move is not searched for one: it may
+    # still be a corner of another's box, and the margins' box takes other partners)
+    search = ~stuck(grid, lines, left, options) if not lines.free else np.ones(len(left), bool)
     for axes in (None, list(range(grid.width))[::-1]):
-        if len(left):
-            _grow(grid, lines, left, options, cost, boxed, axes)
+        if search.any():
+            sub = np.flatnonzero(search)
+            _grow(grid, lines, left[sub], options[sub], cost, boxed, axes)
             hidden |= boxed
             rest = ~boxed[left]
-            left, options = left[rest], options[rest]
-    if len(left):
-        _search(grid, lines, left, options, boxed)
+            left, options, search = left[rest], options[rest], search[rest]
+    if search.any():
+        sub = np.flatnonzero(search)
+        _search(grid, lines, left[sub], options[sub], boxed)
         hidden |= boxed
         left = left[~boxed[left]]
     if len(left):
@@ -311,17 +302,17 @@ def _grow(
             # holds the margin; a box that cannot move is never taken
             flip = (v[trying] != 0) & (mine[trying] != 0)
             sign = odd[:size, on[trying]] ^ flip[None, :]
-            both = _moves(bits1[at], sign)
+            both = step_moves(bits1[at], sign)
             can_plus = plus[on[trying]] & (both & 1 != 0)
             can_minus = minus[on[trying]] & (both & 2 != 0)
-            movable = can_plus | can_minus
-            pick = trying[movable]
-            best[pick] = price[movable]
-            step[pick] = d[movable]
-            new[:, pick] = at[:, movable] - 1
-            flip_on[pick] = flip[movable]
-            plus_on[pick] = can_plus[movable]
-            minus_on[pick] = can_minus[movable]
+            can = can_plus | can_minus
+            pick = trying[can]
+            best[pick] = price[can]
+            step[pick] = d[can]
+            new[:, pick] = at[:, can] - 1
+            flip_on[pick] = flip[can]
+            plus_on[pick] = can_plus[can]
+            minus_on[pick] = can_minus[can]
         alive[on[~keep & ~np.isfinite(best)]] = False
         as_is[on[keep], j] = True
         grown = on[~keep]
@@ -345,7 +336,7 @@ def _grow(
             alive[rows] = lines.alone_of(j, at.reshape(-1)).reshape(at.shape).all(axis=0)
     rows = np.flatnonzero(alive)
     if len(rows):  # (each step took only boxes that can move; checked again whole)
-        alive[rows] = _movable(lines, found[:size, rows], flips[rows])
+        alive[rows] = movable(lines, found[:size, rows], flips[rows])
     boxed[found[:size, alive]] = True
     return alive
 
@@ -507,35 +498,5 @@ def _corners(
         flip = ~keep[rows] & (choice[rows] != 0)
         for j in range(w):
             flip[:, j] &= grid.axis[j][cells[rows]] != 0
-        ok[rows] = _movable(lines, found[:, rows], flip)
+        ok[rows] = movable(lines, found[:, rows], flip)
     return found.T, ok
-
-
-def _parity(size: int) -> np.ndarray:
-    """Per corner number below ``size``: whether it has an odd number of bits."""
-    k = np.arange(size)
-    odd = np.zeros(size, bool)
-    while k.any():
-        odd ^= (k & 1).astype(bool)
-        k = k >> 1
-    return odd
-
-
-def _movable(lines: Lines, found: np.ndarray, flip: np.ndarray) -> np.ndarray:
-    """Per box (``found``: its corners, corner by corner, one column per box; ``flip``: per
-    box and axis, whether the sign changes along it): whether all its corners can move by the
-    pattern one way or the other (+1 on corners of even sign and -1 on the others, or the
-    reverse) and stay in their labels' ranges (``lines.up`` / ``lines.down``). Then each
-    corner has two values consistent with every equation and every label."""
-    size, w = found.shape[0], flip.shape[1]
-    mask = flip.astype(np.int64) @ (np.int64(1) << np.arange(w, dtype=np.int64))
-    odd = _parity(size)[np.arange(size, dtype=np.int64)[:, None] & mask[None, :]]
-    return np.asarray(_moves(lines.step_bits[found], odd) != 0)
-
-
-def _moves(bits: np.ndarray, odd: np.ndarray) -> np.ndarray:
-    """Per box (``bits``: its corners' ``Lines.step_bits``, corner by corner, one column per
-    box; ``odd``: whether each corner's sign is odd): 1 where every corner allows the move +1,
-    2 where every corner allows -1 (both: 3; neither: 0; see ``MOVES``)."""
-    key = bits | (odd.view(np.uint8) << 2)
-    return np.asarray(np.bitwise_and.reduce(MOVES[key], axis=0))
