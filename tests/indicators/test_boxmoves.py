@@ -1,8 +1,9 @@
-"""Which small counts can have no box that moves (indicators/boxmoves.py, ``stuck``).
+"""Boxes ruled out before they are built (indicators/boxmoves.py, ``beside`` and ``stuck``).
 
 The box search skips, for its slower searches, the small counts that ``stuck`` says no box of
-their partners can move; that must only save time: each such count finds no box on its own
-there, and the search withholds exactly what it withholds without the shortcut."""
+their partners can move, and, for the others, the boxes whose corners next to the cell allow no
+common move (``beside``). That must only save time: each such count finds no box on its own
+there, and the search withholds exactly what it withholds without these shortcuts."""
 
 from __future__ import annotations
 
@@ -49,23 +50,25 @@ def _lines(values: np.ndarray, coords: np.ndarray) -> tuple[Grid, Lines]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_cube())
 def test_a_stuck_small_count_finds_no_box_on_its_own(case: tuple[np.ndarray, np.ndarray]) -> None:
-    """Neither the box of its cheapest partners, nor one grown axis by axis (both orders), nor
-    any other combination of its partners moves, for a small count ``stuck`` names."""
+    """Neither a box grown axis by axis (both orders) nor any other combination of its
+    partners moves, for a small count ``stuck`` names (searched without ruling out boxes
+    early: every neighbour taken to allow both moves)."""
     values, coords = case
     grid, lines = _lines(values, coords)
     hidden = (values > 0) & (values < T)
     todo = np.flatnonzero(hidden)
     cost = hypercube._costs(values, hidden)
     options = lines.options(todo, cost)
-    stuck = boxmoves.stuck(grid, lines, todo, options)
+    stuck = boxmoves.stuck(lines, todo, options, boxmoves.beside(grid, lines, todo, options))
     for i in np.flatnonzero(stuck):
         one, opts = todo[i : i + 1], options[i : i + 1]
+        anything = np.full(opts.shape, 3, np.uint8)
         for axes in (None, list(range(grid.width))[::-1]):
             boxed = np.zeros(len(values), bool)
-            assert not hypercube._grow(grid, lines, one, opts, cost, boxed, axes).any()
+            assert not hypercube._grow(grid, lines, one, opts, cost, boxed, axes, anything).any()
             assert not boxed.any()
         boxed = np.zeros(len(values), bool)
-        assert len(hypercube._search(grid, lines, one, opts, boxed)) == 1
+        assert len(hypercube._search(grid, lines, one, opts, boxed, anything)) == 1
         assert not boxed.any()
 
 
@@ -73,7 +76,8 @@ def test_a_stuck_small_count_finds_no_box_on_its_own(case: tuple[np.ndarray, np.
 @given(_cube())
 def test_skipping_stuck_counts_withholds_the_same(case: tuple[np.ndarray, np.ndarray]) -> None:
     """The whole box search withholds the same cells and leaves the same small counts without
-    a box with the shortcut as without it."""
+    a box with the shortcuts as without them (no count stuck, every neighbour taken to allow
+    both moves)."""
     values, coords = case
     hidden = (values > 0) & (values < T)
     todo = np.flatnonzero(hidden)
@@ -89,9 +93,12 @@ def test_skipping_stuck_counts_withholds_the_same(case: tuple[np.ndarray, np.nda
     )
     without = hidden.copy()
     never = mock.patch.object(
-        hypercube, "stuck", lambda _g, _l, cells, _o: np.zeros(len(cells), bool)
+        hypercube, "stuck", lambda _l, cells, _o, _n: np.zeros(len(cells), bool)
     )
-    with never:
+    anything = mock.patch.object(
+        hypercube, "beside", lambda _g, _l, cells, o: np.full(o.shape, 3, np.uint8)
+    )
+    with never, anything:
         left_without = hypercube.protect_boxes(
             values,
             np.zeros(len(values), np.int64),
@@ -114,7 +121,8 @@ def test_a_one_beside_zeros_is_stuck_without_margins() -> None:
         grid, lines = _lines(values, coords)
         cell = np.array([_at(coords, (1, 1))])
         options = lines.options(cell, hypercube._costs(values, values < 0))
-        assert boxmoves.stuck(grid, lines, cell, options).tolist() == [expected]
+        near = boxmoves.beside(grid, lines, cell, options)
+        assert boxmoves.stuck(lines, cell, options, near).tolist() == [expected]
 
 
 def _block(rows: list[list[int]], totals: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -54,38 +54,38 @@ def step_moves(bits: np.ndarray, odd: np.ndarray) -> np.ndarray:
     return np.asarray(np.bitwise_and.reduce(MOVES[key], axis=0))
 
 
-def stuck(grid: Grid, lines: Lines, cells: np.ndarray, options: np.ndarray) -> np.ndarray:
-    """Per cell (with its ``options``, see :meth:`Lines.options`): whether no box built from
-    those partners can move, judged on the corners next to the cell only. Every such box
-    takes, on each axis with options, one of them: the corner there (the cell's neighbour
-    along that axis) must allow the same move as the cell (the reverse where the pair does not
-    hold the margin). Where, for both moves, some axis has no option whose neighbour allows
-    it, no box of these partners can move (a box that keeps that axis as it is aside: an axis
-    without options is never held against a cell). A necessary condition only: a cell not
-    stuck may still find no box."""
+def beside(grid: Grid, lines: Lines, cells: np.ndarray, options: np.ndarray) -> np.ndarray:
+    """Per cell, axis and slot of its ``options`` (see :meth:`Lines.options`): the moves of a
+    box that the cell's neighbour there allows (the corner of every box taking that partner
+    next to the cell), as :func:`step_moves` gives them (1: +1, 2: -1; the neighbour's sign is
+    odd unless the pair holds the margin); 0 where there is no partner."""
     w = grid.width
-    own = lines.own[cells]
-    bits = lines.step_bits
+    out = np.zeros((len(cells), w, PARTNERS + 1), np.uint8)
     code = grid.code[cells]
-    up, down = lines.up[cells].copy(), lines.down[cells].copy()
+    on = lines.own[cells]
     for j in range(w):
-        on = own > j
-        opts = options[:, j, :]
-        free = (opts < 0).all(axis=1) | ~on
         mine = grid.axis[j][cells]
         mult = grid.mult(cells, j)
-        plus = np.zeros(len(cells), bool)
-        minus = np.zeros(len(cells), bool)
         for s in range(PARTNERS + 1):
-            v = opts[:, s]
-            has = np.flatnonzero((v >= 0) & on)
+            v = options[:, j, s]
+            has = np.flatnonzero((v >= 0) & (on > j))
             near = grid.find(code[has] + (v[has] - mine[has]) * mult[has])
             there = near >= 0
             has, near = has[there], near[there]
             flip = (v[has] != 0) & (mine[has] != 0)
-            allows = MOVES[bits[near] | (flip.view(np.uint8) << 2)]
-            plus[has] |= allows & 1 != 0
-            minus[has] |= allows & 2 != 0
-        up &= free | plus
-        down &= free | minus
-    return ~(up | down)
+            out[has, j, s] = MOVES[lines.step_bits[near] | (flip.view(np.uint8) << 2)]
+    return out
+
+
+def stuck(lines: Lines, cells: np.ndarray, options: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Per cell (with its ``options`` and what its neighbours there allow, ``near``, see
+    :func:`beside`): whether no box built from those partners can move, judged on the corners
+    next to the cell only. Every such box takes, on each axis with options, one of them: the
+    corner there must allow the same move as the cell. Where, for both moves, some axis has no
+    option whose neighbour allows it, no box of these partners can move (an axis without
+    options is never held against a cell: a box may keep it as it is). A necessary condition
+    only: a cell not stuck may still find no box."""
+    free = (options < 0).all(axis=2)
+    allows = np.bitwise_or.reduce(near, axis=2)
+    allows[free] = 3
+    return np.asarray(lines.step_bits[cells] & np.bitwise_and.reduce(allows, axis=1) == 0)

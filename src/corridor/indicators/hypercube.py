@@ -37,7 +37,7 @@ from typing import Final
 
 import numpy as np
 
-from corridor.indicators.boxmoves import movable, moves, step_moves, stuck
+from corridor.indicators.boxmoves import beside, movable, moves, step_moves, stuck
 from corridor.indicators.suppressiongrid import PARTNERS, ZERO, Grid, Lines
 
 #: combinations of partners tried for a small count whose cheapest box has a missing corner
@@ -205,17 +205,20 @@ def _search_boxes(
     cost = _costs(values, hidden)
     # (a cell none of whose boxes from its partners can move is not searched for one: it may
     # still be a corner of another's box, and the margins' box takes other partners)
-    search = ~stuck(grid, lines, left, options) if not lines.free else np.ones(len(left), bool)
+    # (what each partner's corner next to the cell allows rules out, before they are built,
+    # the boxes that cannot move)
+    near = beside(grid, lines, left, options)
+    search = ~stuck(lines, left, options, near)
     for axes in (None, list(range(grid.width))[::-1]):
         if search.any():
             sub = np.flatnonzero(search)
-            _grow(grid, lines, left[sub], options[sub], cost, boxed, axes)
+            _grow(grid, lines, left[sub], options[sub], cost, boxed, axes, near[sub])
             hidden |= boxed
             rest = ~boxed[left]
-            left, options, search = left[rest], options[rest], search[rest]
+            left, options, search, near = left[rest], options[rest], search[rest], near[rest]
     if search.any():
         sub = np.flatnonzero(search)
-        _search(grid, lines, left[sub], options[sub], boxed)
+        _search(grid, lines, left[sub], options[sub], boxed, near[sub])
         hidden |= boxed
         left = left[~boxed[left]]
     if len(left):
@@ -233,12 +236,16 @@ def _grow(
     cost: np.ndarray,
     boxed: np.ndarray,
     axes: list[int] | None = None,
+    near: np.ndarray | None = None,
 ) -> np.ndarray:
     """A box for each cell grown one axis at a time (in the order of ``axes``): on each axis
     the partner (of its ``options``) whose new corners all exist and cost least, given the
     corners so far; an axis is kept as it is where that says nothing (as in
     :func:`_corners`). Marks the corners of the boxes found in ``boxed``; returns whether each
-    cell has one."""
+    cell has one. ``near``: what the partners' corners next to the cells allow
+    (:func:`corridor.indicators.boxmoves.beside`), where the caller has it."""
+    if near is None:
+        near = beside(grid, lines, cells, options)
     m, w = len(cells), grid.width
     # the corners so far, corner by corner (rows): codes, cells
     codes = np.empty((1 << w, m), np.int64)
@@ -280,6 +287,13 @@ def _grow(
             for t in range(s):
                 fresh &= v != opts[:, t]
             trying = np.flatnonzero(fresh)
+            if len(trying) == 0:
+                continue
+            # a partner whose corner next to the cell allows no move the box so far allows
+            # gives a box that cannot move
+            allows = near[on[trying], j, s]
+            go = (plus[on[trying]] & (allows & 1 != 0)) | (minus[on[trying]] & (allows & 2 != 0))
+            trying = trying[go]
             if len(trying) == 0:
                 continue
             d = (v[trying] - mine[trying]) * mult[trying]
@@ -387,14 +401,23 @@ def _margins_box(
 
 
 def _search(
-    grid: Grid, lines: Lines, left: np.ndarray, options: np.ndarray, boxed: np.ndarray
+    grid: Grid,
+    lines: Lines,
+    left: np.ndarray,
+    options: np.ndarray,
+    boxed: np.ndarray,
+    near: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boxes from other combinations of partners, tried in order (their corners marked in
     ``boxed``); returns the cells still without one. The boxes of several combinations are
-    built in one pass where the cells are few (``_BATCH`` boxes at a time)."""
+    built in one pass where the cells are few (``_BATCH`` boxes at a time). ``near``: as for
+    :func:`_grow`."""
     w = grid.width
     combos = _combination_array(w)
     none: np.ndarray = np.asarray((options < 0).all(axis=2))  # nothing along j: keep its own
+    if near is None:
+        near = beside(grid, lines, left, options)
+    bits = lines.step_bits[left]
     start = 0
     while start < len(combos) and len(left):
         part = combos[start : start + max(1, _BATCH // len(left))]
@@ -402,6 +425,9 @@ def _search(
         # per cell and combination: the partners, and whether each axis has one
         choice = options[:, np.arange(w)[None, :], part]
         avail = (none[:, None, :] | (choice >= 0)).all(axis=2)
+        # (a box whose corners next to the cell allow no common move with it cannot move)
+        allows = np.where(none[:, None, :], np.uint8(3), near[:, np.arange(w)[None, :], part])
+        avail &= bits[:, None] & np.bitwise_and.reduce(allows, axis=2) != 0
         choice[np.broadcast_to(none[:, None, :], choice.shape)] = -1
         pairs = np.flatnonzero(avail.T)  # combination by combination
         k, i = np.divmod(pairs, len(left))
@@ -413,6 +439,7 @@ def _search(
             boxed[corners[rows].reshape(-1)] = True
         keep = ~boxed[left]
         left, options, none = left[keep], options[keep], none[keep]
+        near, bits = near[keep], bits[keep]
     return left
 
 

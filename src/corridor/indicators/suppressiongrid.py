@@ -145,12 +145,9 @@ class Lines:
 
     def set_steps(self, up: np.ndarray, down: np.ndarray) -> None:
         """Per cell, whether it can move up / down by 1 within its label's range; also as
-        ``step_bits`` (1: up, 2: down), for :data:`MOVES`; ``free`` where every cell can move
-        both ways."""
+        ``step_bits`` (1: up, 2: down), for :data:`MOVES`."""
         self.up, self.down = up, down
         self.step_bits = up.astype(np.uint8) | (down.astype(np.uint8) << 1)
-        #: every cell can move both ways (no range to keep)
-        self.free = bool(up.all() and down.all())
 
     def code(self, cells: np.ndarray | None, j: int) -> np.ndarray:
         """The code of each cell's line along ``j`` (the code its margin has); of every cell
