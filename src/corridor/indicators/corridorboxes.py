@@ -84,7 +84,7 @@ def boxes_across(
     ``values``, ``primary`` (the small counts) per cell; ``bid``, ``pcid``, ``coords``, ``own``
     per placement of a cell in a block (as in :class:`corridor.indicators.suppresscells.Layout`);
     ``place``: the place axis; ``threshold``: that of the labels (only boxes that can move
-    within their ranges are taken, see :func:`corridor.indicators.hypercube.moves`)."""
+    within their ranges are taken, see :func:`corridor.indicators.boxmoves.moves`)."""
     blocks = len(linked)
     sel = np.flatnonzero(linked[bid])
     pb, pc = bid[sel], pcid[sel]

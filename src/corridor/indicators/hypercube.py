@@ -26,7 +26,9 @@ where all its corners exist; for the others (that are not corners of those boxes
 one axis at a time, taking on each axis the partner whose new corners all exist and cost least
 (then again along the axes in reverse order); then other combinations of partners and the
 margins. What finds no box is left to the caller (:func:`corridor.indicators.disclosure`
-checks its blocks exactly).
+checks its blocks exactly). Boxes that cannot move within the labels' ranges are ruled out
+before they are built, from what the cells next to the small count allow
+(:mod:`corridor.indicators.boxmoves`).
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ class Lines:
         self.own = own
         self.loud = loud
         # per cell, whether it can move up / down by 1 within its label's range (see
-        # corridor.indicators.hypercube.moves; by default every cell can)
+        # corridor.indicators.boxmoves.moves; by default every cell can)
         every = np.ones(len(own), bool)
         self.set_steps(*(steps if steps is not None else (every, every)))
         counts = values[(values > 0) & (values < ZERO)]
