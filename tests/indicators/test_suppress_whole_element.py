@@ -4,7 +4,9 @@ the period holds no other cell, and the year's total is outside the output); its
 data element over every place and quarter asked, goes to the exact check, which withholds
 complements until the linked cells pass its limit and then withholds the element whole. On the
 demonstration world, positivity by site x sex x group over 2024Q1:2024Q4 publishes no test
-count at all.
+count at all (with a limit of 4,000 the exact check would still withhold 96% of them: every
+line's year total is taken as published, so protecting a count reported in one quarter takes
+complements in the other quarters).
 
 The quarterly test is marked xfail (strict): it fails the suite the day this is solved, so that
 the marker and the documentation are updated. The yearly one holds now and keeps the contrast
@@ -39,7 +41,7 @@ def _shown_tests(ws: Any, by: list[str], period: str) -> tuple[int, int]:
 def test_a_quarterly_table_publishes_test_counts(demo_workspace: Any) -> None:
     shown, rows = _shown_tests(demo_workspace, [*BY, "period"], "2024Q1:2024Q4")
     assert rows > 2000
-    assert shown > rows // 2
+    assert shown > 0
 
 
 def test_the_same_breakdown_by_year_publishes_most_test_counts(demo_workspace: Any) -> None:
